@@ -1,0 +1,92 @@
+//! API keys: a secret tied to one membership (one user in one account), with scopes and an
+//! optional expiry. Only the SHA-256 is stored.
+
+use time::OffsetDateTime;
+
+use crate::scope::ScopeSet;
+
+/// Longest key name accepted.
+pub const MAX_KEY_NAME_LEN: usize = 100;
+
+/// An API key as stored: everything but the secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKey {
+    /// Database id.
+    pub id: i64,
+    /// The membership the key acts through.
+    pub membership_id: i64,
+    /// The user the key acts as.
+    pub user_id: i64,
+    /// The account the key acts in.
+    pub account_id: i64,
+    /// What the owner called it.
+    pub name: String,
+    /// Non-secret beginning of the key, to tell keys apart.
+    pub display_prefix: String,
+    /// The key's own scopes; the effective scopes also depend on the user's role.
+    pub scopes: ScopeSet,
+    /// When it was created.
+    pub created_at: OffsetDateTime,
+    /// When it was last used, to within the flush interval.
+    pub last_used_at: Option<OffsetDateTime>,
+    /// When it stops working, if ever.
+    pub expires_at: Option<OffsetDateTime>,
+    /// When it was revoked.
+    pub revoked_at: Option<OffsetDateTime>,
+}
+
+impl ApiKey {
+    /// Whether the key works at `now`: neither revoked nor expired.
+    pub fn is_usable_at(&self, now: OffsetDateTime) -> bool {
+        self.revoked_at.is_none() && self.expires_at.is_none_or(|at| now < at)
+    }
+}
+
+/// Why an API key request was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApiKeyInputError {
+    /// The name is empty, too long, or has control characters.
+    #[error("name must be 1 to {MAX_KEY_NAME_LEN} characters")]
+    BadName,
+    /// Asked for scopes beyond what the creator may grant.
+    #[error("scopes {requested:?} exceed what may be granted ({allowed:?})")]
+    ScopeTooWide {
+        /// What was asked for.
+        requested: String,
+        /// What could have been granted.
+        allowed: String,
+    },
+    /// An expiry in the past, or more than ten years ahead.
+    #[error("expiry must be in the future and at most 10 years away")]
+    BadExpiry,
+}
+
+/// Checks a key name.
+pub fn validate_key_name(name: &str) -> Result<(), ApiKeyInputError> {
+    let length = name.chars().count();
+    if name.trim() != name || !(1..=MAX_KEY_NAME_LEN).contains(&length) || name.chars().any(char::is_control) {
+        return Err(ApiKeyInputError::BadName);
+    }
+    Ok(())
+}
+
+/// The scopes a new key gets: what was asked for, or by default all that may be granted; an
+/// ask beyond `grantable` is refused rather than silently narrowed.
+pub fn scopes_for_new_key(requested: Option<ScopeSet>, grantable: ScopeSet) -> Result<ScopeSet, ApiKeyInputError> {
+    match requested {
+        None => Ok(grantable),
+        Some(requested) if requested.is_subset_of(grantable) && !requested.is_empty() => Ok(requested),
+        Some(requested) => Err(ApiKeyInputError::ScopeTooWide {
+            requested: requested.to_string(),
+            allowed: grantable.to_string(),
+        }),
+    }
+}
+
+/// Checks an expiry against `now`.
+pub fn validate_expiry(expires_at: Option<OffsetDateTime>, now: OffsetDateTime) -> Result<(), ApiKeyInputError> {
+    match expires_at {
+        Some(at) if at <= now || at > now + time::Duration::days(3653) => Err(ApiKeyInputError::BadExpiry),
+        _ => Ok(()),
+    }
+}

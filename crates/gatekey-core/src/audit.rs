@@ -1,0 +1,206 @@
+//! Audit events: every state change and every login, attributed to a user and a credential.
+
+use std::fmt;
+
+use time::OffsetDateTime;
+
+/// The credential an action was taken with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CredentialRef {
+    /// An API key, by id.
+    ApiKey(i64),
+    /// A web session.
+    Session,
+    /// An operator command run directly on the database.
+    Operator,
+    /// No credential: an anonymous request such as a failed login.
+    Anonymous,
+}
+
+impl CredentialRef {
+    /// The credential type's name on the wire and in storage.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Self::ApiKey(_) => "api_key",
+            Self::Session => "session",
+            Self::Operator => "operator",
+            Self::Anonymous => "anonymous",
+        }
+    }
+
+    /// The credential's id, when it has one.
+    pub fn id(&self) -> Option<String> {
+        match self {
+            Self::ApiKey(id) => Some(id.to_string()),
+            _ => None,
+        }
+    }
+
+    /// Rebuilds a reference from its stored parts.
+    pub fn from_parts(type_name: &str, id: Option<&str>) -> Self {
+        match (type_name, id.and_then(|id| id.parse().ok())) {
+            ("api_key", Some(id)) => Self::ApiKey(id),
+            ("session", _) => Self::Session,
+            ("operator", _) => Self::Operator,
+            _ => Self::Anonymous,
+        }
+    }
+}
+
+/// What happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditAction {
+    /// An account was created.
+    AccountCreated,
+    /// A person was created.
+    UserCreated,
+    /// A user was added to an account.
+    MembershipCreated,
+    /// A user was disabled.
+    UserDisabled,
+    /// A service account was created.
+    ServiceAccountCreated,
+    /// An API key was created.
+    ApiKeyCreated,
+    /// An API key was revoked.
+    ApiKeyRevoked,
+    /// A password login succeeded.
+    LoginSucceeded,
+    /// A password login failed.
+    LoginFailed,
+    /// A login was refused because of too many failures.
+    LoginThrottled,
+    /// A user logged out.
+    Logout,
+}
+
+impl AuditAction {
+    /// The action's name on the wire and in storage.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::AccountCreated => "account.created",
+            Self::UserCreated => "user.created",
+            Self::MembershipCreated => "membership.created",
+            Self::UserDisabled => "user.disabled",
+            Self::ServiceAccountCreated => "service_account.created",
+            Self::ApiKeyCreated => "api_key.created",
+            Self::ApiKeyRevoked => "api_key.revoked",
+            Self::LoginSucceeded => "login.succeeded",
+            Self::LoginFailed => "login.failed",
+            Self::LoginThrottled => "login.throttled",
+            Self::Logout => "logout",
+        }
+    }
+}
+
+impl fmt::Display for AuditAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Who acted, with what credential, from where. Carried into every state-changing operation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    /// The acting user, if known.
+    pub user_id: Option<i64>,
+    /// The credential used.
+    pub credential: CredentialRef,
+    /// The client's IP address.
+    pub ip: Option<String>,
+    /// The client's `User-Agent`.
+    pub user_agent: Option<String>,
+}
+
+impl Actor {
+    /// An operator running a command on the database.
+    pub fn operator() -> Self {
+        Self { user_id: None, credential: CredentialRef::Operator, ip: None, user_agent: None }
+    }
+}
+
+/// An audit event to be written, in the same transaction as the change it describes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    /// When it happened.
+    pub at: OffsetDateTime,
+    /// The account it happened in, if any.
+    pub account_id: Option<i64>,
+    /// Who did it.
+    pub actor: Actor,
+    /// What happened.
+    pub action: AuditAction,
+    /// The kind of thing acted on (`api_key`, `user`, …).
+    pub target_type: &'static str,
+    /// The id of the thing acted on; filled in by the store for creations.
+    pub target_id: Option<String>,
+    /// Whether it worked.
+    pub success: bool,
+    /// A short non-secret detail (such as the email a failed login tried).
+    pub detail: Option<String>,
+}
+
+impl AuditEntry {
+    /// A successful action on `target_type`.
+    pub fn new(at: OffsetDateTime, actor: &Actor, action: AuditAction, target_type: &'static str) -> Self {
+        Self {
+            at,
+            account_id: None,
+            actor: actor.clone(),
+            action,
+            target_type,
+            target_id: None,
+            success: true,
+            detail: None,
+        }
+    }
+
+    /// Sets the account.
+    pub fn in_account(mut self, account_id: i64) -> Self {
+        self.account_id = Some(account_id);
+        self
+    }
+
+    /// Sets the target's id.
+    pub fn target(mut self, id: impl ToString) -> Self {
+        self.target_id = Some(id.to_string());
+        self
+    }
+
+    /// Marks the action as failed.
+    pub fn failed(mut self) -> Self {
+        self.success = false;
+        self
+    }
+
+    /// Adds a detail.
+    pub fn detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
+    }
+}
+
+/// An audit event as read back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRecord {
+    /// Database id; larger is newer.
+    pub id: i64,
+    /// When it happened.
+    pub at: OffsetDateTime,
+    /// The account it happened in.
+    pub account_id: Option<i64>,
+    /// Who did it, with what, from where.
+    pub actor: Actor,
+    /// The actor's email, for display.
+    pub actor_email: Option<String>,
+    /// What happened (an [`AuditAction`] name).
+    pub action: String,
+    /// The kind of thing acted on.
+    pub target_type: String,
+    /// The id of the thing acted on.
+    pub target_id: Option<String>,
+    /// Whether it worked.
+    pub success: bool,
+    /// A short non-secret detail.
+    pub detail: Option<String>,
+}

@@ -1,0 +1,21 @@
+//! The gatekey domain: accounts, users, memberships, API keys, sessions and audit events.
+//!
+//! Nothing here knows about HTTP or SQL. Time comes from a [`Clock`] passed in, storage is
+//! reached through the traits of [`store`], and every rule (who may do what, what a secret looks
+//! like, how a password is hashed) lives in exactly one module of this crate.
+
+pub mod account;
+pub mod api_key;
+pub mod audit;
+pub mod clock;
+pub mod page;
+pub mod password;
+pub mod principal;
+pub mod role;
+pub mod scope;
+pub mod secret;
+pub mod session;
+pub mod store;
+pub mod user;
+
+pub use clock::{Clock, ManualClock, SystemClock};

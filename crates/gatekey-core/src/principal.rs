@@ -1,0 +1,47 @@
+//! The caller of a request once its credential has been checked, and what it may do.
+
+use std::sync::Arc;
+
+use time::OffsetDateTime;
+
+use crate::account::Account;
+use crate::audit::{Actor, CredentialRef};
+use crate::role::Role;
+use crate::scope::{Scope, ScopeSet};
+use crate::user::User;
+
+/// An authenticated caller: one user, in one account, through one credential.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// The user acted as.
+    pub user: Arc<User>,
+    /// The account acted in.
+    pub account: Arc<Account>,
+    /// The membership id (user in account).
+    pub membership_id: i64,
+    /// The user's role in the account.
+    pub role: Role,
+    /// The credential used.
+    pub credential: CredentialRef,
+    /// The credential's own scopes, before the role is applied.
+    pub credential_scopes: ScopeSet,
+    /// When the credential stops working, if it expires.
+    pub expires_at: Option<OffsetDateTime>,
+}
+
+impl Principal {
+    /// What this caller may do: the role's scopes intersected with the credential's.
+    pub fn effective_scopes(&self) -> ScopeSet {
+        self.role.scopes().intersect(self.credential_scopes)
+    }
+
+    /// Whether the caller may exercise `scope`.
+    pub fn may(&self, scope: Scope) -> bool {
+        self.effective_scopes().contains(scope)
+    }
+
+    /// The actor to record in audit events, given where the request came from.
+    pub fn actor(&self, ip: Option<String>, user_agent: Option<String>) -> Actor {
+        Actor { user_id: Some(self.user.id), credential: self.credential.clone(), ip, user_agent }
+    }
+}

@@ -1,0 +1,185 @@
+//! Storage traits, split by entity. `gatekey-store` implements them for SQLite and PostgreSQL.
+//!
+//! Every state-changing method takes the [`AuditEntry`] describing the change and writes it in
+//! the same transaction, so a change is never stored without its audit event or the reverse.
+
+use std::future::Future;
+
+use time::OffsetDateTime;
+
+use crate::account::Account;
+use crate::api_key::ApiKey;
+use crate::audit::{AuditEntry, AuditRecord};
+use crate::page::{Page, PageRequest};
+use crate::role::Role;
+use crate::scope::ScopeSet;
+use crate::secret::TokenHash;
+use crate::session::Session;
+use crate::user::{Member, Membership, User, UserKind};
+
+/// A storage failure, as the domain sees it.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The row asked for does not exist.
+    #[error("not found")]
+    NotFound,
+    /// A uniqueness rule was broken; the text names what was taken.
+    #[error("{0} already exists")]
+    Conflict(&'static str),
+    /// The database could not be reached or failed. Never reported as success.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// Shorthand for storage results.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A user to create.
+#[derive(Clone)]
+pub struct NewUser {
+    /// Normalised email.
+    pub email: String,
+    /// Display name.
+    pub name: String,
+    /// Person or service account.
+    pub kind: UserKind,
+    /// argon2id PHC string; `None` for service accounts and password-less people.
+    pub password_hash: Option<String>,
+    /// Creation time.
+    pub created_at: OffsetDateTime,
+}
+
+/// An API key to create.
+#[derive(Debug, Clone)]
+pub struct NewApiKey {
+    /// The membership it acts through.
+    pub membership_id: i64,
+    /// Its name.
+    pub name: String,
+    /// Display prefix.
+    pub display_prefix: String,
+    /// SHA-256 of the secret.
+    pub hash: TokenHash,
+    /// Its scopes.
+    pub scopes: ScopeSet,
+    /// Creation time.
+    pub created_at: OffsetDateTime,
+    /// Optional expiry.
+    pub expires_at: Option<OffsetDateTime>,
+}
+
+/// An API key found by its hash, with everything needed to act on its behalf.
+#[derive(Debug, Clone)]
+pub struct KeyCredential {
+    /// The key.
+    pub key: ApiKey,
+    /// Its user.
+    pub user: User,
+    /// Its account.
+    pub account: Account,
+    /// The user's role in the account.
+    pub role: Role,
+}
+
+/// Which API keys to list.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiKeyFilter {
+    /// Only keys in this account.
+    pub account_id: Option<i64>,
+    /// Only keys of this user.
+    pub user_id: Option<i64>,
+}
+
+/// Which cached entries a change makes stale; see [`InvalidationStore`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Invalidation {
+    /// One API key was revoked.
+    ApiKey(i64),
+    /// A user was disabled or changed: every credential of theirs.
+    User(i64),
+    /// A session ended.
+    Session(i64),
+}
+
+/// Accounts.
+pub trait AccountStore: Send + Sync {
+    /// Creates an account. Conflict if the slug is taken.
+    fn create_account(&self, slug: &str, name: &str, now: OffsetDateTime, audit: AuditEntry)
+        -> impl Future<Output = StoreResult<Account>> + Send;
+    /// The account with this slug.
+    fn account_by_slug(&self, slug: &str) -> impl Future<Output = StoreResult<Option<Account>>> + Send;
+    /// The account with this id.
+    fn account_by_id(&self, id: i64) -> impl Future<Output = StoreResult<Option<Account>>> + Send;
+    /// Every account, oldest first.
+    fn list_accounts(&self) -> impl Future<Output = StoreResult<Vec<Account>>> + Send;
+}
+
+/// Users and memberships.
+pub trait UserStore: Send + Sync {
+    /// Creates a user with a membership in `account_id`. Conflict if the email is taken.
+    fn create_user(&self, user: NewUser, account_id: i64, role: Role, audit: AuditEntry)
+        -> impl Future<Output = StoreResult<Member>> + Send;
+    /// Adds an existing user to an account. Conflict if already a member.
+    fn add_membership(&self, user_id: i64, account_id: i64, role: Role, now: OffsetDateTime, audit: AuditEntry)
+        -> impl Future<Output = StoreResult<Membership>> + Send;
+    /// The user with this (normalised) email.
+    fn user_by_email(&self, email: &str) -> impl Future<Output = StoreResult<Option<User>>> + Send;
+    /// A user and their membership in one account.
+    fn member(&self, account_id: i64, user_id: i64) -> impl Future<Output = StoreResult<Option<Member>>> + Send;
+    /// Every membership of a user, with its account, oldest first.
+    fn memberships_of(&self, user_id: i64) -> impl Future<Output = StoreResult<Vec<(Membership, Account)>>> + Send;
+    /// Members of one account (or of every account), optionally of one kind, oldest first.
+    fn list_members(&self, account_id: Option<i64>, kind: Option<UserKind>, page: PageRequest)
+        -> impl Future<Output = StoreResult<Page<Member>>> + Send;
+    /// Disables a user. Their credentials stop working everywhere.
+    fn disable_user(&self, user_id: i64, now: OffsetDateTime, audit: AuditEntry)
+        -> impl Future<Output = StoreResult<User>> + Send;
+}
+
+/// API keys.
+pub trait ApiKeyStore: Send + Sync {
+    /// Stores a new key.
+    fn create_api_key(&self, key: NewApiKey, audit: AuditEntry) -> impl Future<Output = StoreResult<ApiKey>> + Send;
+    /// The key with this hash and its owner, whatever its state.
+    fn api_key_credential(&self, hash: &TokenHash) -> impl Future<Output = StoreResult<Option<KeyCredential>>> + Send;
+    /// The key with this id.
+    fn api_key_by_id(&self, id: i64) -> impl Future<Output = StoreResult<Option<ApiKey>>> + Send;
+    /// Keys matching the filter, newest first.
+    fn list_api_keys(&self, filter: ApiKeyFilter, page: PageRequest)
+        -> impl Future<Output = StoreResult<Page<ApiKey>>> + Send;
+    /// Revokes a key; revoking a revoked key changes nothing and writes no event.
+    fn revoke_api_key(&self, id: i64, now: OffsetDateTime, audit: AuditEntry)
+        -> impl Future<Output = StoreResult<ApiKey>> + Send;
+    /// Records when keys were last used, keeping the later time when one is already stored.
+    fn record_key_usage(&self, usage: &[(i64, OffsetDateTime)]) -> impl Future<Output = StoreResult<()>> + Send;
+}
+
+/// Web sessions.
+pub trait SessionStore: Send + Sync {
+    /// Stores a new session.
+    fn create_session(&self, session: Session, audit: AuditEntry) -> impl Future<Output = StoreResult<Session>> + Send;
+    /// The session with this hash, if it exists.
+    fn session_by_hash(&self, hash: &TokenHash) -> impl Future<Output = StoreResult<Option<Session>>> + Send;
+    /// Ends a session.
+    fn delete_session(&self, id: i64, audit: AuditEntry) -> impl Future<Output = StoreResult<()>> + Send;
+}
+
+/// The audit log.
+pub trait AuditStore: Send + Sync {
+    /// Writes an event that comes with no other change (a failed login, say).
+    fn record_audit(&self, entry: AuditEntry) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Events of one account, newest first.
+    fn list_audits(&self, account_id: i64, page: PageRequest)
+        -> impl Future<Output = StoreResult<Page<AuditRecord>>> + Send;
+}
+
+/// The feed of changes that make cached credentials stale. Every revocation writes to it in
+/// its own transaction; every server polls it (and PostgreSQL also pushes it), so a change made
+/// by another replica or by an operator command reaches every cache.
+pub trait InvalidationStore: Send + Sync {
+    /// Invalidations written at or after `since` (by the database's clock, in milliseconds).
+    fn invalidations_since(&self, since_millis: i64)
+        -> impl Future<Output = StoreResult<(Vec<Invalidation>, i64)>> + Send;
+    /// Deletes invalidations older than `before`.
+    fn prune_invalidations(&self, before_millis: i64) -> impl Future<Output = StoreResult<()>> + Send;
+}

@@ -1,0 +1,92 @@
+//! The audit log, and the helper every state change uses to write its event in its transaction.
+
+use gatekey_core::audit::{Actor, AuditEntry, AuditRecord, CredentialRef};
+use gatekey_core::clock::to_millis;
+use gatekey_core::page::{Page, PageRequest};
+use gatekey_core::store::{AuditStore, StoreResult};
+use sqlx::any::AnyRow;
+use sqlx::AnyConnection;
+
+use crate::error::from_sqlx;
+use crate::rows::{column, time_column, total};
+use crate::SqlStore;
+
+/// Writes `entry`; a creation passes the new row's id as `created_id`.
+pub(crate) async fn insert_audit(
+    conn: &mut AnyConnection,
+    mut entry: AuditEntry,
+    created_id: Option<i64>,
+) -> StoreResult<()> {
+    if entry.target_id.is_none() {
+        entry.target_id = created_id.map(|id| id.to_string());
+    }
+    sqlx::query(
+        "INSERT INTO audit_events (at, account_id, actor_user_id, credential_type, credential_id, action, \
+         target_type, target_id, success, ip, user_agent, detail) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+    )
+    .bind(to_millis(entry.at))
+    .bind(entry.account_id)
+    .bind(entry.actor.user_id)
+    .bind(entry.actor.credential.type_name())
+    .bind(entry.actor.credential.id())
+    .bind(entry.action.as_str())
+    .bind(entry.target_type)
+    .bind(entry.target_id)
+    .bind(i64::from(entry.success))
+    .bind(entry.actor.ip)
+    .bind(entry.actor.user_agent)
+    .bind(entry.detail)
+    .execute(conn)
+    .await
+    .map(|_| ())
+    .map_err(from_sqlx)
+}
+
+fn audit_record(row: &AnyRow) -> StoreResult<AuditRecord> {
+    let credential_type: String = column(row, "credential_type")?;
+    let credential_id: Option<String> = column(row, "credential_id")?;
+    Ok(AuditRecord {
+        id: column(row, "id")?,
+        at: time_column(row, "at")?,
+        account_id: column(row, "account_id")?,
+        actor: Actor {
+            user_id: column(row, "actor_user_id")?,
+            credential: CredentialRef::from_parts(&credential_type, credential_id.as_deref()),
+            ip: column(row, "ip")?,
+            user_agent: column(row, "user_agent")?,
+        },
+        actor_email: column(row, "actor_email")?,
+        action: column(row, "action")?,
+        target_type: column(row, "target_type")?,
+        target_id: column(row, "target_id")?,
+        success: column::<i64>(row, "success")? != 0,
+        detail: column(row, "detail")?,
+    })
+}
+
+impl AuditStore for SqlStore {
+    async fn record_audit(&self, entry: AuditEntry) -> StoreResult<()> {
+        let mut conn = self.write.acquire().await.map_err(from_sqlx)?;
+        insert_audit(&mut conn, entry, None).await
+    }
+
+    async fn list_audits(&self, account_id: i64, page: PageRequest) -> StoreResult<Page<AuditRecord>> {
+        let rows = sqlx::query(
+            "SELECT e.*, u.email AS actor_email FROM audit_events e LEFT JOIN users u ON u.id = e.actor_user_id \
+             WHERE e.account_id = $1 ORDER BY e.id DESC LIMIT $2 OFFSET $3",
+        )
+        .bind(account_id)
+        .bind(page.limit())
+        .bind(page.offset())
+        .fetch_all(&self.read)
+        .await
+        .map_err(from_sqlx)?;
+        let count = sqlx::query("SELECT COUNT(*) AS total FROM audit_events WHERE account_id = $1")
+            .bind(account_id)
+            .fetch_one(&self.read)
+            .await
+            .map_err(from_sqlx)?;
+        Ok(Page { items: rows.iter().map(audit_record).collect::<StoreResult<_>>()?, total: total(&count)?, request: page })
+    }
+}

@@ -1,0 +1,105 @@
+//! Opening a store: pools, SQLite's pragmas, and migrations.
+
+use std::path::Path;
+use std::time::Duration;
+
+use sqlx::any::AnyPoolOptions;
+use sqlx::Executor;
+
+use crate::{Backend, SqlStore};
+
+/// The PostgreSQL channel on which invalidations are announced.
+pub const NOTIFY_CHANNEL: &str = "gatekey_invalidations";
+
+/// Why a store could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    /// The URL names no supported database.
+    #[error("unsupported database URL (expected sqlite://PATH or postgres://…): {0}")]
+    UnsupportedUrl(String),
+    /// The SQLite file's folder could not be created.
+    #[error("cannot create the folder {path}: {source}")]
+    CreateFolder {
+        /// The folder.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The database refused the connection.
+    #[error("cannot connect to the database: {0}")]
+    Connect(#[source] sqlx::Error),
+    /// A migration failed.
+    #[error("cannot migrate the database: {0}")]
+    Migrate(#[source] sqlx::migrate::MigrateError),
+}
+
+/// SQLite: write-ahead log so readers never block the writer, foreign keys enforced, a commit
+/// fsynced before it is acknowledged, and a wait instead of an error when another process (an
+/// operator command) holds the write lock.
+const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;";
+
+impl SqlStore {
+    /// Opens the database at `url`, creating an SQLite file (and its folder) if needed, and
+    /// applies pending migrations.
+    pub async fn connect(url: &str) -> Result<Self, ConnectError> {
+        sqlx::any::install_default_drivers();
+        let backend = Backend::of_url(url).ok_or_else(|| ConnectError::UnsupportedUrl(redact(url)))?;
+        let store = match backend {
+            Backend::Sqlite => connect_sqlite(url).await?,
+            Backend::Postgres => {
+                let pool = AnyPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(5))
+                    .connect(url)
+                    .await
+                    .map_err(ConnectError::Connect)?;
+                SqlStore { read: pool.clone(), write: pool, backend, url: url.to_owned() }
+            }
+        };
+        let migrator = match backend {
+            Backend::Sqlite => sqlx::migrate!("./migrations/sqlite"),
+            Backend::Postgres => sqlx::migrate!("./migrations/postgres"),
+        };
+        migrator.run(&store.write).await.map_err(ConnectError::Migrate)?;
+        Ok(store)
+    }
+}
+
+async fn connect_sqlite(url: &str) -> Result<SqlStore, ConnectError> {
+    let (path, query) = {
+        let rest = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+        rest.split_once('?').map_or((rest, None), |(p, q)| (p, Some(q)))
+    };
+    if path.is_empty() || path == ":memory:" {
+        return Err(ConnectError::UnsupportedUrl(url.to_owned()));
+    }
+    if let Some(folder) = Path::new(path).parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(folder)
+            .map_err(|source| ConnectError::CreateFolder { path: folder.display().to_string(), source })?;
+    }
+    let url = match query {
+        Some(query) if query.contains("mode=") => url.to_owned(),
+        Some(query) => format!("sqlite://{path}?{query}&mode=rwc"),
+        None => format!("sqlite://{path}?mode=rwc"),
+    };
+    let options = || {
+        AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10)).after_connect(|conn, _| {
+            Box::pin(async move {
+                conn.execute(SQLITE_PRAGMAS).await?;
+                Ok(())
+            })
+        })
+    };
+    let write = options().max_connections(1).connect(&url).await.map_err(ConnectError::Connect)?;
+    let read = options().max_connections(4).connect(&url).await.map_err(ConnectError::Connect)?;
+    Ok(SqlStore { read, write, backend: Backend::Sqlite, url })
+}
+
+/// A URL with any password removed, for error messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => format!("{}://…{}", &url[..scheme_end], &url[at..]),
+        _ => url.to_owned(),
+    }
+}

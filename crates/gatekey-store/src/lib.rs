@@ -1,0 +1,58 @@
+//! gatekey's storage traits implemented over SQL, for SQLite (embedded default) and PostgreSQL
+//! (many replicas). Queries are written once in the SQL both understand (`$1` placeholders,
+//! `RETURNING`, milliseconds in `BIGINT`); the few differences live in [`backend`].
+
+mod accounts;
+mod api_keys;
+mod audits;
+pub mod backend;
+mod connect;
+mod error;
+mod invalidations;
+mod rows;
+mod sessions;
+mod users;
+
+use sqlx::AnyPool;
+
+pub use backend::Backend;
+pub use connect::{ConnectError, NOTIFY_CHANNEL};
+
+/// The SQL store. Cheap to clone: the pools are shared.
+#[derive(Clone, Debug)]
+pub struct SqlStore {
+    /// Connections for reads.
+    read: AnyPool,
+    /// Connections for writes: a single connection on SQLite, so writers queue in-process
+    /// instead of failing with `SQLITE_BUSY`; the same pool as `read` on PostgreSQL.
+    write: AnyPool,
+    backend: Backend,
+    url: String,
+}
+
+impl SqlStore {
+    /// Which database this store talks to.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The URL the store was opened with, for components that need their own connection
+    /// (PostgreSQL's `LISTEN`).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Checks that the database answers.
+    pub async fn ping(&self) -> Result<(), gatekey_core::store::StoreError> {
+        sqlx::query("SELECT 1").execute(&self.read).await.map(|_| ()).map_err(error::from_sqlx)
+    }
+
+    /// Closes every connection, waiting for those in use.
+    pub async fn close(&self) {
+        self.write.close().await;
+        self.read.close().await;
+    }
+}
+
+#[cfg(feature = "testing")]
+pub mod testing;

@@ -1,0 +1,73 @@
+//! Web sessions.
+
+use gatekey_core::audit::AuditEntry;
+use gatekey_core::clock::to_millis;
+use gatekey_core::secret::TokenHash;
+use gatekey_core::session::Session;
+use gatekey_core::store::{Invalidation, SessionStore, StoreError, StoreResult};
+use sqlx::any::AnyRow;
+
+use crate::audits::insert_audit;
+use crate::error::{conflict_as, from_sqlx};
+use crate::invalidations::insert_invalidation;
+use crate::rows::{column, time_column};
+use crate::SqlStore;
+
+fn session(row: &AnyRow) -> StoreResult<Session> {
+    let hash: Vec<u8> = column(row, "secret_hash")?;
+    let hash: [u8; 32] = hash.try_into().map_err(|_| StoreError::Unavailable("bad session hash".into()))?;
+    Ok(Session {
+        id: column(row, "id")?,
+        hash: TokenHash::from_bytes(hash),
+        user_id: column(row, "user_id")?,
+        account_id: column(row, "account_id")?,
+        csrf_token: column(row, "csrf_token")?,
+        created_at: time_column(row, "created_at")?,
+        expires_at: time_column(row, "expires_at")?,
+    })
+}
+
+impl SessionStore for SqlStore {
+    async fn create_session(&self, new: Session, audit: AuditEntry) -> StoreResult<Session> {
+        let mut tx = self.write.begin().await.map_err(from_sqlx)?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO sessions (secret_hash, user_id, account_id, csrf_token, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        )
+        .bind(new.hash.as_bytes().to_vec())
+        .bind(new.user_id)
+        .bind(new.account_id)
+        .bind(&new.csrf_token)
+        .bind(to_millis(new.created_at))
+        .bind(to_millis(new.expires_at))
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(conflict_as("session"))?;
+        insert_audit(&mut tx, audit.in_account(new.account_id), Some(id)).await?;
+        tx.commit().await.map_err(from_sqlx)?;
+        Ok(Session { id, ..new })
+    }
+
+    async fn session_by_hash(&self, hash: &TokenHash) -> StoreResult<Option<Session>> {
+        let row = sqlx::query("SELECT * FROM sessions WHERE secret_hash = $1")
+            .bind(hash.as_bytes().to_vec())
+            .fetch_optional(&self.read)
+            .await
+            .map_err(from_sqlx)?;
+        row.as_ref().map(session).transpose()
+    }
+
+    async fn delete_session(&self, id: i64, audit: AuditEntry) -> StoreResult<()> {
+        let mut tx = self.write.begin().await.map_err(from_sqlx)?;
+        let deleted = sqlx::query("DELETE FROM sessions WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(from_sqlx)?;
+        if deleted.rows_affected() > 0 {
+            insert_invalidation(&mut tx, self.backend, Invalidation::Session(id)).await?;
+            insert_audit(&mut tx, audit, None).await?;
+        }
+        tx.commit().await.map_err(from_sqlx)
+    }
+}

@@ -1,0 +1,175 @@
+//! Users and memberships.
+
+use gatekey_core::account::Account;
+use gatekey_core::audit::AuditEntry;
+use gatekey_core::clock::to_millis;
+use gatekey_core::page::{Page, PageRequest};
+use gatekey_core::role::Role;
+use gatekey_core::store::{Invalidation, NewUser, StoreError, StoreResult, UserStore};
+use gatekey_core::user::{Member, Membership, User, UserKind};
+use sqlx::AnyConnection;
+use time::OffsetDateTime;
+
+use crate::audits::insert_audit;
+use crate::error::{conflict_as, from_sqlx};
+use crate::invalidations::insert_invalidation;
+use crate::rows::{self, returning, ACCOUNT_COLUMNS, MEMBERSHIP_COLUMNS, USER_COLUMNS};
+use crate::SqlStore;
+
+async fn insert_membership(
+    conn: &mut AnyConnection,
+    user_id: i64,
+    account_id: i64,
+    role: Role,
+    now: OffsetDateTime,
+) -> StoreResult<Membership> {
+    let row = sqlx::query(&format!(
+        "INSERT INTO memberships (user_id, account_id, role, created_at) VALUES ($1, $2, $3, $4) RETURNING {}",
+        returning(MEMBERSHIP_COLUMNS)
+    ))
+    .bind(user_id)
+    .bind(account_id)
+    .bind(role.as_str())
+    .bind(to_millis(now))
+    .fetch_one(conn)
+    .await
+    .map_err(conflict_as("membership"))?;
+    rows::membership(&row)
+}
+
+async fn select_user(conn: &mut AnyConnection, id: i64) -> StoreResult<User> {
+    let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1"))
+        .bind(id)
+        .fetch_one(conn)
+        .await
+        .map_err(from_sqlx)?;
+    rows::user(&row)
+}
+
+impl UserStore for SqlStore {
+    async fn create_user(&self, user: NewUser, account_id: i64, role: Role, audit: AuditEntry) -> StoreResult<Member> {
+        let mut tx = self.write.begin().await.map_err(from_sqlx)?;
+        let row = sqlx::query(&format!(
+            "INSERT INTO users (email, name, kind, password_hash, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING {}",
+            returning(USER_COLUMNS)
+        ))
+        .bind(&user.email)
+        .bind(&user.name)
+        .bind(user.kind.as_str())
+        .bind(user.password_hash.as_deref())
+        .bind(to_millis(user.created_at))
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(conflict_as("user email"))?;
+        let created = rows::user(&row)?;
+        let membership = insert_membership(&mut tx, created.id, account_id, role, user.created_at).await?;
+        insert_audit(&mut tx, audit.in_account(account_id), Some(created.id)).await?;
+        tx.commit().await.map_err(from_sqlx)?;
+        Ok(Member { user: created, membership })
+    }
+
+    async fn add_membership(
+        &self,
+        user_id: i64,
+        account_id: i64,
+        role: Role,
+        now: OffsetDateTime,
+        audit: AuditEntry,
+    ) -> StoreResult<Membership> {
+        let mut tx = self.write.begin().await.map_err(from_sqlx)?;
+        let user = select_user(&mut tx, user_id).await?;
+        if user.kind == UserKind::Service {
+            // A service account belongs to exactly one account.
+            return Err(StoreError::Conflict("membership of this service account"));
+        }
+        let membership = insert_membership(&mut tx, user_id, account_id, role, now).await?;
+        insert_audit(&mut tx, audit.in_account(account_id), Some(membership.id)).await?;
+        tx.commit().await.map_err(from_sqlx)?;
+        Ok(membership)
+    }
+
+    async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>> {
+        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users u WHERE u.email = $1"))
+            .bind(email)
+            .fetch_optional(&self.read)
+            .await
+            .map_err(from_sqlx)?;
+        row.as_ref().map(rows::user).transpose()
+    }
+
+    async fn member(&self, account_id: i64, user_id: i64) -> StoreResult<Option<Member>> {
+        let row = sqlx::query(&format!(
+            "SELECT {USER_COLUMNS}, {MEMBERSHIP_COLUMNS} FROM memberships m JOIN users u ON u.id = m.user_id \
+             WHERE m.account_id = $1 AND m.user_id = $2"
+        ))
+        .bind(account_id)
+        .bind(user_id)
+        .fetch_optional(&self.read)
+        .await
+        .map_err(from_sqlx)?;
+        row.map(|row| Ok(Member { user: rows::user(&row)?, membership: rows::membership(&row)? })).transpose()
+    }
+
+    async fn memberships_of(&self, user_id: i64) -> StoreResult<Vec<(Membership, Account)>> {
+        let found = sqlx::query(&format!(
+            "SELECT {MEMBERSHIP_COLUMNS}, {ACCOUNT_COLUMNS} FROM memberships m JOIN accounts a ON a.id = m.account_id \
+             WHERE m.user_id = $1 ORDER BY m.id"
+        ))
+        .bind(user_id)
+        .fetch_all(&self.read)
+        .await
+        .map_err(from_sqlx)?;
+        found.iter().map(|row| Ok((rows::membership(row)?, rows::account(row)?))).collect()
+    }
+
+    async fn list_members(&self, account_id: Option<i64>, kind: Option<UserKind>, page: PageRequest) -> StoreResult<Page<Member>> {
+        // NULL parameters mean "any": one statement for every filter combination.
+        let filter = "($1 IS NULL OR m.account_id = $1) AND ($2 IS NULL OR u.kind = $2)";
+        let found = sqlx::query(&format!(
+            "SELECT {USER_COLUMNS}, {MEMBERSHIP_COLUMNS} FROM memberships m JOIN users u ON u.id = m.user_id \
+             WHERE {filter} ORDER BY m.id LIMIT $3 OFFSET $4"
+        ))
+        .bind(account_id)
+        .bind(kind.map(UserKind::as_str))
+        .bind(page.limit())
+        .bind(page.offset())
+        .fetch_all(&self.read)
+        .await
+        .map_err(from_sqlx)?;
+        let count = sqlx::query(&format!(
+            "SELECT COUNT(*) AS total FROM memberships m JOIN users u ON u.id = m.user_id WHERE {filter}"
+        ))
+        .bind(account_id)
+        .bind(kind.map(UserKind::as_str))
+        .fetch_one(&self.read)
+        .await
+        .map_err(from_sqlx)?;
+        let items = found
+            .iter()
+            .map(|row| Ok(Member { user: rows::user(row)?, membership: rows::membership(row)? }))
+            .collect::<StoreResult<_>>()?;
+        Ok(Page { items, total: rows::total(&count)?, request: page })
+    }
+
+    async fn disable_user(&self, user_id: i64, now: OffsetDateTime, audit: AuditEntry) -> StoreResult<User> {
+        let mut tx = self.write.begin().await.map_err(from_sqlx)?;
+        let changed = sqlx::query("UPDATE users SET disabled_at = $1 WHERE id = $2 AND disabled_at IS NULL")
+            .bind(to_millis(now))
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(from_sqlx)?;
+        let user = select_user(&mut tx, user_id).await?;
+        if changed.rows_affected() > 0 {
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(from_sqlx)?;
+            insert_invalidation(&mut tx, self.backend, Invalidation::User(user_id)).await?;
+            insert_audit(&mut tx, audit, None).await?;
+        }
+        tx.commit().await.map_err(from_sqlx)?;
+        Ok(user)
+    }
+}
