@@ -1,1 +1,85 @@
-fn main() {}
+//! The `gatekey` command: `serve`, and the operator's `admin …` commands.
+
+mod admin;
+mod output;
+mod serve;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// gatekey: API keys, service accounts and OAuth 2.0 for your API.
+#[derive(Debug, Parser)]
+#[command(name = "gatekey", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server (SQLite in ./gatekey-data by default; no configuration needed).
+    Serve(serve::ServeArgs),
+    /// Operator commands, run directly on the database (also while a server runs).
+    Admin(admin::AdminArgs),
+}
+
+/// Options every command that opens the database takes.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DatabaseArgs {
+    /// Configuration file (TOML).
+    #[arg(long, global = true, env = "GATEKEY_CONFIG")]
+    config: Option<PathBuf>,
+    /// Database URL: sqlite://PATH or postgres://… (overrides the configuration).
+    #[arg(long, global = true)]
+    database_url: Option<String>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("gatekey: cannot start the async runtime: {error}");
+            return ExitCode::from(1);
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Serve(args) => serve::run(args).await,
+            Command::Admin(args) => admin::run(args).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("gatekey: {}", one_line(&error));
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// An error and its causes on one line.
+fn one_line(error: &anyhow::Error) -> String {
+    error
+        .chain()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(": ")
+        .replace('\n', " ")
+}
+
+/// Starts logging to standard error; `GATEKEY_LOG` (or `RUST_LOG`) overrides `default`.
+pub fn init_logging(default: &str) {
+    let filter = std::env::var("GATEKEY_LOG")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .unwrap_or_else(|_| default.to_owned());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_writer(std::io::stderr)
+        .try_init();
+}

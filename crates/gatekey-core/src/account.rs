@@ -19,7 +19,9 @@ pub struct Account {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AccountInputError {
     /// The slug does not match `[a-z0-9][a-z0-9-]{1,62}`.
-    #[error("slug must be 2 to 63 characters of a-z, 0-9 and '-', starting with a letter or digit")]
+    #[error(
+        "slug must be 2 to 63 characters of a-z, 0-9 and '-', starting with a letter or digit"
+    )]
     BadSlug,
     /// The name is empty or over 200 characters.
     #[error("name must be 1 to 200 characters")]
@@ -29,8 +31,13 @@ pub enum AccountInputError {
 /// Checks a slug against `[a-z0-9][a-z0-9-]{1,62}`.
 pub fn validate_slug(slug: &str) -> Result<(), AccountInputError> {
     let bytes = slug.as_bytes();
-    let first_ok = bytes.first().is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
-    let rest_ok = bytes.iter().skip(1).all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-');
+    let first_ok = bytes
+        .first()
+        .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+    let rest_ok = bytes
+        .iter()
+        .skip(1)
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-');
     if first_ok && rest_ok && (2..=63).contains(&bytes.len()) {
         Ok(())
     } else {

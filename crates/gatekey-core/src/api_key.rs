@@ -64,7 +64,10 @@ pub enum ApiKeyInputError {
 /// Checks a key name.
 pub fn validate_key_name(name: &str) -> Result<(), ApiKeyInputError> {
     let length = name.chars().count();
-    if name.trim() != name || !(1..=MAX_KEY_NAME_LEN).contains(&length) || name.chars().any(char::is_control) {
+    if name.trim() != name
+        || !(1..=MAX_KEY_NAME_LEN).contains(&length)
+        || name.chars().any(char::is_control)
+    {
         return Err(ApiKeyInputError::BadName);
     }
     Ok(())
@@ -72,10 +75,15 @@ pub fn validate_key_name(name: &str) -> Result<(), ApiKeyInputError> {
 
 /// The scopes a new key gets: what was asked for, or by default all that may be granted; an
 /// ask beyond `grantable` is refused rather than silently narrowed.
-pub fn scopes_for_new_key(requested: Option<ScopeSet>, grantable: ScopeSet) -> Result<ScopeSet, ApiKeyInputError> {
+pub fn scopes_for_new_key(
+    requested: Option<ScopeSet>,
+    grantable: ScopeSet,
+) -> Result<ScopeSet, ApiKeyInputError> {
     match requested {
         None => Ok(grantable),
-        Some(requested) if requested.is_subset_of(grantable) && !requested.is_empty() => Ok(requested),
+        Some(requested) if requested.is_subset_of(grantable) && !requested.is_empty() => {
+            Ok(requested)
+        }
         Some(requested) => Err(ApiKeyInputError::ScopeTooWide {
             requested: requested.to_string(),
             allowed: grantable.to_string(),
@@ -84,9 +92,97 @@ pub fn scopes_for_new_key(requested: Option<ScopeSet>, grantable: ScopeSet) -> R
 }
 
 /// Checks an expiry against `now`.
-pub fn validate_expiry(expires_at: Option<OffsetDateTime>, now: OffsetDateTime) -> Result<(), ApiKeyInputError> {
+pub fn validate_expiry(
+    expires_at: Option<OffsetDateTime>,
+    now: OffsetDateTime,
+) -> Result<(), ApiKeyInputError> {
     match expires_at {
-        Some(at) if at <= now || at > now + time::Duration::days(3653) => Err(ApiKeyInputError::BadExpiry),
+        Some(at) if at <= now || at > now + time::Duration::days(3653) => {
+            Err(ApiKeyInputError::BadExpiry)
+        }
         _ => Ok(()),
     }
+}
+
+/// What a caller asks for when creating a key.
+#[derive(Debug, Clone)]
+pub struct ApiKeyRequest {
+    /// The key's name.
+    pub name: String,
+    /// Requested scopes; `None` means every scope that may be granted.
+    pub scopes: Option<ScopeSet>,
+    /// Optional expiry.
+    pub expires_at: Option<OffsetDateTime>,
+}
+
+/// Whose key it will be: a user through one membership.
+#[derive(Debug, Clone, Copy)]
+pub struct KeyOwner<'a> {
+    /// The membership the key acts through.
+    pub membership_id: i64,
+    /// The user.
+    pub user: &'a crate::user::User,
+    /// The user's role in the membership's account.
+    pub role: crate::role::Role,
+}
+
+impl<'a> From<&'a crate::user::Member> for KeyOwner<'a> {
+    fn from(member: &'a crate::user::Member) -> Self {
+        Self {
+            membership_id: member.membership.id,
+            user: &member.user,
+            role: member.membership.role,
+        }
+    }
+}
+
+/// Why a key could not be created.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateApiKeyError {
+    /// The request was invalid.
+    #[error(transparent)]
+    Input(#[from] ApiKeyInputError),
+    /// The owner is disabled.
+    #[error("the user is disabled")]
+    UserDisabled,
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}
+
+/// Creates an API key for `owner`. `grantable` is what the creator may hand out: the owner's
+/// role scopes, further narrowed by the creating credential's scopes. The secret is returned
+/// once and only its SHA-256 is stored.
+pub async fn create_api_key<S: crate::store::ApiKeyStore>(
+    store: &S,
+    now: OffsetDateTime,
+    owner: KeyOwner<'_>,
+    grantable: ScopeSet,
+    request: ApiKeyRequest,
+    actor: &crate::audit::Actor,
+) -> Result<(ApiKey, crate::secret::Secret), CreateApiKeyError> {
+    use crate::audit::{AuditAction, AuditEntry};
+    use crate::secret::{Secret, SecretKind};
+
+    validate_key_name(&request.name)?;
+    validate_expiry(request.expires_at, now)?;
+    if owner.user.is_disabled() {
+        return Err(CreateApiKeyError::UserDisabled);
+    }
+    let grantable = grantable.intersect(owner.role.scopes());
+    let scopes = scopes_for_new_key(request.scopes, grantable)?;
+    let secret = Secret::generate(SecretKind::ApiKey);
+    let new = crate::store::NewApiKey {
+        membership_id: owner.membership_id,
+        name: request.name,
+        display_prefix: secret.display_prefix(),
+        hash: secret.hash(),
+        scopes,
+        created_at: now,
+        expires_at: request.expires_at,
+    };
+    let audit = AuditEntry::new(now, actor, AuditAction::ApiKeyCreated, "api_key")
+        .detail(format!("for user {} with scopes {scopes}", owner.user.id));
+    let key = store.create_api_key(new, audit).await?;
+    Ok((key, secret))
 }

@@ -115,7 +115,12 @@ pub struct Actor {
 impl Actor {
     /// An operator running a command on the database.
     pub fn operator() -> Self {
-        Self { user_id: None, credential: CredentialRef::Operator, ip: None, user_agent: None }
+        Self {
+            user_id: None,
+            credential: CredentialRef::Operator,
+            ip: None,
+            user_agent: None,
+        }
     }
 }
 
@@ -142,7 +147,12 @@ pub struct AuditEntry {
 
 impl AuditEntry {
     /// A successful action on `target_type`.
-    pub fn new(at: OffsetDateTime, actor: &Actor, action: AuditAction, target_type: &'static str) -> Self {
+    pub fn new(
+        at: OffsetDateTime,
+        actor: &Actor,
+        action: AuditAction,
+        target_type: &'static str,
+    ) -> Self {
         Self {
             at,
             account_id: None,

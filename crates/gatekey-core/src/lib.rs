@@ -8,6 +8,7 @@ pub mod account;
 pub mod api_key;
 pub mod audit;
 pub mod clock;
+pub mod login;
 pub mod page;
 pub mod password;
 pub mod principal;
@@ -17,5 +18,6 @@ pub mod secret;
 pub mod session;
 pub mod store;
 pub mod user;
+pub mod user_admin;
 
 pub use clock::{Clock, ManualClock, SystemClock};

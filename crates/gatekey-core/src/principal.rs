@@ -42,6 +42,11 @@ impl Principal {
 
     /// The actor to record in audit events, given where the request came from.
     pub fn actor(&self, ip: Option<String>, user_agent: Option<String>) -> Actor {
-        Actor { user_id: Some(self.user.id), credential: self.credential.clone(), ip, user_agent }
+        Actor {
+            user_id: Some(self.user.id),
+            credential: self.credential.clone(),
+            ip,
+            user_agent,
+        }
     }
 }

@@ -53,13 +53,14 @@ impl ScopeSet {
 
     /// Parses a space-separated list (RFC 6749 §3.3); empty input gives the empty set.
     pub fn parse(text: &str) -> Result<Self, UnknownScope> {
-        text.split_ascii_whitespace().try_fold(Self::EMPTY, |set, word| {
-            Scope::ALL
-                .into_iter()
-                .find(|s| s.as_str() == word)
-                .map(|s| set.with(s))
-                .ok_or_else(|| UnknownScope(word.to_owned()))
-        })
+        text.split_ascii_whitespace()
+            .try_fold(Self::EMPTY, |set, word| {
+                Scope::ALL
+                    .into_iter()
+                    .find(|s| s.as_str() == word)
+                    .map(|s| set.with(s))
+                    .ok_or_else(|| UnknownScope(word.to_owned()))
+            })
     }
 
     /// Builds a set from a list of names.
@@ -126,6 +127,9 @@ mod tests {
         let set = ScopeSet::parse("write  read").expect("valid");
         assert_eq!(set.to_string(), "read write");
         assert!(ScopeSet::parse("read").expect("valid").is_subset_of(set));
-        assert_eq!(ScopeSet::parse("read sudo"), Err(UnknownScope("sudo".into())));
+        assert_eq!(
+            ScopeSet::parse("read sudo"),
+            Err(UnknownScope("sudo".into()))
+        );
     }
 }

@@ -110,15 +110,21 @@ impl Secret {
     /// Checks that `presented` is a well-formed secret of `kind` (prefix, length, checksum).
     /// This says nothing about whether the secret was ever issued.
     pub fn parse(kind: SecretKind, presented: &str) -> Result<Self, MalformedSecret> {
-        let rest = presented.strip_prefix(kind.prefix()).ok_or(MalformedSecret::WrongPrefix)?;
-        if rest.len() != BODY_LEN + CHECKSUM_LEN || !rest.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        let rest = presented
+            .strip_prefix(kind.prefix())
+            .ok_or(MalformedSecret::WrongPrefix)?;
+        if rest.len() != BODY_LEN + CHECKSUM_LEN || !rest.bytes().all(|b| b.is_ascii_alphanumeric())
+        {
             return Err(MalformedSecret::WrongShape);
         }
         let (signed, sum) = presented.split_at(presented.len() - CHECKSUM_LEN);
         if !bool::from(checksum(signed).as_bytes().ct_eq(sum.as_bytes())) {
             return Err(MalformedSecret::BadChecksum);
         }
-        Ok(Self { kind, value: presented.to_owned() })
+        Ok(Self {
+            kind,
+            value: presented.to_owned(),
+        })
     }
 
     /// The kind of this secret.
@@ -211,14 +217,23 @@ mod tests {
         let i = 10;
         chars[i] = if chars[i] == 'a' { 'b' } else { 'a' };
         let typo: String = chars.into_iter().collect();
-        assert_eq!(Secret::parse(SecretKind::ApiKey, &typo).unwrap_err(), MalformedSecret::BadChecksum);
+        assert_eq!(
+            Secret::parse(SecretKind::ApiKey, &typo).unwrap_err(),
+            MalformedSecret::BadChecksum
+        );
     }
 
     #[test]
     fn wrong_kind_and_shape_are_refused() {
         let at = Secret::generate(SecretKind::AccessToken);
-        assert_eq!(Secret::parse(SecretKind::ApiKey, at.expose()).unwrap_err(), MalformedSecret::WrongPrefix);
-        assert_eq!(Secret::parse(SecretKind::ApiKey, "gk_key_short").unwrap_err(), MalformedSecret::WrongShape);
+        assert_eq!(
+            Secret::parse(SecretKind::ApiKey, at.expose()).unwrap_err(),
+            MalformedSecret::WrongPrefix
+        );
+        assert_eq!(
+            Secret::parse(SecretKind::ApiKey, "gk_key_short").unwrap_err(),
+            MalformedSecret::WrongShape
+        );
         assert_eq!(SecretKind::of(at.expose()), Some(SecretKind::AccessToken));
     }
 

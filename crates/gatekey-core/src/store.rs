@@ -104,10 +104,18 @@ pub enum Invalidation {
 /// Accounts.
 pub trait AccountStore: Send + Sync {
     /// Creates an account. Conflict if the slug is taken.
-    fn create_account(&self, slug: &str, name: &str, now: OffsetDateTime, audit: AuditEntry)
-        -> impl Future<Output = StoreResult<Account>> + Send;
+    fn create_account(
+        &self,
+        slug: &str,
+        name: &str,
+        now: OffsetDateTime,
+        audit: AuditEntry,
+    ) -> impl Future<Output = StoreResult<Account>> + Send;
     /// The account with this slug.
-    fn account_by_slug(&self, slug: &str) -> impl Future<Output = StoreResult<Option<Account>>> + Send;
+    fn account_by_slug(
+        &self,
+        slug: &str,
+    ) -> impl Future<Output = StoreResult<Option<Account>>> + Send;
     /// The account with this id.
     fn account_by_id(&self, id: i64) -> impl Future<Output = StoreResult<Option<Account>>> + Send;
     /// Every account, oldest first.
@@ -117,51 +125,105 @@ pub trait AccountStore: Send + Sync {
 /// Users and memberships.
 pub trait UserStore: Send + Sync {
     /// Creates a user with a membership in `account_id`. Conflict if the email is taken.
-    fn create_user(&self, user: NewUser, account_id: i64, role: Role, audit: AuditEntry)
-        -> impl Future<Output = StoreResult<Member>> + Send;
+    fn create_user(
+        &self,
+        user: NewUser,
+        account_id: i64,
+        role: Role,
+        audit: AuditEntry,
+    ) -> impl Future<Output = StoreResult<Member>> + Send;
     /// Adds an existing user to an account. Conflict if already a member.
-    fn add_membership(&self, user_id: i64, account_id: i64, role: Role, now: OffsetDateTime, audit: AuditEntry)
-        -> impl Future<Output = StoreResult<Membership>> + Send;
+    fn add_membership(
+        &self,
+        user_id: i64,
+        account_id: i64,
+        role: Role,
+        now: OffsetDateTime,
+        audit: AuditEntry,
+    ) -> impl Future<Output = StoreResult<Membership>> + Send;
     /// The user with this (normalised) email.
     fn user_by_email(&self, email: &str) -> impl Future<Output = StoreResult<Option<User>>> + Send;
     /// A user and their membership in one account.
-    fn member(&self, account_id: i64, user_id: i64) -> impl Future<Output = StoreResult<Option<Member>>> + Send;
+    fn member(
+        &self,
+        account_id: i64,
+        user_id: i64,
+    ) -> impl Future<Output = StoreResult<Option<Member>>> + Send;
     /// Every membership of a user, with its account, oldest first.
-    fn memberships_of(&self, user_id: i64) -> impl Future<Output = StoreResult<Vec<(Membership, Account)>>> + Send;
+    fn memberships_of(
+        &self,
+        user_id: i64,
+    ) -> impl Future<Output = StoreResult<Vec<(Membership, Account)>>> + Send;
     /// Members of one account (or of every account), optionally of one kind, oldest first.
-    fn list_members(&self, account_id: Option<i64>, kind: Option<UserKind>, page: PageRequest)
-        -> impl Future<Output = StoreResult<Page<Member>>> + Send;
+    fn list_members(
+        &self,
+        account_id: Option<i64>,
+        kind: Option<UserKind>,
+        page: PageRequest,
+    ) -> impl Future<Output = StoreResult<Page<Member>>> + Send;
     /// Disables a user. Their credentials stop working everywhere.
-    fn disable_user(&self, user_id: i64, now: OffsetDateTime, audit: AuditEntry)
-        -> impl Future<Output = StoreResult<User>> + Send;
+    fn disable_user(
+        &self,
+        user_id: i64,
+        now: OffsetDateTime,
+        audit: AuditEntry,
+    ) -> impl Future<Output = StoreResult<User>> + Send;
 }
 
 /// API keys.
 pub trait ApiKeyStore: Send + Sync {
     /// Stores a new key.
-    fn create_api_key(&self, key: NewApiKey, audit: AuditEntry) -> impl Future<Output = StoreResult<ApiKey>> + Send;
+    fn create_api_key(
+        &self,
+        key: NewApiKey,
+        audit: AuditEntry,
+    ) -> impl Future<Output = StoreResult<ApiKey>> + Send;
     /// The key with this hash and its owner, whatever its state.
-    fn api_key_credential(&self, hash: &TokenHash) -> impl Future<Output = StoreResult<Option<KeyCredential>>> + Send;
+    fn api_key_credential(
+        &self,
+        hash: &TokenHash,
+    ) -> impl Future<Output = StoreResult<Option<KeyCredential>>> + Send;
     /// The key with this id.
     fn api_key_by_id(&self, id: i64) -> impl Future<Output = StoreResult<Option<ApiKey>>> + Send;
     /// Keys matching the filter, newest first.
-    fn list_api_keys(&self, filter: ApiKeyFilter, page: PageRequest)
-        -> impl Future<Output = StoreResult<Page<ApiKey>>> + Send;
+    fn list_api_keys(
+        &self,
+        filter: ApiKeyFilter,
+        page: PageRequest,
+    ) -> impl Future<Output = StoreResult<Page<ApiKey>>> + Send;
     /// Revokes a key; revoking a revoked key changes nothing and writes no event.
-    fn revoke_api_key(&self, id: i64, now: OffsetDateTime, audit: AuditEntry)
-        -> impl Future<Output = StoreResult<ApiKey>> + Send;
+    fn revoke_api_key(
+        &self,
+        id: i64,
+        now: OffsetDateTime,
+        audit: AuditEntry,
+    ) -> impl Future<Output = StoreResult<ApiKey>> + Send;
     /// Records when keys were last used, keeping the later time when one is already stored.
-    fn record_key_usage(&self, usage: &[(i64, OffsetDateTime)]) -> impl Future<Output = StoreResult<()>> + Send;
+    fn record_key_usage(
+        &self,
+        usage: &[(i64, OffsetDateTime)],
+    ) -> impl Future<Output = StoreResult<()>> + Send;
 }
 
 /// Web sessions.
 pub trait SessionStore: Send + Sync {
     /// Stores a new session.
-    fn create_session(&self, session: Session, audit: AuditEntry) -> impl Future<Output = StoreResult<Session>> + Send;
+    fn create_session(
+        &self,
+        session: Session,
+        audit: AuditEntry,
+    ) -> impl Future<Output = StoreResult<Session>> + Send;
     /// The session with this hash, if it exists.
-    fn session_by_hash(&self, hash: &TokenHash) -> impl Future<Output = StoreResult<Option<Session>>> + Send;
+    fn session_by_hash(
+        &self,
+        hash: &TokenHash,
+    ) -> impl Future<Output = StoreResult<Option<Session>>> + Send;
     /// Ends a session.
-    fn delete_session(&self, id: i64, audit: AuditEntry) -> impl Future<Output = StoreResult<()>> + Send;
+    fn delete_session(
+        &self,
+        id: i64,
+        audit: AuditEntry,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
 }
 
 /// The audit log.
@@ -169,8 +231,11 @@ pub trait AuditStore: Send + Sync {
     /// Writes an event that comes with no other change (a failed login, say).
     fn record_audit(&self, entry: AuditEntry) -> impl Future<Output = StoreResult<()>> + Send;
     /// Events of one account, newest first.
-    fn list_audits(&self, account_id: i64, page: PageRequest)
-        -> impl Future<Output = StoreResult<Page<AuditRecord>>> + Send;
+    fn list_audits(
+        &self,
+        account_id: i64,
+        page: PageRequest,
+    ) -> impl Future<Output = StoreResult<Page<AuditRecord>>> + Send;
 }
 
 /// The feed of changes that make cached credentials stale. Every revocation writes to it in
@@ -178,8 +243,13 @@ pub trait AuditStore: Send + Sync {
 /// by another replica or by an operator command reaches every cache.
 pub trait InvalidationStore: Send + Sync {
     /// Invalidations written at or after `since` (by the database's clock, in milliseconds).
-    fn invalidations_since(&self, since_millis: i64)
-        -> impl Future<Output = StoreResult<(Vec<Invalidation>, i64)>> + Send;
+    fn invalidations_since(
+        &self,
+        since_millis: i64,
+    ) -> impl Future<Output = StoreResult<(Vec<Invalidation>, i64)>> + Send;
     /// Deletes invalidations older than `before`.
-    fn prune_invalidations(&self, before_millis: i64) -> impl Future<Output = StoreResult<()>> + Send;
+    fn prune_invalidations(
+        &self,
+        before_millis: i64,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
 }

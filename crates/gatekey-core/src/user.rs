@@ -131,7 +131,9 @@ pub fn normalize_email(email: &str) -> Result<String, UserInputError> {
         && !domain.ends_with('.')
         && !domain.contains("..")
         && email.len() <= 254
-        && !email.chars().any(|c| c.is_whitespace() || c.is_control() || "<>()[],;:\\\"".contains(c));
+        && !email
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "<>()[],;:\\\"".contains(c));
     if plausible {
         Ok(email)
     } else {
@@ -150,8 +152,20 @@ mod tests {
 
     #[test]
     fn emails() {
-        assert_eq!(normalize_email(" Ada@Example.COM ").as_deref(), Ok("ada@example.com"));
-        for bad in ["", "ada", "ada@", "@example.com", "ada@example", "a b@example.com", "a@b@example.com", "ada@.com"] {
+        assert_eq!(
+            normalize_email(" Ada@Example.COM ").as_deref(),
+            Ok("ada@example.com")
+        );
+        for bad in [
+            "",
+            "ada",
+            "ada@",
+            "@example.com",
+            "ada@example",
+            "a b@example.com",
+            "a@b@example.com",
+            "ada@.com",
+        ] {
             assert_eq!(normalize_email(bad), Err(UserInputError::BadEmail), "{bad}");
         }
     }

@@ -1,1 +1,6 @@
-//! gatekey-proto
+//! Wire types of gatekey's HTTP API, shared by the server and the client. Serde only, no I/O.
+
+pub mod api;
+pub mod error;
+
+pub use error::ErrorBody;

@@ -1,1 +1,21 @@
-//! gatekey-server
+//! The gatekey HTTP server: the REST API, the web pages, operations endpoints, configuration
+//! and telemetry. Start it with [`serve::start`].
+
+mod api;
+pub mod app;
+pub mod auth;
+pub mod background;
+pub mod bootstrap;
+pub mod config;
+pub mod error;
+mod health;
+pub mod json;
+pub mod login_throttle;
+pub mod metrics;
+pub mod rate_limit;
+pub mod serve;
+pub mod state;
+mod web;
+
+pub use config::{Config, ConfigOverrides};
+pub use serve::{start, RunningServer};

@@ -12,7 +12,13 @@ use crate::rows::{self, ACCOUNT_COLUMNS};
 use crate::SqlStore;
 
 impl AccountStore for SqlStore {
-    async fn create_account(&self, slug: &str, name: &str, now: OffsetDateTime, audit: AuditEntry) -> StoreResult<Account> {
+    async fn create_account(
+        &self,
+        slug: &str,
+        name: &str,
+        now: OffsetDateTime,
+        audit: AuditEntry,
+    ) -> StoreResult<Account> {
         let mut tx = self.write.begin().await.map_err(from_sqlx)?;
         let row = sqlx::query(&format!(
             "INSERT INTO accounts (slug, name, created_at) VALUES ($1, $2, $3) RETURNING {}",
@@ -31,28 +37,34 @@ impl AccountStore for SqlStore {
     }
 
     async fn account_by_slug(&self, slug: &str) -> StoreResult<Option<Account>> {
-        let row = sqlx::query(&format!("SELECT {ACCOUNT_COLUMNS} FROM accounts a WHERE a.slug = $1"))
-            .bind(slug)
-            .fetch_optional(&self.read)
-            .await
-            .map_err(from_sqlx)?;
+        let row = sqlx::query(&format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM accounts a WHERE a.slug = $1"
+        ))
+        .bind(slug)
+        .fetch_optional(&self.read)
+        .await
+        .map_err(from_sqlx)?;
         row.as_ref().map(rows::account).transpose()
     }
 
     async fn account_by_id(&self, id: i64) -> StoreResult<Option<Account>> {
-        let row = sqlx::query(&format!("SELECT {ACCOUNT_COLUMNS} FROM accounts a WHERE a.id = $1"))
-            .bind(id)
-            .fetch_optional(&self.read)
-            .await
-            .map_err(from_sqlx)?;
+        let row = sqlx::query(&format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM accounts a WHERE a.id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.read)
+        .await
+        .map_err(from_sqlx)?;
         row.as_ref().map(rows::account).transpose()
     }
 
     async fn list_accounts(&self) -> StoreResult<Vec<Account>> {
-        let found = sqlx::query(&format!("SELECT {ACCOUNT_COLUMNS} FROM accounts a ORDER BY a.id"))
-            .fetch_all(&self.read)
-            .await
-            .map_err(from_sqlx)?;
+        let found = sqlx::query(&format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM accounts a ORDER BY a.id"
+        ))
+        .fetch_all(&self.read)
+        .await
+        .map_err(from_sqlx)?;
         found.iter().map(rows::account).collect()
     }
 }

@@ -5,7 +5,9 @@ use gatekey_core::audit::AuditEntry;
 use gatekey_core::clock::to_millis;
 use gatekey_core::page::{Page, PageRequest};
 use gatekey_core::secret::TokenHash;
-use gatekey_core::store::{ApiKeyFilter, ApiKeyStore, Invalidation, KeyCredential, NewApiKey, StoreError, StoreResult};
+use gatekey_core::store::{
+    ApiKeyFilter, ApiKeyStore, Invalidation, KeyCredential, NewApiKey, StoreError, StoreResult,
+};
 use sqlx::AnyConnection;
 use time::OffsetDateTime;
 
@@ -76,7 +78,11 @@ impl ApiKeyStore for SqlStore {
         select_key(&mut conn, id).await
     }
 
-    async fn list_api_keys(&self, filter: ApiKeyFilter, page: PageRequest) -> StoreResult<Page<ApiKey>> {
+    async fn list_api_keys(
+        &self,
+        filter: ApiKeyFilter,
+        page: PageRequest,
+    ) -> StoreResult<Page<ApiKey>> {
         let condition = "($1 IS NULL OR m.account_id = $1) AND ($2 IS NULL OR m.user_id = $2)";
         let found = sqlx::query(&format!(
             "SELECT {API_KEY_COLUMNS} FROM api_keys k JOIN memberships m ON m.id = k.membership_id \
@@ -97,18 +103,31 @@ impl ApiKeyStore for SqlStore {
         .fetch_one(&self.read)
         .await
         .map_err(from_sqlx)?;
-        let items = found.iter().map(rows::api_key).collect::<StoreResult<_>>()?;
-        Ok(Page { items, total: rows::total(&count)?, request: page })
+        let items = found
+            .iter()
+            .map(rows::api_key)
+            .collect::<StoreResult<_>>()?;
+        Ok(Page {
+            items,
+            total: rows::total(&count)?,
+            request: page,
+        })
     }
 
-    async fn revoke_api_key(&self, id: i64, now: OffsetDateTime, audit: AuditEntry) -> StoreResult<ApiKey> {
+    async fn revoke_api_key(
+        &self,
+        id: i64,
+        now: OffsetDateTime,
+        audit: AuditEntry,
+    ) -> StoreResult<ApiKey> {
         let mut tx = self.write.begin().await.map_err(from_sqlx)?;
-        let changed = sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
-            .bind(to_millis(now))
-            .bind(id)
-            .execute(&mut *tx)
-            .await
-            .map_err(from_sqlx)?;
+        let changed =
+            sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+                .bind(to_millis(now))
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(from_sqlx)?;
         let key = select_key(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
         if changed.rows_affected() > 0 {
             insert_invalidation(&mut tx, self.backend, Invalidation::ApiKey(id)).await?;

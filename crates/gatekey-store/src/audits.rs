@@ -71,7 +71,11 @@ impl AuditStore for SqlStore {
         insert_audit(&mut conn, entry, None).await
     }
 
-    async fn list_audits(&self, account_id: i64, page: PageRequest) -> StoreResult<Page<AuditRecord>> {
+    async fn list_audits(
+        &self,
+        account_id: i64,
+        page: PageRequest,
+    ) -> StoreResult<Page<AuditRecord>> {
         let rows = sqlx::query(
             "SELECT e.*, u.email AS actor_email FROM audit_events e LEFT JOIN users u ON u.id = e.actor_user_id \
              WHERE e.account_id = $1 ORDER BY e.id DESC LIMIT $2 OFFSET $3",
@@ -87,6 +91,10 @@ impl AuditStore for SqlStore {
             .fetch_one(&self.read)
             .await
             .map_err(from_sqlx)?;
-        Ok(Page { items: rows.iter().map(audit_record).collect::<StoreResult<_>>()?, total: total(&count)?, request: page })
+        Ok(Page {
+            items: rows.iter().map(audit_record).collect::<StoreResult<_>>()?,
+            total: total(&count)?,
+            request: page,
+        })
     }
 }

@@ -44,7 +44,8 @@ impl SqlStore {
     /// applies pending migrations.
     pub async fn connect(url: &str) -> Result<Self, ConnectError> {
         sqlx::any::install_default_drivers();
-        let backend = Backend::of_url(url).ok_or_else(|| ConnectError::UnsupportedUrl(redact(url)))?;
+        let backend =
+            Backend::of_url(url).ok_or_else(|| ConnectError::UnsupportedUrl(redact(url)))?;
         let store = match backend {
             Backend::Sqlite => connect_sqlite(url).await?,
             Backend::Postgres => {
@@ -54,29 +55,45 @@ impl SqlStore {
                     .connect(url)
                     .await
                     .map_err(ConnectError::Connect)?;
-                SqlStore { read: pool.clone(), write: pool, backend, url: url.to_owned() }
+                SqlStore {
+                    read: pool.clone(),
+                    write: pool,
+                    backend,
+                    url: url.to_owned(),
+                }
             }
         };
         let migrator = match backend {
             Backend::Sqlite => sqlx::migrate!("./migrations/sqlite"),
             Backend::Postgres => sqlx::migrate!("./migrations/postgres"),
         };
-        migrator.run(&store.write).await.map_err(ConnectError::Migrate)?;
+        migrator
+            .run(&store.write)
+            .await
+            .map_err(ConnectError::Migrate)?;
         Ok(store)
     }
 }
 
 async fn connect_sqlite(url: &str) -> Result<SqlStore, ConnectError> {
     let (path, query) = {
-        let rest = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
-        rest.split_once('?').map_or((rest, None), |(p, q)| (p, Some(q)))
+        let rest = url
+            .trim_start_matches("sqlite://")
+            .trim_start_matches("sqlite:");
+        rest.split_once('?')
+            .map_or((rest, None), |(p, q)| (p, Some(q)))
     };
     if path.is_empty() || path == ":memory:" {
         return Err(ConnectError::UnsupportedUrl(url.to_owned()));
     }
-    if let Some(folder) = Path::new(path).parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(folder)
-            .map_err(|source| ConnectError::CreateFolder { path: folder.display().to_string(), source })?;
+    if let Some(folder) = Path::new(path)
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(folder).map_err(|source| ConnectError::CreateFolder {
+            path: folder.display().to_string(),
+            source,
+        })?;
     }
     let url = match query {
         Some(query) if query.contains("mode=") => url.to_owned(),
@@ -84,22 +101,39 @@ async fn connect_sqlite(url: &str) -> Result<SqlStore, ConnectError> {
         None => format!("sqlite://{path}?mode=rwc"),
     };
     let options = || {
-        AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10)).after_connect(|conn, _| {
-            Box::pin(async move {
-                conn.execute(SQLITE_PRAGMAS).await?;
-                Ok(())
+        AnyPoolOptions::new()
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    conn.execute(SQLITE_PRAGMAS).await?;
+                    Ok(())
+                })
             })
-        })
     };
-    let write = options().max_connections(1).connect(&url).await.map_err(ConnectError::Connect)?;
-    let read = options().max_connections(4).connect(&url).await.map_err(ConnectError::Connect)?;
-    Ok(SqlStore { read, write, backend: Backend::Sqlite, url })
+    let write = options()
+        .max_connections(1)
+        .connect(&url)
+        .await
+        .map_err(ConnectError::Connect)?;
+    let read = options()
+        .max_connections(4)
+        .connect(&url)
+        .await
+        .map_err(ConnectError::Connect)?;
+    Ok(SqlStore {
+        read,
+        write,
+        backend: Backend::Sqlite,
+        url,
+    })
 }
 
 /// A URL with any password removed, for error messages.
 fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
-        (Some(scheme_end), Some(at)) if at > scheme_end => format!("{}://…{}", &url[..scheme_end], &url[at..]),
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            format!("{}://…{}", &url[..scheme_end], &url[at..])
+        }
         _ => url.to_owned(),
     }
 }

@@ -9,6 +9,7 @@ pub mod backend;
 mod connect;
 mod error;
 mod invalidations;
+pub use invalidations::{parse_invalidation, InvalidationListener};
 mod rows;
 mod sessions;
 mod users;
@@ -44,7 +45,11 @@ impl SqlStore {
 
     /// Checks that the database answers.
     pub async fn ping(&self) -> Result<(), gatekey_core::store::StoreError> {
-        sqlx::query("SELECT 1").execute(&self.read).await.map(|_| ()).map_err(error::from_sqlx)
+        sqlx::query("SELECT 1")
+            .execute(&self.read)
+            .await
+            .map(|_| ())
+            .map_err(error::from_sqlx)
     }
 
     /// Closes every connection, waiting for those in use.

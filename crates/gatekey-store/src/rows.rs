@@ -17,7 +17,8 @@ pub(crate) fn column<'r, T>(row: &'r AnyRow, name: &str) -> RowResult<T>
 where
     T: sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
 {
-    row.try_get(name).map_err(|e| StoreError::Unavailable(format!("column {name}: {e}")))
+    row.try_get(name)
+        .map_err(|e| StoreError::Unavailable(format!("column {name}: {e}")))
 }
 
 pub(crate) fn time_column(row: &AnyRow, name: &str) -> RowResult<OffsetDateTime> {
@@ -33,7 +34,8 @@ fn corrupt(what: &str, value: &str) -> StoreError {
 }
 
 /// `accounts` columns, prefixed `a_`.
-pub(crate) const ACCOUNT_COLUMNS: &str = "a.id AS a_id, a.slug AS a_slug, a.name AS a_name, a.created_at AS a_created_at";
+pub(crate) const ACCOUNT_COLUMNS: &str =
+    "a.id AS a_id, a.slug AS a_slug, a.name AS a_name, a.created_at AS a_created_at";
 
 /// The same, unqualified, for a `RETURNING` clause.
 pub(crate) fn returning(columns: &str) -> String {
@@ -63,7 +65,9 @@ pub(crate) fn user(row: &AnyRow) -> RowResult<User> {
         id: column(row, "u_id")?,
         email: column(row, "u_email")?,
         name: column(row, "u_name")?,
-        kind: kind.parse::<UserKind>().map_err(|_| corrupt("user kind", &kind))?,
+        kind: kind
+            .parse::<UserKind>()
+            .map_err(|_| corrupt("user kind", &kind))?,
         password_hash: column(row, "u_password_hash")?,
         disabled_at: optional_time_column(row, "u_disabled_at")?,
         created_at: time_column(row, "u_created_at")?,
@@ -71,7 +75,8 @@ pub(crate) fn user(row: &AnyRow) -> RowResult<User> {
 }
 
 /// `memberships` columns, prefixed `m_`.
-pub(crate) const MEMBERSHIP_COLUMNS: &str = "m.id AS m_id, m.user_id AS m_user_id, m.account_id AS m_account_id, \
+pub(crate) const MEMBERSHIP_COLUMNS: &str =
+    "m.id AS m_id, m.user_id AS m_user_id, m.account_id AS m_account_id, \
      m.role AS m_role, m.created_at AS m_created_at";
 
 pub(crate) fn role(text: &str) -> RowResult<Role> {
@@ -116,4 +121,3 @@ pub(crate) fn api_key(row: &AnyRow) -> RowResult<ApiKey> {
 pub(crate) fn total(row: &AnyRow) -> RowResult<u64> {
     column::<i64>(row, "total").map(|n| u64::try_from(n).unwrap_or(0))
 }
-

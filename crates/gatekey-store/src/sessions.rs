@@ -15,7 +15,9 @@ use crate::SqlStore;
 
 fn session(row: &AnyRow) -> StoreResult<Session> {
     let hash: Vec<u8> = column(row, "secret_hash")?;
-    let hash: [u8; 32] = hash.try_into().map_err(|_| StoreError::Unavailable("bad session hash".into()))?;
+    let hash: [u8; 32] = hash
+        .try_into()
+        .map_err(|_| StoreError::Unavailable("bad session hash".into()))?;
     Ok(Session {
         id: column(row, "id")?,
         hash: TokenHash::from_bytes(hash),

@@ -36,18 +36,36 @@ impl TestDatabase {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("temporary folder");
                 let url = format!("sqlite://{}/gatekey.db", dir.path().display());
-                Self { url, backend, admin_url: None, name: None, _dir: Some(dir) }
+                Self {
+                    url,
+                    backend,
+                    admin_url: None,
+                    name: None,
+                    _dir: Some(dir),
+                }
             }
             Backend::Postgres => {
-                let admin_url = std::env::var(POSTGRES_URL_VAR).expect("GATEKEY_TEST_POSTGRES_URL is set");
+                let admin_url =
+                    std::env::var(POSTGRES_URL_VAR).expect("GATEKEY_TEST_POSTGRES_URL is set");
                 let name = format!("gatekey_t_{:016x}", rand::thread_rng().gen::<u64>());
                 let mut conn = sqlx::PgConnection::connect(&admin_url)
                     .await
-                    .unwrap_or_else(|e| panic!("cannot reach PostgreSQL at {POSTGRES_URL_VAR}: {e}"));
-                sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create database");
+                    .unwrap_or_else(|e| {
+                        panic!("cannot reach PostgreSQL at {POSTGRES_URL_VAR}: {e}")
+                    });
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&mut conn)
+                    .await
+                    .expect("create database");
                 let _ = conn.close().await;
                 let url = with_database(&admin_url, &name);
-                Self { url, backend, admin_url: Some(admin_url), name: Some(name), _dir: None }
+                Self {
+                    url,
+                    backend,
+                    admin_url: Some(admin_url),
+                    name: Some(name),
+                    _dir: None,
+                }
             }
         }
     }
@@ -61,7 +79,9 @@ impl TestDatabase {
     pub async fn drop_database(self) {
         if let (Some(admin_url), Some(name)) = (&self.admin_url, &self.name) {
             if let Ok(mut conn) = sqlx::PgConnection::connect(admin_url).await {
-                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn).await;
+                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut conn)
+                    .await;
                 let _ = conn.close().await;
             }
         }
@@ -70,9 +90,13 @@ impl TestDatabase {
 
 /// `url` with its database name replaced by `name`.
 fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
     let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let path_start = base[scheme_end..].find('/').map_or(base.len(), |i| scheme_end + i);
+    let path_start = base[scheme_end..]
+        .find('/')
+        .map_or(base.len(), |i| scheme_end + i);
     let mut out = format!("{}/{name}", &base[..path_start]);
     if let Some(query) = query {
         out.push('?');

@@ -38,16 +38,24 @@ async fn insert_membership(
 }
 
 async fn select_user(conn: &mut AnyConnection, id: i64) -> StoreResult<User> {
-    let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1"))
-        .bind(id)
-        .fetch_one(conn)
-        .await
-        .map_err(from_sqlx)?;
+    let row = sqlx::query(&format!(
+        "SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1"
+    ))
+    .bind(id)
+    .fetch_one(conn)
+    .await
+    .map_err(from_sqlx)?;
     rows::user(&row)
 }
 
 impl UserStore for SqlStore {
-    async fn create_user(&self, user: NewUser, account_id: i64, role: Role, audit: AuditEntry) -> StoreResult<Member> {
+    async fn create_user(
+        &self,
+        user: NewUser,
+        account_id: i64,
+        role: Role,
+        audit: AuditEntry,
+    ) -> StoreResult<Member> {
         let mut tx = self.write.begin().await.map_err(from_sqlx)?;
         let row = sqlx::query(&format!(
             "INSERT INTO users (email, name, kind, password_hash, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING {}",
@@ -62,10 +70,14 @@ impl UserStore for SqlStore {
         .await
         .map_err(conflict_as("user email"))?;
         let created = rows::user(&row)?;
-        let membership = insert_membership(&mut tx, created.id, account_id, role, user.created_at).await?;
+        let membership =
+            insert_membership(&mut tx, created.id, account_id, role, user.created_at).await?;
         insert_audit(&mut tx, audit.in_account(account_id), Some(created.id)).await?;
         tx.commit().await.map_err(from_sqlx)?;
-        Ok(Member { user: created, membership })
+        Ok(Member {
+            user: created,
+            membership,
+        })
     }
 
     async fn add_membership(
@@ -89,11 +101,13 @@ impl UserStore for SqlStore {
     }
 
     async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>> {
-        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users u WHERE u.email = $1"))
-            .bind(email)
-            .fetch_optional(&self.read)
-            .await
-            .map_err(from_sqlx)?;
+        let row = sqlx::query(&format!(
+            "SELECT {USER_COLUMNS} FROM users u WHERE u.email = $1"
+        ))
+        .bind(email)
+        .fetch_optional(&self.read)
+        .await
+        .map_err(from_sqlx)?;
         row.as_ref().map(rows::user).transpose()
     }
 
@@ -107,7 +121,13 @@ impl UserStore for SqlStore {
         .fetch_optional(&self.read)
         .await
         .map_err(from_sqlx)?;
-        row.map(|row| Ok(Member { user: rows::user(&row)?, membership: rows::membership(&row)? })).transpose()
+        row.map(|row| {
+            Ok(Member {
+                user: rows::user(&row)?,
+                membership: rows::membership(&row)?,
+            })
+        })
+        .transpose()
     }
 
     async fn memberships_of(&self, user_id: i64) -> StoreResult<Vec<(Membership, Account)>> {
@@ -119,10 +139,18 @@ impl UserStore for SqlStore {
         .fetch_all(&self.read)
         .await
         .map_err(from_sqlx)?;
-        found.iter().map(|row| Ok((rows::membership(row)?, rows::account(row)?))).collect()
+        found
+            .iter()
+            .map(|row| Ok((rows::membership(row)?, rows::account(row)?)))
+            .collect()
     }
 
-    async fn list_members(&self, account_id: Option<i64>, kind: Option<UserKind>, page: PageRequest) -> StoreResult<Page<Member>> {
+    async fn list_members(
+        &self,
+        account_id: Option<i64>,
+        kind: Option<UserKind>,
+        page: PageRequest,
+    ) -> StoreResult<Page<Member>> {
         // NULL parameters mean "any": one statement for every filter combination.
         let filter = "($1 IS NULL OR m.account_id = $1) AND ($2 IS NULL OR u.kind = $2)";
         let found = sqlx::query(&format!(
@@ -146,19 +174,34 @@ impl UserStore for SqlStore {
         .map_err(from_sqlx)?;
         let items = found
             .iter()
-            .map(|row| Ok(Member { user: rows::user(row)?, membership: rows::membership(row)? }))
+            .map(|row| {
+                Ok(Member {
+                    user: rows::user(row)?,
+                    membership: rows::membership(row)?,
+                })
+            })
             .collect::<StoreResult<_>>()?;
-        Ok(Page { items, total: rows::total(&count)?, request: page })
+        Ok(Page {
+            items,
+            total: rows::total(&count)?,
+            request: page,
+        })
     }
 
-    async fn disable_user(&self, user_id: i64, now: OffsetDateTime, audit: AuditEntry) -> StoreResult<User> {
+    async fn disable_user(
+        &self,
+        user_id: i64,
+        now: OffsetDateTime,
+        audit: AuditEntry,
+    ) -> StoreResult<User> {
         let mut tx = self.write.begin().await.map_err(from_sqlx)?;
-        let changed = sqlx::query("UPDATE users SET disabled_at = $1 WHERE id = $2 AND disabled_at IS NULL")
-            .bind(to_millis(now))
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(from_sqlx)?;
+        let changed =
+            sqlx::query("UPDATE users SET disabled_at = $1 WHERE id = $2 AND disabled_at IS NULL")
+                .bind(to_millis(now))
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(from_sqlx)?;
         let user = select_user(&mut tx, user_id).await?;
         if changed.rows_affected() > 0 {
             sqlx::query("DELETE FROM sessions WHERE user_id = $1")

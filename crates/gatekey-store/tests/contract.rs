@@ -14,7 +14,12 @@ use gatekey_store::SqlStore;
 use time::OffsetDateTime;
 
 fn audit(action: AuditAction, target: &'static str) -> AuditEntry {
-    AuditEntry::new(OffsetDateTime::now_utc(), &Actor::operator(), action, target)
+    AuditEntry::new(
+        OffsetDateTime::now_utc(),
+        &Actor::operator(),
+        action,
+        target,
+    )
 }
 
 fn person(email: &str) -> NewUser {
@@ -45,38 +50,134 @@ where
 async fn accounts_users_and_memberships() {
     each_backend(|store| async move {
         let now = OffsetDateTime::now_utc();
-        let acme = store.create_account("acme", "Acme", now, audit(AuditAction::AccountCreated, "account")).await.unwrap();
-        let other = store.create_account("other", "Other", now, audit(AuditAction::AccountCreated, "account")).await.unwrap();
-        let dup = store.create_account("acme", "Again", now, audit(AuditAction::AccountCreated, "account")).await;
+        let acme = store
+            .create_account(
+                "acme",
+                "Acme",
+                now,
+                audit(AuditAction::AccountCreated, "account"),
+            )
+            .await
+            .unwrap();
+        let other = store
+            .create_account(
+                "other",
+                "Other",
+                now,
+                audit(AuditAction::AccountCreated, "account"),
+            )
+            .await
+            .unwrap();
+        let dup = store
+            .create_account(
+                "acme",
+                "Again",
+                now,
+                audit(AuditAction::AccountCreated, "account"),
+            )
+            .await;
         assert!(matches!(dup, Err(StoreError::Conflict(_))), "{dup:?}");
-        assert_eq!(store.account_by_slug("acme").await.unwrap(), Some(acme.clone()));
+        assert_eq!(
+            store.account_by_slug("acme").await.unwrap(),
+            Some(acme.clone())
+        );
         assert_eq!(store.list_accounts().await.unwrap().len(), 2);
 
-        let ada = store.create_user(person("ada@example.com"), acme.id, Role::Owner, audit(AuditAction::UserCreated, "user")).await.unwrap();
-        let again = store.create_user(person("ada@example.com"), other.id, Role::Owner, audit(AuditAction::UserCreated, "user")).await;
+        let ada = store
+            .create_user(
+                person("ada@example.com"),
+                acme.id,
+                Role::Owner,
+                audit(AuditAction::UserCreated, "user"),
+            )
+            .await
+            .unwrap();
+        let again = store
+            .create_user(
+                person("ada@example.com"),
+                other.id,
+                Role::Owner,
+                audit(AuditAction::UserCreated, "user"),
+            )
+            .await;
         assert!(matches!(again, Err(StoreError::Conflict(_))));
-        store.add_membership(ada.user.id, other.id, Role::Viewer, now, audit(AuditAction::MembershipCreated, "membership")).await.unwrap();
-        let twice = store.add_membership(ada.user.id, other.id, Role::Viewer, now, audit(AuditAction::MembershipCreated, "membership")).await;
+        store
+            .add_membership(
+                ada.user.id,
+                other.id,
+                Role::Viewer,
+                now,
+                audit(AuditAction::MembershipCreated, "membership"),
+            )
+            .await
+            .unwrap();
+        let twice = store
+            .add_membership(
+                ada.user.id,
+                other.id,
+                Role::Viewer,
+                now,
+                audit(AuditAction::MembershipCreated, "membership"),
+            )
+            .await;
         assert!(matches!(twice, Err(StoreError::Conflict(_))));
 
-        let bot = NewUser { kind: UserKind::Service, ..person("bot@acme.service.invalid") };
-        store.create_user(bot, acme.id, Role::Member, audit(AuditAction::ServiceAccountCreated, "service_account")).await.unwrap();
+        let bot = NewUser {
+            kind: UserKind::Service,
+            ..person("bot@acme.service.invalid")
+        };
+        store
+            .create_user(
+                bot,
+                acme.id,
+                Role::Member,
+                audit(AuditAction::ServiceAccountCreated, "service_account"),
+            )
+            .await
+            .unwrap();
 
-        let all = store.list_members(None, None, PageRequest::default()).await.unwrap();
+        let all = store
+            .list_members(None, None, PageRequest::default())
+            .await
+            .unwrap();
         assert_eq!(all.total, 3);
-        let in_acme = store.list_members(Some(acme.id), None, PageRequest::default()).await.unwrap();
+        let in_acme = store
+            .list_members(Some(acme.id), None, PageRequest::default())
+            .await
+            .unwrap();
         assert_eq!(in_acme.total, 2);
-        let services = store.list_members(Some(acme.id), Some(UserKind::Service), PageRequest::default()).await.unwrap();
+        let services = store
+            .list_members(
+                Some(acme.id),
+                Some(UserKind::Service),
+                PageRequest::default(),
+            )
+            .await
+            .unwrap();
         assert_eq!(services.items.len(), 1);
         assert_eq!(services.items[0].user.kind, UserKind::Service);
-        let paged = store.list_members(None, None, PageRequest::new(Some(2), Some(2)).unwrap()).await.unwrap();
+        let paged = store
+            .list_members(None, None, PageRequest::new(Some(2), Some(2)).unwrap())
+            .await
+            .unwrap();
         assert_eq!((paged.items.len(), paged.pagination().total_pages), (1, 2));
 
         assert_eq!(store.memberships_of(ada.user.id).await.unwrap().len(), 2);
-        let member = store.member(other.id, ada.user.id).await.unwrap().expect("member");
+        let member = store
+            .member(other.id, ada.user.id)
+            .await
+            .unwrap()
+            .expect("member");
         assert_eq!(member.membership.role, Role::Viewer);
 
-        let disabled = store.disable_user(ada.user.id, now, audit(AuditAction::UserDisabled, "user").target(ada.user.id)).await.unwrap();
+        let disabled = store
+            .disable_user(
+                ada.user.id,
+                now,
+                audit(AuditAction::UserDisabled, "user").target(ada.user.id),
+            )
+            .await
+            .unwrap();
         assert!(disabled.is_disabled());
         let (invalidations, _) = store.invalidations_since(0).await.unwrap();
         assert_eq!(invalidations, vec![Invalidation::User(ada.user.id)]);
@@ -88,8 +189,24 @@ async fn accounts_users_and_memberships() {
 async fn api_keys_are_stored_hashed_and_revocation_is_announced() {
     each_backend(|store| async move {
         let now = OffsetDateTime::now_utc();
-        let acme = store.create_account("acme", "Acme", now, audit(AuditAction::AccountCreated, "account")).await.unwrap();
-        let ada = store.create_user(person("ada@example.com"), acme.id, Role::Admin, audit(AuditAction::UserCreated, "user")).await.unwrap();
+        let acme = store
+            .create_account(
+                "acme",
+                "Acme",
+                now,
+                audit(AuditAction::AccountCreated, "account"),
+            )
+            .await
+            .unwrap();
+        let ada = store
+            .create_user(
+                person("ada@example.com"),
+                acme.id,
+                Role::Admin,
+                audit(AuditAction::UserCreated, "user"),
+            )
+            .await
+            .unwrap();
         let secret = Secret::generate(SecretKind::ApiKey);
         let key = store
             .create_api_key(
@@ -108,35 +225,95 @@ async fn api_keys_are_stored_hashed_and_revocation_is_announced() {
             .unwrap();
         assert_eq!((key.user_id, key.account_id), (ada.user.id, acme.id));
 
-        let found = store.api_key_credential(&secret.hash()).await.unwrap().expect("found by hash");
+        let found = store
+            .api_key_credential(&secret.hash())
+            .await
+            .unwrap()
+            .expect("found by hash");
         assert_eq!(found.key, key);
         assert_eq!(found.role, Role::Admin);
         assert_eq!(found.account.slug, "acme");
         let unknown = Secret::generate(SecretKind::ApiKey);
-        assert!(store.api_key_credential(&unknown.hash()).await.unwrap().is_none());
+        assert!(store
+            .api_key_credential(&unknown.hash())
+            .await
+            .unwrap()
+            .is_none());
 
         let later = now + time::Duration::seconds(5);
         store.record_key_usage(&[(key.id, later)]).await.unwrap();
         store.record_key_usage(&[(key.id, now)]).await.unwrap();
         let used = store.api_key_by_id(key.id).await.unwrap().unwrap();
-        assert_eq!(used.last_used_at.map(gatekey_core::clock::to_millis), Some(gatekey_core::clock::to_millis(later)));
+        assert_eq!(
+            used.last_used_at.map(gatekey_core::clock::to_millis),
+            Some(gatekey_core::clock::to_millis(later))
+        );
 
-        let listed = store.list_api_keys(ApiKeyFilter { account_id: Some(acme.id), user_id: None }, PageRequest::default()).await.unwrap();
+        let listed = store
+            .list_api_keys(
+                ApiKeyFilter {
+                    account_id: Some(acme.id),
+                    user_id: None,
+                },
+                PageRequest::default(),
+            )
+            .await
+            .unwrap();
         assert_eq!(listed.total, 1);
-        let none = store.list_api_keys(ApiKeyFilter { account_id: Some(acme.id + 100), user_id: None }, PageRequest::default()).await.unwrap();
+        let none = store
+            .list_api_keys(
+                ApiKeyFilter {
+                    account_id: Some(acme.id + 100),
+                    user_id: None,
+                },
+                PageRequest::default(),
+            )
+            .await
+            .unwrap();
         assert_eq!(none.total, 0);
 
-        let revoked = store.revoke_api_key(key.id, later, audit(AuditAction::ApiKeyRevoked, "api_key")).await.unwrap();
+        let revoked = store
+            .revoke_api_key(key.id, later, audit(AuditAction::ApiKeyRevoked, "api_key"))
+            .await
+            .unwrap();
         assert!(revoked.revoked_at.is_some());
-        assert!(matches!(store.revoke_api_key(key.id + 100, later, audit(AuditAction::ApiKeyRevoked, "api_key")).await, Err(StoreError::NotFound)));
+        assert!(matches!(
+            store
+                .revoke_api_key(
+                    key.id + 100,
+                    later,
+                    audit(AuditAction::ApiKeyRevoked, "api_key")
+                )
+                .await,
+            Err(StoreError::NotFound)
+        ));
         let (invalidations, db_now) = store.invalidations_since(0).await.unwrap();
         assert_eq!(invalidations, vec![Invalidation::ApiKey(key.id)]);
-        assert!(store.invalidations_since(db_now + 60_000).await.unwrap().0.is_empty());
+        assert!(store
+            .invalidations_since(db_now + 60_000)
+            .await
+            .unwrap()
+            .0
+            .is_empty());
 
-        let audits = store.list_audits(acme.id, PageRequest::default()).await.unwrap();
+        let audits = store
+            .list_audits(acme.id, PageRequest::default())
+            .await
+            .unwrap();
         let actions: Vec<&str> = audits.items.iter().map(|a| a.action.as_str()).collect();
-        assert_eq!(actions, ["api_key.revoked", "api_key.created", "user.created", "account.created"]);
-        assert_eq!(audits.items[0].target_id.as_deref(), Some(key.id.to_string().as_str()));
+        assert_eq!(
+            actions,
+            [
+                "api_key.revoked",
+                "api_key.created",
+                "user.created",
+                "account.created"
+            ]
+        );
+        assert_eq!(
+            audits.items[0].target_id.as_deref(),
+            Some(key.id.to_string().as_str())
+        );
     })
     .await;
 }
@@ -145,8 +322,24 @@ async fn api_keys_are_stored_hashed_and_revocation_is_announced() {
 async fn sessions_round_trip() {
     each_backend(|store| async move {
         let now = OffsetDateTime::now_utc();
-        let acme = store.create_account("acme", "Acme", now, audit(AuditAction::AccountCreated, "account")).await.unwrap();
-        let ada = store.create_user(person("ada@example.com"), acme.id, Role::Member, audit(AuditAction::UserCreated, "user")).await.unwrap();
+        let acme = store
+            .create_account(
+                "acme",
+                "Acme",
+                now,
+                audit(AuditAction::AccountCreated, "account"),
+            )
+            .await
+            .unwrap();
+        let ada = store
+            .create_user(
+                person("ada@example.com"),
+                acme.id,
+                Role::Member,
+                audit(AuditAction::UserCreated, "user"),
+            )
+            .await
+            .unwrap();
         let secret = Secret::generate(SecretKind::Session);
         let session = Session {
             id: 0,
@@ -157,11 +350,25 @@ async fn sessions_round_trip() {
             created_at: now,
             expires_at: now + time::Duration::hours(1),
         };
-        let stored = store.create_session(session, audit(AuditAction::LoginSucceeded, "session")).await.unwrap();
-        let found = store.session_by_hash(&secret.hash()).await.unwrap().expect("session");
+        let stored = store
+            .create_session(session, audit(AuditAction::LoginSucceeded, "session"))
+            .await
+            .unwrap();
+        let found = store
+            .session_by_hash(&secret.hash())
+            .await
+            .unwrap()
+            .expect("session");
         assert_eq!(found.id, stored.id);
-        store.delete_session(stored.id, audit(AuditAction::Logout, "session")).await.unwrap();
-        assert!(store.session_by_hash(&secret.hash()).await.unwrap().is_none());
+        store
+            .delete_session(stored.id, audit(AuditAction::Logout, "session"))
+            .await
+            .unwrap();
+        assert!(store
+            .session_by_hash(&secret.hash())
+            .await
+            .unwrap()
+            .is_none());
     })
     .await;
 }

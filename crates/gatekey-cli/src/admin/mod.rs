@@ -1,0 +1,90 @@
+//! `gatekey admin …`: operator commands run straight on the database. Every change is audited
+//! with the credential `operator`.
+
+mod accounts;
+mod api_keys;
+mod service_accounts;
+mod users;
+
+use anyhow::{anyhow, Context};
+use clap::{Args, Subcommand};
+use gatekey_core::account::Account;
+use gatekey_core::store::{AccountStore, UserStore};
+use gatekey_core::user::{normalize_email, User};
+use gatekey_server::{Config, ConfigOverrides};
+use gatekey_store::SqlStore;
+
+use crate::output::Output;
+use crate::DatabaseArgs;
+
+/// `gatekey admin` options.
+#[derive(Debug, Args)]
+pub struct AdminArgs {
+    #[command(flatten)]
+    database: DatabaseArgs,
+    /// Print one JSON document on standard output.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: AdminCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// Accounts.
+    #[command(subcommand)]
+    Account(accounts::AccountCommand),
+    /// People and their memberships.
+    #[command(subcommand)]
+    User(users::UserCommand),
+    /// Service accounts: users for applications.
+    #[command(subcommand)]
+    ServiceAccount(service_accounts::ServiceAccountCommand),
+    /// API keys.
+    #[command(subcommand)]
+    ApiKey(api_keys::ApiKeyCommand),
+}
+
+/// Runs an admin command.
+pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
+    crate::init_logging("warn");
+    let overrides = ConfigOverrides {
+        database_url: args.database.database_url.clone(),
+        ..ConfigOverrides::default()
+    };
+    let config = Config::load(args.database.config.as_deref(), &overrides)?;
+    let store = SqlStore::connect(&config.database_url)
+        .await
+        .context("opening the database")?;
+    let out = Output { json: args.json };
+    let result = match args.command {
+        AdminCommand::Account(command) => accounts::run(&store, out, command).await,
+        AdminCommand::User(command) => users::run(&store, out, command).await,
+        AdminCommand::ServiceAccount(command) => service_accounts::run(&store, out, command).await,
+        AdminCommand::ApiKey(command) => api_keys::run(&store, out, command).await,
+    };
+    store.close().await;
+    result
+}
+
+/// The account with `slug`, or a clear refusal.
+async fn account(store: &SqlStore, slug: &str) -> anyhow::Result<Account> {
+    store
+        .account_by_slug(slug)
+        .await?
+        .ok_or_else(|| anyhow!("no account with slug {slug:?}"))
+}
+
+/// The user with `email`, or a clear refusal.
+async fn user(store: &SqlStore, email: &str) -> anyhow::Result<User> {
+    let email = normalize_email(email)?;
+    store
+        .user_by_email(&email)
+        .await?
+        .ok_or_else(|| anyhow!("no user with email {email:?}"))
+}
+
+/// The time for operator changes.
+fn now() -> time::OffsetDateTime {
+    time::OffsetDateTime::now_utc()
+}

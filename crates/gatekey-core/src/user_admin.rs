@@ -1,0 +1,121 @@
+//! Creating people and service accounts, and disabling users.
+
+use rand::Rng;
+use time::OffsetDateTime;
+
+use crate::account::Account;
+use crate::audit::{Actor, AuditAction, AuditEntry};
+use crate::password::PasswordError;
+use crate::role::Role;
+use crate::store::{NewUser, StoreError, UserStore};
+use crate::user::{normalize_email, validate_user_name, Member, User, UserInputError, UserKind};
+
+/// Why a user could not be created.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateUserError {
+    /// Bad email or name.
+    #[error(transparent)]
+    Input(#[from] UserInputError),
+    /// The password was refused.
+    #[error(transparent)]
+    Password(#[from] PasswordError),
+    /// Storage failed, or the email is taken (`StoreError::Conflict`).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A person to create.
+#[derive(Clone)]
+pub struct PersonRequest<'a> {
+    /// Email, normalised before storing.
+    pub email: &'a str,
+    /// Display name.
+    pub name: &'a str,
+    /// Role in the account.
+    pub role: Role,
+    /// The argon2id hash of the initial password (see [`crate::password::hash_password`]), if any.
+    pub password_hash: Option<String>,
+}
+
+/// Creates a person with a role in `account`.
+pub async fn create_person<S: UserStore>(
+    store: &S,
+    now: OffsetDateTime,
+    account: &Account,
+    person: PersonRequest<'_>,
+    actor: &Actor,
+) -> Result<Member, CreateUserError> {
+    let PersonRequest {
+        email,
+        name,
+        role,
+        password_hash,
+    } = person;
+    let email = normalize_email(email)?;
+    validate_user_name(name)?;
+    let user = NewUser {
+        email,
+        name: name.to_owned(),
+        kind: UserKind::Person,
+        password_hash,
+        created_at: now,
+    };
+    let audit = AuditEntry::new(now, actor, AuditAction::UserCreated, "user")
+        .detail(format!("role {role}"));
+    Ok(store.create_user(user, account.id, role, audit).await?)
+}
+
+/// Creates a service account in `account`: a user that has API keys but never a password. Its
+/// email is made up under the reserved `.invalid` domain, so it can never receive mail.
+pub async fn create_service_account<S: UserStore>(
+    store: &S,
+    now: OffsetDateTime,
+    account: &Account,
+    name: &str,
+    role: Role,
+    actor: &Actor,
+) -> Result<Member, CreateUserError> {
+    validate_user_name(name)?;
+    let handle: String = name
+        .to_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect::<String>()
+        .split('-')
+        .filter(|part| !part.is_empty())
+        .collect::<Vec<_>>()
+        .join("-");
+    let handle = if handle.is_empty() {
+        "service".to_owned()
+    } else {
+        handle.chars().take(40).collect()
+    };
+    let suffix: u32 = rand::thread_rng().gen_range(0x10_0000..0xff_ffff);
+    let email = format!("{handle}.{suffix:06x}@{}.service.invalid", account.slug);
+    let user = NewUser {
+        email,
+        name: name.to_owned(),
+        kind: UserKind::Service,
+        password_hash: None,
+        created_at: now,
+    };
+    let audit = AuditEntry::new(
+        now,
+        actor,
+        AuditAction::ServiceAccountCreated,
+        "service_account",
+    )
+    .detail(format!("role {role}"));
+    Ok(store.create_user(user, account.id, role, audit).await?)
+}
+
+/// Disables a user: every credential of theirs stops working on every server.
+pub async fn disable_user<S: UserStore>(
+    store: &S,
+    now: OffsetDateTime,
+    user_id: i64,
+    actor: &Actor,
+) -> Result<User, StoreError> {
+    let audit = AuditEntry::new(now, actor, AuditAction::UserDisabled, "user").target(user_id);
+    store.disable_user(user_id, now, audit).await
+}

@@ -1,0 +1,219 @@
+//! Bodies of the REST API (`/api/v1/…`). Times are RFC 3339 strings in UTC.
+
+use serde::{Deserialize, Serialize};
+
+/// The `pagination` object of every list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pagination {
+    /// Items in the whole list.
+    pub total_records: u64,
+    /// Pages in the whole list.
+    pub total_pages: u64,
+    /// The page returned (from 1).
+    pub current_page: u32,
+}
+
+/// A user as the API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserView {
+    /// User id.
+    pub id: i64,
+    /// Email (lower-cased).
+    pub email: String,
+    /// Display name.
+    pub name: String,
+    /// `person` or `service`.
+    pub kind: String,
+    /// Whether the user is disabled.
+    pub disabled: bool,
+    /// Creation time.
+    pub created_at: String,
+}
+
+/// A user together with their role in the account being looked at.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberView {
+    /// The user.
+    #[serde(flatten)]
+    pub user: UserView,
+    /// `owner`, `admin`, `member` or `viewer`.
+    pub role: String,
+}
+
+/// An account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountView {
+    /// Account id.
+    pub id: i64,
+    /// Unique slug.
+    pub slug: String,
+    /// Display name.
+    pub name: String,
+}
+
+/// The credential a request was made with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CredentialView {
+    /// `api_key`, `oauth` or `session`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The API key's id, for `api_key`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// When the credential expires, if it does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
+}
+
+/// `GET /api/v1/me`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MeResponse {
+    /// Who the caller acts as.
+    pub user: UserView,
+    /// Where.
+    pub account: AccountView,
+    /// The caller's role in the account.
+    pub role: String,
+    /// With what.
+    pub credential: CredentialView,
+    /// What the caller may do: the role's scopes intersected with the credential's.
+    pub scopes: Vec<String>,
+}
+
+/// An API key, without its secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiKeyView {
+    /// Key id.
+    pub id: i64,
+    /// Its name.
+    pub name: String,
+    /// The non-secret beginning of the key.
+    pub prefix: String,
+    /// The user it acts as.
+    pub user_id: i64,
+    /// Its scopes.
+    pub scopes: Vec<String>,
+    /// Creation time.
+    pub created_at: String,
+    /// Last use, to within a few seconds.
+    pub last_used_at: Option<String>,
+    /// Expiry, if any.
+    pub expires_at: Option<String>,
+    /// Revocation time, if revoked.
+    pub revoked_at: Option<String>,
+}
+
+/// `POST /api/v1/api_keys` and `POST /api/v1/users/{id}/api_keys`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateApiKeyRequest {
+    /// A name to tell the key apart.
+    pub name: String,
+    /// Scopes; by default every scope the creator may grant.
+    #[serde(default)]
+    pub scopes: Option<Vec<String>>,
+    /// Lifetime in seconds; by default the key does not expire.
+    #[serde(default)]
+    pub expires_in: Option<u64>,
+}
+
+/// A newly created API key: the only time its secret is shown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreatedApiKey {
+    /// The key.
+    #[serde(flatten)]
+    pub api_key: ApiKeyView,
+    /// The secret, shown once.
+    pub secret: String,
+}
+
+/// `GET /api/v1/api_keys` and `GET /api/v1/users/{id}/api_keys`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiKeyList {
+    /// One page of keys, newest first.
+    pub api_keys: Vec<ApiKeyView>,
+    /// Where this page is.
+    pub pagination: Pagination,
+}
+
+/// `GET /api/v1/users`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserList {
+    /// One page of members, oldest first.
+    pub users: Vec<MemberView>,
+    /// Where this page is.
+    pub pagination: Pagination,
+}
+
+/// `POST /api/v1/users`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUserRequest {
+    /// Email.
+    pub email: String,
+    /// Display name.
+    pub name: String,
+    /// Role in the caller's account.
+    pub role: String,
+    /// Initial password; without one the user cannot log in until an operator sets one.
+    #[serde(default)]
+    pub password: Option<String>,
+}
+
+/// `GET /api/v1/service_accounts`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceAccountList {
+    /// One page of service accounts, oldest first.
+    pub service_accounts: Vec<MemberView>,
+    /// Where this page is.
+    pub pagination: Pagination,
+}
+
+/// `POST /api/v1/service_accounts`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateServiceAccountRequest {
+    /// Display name.
+    pub name: String,
+    /// Role in the caller's account; `member` by default.
+    #[serde(default)]
+    pub role: Option<String>,
+}
+
+/// One audit event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditView {
+    /// Event id; larger is newer.
+    pub id: i64,
+    /// When.
+    pub at: String,
+    /// The acting user's id.
+    pub actor_user_id: Option<i64>,
+    /// The acting user's email.
+    pub actor_email: Option<String>,
+    /// The credential used.
+    pub credential: CredentialView,
+    /// What happened, such as `api_key.created`.
+    pub action: String,
+    /// The kind of thing acted on.
+    pub target_type: String,
+    /// Its id.
+    pub target_id: Option<String>,
+    /// `success` or `failure`.
+    pub outcome: String,
+    /// Client IP.
+    pub ip: Option<String>,
+    /// Client user agent.
+    pub user_agent: Option<String>,
+    /// A short detail.
+    pub detail: Option<String>,
+}
+
+/// `GET /api/v1/audits`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditList {
+    /// One page of events, newest first.
+    pub audits: Vec<AuditView>,
+    /// Where this page is.
+    pub pagination: Pagination,
+}

@@ -1,0 +1,133 @@
+//! `/api/v1/api_keys`: the caller's own API keys.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use gatekey_core::api_key::{ApiKeyRequest, CreateApiKeyError, KeyOwner};
+use gatekey_core::audit::{AuditAction, AuditEntry};
+use gatekey_core::scope::{Scope, ScopeSet};
+use gatekey_core::store::{ApiKeyFilter, ApiKeyStore};
+use gatekey_proto::api::{ApiKeyList, CreateApiKeyRequest, CreatedApiKey};
+
+use super::paging::Paging;
+use super::views::{api_key_view, pagination};
+use crate::auth::Caller;
+use crate::background::flush_usage;
+use crate::error::ApiError;
+use crate::json::Json;
+use crate::state::AppState;
+
+/// Lists the caller's keys in this account, newest first.
+pub async fn list_api_keys(
+    State(state): State<AppState>,
+    caller: Caller,
+    Paging(page): Paging,
+) -> Result<Response, ApiError> {
+    caller.require(Scope::Read)?;
+    flush_usage(&state).await;
+    let filter = ApiKeyFilter {
+        account_id: Some(caller.principal.account.id),
+        user_id: Some(caller.principal.user.id),
+    };
+    let keys = state.store.list_api_keys(filter, page).await?;
+    Ok(Json(ApiKeyList {
+        pagination: pagination(&keys),
+        api_keys: keys.items.iter().map(api_key_view).collect(),
+    })
+    .into_response())
+}
+
+/// Creates a key for the caller. Any role may; the credential must carry `write`, and the new
+/// key can have no scope the creating credential lacks.
+pub async fn create_api_key(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(body): Json<CreateApiKeyRequest>,
+) -> Result<Response, ApiError> {
+    caller.require_credential_scope(Scope::Write)?;
+    let p = &caller.principal;
+    let owner = KeyOwner {
+        membership_id: p.membership_id,
+        user: &p.user,
+        role: p.role,
+    };
+    create_key_for(&state, &caller, owner, p.credential_scopes, body).await
+}
+/// Creates a key for `owner`, as `caller`, limited to `grantable`. Shared with the admin route.
+pub(super) async fn create_key_for(
+    state: &AppState,
+    caller: &Caller,
+    owner: KeyOwner<'_>,
+    grantable: ScopeSet,
+    body: CreateApiKeyRequest,
+) -> Result<Response, ApiError> {
+    let now = state.clock.now();
+    let scopes = body
+        .scopes
+        .as_deref()
+        .map(ScopeSet::from_names)
+        .transpose()
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let expires_at = match body.expires_in {
+        None => None,
+        Some(seconds) => Some(
+            i64::try_from(seconds)
+                .ok()
+                .and_then(|s| now.checked_add(time::Duration::seconds(s)))
+                .ok_or_else(|| ApiError::bad_request("expires_in is too large"))?,
+        ),
+    };
+    let request = ApiKeyRequest {
+        name: body.name,
+        scopes,
+        expires_at,
+    };
+    let created = gatekey_core::api_key::create_api_key(
+        &state.store,
+        now,
+        owner,
+        grantable,
+        request,
+        &caller.actor(),
+    )
+    .await;
+    match created {
+        Ok((key, secret)) => {
+            let body = CreatedApiKey {
+                api_key: api_key_view(&key),
+                secret: secret.expose().to_owned(),
+            };
+            Ok((StatusCode::CREATED, Json(body)).into_response())
+        }
+        Err(CreateApiKeyError::Input(e)) => Err(ApiError::bad_request(e.to_string())),
+        Err(CreateApiKeyError::UserDisabled) => Err(ApiError::conflict("the user is disabled")),
+        Err(CreateApiKeyError::Store(e)) => Err(e.into()),
+    }
+}
+
+/// Revokes a key. The caller's own keys need `write`; another user's key in the same account
+/// needs `admin`. A key of another account is reported as not found.
+pub async fn revoke_api_key(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
+    caller.require_credential_scope(Scope::Write)?;
+    let p = &caller.principal;
+    let key = state
+        .store
+        .api_key_by_id(id)
+        .await?
+        .filter(|k| k.account_id == p.account.id)
+        .ok_or_else(|| ApiError::not_found("API key"))?;
+    if key.user_id != p.user.id {
+        caller.require(Scope::Admin)?;
+    }
+    let now = state.clock.now();
+    let audit = AuditEntry::new(now, &caller.actor(), AuditAction::ApiKeyRevoked, "api_key");
+    state.store.revoke_api_key(id, now, audit).await?;
+    state
+        .credentials
+        .invalidate(&[gatekey_core::store::Invalidation::ApiKey(id)]);
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

@@ -1,0 +1,70 @@
+//! `/api/v1/service_accounts`: users made for applications (admins only).
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use gatekey_core::role::Role;
+use gatekey_core::scope::Scope;
+use gatekey_core::store::UserStore;
+use gatekey_core::user::UserKind;
+use gatekey_core::user_admin::{create_service_account as create_service_user, CreateUserError};
+use gatekey_proto::api::{CreateServiceAccountRequest, ServiceAccountList};
+
+use super::paging::Paging;
+use super::users::grantable_role;
+use super::views::{member_view, pagination};
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::json::Json;
+use crate::state::AppState;
+
+/// Lists the caller's account's service accounts, oldest first.
+pub async fn list_service_accounts(
+    State(state): State<AppState>,
+    caller: Caller,
+    Paging(page): Paging,
+) -> Result<Response, ApiError> {
+    caller.require(Scope::Admin)?;
+    let members = state
+        .store
+        .list_members(
+            Some(caller.principal.account.id),
+            Some(UserKind::Service),
+            page,
+        )
+        .await?;
+    let body = ServiceAccountList {
+        pagination: pagination(&members),
+        service_accounts: members.items.iter().map(member_view).collect(),
+    };
+    Ok(Json(body).into_response())
+}
+
+/// Creates a service account in the caller's account (role `member` unless told otherwise).
+pub async fn create_service_account(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(body): Json<CreateServiceAccountRequest>,
+) -> Result<Response, ApiError> {
+    caller.require(Scope::Admin)?;
+    let role = match body.role.as_deref() {
+        Some(role) => grantable_role(&caller, role)?,
+        None => Role::Member,
+    };
+    let now = state.clock.now();
+    match create_service_user(
+        &state.store,
+        now,
+        &caller.principal.account,
+        &body.name,
+        role,
+        &caller.actor(),
+    )
+    .await
+    {
+        Ok(member) => Ok((StatusCode::CREATED, Json(member_view(&member))).into_response()),
+        Err(CreateUserError::Input(e)) => Err(ApiError::bad_request(e.to_string())),
+        Err(CreateUserError::Password(e)) => Err(ApiError::bad_request(e.to_string())),
+        Err(CreateUserError::Store(e)) => Err(e.into()),
+    }
+}

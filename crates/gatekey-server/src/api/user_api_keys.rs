@@ -1,0 +1,66 @@
+//! `/api/v1/users/{id}/api_keys`: administrators manage the keys of their account's users.
+
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use gatekey_core::scope::Scope;
+use gatekey_core::store::{ApiKeyFilter, ApiKeyStore, UserStore};
+use gatekey_proto::api::{ApiKeyList, CreateApiKeyRequest};
+
+use super::api_keys::create_key_for;
+use super::paging::Paging;
+use super::views::{api_key_view, pagination};
+use crate::auth::Caller;
+use crate::background::flush_usage;
+use crate::error::ApiError;
+use crate::json::Json;
+use crate::state::AppState;
+
+/// Lists a user's keys in the caller's account.
+pub async fn list_user_api_keys(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(user_id): Path<i64>,
+    Paging(page): Paging,
+) -> Result<Response, ApiError> {
+    caller.require(Scope::Admin)?;
+    let account_id = caller.principal.account.id;
+    state
+        .store
+        .member(account_id, user_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("user"))?;
+    flush_usage(&state).await;
+    let keys = state
+        .store
+        .list_api_keys(
+            ApiKeyFilter {
+                account_id: Some(account_id),
+                user_id: Some(user_id),
+            },
+            page,
+        )
+        .await?;
+    Ok(Json(ApiKeyList {
+        pagination: pagination(&keys),
+        api_keys: keys.items.iter().map(api_key_view).collect(),
+    })
+    .into_response())
+}
+
+/// Creates a key for a user of the caller's account (a service account, typically). The key's
+/// scopes are limited by that user's role and by the caller's own credential.
+pub async fn create_user_api_key(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(user_id): Path<i64>,
+    Json(body): Json<CreateApiKeyRequest>,
+) -> Result<Response, ApiError> {
+    caller.require(Scope::Admin)?;
+    let owner = state
+        .store
+        .member(caller.principal.account.id, user_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("user"))?;
+    let grantable = caller.principal.effective_scopes();
+    create_key_for(&state, &caller, (&owner).into(), grantable, body).await
+}

@@ -1,0 +1,108 @@
+//! Domain values as the API shows them.
+
+use gatekey_core::account::Account;
+use gatekey_core::api_key::ApiKey;
+use gatekey_core::audit::{AuditRecord, CredentialRef};
+use gatekey_core::page::Page;
+use gatekey_core::user::{Member, User};
+use gatekey_proto::api::{
+    AccountView, ApiKeyView, AuditView, CredentialView, MemberView, Pagination, UserView,
+};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+/// An RFC 3339 timestamp in UTC, to the second.
+pub fn timestamp(at: OffsetDateTime) -> String {
+    at.replace_nanosecond(0)
+        .unwrap_or(at)
+        .format(&Rfc3339)
+        .unwrap_or_default()
+}
+
+/// The pagination object of a page.
+pub fn pagination<T>(page: &Page<T>) -> Pagination {
+    let p = page.pagination();
+    Pagination {
+        total_records: p.total_records,
+        total_pages: p.total_pages,
+        current_page: p.current_page,
+    }
+}
+
+/// A user.
+pub fn user_view(user: &User) -> UserView {
+    UserView {
+        id: user.id,
+        email: user.email.clone(),
+        name: user.name.clone(),
+        kind: user.kind.as_str().to_owned(),
+        disabled: user.is_disabled(),
+        created_at: timestamp(user.created_at),
+    }
+}
+
+/// A user with their role.
+pub fn member_view(member: &Member) -> MemberView {
+    MemberView {
+        user: user_view(&member.user),
+        role: member.membership.role.as_str().to_owned(),
+    }
+}
+
+/// An account.
+pub fn account_view(account: &Account) -> AccountView {
+    AccountView {
+        id: account.id,
+        slug: account.slug.clone(),
+        name: account.name.clone(),
+    }
+}
+
+/// An API key, without its secret.
+pub fn api_key_view(key: &ApiKey) -> ApiKeyView {
+    ApiKeyView {
+        id: key.id,
+        name: key.name.clone(),
+        prefix: key.display_prefix.clone(),
+        user_id: key.user_id,
+        scopes: key.scopes.names().into_iter().map(str::to_owned).collect(),
+        created_at: timestamp(key.created_at),
+        last_used_at: key.last_used_at.map(timestamp),
+        expires_at: key.expires_at.map(timestamp),
+        revoked_at: key.revoked_at.map(timestamp),
+    }
+}
+
+/// A credential reference.
+pub fn credential_view(
+    credential: &CredentialRef,
+    expires_at: Option<OffsetDateTime>,
+) -> CredentialView {
+    let id = match credential {
+        CredentialRef::ApiKey(id) => Some(*id),
+        _ => None,
+    };
+    CredentialView {
+        kind: credential.type_name().to_owned(),
+        id,
+        expires_at: expires_at.map(timestamp),
+    }
+}
+
+/// An audit event.
+pub fn audit_view(record: &AuditRecord) -> AuditView {
+    AuditView {
+        id: record.id,
+        at: timestamp(record.at),
+        actor_user_id: record.actor.user_id,
+        actor_email: record.actor_email.clone(),
+        credential: credential_view(&record.actor.credential, None),
+        action: record.action.clone(),
+        target_type: record.target_type.clone(),
+        target_id: record.target_id.clone(),
+        outcome: if record.success { "success" } else { "failure" }.to_owned(),
+        ip: record.actor.ip.clone(),
+        user_agent: record.actor.user_agent.clone(),
+        detail: record.detail.clone(),
+    }
+}

@@ -1,0 +1,72 @@
+//! The router: every route, and the layers every response passes through.
+
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use tower_http::trace::TraceLayer;
+
+use crate::auth::require_caller;
+use crate::error::ApiError;
+use crate::metrics::track_requests;
+use crate::state::AppState;
+
+/// Content-Security-Policy of every response: only our own script and stylesheet, no framing.
+const CONTENT_SECURITY_POLICY: &str =
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
+     connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// Builds the application.
+pub fn router(state: AppState) -> Router {
+    let api = crate::api::routes().route_layer(middleware::from_fn_with_state(
+        state.clone(),
+        require_caller,
+    ));
+    Router::new()
+        .merge(api)
+        .merge(crate::web::routes())
+        .merge(crate::health::routes())
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(state.config.http.body_limit))
+        .layer(middleware::from_fn_with_state(state.clone(), track_requests))
+        .layer(middleware::from_fn(security_headers))
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
+            // The path only: a query string could carry a credential someone sent by mistake.
+            tracing::debug_span!("request", method = %request.method(), path = %request.uri().path())
+        }))
+        .with_state(state)
+}
+
+async fn not_found() -> Response {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint").into_response()
+}
+
+async fn method_not_allowed() -> Response {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this endpoint does not take that method",
+    )
+    .into_response()
+}
+
+async fn security_headers(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    response
+}

@@ -1,0 +1,60 @@
+//! Checking a presented API key: the checksum first (no database for a typo), then the cache,
+//! then the database.
+
+use std::sync::Arc;
+
+use gatekey_core::principal::Principal;
+use gatekey_core::secret::{Secret, SecretKind};
+use gatekey_core::store::ApiKeyStore;
+
+use super::cache::CachedKey;
+use crate::error::ApiError;
+use crate::metrics::CredentialOutcome;
+use crate::state::AppState;
+
+/// Resolves an API key to its cached entry, or answers 401 `invalid_token`.
+pub async fn check_api_key(state: &AppState, presented: &str) -> Result<Arc<CachedKey>, ApiError> {
+    let now = state.clock.now();
+    let Ok(secret) = Secret::parse(SecretKind::ApiKey, presented) else {
+        state.metrics.credential_check(CredentialOutcome::Malformed);
+        return Err(ApiError::invalid_token("the credential is malformed"));
+    };
+    let hash = secret.hash();
+    if let Some(entry) = state.credentials.get(&hash) {
+        if entry.principal.expires_at.is_some_and(|at| at <= now) {
+            state.metrics.credential_check(CredentialOutcome::Expired);
+            return Err(ApiError::invalid_token("the credential has expired"));
+        }
+        state.metrics.credential_check(CredentialOutcome::CacheHit);
+        entry.touch(now);
+        return Ok(entry);
+    }
+    let generation = state.credentials.generation();
+    let Some(found) = state.store.api_key_credential(&hash).await? else {
+        state.metrics.credential_check(CredentialOutcome::Unknown);
+        return Err(ApiError::invalid_token("the credential is unknown"));
+    };
+    if found.key.revoked_at.is_some() || found.user.is_disabled() {
+        state.metrics.credential_check(CredentialOutcome::Revoked);
+        return Err(ApiError::invalid_token("the credential has been revoked"));
+    }
+    if !found.key.is_usable_at(now) {
+        state.metrics.credential_check(CredentialOutcome::Expired);
+        return Err(ApiError::invalid_token("the credential has expired"));
+    }
+    state.metrics.credential_check(CredentialOutcome::Verified);
+    let principal = Principal {
+        user: Arc::new(found.user),
+        account: Arc::new(found.account),
+        membership_id: found.key.membership_id,
+        role: found.role,
+        credential: gatekey_core::audit::CredentialRef::ApiKey(found.key.id),
+        credential_scopes: found.key.scopes,
+        expires_at: found.key.expires_at,
+    };
+    let entry = state
+        .credentials
+        .insert(hash, Arc::new(principal), found.key.id, generation);
+    entry.touch(now);
+    Ok(entry)
+}

@@ -1,0 +1,188 @@
+//! The API's authentication middleware and the [`Caller`] handlers receive.
+
+use std::sync::Arc;
+
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue, Method};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use gatekey_core::principal::Principal;
+use gatekey_core::scope::Scope;
+use subtle::ConstantTimeEq;
+
+use super::api_key::check_api_key;
+use super::session::current_session;
+use super::ClientInfo;
+use crate::error::ApiError;
+use crate::rate_limit::RateDecision;
+use crate::state::AppState;
+
+/// The header a cookie-authenticated caller echoes its CSRF token in.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// Query parameters that would carry a credential; refused, because URLs end up in logs,
+/// browser history and `Referer` headers (RFC 6750 §5.3, RFC 9700 §4.3.2).
+const CREDENTIAL_QUERY_PARAMS: &[&str] = &["access_token", "api_key", "apikey", "token", "key"];
+
+/// The authenticated caller of an API request.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// Who, where, with what.
+    pub principal: Arc<Principal>,
+    /// Where the request came from.
+    pub client: ClientInfo,
+}
+
+impl Caller {
+    /// Fails with 403 `insufficient_scope` unless the caller may exercise `scope`. When the
+    /// credential has the scope but the user's role does not, the answer is 403 `forbidden`,
+    /// since no other credential of that user would do better.
+    pub fn require(&self, scope: Scope) -> Result<(), ApiError> {
+        if self.principal.may(scope) {
+            Ok(())
+        } else if self.principal.credential_scopes.contains(scope) {
+            Err(ApiError::forbidden(format!(
+                "your role ({}) does not allow this",
+                self.principal.role
+            )))
+        } else {
+            Err(ApiError::insufficient_scope(scope.as_str()))
+        }
+    }
+
+    /// Fails unless the credential itself carries `scope`, whatever the role: for actions on
+    /// one's own credentials, which every role may take.
+    pub fn require_credential_scope(&self, scope: Scope) -> Result<(), ApiError> {
+        if self.principal.credential_scopes.contains(scope) {
+            Ok(())
+        } else {
+            Err(ApiError::insufficient_scope(scope.as_str()))
+        }
+    }
+
+    /// The actor to record in audit events.
+    pub fn actor(&self) -> gatekey_core::audit::Actor {
+        self.principal
+            .actor(self.client.ip.clone(), self.client.user_agent.clone())
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Caller>()
+            .cloned()
+            .ok_or_else(ApiError::missing_credential)
+    }
+}
+
+/// Authenticates every request under `/api`, applies the account's rate limit, and hands the
+/// [`Caller`] to the handler. Adds the `X-Ratelimit-*` headers to the response.
+pub async fn require_caller(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    let caller = match authenticate(&state, &parts).await {
+        Ok(caller) => caller,
+        Err(error) => return error.into_response(),
+    };
+    let decision = state
+        .rate_limiter
+        .check(caller.principal.account.id, state.clock.now());
+    request = Request::from_parts(parts, body);
+    let mut response = match decision {
+        RateDecision { allowed: false, .. } => {
+            ApiError::rate_limited(decision.retry_after).into_response()
+        }
+        _ => {
+            request.extensions_mut().insert(caller);
+            next.run(request).await
+        }
+    };
+    if let Some(limit) = decision.limit {
+        let headers = response.headers_mut();
+        headers.insert("x-ratelimit-limit", HeaderValue::from(limit));
+        headers.insert(
+            "x-ratelimit-remaining",
+            HeaderValue::from(decision.remaining),
+        );
+        headers.insert("x-ratelimit-reset", HeaderValue::from(decision.reset));
+    }
+    response
+}
+
+async fn authenticate(state: &AppState, parts: &Parts) -> Result<Caller, ApiError> {
+    if let Some(query) = parts.uri.query() {
+        let carries_credential = query
+            .split('&')
+            .filter_map(|pair| pair.split('=').next())
+            .any(|name| {
+                CREDENTIAL_QUERY_PARAMS
+                    .iter()
+                    .any(|p| p.eq_ignore_ascii_case(name))
+            });
+        if carries_credential {
+            return Err(ApiError::invalid_auth_request(
+                "credentials are not accepted in the URL; use the Authorization header",
+            ));
+        }
+    }
+    let client = ClientInfo::of(parts, state.config.http.trust_forwarded_for);
+    if let Some(authorization) = parts.headers.get(header::AUTHORIZATION) {
+        let presented = bearer_token(authorization)?;
+        let entry = check_api_key(state, presented).await?;
+        return Ok(Caller {
+            principal: entry.principal.clone(),
+            client,
+        });
+    }
+    match current_session(state, &parts.headers).await? {
+        Some(web) => {
+            if !is_safe(&parts.method) && !csrf_matches(&parts.headers, &web.session.csrf_token) {
+                return Err(ApiError::forbidden(
+                    "a cookie-authenticated change needs the X-CSRF-Token header",
+                ));
+            }
+            Ok(Caller {
+                principal: Arc::new(web.principal),
+                client,
+            })
+        }
+        None => Err(ApiError::missing_credential()),
+    }
+}
+
+/// The token of an `Authorization: Bearer …` header (scheme case-insensitive, RFC 6750 §2.1).
+fn bearer_token(value: &HeaderValue) -> Result<&str, ApiError> {
+    let text = value
+        .to_str()
+        .map_err(|_| ApiError::invalid_auth_request("the Authorization header is not ASCII"))?;
+    let (scheme, token) = text.split_once(' ').unwrap_or((text, ""));
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(ApiError::missing_credential());
+    }
+    let token = token.trim();
+    if token.is_empty() || token.contains(' ') {
+        return Err(ApiError::invalid_auth_request(
+            "the Bearer credential is malformed",
+        ));
+    }
+    Ok(token)
+}
+
+fn is_safe(method: &Method) -> bool {
+    matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+fn csrf_matches(headers: &HeaderMap, expected: &str) -> bool {
+    headers
+        .get(CSRF_HEADER)
+        .map(|given| bool::from(given.as_bytes().ct_eq(expected.as_bytes())))
+        .unwrap_or(false)
+}

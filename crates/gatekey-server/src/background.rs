@@ -1,0 +1,122 @@
+//! Work done beside the requests: following the invalidation feed, writing API keys'
+//! `last_used_at`, pruning old invalidations.
+
+use std::time::Duration;
+
+use gatekey_core::store::{ApiKeyStore, InvalidationStore};
+use gatekey_store::Backend;
+use tokio::task::JoinHandle;
+
+use crate::state::AppState;
+
+/// How far back each poll of the invalidation feed looks, beyond the previous poll: covers
+/// transactions that committed late and clock steps of the database.
+const POLL_OVERLAP_MILLIS: i64 = 5_000;
+/// How long invalidations are kept.
+const KEEP_INVALIDATIONS_MILLIS: i64 = 3_600_000;
+
+/// The background tasks; dropping this stops them.
+#[derive(Debug)]
+pub struct BackgroundTasks {
+    _tasks: Vec<CancelOnDrop>,
+}
+
+/// Starts every background task.
+pub fn start(state: &AppState) -> BackgroundTasks {
+    let mut tasks = vec![
+        spawn(poll_invalidations(state.clone())),
+        spawn(flush_usage_periodically(state.clone())),
+    ];
+    if state.store.backend() == Backend::Postgres {
+        tasks.push(spawn(listen_for_invalidations(state.clone())));
+    }
+    BackgroundTasks { _tasks: tasks }
+}
+
+fn spawn(future: impl std::future::Future<Output = ()> + Send + 'static) -> CancelOnDrop {
+    CancelOnDrop(tokio::spawn(future))
+}
+
+/// Writes pending `last_used_at` values; on failure they are kept for the next try.
+pub async fn flush_usage(state: &AppState) {
+    let usage = state.credentials.take_usage();
+    if usage.is_empty() {
+        return;
+    }
+    if let Err(error) = state.store.record_key_usage(&usage).await {
+        tracing::warn!(%error, "could not record API key usage; will retry");
+        state.credentials.requeue_usage(usage);
+    }
+}
+
+async fn flush_usage_periodically(state: AppState) {
+    let mut every = tokio::time::interval(Duration::from_secs(state.config.cache.last_used_flush));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        flush_usage(&state).await;
+    }
+}
+
+async fn poll_invalidations(state: AppState) {
+    let mut every = tokio::time::interval(Duration::from_millis(
+        state.config.cache.invalidation_poll_ms,
+    ));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut since: Option<i64> = None;
+    let mut polls: u64 = 0;
+    loop {
+        every.tick().await;
+        let from = since.map_or(0, |s| s - POLL_OVERLAP_MILLIS);
+        match state.store.invalidations_since(from).await {
+            Ok((found, db_now)) => {
+                if since.is_some() {
+                    state.credentials.invalidate(&found);
+                }
+                since = Some(db_now);
+                polls += 1;
+                if polls.is_multiple_of(240) {
+                    if let Err(error) = state
+                        .store
+                        .prune_invalidations(db_now - KEEP_INVALIDATIONS_MILLIS)
+                        .await
+                    {
+                        tracing::warn!(%error, "could not prune invalidations");
+                    }
+                }
+            }
+            Err(error) => tracing::warn!(%error, "could not poll invalidations"),
+        }
+    }
+}
+
+async fn listen_for_invalidations(state: AppState) {
+    loop {
+        match state.store.listen_invalidations().await {
+            None => return,
+            Some(Ok(mut listener)) => loop {
+                match listener.next().await {
+                    Ok(Some(invalidation)) => state.credentials.invalidate(&[invalidation]),
+                    Ok(None) => tracing::info!("invalidation listener reconnected"),
+                    Err(error) => {
+                        tracing::warn!(%error, "invalidation listener failed");
+                        break;
+                    }
+                }
+            },
+            Some(Err(error)) => tracing::warn!(%error, "could not LISTEN for invalidations"),
+        }
+        // Anything announced while disconnected is caught by the poller.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+/// A task that is aborted when dropped.
+#[derive(Debug)]
+struct CancelOnDrop(JoinHandle<()>);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}

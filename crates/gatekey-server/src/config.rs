@@ -1,0 +1,237 @@
+//! Configuration: defaults, then a TOML file, then `GATEKEY_*` environment variables (a key
+//! `a.b` is `GATEKEY_A__B`), then command-line flags. An unknown key is an error naming it.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+/// Environment variables that start with `GATEKEY_` but are not configuration keys.
+pub const NON_CONFIG_ENV: &[&str] = &[
+    "BOOTSTRAP_EMAIL",
+    "BOOTSTRAP_PASSWORD",
+    "TEST_POSTGRES_URL",
+    "CONNECTION",
+    "CONFIG",
+    "LOG",
+];
+
+/// The whole server configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// `sqlite://PATH` or `postgres://…`.
+    pub database_url: String,
+    /// The public base URL; defaults to `http://` + `listen`.
+    pub issuer: Option<String>,
+    /// Access token lifetime in seconds.
+    pub access_token_ttl: u64,
+    /// Refresh token lifetime in seconds.
+    pub refresh_token_ttl: u64,
+    /// Authorization code lifetime in seconds.
+    pub authorization_code_ttl: u64,
+    /// Device code lifetime in seconds.
+    pub device_code_ttl: u64,
+    /// HTTP limits.
+    pub http: HttpConfig,
+    /// Per-account rate limits.
+    pub rate_limit: RateLimitConfig,
+    /// Login brute-force protection.
+    pub login: LoginConfig,
+    /// Credential cache and its invalidation.
+    pub cache: CacheConfig,
+}
+
+/// HTTP limits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Largest request body accepted, in bytes.
+    pub body_limit: usize,
+    /// Trust the first address of `X-Forwarded-For` as the client's (only behind a proxy you run).
+    pub trust_forwarded_for: bool,
+}
+
+/// Per-account rate limits, counted per server process.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateLimitConfig {
+    /// Requests per minute per account; 0 turns the limit off.
+    pub per_minute: u32,
+    /// Requests per second per account; 0 turns the limit off.
+    pub per_second: u32,
+}
+
+/// Login brute-force protection, counted per server process.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LoginConfig {
+    /// Failed logins allowed per email within the window.
+    pub max_failures_per_email: u32,
+    /// Failed logins allowed per client IP within the window.
+    pub max_failures_per_ip: u32,
+    /// The window, in seconds.
+    pub failure_window: u64,
+}
+
+/// Credential cache.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CacheConfig {
+    /// Seconds a checked credential is trusted without asking the database again.
+    pub credential_ttl: u64,
+    /// Milliseconds between polls of the invalidation feed.
+    pub invalidation_poll_ms: u64,
+    /// Seconds between writes of API keys' `last_used_at`.
+    pub last_used_flush: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database_url: "sqlite://gatekey-data/gatekey.db".into(),
+            issuer: None,
+            access_token_ttl: 3600,
+            refresh_token_ttl: 30 * 24 * 3600,
+            authorization_code_ttl: 60,
+            device_code_ttl: 600,
+            http: HttpConfig::default(),
+            rate_limit: RateLimitConfig::default(),
+            login: LoginConfig::default(),
+            cache: CacheConfig::default(),
+        }
+    }
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            body_limit: 64 * 1024,
+            trust_forwarded_for: false,
+        }
+    }
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        Self {
+            per_minute: 300,
+            per_second: 20,
+        }
+    }
+}
+
+impl Default for LoginConfig {
+    fn default() -> Self {
+        Self {
+            max_failures_per_email: 5,
+            max_failures_per_ip: 20,
+            failure_window: 900,
+        }
+    }
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        Self {
+            credential_ttl: 60,
+            invalidation_poll_ms: 250,
+            last_used_flush: 5,
+        }
+    }
+}
+
+/// Values given on the command line; `None` leaves the layers below in force.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ConfigOverrides {
+    /// `--listen`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<SocketAddr>,
+    /// `--database-url`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+    /// `--issuer`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+}
+
+/// Why the configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A layer had an unknown key, a wrong type, or a bad value; figment's message names the
+    /// key and the file or variable it came from.
+    #[error("configuration: {0}")]
+    Invalid(String),
+    /// The configuration file given does not exist.
+    #[error("configuration file {0} not found")]
+    MissingFile(String),
+}
+
+impl Config {
+    /// Loads the layers: defaults, `file` (if given), `GATEKEY_*` variables, then `overrides`.
+    pub fn load(file: Option<&Path>, overrides: &ConfigOverrides) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(file) = file {
+            if !file.exists() {
+                return Err(ConfigError::MissingFile(file.display().to_string()));
+            }
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        let env = Env::prefixed("GATEKEY_")
+            .filter(|key| {
+                !NON_CONFIG_ENV
+                    .iter()
+                    .any(|skip| key.as_str().eq_ignore_ascii_case(skip))
+            })
+            .split("__");
+        figment = figment.merge(env).merge(Serialized::defaults(overrides));
+        let config: Config = figment
+            .extract()
+            .map_err(|e| ConfigError::Invalid(render_figment_error(e)))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// The issuer: the configured public URL, or `http://` + the listen address.
+    pub fn issuer(&self) -> String {
+        self.issuer
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.listen))
+            .trim_end_matches('/')
+            .to_owned()
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(issuer) = &self.issuer {
+            if !(issuer.starts_with("https://") || issuer.starts_with("http://")) {
+                return Err(ConfigError::Invalid(format!(
+                    "issuer must be an http(s) URL, got {issuer:?}"
+                )));
+            }
+        }
+        if self.http.body_limit == 0 {
+            return Err(ConfigError::Invalid(
+                "http.body_limit must be more than 0".into(),
+            ));
+        }
+        if self.cache.invalidation_poll_ms == 0 || self.cache.last_used_flush == 0 {
+            return Err(ConfigError::Invalid(
+                "cache intervals must be more than 0".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn render_figment_error(error: figment::Error) -> String {
+    error
+        .into_iter()
+        .map(|e| e.to_string())
+        .collect::<Vec<_>>()
+        .join("; ")
+}

@@ -1,0 +1,69 @@
+//! The state every handler shares. Built once at start-up and passed in; nothing is global.
+
+use std::ops::Deref;
+use std::sync::Arc;
+use std::time::Duration;
+
+use gatekey_core::Clock;
+use gatekey_store::SqlStore;
+
+use crate::auth::cache::CredentialCache;
+use crate::config::Config;
+use crate::login_throttle::LoginThrottle;
+use crate::metrics::Metrics;
+use crate::rate_limit::RateLimiter;
+
+/// Shared server state; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct AppState(Arc<Inner>);
+
+/// What [`AppState`] holds.
+#[derive(Debug)]
+pub struct Inner {
+    /// The database.
+    pub store: SqlStore,
+    /// The source of time.
+    pub clock: Arc<dyn Clock>,
+    /// The configuration.
+    pub config: Config,
+    /// The public base URL, without a trailing slash.
+    pub issuer: String,
+    /// Checked API keys.
+    pub credentials: CredentialCache,
+    /// Per-account rate limits.
+    pub rate_limiter: RateLimiter,
+    /// Login brute-force protection.
+    pub login_throttle: LoginThrottle,
+    /// Prometheus metrics.
+    pub metrics: Metrics,
+}
+
+impl AppState {
+    /// Builds the state from an opened store.
+    pub fn new(store: SqlStore, clock: Arc<dyn Clock>, config: Config) -> Self {
+        let issuer = config.issuer();
+        Self(Arc::new(Inner {
+            store,
+            clock,
+            credentials: CredentialCache::new(Duration::from_secs(config.cache.credential_ttl)),
+            rate_limiter: RateLimiter::new(config.rate_limit.clone()),
+            login_throttle: LoginThrottle::new(config.login.clone()),
+            metrics: Metrics::default(),
+            issuer,
+            config,
+        }))
+    }
+
+    /// Whether cookies must carry `Secure`: when the issuer is https.
+    pub fn secure_cookies(&self) -> bool {
+        self.issuer.starts_with("https://")
+    }
+}
+
+impl Deref for AppState {
+    type Target = Inner;
+
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}

@@ -1,0 +1,199 @@
+//! `GET /`: your API keys in the current account; for admins, the members and the latest
+//! audit events too.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use gatekey_core::api_key::ApiKey;
+use gatekey_core::page::PageRequest;
+use gatekey_core::scope::Scope;
+use gatekey_core::secret::Secret;
+use gatekey_core::store::{ApiKeyFilter, ApiKeyStore, AuditStore, StoreError, UserStore};
+use maud::{html, Markup};
+
+use super::layout::{error_page, html_response, page};
+use crate::api::views::timestamp;
+use crate::auth::session::{current_session, WebSession};
+use crate::background::flush_usage;
+use crate::state::AppState;
+
+/// Shows the home page, or sends a visitor without a session to sign in.
+pub async fn show_home(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    match current_session(&state, &headers).await {
+        Ok(Some(web)) => render_home(&state, &web, StatusCode::OK, None, None).await,
+        Ok(None) => Redirect::to("/login").into_response(),
+        Err(_) => error_page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The service is temporarily unavailable.",
+        ),
+    }
+}
+
+/// Renders the home page, optionally with a key just created (its secret shown once) or an
+/// error from the last form.
+pub async fn render_home(
+    state: &AppState,
+    web: &WebSession,
+    status: StatusCode,
+    created: Option<(&ApiKey, &Secret)>,
+    error: Option<&str>,
+) -> Response {
+    match home_body(state, web, created, error).await {
+        Ok(body) => html_response(
+            status,
+            page(
+                "Your API keys",
+                Some((&web.principal, &web.session.csrf_token)),
+                body,
+            ),
+        ),
+        Err(_) => error_page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The service is temporarily unavailable.",
+        ),
+    }
+}
+
+async fn home_body(
+    state: &AppState,
+    web: &WebSession,
+    created: Option<(&ApiKey, &Secret)>,
+    error: Option<&str>,
+) -> Result<Markup, StoreError> {
+    let p = &web.principal;
+    flush_usage(state).await;
+    let filter = ApiKeyFilter {
+        account_id: Some(p.account.id),
+        user_id: Some(p.user.id),
+    };
+    let keys = state
+        .store
+        .list_api_keys(
+            filter,
+            PageRequest::new(Some(1), Some(200)).unwrap_or_default(),
+        )
+        .await?;
+    let csrf = web.session.csrf_token.as_str();
+    let grantable = p.role.scopes();
+    let admin = if p.may(Scope::Admin) {
+        Some(admin_sections(state, p.account.id).await?)
+    } else {
+        None
+    };
+    Ok(html! {
+        @if let Some((key, secret)) = created {
+            section {
+                h2 { "New API key “" (key.name) "”" }
+                p.notice { "Copy it now: it will not be shown again." }
+                div.secret { code #new-secret { (secret.expose()) } button.secondary type="button" data-copy="new-secret" { "Copy" } }
+                p.muted { "Use it as " code { "Authorization: Bearer <key>" } "." }
+            }
+        }
+        section {
+            h1 { "Your API keys" }
+            p.muted { "Keys act as you (" (p.user.email) ") in " (p.account.name) ". Each action they take is recorded under your name." }
+            @if keys.items.is_empty() { p.muted { "You have no API keys yet." } } @else {
+                table {
+                    thead { tr { th { "Name" } th { "Key" } th { "Scopes" } th { "Created" } th { "Last used" } th { "Expires" } th {} } }
+                    tbody {
+                        @for key in &keys.items {
+                            tr class=[key.revoked_at.map(|_| "revoked")] {
+                                td { (key.name) }
+                                td { code { (key.display_prefix) "…" } }
+                                td { (key.scopes) }
+                                td { (timestamp(key.created_at)) }
+                                td { (key.last_used_at.map(timestamp).unwrap_or_else(|| "never".into())) }
+                                td { (key.expires_at.map(timestamp).unwrap_or_else(|| "never".into())) }
+                                td {
+                                    @if key.revoked_at.is_some() { "revoked" } @else {
+                                        form method="post" action={ "/keys/" (key.id) "/revoke" } {
+                                            input type="hidden" name="csrf_token" value=(csrf);
+                                            button.danger type="submit" { "Revoke" }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        section {
+            h2 { "Create an API key" }
+            @if let Some(error) = error { p.error role="alert" { (error) } }
+            form method="post" action="/keys" {
+                input type="hidden" name="csrf_token" value=(csrf);
+                label for="key-name" { "Name" }
+                input #key-name type="text" name="name" required maxlength="100" placeholder="e.g. reporting script";
+                label { "Scopes" }
+                div.inline {
+                    @for scope in grantable.iter() {
+                        label { input type="checkbox" name={ "scope_" (scope.as_str()) } value="on" checked; " " (scope.as_str()) }
+                    }
+                }
+                label for="key-expiry" { "Expires" }
+                select #key-expiry name="expires_in_days" {
+                    option value="" { "never" }
+                    option value="30" { "in 30 days" }
+                    option value="90" selected { "in 90 days" }
+                    option value="365" { "in a year" }
+                }
+                p { button type="submit" { "Create key" } }
+            }
+        }
+        @if let Some(admin) = admin { (admin) }
+    })
+}
+
+async fn admin_sections(state: &AppState, account_id: i64) -> Result<Markup, StoreError> {
+    let members = state
+        .store
+        .list_members(
+            Some(account_id),
+            None,
+            PageRequest::new(Some(1), Some(200)).unwrap_or_default(),
+        )
+        .await?;
+    let audits = state
+        .store
+        .list_audits(
+            account_id,
+            PageRequest::new(Some(1), Some(20)).unwrap_or_default(),
+        )
+        .await?;
+    Ok(html! {
+        section {
+            h2 { "Members" }
+            table {
+                thead { tr { th { "Id" } th { "Email" } th { "Name" } th { "Kind" } th { "Role" } th { "Status" } } }
+                tbody {
+                    @for m in &members.items {
+                        tr {
+                            td { (m.user.id) } td { (m.user.email) } td { (m.user.name) } td { (m.user.kind) }
+                            td { (m.membership.role) } td { @if m.user.is_disabled() { "disabled" } @else { "active" } }
+                        }
+                    }
+                }
+            }
+        }
+        section {
+            h2 { "Recent activity" }
+            table {
+                thead { tr { th { "When" } th { "Who" } th { "Credential" } th { "Action" } th { "Target" } th { "Outcome" } th { "IP" } } }
+                tbody {
+                    @for a in &audits.items {
+                        tr {
+                            td { (timestamp(a.at)) }
+                            td { (a.actor_email.clone().unwrap_or_else(|| "—".into())) }
+                            td { (a.actor.credential.type_name()) @if let Some(id) = a.actor.credential.id() { " " (id) } }
+                            td { code { (a.action) } }
+                            td { (a.target_type) @if let Some(id) = &a.target_id { " " (id) } }
+                            td { @if a.success { "success" } @else { "failure" } }
+                            td { (a.actor.ip.clone().unwrap_or_default()) }
+                        }
+                    }
+                }
+            }
+        }
+    })
+}

@@ -1,0 +1,232 @@
+//! `GET|POST /login`: email and password, with brute-force protection and an audit event for
+//! every attempt.
+
+use axum::extract::rejection::FormRejection;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use gatekey_core::audit::{Actor, AuditAction, AuditEntry, CredentialRef};
+use gatekey_core::login::verify_login;
+use gatekey_core::secret::{Secret, SecretKind};
+use gatekey_core::session::{Session, SESSION_TTL};
+use gatekey_core::store::{AuditStore, SessionStore, UserStore};
+use gatekey_core::user::{normalize_email, User};
+use maud::html;
+use serde::Deserialize;
+
+use super::csrf::{new_token, tokens_match, LOGIN_CSRF_COOKIE};
+use super::layout::{cookie, error_page, html_response, page};
+use crate::auth::session::{cookie as read_cookie, current_session, SESSION_COOKIE};
+use crate::auth::ClientInfo;
+use crate::state::AppState;
+
+/// The login form.
+#[derive(Deserialize)]
+pub struct LoginForm {
+    email: String,
+    password: String,
+    csrf_token: String,
+}
+
+fn login_page(
+    state: &AppState,
+    status: StatusCode,
+    email: &str,
+    message: Option<&str>,
+) -> Response {
+    let token = new_token();
+    let body = html! {
+        section.login {
+            h1 { "Sign in" }
+            @if let Some(message) = message { p.error role="alert" { (message) } }
+            form method="post" action="/login" {
+                input type="hidden" name="csrf_token" value=(token);
+                label for="email" { "Email" }
+                input #email type="email" name="email" value=(email) autocomplete="username" required autofocus;
+                label for="password" { "Password" }
+                input #password type="password" name="password" autocomplete="current-password" required;
+                p { button type="submit" { "Sign in" } }
+            }
+        }
+    };
+    let mut response = html_response(status, page("Sign in", None, body));
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        cookie(
+            LOGIN_CSRF_COOKIE,
+            &token,
+            "/login",
+            3600,
+            state.secure_cookies(),
+        ),
+    );
+    response
+}
+
+/// Shows the form, or goes home when already signed in.
+pub async fn show_login(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    match current_session(&state, &headers).await {
+        Ok(Some(_)) => Redirect::to("/").into_response(),
+        _ => login_page(&state, StatusCode::OK, "", None),
+    }
+}
+
+/// Checks the form and starts a session.
+pub async fn submit_login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    client: ClientInfo,
+    form: Result<Form<LoginForm>, FormRejection>,
+) -> Response {
+    let Ok(Form(form)) = form else {
+        return error_page(StatusCode::BAD_REQUEST, "The sign-in form was incomplete.");
+    };
+    let expected = read_cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or("");
+    if !tokens_match(&form.csrf_token, expected) {
+        return login_page(
+            &state,
+            StatusCode::FORBIDDEN,
+            &form.email,
+            Some("The form expired. Please try again."),
+        );
+    }
+    let now = state.clock.now();
+    let email = normalize_email(&form.email).unwrap_or_else(|_| form.email.trim().to_lowercase());
+    let actor = Actor {
+        user_id: None,
+        credential: CredentialRef::Anonymous,
+        ip: client.ip.clone(),
+        user_agent: client.user_agent.clone(),
+    };
+
+    let user = match state.store.user_by_email(&email).await {
+        Ok(user) => user,
+        Err(error) => return storage_failure(&error),
+    };
+    let audit_account = match &user {
+        Some(user) => first_account(&state, user).await,
+        None => None,
+    };
+    let audit = |action| {
+        let entry = AuditEntry::new(
+            now,
+            &Actor {
+                user_id: user.as_ref().map(|u| u.id),
+                ..actor.clone()
+            },
+            action,
+            "session",
+        )
+        .detail(format!("email {email}"));
+        match audit_account {
+            Some(account_id) => entry.in_account(account_id),
+            None => entry,
+        }
+    };
+
+    if let Err(throttled) = state
+        .login_throttle
+        .check(&email, client.ip.as_deref(), now)
+    {
+        let _ = state
+            .store
+            .record_audit(audit(AuditAction::LoginThrottled).failed())
+            .await;
+        let minutes = throttled.retry_after.div_ceil(60);
+        let message =
+            format!("Too many failed sign-in attempts. Try again in {minutes} minute(s).");
+        let mut response = login_page(
+            &state,
+            StatusCode::TOO_MANY_REQUESTS,
+            &form.email,
+            Some(&message),
+        );
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, throttled.retry_after.into());
+        return response;
+    }
+
+    let checked_user = user.clone();
+    let password = form.password;
+    let verified =
+        tokio::task::spawn_blocking(move || verify_login(checked_user.as_ref(), &password)).await;
+    let (Ok(Ok(())), Some(user), Some(account_id)) = (verified, &user, audit_account) else {
+        state
+            .login_throttle
+            .record_failure(&email, client.ip.as_deref(), now);
+        if let Err(error) = state
+            .store
+            .record_audit(audit(AuditAction::LoginFailed).failed())
+            .await
+        {
+            return storage_failure(&error);
+        }
+        return login_page(
+            &state,
+            StatusCode::UNAUTHORIZED,
+            &form.email,
+            Some("Wrong email or password."),
+        );
+    };
+    state.login_throttle.record_success(&email);
+
+    let secret = Secret::generate(SecretKind::Session);
+    let session = Session {
+        id: 0,
+        hash: secret.hash(),
+        user_id: user.id,
+        account_id,
+        csrf_token: new_token(),
+        created_at: now,
+        expires_at: now + SESSION_TTL,
+    };
+    let entry = AuditEntry {
+        actor: Actor {
+            credential: CredentialRef::Session,
+            ..audit(AuditAction::LoginSucceeded).actor
+        },
+        ..audit(AuditAction::LoginSucceeded)
+    };
+    if let Err(error) = state.store.create_session(session, entry).await {
+        return storage_failure(&error);
+    }
+    let secure = state.secure_cookies();
+    let mut response = Redirect::to("/").into_response();
+    let headers = response.headers_mut();
+    headers.append(
+        header::SET_COOKIE,
+        cookie(
+            SESSION_COOKIE,
+            secret.expose(),
+            "/",
+            SESSION_TTL.whole_seconds(),
+            secure,
+        ),
+    );
+    headers.append(
+        header::SET_COOKIE,
+        cookie(LOGIN_CSRF_COOKIE, "", "/login", 0, secure),
+    );
+    response
+}
+
+/// The account a user signs in to: their oldest membership.
+async fn first_account(state: &AppState, user: &User) -> Option<i64> {
+    state
+        .store
+        .memberships_of(user.id)
+        .await
+        .ok()?
+        .first()
+        .map(|(m, _)| m.account_id)
+}
+
+fn storage_failure(error: &gatekey_core::store::StoreError) -> Response {
+    tracing::error!(%error, "storage failure during login");
+    error_page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "The service is temporarily unavailable. Please try again.",
+    )
+}

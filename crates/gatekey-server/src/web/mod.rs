@@ -1,0 +1,26 @@
+//! Server-rendered pages: sign in, your API keys, and (for admins) members and the audit log.
+
+mod assets;
+mod csrf;
+mod home;
+mod keys;
+mod layout;
+mod login;
+mod logout;
+
+use axum::routing::{get, post};
+use axum::Router;
+
+use crate::state::AppState;
+
+/// The web pages' routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home::show_home))
+        .route("/login", get(login::show_login).post(login::submit_login))
+        .route("/logout", post(logout::submit_logout))
+        .route("/keys", post(keys::create_key))
+        .route("/keys/{id}/revoke", post(keys::revoke_key))
+        .route("/static/app.css", get(assets::stylesheet))
+        .route("/static/app.js", get(assets::script))
+}
