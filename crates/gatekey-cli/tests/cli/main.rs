@@ -1,0 +1,8 @@
+//! Tests of the `gatekey` binary as a user runs it: separate processes, real databases.
+
+mod process;
+
+mod admin;
+mod durability;
+mod replicas;
+mod serve;

@@ -1,0 +1,144 @@
+//! Running `gatekey` as a child process.
+#![allow(dead_code)] // Helpers are shared by test modules; not every module uses each one.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// A `gatekey` command.
+pub fn gatekey() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_gatekey"));
+    for (name, _) in std::env::vars() {
+        if name.starts_with("GATEKEY_") {
+            command.env_remove(name);
+        }
+    }
+    command
+}
+
+/// Runs `gatekey admin …` on `database_url` and returns its output.
+pub fn admin(database_url: &str, args: &[&str]) -> Output {
+    gatekey()
+        .arg("admin")
+        .args(args)
+        .arg("--database-url")
+        .arg(database_url)
+        .output()
+        .expect("gatekey runs")
+}
+
+/// Runs `gatekey admin … --json` and parses standard output; panics unless it exits 0.
+pub fn admin_json(database_url: &str, args: &[&str]) -> serde_json::Value {
+    let mut all = args.to_vec();
+    all.push("--json");
+    let output = admin(database_url, &all);
+    assert!(
+        output.status.success(),
+        "gatekey admin {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("one JSON document")
+}
+
+/// A running `gatekey serve`; killed when dropped.
+pub struct Server {
+    pub child: Child,
+    pub url: String,
+    /// Lines printed before "listening".
+    pub banner: Vec<String>,
+}
+
+impl Server {
+    /// Starts `gatekey serve` on port 0 with `database_url` and waits until it listens.
+    pub fn start(database_url: &str, envs: &[(&str, &str)]) -> Self {
+        let mut command = gatekey();
+        command
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--database-url",
+                database_url,
+            ])
+            .env("GATEKEY_CACHE__INVALIDATION_POLL_MS", "100")
+            .env("GATEKEY_RATE_LIMIT__PER_SECOND", "0")
+            .env("GATEKEY_RATE_LIMIT__PER_MINUTE", "0")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        for (key, value) in envs {
+            command.env(key, value);
+        }
+        let mut child = command.spawn().expect("gatekey serve starts");
+        let stdout = child.stdout.take().expect("stdout");
+        let (lines_tx, lines_rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if lines_tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut banner = Vec::new();
+        loop {
+            let line = lines_rx
+                .recv_timeout(Duration::from_secs(60))
+                .expect("the server prints that it listens");
+            if let Some(rest) = line.strip_prefix("gatekey: listening on ") {
+                let url = rest.split_whitespace().next().expect("url").to_owned();
+                return Self { child, url, banner };
+            }
+            banner.push(line);
+        }
+    }
+
+    /// `kill -9`: no shutdown, no flush.
+    pub fn kill_hard(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Seeds an account `acme` with an owner and returns an owner API key.
+pub fn seed_owner_key(database_url: &str) -> String {
+    admin_json(
+        database_url,
+        &["account", "create", "--slug", "acme", "--name", "Acme"],
+    );
+    admin_json(
+        database_url,
+        &[
+            "user",
+            "create",
+            "--email",
+            "ada@acme.test",
+            "--name",
+            "Ada",
+            "--account",
+            "acme",
+            "--role",
+            "owner",
+        ],
+    );
+    let key = admin_json(
+        database_url,
+        &[
+            "api-key",
+            "create",
+            "--email",
+            "ada@acme.test",
+            "--account",
+            "acme",
+            "--name",
+            "seed",
+        ],
+    );
+    key["secret"].as_str().expect("secret").to_owned()
+}
