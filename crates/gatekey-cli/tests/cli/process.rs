@@ -69,8 +69,10 @@ impl Server {
         for (key, value) in envs {
             command.env(key, value);
         }
-        let mut child = command.spawn().expect("gatekey serve starts");
-        let stdout = child.stdout.take().expect("stdout");
+        let child = command.spawn().expect("gatekey serve starts");
+        // Owned by `server` at once, so that a failed start still kills the process.
+        let mut server = Self { child, url: String::new(), banner: Vec::new() };
+        let stdout = server.child.stdout.take().expect("stdout");
         let (lines_tx, lines_rx) = mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
