@@ -81,16 +81,15 @@ impl Server {
                 }
             }
         });
-        let mut banner = Vec::new();
         loop {
             let line = lines_rx
                 .recv_timeout(Duration::from_secs(60))
                 .expect("the server prints that it listens");
             if let Some(rest) = line.strip_prefix("gatekey: listening on ") {
-                let url = rest.split_whitespace().next().expect("url").to_owned();
-                return Self { child, url, banner };
+                server.url = rest.split_whitespace().next().expect("url").to_owned();
+                return server;
             }
-            banner.push(line);
+            server.banner.push(line);
         }
     }
 
