@@ -235,3 +235,108 @@ fn render_figment_error(error: figment::Error) -> String {
         .collect::<Vec<_>>()
         .join("; ")
 }
+
+#[cfg(test)]
+mod tests {
+    use figment::Jail;
+
+    use super::*;
+
+    fn load_in(
+        jail: &Jail,
+        file: Option<&str>,
+        overrides: &ConfigOverrides,
+    ) -> Result<Config, ConfigError> {
+        let path = file.map(|name| jail.directory().join(name));
+        Config::load(path.as_deref(), overrides)
+    }
+
+    #[test]
+    fn defaults_match_the_contract() {
+        Jail::expect_with(|jail| {
+            let config = load_in(jail, None, &ConfigOverrides::default()).expect("defaults load");
+            assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+            assert_eq!(config.database_url, "sqlite://gatekey-data/gatekey.db");
+            assert_eq!(
+                (config.access_token_ttl, config.refresh_token_ttl),
+                (3600, 30 * 24 * 3600)
+            );
+            assert_eq!(
+                (config.authorization_code_ttl, config.device_code_ttl),
+                (60, 600)
+            );
+            assert_eq!(
+                (config.rate_limit.per_minute, config.rate_limit.per_second),
+                (300, 20)
+            );
+            assert_eq!(config.http.body_limit, 65536);
+            assert_eq!(config.issuer(), "http://127.0.0.1:8080");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn layers_apply_in_order_file_env_flags() {
+        Jail::expect_with(|jail| {
+            jail.create_file("gatekey.toml", "listen = \"127.0.0.1:9000\"\naccess_token_ttl = 600\n[rate_limit]\nper_minute = 10\n")?;
+            jail.set_env("GATEKEY_ACCESS_TOKEN_TTL", "900");
+            jail.set_env("GATEKEY_RATE_LIMIT__PER_SECOND", "5");
+            jail.set_env("GATEKEY_BOOTSTRAP_EMAIL", "not-a-config-key@example.com");
+            let overrides = ConfigOverrides {
+                listen: Some("127.0.0.1:9999".parse().expect("addr")),
+                ..Default::default()
+            };
+            let config = load_in(jail, Some("gatekey.toml"), &overrides).expect("loads");
+            assert_eq!(config.listen.to_string(), "127.0.0.1:9999", "flags win");
+            assert_eq!(config.access_token_ttl, 900, "environment beats the file");
+            assert_eq!(
+                (config.rate_limit.per_minute, config.rate_limit.per_second),
+                (10, 5)
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_naming_the_key() {
+        Jail::expect_with(|jail| {
+            jail.create_file(
+                "gatekey.toml",
+                "listen = \"127.0.0.1:9000\"\nacess_token_ttl = 5\n",
+            )?;
+            let error = load_in(jail, Some("gatekey.toml"), &ConfigOverrides::default())
+                .expect_err("unknown key");
+            assert!(error.to_string().contains("acess_token_ttl"), "{error}");
+
+            jail.create_file("nested.toml", "[rate_limit]\nper_hour = 5\n")?;
+            let error = load_in(jail, Some("nested.toml"), &ConfigOverrides::default())
+                .expect_err("unknown nested key");
+            assert!(error.to_string().contains("per_hour"), "{error}");
+
+            jail.set_env("GATEKEY_LISTN", "127.0.0.1:1");
+            let error =
+                load_in(jail, None, &ConfigOverrides::default()).expect_err("unknown variable");
+            assert!(
+                error.to_string().to_lowercase().contains("listn"),
+                "{error}"
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn bad_values_and_missing_files_are_errors() {
+        Jail::expect_with(|jail| {
+            jail.set_env("GATEKEY_HTTP__BODY_LIMIT", "lots");
+            let error = load_in(jail, None, &ConfigOverrides::default()).expect_err("bad value");
+            assert!(
+                error.to_string().to_lowercase().contains("body_limit"),
+                "{error}"
+            );
+            let missing = load_in(jail, Some("nope.toml"), &ConfigOverrides::default())
+                .expect_err("missing file");
+            assert!(matches!(missing, ConfigError::MissingFile(_)));
+            Ok(())
+        });
+    }
+}
