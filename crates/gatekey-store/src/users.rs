@@ -210,7 +210,20 @@ impl UserStore for SqlStore {
                 .await
                 .map_err(from_sqlx)?;
             insert_invalidation(&mut tx, self.backend, Invalidation::User(user_id)).await?;
-            insert_audit(&mut tx, audit, None).await?;
+            // One event in each of the user's accounts, so every account's admins see it.
+            let accounts: Vec<i64> = sqlx::query_scalar(
+                "SELECT account_id FROM memberships WHERE user_id = $1 ORDER BY id",
+            )
+            .bind(user_id)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(from_sqlx)?;
+            if accounts.is_empty() {
+                insert_audit(&mut tx, audit.clone(), None).await?;
+            }
+            for account_id in accounts {
+                insert_audit(&mut tx, audit.clone().in_account(account_id), None).await?;
+            }
         }
         tx.commit().await.map_err(from_sqlx)?;
         Ok(user)

@@ -181,6 +181,16 @@ async fn accounts_users_and_memberships() {
         assert!(disabled.is_disabled());
         let (invalidations, _) = store.invalidations_since(0).await.unwrap();
         assert_eq!(invalidations, vec![Invalidation::User(ada.user.id)]);
+        for account in [&acme, &other] {
+            let audits = store
+                .list_audits(account.id, PageRequest::default())
+                .await
+                .unwrap();
+            assert_eq!(
+                audits.items[0].action, "user.disabled",
+                "seen in every account of the user"
+            );
+        }
     })
     .await;
 }
