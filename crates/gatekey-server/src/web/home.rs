@@ -11,8 +11,7 @@ use gatekey_core::secret::Secret;
 use gatekey_core::store::{ApiKeyFilter, ApiKeyStore, AuditStore, StoreError, UserStore};
 use maud::{html, Markup};
 
-use super::layout::{error_page, html_response, page};
-use crate::api::views::timestamp;
+use super::layout::{display_time, error_page, html_response, page};
 use crate::auth::session::{current_session, WebSession};
 use crate::background::flush_usage;
 use crate::state::AppState;
@@ -101,9 +100,9 @@ async fn home_body(
                                 td { (key.name) }
                                 td { code { (key.display_prefix) "…" } }
                                 td { (key.scopes) }
-                                td { (timestamp(key.created_at)) }
-                                td { (key.last_used_at.map(timestamp).unwrap_or_else(|| "never".into())) }
-                                td { (key.expires_at.map(timestamp).unwrap_or_else(|| "never".into())) }
+                                td { (display_time(key.created_at)) }
+                                td { (key.last_used_at.map(display_time).unwrap_or_else(|| "never".into())) }
+                                td { (key.expires_at.map(display_time).unwrap_or_else(|| "never".into())) }
                                 td {
                                     @if key.revoked_at.is_some() { "revoked" } @else {
                                         form method="post" action={ "/keys/" (key.id) "/revoke" } {
@@ -183,7 +182,7 @@ async fn admin_sections(state: &AppState, account_id: i64) -> Result<Markup, Sto
                 tbody {
                     @for a in &audits.items {
                         tr {
-                            td { (timestamp(a.at)) }
+                            td { (display_time(a.at)) }
                             td { (a.actor_email.clone().unwrap_or_else(|| "—".into())) }
                             td { (a.actor.credential.type_name()) @if let Some(id) = a.actor.credential.id() { " " (id) } }
                             td { code { (a.action) } }

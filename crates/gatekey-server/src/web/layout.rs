@@ -66,3 +66,9 @@ pub fn cookie(name: &str, value: &str, path: &str, max_age: i64, secure: bool) -
         format!("{name}={value}; Path={path}; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}");
     HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
+
+/// A time as pages show it: `2026-11-28 12:38 UTC`.
+pub fn display_time(at: time::OffsetDateTime) -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+    at.to_offset(time::UtcOffset::UTC).format(&format).unwrap_or_default()
+}
