@@ -218,6 +218,12 @@ pub trait SessionStore: Send + Sync {
         &self,
         hash: &TokenHash,
     ) -> impl Future<Output = StoreResult<Option<Session>>> + Send;
+    /// Points a session at another account of the same user (the caller checks membership).
+    fn switch_session_account(
+        &self,
+        id: i64,
+        account_id: i64,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
     /// Ends a session.
     fn delete_session(
         &self,

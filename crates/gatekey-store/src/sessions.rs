@@ -59,6 +59,19 @@ impl SessionStore for SqlStore {
         row.as_ref().map(session).transpose()
     }
 
+    async fn switch_session_account(&self, id: i64, account_id: i64) -> StoreResult<()> {
+        let changed = sqlx::query("UPDATE sessions SET account_id = $1 WHERE id = $2")
+            .bind(account_id)
+            .bind(id)
+            .execute(&self.write)
+            .await
+            .map_err(from_sqlx)?;
+        if changed.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
     async fn delete_session(&self, id: i64, audit: AuditEntry) -> StoreResult<()> {
         let mut tx = self.write.begin().await.map_err(from_sqlx)?;
         let deleted = sqlx::query("DELETE FROM sessions WHERE id = $1")

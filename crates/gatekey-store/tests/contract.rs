@@ -370,6 +370,28 @@ async fn sessions_round_trip() {
             .unwrap()
             .expect("session");
         assert_eq!(found.id, stored.id);
+        let beta = store
+            .create_account(
+                "beta",
+                "Beta",
+                now,
+                audit(AuditAction::AccountCreated, "account"),
+            )
+            .await
+            .unwrap();
+        store
+            .switch_session_account(stored.id, beta.id)
+            .await
+            .unwrap();
+        assert_eq!(
+            store
+                .session_by_hash(&secret.hash())
+                .await
+                .unwrap()
+                .unwrap()
+                .account_id,
+            beta.id
+        );
         store
             .delete_session(stored.id, audit(AuditAction::Logout, "session"))
             .await

@@ -74,6 +74,7 @@ async fn home_body(
         .await?;
     let csrf = web.session.csrf_token.as_str();
     let grantable = p.role.scopes();
+    let accounts = state.store.memberships_of(p.user.id).await?;
     let admin = if p.may(Scope::Admin) {
         Some(admin_sections(state, p.account.id).await?)
     } else {
@@ -86,6 +87,21 @@ async fn home_body(
                 p.notice { "Copy it now: it will not be shown again." }
                 div.secret { code #new-secret { (secret.expose()) } button.secondary type="button" data-copy="new-secret" { "Copy" } }
                 p.muted { "Use it as " code { "Authorization: Bearer <key>" } "." }
+            }
+        }
+        @if accounts.len() > 1 {
+            section {
+                form.inline method="post" action="/account" {
+                    input type="hidden" name="csrf_token" value=(csrf);
+                    label for="account" { "Account" }
+                    select #account name="account" {
+                        @for (membership, account) in &accounts {
+                            option value=(account.slug) selected[account.id == p.account.id] { (account.name) " (" (membership.role) ")" }
+                        }
+                    }
+                    " "
+                    button.secondary type="submit" { "Switch" }
+                }
             }
         }
         section {

@@ -1,5 +1,6 @@
 //! Server-rendered pages: sign in, your API keys, and (for admins) members and the audit log.
 
+mod account_switch;
 mod assets;
 mod csrf;
 mod home;
@@ -19,6 +20,7 @@ pub fn routes() -> Router<AppState> {
         .route("/", get(home::show_home))
         .route("/login", get(login::show_login).post(login::submit_login))
         .route("/logout", post(logout::submit_logout))
+        .route("/account", post(account_switch::switch_account))
         .route("/keys", post(keys::create_key))
         .route("/keys/{id}/revoke", post(keys::revoke_key))
         .route("/static/app.css", get(assets::stylesheet))
