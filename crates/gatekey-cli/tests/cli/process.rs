@@ -71,7 +71,11 @@ impl Server {
         }
         let child = command.spawn().expect("gatekey serve starts");
         // Owned by `server` at once, so that a failed start still kills the process.
-        let mut server = Self { child, url: String::new(), banner: Vec::new() };
+        let mut server = Self {
+            child,
+            url: String::new(),
+            banner: Vec::new(),
+        };
         let stdout = server.child.stdout.take().expect("stdout");
         let (lines_tx, lines_rx) = mpsc::channel();
         std::thread::spawn(move || {

@@ -70,5 +70,7 @@ pub fn cookie(name: &str, value: &str, path: &str, max_age: i64, secure: bool) -
 /// A time as pages show it: `2026-11-28 12:38 UTC`.
 pub fn display_time(at: time::OffsetDateTime) -> String {
     let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
-    at.to_offset(time::UtcOffset::UTC).format(&format).unwrap_or_default()
+    at.to_offset(time::UtcOffset::UTC)
+        .format(&format)
+        .unwrap_or_default()
 }
