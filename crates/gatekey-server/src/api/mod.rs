@@ -37,5 +37,9 @@ pub fn routes() -> Router<AppState> {
             get(service_accounts::list_service_accounts)
                 .post(service_accounts::create_service_account),
         )
+        .route(
+            "/api/v1/service_accounts/{id}",
+            delete(service_accounts::disable_service_account),
+        )
         .route("/api/v1/audits", get(audits::list_audits))
 }

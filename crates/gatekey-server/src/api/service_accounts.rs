@@ -1,13 +1,15 @@
 //! `/api/v1/service_accounts`: users made for applications (admins only).
 
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use gatekey_core::role::Role;
 use gatekey_core::scope::Scope;
 use gatekey_core::store::UserStore;
 use gatekey_core::user::UserKind;
-use gatekey_core::user_admin::{create_service_account as create_service_user, CreateUserError};
+use gatekey_core::user_admin::{
+    create_service_account as create_service_user, disable_user, CreateUserError,
+};
 use gatekey_proto::api::{CreateServiceAccountRequest, ServiceAccountList};
 
 use super::paging::Paging;
@@ -67,4 +69,31 @@ pub async fn create_service_account(
         Err(CreateUserError::Password(e)) => Err(ApiError::bad_request(e.to_string())),
         Err(CreateUserError::Store(e)) => Err(e.into()),
     }
+}
+
+/// Disables a service account of the caller's account: every key of it stops working on every
+/// server. A service account belongs to exactly one account, so no other account is affected.
+pub async fn disable_service_account(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
+    caller.require(Scope::Admin)?;
+    let member = state
+        .store
+        .member(caller.principal.account.id, id)
+        .await?
+        .filter(|m| m.user.kind == UserKind::Service)
+        .ok_or_else(|| ApiError::not_found("service account"))?;
+    disable_user(
+        &state.store,
+        state.clock.now(),
+        member.user.id,
+        &caller.actor(),
+    )
+    .await?;
+    state
+        .credentials
+        .invalidate(&[gatekey_core::store::Invalidation::User(member.user.id)]);
+    Ok(StatusCode::NO_CONTENT.into_response())
 }

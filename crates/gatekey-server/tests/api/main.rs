@@ -4,3 +4,4 @@
 mod harness;
 
 mod api_keys;
+mod service_accounts;
