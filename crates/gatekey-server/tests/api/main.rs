@@ -5,3 +5,4 @@ mod harness;
 
 mod api_keys;
 mod service_accounts;
+mod storage_failure;
