@@ -216,3 +216,116 @@ pub async fn seed(app: &TestApp) -> Seeded {
     let owner = app.person(&acme, "owner@acme.test", Role::Owner).await;
     Seeded { acme, other, owner }
 }
+
+/// Sends a request and returns its status, headers and body as text (for HTML pages).
+pub async fn send_text(request: RequestBuilder) -> (u16, reqwest::header::HeaderMap, String) {
+    let response = request.send().await.expect("request sent");
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    (status, headers, response.text().await.expect("body"))
+}
+
+impl TestApp {
+    /// The id of an API key, as `GET /api/v1/me` reports it.
+    pub async fn key_id(&self, key: &str) -> i64 {
+        let me = send(self.request(Method::GET, "/api/v1/me", key)).await;
+        assert_eq!(me.0, 200, "{}", me.2);
+        me.2["credential"]["id"].as_i64().expect("an API key id")
+    }
+}
+
+/// The `Set-Cookie` header of a response that sets cookie `name`, whole (with its attributes).
+pub fn set_cookie<'a>(headers: &'a reqwest::header::HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+}
+
+/// The value in a `Set-Cookie` header: `name=VALUE; Path=…` gives `VALUE`.
+pub fn cookie_value(set_cookie: &str) -> &str {
+    let pair = set_cookie.split(';').next().unwrap_or_default();
+    pair.split_once('=').map_or("", |(_, value)| value)
+}
+
+/// The value of the first hidden `csrf_token` input of a page.
+#[track_caller]
+pub fn csrf_token_in(html: &str) -> String {
+    const MARK: &str = r#"name="csrf_token" value=""#;
+    let start = html.find(MARK).expect("a csrf_token field") + MARK.len();
+    let length = html[start..].find('"').expect("end of the value");
+    html[start..start + length].to_owned()
+}
+
+/// A browser signed in through the login form: its session cookie and the CSRF token its
+/// pages carry.
+#[derive(Debug, Clone)]
+pub struct Browser {
+    /// The `gatekey_session` cookie's value.
+    pub session: String,
+    /// The session's CSRF token, scraped from the home page.
+    pub csrf: String,
+}
+
+impl Browser {
+    /// The `Cookie` header that presents the session.
+    pub fn cookie(&self) -> String {
+        format!("gatekey_session={}", self.session)
+    }
+
+    /// A request carrying the session cookie (and no CSRF header).
+    pub fn request(&self, app: &TestApp, method: Method, path: &str) -> RequestBuilder {
+        app.http
+            .request(method, app.url(path))
+            .header(reqwest::header::COOKIE, self.cookie())
+    }
+}
+
+/// Fetches the login form: the `gatekey_login_csrf` cookie's value and the form's token.
+pub async fn login_form(app: &TestApp) -> (String, String) {
+    let (status, headers, html) = send_text(app.http.get(app.url("/login"))).await;
+    assert_eq!(status, 200, "{html}");
+    let cookie = set_cookie(&headers, "gatekey_login_csrf").expect("login CSRF cookie");
+    (cookie_value(cookie).to_owned(), csrf_token_in(&html))
+}
+
+/// Submits the login form with the CSRF cookie and token `csrf`.
+pub async fn submit_login(
+    app: &TestApp,
+    csrf: (&str, &str),
+    email: &str,
+    password: &str,
+) -> (u16, reqwest::header::HeaderMap, String) {
+    let (cookie, token) = csrf;
+    send_text(
+        app.http
+            .post(app.url("/login"))
+            .header(
+                reqwest::header::COOKIE,
+                format!("gatekey_login_csrf={cookie}"),
+            )
+            .form(&[
+                ("email", email),
+                ("password", password),
+                ("csrf_token", token),
+            ]),
+    )
+    .await
+}
+
+/// Signs in through the web form as a browser would, and reads the CSRF token of the home page.
+pub async fn sign_in(app: &TestApp, email: &str, password: &str) -> Browser {
+    let (cookie, token) = login_form(app).await;
+    let (status, headers, body) = submit_login(app, (&cookie, &token), email, password).await;
+    assert_eq!(status, 303, "{body}");
+    let session = cookie_value(set_cookie(&headers, "gatekey_session").expect("session cookie"));
+    let mut browser = Browser {
+        session: session.to_owned(),
+        csrf: String::new(),
+    };
+    let (status, _, home) = send_text(browser.request(app, Method::GET, "/")).await;
+    assert_eq!(status, 200, "{home}");
+    browser.csrf = csrf_token_in(&home);
+    browser
+}
