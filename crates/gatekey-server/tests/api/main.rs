@@ -4,5 +4,6 @@
 mod harness;
 
 mod api_keys;
+mod authorization;
 mod service_accounts;
 mod storage_failure;
