@@ -1,6 +1,6 @@
 //! `/api/v1/api_keys`: the caller's own API keys.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use gatekey_core::api_key::{ApiKeyRequest, CreateApiKeyError, KeyOwner};
@@ -15,6 +15,7 @@ use crate::auth::Caller;
 use crate::background::flush_usage;
 use crate::error::ApiError;
 use crate::json::Json;
+use crate::path::Path;
 use crate::state::AppState;
 
 /// Lists the caller's keys in this account, newest first.

@@ -1,6 +1,6 @@
 //! `/api/v1/users/{id}/api_keys`: administrators manage the keys of their account's users.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use gatekey_core::scope::Scope;
 use gatekey_core::store::{ApiKeyFilter, ApiKeyStore, UserStore};
@@ -13,6 +13,7 @@ use crate::auth::Caller;
 use crate::background::flush_usage;
 use crate::error::ApiError;
 use crate::json::Json;
+use crate::path::Path;
 use crate::state::AppState;
 
 /// Lists a user's keys in the caller's account.

@@ -1,6 +1,6 @@
 //! `/api/v1/users`: the people and service accounts of the caller's account (admins only).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use gatekey_core::password::hash_password;
@@ -15,6 +15,7 @@ use super::views::{member_view, pagination};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::json::Json;
+use crate::path::Path;
 use crate::state::AppState;
 
 /// Lists every member of the caller's account, oldest first.
