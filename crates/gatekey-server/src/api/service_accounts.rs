@@ -1,6 +1,6 @@
 //! `/api/v1/service_accounts`: users made for applications (admins only).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use gatekey_core::role::Role;
@@ -18,6 +18,7 @@ use super::views::{member_view, pagination};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::json::Json;
+use crate::path::Path;
 use crate::state::AppState;
 
 /// Lists the caller's account's service accounts, oldest first.
