@@ -5,5 +5,6 @@ mod harness;
 
 mod api_keys;
 mod authorization;
+mod bad_input;
 mod service_accounts;
 mod storage_failure;
