@@ -6,5 +6,6 @@ mod harness;
 mod api_keys;
 mod authorization;
 mod bad_input;
+mod rate_limit;
 mod service_accounts;
 mod storage_failure;
