@@ -4,6 +4,7 @@
 mod harness;
 
 mod api_keys;
+mod audit;
 mod authorization;
 mod bad_input;
 mod rate_limit;
