@@ -10,3 +10,4 @@ mod bad_input;
 mod rate_limit;
 mod service_accounts;
 mod storage_failure;
+mod web;
