@@ -8,6 +8,7 @@ mod audit;
 mod authorization;
 mod bad_input;
 mod rate_limit;
+mod secrets_at_rest;
 mod service_accounts;
 mod storage_failure;
 mod web;
