@@ -7,6 +7,7 @@ mod api_keys;
 mod audit;
 mod authorization;
 mod bad_input;
+mod operations;
 mod rate_limit;
 mod secrets_at_rest;
 mod service_accounts;
