@@ -7,7 +7,7 @@ use std::time::Instant;
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
-use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue};
+use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::Histogram;
@@ -36,7 +36,7 @@ pub struct RouteLabels {
 }
 
 /// How a credential check ended.
-#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq, EncodeLabelValue)]
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
 pub enum CredentialOutcome {
     /// Found in the cache.
     CacheHit,
@@ -52,9 +52,23 @@ pub enum CredentialOutcome {
     Expired,
 }
 
+impl CredentialOutcome {
+    /// The label value, in Prometheus' snake_case.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::CacheHit => "cache_hit",
+            Self::Verified => "verified",
+            Self::Malformed => "malformed",
+            Self::Unknown => "unknown",
+            Self::Revoked => "revoked",
+            Self::Expired => "expired",
+        }
+    }
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct OutcomeLabels {
-    outcome: CredentialOutcome,
+    outcome: &'static str,
 }
 
 /// The server's metrics.
@@ -109,7 +123,9 @@ impl Metrics {
     /// Counts one credential check.
     pub fn credential_check(&self, outcome: CredentialOutcome) {
         self.credential_checks
-            .get_or_create(&OutcomeLabels { outcome })
+            .get_or_create(&OutcomeLabels {
+                outcome: outcome.as_str(),
+            })
             .inc();
     }
 

@@ -117,7 +117,7 @@ async fn metrics_count_requests_by_route_and_credential_checks_by_outcome() {
             "{metrics}"
         );
 
-        for outcome in ["Verified", "CacheHit", "Malformed", "Revoked"] {
+        for outcome in ["verified", "cache_hit", "malformed", "revoked"] {
             let count = sample(
                 &metrics,
                 "gatekey_credential_checks_total",
