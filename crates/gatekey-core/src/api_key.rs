@@ -56,6 +56,9 @@ pub enum ApiKeyInputError {
         /// What could have been granted.
         allowed: String,
     },
+    /// An empty list of scopes.
+    #[error("a key needs at least one scope")]
+    NoScope,
     /// An expiry in the past, or more than ten years ahead.
     #[error("expiry must be in the future and at most 10 years away")]
     BadExpiry,
@@ -81,9 +84,8 @@ pub fn scopes_for_new_key(
 ) -> Result<ScopeSet, ApiKeyInputError> {
     match requested {
         None => Ok(grantable),
-        Some(requested) if requested.is_subset_of(grantable) && !requested.is_empty() => {
-            Ok(requested)
-        }
+        Some(requested) if requested.is_empty() => Err(ApiKeyInputError::NoScope),
+        Some(requested) if requested.is_subset_of(grantable) => Ok(requested),
         Some(requested) => Err(ApiKeyInputError::ScopeTooWide {
             requested: requested.to_string(),
             allowed: grantable.to_string(),
@@ -134,6 +136,32 @@ impl<'a> From<&'a crate::user::Member> for KeyOwner<'a> {
             role: member.membership.role,
         }
     }
+}
+
+/// Why an administrator may not create a key for another user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum KeyForOtherError {
+    /// People create their own keys: a key made by someone else would act as that person, and
+    /// what it does would be recorded under a name that did not do it.
+    #[error("API keys for people are created by the people themselves; administrators create keys for service accounts")]
+    NotAServiceAccount,
+    /// The service account's role is above the creator's: its key would be a way up.
+    #[error("the service account's role is higher than yours")]
+    HigherRole,
+}
+
+/// Whether a user with `creator` role may create a key acting as `target`.
+pub fn may_create_key_for(
+    creator: crate::role::Role,
+    target: &crate::user::Member,
+) -> Result<(), KeyForOtherError> {
+    if target.user.kind != crate::user::UserKind::Service {
+        return Err(KeyForOtherError::NotAServiceAccount);
+    }
+    if target.membership.role.rank() > creator.rank() {
+        return Err(KeyForOtherError::HigherRole);
+    }
+    Ok(())
 }
 
 /// Why a key could not be created.

@@ -38,6 +38,16 @@ impl Role {
         }
     }
 
+    /// The role's place in the order owner > admin > member > viewer.
+    pub const fn rank(self) -> u8 {
+        match self {
+            Self::Owner => 3,
+            Self::Admin => 2,
+            Self::Member => 1,
+            Self::Viewer => 0,
+        }
+    }
+
     /// Whether the role administers its account.
     pub const fn is_admin(self) -> bool {
         matches!(self, Self::Owner | Self::Admin)

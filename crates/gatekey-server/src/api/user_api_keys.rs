@@ -2,6 +2,7 @@
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
+use gatekey_core::api_key::may_create_key_for;
 use gatekey_core::scope::Scope;
 use gatekey_core::store::{ApiKeyFilter, ApiKeyStore, UserStore};
 use gatekey_proto::api::{ApiKeyList, CreateApiKeyRequest};
@@ -48,8 +49,9 @@ pub async fn list_user_api_keys(
     .into_response())
 }
 
-/// Creates a key for a user of the caller's account (a service account, typically). The key's
-/// scopes are limited by that user's role and by the caller's own credential.
+/// Creates a key for a service account of the caller's account whose role is not above the
+/// caller's. The key's scopes are limited by that account's role and the caller's credential.
+/// People create their own keys, so that what a key does is always what its person did.
 pub async fn create_user_api_key(
     State(state): State<AppState>,
     caller: Caller,
@@ -62,6 +64,8 @@ pub async fn create_user_api_key(
         .member(caller.principal.account.id, user_id)
         .await?
         .ok_or_else(|| ApiError::not_found("user"))?;
+    may_create_key_for(caller.principal.role, &owner)
+        .map_err(|e| ApiError::forbidden(e.to_string()))?;
     let grantable = caller.principal.effective_scopes();
     create_key_for(&state, &caller, (&owner).into(), grantable, body).await
 }

@@ -105,6 +105,10 @@ pub async fn require_caller(
             next.run(request).await
         }
     };
+    // API answers are per caller and may carry secrets (a new key): no cache may keep them.
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     if let Some(limit) = decision.limit {
         let headers = response.headers_mut();
         headers.insert("x-ratelimit-limit", HeaderValue::from(limit));

@@ -412,3 +412,66 @@ async fn only_an_owner_makes_an_owner() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn admins_create_keys_for_service_accounts_only_and_never_upwards() {
+    each_backend(|backend| async move {
+        let app = TestApp::start(backend).await;
+        let seeded = seed(&app).await;
+        let admin = app
+            .person(&seeded.acme, "admin@acme.test", Role::Admin)
+            .await;
+        let member = app
+            .person(&seeded.acme, "member@acme.test", Role::Member)
+            .await;
+        let owner_bot = app
+            .service_account(&seeded.acme, "Owner bot", Role::Owner)
+            .await;
+        let admin_key = app.key(&admin, None).await;
+        let body = json!({"name": "minted"});
+
+        // A key acting as a person would record that person as the author of what it does.
+        for person in [&seeded.owner, &member] {
+            let path = format!("/api/v1/users/{}/api_keys", person.user.id);
+            let refused = send(app.request(Method::POST, &path, &admin_key).json(&body)).await;
+            assert_error(&refused, 403, "forbidden");
+        }
+        // A key of a service account ranked above the admin would be a way up.
+        let path = format!("/api/v1/users/{}/api_keys", owner_bot.user.id);
+        assert_error(
+            &send(app.request(Method::POST, &path, &admin_key).json(&body)).await,
+            403,
+            "forbidden",
+        );
+        // The owner may.
+        let owner_key = app.key(&seeded.owner, None).await;
+        let minted = send(app.request(Method::POST, &path, &owner_key).json(&body)).await;
+        assert_eq!(minted.0, 201, "{}", minted.2);
+        assert_eq!(
+            minted.1["cache-control"], "no-store",
+            "an answer carrying a secret is never cached"
+        );
+
+        let keys = send(app.request(Method::GET, "/api/v1/api_keys", &admin_key)).await;
+        assert_eq!(
+            keys.2["pagination"]["total_records"], 1,
+            "nothing was created for anyone else"
+        );
+        let empty = send(
+            app.request(Method::POST, "/api/v1/api_keys", &admin_key)
+                .json(&json!({"name": "x", "scopes": []})),
+        )
+        .await;
+        assert_error(&empty, 400, "invalid_request");
+        assert!(
+            empty.2["error_description"]
+                .as_str()
+                .unwrap()
+                .contains("at least one scope"),
+            "{}",
+            empty.2
+        );
+        app.stop().await;
+    })
+    .await;
+}
