@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-/// gatekey: API keys, service accounts and OAuth 2.0 for your API.
+/// gatekey: API keys, service accounts and audit for your API.
 #[derive(Debug, Parser)]
 #[command(name = "gatekey", version, about)]
 struct Cli {
@@ -81,5 +81,6 @@ pub fn init_logging(default: &str) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
 }

@@ -58,6 +58,10 @@ pub enum AuditAction {
     MembershipCreated,
     /// A user was disabled.
     UserDisabled,
+    /// A disabled user was enabled again.
+    UserEnabled,
+    /// A password was set or changed.
+    PasswordChanged,
     /// A service account was created.
     ServiceAccountCreated,
     /// An API key was created.
@@ -82,6 +86,8 @@ impl AuditAction {
             Self::UserCreated => "user.created",
             Self::MembershipCreated => "membership.created",
             Self::UserDisabled => "user.disabled",
+            Self::UserEnabled => "user.enabled",
+            Self::PasswordChanged => "user.password_changed",
             Self::ServiceAccountCreated => "service_account.created",
             Self::ApiKeyCreated => "api_key.created",
             Self::ApiKeyRevoked => "api_key.revoked",

@@ -161,6 +161,20 @@ pub trait UserStore: Send + Sync {
         kind: Option<UserKind>,
         page: PageRequest,
     ) -> impl Future<Output = StoreResult<Page<Member>>> + Send;
+    /// Sets a person's password hash and ends their sessions, except `keep_session`.
+    fn set_password(
+        &self,
+        user_id: i64,
+        password_hash: &str,
+        keep_session: Option<i64>,
+        audit: AuditEntry,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Re-enables a disabled user. Their API keys that were not revoked work again.
+    fn enable_user(
+        &self,
+        user_id: i64,
+        audit: AuditEntry,
+    ) -> impl Future<Output = StoreResult<User>> + Send;
     /// Disables a user. Their credentials stop working everywhere.
     fn disable_user(
         &self,

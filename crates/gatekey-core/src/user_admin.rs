@@ -119,3 +119,30 @@ pub async fn disable_user<S: UserStore>(
     let audit = AuditEntry::new(now, actor, AuditAction::UserDisabled, "user").target(user_id);
     store.disable_user(user_id, now, audit).await
 }
+
+/// Re-enables a disabled user.
+pub async fn enable_user<S: UserStore>(
+    store: &S,
+    now: OffsetDateTime,
+    user_id: i64,
+    actor: &Actor,
+) -> Result<User, StoreError> {
+    let audit = AuditEntry::new(now, actor, AuditAction::UserEnabled, "user").target(user_id);
+    store.enable_user(user_id, audit).await
+}
+
+/// Sets a person's password from its argon2id hash (see [`crate::password::hash_password`]) and
+/// ends their other sessions, keeping `keep_session` (the session that made the change).
+pub async fn set_password<S: UserStore>(
+    store: &S,
+    now: OffsetDateTime,
+    user_id: i64,
+    password_hash: &str,
+    keep_session: Option<i64>,
+    actor: &Actor,
+) -> Result<(), StoreError> {
+    let audit = AuditEntry::new(now, actor, AuditAction::PasswordChanged, "user").target(user_id);
+    store
+        .set_password(user_id, password_hash, keep_session, audit)
+        .await
+}

@@ -28,6 +28,9 @@ pub enum ConnectError {
     /// The database refused the connection.
     #[error("cannot connect to the database: {0}")]
     Connect(#[source] sqlx::Error),
+    /// `connect_existing` found no SQLite file at the path.
+    #[error("no gatekey database at {0}; run `gatekey serve` there first, or pass --database-url")]
+    NoDatabase(String),
     /// A migration failed.
     #[error("cannot migrate the database: {0}")]
     Migrate(#[source] sqlx::migrate::MigrateError),
@@ -73,6 +76,29 @@ impl SqlStore {
             .map_err(ConnectError::Migrate)?;
         Ok(store)
     }
+}
+
+impl SqlStore {
+    /// Like [`SqlStore::connect`], but refuses to create a new SQLite file: for operator commands,
+    /// where a mistyped path must be an error rather than a fresh empty database.
+    pub async fn connect_existing(url: &str) -> Result<Self, ConnectError> {
+        if Backend::of_url(url) == Some(Backend::Sqlite) {
+            let path = sqlite_path(url).0;
+            if !Path::new(path).is_file() {
+                return Err(ConnectError::NoDatabase(path.to_owned()));
+            }
+        }
+        Self::connect(url).await
+    }
+}
+
+/// The file path and query of an SQLite URL.
+fn sqlite_path(url: &str) -> (&str, Option<&str>) {
+    let rest = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:");
+    rest.split_once('?')
+        .map_or((rest, None), |(p, q)| (p, Some(q)))
 }
 
 async fn connect_sqlite(url: &str) -> Result<SqlStore, ConnectError> {

@@ -48,6 +48,27 @@ async fn select_user(conn: &mut AnyConnection, id: i64) -> StoreResult<User> {
     rows::user(&row)
 }
 
+/// Writes `audit` once in each of the user's accounts, so every account's admins see it.
+async fn insert_audit_in_user_accounts(
+    conn: &mut AnyConnection,
+    user_id: i64,
+    audit: AuditEntry,
+) -> StoreResult<()> {
+    let accounts: Vec<i64> =
+        sqlx::query_scalar("SELECT account_id FROM memberships WHERE user_id = $1 ORDER BY id")
+            .bind(user_id)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(from_sqlx)?;
+    if accounts.is_empty() {
+        return insert_audit(conn, audit, None).await;
+    }
+    for account_id in accounts {
+        insert_audit(&mut *conn, audit.clone().in_account(account_id), None).await?;
+    }
+    Ok(())
+}
+
 impl UserStore for SqlStore {
     async fn create_user(
         &self,
@@ -188,6 +209,55 @@ impl UserStore for SqlStore {
         })
     }
 
+    async fn set_password(
+        &self,
+        user_id: i64,
+        password_hash: &str,
+        keep_session: Option<i64>,
+        audit: AuditEntry,
+    ) -> StoreResult<()> {
+        let mut tx = self.write.begin().await.map_err(from_sqlx)?;
+        let changed =
+            sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2 AND kind = 'person'")
+                .bind(password_hash)
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(from_sqlx)?;
+        if changed.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        let ended: Vec<i64> =
+            sqlx::query_scalar("DELETE FROM sessions WHERE user_id = $1 AND id <> $2 RETURNING id")
+                .bind(user_id)
+                .bind(keep_session.unwrap_or(0))
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(from_sqlx)?;
+        for session in ended {
+            insert_invalidation(&mut tx, self.backend, Invalidation::Session(session)).await?;
+        }
+        insert_audit_in_user_accounts(&mut tx, user_id, audit).await?;
+        tx.commit().await.map_err(from_sqlx)
+    }
+
+    async fn enable_user(&self, user_id: i64, audit: AuditEntry) -> StoreResult<User> {
+        let mut tx = self.write.begin().await.map_err(from_sqlx)?;
+        let changed = sqlx::query(
+            "UPDATE users SET disabled_at = NULL WHERE id = $1 AND disabled_at IS NOT NULL",
+        )
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(from_sqlx)?;
+        let user = select_user(&mut tx, user_id).await?;
+        if changed.rows_affected() > 0 {
+            insert_audit_in_user_accounts(&mut tx, user_id, audit).await?;
+        }
+        tx.commit().await.map_err(from_sqlx)?;
+        Ok(user)
+    }
+
     async fn disable_user(
         &self,
         user_id: i64,
@@ -210,20 +280,7 @@ impl UserStore for SqlStore {
                 .await
                 .map_err(from_sqlx)?;
             insert_invalidation(&mut tx, self.backend, Invalidation::User(user_id)).await?;
-            // One event in each of the user's accounts, so every account's admins see it.
-            let accounts: Vec<i64> = sqlx::query_scalar(
-                "SELECT account_id FROM memberships WHERE user_id = $1 ORDER BY id",
-            )
-            .bind(user_id)
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(from_sqlx)?;
-            if accounts.is_empty() {
-                insert_audit(&mut tx, audit.clone(), None).await?;
-            }
-            for account_id in accounts {
-                insert_audit(&mut tx, audit.clone().in_account(account_id), None).await?;
-            }
+            insert_audit_in_user_accounts(&mut tx, user_id, audit).await?;
         }
         tx.commit().await.map_err(from_sqlx)?;
         Ok(user)

@@ -181,13 +181,67 @@ async fn accounts_users_and_memberships() {
         assert!(disabled.is_disabled());
         let (invalidations, _) = store.invalidations_since(0).await.unwrap();
         assert_eq!(invalidations, vec![Invalidation::User(ada.user.id)]);
+        let enabled = store
+            .enable_user(
+                ada.user.id,
+                audit(AuditAction::UserEnabled, "user").target(ada.user.id),
+            )
+            .await
+            .unwrap();
+        assert!(!enabled.is_disabled());
+        store
+            .set_password(
+                ada.user.id,
+                "$argon2id$new",
+                None,
+                audit(AuditAction::PasswordChanged, "user"),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            store
+                .user_by_email("ada@example.com")
+                .await
+                .unwrap()
+                .unwrap()
+                .password_hash
+                .as_deref(),
+            Some("$argon2id$new")
+        );
+        let bot_id = services.items[0].user.id;
+        let for_service = store
+            .set_password(
+                bot_id,
+                "$argon2id$x",
+                None,
+                audit(AuditAction::PasswordChanged, "user"),
+            )
+            .await;
+        assert!(
+            matches!(for_service, Err(StoreError::NotFound)),
+            "service accounts never get a password"
+        );
+        let audits = store
+            .list_audits(acme.id, PageRequest::default())
+            .await
+            .unwrap();
+        let recent: Vec<&str> = audits
+            .items
+            .iter()
+            .take(3)
+            .map(|a| a.action.as_str())
+            .collect();
+        assert_eq!(
+            recent,
+            ["user.password_changed", "user.enabled", "user.disabled"]
+        );
         for account in [&acme, &other] {
             let audits = store
                 .list_audits(account.id, PageRequest::default())
                 .await
                 .unwrap();
-            assert_eq!(
-                audits.items[0].action, "user.disabled",
+            assert!(
+                audits.items.iter().any(|a| a.action == "user.disabled"),
                 "seen in every account of the user"
             );
         }

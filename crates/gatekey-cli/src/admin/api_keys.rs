@@ -19,8 +19,11 @@ pub enum ApiKeyCommand {
     /// Create an API key for a user in an account; prints the secret once.
     Create {
         /// The user's email (a service account's too).
+        #[arg(long, required_unless_present = "user_id", conflicts_with = "user_id")]
+        email: Option<String>,
+        /// The user's id, as `service-account create` prints it.
         #[arg(long)]
-        email: String,
+        user_id: Option<i64>,
         /// The account's slug.
         #[arg(long)]
         account: String,
@@ -55,6 +58,17 @@ fn rfc3339(at: Option<time::OffsetDateTime>) -> Value {
         .map_or(Value::Null, Value::String)
 }
 
+/// `active`, `expired` or `revoked`.
+fn key_state(key: &ApiKey, at: time::OffsetDateTime) -> &'static str {
+    if key.revoked_at.is_some() {
+        "revoked"
+    } else if key.is_usable_at(at) {
+        "active"
+    } else {
+        "expired"
+    }
+}
+
 fn key_json(key: &ApiKey) -> Value {
     json!({
         "id": key.id,
@@ -74,17 +88,23 @@ pub async fn run(store: &SqlStore, out: Output, command: ApiKeyCommand) -> anyho
     match command {
         ApiKeyCommand::Create {
             email,
+            user_id,
             account: slug,
             name,
             scope,
             expires_in,
         } => {
             let account = account(store, &slug).await?;
-            let owner = user(store, &email).await?;
+            let owner_id = match (&email, user_id) {
+                (Some(email), _) => user(store, email).await?.id,
+                (None, Some(id)) => id,
+                (None, None) => bail!("give --email or --user-id"),
+            };
             let member = store
-                .member(account.id, owner.id)
+                .member(account.id, owner_id)
                 .await?
-                .ok_or_else(|| anyhow!("{email} is not a member of {slug}"))?;
+                .ok_or_else(|| anyhow!("user {owner_id} is not a member of {slug}"))?;
+            let email = member.user.email.clone();
             let scopes = scope.as_deref().map(ScopeSet::parse).transpose()?;
             let at = now();
             let expires_at = match expires_in {
@@ -126,29 +146,40 @@ pub async fn run(store: &SqlStore, out: Output, command: ApiKeyCommand) -> anyho
                 Some(email) => Some(user(store, &email).await?.id),
                 None => None,
             };
-            let request = PageRequest::new(Some(1), Some(MAX_PER_PAGE))?;
-            let keys = store
-                .list_api_keys(
-                    ApiKeyFilter {
-                        account_id,
-                        user_id,
-                    },
-                    request,
-                )
-                .await?;
-            let rows: Vec<_> = keys.items.iter().map(key_json).collect();
-            out.print(&json!({ "api_keys": rows, "total": keys.total }), || {
-                keys.items
-                    .iter()
+            let filter = ApiKeyFilter {
+                account_id,
+                user_id,
+            };
+            let mut keys = Vec::new();
+            for page in 1.. {
+                let request = PageRequest::new(Some(page), Some(MAX_PER_PAGE))?;
+                let found = store.list_api_keys(filter, request).await?;
+                let done = found.items.len() < MAX_PER_PAGE as usize;
+                keys.extend(found.items);
+                if done {
+                    break;
+                }
+            }
+            let at = now();
+            let rows: Vec<_> = keys
+                .iter()
+                .map(|k| {
+                    let mut row = key_json(k);
+                    row["state"] = Value::String(key_state(k, at).to_owned());
+                    row
+                })
+                .collect();
+            out.print(&json!({ "api_keys": rows, "total": keys.len() }), || {
+                keys.iter()
                     .map(|k| {
-                        let state = if k.revoked_at.is_some() {
-                            "revoked"
-                        } else {
-                            "active"
-                        };
                         format!(
                             "{:>5}  {:<20} {}…  user {:<5} {:<18} {}",
-                            k.id, k.name, k.display_prefix, k.user_id, k.scopes, state
+                            k.id,
+                            k.name,
+                            k.display_prefix,
+                            k.user_id,
+                            k.scopes,
+                            key_state(k, at)
                         )
                     })
                     .collect::<Vec<_>>()

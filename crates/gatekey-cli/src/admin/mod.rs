@@ -25,6 +25,10 @@ pub struct AdminArgs {
     /// Print one JSON document on standard output.
     #[arg(long, global = true)]
     json: bool,
+    /// Create the SQLite database if it does not exist (by default a missing file is an error,
+    /// so that a mistyped path never yields a new, empty database).
+    #[arg(long, global = true)]
+    create_database: bool,
     #[command(subcommand)]
     command: AdminCommand,
 }
@@ -53,9 +57,12 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
         ..ConfigOverrides::default()
     };
     let config = Config::load(args.database.config.as_deref(), &overrides)?;
-    let store = SqlStore::connect(&config.database_url)
-        .await
-        .context("opening the database")?;
+    let store = if args.create_database {
+        SqlStore::connect(&config.database_url).await
+    } else {
+        SqlStore::connect_existing(&config.database_url).await
+    };
+    let store = store.context("opening the database")?;
     let out = Output { json: args.json };
     let result = match args.command {
         AdminCommand::Account(command) => accounts::run(&store, out, command).await,

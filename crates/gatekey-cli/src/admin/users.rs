@@ -8,9 +8,11 @@ use gatekey_core::audit::{Actor, AuditAction, AuditEntry};
 use gatekey_core::page::{PageRequest, MAX_PER_PAGE};
 use gatekey_core::password::hash_password;
 use gatekey_core::role::Role;
-use gatekey_core::store::{StoreError, UserStore};
+use gatekey_core::store::{AccountStore, StoreError, UserStore};
 use gatekey_core::user::Member;
-use gatekey_core::user_admin::{create_person, disable_user, CreateUserError, PersonRequest};
+use gatekey_core::user_admin::{
+    create_person, disable_user, enable_user, set_password, CreateUserError, PersonRequest,
+};
 use gatekey_store::SqlStore;
 use serde_json::{json, Value};
 
@@ -55,6 +57,21 @@ pub enum UserCommand {
         #[arg(long)]
         account: Option<String>,
     },
+    /// Set a person's password, read from standard input; ends their web sessions.
+    SetPassword {
+        /// The user's email.
+        #[arg(long)]
+        email: String,
+        /// Read the password from standard input (required: passwords never go on the command line).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+    /// Enable a disabled user again.
+    Enable {
+        /// The user's email.
+        #[arg(long)]
+        email: String,
+    },
     /// Disable a user: every credential of theirs stops working.
     Disable {
         /// The user's email.
@@ -77,6 +94,16 @@ pub fn member_json(member: &Member, account_slug: Option<&str>) -> Value {
     })
 }
 
+/// Reads a password from standard input and hashes it (argon2id).
+async fn password_from_stdin() -> anyhow::Result<String> {
+    let mut password = String::new();
+    std::io::stdin()
+        .read_to_string(&mut password)
+        .context("reading the password from standard input")?;
+    let password = password.trim_end_matches(['\r', '\n']).to_owned();
+    Ok(tokio::task::spawn_blocking(move || hash_password(&password)).await??)
+}
+
 pub async fn run(store: &SqlStore, out: Output, command: UserCommand) -> anyhow::Result<()> {
     match command {
         UserCommand::Create {
@@ -89,12 +116,7 @@ pub async fn run(store: &SqlStore, out: Output, command: UserCommand) -> anyhow:
             let account = account(store, &slug).await?;
             let role: Role = role.parse()?;
             let password_hash = if password_stdin {
-                let mut password = String::new();
-                std::io::stdin()
-                    .read_to_string(&mut password)
-                    .context("reading the password from standard input")?;
-                let password = password.trim_end_matches(['\r', '\n']).to_owned();
-                Some(tokio::task::spawn_blocking(move || hash_password(&password)).await??)
+                Some(password_from_stdin().await?)
             } else {
                 None
             };
@@ -172,7 +194,14 @@ pub async fn run(store: &SqlStore, out: Output, command: UserCommand) -> anyhow:
                 }
                 page += 1;
             }
-            let rows: Vec<_> = members.iter().map(|m| member_json(m, None)).collect();
+            let slugs: std::collections::HashMap<i64, String> = store
+                .list_accounts()
+                .await?
+                .into_iter()
+                .map(|a| (a.id, a.slug))
+                .collect();
+            let slug_of = |m: &Member| slugs.get(&m.membership.account_id).map(String::as_str);
+            let rows: Vec<_> = members.iter().map(|m| member_json(m, slug_of(m))).collect();
             out.print(&json!({ "users": rows }), || {
                 members
                     .iter()
@@ -183,11 +212,11 @@ pub async fn run(store: &SqlStore, out: Output, command: UserCommand) -> anyhow:
                             ""
                         };
                         format!(
-                            "{:>5}  {:<40} {:<8} account {:<5} {}{}",
+                            "{:>5}  {:<40} {:<8} {:<20} {}{}",
                             m.user.id,
                             m.user.email,
                             m.user.kind.as_str(),
-                            m.membership.account_id,
+                            slug_of(m).unwrap_or("?"),
                             m.membership.role,
                             status
                         )
@@ -195,6 +224,33 @@ pub async fn run(store: &SqlStore, out: Output, command: UserCommand) -> anyhow:
                     .collect::<Vec<_>>()
                     .join("\n")
             })
+        }
+        UserCommand::SetPassword { email, .. } => {
+            let found = user(store, &email).await?;
+            if found.kind != gatekey_core::user::UserKind::Person {
+                anyhow::bail!(
+                    "{email} is a service account; service accounts never have a password"
+                );
+            }
+            let hash = password_from_stdin().await?;
+            set_password(store, now(), found.id, &hash, None, &Actor::operator()).await?;
+            out.print(
+                &json!({"id": found.id, "email": found.email, "password_changed": true}),
+                || {
+                    format!(
+                        "set the password of {}; their web sessions have ended",
+                        found.email
+                    )
+                },
+            )
+        }
+        UserCommand::Enable { email } => {
+            let found = user(store, &email).await?;
+            let enabled = enable_user(store, now(), found.id, &Actor::operator()).await?;
+            out.print(
+                &json!({"id": enabled.id, "email": enabled.email, "disabled": false}),
+                || format!("enabled {}", enabled.email),
+            )
         }
         UserCommand::Disable { email } => {
             let found = user(store, &email).await?;

@@ -12,9 +12,24 @@ async fn accounts_users_service_accounts_and_keys() {
     let db = TestDatabase::create(gatekey_store::Backend::Sqlite).await;
     let url = db.url.as_str();
 
+    let missing = admin(url, &["account", "list"]);
+    assert_eq!(
+        missing.status.code(),
+        Some(1),
+        "a missing database is an error"
+    );
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no gatekey database"));
     let account = admin_json(
         url,
-        &["account", "create", "--slug", "acme", "--name", "Acme Inc"],
+        &[
+            "account",
+            "create",
+            "--slug",
+            "acme",
+            "--name",
+            "Acme Inc",
+            "--create-database",
+        ],
     );
     assert_eq!(account["slug"], "acme");
     let human = admin(url, &["account", "list"]);
@@ -162,4 +177,128 @@ async fn accounts_users_service_accounts_and_keys() {
 
     let disabled = admin_json(url, &["user", "disable", "--email", "ada@acme.test"]);
     assert_eq!(disabled["disabled"], true);
+}
+
+#[tokio::test]
+async fn passwords_re_enabling_and_service_account_keys_by_id() {
+    let db = TestDatabase::create(gatekey_store::Backend::Sqlite).await;
+    let url = db.url.as_str();
+    admin_json(
+        url,
+        &[
+            "account",
+            "create",
+            "--slug",
+            "acme",
+            "--name",
+            "Acme",
+            "--create-database",
+        ],
+    );
+    admin_json(
+        url,
+        &[
+            "user",
+            "create",
+            "--email",
+            "ada@acme.test",
+            "--name",
+            "Ada",
+            "--account",
+            "acme",
+            "--role",
+            "member",
+        ],
+    );
+
+    let mut set = gatekey()
+        .args([
+            "admin",
+            "user",
+            "set-password",
+            "--email",
+            "ada@acme.test",
+            "--password-stdin",
+            "--json",
+        ])
+        .args(["--database-url", url])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    set.stdin
+        .take()
+        .unwrap()
+        .write_all(b"a brand new password\n")
+        .unwrap();
+    let output = set.wait_with_output().unwrap();
+    assert!(output.status.success());
+    let no_stdin = admin(url, &["user", "set-password", "--email", "ada@acme.test"]);
+    assert_eq!(
+        no_stdin.status.code(),
+        Some(2),
+        "a password never comes as an argument"
+    );
+
+    admin_json(url, &["user", "disable", "--email", "ada@acme.test"]);
+    let enabled = admin_json(url, &["user", "enable", "--email", "ada@acme.test"]);
+    assert_eq!(enabled["disabled"], false);
+    let users = admin_json(url, &["user", "list"]);
+    assert_eq!(users["users"][0]["account"], "acme");
+
+    let service = admin(
+        url,
+        &[
+            "service-account",
+            "create",
+            "--account",
+            "acme",
+            "--name",
+            "sync",
+        ],
+    );
+    let id = String::from_utf8_lossy(&service.stdout).trim().to_owned();
+    let key = admin_json(
+        url,
+        &[
+            "api-key",
+            "create",
+            "--user-id",
+            &id,
+            "--account",
+            "acme",
+            "--name",
+            "sync",
+        ],
+    );
+    assert_eq!(key["user_id"].to_string(), id);
+    let expiring = admin_json(
+        url,
+        &[
+            "api-key",
+            "create",
+            "--user-id",
+            &id,
+            "--account",
+            "acme",
+            "--name",
+            "soon",
+            "--expires-in",
+            "1s",
+        ],
+    );
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    admin_json(url, &["api-key", "revoke", &key["id"].to_string()]);
+    let listed = admin_json(url, &["api-key", "list", "--account", "acme"]);
+    let state_of = |id: &serde_json::Value| {
+        listed["api_keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["id"] == *id)
+            .unwrap()["state"]
+            .clone()
+    };
+    assert_eq!(state_of(&key["id"]), "revoked");
+    assert_eq!(state_of(&expiring["id"]), "expired");
 }

@@ -115,7 +115,15 @@ impl Drop for Server {
 pub fn seed_owner_key(database_url: &str) -> String {
     admin_json(
         database_url,
-        &["account", "create", "--slug", "acme", "--name", "Acme"],
+        &[
+            "account",
+            "create",
+            "--slug",
+            "acme",
+            "--name",
+            "Acme",
+            "--create-database",
+        ],
     );
     admin_json(
         database_url,

@@ -9,6 +9,7 @@ use gatekey_core::page::PageRequest;
 use gatekey_core::scope::Scope;
 use gatekey_core::secret::Secret;
 use gatekey_core::store::{ApiKeyFilter, ApiKeyStore, AuditStore, StoreError, UserStore};
+use gatekey_core::user::UserKind;
 use maud::{html, Markup};
 
 use super::layout::{display_time, error_page, html_response, page};
@@ -19,7 +20,7 @@ use crate::state::AppState;
 /// Shows the home page, or sends a visitor without a session to sign in.
 pub async fn show_home(State(state): State<AppState>, headers: HeaderMap) -> Response {
     match current_session(&state, &headers).await {
-        Ok(Some(web)) => render_home(&state, &web, StatusCode::OK, None, None).await,
+        Ok(Some(web)) => render_home(&state, &web, StatusCode::OK, Messages::default()).await,
         Ok(None) => Redirect::to("/login").into_response(),
         Err(_) => error_page(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -28,16 +29,27 @@ pub async fn show_home(State(state): State<AppState>, headers: HeaderMap) -> Res
     }
 }
 
-/// Renders the home page, optionally with a key just created (its secret shown once) or an
-/// error from the last form.
+/// What the last form on the page produced.
+#[derive(Default)]
+pub struct Messages<'a> {
+    /// A key just created, with its secret (shown this once).
+    pub created: Option<(&'a ApiKey, &'a Secret)>,
+    /// Why the key form was refused.
+    pub key_error: Option<&'a str>,
+    /// The password form's success message.
+    pub password_notice: Option<&'a str>,
+    /// Why the password form was refused.
+    pub password_error: Option<&'a str>,
+}
+
+/// Renders the home page with the messages of the last form.
 pub async fn render_home(
     state: &AppState,
     web: &WebSession,
     status: StatusCode,
-    created: Option<(&ApiKey, &Secret)>,
-    error: Option<&str>,
+    messages: Messages<'_>,
 ) -> Response {
-    match home_body(state, web, created, error).await {
+    match home_body(state, web, &messages).await {
         Ok(body) => html_response(
             status,
             page(
@@ -56,8 +68,7 @@ pub async fn render_home(
 async fn home_body(
     state: &AppState,
     web: &WebSession,
-    created: Option<(&ApiKey, &Secret)>,
-    error: Option<&str>,
+    messages: &Messages<'_>,
 ) -> Result<Markup, StoreError> {
     let p = &web.principal;
     flush_usage(state).await;
@@ -81,7 +92,7 @@ async fn home_body(
         None
     };
     Ok(html! {
-        @if let Some((key, secret)) = created {
+        @if let Some((key, secret)) = messages.created {
             section {
                 h2 { "New API key “" (key.name) "”" }
                 p.notice { "Copy it now: it will not be shown again." }
@@ -135,7 +146,7 @@ async fn home_body(
         }
         section {
             h2 { "Create an API key" }
-            @if let Some(error) = error { p.error role="alert" { (error) } }
+            @if let Some(error) = messages.key_error { p.error role="alert" { (error) } }
             form method="post" action="/keys" {
                 input type="hidden" name="csrf_token" value=(csrf);
                 label for="key-name" { "Name" }
@@ -154,6 +165,21 @@ async fn home_body(
                     option value="365" { "in a year" }
                 }
                 p { button type="submit" { "Create key" } }
+            }
+        }
+        @if p.user.kind == UserKind::Person {
+            section {
+                h2 { "Change your password" }
+                @if let Some(notice) = messages.password_notice { p.notice role="status" { (notice) } }
+                @if let Some(error) = messages.password_error { p.error role="alert" { (error) } }
+                form method="post" action="/password" {
+                    input type="hidden" name="csrf_token" value=(csrf);
+                    label for="current-password" { "Current password" }
+                    input #current-password type="password" name="current_password" autocomplete="current-password" required;
+                    label for="new-password" { "New password (at least 12 characters)" }
+                    input #new-password type="password" name="new_password" autocomplete="new-password" minlength="12" required;
+                    p { button type="submit" { "Change password" } }
+                }
             }
         }
         @if let Some(admin) = admin { (admin) }

@@ -14,7 +14,7 @@ use gatekey_core::store::{ApiKeyStore, Invalidation};
 use serde::Deserialize;
 
 use super::csrf::tokens_match;
-use super::home::render_home;
+use super::home::{render_home, Messages};
 use super::layout::error_page;
 use crate::auth::session::{current_session, WebSession};
 use crate::auth::ClientInfo;
@@ -90,14 +90,11 @@ pub async fn create_key(
         None => None,
         Some(Ok(days)) if (1..=3650).contains(&days) => Some(now + time::Duration::days(days)),
         Some(_) => {
-            return render_home(
-                &state,
-                &web,
-                StatusCode::BAD_REQUEST,
-                None,
-                Some("Choose an expiry from the list."),
-            )
-            .await
+            let messages = Messages {
+                key_error: Some("Choose an expiry from the list."),
+                ..Messages::default()
+            };
+            return render_home(&state, &web, StatusCode::BAD_REQUEST, messages).await;
         }
     };
     let p = &web.principal;
@@ -123,24 +120,19 @@ pub async fn create_key(
     .await
     {
         Ok((key, secret)) => {
-            render_home(
-                &state,
-                &web,
-                StatusCode::CREATED,
-                Some((&key, &secret)),
-                None,
-            )
-            .await
+            let messages = Messages {
+                created: Some((&key, &secret)),
+                ..Messages::default()
+            };
+            render_home(&state, &web, StatusCode::CREATED, messages).await
         }
         Err(CreateApiKeyError::Input(e)) => {
-            render_home(
-                &state,
-                &web,
-                StatusCode::BAD_REQUEST,
-                None,
-                Some(&e.to_string()),
-            )
-            .await
+            let error = e.to_string();
+            let messages = Messages {
+                key_error: Some(&error),
+                ..Messages::default()
+            };
+            render_home(&state, &web, StatusCode::BAD_REQUEST, messages).await
         }
         Err(CreateApiKeyError::UserDisabled) => {
             error_page(StatusCode::FORBIDDEN, "Your user is disabled.")

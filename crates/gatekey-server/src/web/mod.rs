@@ -8,6 +8,7 @@ mod keys;
 mod layout;
 mod login;
 mod logout;
+mod password;
 
 use axum::routing::{get, post};
 use axum::Router;
@@ -21,6 +22,7 @@ pub fn routes() -> Router<AppState> {
         .route("/login", get(login::show_login).post(login::submit_login))
         .route("/logout", post(logout::submit_logout))
         .route("/account", post(account_switch::switch_account))
+        .route("/password", post(password::change_password))
         .route("/keys", post(keys::create_key))
         .route("/keys/{id}/revoke", post(keys::revoke_key))
         .route("/static/app.css", get(assets::stylesheet))

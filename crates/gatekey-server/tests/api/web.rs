@@ -413,3 +413,108 @@ async fn cookies_are_secure_when_the_issuer_is_https() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_person_changes_their_password_and_other_sessions_end() {
+    each_backend(|backend| async move {
+        let app = TestApp::start(backend).await;
+        let seeded = seed(&app).await;
+        let here = sign_in(&app, "owner@acme.test", PASSWORD).await;
+        let elsewhere = sign_in(&app, "owner@acme.test", PASSWORD).await;
+        let form = |current: &str, new: &str, csrf: &str| {
+            here.request(&app, Method::POST, "/password").form(&[
+                ("csrf_token", csrf.to_owned()),
+                ("current_password", current.to_owned()),
+                ("new_password", new.to_owned()),
+            ])
+        };
+
+        let forged = send_text(form(PASSWORD, "a whole new password", "forged")).await;
+        assert_eq!(forged.0, 403);
+        let wrong = send_text(form("not my password", "a whole new password", &here.csrf)).await;
+        assert_eq!(wrong.0, 400);
+        assert!(
+            wrong.2.contains("current password is not right"),
+            "{}",
+            wrong.2
+        );
+        let short = send_text(form(PASSWORD, "short", &here.csrf)).await;
+        assert_eq!(short.0, 400);
+        assert!(short.2.contains("12"), "{}", short.2);
+
+        let changed = send_text(form(PASSWORD, "a whole new password", &here.csrf)).await;
+        assert_eq!(changed.0, 200, "{}", changed.2);
+        assert!(changed.2.contains("password has been changed"));
+        assert_eq!(
+            send_text(here.request(&app, Method::GET, "/")).await.0,
+            200,
+            "this session goes on"
+        );
+        let other = send_text(elsewhere.request(&app, Method::GET, "/")).await;
+        assert_eq!(other.0, 303, "the other session has ended");
+
+        let (cookie, token) = login_form(&app).await;
+        assert_eq!(
+            submit_login(&app, (&cookie, &token), "owner@acme.test", PASSWORD)
+                .await
+                .0,
+            401
+        );
+        sign_in(&app, "owner@acme.test", "a whole new password").await;
+        let actions: Vec<String> = audits(&app, &seeded)
+            .await
+            .iter()
+            .map(|a| a["action"].as_str().unwrap().to_owned())
+            .collect();
+        assert!(
+            actions.contains(&"user.password_changed".to_owned()),
+            "{actions:?}"
+        );
+        app.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_person_in_two_accounts_switches_between_them() {
+    each_backend(|backend| async move {
+        let app = TestApp::start(backend).await;
+        let seeded = seed(&app).await;
+        let now = time::OffsetDateTime::now_utc();
+        let audit = gatekey_core::audit::AuditEntry::new(
+            now,
+            &gatekey_core::audit::Actor::operator(),
+            gatekey_core::audit::AuditAction::MembershipCreated,
+            "membership",
+        );
+        gatekey_core::store::UserStore::add_membership(
+            app.store(),
+            seeded.owner.user.id,
+            seeded.other.id,
+            Role::Viewer,
+            now,
+            audit,
+        )
+        .await
+        .unwrap();
+        let browser = sign_in(&app, "owner@acme.test", PASSWORD).await;
+        let me = send(browser.request(&app, Method::GET, "/api/v1/me")).await;
+        assert_eq!(me.2["account"]["slug"], "acme");
+
+        let switch = |slug: &str, csrf: &str| {
+            browser
+                .request(&app, Method::POST, "/account")
+                .form(&[("csrf_token", csrf), ("account", slug)])
+        };
+        assert_eq!(send_text(switch("other", "forged")).await.0, 403);
+        assert_eq!(send_text(switch("nowhere", &browser.csrf)).await.0, 404);
+        assert_eq!(send_text(switch("other", &browser.csrf)).await.0, 303);
+        let me = send(browser.request(&app, Method::GET, "/api/v1/me")).await;
+        assert_eq!(
+            (me.2["account"]["slug"].as_str(), me.2["role"].as_str()),
+            (Some("other"), Some("viewer"))
+        );
+        app.stop().await;
+    })
+    .await;
+}
