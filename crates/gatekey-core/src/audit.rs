@@ -11,6 +11,13 @@ pub enum CredentialRef {
     ApiKey(i64),
     /// A web session.
     Session,
+    /// An OAuth access token: the application and the grant it acts under.
+    OAuth {
+        /// The application's client id.
+        client_id: String,
+        /// The grant's id.
+        grant_id: i64,
+    },
     /// An operator command run directly on the database.
     Operator,
     /// No credential: an anonymous request such as a failed login.
@@ -23,6 +30,7 @@ impl CredentialRef {
         match self {
             Self::ApiKey(_) => "api_key",
             Self::Session => "session",
+            Self::OAuth { .. } => "oauth",
             Self::Operator => "operator",
             Self::Anonymous => "anonymous",
         }
@@ -32,6 +40,10 @@ impl CredentialRef {
     pub fn id(&self) -> Option<String> {
         match self {
             Self::ApiKey(id) => Some(id.to_string()),
+            Self::OAuth {
+                client_id,
+                grant_id,
+            } => Some(format!("{client_id}:{grant_id}")),
             _ => None,
         }
     }
@@ -41,6 +53,15 @@ impl CredentialRef {
         match (type_name, id.and_then(|id| id.parse().ok())) {
             ("api_key", Some(id)) => Self::ApiKey(id),
             ("session", _) => Self::Session,
+            ("oauth", _) => id
+                .and_then(|id| id.rsplit_once(':'))
+                .and_then(|(client_id, grant)| {
+                    Some(Self::OAuth {
+                        client_id: client_id.to_owned(),
+                        grant_id: grant.parse().ok()?,
+                    })
+                })
+                .unwrap_or(Self::Anonymous),
             ("operator", _) => Self::Operator,
             _ => Self::Anonymous,
         }
@@ -76,6 +97,24 @@ pub enum AuditAction {
     LoginThrottled,
     /// A user logged out.
     Logout,
+    /// An application was registered.
+    ApplicationCreated,
+    /// An application's settings changed.
+    ApplicationUpdated,
+    /// An application's secret was rotated.
+    ApplicationSecretRotated,
+    /// An application was deleted.
+    ApplicationDeleted,
+    /// A user consented to an application.
+    ConsentGranted,
+    /// A user refused an application.
+    ConsentDenied,
+    /// A user (or admin) revoked an application's grant.
+    GrantRevoked,
+    /// A spent refresh token was presented again; its family was revoked.
+    RefreshReuseDetected,
+    /// A spent authorization code was presented again; its tokens were revoked.
+    CodeReplayDetected,
 }
 
 impl AuditAction {
@@ -95,6 +134,15 @@ impl AuditAction {
             Self::LoginFailed => "login.failed",
             Self::LoginThrottled => "login.throttled",
             Self::Logout => "logout",
+            Self::ApplicationCreated => "application.created",
+            Self::ApplicationUpdated => "application.updated",
+            Self::ApplicationSecretRotated => "application.secret_rotated",
+            Self::ApplicationDeleted => "application.deleted",
+            Self::ConsentGranted => "consent.granted",
+            Self::ConsentDenied => "consent.denied",
+            Self::GrantRevoked => "grant.revoked",
+            Self::RefreshReuseDetected => "refresh_token.reuse_detected",
+            Self::CodeReplayDetected => "authorization_code.replay_detected",
         }
     }
 }

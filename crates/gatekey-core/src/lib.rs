@@ -9,6 +9,7 @@ pub mod api_key;
 pub mod audit;
 pub mod clock;
 pub mod login;
+pub mod oauth;
 pub mod page;
 pub mod password;
 pub mod principal;

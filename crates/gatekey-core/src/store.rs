@@ -99,6 +99,14 @@ pub enum Invalidation {
     User(i64),
     /// A session ended.
     Session(i64),
+    /// One OAuth access token was revoked.
+    AccessToken(i64),
+    /// A refresh family was revoked, with its access tokens.
+    Family(i64),
+    /// A grant was revoked, with everything under it.
+    Grant(i64),
+    /// An application was deleted or changed: every token of it.
+    Application(i64),
 }
 
 /// Accounts.

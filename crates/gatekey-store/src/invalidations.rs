@@ -12,6 +12,10 @@ fn kind_and_target(invalidation: Invalidation) -> (&'static str, i64) {
         Invalidation::ApiKey(id) => ("api_key", id),
         Invalidation::User(id) => ("user", id),
         Invalidation::Session(id) => ("session", id),
+        Invalidation::AccessToken(id) => ("access_token", id),
+        Invalidation::Family(id) => ("family", id),
+        Invalidation::Grant(id) => ("grant", id),
+        Invalidation::Application(id) => ("application", id),
     }
 }
 
@@ -21,6 +25,10 @@ pub fn parse_invalidation(kind: &str, target: i64) -> Option<Invalidation> {
         "api_key" => Some(Invalidation::ApiKey(target)),
         "user" => Some(Invalidation::User(target)),
         "session" => Some(Invalidation::Session(target)),
+        "access_token" => Some(Invalidation::AccessToken(target)),
+        "family" => Some(Invalidation::Family(target)),
+        "grant" => Some(Invalidation::Grant(target)),
+        "application" => Some(Invalidation::Application(target)),
         _ => None,
     }
 }

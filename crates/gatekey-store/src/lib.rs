@@ -4,14 +4,17 @@
 
 mod accounts;
 mod api_keys;
+mod applications;
 mod audits;
 pub mod backend;
 mod connect;
 mod error;
+mod grants;
 mod invalidations;
 pub use invalidations::{parse_invalidation, InvalidationListener};
 mod rows;
 mod sessions;
+mod tokens;
 mod users;
 
 use sqlx::AnyPool;

@@ -120,7 +120,11 @@ impl CredentialCache {
             let stale = invalidations.iter().any(|inv| match inv {
                 Invalidation::ApiKey(id) => entry.key_id == *id,
                 Invalidation::User(id) => entry.principal.user.id == *id,
-                Invalidation::Session(_) => false,
+                Invalidation::Session(_)
+                | Invalidation::AccessToken(_)
+                | Invalidation::Family(_)
+                | Invalidation::Grant(_)
+                | Invalidation::Application(_) => false,
             });
             if stale {
                 evicted.push(entry.clone());

@@ -1,0 +1,300 @@
+//! Applications (OAuth clients, RFC 6749 §2) registered in an account.
+
+use std::fmt;
+use std::str::FromStr;
+
+use rand::Rng;
+use time::OffsetDateTime;
+
+use super::redirect_uri::{validate_redirect_uri, RedirectUriError};
+use crate::scope::ScopeSet;
+use crate::secret::TokenHash;
+
+/// Whether a client can keep a secret (RFC 6749 §2.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ClientType {
+    /// A server-side application with a client secret.
+    Confidential,
+    /// A native or browser application: no secret, PKCE required.
+    Public,
+}
+
+impl ClientType {
+    /// The type's name on the wire and in storage.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Confidential => "confidential",
+            Self::Public => "public",
+        }
+    }
+}
+
+impl FromStr for ClientType {
+    type Err = ApplicationInputError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "confidential" => Ok(Self::Confidential),
+            "public" => Ok(Self::Public),
+            other => Err(ApplicationInputError::UnknownClientType(other.to_owned())),
+        }
+    }
+}
+
+/// A grant type an application may use at the token endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum GrantType {
+    /// `authorization_code` (RFC 6749 §4.1), with PKCE.
+    AuthorizationCode,
+    /// `refresh_token` (RFC 6749 §6).
+    RefreshToken,
+    /// `client_credentials` (RFC 6749 §4.4).
+    ClientCredentials,
+    /// `urn:ietf:params:oauth:grant-type:device_code` (RFC 8628).
+    DeviceCode,
+}
+
+impl GrantType {
+    /// Every grant type, in canonical order.
+    pub const ALL: [GrantType; 4] = [
+        Self::AuthorizationCode,
+        Self::RefreshToken,
+        Self::ClientCredentials,
+        Self::DeviceCode,
+    ];
+
+    /// The `grant_type` value.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::AuthorizationCode => "authorization_code",
+            Self::RefreshToken => "refresh_token",
+            Self::ClientCredentials => "client_credentials",
+            Self::DeviceCode => "urn:ietf:params:oauth:grant-type:device_code",
+        }
+    }
+}
+
+impl FromStr for GrantType {
+    type Err = ApplicationInputError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|g| g.as_str() == s)
+            .ok_or_else(|| ApplicationInputError::UnknownGrantType(s.to_owned()))
+    }
+}
+
+impl fmt::Display for GrantType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A registered application.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Application {
+    /// Database id.
+    pub id: i64,
+    /// The public client identifier.
+    pub client_id: String,
+    /// The account that owns it.
+    pub account_id: i64,
+    /// Display name, shown on the consent page.
+    pub name: String,
+    /// Confidential or public.
+    pub client_type: ClientType,
+    /// SHA-256 of the current client secret (confidential clients).
+    pub secret_hash: Option<TokenHash>,
+    /// SHA-256 of the secret before the last rotation, valid until `previous_secret_expires_at`.
+    pub previous_secret_hash: Option<TokenHash>,
+    /// When the previous secret stops working.
+    pub previous_secret_expires_at: Option<OffsetDateTime>,
+    /// Exact redirect URIs.
+    pub redirect_uris: Vec<String>,
+    /// Grant types it may use.
+    pub grant_types: Vec<GrantType>,
+    /// Scopes it may ask for.
+    pub scopes: ScopeSet,
+    /// Whether `response_type=token` is allowed (off by default; RFC 9700 §2.1.2 advises against).
+    pub implicit_allowed: bool,
+    /// Whether it may introspect every token (a resource server), not only its own.
+    pub introspect: bool,
+    /// The service account `client_credentials` tokens act as.
+    pub service_account_id: Option<i64>,
+    /// Creation time.
+    pub created_at: OffsetDateTime,
+    /// Last change.
+    pub updated_at: OffsetDateTime,
+}
+
+impl Application {
+    /// Whether the application may use `grant`.
+    pub fn allows(&self, grant: GrantType) -> bool {
+        self.grant_types.contains(&grant)
+    }
+
+    /// Whether `presented` is one of the application's valid secrets at `now`, compared in
+    /// constant time against each.
+    pub fn secret_matches(&self, presented: &TokenHash, now: OffsetDateTime) -> bool {
+        let current = self
+            .secret_hash
+            .is_some_and(|hash| hash.ct_matches(presented));
+        let previous_valid = self.previous_secret_expires_at.is_some_and(|at| now < at);
+        let previous = self
+            .previous_secret_hash
+            .is_some_and(|hash| hash.ct_matches(presented));
+        current | (previous & previous_valid)
+    }
+}
+
+/// What an administrator asks for when registering or changing an application.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApplicationSettings {
+    /// Display name.
+    pub name: String,
+    /// Exact redirect URIs.
+    pub redirect_uris: Vec<String>,
+    /// Allowed grant types.
+    pub grant_types: Vec<GrantType>,
+    /// Allowed scopes.
+    pub scopes: ScopeSet,
+    /// Whether the implicit flow is allowed.
+    pub implicit_allowed: bool,
+    /// Whether it may introspect every token.
+    pub introspect: bool,
+    /// The service account for `client_credentials`.
+    pub service_account_id: Option<i64>,
+}
+
+/// Why an application's settings were refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApplicationInputError {
+    /// Bad name.
+    #[error("name must be 1 to 200 characters")]
+    BadName,
+    /// `client_type` is neither confidential nor public.
+    #[error("unknown client type {0:?}; use confidential or public")]
+    UnknownClientType(String),
+    /// Unknown grant type (`password` and `implicit` are not grant types here).
+    #[error("unknown grant type {0:?}; use authorization_code, refresh_token, client_credentials or urn:ietf:params:oauth:grant-type:device_code")]
+    UnknownGrantType(String),
+    /// A redirect URI was refused.
+    #[error(transparent)]
+    RedirectUri(#[from] RedirectUriError),
+    /// The code flow (or implicit) needs at least one redirect URI.
+    #[error("authorization_code and the implicit flow need at least one redirect URI")]
+    MissingRedirectUri,
+    /// `client_credentials` needs a confidential client linked to a service account.
+    #[error("client_credentials needs a confidential application linked to a service account")]
+    ClientCredentialsNeedsServiceAccount,
+    /// A public client cannot use `client_credentials` or introspect.
+    #[error("a public application cannot use client_credentials or introspect")]
+    PublicClientTooPowerful,
+    /// No grant type at all.
+    #[error("an application needs at least one grant type")]
+    NoGrantType,
+    /// `refresh_token` alone issues nothing.
+    #[error("refresh_token needs authorization_code or the device flow")]
+    RefreshAlone,
+    /// Too many redirect URIs.
+    #[error("at most 20 redirect URIs")]
+    TooManyRedirectUris,
+}
+
+/// Checks settings for an application of `client_type`.
+pub fn validate_settings(
+    client_type: ClientType,
+    settings: &ApplicationSettings,
+) -> Result<(), ApplicationInputError> {
+    crate::account::validate_name(&settings.name).map_err(|_| ApplicationInputError::BadName)?;
+    if settings.redirect_uris.len() > 20 {
+        return Err(ApplicationInputError::TooManyRedirectUris);
+    }
+    for uri in &settings.redirect_uris {
+        validate_redirect_uri(uri)?;
+    }
+    let grants = &settings.grant_types;
+    if grants.is_empty() && !settings.implicit_allowed {
+        return Err(ApplicationInputError::NoGrantType);
+    }
+    let needs_redirect =
+        grants.contains(&GrantType::AuthorizationCode) || settings.implicit_allowed;
+    if needs_redirect && settings.redirect_uris.is_empty() {
+        return Err(ApplicationInputError::MissingRedirectUri);
+    }
+    if grants.contains(&GrantType::RefreshToken)
+        && !grants.contains(&GrantType::AuthorizationCode)
+        && !grants.contains(&GrantType::DeviceCode)
+    {
+        return Err(ApplicationInputError::RefreshAlone);
+    }
+    if client_type == ClientType::Public
+        && (grants.contains(&GrantType::ClientCredentials) || settings.introspect)
+    {
+        return Err(ApplicationInputError::PublicClientTooPowerful);
+    }
+    if grants.contains(&GrantType::ClientCredentials) && settings.service_account_id.is_none() {
+        return Err(ApplicationInputError::ClientCredentialsNeedsServiceAccount);
+    }
+    Ok(())
+}
+
+/// A new public client identifier: `app_` and 24 base62 characters. Not a secret.
+pub fn new_client_id() -> String {
+    const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let mut rng = rand::rngs::OsRng;
+    let body: String = (0..24)
+        .map(|_| char::from(BASE62[rng.gen_range(0..62)]))
+        .collect();
+    format!("app_{body}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> ApplicationSettings {
+        ApplicationSettings {
+            name: "CLI".into(),
+            redirect_uris: vec!["http://127.0.0.1/cb".into()],
+            grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+            scopes: ScopeSet::ALL,
+            implicit_allowed: false,
+            introspect: false,
+            service_account_id: None,
+        }
+    }
+
+    #[test]
+    fn settings_rules() {
+        assert_eq!(validate_settings(ClientType::Public, &settings()), Ok(()));
+        let no_uri = ApplicationSettings {
+            redirect_uris: vec![],
+            ..settings()
+        };
+        assert_eq!(
+            validate_settings(ClientType::Public, &no_uri),
+            Err(ApplicationInputError::MissingRedirectUri)
+        );
+        let cc = ApplicationSettings {
+            grant_types: vec![GrantType::ClientCredentials],
+            ..settings()
+        };
+        assert_eq!(
+            validate_settings(ClientType::Public, &cc),
+            Err(ApplicationInputError::PublicClientTooPowerful)
+        );
+        assert_eq!(
+            validate_settings(ClientType::Confidential, &cc),
+            Err(ApplicationInputError::ClientCredentialsNeedsServiceAccount)
+        );
+        let linked = ApplicationSettings {
+            service_account_id: Some(3),
+            ..cc
+        };
+        assert_eq!(validate_settings(ClientType::Confidential, &linked), Ok(()));
+        assert!("password".parse::<GrantType>().is_err());
+        assert!(new_client_id().starts_with("app_"));
+    }
+}

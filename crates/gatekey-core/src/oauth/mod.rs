@@ -1,0 +1,9 @@
+//! OAuth 2.0 (RFC 6749) as gatekey implements it, with the advice of RFC 9700: applications,
+//! redirect URI rules, PKCE, grants and tokens. Protocol rules only; no HTTP, no SQL.
+
+pub mod application;
+pub mod grant;
+pub mod pkce;
+pub mod redirect_uri;
+pub mod store;
+pub mod token;

@@ -1,0 +1,337 @@
+//! Authorization codes, access tokens and refresh tokens.
+
+use std::sync::Arc;
+
+use gatekey_core::audit::AuditEntry;
+use gatekey_core::clock::to_millis;
+use gatekey_core::oauth::store::TokenStore;
+use gatekey_core::oauth::token::{
+    CodeRecord, CodeRedemption, IssuedTokens, NewAccessToken, NewCode, NewRefreshToken, TokenRecord,
+};
+use gatekey_core::scope::ScopeSet;
+use gatekey_core::secret::TokenHash;
+use gatekey_core::store::{Invalidation, StoreError, StoreResult};
+use sqlx::any::AnyRow;
+use sqlx::AnyConnection;
+use time::OffsetDateTime;
+
+use crate::applications::{application, APPLICATION_COLUMNS};
+use crate::audits::insert_audit;
+use crate::error::{conflict_as, from_sqlx};
+use crate::grants::{grant, GRANT_COLUMNS};
+use crate::invalidations::insert_invalidation;
+use crate::rows::{self, column, optional_time_column, time_column, ACCOUNT_COLUMNS, USER_COLUMNS};
+use crate::SqlStore;
+
+fn scopes(row: &AnyRow, name: &str) -> StoreResult<ScopeSet> {
+    let text: String = column(row, name)?;
+    ScopeSet::parse(&text).map_err(|_| StoreError::Unavailable("bad token scopes".into()))
+}
+
+/// The query of a token (access or refresh) with its grant, application, user, account and role.
+fn token_query(table: &str, used_column: &str) -> String {
+    format!(
+        "SELECT t.id AS t_id, t.family_id AS t_family_id, t.scopes AS t_scopes, t.created_at AS t_created_at, \
+         t.expires_at AS t_expires_at, t.revoked_at AS t_revoked_at, {used_column} AS t_used_at, \
+         {GRANT_COLUMNS}, {APPLICATION_COLUMNS}, {USER_COLUMNS}, {ACCOUNT_COLUMNS}, m.role AS m_role \
+         FROM {table} t JOIN grants g ON g.id = t.grant_id JOIN applications p ON p.id = g.application_id \
+         JOIN users u ON u.id = g.user_id JOIN accounts a ON a.id = g.account_id \
+         LEFT JOIN memberships m ON m.user_id = g.user_id AND m.account_id = g.account_id \
+         WHERE t.token_hash = $1"
+    )
+}
+
+fn token_record(row: &AnyRow) -> StoreResult<TokenRecord> {
+    let role: Option<String> = column(row, "m_role")?;
+    let mut application = application(row)?;
+    // A deleted application's tokens are refused through its revoked grants; keep it readable.
+    application.secret_hash = None;
+    application.previous_secret_hash = None;
+    Ok(TokenRecord {
+        id: column(row, "t_id")?,
+        family_id: column(row, "t_family_id")?,
+        scopes: scopes(row, "t_scopes")?,
+        created_at: time_column(row, "t_created_at")?,
+        expires_at: time_column(row, "t_expires_at")?,
+        revoked_at: optional_time_column(row, "t_revoked_at")?,
+        used_at: optional_time_column(row, "t_used_at")?,
+        grant: grant(row)?,
+        application: Arc::new(application),
+        user: Arc::new(rows::user(row)?),
+        account: Arc::new(rows::account(row)?),
+        role: role.as_deref().map(rows::role).transpose()?,
+    })
+}
+
+async fn insert_access(
+    conn: &mut AnyConnection,
+    grant_id: i64,
+    family_id: Option<i64>,
+    token: &NewAccessToken,
+) -> StoreResult<i64> {
+    sqlx::query_scalar(
+        "INSERT INTO access_tokens (token_hash, grant_id, family_id, code_id, scopes, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+    )
+    .bind(token.hash.as_bytes().to_vec())
+    .bind(grant_id)
+    .bind(family_id)
+    .bind(token.code_id)
+    .bind(token.scopes.to_string())
+    .bind(to_millis(token.created_at))
+    .bind(to_millis(token.expires_at))
+    .fetch_one(conn)
+    .await
+    .map_err(conflict_as("access token"))
+}
+
+async fn insert_refresh(
+    conn: &mut AnyConnection,
+    grant_id: i64,
+    family_id: Option<i64>,
+    token: &NewRefreshToken,
+) -> StoreResult<(i64, i64)> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO refresh_tokens (token_hash, grant_id, family_id, scopes, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+    )
+    .bind(token.hash.as_bytes().to_vec())
+    .bind(grant_id)
+    .bind(family_id.unwrap_or(0))
+    .bind(token.scopes.to_string())
+    .bind(to_millis(token.created_at))
+    .bind(to_millis(token.expires_at))
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(conflict_as("refresh token"))?;
+    let family_id = match family_id {
+        Some(family) => family,
+        None => {
+            // A new family is named after its first member.
+            sqlx::query("UPDATE refresh_tokens SET family_id = id WHERE id = $1")
+                .bind(id)
+                .execute(&mut *conn)
+                .await
+                .map_err(from_sqlx)?;
+            id
+        }
+    };
+    Ok((id, family_id))
+}
+
+impl TokenStore for SqlStore {
+    async fn create_code(&self, code: NewCode) -> StoreResult<i64> {
+        sqlx::query_scalar(
+            "INSERT INTO authorization_codes (code_hash, grant_id, redirect_uri, scopes, code_challenge, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        )
+        .bind(code.hash.as_bytes().to_vec())
+        .bind(code.grant_id)
+        .bind(&code.redirect_uri)
+        .bind(code.scopes.to_string())
+        .bind(code.code_challenge.as_deref())
+        .bind(to_millis(code.created_at))
+        .bind(to_millis(code.expires_at))
+        .fetch_one(&self.write)
+        .await
+        .map_err(conflict_as("authorization code"))
+    }
+
+    async fn redeem_code(
+        &self,
+        hash: &TokenHash,
+        now: OffsetDateTime,
+    ) -> StoreResult<CodeRedemption> {
+        let mut tx = self.write.begin().await.map_err(from_sqlx)?;
+        let spent = sqlx::query(
+            "UPDATE authorization_codes SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL",
+        )
+        .bind(to_millis(now))
+        .bind(hash.as_bytes().to_vec())
+        .execute(&mut *tx)
+        .await
+        .map_err(from_sqlx)?;
+        let row = sqlx::query(&format!(
+            "SELECT c.id AS c_id, c.redirect_uri AS c_redirect_uri, c.scopes AS c_scopes, \
+             c.code_challenge AS c_code_challenge, c.expires_at AS c_expires_at, {GRANT_COLUMNS}, {APPLICATION_COLUMNS} \
+             FROM authorization_codes c JOIN grants g ON g.id = c.grant_id JOIN applications p ON p.id = g.application_id \
+             WHERE c.code_hash = $1"
+        ))
+        .bind(hash.as_bytes().to_vec())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(from_sqlx)?;
+        tx.commit().await.map_err(from_sqlx)?;
+        let Some(row) = row else {
+            return Ok(CodeRedemption::Unknown);
+        };
+        let record = Box::new(CodeRecord {
+            id: column(&row, "c_id")?,
+            grant: grant(&row)?,
+            application: application(&row)?,
+            redirect_uri: column(&row, "c_redirect_uri")?,
+            scopes: scopes(&row, "c_scopes")?,
+            code_challenge: column(&row, "c_code_challenge")?,
+            expires_at: time_column(&row, "c_expires_at")?,
+        });
+        Ok(if spent.rows_affected() == 1 {
+            CodeRedemption::Redeemed(record)
+        } else {
+            CodeRedemption::Replayed(record)
+        })
+    }
+
+    async fn revoke_tokens_of_code(
+        &self,
+        code_id: i64,
+        now: OffsetDateTime,
+        audit: AuditEntry,
+    ) -> StoreResult<()> {
+        let at = to_millis(now);
+        let mut tx = self.write.begin().await.map_err(from_sqlx)?;
+        let issued: Vec<(i64, Option<i64>)> =
+            sqlx::query_as("SELECT id, family_id FROM access_tokens WHERE code_id = $1")
+                .bind(code_id)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(from_sqlx)?;
+        for (access_id, family) in issued {
+            sqlx::query(
+                "UPDATE access_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+            )
+            .bind(at)
+            .bind(access_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(from_sqlx)?;
+            insert_invalidation(&mut tx, self.backend, Invalidation::AccessToken(access_id))
+                .await?;
+            if let Some(family) = family {
+                revoke_family_in(&mut tx, self.backend, family, at).await?;
+            }
+        }
+        insert_audit(&mut tx, audit, None).await?;
+        tx.commit().await.map_err(from_sqlx)
+    }
+
+    async fn issue_tokens(
+        &self,
+        grant_id: i64,
+        access: NewAccessToken,
+        refresh: Option<NewRefreshToken>,
+    ) -> StoreResult<IssuedTokens> {
+        let mut tx = self.write.begin().await.map_err(from_sqlx)?;
+        let (refresh_token_id, family_id) = match &refresh {
+            Some(refresh) => {
+                let (id, family) = insert_refresh(&mut tx, grant_id, None, refresh).await?;
+                (Some(id), Some(family))
+            }
+            None => (None, None),
+        };
+        let access_token_id = insert_access(&mut tx, grant_id, family_id, &access).await?;
+        tx.commit().await.map_err(from_sqlx)?;
+        Ok(IssuedTokens {
+            access_token_id,
+            refresh_token_id,
+            family_id,
+        })
+    }
+
+    async fn access_token(&self, hash: &TokenHash) -> StoreResult<Option<TokenRecord>> {
+        let row = sqlx::query(&token_query("access_tokens", "NULL"))
+            .bind(hash.as_bytes().to_vec())
+            .fetch_optional(&self.read)
+            .await
+            .map_err(from_sqlx)?;
+        row.as_ref().map(token_record).transpose()
+    }
+
+    async fn refresh_token(&self, hash: &TokenHash) -> StoreResult<Option<TokenRecord>> {
+        let row = sqlx::query(&token_query("refresh_tokens", "t.used_at"))
+            .bind(hash.as_bytes().to_vec())
+            .fetch_optional(&self.read)
+            .await
+            .map_err(from_sqlx)?;
+        row.as_ref().map(token_record).transpose()
+    }
+
+    async fn rotate_refresh_token(
+        &self,
+        spent_id: i64,
+        family_id: i64,
+        grant_id: i64,
+        now: OffsetDateTime,
+        access: NewAccessToken,
+        refresh: NewRefreshToken,
+    ) -> StoreResult<Option<IssuedTokens>> {
+        let mut tx = self.write.begin().await.map_err(from_sqlx)?;
+        let spent = sqlx::query(
+            "UPDATE refresh_tokens SET used_at = $1 WHERE id = $2 AND used_at IS NULL AND revoked_at IS NULL",
+        )
+        .bind(to_millis(now))
+        .bind(spent_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(from_sqlx)?;
+        if spent.rows_affected() != 1 {
+            return Ok(None);
+        }
+        let (refresh_token_id, _) =
+            insert_refresh(&mut tx, grant_id, Some(family_id), &refresh).await?;
+        let access_token_id = insert_access(&mut tx, grant_id, Some(family_id), &access).await?;
+        tx.commit().await.map_err(from_sqlx)?;
+        Ok(Some(IssuedTokens {
+            access_token_id,
+            refresh_token_id: Some(refresh_token_id),
+            family_id: Some(family_id),
+        }))
+    }
+
+    async fn revoke_family(
+        &self,
+        family_id: i64,
+        now: OffsetDateTime,
+        audit: Option<AuditEntry>,
+    ) -> StoreResult<()> {
+        let mut tx = self.write.begin().await.map_err(from_sqlx)?;
+        revoke_family_in(&mut tx, self.backend, family_id, to_millis(now)).await?;
+        if let Some(audit) = audit {
+            insert_audit(&mut tx, audit, None).await?;
+        }
+        tx.commit().await.map_err(from_sqlx)
+    }
+
+    async fn revoke_access_token(&self, id: i64, now: OffsetDateTime) -> StoreResult<()> {
+        let mut tx = self.write.begin().await.map_err(from_sqlx)?;
+        sqlx::query(
+            "UPDATE access_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+        )
+        .bind(to_millis(now))
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(from_sqlx)?;
+        insert_invalidation(&mut tx, self.backend, Invalidation::AccessToken(id)).await?;
+        tx.commit().await.map_err(from_sqlx)
+    }
+}
+
+async fn revoke_family_in(
+    conn: &mut AnyConnection,
+    backend: crate::Backend,
+    family_id: i64,
+    at: i64,
+) -> StoreResult<()> {
+    for statement in [
+        "UPDATE refresh_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL",
+        "UPDATE access_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL",
+    ] {
+        sqlx::query(statement)
+            .bind(at)
+            .bind(family_id)
+            .execute(&mut *conn)
+            .await
+            .map_err(from_sqlx)?;
+    }
+    insert_invalidation(conn, backend, Invalidation::Family(family_id)).await
+}

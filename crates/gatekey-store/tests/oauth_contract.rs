@@ -1,0 +1,533 @@
+//! The OAuth storage contract, on every backend: applications, grants, codes used once,
+//! refresh tokens rotated once, and revocation of everything under a grant.
+
+use std::sync::Arc;
+
+use gatekey_core::audit::{Actor, AuditAction, AuditEntry};
+use gatekey_core::oauth::application::{ApplicationSettings, ClientType, GrantType};
+use gatekey_core::oauth::store::{ApplicationStore, GrantStore, NewApplication, TokenStore};
+use gatekey_core::oauth::token::{CodeRedemption, NewAccessToken, NewCode, NewRefreshToken};
+use gatekey_core::page::PageRequest;
+use gatekey_core::role::Role;
+use gatekey_core::scope::ScopeSet;
+use gatekey_core::secret::{Secret, SecretKind};
+use gatekey_core::store::{
+    AccountStore, Invalidation, InvalidationStore, NewUser, StoreError, UserStore,
+};
+use gatekey_core::user::UserKind;
+use gatekey_store::testing::{backends, TestDatabase};
+use gatekey_store::SqlStore;
+use time::{Duration, OffsetDateTime};
+
+fn audit(action: AuditAction, target: &'static str) -> AuditEntry {
+    AuditEntry::new(
+        OffsetDateTime::now_utc(),
+        &Actor::operator(),
+        action,
+        target,
+    )
+}
+
+fn settings() -> ApplicationSettings {
+    ApplicationSettings {
+        name: "Reporting".into(),
+        redirect_uris: vec![
+            "https://app.example.com/cb".into(),
+            "http://127.0.0.1/cb".into(),
+        ],
+        grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+        scopes: ScopeSet::ALL,
+        implicit_allowed: false,
+        introspect: false,
+        service_account_id: None,
+    }
+}
+
+struct Fixture {
+    store: SqlStore,
+    account_id: i64,
+    user_id: i64,
+    app_id: i64,
+}
+
+async fn fixture(store: SqlStore) -> Fixture {
+    let now = OffsetDateTime::now_utc();
+    let account = store
+        .create_account(
+            "acme",
+            "Acme",
+            now,
+            audit(AuditAction::AccountCreated, "account"),
+        )
+        .await
+        .unwrap();
+    let user = NewUser {
+        email: "ada@acme.test".into(),
+        name: "Ada".into(),
+        kind: UserKind::Person,
+        password_hash: None,
+        created_at: now,
+    };
+    let ada = store
+        .create_user(
+            user,
+            account.id,
+            Role::Member,
+            audit(AuditAction::UserCreated, "user"),
+        )
+        .await
+        .unwrap();
+    let secret = Secret::generate(SecretKind::ClientSecret);
+    let app = NewApplication {
+        client_id: "app_test".into(),
+        account_id: account.id,
+        client_type: ClientType::Confidential,
+        secret_hash: Some(secret.hash()),
+        settings: settings(),
+        created_at: now,
+    };
+    let app = store
+        .create_application(app, audit(AuditAction::ApplicationCreated, "application"))
+        .await
+        .unwrap();
+    Fixture {
+        store,
+        account_id: account.id,
+        user_id: ada.user.id,
+        app_id: app.id,
+    }
+}
+
+fn access(now: OffsetDateTime, code_id: Option<i64>) -> (Secret, NewAccessToken) {
+    let secret = Secret::generate(SecretKind::AccessToken);
+    let token = NewAccessToken {
+        hash: secret.hash(),
+        scopes: ScopeSet::parse("read").unwrap(),
+        created_at: now,
+        expires_at: now + Duration::hours(1),
+        code_id,
+    };
+    (secret, token)
+}
+
+fn refresh(now: OffsetDateTime) -> (Secret, NewRefreshToken) {
+    let secret = Secret::generate(SecretKind::RefreshToken);
+    let token = NewRefreshToken {
+        hash: secret.hash(),
+        scopes: ScopeSet::parse("read").unwrap(),
+        created_at: now,
+        expires_at: now + Duration::days(30),
+    };
+    (secret, token)
+}
+
+async fn each_backend<F, Fut>(test: F)
+where
+    F: Fn(Fixture) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    for backend in backends() {
+        let db = TestDatabase::create(backend).await;
+        let store = SqlStore::connect(&db.url).await.expect("connect");
+        test(fixture(store.clone()).await).await;
+        store.close().await;
+        db.drop_database().await;
+    }
+}
+
+#[tokio::test]
+async fn applications_round_trip_rotate_and_delete() {
+    each_backend(|f| async move {
+        let store = &f.store;
+        let now = OffsetDateTime::now_utc();
+        let app = store
+            .application_by_client_id("app_test")
+            .await
+            .unwrap()
+            .expect("found");
+        assert_eq!(app.redirect_uris, settings().redirect_uris);
+        assert_eq!(app.grant_types, settings().grant_types);
+        assert_eq!(
+            store
+                .list_applications(f.account_id, PageRequest::default())
+                .await
+                .unwrap()
+                .total,
+            1
+        );
+        assert!(
+            store
+                .application_in_account(f.account_id + 1, app.id)
+                .await
+                .unwrap()
+                .is_none(),
+            "confined to its account"
+        );
+
+        let changed = ApplicationSettings {
+            name: "Reports".into(),
+            introspect: true,
+            ..settings()
+        };
+        let updated = store
+            .update_application(
+                app.id,
+                &changed,
+                now,
+                audit(AuditAction::ApplicationUpdated, "application"),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            (updated.name.as_str(), updated.introspect),
+            ("Reports", true)
+        );
+
+        let old_secret = app.secret_hash.unwrap();
+        let new_secret = Secret::generate(SecretKind::ClientSecret).hash();
+        let rotated = store
+            .rotate_application_secret(
+                app.id,
+                new_secret,
+                now + Duration::hours(1),
+                now,
+                audit(AuditAction::ApplicationSecretRotated, "application"),
+            )
+            .await
+            .unwrap();
+        assert!(rotated.secret_matches(&new_secret, now));
+        assert!(
+            rotated.secret_matches(&old_secret, now),
+            "the old secret works during the grace period"
+        );
+        assert!(
+            !rotated.secret_matches(&old_secret, now + Duration::hours(2)),
+            "and not after"
+        );
+
+        let grant = store
+            .create_grant(
+                f.user_id,
+                f.account_id,
+                app.id,
+                ScopeSet::ALL,
+                now,
+                audit(AuditAction::ConsentGranted, "grant"),
+            )
+            .await
+            .unwrap();
+        let (at, at_row) = access(now, None);
+        store.issue_tokens(grant.id, at_row, None).await.unwrap();
+        store
+            .delete_application(
+                app.id,
+                now,
+                audit(AuditAction::ApplicationDeleted, "application"),
+            )
+            .await
+            .unwrap();
+        assert!(store
+            .application_by_client_id("app_test")
+            .await
+            .unwrap()
+            .is_none());
+        let token = store
+            .access_token(&at.hash())
+            .await
+            .unwrap()
+            .expect("still readable");
+        assert!(
+            !token.is_active_at(now),
+            "deleting an application revokes its tokens"
+        );
+        let (invalidations, _) = store.invalidations_since(0).await.unwrap();
+        assert!(
+            invalidations.contains(&Invalidation::Application(app.id))
+                && invalidations.contains(&Invalidation::Grant(grant.id))
+        );
+        assert!(matches!(
+            store
+                .delete_application(
+                    app.id,
+                    now,
+                    audit(AuditAction::ApplicationDeleted, "application")
+                )
+                .await,
+            Err(StoreError::NotFound)
+        ));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_code_is_redeemed_once_even_under_concurrency() {
+    each_backend(|f| async move {
+        let store = &f.store;
+        let now = OffsetDateTime::now_utc();
+        let grant = store
+            .create_grant(
+                f.user_id,
+                f.account_id,
+                f.app_id,
+                ScopeSet::ALL,
+                now,
+                audit(AuditAction::ConsentGranted, "grant"),
+            )
+            .await
+            .unwrap();
+        let code = Secret::generate(SecretKind::AuthorizationCode);
+        let new = NewCode {
+            hash: code.hash(),
+            grant_id: grant.id,
+            redirect_uri: "https://app.example.com/cb".into(),
+            scopes: ScopeSet::parse("read").unwrap(),
+            code_challenge: Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into()),
+            created_at: now,
+            expires_at: now + Duration::seconds(60),
+        };
+        store.create_code(new).await.unwrap();
+        let hash = code.hash();
+        let attempts: Vec<_> = (0..20)
+            .map(|_| {
+                let store = store.clone();
+                tokio::spawn(async move { store.redeem_code(&hash, now).await.unwrap() })
+            })
+            .collect();
+        let mut redeemed = 0;
+        for attempt in attempts {
+            match attempt.await.unwrap() {
+                CodeRedemption::Redeemed(record) => {
+                    redeemed += 1;
+                    assert_eq!(record.grant.id, grant.id);
+                    assert_eq!(
+                        record.code_challenge.as_deref(),
+                        Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM")
+                    );
+                }
+                CodeRedemption::Replayed(_) => {}
+                CodeRedemption::Unknown => panic!("the code exists"),
+            }
+        }
+        assert_eq!(redeemed, 1);
+        let unknown = Secret::generate(SecretKind::AuthorizationCode).hash();
+        assert!(matches!(
+            store.redeem_code(&unknown, now).await.unwrap(),
+            CodeRedemption::Unknown
+        ));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn refresh_tokens_rotate_once_and_reuse_revokes_the_family() {
+    each_backend(|f| async move {
+        let store = &f.store;
+        let now = OffsetDateTime::now_utc();
+        let grant = store
+            .create_grant(
+                f.user_id,
+                f.account_id,
+                f.app_id,
+                ScopeSet::ALL,
+                now,
+                audit(AuditAction::ConsentGranted, "grant"),
+            )
+            .await
+            .unwrap();
+        let (at, at_row) = access(now, None);
+        let (rt, rt_row) = refresh(now);
+        let issued = store
+            .issue_tokens(grant.id, at_row, Some(rt_row))
+            .await
+            .unwrap();
+        let family = issued.family_id.expect("a family");
+        assert_eq!(
+            Some(family),
+            issued.refresh_token_id,
+            "a family is named after its first member"
+        );
+
+        let first = store
+            .refresh_token(&rt.hash())
+            .await
+            .unwrap()
+            .expect("refresh token");
+        assert_eq!(
+            (first.family_id, first.grant.id, first.role),
+            (Some(family), grant.id, Some(Role::Member))
+        );
+        let access_record = store
+            .access_token(&at.hash())
+            .await
+            .unwrap()
+            .expect("access token");
+        assert!(access_record.is_active_at(now));
+        assert_eq!(access_record.user.email, "ada@acme.test");
+
+        let store = Arc::new(store.clone());
+        let attempts: Vec<_> = (0..20)
+            .map(|_| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    let (_, a) = access(now, None);
+                    let (_, r) = refresh(now);
+                    store
+                        .rotate_refresh_token(first.id, family, grant.id, now, a, r)
+                        .await
+                        .unwrap()
+                })
+            })
+            .collect();
+        let mut rotated = 0;
+        for attempt in attempts {
+            rotated += usize::from(attempt.await.unwrap().is_some());
+        }
+        assert_eq!(rotated, 1, "exactly one rotation wins");
+        assert!(store
+            .refresh_token(&rt.hash())
+            .await
+            .unwrap()
+            .unwrap()
+            .used_at
+            .is_some());
+
+        store
+            .revoke_family(
+                family,
+                now,
+                Some(audit(AuditAction::RefreshReuseDetected, "refresh_token")),
+            )
+            .await
+            .unwrap();
+        assert!(
+            !store
+                .access_token(&at.hash())
+                .await
+                .unwrap()
+                .unwrap()
+                .is_active_at(now),
+            "the family's access tokens go too"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn revoking_a_grant_revokes_only_what_hangs_off_it() {
+    each_backend(|f| async move {
+        let store = &f.store;
+        let now = OffsetDateTime::now_utc();
+        let grant = store
+            .create_grant(
+                f.user_id,
+                f.account_id,
+                f.app_id,
+                ScopeSet::ALL,
+                now,
+                audit(AuditAction::ConsentGranted, "grant"),
+            )
+            .await
+            .unwrap();
+        let (at, at_row) = access(now, None);
+        let (rt, rt_row) = refresh(now);
+        store
+            .issue_tokens(grant.id, at_row, Some(rt_row))
+            .await
+            .unwrap();
+        assert_eq!(
+            store
+                .active_grant(f.user_id, f.account_id, f.app_id)
+                .await
+                .unwrap()
+                .map(|g| g.id),
+            Some(grant.id)
+        );
+        assert_eq!(
+            store
+                .grants_of_user(f.user_id, f.account_id)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+
+        let other_app = NewApplication {
+            client_id: "app_other".into(),
+            account_id: f.account_id,
+            client_type: ClientType::Public,
+            secret_hash: None,
+            settings: settings(),
+            created_at: now,
+        };
+        let other_app = store
+            .create_application(
+                other_app,
+                audit(AuditAction::ApplicationCreated, "application"),
+            )
+            .await
+            .unwrap();
+        let other_grant = store
+            .create_grant(
+                f.user_id,
+                f.account_id,
+                other_app.id,
+                ScopeSet::ALL,
+                now,
+                audit(AuditAction::ConsentGranted, "grant"),
+            )
+            .await
+            .unwrap();
+        let (other_at, other_row) = access(now, None);
+        store
+            .issue_tokens(other_grant.id, other_row, None)
+            .await
+            .unwrap();
+
+        let revoked = store
+            .revoke_grants(
+                f.user_id,
+                f.account_id,
+                f.app_id,
+                now,
+                audit(AuditAction::GrantRevoked, "grant"),
+            )
+            .await
+            .unwrap();
+        assert_eq!(revoked, 1);
+        assert!(!store
+            .access_token(&at.hash())
+            .await
+            .unwrap()
+            .unwrap()
+            .is_active_at(now));
+        assert!(!store
+            .refresh_token(&rt.hash())
+            .await
+            .unwrap()
+            .unwrap()
+            .is_active_at(now));
+        assert!(
+            store
+                .access_token(&other_at.hash())
+                .await
+                .unwrap()
+                .unwrap()
+                .is_active_at(now),
+            "another application is untouched"
+        );
+        assert!(store
+            .active_grant(f.user_id, f.account_id, f.app_id)
+            .await
+            .unwrap()
+            .is_none());
+        assert_eq!(
+            store
+                .grants_of_user(f.user_id, f.account_id)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+    })
+    .await;
+}
