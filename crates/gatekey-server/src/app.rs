@@ -26,6 +26,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(api)
         .merge(crate::web::routes())
+        .merge(crate::oauth::routes())
         .merge(crate::health::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -12,6 +12,7 @@ mod health;
 pub mod json;
 pub mod login_throttle;
 pub mod metrics;
+mod oauth;
 pub mod path;
 pub mod rate_limit;
 pub mod serve;

@@ -1,7 +1,10 @@
 //! OAuth 2.0 (RFC 6749) as gatekey implements it, with the advice of RFC 9700: applications,
 //! redirect URI rules, PKCE, grants and tokens. Protocol rules only; no HTTP, no SQL.
 
+pub mod admin;
 pub mod application;
+pub mod authorize;
+pub mod exchange;
 pub mod grant;
 pub mod pkce;
 pub mod redirect_uri;

@@ -1,7 +1,9 @@
 //! The REST API under `/api/v1`. Every route passes [`crate::auth::require_caller`] first.
 
 mod api_keys;
+mod applications;
 mod audits;
+mod authorizations;
 mod me;
 mod paging;
 mod service_accounts;
@@ -42,4 +44,6 @@ pub fn routes() -> Router<AppState> {
             delete(service_accounts::disable_service_account),
         )
         .route("/api/v1/audits", get(audits::list_audits))
+        .merge(applications::routes())
+        .merge(authorizations::routes())
 }

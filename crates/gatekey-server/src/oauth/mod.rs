@@ -1,0 +1,26 @@
+//! The OAuth 2.0 endpoints: discovery (RFC 8414), authorization (RFC 6749 §4.1, RFC 7636,
+//! RFC 9207), the token endpoint (one file per grant type), revocation (RFC 7009),
+//! introspection (RFC 7662), and the pages where users consent and manage their applications.
+
+mod authorize;
+mod client_auth;
+mod error;
+mod form;
+mod introspect;
+mod metadata;
+mod revoke;
+mod token;
+
+use axum::Router;
+
+use crate::state::AppState;
+
+/// The OAuth routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .merge(metadata::routes())
+        .merge(authorize::routes())
+        .merge(token::routes())
+        .merge(revoke::routes())
+        .merge(introspect::routes())
+}
