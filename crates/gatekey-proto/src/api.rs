@@ -217,3 +217,25 @@ pub struct AuditList {
     /// Where this page is.
     pub pagination: Pagination,
 }
+
+/// An application the user authorized in this account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthorizationView {
+    /// The application's client id.
+    pub client_id: String,
+    /// The application's name.
+    pub name: String,
+    /// The scopes consented to.
+    pub scopes: Vec<String>,
+    /// When consent was given.
+    pub created_at: String,
+}
+
+/// `GET /api/v1/authorizations`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthorizationList {
+    /// One page of authorizations, newest first.
+    pub authorizations: Vec<AuthorizationView>,
+    /// Where this page is.
+    pub pagination: Pagination,
+}

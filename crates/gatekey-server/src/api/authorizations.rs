@@ -1,10 +1,88 @@
-//! (to be written)
+//! `/api/v1/authorizations`: the applications the caller's user authorized in this account.
 
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get};
 use axum::Router;
+use gatekey_core::audit::CredentialRef;
+use gatekey_core::oauth::store::GrantStore;
+use gatekey_core::page::Page;
+use gatekey_core::scope::Scope;
+use gatekey_proto::api::{AuthorizationList, AuthorizationView};
 
+use super::paging::Paging;
+use super::views::{pagination, timestamp};
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::json::Json;
+use crate::oauth::revoke_application_for;
+use crate::path::Path;
 use crate::state::AppState;
 
 /// This resource's routes.
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/api/v1/authorizations", get(list_authorizations))
+        .route(
+            "/api/v1/authorizations/{client_id}",
+            delete(revoke_authorization),
+        )
+}
+
+/// Lists the applications the caller's user authorized in this account, newest first.
+async fn list_authorizations(
+    State(state): State<AppState>,
+    caller: Caller,
+    Paging(page): Paging,
+) -> Result<Response, ApiError> {
+    caller.require(Scope::Read)?;
+    let p = &caller.principal;
+    let grants = state.store.grants_of_user(p.user.id, p.account.id).await?;
+    let total = grants.len() as u64;
+    let items: Vec<AuthorizationView> = grants
+        .iter()
+        .skip(usize::try_from(page.offset()).unwrap_or(usize::MAX))
+        .take(page.per_page as usize)
+        .map(|(grant, app)| AuthorizationView {
+            client_id: app.client_id.clone(),
+            name: app.name.clone(),
+            scopes: grant
+                .scopes
+                .names()
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
+            created_at: timestamp(grant.created_at),
+        })
+        .collect();
+    let page = Page {
+        items,
+        total,
+        request: page,
+    };
+    Ok(Json(AuthorizationList {
+        pagination: pagination(&page),
+        authorizations: page.items,
+    })
+    .into_response())
+}
+
+/// Revokes one application's access: its grants and every code and token under them. The
+/// caller's credential must carry `write`, and an OAuth token may not revoke applications
+/// (one application must not be able to cut off another).
+async fn revoke_authorization(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(client_id): Path<String>,
+) -> Result<Response, ApiError> {
+    caller.require_credential_scope(Scope::Write)?;
+    if matches!(caller.principal.credential, CredentialRef::OAuth { .. }) {
+        return Err(ApiError::forbidden("applications are revoked with an API key or from the web page, not with an OAuth token"));
+    }
+    if revoke_application_for(&state, &caller.principal, &client_id, &caller.actor()).await? {
+        Ok(StatusCode::NO_CONTENT.into_response())
+    } else {
+        Err(ApiError::not_found("authorization"))
+    }
 }

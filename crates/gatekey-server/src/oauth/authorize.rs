@@ -1,10 +1,288 @@
-//! (to be written)
+//! `GET|POST /oauth/authorize` (RFC 6749 §4.1, §4.2; RFC 7636; RFC 9207).
+//!
+//! GET checks the request, sends a visitor without a session to sign in, asks which account
+//! when the user has several, and shows the consent page — or, for a confidential client the
+//! user already consented to with these scopes, answers at once. POST is the consent form
+//! (CSRF-checked); the request is checked again from scratch, since the form came back
+//! through the browser.
 
+use axum::extract::{RawQuery, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
 use axum::Router;
+use gatekey_core::account::Account;
+use gatekey_core::audit::{AuditAction, AuditEntry};
+use gatekey_core::oauth::application::ClientType;
+use gatekey_core::oauth::authorize::{
+    response_location, AuthorizationRequest, AuthorizeError, RawAuthorizeRequest, ResponseType,
+};
+use gatekey_core::oauth::grant::Grant;
+use gatekey_core::oauth::store::{ApplicationStore, GrantStore, TokenStore};
+use gatekey_core::oauth::token::{NewAccessToken, NewCode};
+use gatekey_core::role::Role;
+use gatekey_core::secret::{Secret, SecretKind};
+use gatekey_core::store::{StoreError, UserStore};
 
+use super::consent_page::{account_choice_page, consent_page};
+use crate::auth::session::{current_session, WebSession};
+use crate::auth::ClientInfo;
 use crate::state::AppState;
+use crate::web::csrf::tokens_match;
+use crate::web::layout::error_page;
 
-/// This endpoint's routes.
+/// The authorization endpoint's routes.
 pub fn routes() -> Router<AppState> {
-    Router::new()
+    Router::new().route(
+        "/oauth/authorize",
+        get(show_authorization).post(submit_consent),
+    )
+}
+
+fn unavailable(error: &StoreError) -> Response {
+    tracing::error!(%error, "storage failure at the authorization endpoint");
+    error_page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "The service is temporarily unavailable. Please try again.",
+    )
+}
+
+/// A `302 Found` to the client (RFC 6749 §4.1.2 uses 302 in its examples; any 3xx but 307
+/// would do, and 307 would resend a POSTed password, RFC 9700 §4.12).
+fn found(location: &str) -> Response {
+    (StatusCode::FOUND, [(header::LOCATION, location.to_owned())]).into_response()
+}
+
+/// Reads and checks a request from `pairs`.
+async fn checked_request(
+    state: &AppState,
+    pairs: Vec<(String, String)>,
+) -> Result<AuthorizationRequest, Response> {
+    let raw = RawAuthorizeRequest::parse(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let application = match raw.client_id() {
+        Some(client_id) => state
+            .store
+            .application_by_client_id(client_id)
+            .await
+            .map_err(|e| unavailable(&e))?,
+        None => None,
+    };
+    raw.validate(application).map_err(|error| match error {
+        AuthorizeError::Page(message) => error_page(StatusCode::BAD_REQUEST, &message),
+        AuthorizeError::Redirect(redirect) => found(&redirect.location(&state.issuer)),
+    })
+}
+
+fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(query.unwrap_or("").as_bytes())
+        .into_owned()
+        .collect()
+}
+
+/// The accounts the user may authorize for, oldest membership first.
+async fn accounts_of(
+    state: &AppState,
+    web: &WebSession,
+) -> Result<Vec<(Role, Account)>, StoreError> {
+    let memberships = state.store.memberships_of(web.principal.user.id).await?;
+    Ok(memberships.into_iter().map(|(m, a)| (m.role, a)).collect())
+}
+
+/// `GET /oauth/authorize`.
+pub async fn show_authorization(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let request = match checked_request(&state, query_pairs(query.as_deref())).await {
+        Ok(request) => request,
+        Err(response) => return response,
+    };
+    let web = match current_session(&state, &headers).await {
+        Ok(Some(web)) => web,
+        Ok(None) => {
+            let here = format!("/oauth/authorize?{}", query.unwrap_or_default());
+            let next: String = url::form_urlencoded::byte_serialize(here.as_bytes()).collect();
+            return Redirect::to(&format!("/login?next={next}")).into_response();
+        }
+        Err(error) => return unavailable(&error),
+    };
+    let accounts = match accounts_of(&state, &web).await {
+        Ok(accounts) => accounts,
+        Err(error) => return unavailable(&error),
+    };
+    let chosen = match &request.account {
+        Some(slug) => accounts.iter().find(|(_, a)| &a.slug == slug),
+        None if accounts.len() == 1 => accounts.first(),
+        None => None,
+    };
+    let Some((_, account)) = chosen else {
+        return account_choice_page(&web, &request, &accounts);
+    };
+    if request.application.client_type == ClientType::Confidential {
+        // Consent is remembered for confidential clients; a public client could be anyone
+        // holding its client id, so it always asks (RFC 9700 §2.1.1 on native apps).
+        match state
+            .store
+            .active_grant(web.principal.user.id, account.id, request.application.id)
+            .await
+        {
+            Ok(Some(grant)) if request.scopes.is_subset_of(grant.scopes) => {
+                return answer(&state, &request, &grant).await
+            }
+            Ok(_) => {}
+            Err(error) => return unavailable(&error),
+        }
+    }
+    consent_page(&web, &request, account)
+}
+
+/// `POST /oauth/authorize`: the consent form.
+pub async fn submit_consent(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    client: ClientInfo,
+    body: axum::body::Bytes,
+) -> Response {
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(&body).into_owned().collect();
+    let field = |name: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    let (csrf, decision) = (field("csrf_token").unwrap_or_default(), field("decision"));
+    let request = match checked_request(&state, pairs.clone()).await {
+        Ok(request) => request,
+        Err(response) => return response,
+    };
+    let web = match current_session(&state, &headers).await {
+        Ok(Some(web)) if tokens_match(&csrf, &web.session.csrf_token) => web,
+        Ok(Some(_)) => {
+            return error_page(
+                StatusCode::FORBIDDEN,
+                "The form expired. Please start again from the application.",
+            )
+        }
+        Ok(None) => {
+            return error_page(
+                StatusCode::UNAUTHORIZED,
+                "Your session ended. Please start again from the application.",
+            )
+        }
+        Err(error) => return unavailable(&error),
+    };
+    let accounts = match accounts_of(&state, &web).await {
+        Ok(accounts) => accounts,
+        Err(error) => return unavailable(&error),
+    };
+    let Some((_, account)) = request
+        .account
+        .as_ref()
+        .and_then(|slug| accounts.iter().find(|(_, a)| &a.slug == slug))
+    else {
+        return error_page(StatusCode::BAD_REQUEST, "Choose one of your accounts.");
+    };
+    let now = state.clock.now();
+    let actor = web.principal.actor(client.ip, client.user_agent);
+    let detail = format!(
+        "{} ({}) for scopes {}",
+        request.application.name, request.application.client_id, request.scopes
+    );
+    match decision.as_deref() {
+        Some("allow") => {
+            let audit =
+                AuditEntry::new(now, &actor, AuditAction::ConsentGranted, "grant").detail(detail);
+            let created = state
+                .store
+                .create_grant(
+                    web.principal.user.id,
+                    account.id,
+                    request.application.id,
+                    request.scopes,
+                    now,
+                    audit,
+                )
+                .await;
+            match created {
+                Ok(grant) => answer(&state, &request, &grant).await,
+                Err(error) => unavailable(&error),
+            }
+        }
+        Some("deny") => {
+            let audit = AuditEntry::new(now, &actor, AuditAction::ConsentDenied, "application")
+                .in_account(account.id)
+                .target(&request.application.client_id)
+                .detail(detail);
+            if let Err(error) =
+                gatekey_core::store::AuditStore::record_audit(&state.store, audit).await
+            {
+                return unavailable(&error);
+            }
+            found(
+                &request
+                    .error("access_denied", "the user denied the request")
+                    .location(&state.issuer),
+            )
+        }
+        _ => error_page(StatusCode::BAD_REQUEST, "Choose Allow or Deny."),
+    }
+}
+
+/// Sends the client its answer under `grant`: a code (RFC 6749 §4.1.2), or for the implicit
+/// flow an access token in the fragment (§4.2.2), with `state` and `iss` (RFC 9207).
+async fn answer(state: &AppState, request: &AuthorizationRequest, grant: &Grant) -> Response {
+    let now = state.clock.now();
+    let seconds = |ttl: u64| time::Duration::seconds(i64::try_from(ttl).unwrap_or(i64::MAX / 2));
+    let mut params: Vec<(&str, String)> = Vec::new();
+    match request.response_type {
+        ResponseType::Code => {
+            let code = Secret::generate(SecretKind::AuthorizationCode);
+            let new = NewCode {
+                hash: code.hash(),
+                grant_id: grant.id,
+                // Empty when the request named none: the token request need not repeat it.
+                redirect_uri: if request.redirect_uri_presented {
+                    request.redirect_uri.clone()
+                } else {
+                    String::new()
+                },
+                scopes: request.scopes,
+                code_challenge: request.code_challenge.clone(),
+                created_at: now,
+                expires_at: now + seconds(state.config.authorization_code_ttl),
+            };
+            if let Err(error) = state.store.create_code(new).await {
+                return unavailable(&error);
+            }
+            params.push(("code", code.expose().to_owned()));
+        }
+        ResponseType::Token => {
+            let token = Secret::generate(SecretKind::AccessToken);
+            let ttl = state.config.access_token_ttl;
+            let access = NewAccessToken {
+                hash: token.hash(),
+                scopes: request.scopes,
+                created_at: now,
+                expires_at: now + seconds(ttl),
+                code_id: None,
+            };
+            if let Err(error) = state.store.issue_tokens(grant.id, access, None).await {
+                return unavailable(&error);
+            }
+            params.push(("access_token", token.expose().to_owned()));
+            params.push(("token_type", "Bearer".to_owned()));
+            params.push(("expires_in", ttl.to_string()));
+            params.push(("scope", request.scopes.to_string()));
+        }
+    }
+    if let Some(client_state) = &request.state {
+        params.push(("state", client_state.clone()));
+    }
+    params.push(("iss", state.issuer.clone()));
+    found(&response_location(
+        &request.redirect_uri,
+        request.in_fragment(),
+        &params,
+    ))
 }

@@ -3,15 +3,20 @@
 //! introspection (RFC 7662), and the pages where users consent and manage their applications.
 
 mod authorize;
+mod authorized_applications;
 mod client_auth;
+mod consent_page;
 mod error;
 mod form;
+mod grants;
 mod introspect;
 mod metadata;
 mod revoke;
 mod token;
 
 use axum::Router;
+
+pub use grants::revoke_application_for;
 
 use crate::state::AppState;
 
@@ -20,6 +25,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .merge(metadata::routes())
         .merge(authorize::routes())
+        .merge(authorized_applications::routes())
         .merge(token::routes())
         .merge(revoke::routes())
         .merge(introspect::routes())

@@ -22,6 +22,8 @@ pub fn page(title: &str, signed_in: Option<(&Principal, &str)>, body: Markup) ->
                 header {
                     span.brand { "gatekey" }
                     @if let Some((principal, csrf)) = signed_in {
+                        a href="/" { "API keys" }
+                        a href="/oauth/authorized_applications" { "Authorized applications" }
                         span.who { (principal.user.email) " · " (principal.account.name) " (" (principal.role) ")" }
                         form method="post" action="/logout" {
                             input type="hidden" name="csrf_token" value=(csrf);

@@ -2,7 +2,7 @@
 //! every attempt.
 
 use axum::extract::rejection::FormRejection;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
@@ -27,6 +27,31 @@ pub struct LoginForm {
     email: String,
     password: String,
     csrf_token: String,
+    #[serde(default)]
+    next: Option<String>,
+}
+
+/// `?next=` on the login page: where to go after signing in.
+#[derive(Deserialize, Default)]
+pub struct LoginQuery {
+    next: Option<String>,
+}
+
+/// `next` if it is a path on this server; anything else (another origin, `//host`, a
+/// backslash trick) would be an open redirect, so it becomes `/`.
+pub fn safe_next(next: Option<&str>) -> &str {
+    match next {
+        Some(path)
+            if path.starts_with('/')
+                && !path.starts_with("//")
+                && !path.contains('\\')
+                && path.len() <= 4096
+                && !path.chars().any(char::is_control) =>
+        {
+            path
+        }
+        _ => "/",
+    }
 }
 
 fn login_page(
@@ -34,6 +59,7 @@ fn login_page(
     status: StatusCode,
     email: &str,
     message: Option<&str>,
+    next: &str,
 ) -> Response {
     let token = new_token();
     let body = html! {
@@ -42,6 +68,7 @@ fn login_page(
             @if let Some(message) = message { p.error role="alert" { (message) } }
             form method="post" action="/login" {
                 input type="hidden" name="csrf_token" value=(token);
+                @if next != "/" { input type="hidden" name="next" value=(next); }
                 label for="email" { "Email" }
                 input #email type="email" name="email" value=(email) autocomplete="username" required autofocus;
                 label for="password" { "Password" }
@@ -65,10 +92,15 @@ fn login_page(
 }
 
 /// Shows the form, or goes home when already signed in.
-pub async fn show_login(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub async fn show_login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<LoginQuery>,
+) -> Response {
+    let next = safe_next(query.next.as_deref());
     match current_session(&state, &headers).await {
-        Ok(Some(_)) => Redirect::to("/").into_response(),
-        _ => login_page(&state, StatusCode::OK, "", None),
+        Ok(Some(_)) => Redirect::to(next).into_response(),
+        _ => login_page(&state, StatusCode::OK, "", None, next),
     }
 }
 
@@ -89,6 +121,7 @@ pub async fn submit_login(
             StatusCode::FORBIDDEN,
             &form.email,
             Some("The form expired. Please try again."),
+            safe_next(form.next.as_deref()),
         );
     }
     let now = state.clock.now();
@@ -141,6 +174,7 @@ pub async fn submit_login(
             StatusCode::TOO_MANY_REQUESTS,
             &form.email,
             Some(&message),
+            safe_next(form.next.as_deref()),
         );
         response
             .headers_mut()
@@ -168,6 +202,7 @@ pub async fn submit_login(
             StatusCode::UNAUTHORIZED,
             &form.email,
             Some("Wrong email or password."),
+            safe_next(form.next.as_deref()),
         );
     };
     state.login_throttle.record_success(&email);
@@ -193,7 +228,7 @@ pub async fn submit_login(
         return storage_failure(&error);
     }
     let secure = state.secure_cookies();
-    let mut response = Redirect::to("/").into_response();
+    let mut response = Redirect::to(safe_next(form.next.as_deref())).into_response();
     let headers = response.headers_mut();
     headers.append(
         header::SET_COOKIE,

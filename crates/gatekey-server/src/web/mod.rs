@@ -2,10 +2,10 @@
 
 mod account_switch;
 mod assets;
-mod csrf;
+pub(crate) mod csrf;
 mod home;
 mod keys;
-mod layout;
+pub(crate) mod layout;
 mod login;
 mod logout;
 mod password;

@@ -6,6 +6,7 @@ mod harness;
 mod api_keys;
 mod audit;
 mod authorization;
+mod authorize;
 mod bad_input;
 mod operations;
 mod rate_limit;

@@ -1,0 +1,114 @@
+//! The pages a user sees during authorization: which account, and whether to allow.
+
+use axum::http::StatusCode;
+use axum::response::Response;
+use gatekey_core::account::Account;
+use gatekey_core::oauth::authorize::AuthorizationRequest;
+use gatekey_core::role::Role;
+use gatekey_core::scope::Scope;
+use maud::{html, Markup};
+
+use crate::auth::session::WebSession;
+use crate::web::layout::{html_response, page};
+
+/// What a scope lets an application do, in words for the consent page.
+fn scope_description(scope: Scope) -> &'static str {
+    match scope {
+        Scope::Read => "read your data in this account",
+        Scope::Write => "change your data in this account",
+        Scope::Admin => "administer this account as you (users, keys, audit log)",
+    }
+}
+
+fn hidden_params(request: &AuthorizationRequest) -> Markup {
+    html! {
+        @for (name, value) in request.to_params() {
+            input type="hidden" name=(name) value=(value);
+        }
+    }
+}
+
+fn redirect_host(request: &AuthorizationRequest) -> String {
+    url::Url::parse(&request.redirect_uri)
+        .ok()
+        .map(|u| format!("{}://{}", u.scheme(), u.host_str().unwrap_or("")))
+        .unwrap_or_default()
+}
+
+/// Asks which of the user's accounts the application should act in.
+pub fn account_choice_page(
+    web: &WebSession,
+    request: &AuthorizationRequest,
+    accounts: &[(Role, Account)],
+) -> Response {
+    let body = html! {
+        section.login {
+            h1 { "Choose an account" }
+            p { strong { (request.application.name) } " wants to act as you (" (web.principal.user.email) "). In which account?" }
+            @if accounts.is_empty() { p.error { "You are not a member of any account." } } @else {
+                form method="get" action="/oauth/authorize" {
+                    (hidden_params(request))
+                    label for="account" { "Account" }
+                    select #account name="account" {
+                        @for (role, account) in accounts {
+                            option value=(account.slug) selected[request.account.as_deref() == Some(account.slug.as_str())] {
+                                (account.name) " (" (role) ")"
+                            }
+                        }
+                    }
+                    p { button type="submit" { "Continue" } }
+                }
+            }
+        }
+    };
+    html_response(
+        StatusCode::OK,
+        page(
+            "Choose an account",
+            Some((&web.principal, &web.session.csrf_token)),
+            body,
+        ),
+    )
+}
+
+/// Asks the user to allow or deny the application, naming it, the account and the scopes.
+pub fn consent_page(
+    web: &WebSession,
+    request: &AuthorizationRequest,
+    account: &Account,
+) -> Response {
+    let csrf = web.session.csrf_token.as_str();
+    let body = html! {
+        section.login {
+            h1 { "Authorize " (request.application.name) "?" }
+            p {
+                strong { (request.application.name) } " wants to act as you (" (web.principal.user.email) ") in the account "
+                strong { (account.name) } ". It will be able to:"
+            }
+            ul {
+                @for scope in request.scopes.iter() {
+                    li { code { (scope.as_str()) } " — " (scope_description(scope)) }
+                }
+            }
+            p.muted { "You will be sent back to " code { (redirect_host(request)) } ". You can revoke this at any time under Authorized applications." }
+            form method="post" action="/oauth/authorize" {
+                (hidden_params(request))
+                input type="hidden" name="account" value=(account.slug);
+                input type="hidden" name="csrf_token" value=(csrf);
+                p {
+                    button type="submit" name="decision" value="allow" { "Allow" }
+                    " "
+                    button.secondary type="submit" name="decision" value="deny" { "Deny" }
+                }
+            }
+        }
+    };
+    html_response(
+        StatusCode::OK,
+        page(
+            "Authorize an application",
+            Some((&web.principal, csrf)),
+            body,
+        ),
+    )
+}
