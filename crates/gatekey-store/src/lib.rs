@@ -8,6 +8,7 @@ mod applications;
 mod audits;
 pub mod backend;
 mod connect;
+mod devices;
 mod error;
 mod grants;
 mod invalidations;

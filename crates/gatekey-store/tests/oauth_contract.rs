@@ -531,3 +531,93 @@ async fn revoking_a_grant_revokes_only_what_hangs_off_it() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn device_codes_are_decided_once_and_redeemed_once() {
+    use gatekey_core::oauth::device::{new_user_code, DeviceStatus, NewDeviceCode};
+    use gatekey_core::oauth::store::DeviceStore;
+    each_backend(|f| async move {
+        let store = &f.store;
+        let now = OffsetDateTime::now_utc();
+        let device = Secret::generate(SecretKind::DeviceCode);
+        let user_code = new_user_code();
+        let new = NewDeviceCode {
+            hash: device.hash(),
+            user_code: user_code.clone(),
+            application_id: f.app_id,
+            scopes: ScopeSet::parse("read").unwrap(),
+            created_at: now,
+            expires_at: now + Duration::minutes(10),
+        };
+        let id = store.create_device_code(new.clone()).await.unwrap();
+        let taken = NewDeviceCode {
+            hash: Secret::generate(SecretKind::DeviceCode).hash(),
+            ..new
+        };
+        assert!(
+            matches!(
+                store.create_device_code(taken).await,
+                Err(StoreError::Conflict(_))
+            ),
+            "user codes are unique"
+        );
+
+        let found = store
+            .device_code_by_user_code(&user_code)
+            .await
+            .unwrap()
+            .expect("by user code");
+        assert_eq!(
+            (found.id, found.status, found.interval_secs),
+            (id, DeviceStatus::Pending, 5)
+        );
+        let polled = store
+            .poll_device_code(&device.hash(), now)
+            .await
+            .unwrap()
+            .expect("by device code");
+        assert!(
+            polled.last_polled_at.is_none(),
+            "the record shows the previous poll"
+        );
+        let again = store
+            .poll_device_code(&device.hash(), now + Duration::seconds(1))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(again.last_polled_at.is_some());
+        store.slow_down_device_code(id, 10).await.unwrap();
+
+        let grant = store
+            .create_grant(
+                f.user_id,
+                f.account_id,
+                f.app_id,
+                ScopeSet::parse("read").unwrap(),
+                now,
+                audit(AuditAction::ConsentGranted, "grant"),
+            )
+            .await
+            .unwrap();
+        assert!(store.decide_device_code(id, Some(grant.id)).await.unwrap());
+        assert!(
+            !store.decide_device_code(id, None).await.unwrap(),
+            "decided once"
+        );
+        let approved = store
+            .poll_device_code(&device.hash(), now)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (approved.status, approved.grant_id, approved.interval_secs),
+            (DeviceStatus::Approved, Some(grant.id), 10)
+        );
+        assert!(store.redeem_device_code(id).await.unwrap());
+        assert!(
+            !store.redeem_device_code(id).await.unwrap(),
+            "redeemed once"
+        );
+    })
+    .await;
+}

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod application;
 pub mod authorize;
+pub mod device;
 pub mod exchange;
 pub mod grant;
 pub mod pkce;

@@ -5,6 +5,7 @@ use std::future::Future;
 use time::OffsetDateTime;
 
 use super::application::{Application, ApplicationSettings, ClientType};
+use super::device::{DeviceCodeRecord, NewDeviceCode};
 use super::grant::Grant;
 use super::token::{
     CodeRedemption, IssuedTokens, NewAccessToken, NewCode, NewRefreshToken, TokenRecord,
@@ -178,4 +179,40 @@ pub trait TokenStore: Send + Sync {
         id: i64,
         now: OffsetDateTime,
     ) -> impl Future<Output = StoreResult<()>> + Send;
+}
+
+/// Device authorizations (RFC 8628).
+pub trait DeviceStore: Send + Sync {
+    /// Stores a device authorization. Conflict when the user code is taken (draw another).
+    fn create_device_code(
+        &self,
+        device: NewDeviceCode,
+    ) -> impl Future<Output = StoreResult<i64>> + Send;
+    /// The device authorization with this (normalised) user code.
+    fn device_code_by_user_code(
+        &self,
+        user_code: &str,
+    ) -> impl Future<Output = StoreResult<Option<DeviceCodeRecord>>> + Send;
+    /// Records the user's decision on a pending authorization; `false` when it was no longer
+    /// pending. `grant_id` is the grant made on approval; `None` denies.
+    fn decide_device_code(
+        &self,
+        id: i64,
+        grant_id: Option<i64>,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// The device authorization with this device code, recording this poll. The record shows
+    /// the previous poll's time, for `slow_down`.
+    fn poll_device_code(
+        &self,
+        hash: &TokenHash,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = StoreResult<Option<DeviceCodeRecord>>> + Send;
+    /// Raises the polling interval after polling too fast.
+    fn slow_down_device_code(
+        &self,
+        id: i64,
+        interval_secs: i64,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Marks an approved authorization redeemed; `true` for exactly one caller.
+    fn redeem_device_code(&self, id: i64) -> impl Future<Output = StoreResult<bool>> + Send;
 }

@@ -1,0 +1,143 @@
+//! Device authorizations (RFC 8628).
+
+use gatekey_core::clock::to_millis;
+use gatekey_core::oauth::device::{
+    DeviceCodeRecord, DeviceStatus, NewDeviceCode, DEFAULT_INTERVAL_SECS,
+};
+use gatekey_core::oauth::store::DeviceStore;
+use gatekey_core::scope::ScopeSet;
+use gatekey_core::secret::TokenHash;
+use gatekey_core::store::{StoreError, StoreResult};
+use sqlx::any::AnyRow;
+use time::OffsetDateTime;
+
+use crate::applications::{application, APPLICATION_COLUMNS};
+use crate::error::{conflict_as, from_sqlx};
+use crate::rows::{column, optional_time_column, time_column};
+use crate::SqlStore;
+
+const DEVICE_QUERY: &str = "SELECT d.id AS d_id, d.user_code AS d_user_code, d.scopes AS d_scopes, d.status AS d_status, \
+     d.grant_id AS d_grant_id, d.interval_secs AS d_interval_secs, d.last_polled_at AS d_last_polled_at, \
+     d.expires_at AS d_expires_at";
+
+fn device(row: &AnyRow) -> StoreResult<DeviceCodeRecord> {
+    let scopes: String = column(row, "d_scopes")?;
+    let status: String = column(row, "d_status")?;
+    Ok(DeviceCodeRecord {
+        id: column(row, "d_id")?,
+        user_code: column(row, "d_user_code")?,
+        application: application(row)?,
+        scopes: ScopeSet::parse(&scopes)
+            .map_err(|_| StoreError::Unavailable("bad device scopes".into()))?,
+        status: DeviceStatus::parse(&status)
+            .ok_or_else(|| StoreError::Unavailable("bad device status".into()))?,
+        grant_id: column(row, "d_grant_id")?,
+        interval_secs: column(row, "d_interval_secs")?,
+        last_polled_at: optional_time_column(row, "d_last_polled_at")?,
+        expires_at: time_column(row, "d_expires_at")?,
+    })
+}
+
+impl SqlStore {
+    async fn device_where(
+        &self,
+        condition: &str,
+        bind: Vec<u8>,
+        text: Option<&str>,
+    ) -> StoreResult<Option<DeviceCodeRecord>> {
+        let sql = format!(
+            "{DEVICE_QUERY}, {APPLICATION_COLUMNS} FROM device_codes d JOIN applications p ON p.id = d.application_id \
+             WHERE {condition} AND p.deleted_at IS NULL"
+        );
+        let query = sqlx::query(&sql);
+        let query = match text {
+            Some(text) => query.bind(text.to_owned()),
+            None => query.bind(bind),
+        };
+        let row = query.fetch_optional(&self.read).await.map_err(from_sqlx)?;
+        row.as_ref().map(device).transpose()
+    }
+}
+
+impl DeviceStore for SqlStore {
+    async fn create_device_code(&self, new: NewDeviceCode) -> StoreResult<i64> {
+        sqlx::query_scalar(
+            "INSERT INTO device_codes (device_code_hash, user_code, application_id, scopes, status, interval_secs, \
+             created_at, expires_at) VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7) RETURNING id",
+        )
+        .bind(new.hash.as_bytes().to_vec())
+        .bind(&new.user_code)
+        .bind(new.application_id)
+        .bind(new.scopes.to_string())
+        .bind(DEFAULT_INTERVAL_SECS)
+        .bind(to_millis(new.created_at))
+        .bind(to_millis(new.expires_at))
+        .fetch_one(&self.write)
+        .await
+        .map_err(conflict_as("user code"))
+    }
+
+    async fn device_code_by_user_code(
+        &self,
+        user_code: &str,
+    ) -> StoreResult<Option<DeviceCodeRecord>> {
+        self.device_where("d.user_code = $1", Vec::new(), Some(user_code))
+            .await
+    }
+
+    async fn decide_device_code(&self, id: i64, grant_id: Option<i64>) -> StoreResult<bool> {
+        let status = if grant_id.is_some() {
+            DeviceStatus::Approved
+        } else {
+            DeviceStatus::Denied
+        };
+        let changed = sqlx::query("UPDATE device_codes SET status = $1, grant_id = $2 WHERE id = $3 AND status = 'pending'")
+            .bind(status.as_str())
+            .bind(grant_id)
+            .bind(id)
+            .execute(&self.write)
+            .await
+            .map_err(from_sqlx)?;
+        Ok(changed.rows_affected() == 1)
+    }
+
+    async fn poll_device_code(
+        &self,
+        hash: &TokenHash,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<DeviceCodeRecord>> {
+        let found = self
+            .device_where("d.device_code_hash = $1", hash.as_bytes().to_vec(), None)
+            .await?;
+        if let Some(record) = &found {
+            sqlx::query("UPDATE device_codes SET last_polled_at = $1 WHERE id = $2")
+                .bind(to_millis(now))
+                .bind(record.id)
+                .execute(&self.write)
+                .await
+                .map_err(from_sqlx)?;
+        }
+        Ok(found)
+    }
+
+    async fn slow_down_device_code(&self, id: i64, interval_secs: i64) -> StoreResult<()> {
+        sqlx::query("UPDATE device_codes SET interval_secs = $1 WHERE id = $2")
+            .bind(interval_secs)
+            .bind(id)
+            .execute(&self.write)
+            .await
+            .map(|_| ())
+            .map_err(from_sqlx)
+    }
+
+    async fn redeem_device_code(&self, id: i64) -> StoreResult<bool> {
+        let changed = sqlx::query(
+            "UPDATE device_codes SET status = 'redeemed' WHERE id = $1 AND status = 'approved'",
+        )
+        .bind(id)
+        .execute(&self.write)
+        .await
+        .map_err(from_sqlx)?;
+        Ok(changed.rows_affected() == 1)
+    }
+}
