@@ -34,6 +34,8 @@ pub struct Inner {
     pub rate_limiter: RateLimiter,
     /// Login brute-force protection.
     pub login_throttle: LoginThrottle,
+    /// Guessing protection for device user codes (RFC 8628 §5.1): failures per user and per IP.
+    pub user_code_throttle: LoginThrottle,
     /// Prometheus metrics.
     pub metrics: Metrics,
 }
@@ -48,6 +50,11 @@ impl AppState {
             credentials: CredentialCache::new(Duration::from_secs(config.cache.credential_ttl)),
             rate_limiter: RateLimiter::new(config.rate_limit.clone()),
             login_throttle: LoginThrottle::new(config.login.clone()),
+            user_code_throttle: LoginThrottle::new(crate::config::LoginConfig {
+                max_failures_per_email: 10,
+                max_failures_per_ip: 30,
+                failure_window: 900,
+            }),
             metrics: Metrics::default(),
             issuer,
             config,
