@@ -6,6 +6,7 @@ mod authorize;
 mod authorized_applications;
 mod client_auth;
 mod consent_page;
+mod device_page;
 mod error;
 mod form;
 mod grants;
@@ -26,6 +27,7 @@ pub fn routes() -> Router<AppState> {
         .merge(metadata::routes())
         .merge(authorize::routes())
         .merge(authorized_applications::routes())
+        .merge(device_page::routes())
         .merge(token::routes())
         .merge(revoke::routes())
         .merge(introspect::routes())

@@ -1,0 +1,308 @@
+//! `GET|POST /device` (RFC 8628 §3.3): where a user types the code a device shows, signs in,
+//! chooses an account and allows or denies the device's application.
+
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use gatekey_core::audit::{AuditAction, AuditEntry};
+use gatekey_core::oauth::device::{
+    display_user_code, normalize_user_code, DeviceCodeRecord, DeviceStatus,
+};
+use gatekey_core::oauth::store::{DeviceStore, GrantStore};
+use gatekey_core::store::{AuditStore, StoreError, UserStore};
+use maud::html;
+use serde::Deserialize;
+
+use crate::auth::session::{current_session, WebSession};
+use crate::auth::ClientInfo;
+use crate::state::AppState;
+use crate::web::csrf::tokens_match;
+use crate::web::layout::{error_page, html_response, page};
+
+/// The device page's routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/device", get(show_device).post(submit_user_code))
+        .route("/device/decision", post(submit_decision))
+}
+
+/// `?user_code=` pre-fills the form (the `verification_uri_complete`).
+#[derive(Deserialize, Default)]
+pub struct DeviceQuery {
+    user_code: Option<String>,
+}
+
+/// The user-code form.
+#[derive(Deserialize)]
+pub struct UserCodeForm {
+    csrf_token: String,
+    user_code: String,
+}
+
+/// The consent form.
+#[derive(Deserialize)]
+pub struct DecisionForm {
+    csrf_token: String,
+    user_code: String,
+    account: String,
+    decision: String,
+}
+
+fn unavailable(error: &StoreError) -> Response {
+    tracing::error!(%error, "storage failure on the device page");
+    error_page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "The service is temporarily unavailable. Please try again.",
+    )
+}
+
+fn code_form(
+    web: &WebSession,
+    status: StatusCode,
+    user_code: &str,
+    message: Option<&str>,
+) -> Response {
+    let csrf = web.session.csrf_token.as_str();
+    let body = html! {
+        section.login {
+            h1 { "Connect a device" }
+            p { "Enter the code your device shows." }
+            @if let Some(message) = message { p.error role="alert" { (message) } }
+            form method="post" action="/device" {
+                input type="hidden" name="csrf_token" value=(csrf);
+                label for="user-code" { "Code" }
+                input #user-code type="text" name="user_code" value=(user_code) autocomplete="off" autocapitalize="characters" placeholder="ABCD-EFGH" required autofocus;
+                p { button type="submit" { "Continue" } }
+            }
+        }
+    };
+    html_response(
+        status,
+        page("Connect a device", Some((&web.principal, csrf)), body),
+    )
+}
+
+async fn signed_in(
+    state: &AppState,
+    headers: &HeaderMap,
+    back_to: &str,
+) -> Result<WebSession, Response> {
+    match current_session(state, headers).await {
+        Ok(Some(web)) => Ok(web),
+        Ok(None) => {
+            let next: String = url::form_urlencoded::byte_serialize(back_to.as_bytes()).collect();
+            Err(Redirect::to(&format!("/login?next={next}")).into_response())
+        }
+        Err(error) => Err(unavailable(&error)),
+    }
+}
+
+/// `GET /device`.
+async fn show_device(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<DeviceQuery>,
+) -> Response {
+    let typed = query.user_code.unwrap_or_default();
+    let back_to = if typed.is_empty() {
+        "/device".to_owned()
+    } else {
+        format!(
+            "/device?user_code={}",
+            url::form_urlencoded::byte_serialize(typed.as_bytes()).collect::<String>()
+        )
+    };
+    match signed_in(&state, &headers, &back_to).await {
+        Ok(web) => code_form(&web, StatusCode::OK, &typed, None),
+        Err(response) => response,
+    }
+}
+
+/// Finds a pending, unexpired device authorization by what the user typed, counting failures.
+async fn pending_device(
+    state: &AppState,
+    web: &WebSession,
+    client: &ClientInfo,
+    typed: &str,
+) -> Result<DeviceCodeRecord, Response> {
+    let now = state.clock.now();
+    let who = format!("user:{}", web.principal.user.id);
+    if let Err(throttled) = state
+        .user_code_throttle
+        .check(&who, client.ip.as_deref(), now)
+    {
+        let minutes = throttled.retry_after.div_ceil(60);
+        let message = format!("Too many wrong codes. Try again in {minutes} minute(s).");
+        let mut response = code_form(web, StatusCode::TOO_MANY_REQUESTS, typed, Some(&message));
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, throttled.retry_after.into());
+        return Err(response);
+    }
+    let found = match normalize_user_code(typed) {
+        Some(code) => state
+            .store
+            .device_code_by_user_code(&code)
+            .await
+            .map_err(|e| unavailable(&e))?,
+        None => None,
+    };
+    match found {
+        Some(device) if device.status == DeviceStatus::Pending && now < device.expires_at => {
+            Ok(device)
+        }
+        _ => {
+            state
+                .user_code_throttle
+                .record_failure(&who, client.ip.as_deref(), now);
+            Err(code_form(
+                web,
+                StatusCode::BAD_REQUEST,
+                typed,
+                Some("That code is not valid, or has expired or been used."),
+            ))
+        }
+    }
+}
+
+/// `POST /device`: the typed code; answers with the consent page.
+async fn submit_user_code(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    client: ClientInfo,
+    Form(form): Form<UserCodeForm>,
+) -> Response {
+    let web = match signed_in(&state, &headers, "/device").await {
+        Ok(web) => web,
+        Err(response) => return response,
+    };
+    if !tokens_match(&form.csrf_token, &web.session.csrf_token) {
+        return error_page(
+            StatusCode::FORBIDDEN,
+            "The form expired. Please go back and try again.",
+        );
+    }
+    let device = match pending_device(&state, &web, &client, &form.user_code).await {
+        Ok(device) => device,
+        Err(response) => return response,
+    };
+    let accounts = match state.store.memberships_of(web.principal.user.id).await {
+        Ok(accounts) => accounts,
+        Err(error) => return unavailable(&error),
+    };
+    let csrf = web.session.csrf_token.as_str();
+    let body = html! {
+        section.login {
+            h1 { "Authorize " (device.application.name) "?" }
+            p { "A device showing the code " code { (display_user_code(&device.user_code)) } " asks to act as you (" (web.principal.user.email) ")." }
+            p { "It will be able to use these scopes: " strong { (device.scopes) } "." }
+            p.muted { "Only allow this if you started the sign-in on that device yourself." }
+            form method="post" action="/device/decision" {
+                input type="hidden" name="csrf_token" value=(csrf);
+                input type="hidden" name="user_code" value=(device.user_code);
+                label for="account" { "Account" }
+                select #account name="account" {
+                    @for (membership, account) in &accounts {
+                        option value=(account.slug) selected[account.id == web.principal.account.id] { (account.name) " (" (membership.role) ")" }
+                    }
+                }
+                p {
+                    button type="submit" name="decision" value="allow" { "Allow" }
+                    " "
+                    button.secondary type="submit" name="decision" value="deny" { "Deny" }
+                }
+            }
+        }
+    };
+    html_response(
+        StatusCode::OK,
+        page("Authorize a device", Some((&web.principal, csrf)), body),
+    )
+}
+
+/// `POST /device/decision`.
+async fn submit_decision(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    client: ClientInfo,
+    Form(form): Form<DecisionForm>,
+) -> Response {
+    let web = match signed_in(&state, &headers, "/device").await {
+        Ok(web) => web,
+        Err(response) => return response,
+    };
+    if !tokens_match(&form.csrf_token, &web.session.csrf_token) {
+        return error_page(
+            StatusCode::FORBIDDEN,
+            "The form expired. Please go back and try again.",
+        );
+    }
+    let device = match pending_device(&state, &web, &client, &form.user_code).await {
+        Ok(device) => device,
+        Err(response) => return response,
+    };
+    let accounts = match state.store.memberships_of(web.principal.user.id).await {
+        Ok(accounts) => accounts,
+        Err(error) => return unavailable(&error),
+    };
+    let Some((_, account)) = accounts.iter().find(|(_, a)| a.slug == form.account) else {
+        return error_page(StatusCode::BAD_REQUEST, "Choose one of your accounts.");
+    };
+    let now = state.clock.now();
+    let actor = web.principal.actor(client.ip, client.user_agent);
+    let detail = format!(
+        "device flow: {} ({}) for scopes {}",
+        device.application.name, device.application.client_id, device.scopes
+    );
+    let (title, message) = if form.decision == "allow" {
+        let audit =
+            AuditEntry::new(now, &actor, AuditAction::ConsentGranted, "grant").detail(detail);
+        let grant = match state
+            .store
+            .create_grant(
+                web.principal.user.id,
+                account.id,
+                device.application.id,
+                device.scopes,
+                now,
+                audit,
+            )
+            .await
+        {
+            Ok(grant) => grant,
+            Err(error) => return unavailable(&error),
+        };
+        match state
+            .store
+            .decide_device_code(device.id, Some(grant.id))
+            .await
+        {
+            Ok(true) => ("Device connected", "You can go back to your device now."),
+            Ok(false) => return error_page(StatusCode::CONFLICT, "This code was already used."),
+            Err(error) => return unavailable(&error),
+        }
+    } else {
+        let audit = AuditEntry::new(now, &actor, AuditAction::ConsentDenied, "application")
+            .in_account(account.id)
+            .target(&device.application.client_id)
+            .detail(detail);
+        let decided = match state.store.decide_device_code(device.id, None).await {
+            Ok(decided) => decided,
+            Err(error) => return unavailable(&error),
+        };
+        if let Err(error) = state.store.record_audit(audit).await {
+            return unavailable(&error);
+        }
+        if !decided {
+            return error_page(StatusCode::CONFLICT, "This code was already used.");
+        }
+        ("Request denied", "The device was not given access.")
+    };
+    let body = html! { section.login { h1 { (title) } p { (message) } p { a href="/" { "Back to gatekey" } } } };
+    html_response(
+        StatusCode::OK,
+        page(title, Some((&web.principal, &web.session.csrf_token)), body),
+    )
+}

@@ -1,0 +1,191 @@
+//! The `/device` page of RFC 8628: a signed-in user types the code a device shows and decides.
+
+use gatekey_core::audit::{Actor, AuditAction, AuditEntry};
+use gatekey_core::oauth::application::{ApplicationSettings, ClientType, GrantType};
+use gatekey_core::oauth::device::{display_user_code, new_user_code, DeviceStatus, NewDeviceCode};
+use gatekey_core::oauth::store::{ApplicationStore, DeviceStore, NewApplication};
+use gatekey_core::scope::ScopeSet;
+use gatekey_core::secret::{Secret, SecretKind};
+use reqwest::header::LOCATION;
+use reqwest::Method;
+use time::{Duration, OffsetDateTime};
+
+use crate::harness::{each_backend, seed, send_text, sign_in, TestApp, PASSWORD};
+
+/// Registers a device application and starts a device authorization; returns its user code.
+async fn start_device_flow(app: &TestApp, account_id: i64) -> String {
+    let now = OffsetDateTime::now_utc();
+    let settings = ApplicationSettings {
+        name: "TV app".into(),
+        redirect_uris: vec![],
+        grant_types: vec![GrantType::DeviceCode, GrantType::RefreshToken],
+        scopes: ScopeSet::parse("read").unwrap(),
+        implicit_allowed: false,
+        introspect: false,
+        service_account_id: None,
+    };
+    let new = NewApplication {
+        client_id: "app_tv".into(),
+        account_id,
+        client_type: ClientType::Public,
+        secret_hash: None,
+        settings,
+        created_at: now,
+    };
+    let audit = AuditEntry::new(
+        now,
+        &Actor::operator(),
+        AuditAction::ApplicationCreated,
+        "application",
+    );
+    let application = match app
+        .store()
+        .application_by_client_id("app_tv")
+        .await
+        .unwrap()
+    {
+        Some(existing) => existing,
+        None => app.store().create_application(new, audit).await.unwrap(),
+    };
+    let user_code = new_user_code();
+    let device = NewDeviceCode {
+        hash: Secret::generate(SecretKind::DeviceCode).hash(),
+        user_code: user_code.clone(),
+        application_id: application.id,
+        scopes: application.scopes,
+        created_at: now,
+        expires_at: now + Duration::minutes(10),
+    };
+    app.store().create_device_code(device).await.unwrap();
+    user_code
+}
+
+fn field(html: &str, name: &str) -> String {
+    html.split(&format!("name=\"{name}\" value=\""))
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn a_user_types_the_code_and_allows_or_denies() {
+    each_backend(|backend| async move {
+        let app = TestApp::start(backend).await;
+        let seeded = seed(&app).await;
+        let user_code = start_device_flow(&app, seeded.acme.id).await;
+        let typed = display_user_code(&user_code).to_lowercase();
+
+        let anonymous =
+            send_text(app.http.get(app.url(&format!("/device?user_code={typed}")))).await;
+        assert_eq!(anonymous.0, 303);
+        assert!(anonymous.1[LOCATION]
+            .to_str()
+            .unwrap()
+            .starts_with("/login?next=%2Fdevice%3Fuser_code%3D"));
+
+        let browser = sign_in(&app, "owner@acme.test", PASSWORD).await;
+        let form =
+            send_text(browser.request(&app, Method::GET, &format!("/device?user_code={typed}")))
+                .await;
+        assert_eq!(form.0, 200);
+        assert_eq!(
+            field(&form.2, "user_code"),
+            typed,
+            "pre-filled from the verification_uri_complete"
+        );
+        let csrf = field(&form.2, "csrf_token");
+
+        let consent = send_text(
+            browser
+                .request(&app, Method::POST, "/device")
+                .form(&[("csrf_token", &csrf), ("user_code", &typed)]),
+        )
+        .await;
+        assert_eq!(consent.0, 200, "{}", consent.2);
+        assert!(consent.2.contains("TV app") && consent.2.contains(&display_user_code(&user_code)));
+
+        let decided = browser
+            .request(&app, Method::POST, "/device/decision")
+            .form(&[
+                ("csrf_token", csrf.as_str()),
+                ("user_code", user_code.as_str()),
+                ("account", "acme"),
+                ("decision", "allow"),
+            ]);
+        let done = send_text(decided).await;
+        assert_eq!(done.0, 200, "{}", done.2);
+        assert!(done.2.contains("Device connected"));
+        let record = app
+            .store()
+            .device_code_by_user_code(&user_code)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(record.status, DeviceStatus::Approved);
+        assert!(record.grant_id.is_some());
+
+        let reused = send_text(
+            browser
+                .request(&app, Method::POST, "/device")
+                .form(&[("csrf_token", &csrf), ("user_code", &typed)]),
+        )
+        .await;
+        assert_eq!(reused.0, 400, "a decided code cannot be used again");
+
+        let second = start_device_flow(&app, seeded.acme.id).await;
+        let denied = browser
+            .request(&app, Method::POST, "/device/decision")
+            .form(&[
+                ("csrf_token", csrf.as_str()),
+                ("user_code", second.as_str()),
+                ("account", "acme"),
+                ("decision", "deny"),
+            ]);
+        assert!(send_text(denied).await.2.contains("denied"));
+        assert_eq!(
+            app.store()
+                .device_code_by_user_code(&second)
+                .await
+                .unwrap()
+                .unwrap()
+                .status,
+            DeviceStatus::Denied
+        );
+
+        let forged = browser
+            .request(&app, Method::POST, "/device")
+            .form(&[("csrf_token", "forged"), ("user_code", typed.as_str())]);
+        assert_eq!(send_text(forged).await.0, 403);
+        app.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn guessing_user_codes_is_throttled() {
+    each_backend(|backend| async move {
+        let app = TestApp::start(backend).await;
+        let seeded = seed(&app).await;
+        let real = start_device_flow(&app, seeded.acme.id).await;
+        let browser = sign_in(&app, "owner@acme.test", PASSWORD).await;
+        let form = send_text(browser.request(&app, Method::GET, "/device")).await;
+        let csrf = field(&form.2, "csrf_token");
+        let guess = |code: &str| {
+            browser
+                .request(&app, Method::POST, "/device")
+                .form(&[("csrf_token", csrf.clone()), ("user_code", code.to_owned())])
+        };
+        for _ in 0..10 {
+            assert_eq!(send_text(guess("BCDF-GHJK")).await.0, 400);
+        }
+        let throttled = send_text(guess(&real)).await;
+        assert_eq!(
+            throttled.0, 429,
+            "even the right code waits once the limit is reached"
+        );
+        assert!(throttled.1.get("retry-after").is_some());
+        app.stop().await;
+    })
+    .await;
+}
