@@ -6,6 +6,7 @@ use std::time::Duration;
 use sqlx::any::AnyPoolOptions;
 use sqlx::Executor;
 
+use crate::issue_batch::IssueBatcher;
 use crate::{Backend, SqlStore};
 
 /// The PostgreSQL channel on which invalidations are announced.
@@ -60,6 +61,7 @@ impl SqlStore {
                     .map_err(ConnectError::Connect)?;
                 SqlStore {
                     read: pool.clone(),
+                    issue_batcher: IssueBatcher::spawn(pool.clone()),
                     write: pool,
                     backend,
                     url: url.to_owned(),
@@ -148,6 +150,7 @@ async fn connect_sqlite(url: &str) -> Result<SqlStore, ConnectError> {
         .map_err(ConnectError::Connect)?;
     Ok(SqlStore {
         read,
+        issue_batcher: IssueBatcher::spawn(write.clone()),
         write,
         backend: Backend::Sqlite,
         url,

@@ -12,6 +12,7 @@ mod devices;
 mod error;
 mod grants;
 mod invalidations;
+mod issue_batch;
 pub use invalidations::{parse_invalidation, InvalidationListener};
 mod rows;
 mod sessions;
@@ -33,6 +34,8 @@ pub struct SqlStore {
     write: AnyPool,
     backend: Backend,
     url: String,
+    /// Writes issued tokens in group commits.
+    issue_batcher: issue_batch::IssueBatcher,
 }
 
 impl SqlStore {

@@ -63,7 +63,7 @@ fn token_record(row: &AnyRow) -> StoreResult<TokenRecord> {
     })
 }
 
-async fn insert_access(
+pub(crate) async fn insert_access(
     conn: &mut AnyConnection,
     grant_id: i64,
     family_id: Option<i64>,
@@ -85,7 +85,7 @@ async fn insert_access(
     .map_err(conflict_as("access token"))
 }
 
-async fn insert_refresh(
+pub(crate) async fn insert_refresh(
     conn: &mut AnyConnection,
     grant_id: i64,
     family_id: Option<i64>,
@@ -220,21 +220,7 @@ impl TokenStore for SqlStore {
         access: NewAccessToken,
         refresh: Option<NewRefreshToken>,
     ) -> StoreResult<IssuedTokens> {
-        let mut tx = self.write.begin().await.map_err(from_sqlx)?;
-        let (refresh_token_id, family_id) = match &refresh {
-            Some(refresh) => {
-                let (id, family) = insert_refresh(&mut tx, grant_id, None, refresh).await?;
-                (Some(id), Some(family))
-            }
-            None => (None, None),
-        };
-        let access_token_id = insert_access(&mut tx, grant_id, family_id, &access).await?;
-        tx.commit().await.map_err(from_sqlx)?;
-        Ok(IssuedTokens {
-            access_token_id,
-            refresh_token_id,
-            family_id,
-        })
+        self.issue_batcher.issue(grant_id, access, refresh).await
     }
 
     async fn access_token(&self, hash: &TokenHash) -> StoreResult<Option<TokenRecord>> {

@@ -621,3 +621,48 @@ async fn device_codes_are_decided_once_and_redeemed_once() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn concurrent_issuances_are_all_committed_and_readable() {
+    each_backend(|f| async move {
+        let store = Arc::new(f.store.clone());
+        let now = OffsetDateTime::now_utc();
+        let grant = store
+            .create_grant(
+                f.user_id,
+                f.account_id,
+                f.app_id,
+                ScopeSet::ALL,
+                now,
+                audit(AuditAction::ConsentGranted, "grant"),
+            )
+            .await
+            .unwrap();
+        let issuances: Vec<_> = (0..200)
+            .map(|n| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    let (at, at_row) = access(now, None);
+                    let refresh = (n % 2 == 0).then(|| refresh(now).1);
+                    let issued = store.issue_tokens(grant.id, at_row, refresh).await.unwrap();
+                    (at, issued)
+                })
+            })
+            .collect();
+        let mut ids = std::collections::HashSet::new();
+        for issuance in issuances {
+            let (secret, issued) = issuance.await.unwrap();
+            assert!(ids.insert(issued.access_token_id), "distinct ids");
+            let record = store
+                .access_token(&secret.hash())
+                .await
+                .unwrap()
+                .expect("committed before answered");
+            assert_eq!(
+                (record.id, record.family_id),
+                (issued.access_token_id, issued.family_id)
+            );
+        }
+    })
+    .await;
+}

@@ -1,0 +1,122 @@
+//! Group commit for token issuance.
+//!
+//! Each issued token must be durable before it is handed out, and on SQLite a durable commit
+//! costs an fsync. Issuing one token per transaction would cap issuance at the disk's fsync
+//! rate; instead one task takes every issuance waiting at that moment and writes them in one
+//! transaction, so under load many tokens share each fsync while a lone request still commits
+//! at once.
+
+use gatekey_core::oauth::token::{IssuedTokens, NewAccessToken, NewRefreshToken};
+use gatekey_core::store::{StoreError, StoreResult};
+use sqlx::AnyPool;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::error::from_sqlx;
+use crate::tokens::{insert_access, insert_refresh};
+
+/// Most issuances written in one transaction.
+const MAX_BATCH: usize = 512;
+
+struct IssueJob {
+    grant_id: i64,
+    access: NewAccessToken,
+    refresh: Option<NewRefreshToken>,
+    reply: oneshot::Sender<StoreResult<IssuedTokens>>,
+}
+
+/// A handle on the issuing task; cheap to clone.
+#[derive(Clone)]
+pub(crate) struct IssueBatcher {
+    jobs: mpsc::Sender<IssueJob>,
+}
+
+impl std::fmt::Debug for IssueBatcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("IssueBatcher")
+    }
+}
+
+impl IssueBatcher {
+    /// Starts the issuing task on `pool`. It ends when every handle is dropped.
+    pub(crate) fn spawn(pool: AnyPool) -> Self {
+        let (jobs, mut queue) = mpsc::channel::<IssueJob>(4 * MAX_BATCH);
+        tokio::spawn(async move {
+            while let Some(first) = queue.recv().await {
+                let mut batch = vec![first];
+                while batch.len() < MAX_BATCH {
+                    match queue.try_recv() {
+                        Ok(job) => batch.push(job),
+                        Err(_) => break,
+                    }
+                }
+                write_batch(&pool, batch).await;
+            }
+        });
+        Self { jobs }
+    }
+
+    /// Issues tokens; returns once they are committed.
+    pub(crate) async fn issue(
+        &self,
+        grant_id: i64,
+        access: NewAccessToken,
+        refresh: Option<NewRefreshToken>,
+    ) -> StoreResult<IssuedTokens> {
+        let (reply, answer) = oneshot::channel();
+        let job = IssueJob {
+            grant_id,
+            access,
+            refresh,
+            reply,
+        };
+        self.jobs
+            .send(job)
+            .await
+            .map_err(|_| StoreError::Unavailable("the token writer has stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| StoreError::Unavailable("the token writer has stopped".into()))?
+    }
+}
+
+/// Writes a batch in one transaction and answers every job: all succeed or all fail.
+async fn write_batch(pool: &AnyPool, batch: Vec<IssueJob>) {
+    let written = async {
+        let mut tx = pool.begin().await.map_err(from_sqlx)?;
+        let mut issued = Vec::with_capacity(batch.len());
+        for job in &batch {
+            let (refresh_token_id, family_id) = match &job.refresh {
+                Some(refresh) => {
+                    let (id, family) = insert_refresh(&mut tx, job.grant_id, None, refresh).await?;
+                    (Some(id), Some(family))
+                }
+                None => (None, None),
+            };
+            let access_token_id =
+                insert_access(&mut tx, job.grant_id, family_id, &job.access).await?;
+            issued.push(IssuedTokens {
+                access_token_id,
+                refresh_token_id,
+                family_id,
+            });
+        }
+        tx.commit().await.map_err(from_sqlx)?;
+        Ok::<_, StoreError>(issued)
+    }
+    .await;
+    match written {
+        Ok(issued) => {
+            for (job, tokens) in batch.into_iter().zip(issued) {
+                let _ = job.reply.send(Ok(tokens));
+            }
+        }
+        Err(error) => {
+            let message = error.to_string();
+            for job in batch {
+                let _ = job
+                    .reply
+                    .send(Err(StoreError::Unavailable(message.clone())));
+            }
+        }
+    }
+}
