@@ -12,8 +12,9 @@ use crate::error::ApiError;
 use crate::metrics::track_requests;
 use crate::state::AppState;
 
-/// Content-Security-Policy of every response: only our own script and stylesheet, no framing.
-const CONTENT_SECURITY_POLICY: &str =
+/// Content-Security-Policy of every response (unless a page sets its own, as the consent page
+/// does): only our own script and stylesheet, no framing, forms posted only to us.
+pub const CONTENT_SECURITY_POLICY: &str =
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
      connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
@@ -56,10 +57,12 @@ async fn method_not_allowed() -> Response {
 async fn security_headers(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
-    );
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+        );
+    }
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(
         header::REFERRER_POLICY,

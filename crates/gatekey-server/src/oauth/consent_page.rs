@@ -1,6 +1,6 @@
 //! The pages a user sees during authorization: which account, and whether to allow.
 
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response;
 use gatekey_core::account::Account;
 use gatekey_core::oauth::authorize::AuthorizationRequest;
@@ -71,6 +71,22 @@ pub fn account_choice_page(
     )
 }
 
+/// The consent page's Content-Security-Policy: the default, except that the form may also
+/// lead to the client's redirect URI, since browsers apply `form-action` to the redirect that
+/// answers the form.
+fn consent_policy(request: &AuthorizationRequest) -> Option<HeaderValue> {
+    let url = url::Url::parse(&request.redirect_uri).ok()?;
+    let source = match url.host_str() {
+        Some(_) => url.origin().ascii_serialization(),
+        None => format!("{}:", url.scheme()),
+    };
+    let policy = crate::app::CONTENT_SECURITY_POLICY.replace(
+        "form-action 'self'",
+        &format!("form-action 'self' {source}"),
+    );
+    HeaderValue::from_str(&policy).ok()
+}
+
 /// Asks the user to allow or deny the application, naming it, the account and the scopes.
 pub fn consent_page(
     web: &WebSession,
@@ -103,12 +119,18 @@ pub fn consent_page(
             }
         }
     };
-    html_response(
+    let mut response = html_response(
         StatusCode::OK,
         page(
             "Authorize an application",
             Some((&web.principal, csrf)),
             body,
         ),
-    )
+    );
+    if let Some(policy) = consent_policy(request) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, policy);
+    }
+    response
 }

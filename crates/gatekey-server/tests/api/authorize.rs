@@ -144,10 +144,13 @@ async fn sign_in_consent_and_a_code_bound_to_the_request() {
         let browser = sign_in(&app, "owner@acme.test", PASSWORD).await;
         let page = send_text(browser.request(&app, Method::GET, &path)).await;
         assert_eq!(page.1["x-frame-options"], "DENY");
-        assert!(page.1["content-security-policy"]
-            .to_str()
-            .unwrap()
-            .contains("frame-ancestors 'none'"));
+        let csp = page.1["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+        // Browsers apply form-action to the redirect that answers the consent form.
+        assert!(
+            csp.contains("form-action 'self' https://client.example.com;"),
+            "{csp}"
+        );
         assert!(
             page.1.get("access-control-allow-origin").is_none(),
             "no CORS on the authorization endpoint"

@@ -8,6 +8,7 @@ mod audit;
 mod authorization;
 mod authorize;
 mod bad_input;
+mod browser;
 mod device_page;
 mod operations;
 mod rate_limit;

@@ -1,0 +1,363 @@
+//! A real browser (headless Chromium over WebDriver) goes through sign-in, account choice and
+//! consent, and lands on the client's redirect URI with a code; and through the device page.
+//!
+//! Runs when `GATEKEY_TEST_BROWSER=1` (CI sets it and installs Chromium and chromedriver);
+//! elsewhere it says so and stops, since no browser may be installed.
+
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use gatekey_core::audit::{Actor, AuditAction, AuditEntry};
+use gatekey_core::oauth::application::{ApplicationSettings, ClientType, GrantType};
+use gatekey_core::oauth::device::{display_user_code, new_user_code, DeviceStatus, NewDeviceCode};
+use gatekey_core::oauth::store::{ApplicationStore, DeviceStore, NewApplication, TokenStore};
+use gatekey_core::oauth::token::CodeRedemption;
+use gatekey_core::role::Role;
+use gatekey_core::scope::ScopeSet;
+use gatekey_core::secret::{Secret, SecretKind};
+use gatekey_core::store::UserStore;
+use gatekey_store::Backend;
+use time::OffsetDateTime;
+
+use crate::harness::{seed, TestApp, PASSWORD};
+
+const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+fn enabled() -> bool {
+    let on = std::env::var("GATEKEY_TEST_BROWSER").is_ok_and(|v| v == "1");
+    if !on {
+        eprintln!("browser tests skipped: set GATEKEY_TEST_BROWSER=1 with chromium and chromedriver installed");
+    }
+    on
+}
+
+/// chromedriver on a free port; killed when dropped.
+struct Driver {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn browser() -> (Driver, Client) {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let port = free_port();
+    let child = Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver is installed");
+    let driver = Driver { child, port };
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": "/usr/bin/chromium",
+            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                     "--disable-dev-shm-usage"]
+        }),
+    );
+    let started = Instant::now();
+    loop {
+        let connected = ClientBuilder::rustls()
+            .expect("tls")
+            .capabilities(caps.clone())
+            .connect(&format!("http://127.0.0.1:{}", driver.port))
+            .await;
+        match connected {
+            Ok(client) => return (driver, client),
+            Err(error) if started.elapsed() > Duration::from_secs(20) => {
+                panic!("no WebDriver session: {error}")
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
+}
+
+/// A stand-in for the client application: records the query its redirect URI receives.
+async fn redirect_catcher() -> (SocketAddr, Arc<Mutex<Option<String>>>) {
+    let caught: Arc<Mutex<Option<String>>> = Arc::default();
+    let seen = caught.clone();
+    let app = axum::Router::new().route(
+        "/cb",
+        axum::routing::get(
+            move |axum::extract::RawQuery(query): axum::extract::RawQuery| {
+                *seen.lock().unwrap() = query;
+                std::future::ready("You can close this window.")
+            },
+        ),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (addr, caught)
+}
+
+async fn fill_and_sign_in(client: &Client, email: &str) {
+    client
+        .wait()
+        .for_element(Locator::Css("#email"))
+        .await
+        .unwrap()
+        .send_keys(email)
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("#password"))
+        .await
+        .unwrap()
+        .send_keys(PASSWORD)
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("main button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_signs_in_chooses_an_account_consents_and_gets_a_code() {
+    if !enabled() {
+        return;
+    }
+    let app = TestApp::start(Backend::Sqlite).await;
+    let seeded = seed(&app).await;
+    let now = OffsetDateTime::now_utc();
+    let audit = AuditEntry::new(
+        now,
+        &Actor::operator(),
+        AuditAction::MembershipCreated,
+        "membership",
+    );
+    app.store()
+        .add_membership(
+            seeded.owner.user.id,
+            seeded.other.id,
+            Role::Member,
+            now,
+            audit,
+        )
+        .await
+        .unwrap();
+    let settings = ApplicationSettings {
+        name: "Browser test app".into(),
+        redirect_uris: vec!["http://127.0.0.1/cb".into()],
+        grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+        scopes: ScopeSet::parse("read write").unwrap(),
+        implicit_allowed: false,
+        introspect: false,
+        service_account_id: None,
+    };
+    let new = NewApplication {
+        client_id: "app_browser".into(),
+        account_id: seeded.acme.id,
+        client_type: ClientType::Public,
+        secret_hash: None,
+        settings,
+        created_at: now,
+    };
+    let audit = AuditEntry::new(
+        now,
+        &Actor::operator(),
+        AuditAction::ApplicationCreated,
+        "application",
+    );
+    app.store().create_application(new, audit).await.unwrap();
+
+    let (catcher, caught) = redirect_catcher().await;
+    let redirect_uri = format!("http://127.0.0.1:{}/cb", catcher.port());
+    let authorize = format!(
+        "{}/oauth/authorize?client_id=app_browser&response_type=code&scope=read&state=browser-state&code_challenge={CHALLENGE}&code_challenge_method=S256&redirect_uri={}",
+        app.server.url(),
+        url::form_urlencoded::byte_serialize(redirect_uri.as_bytes()).collect::<String>()
+    );
+    let (_driver, client) = browser().await;
+    client.goto(&authorize).await.unwrap();
+    fill_and_sign_in(&client, "owner@acme.test").await;
+
+    // Two accounts: choose "other".
+    let select = client
+        .wait()
+        .for_element(Locator::Css("select#account"))
+        .await
+        .unwrap();
+    select.select_by_value("other").await.unwrap();
+    client
+        .find(Locator::Css("main button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+
+    let allow = client
+        .wait()
+        .for_element(Locator::Css("button[value=allow]"))
+        .await
+        .unwrap();
+    let page = client.source().await.unwrap();
+    assert!(
+        page.contains("Browser test app") && page.contains("other"),
+        "the consent page names the app and the account"
+    );
+    allow.click().await.unwrap();
+
+    let started = Instant::now();
+    let query = loop {
+        if let Some(query) = caught.lock().unwrap().clone() {
+            break query;
+        }
+        if started.elapsed() > Duration::from_secs(15) {
+            let at = client
+                .current_url()
+                .await
+                .map(|u| u.to_string())
+                .unwrap_or_default();
+            let source = client.source().await.unwrap_or_default();
+            panic!("the browser never reached the redirect URI; it is at {at}: {source}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    client.close().await.unwrap();
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect();
+    let get = |name: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    assert_eq!(get("state").as_deref(), Some("browser-state"));
+    assert_eq!(get("iss"), Some(app.server.url()));
+    let code = get("code").expect("a code");
+    let hash = Secret::parse(SecretKind::AuthorizationCode, &code)
+        .unwrap()
+        .hash();
+    match app
+        .store()
+        .redeem_code(&hash, OffsetDateTime::now_utc())
+        .await
+        .unwrap()
+    {
+        CodeRedemption::Redeemed(record) => {
+            assert_eq!(
+                record.grant.account_id, seeded.other.id,
+                "the chosen account"
+            );
+            assert_eq!(record.redirect_uri, redirect_uri);
+        }
+        other => panic!("expected a fresh code, got {other:?}"),
+    }
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_approves_a_device_on_the_device_page() {
+    if !enabled() {
+        return;
+    }
+    let app = TestApp::start(Backend::Sqlite).await;
+    let seeded = seed(&app).await;
+    let now = OffsetDateTime::now_utc();
+    let settings = ApplicationSettings {
+        name: "Device test app".into(),
+        redirect_uris: vec![],
+        grant_types: vec![GrantType::DeviceCode],
+        scopes: ScopeSet::parse("read").unwrap(),
+        implicit_allowed: false,
+        introspect: false,
+        service_account_id: None,
+    };
+    let new = NewApplication {
+        client_id: "app_device".into(),
+        account_id: seeded.acme.id,
+        client_type: ClientType::Public,
+        secret_hash: None,
+        settings,
+        created_at: now,
+    };
+    let audit = AuditEntry::new(
+        now,
+        &Actor::operator(),
+        AuditAction::ApplicationCreated,
+        "application",
+    );
+    let application = app.store().create_application(new, audit).await.unwrap();
+    let user_code = new_user_code();
+    let device = NewDeviceCode {
+        hash: Secret::generate(SecretKind::DeviceCode).hash(),
+        user_code: user_code.clone(),
+        application_id: application.id,
+        scopes: application.scopes,
+        created_at: now,
+        expires_at: now + time::Duration::minutes(10),
+    };
+    app.store().create_device_code(device).await.unwrap();
+
+    let (_driver, client) = browser().await;
+    client
+        .goto(&format!("{}/device", app.server.url()))
+        .await
+        .unwrap();
+    fill_and_sign_in(&client, "owner@acme.test").await;
+    let input = client
+        .wait()
+        .for_element(Locator::Css("#user-code"))
+        .await
+        .unwrap();
+    input
+        .send_keys(&display_user_code(&user_code).to_lowercase())
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("main button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    client
+        .wait()
+        .for_element(Locator::Css("button[value=allow]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    client
+        .wait()
+        .for_element(Locator::XPath("//h1[contains(., 'Device connected')]"))
+        .await
+        .unwrap();
+    client.close().await.unwrap();
+    let record = app
+        .store()
+        .device_code_by_user_code(&user_code)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.status, DeviceStatus::Approved);
+    app.stop().await;
+}
