@@ -239,3 +239,152 @@ pub struct AuthorizationList {
     /// Where this page is.
     pub pagination: Pagination,
 }
+
+/// An OAuth application (client) as the API shows it. Never carries a secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApplicationView {
+    /// Application id, used in `/api/v1/applications/{id}`.
+    pub id: i64,
+    /// The public client identifier (RFC 6749 §2.2).
+    pub client_id: String,
+    /// Display name, shown on the consent page.
+    pub name: String,
+    /// `confidential` or `public` (RFC 6749 §2.1).
+    pub client_type: String,
+    /// Exact redirect URIs.
+    pub redirect_uris: Vec<String>,
+    /// Allowed grant types.
+    pub grant_types: Vec<String>,
+    /// Scopes it may ask for.
+    pub scopes: Vec<String>,
+    /// Whether `response_type=token` is allowed.
+    pub implicit_allowed: bool,
+    /// Whether it may introspect every token of the account, not only its own.
+    pub introspect: bool,
+    /// The service account `client_credentials` tokens act as.
+    pub service_account_id: Option<i64>,
+    /// When the secret replaced by the last rotation stops working, if one was rotated.
+    pub previous_secret_expires_at: Option<String>,
+    /// Creation time.
+    pub created_at: String,
+    /// Last change.
+    pub updated_at: String,
+}
+
+/// `POST /api/v1/applications`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateApplicationRequest {
+    /// Display name.
+    pub name: String,
+    /// `confidential` or `public`.
+    pub client_type: String,
+    /// Exact redirect URIs; needed for `authorization_code` and the implicit flow.
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+    /// Allowed grant types; by default `authorization_code` and `refresh_token`.
+    #[serde(default)]
+    pub grant_types: Option<Vec<String>>,
+    /// Allowed scopes; by default every scope.
+    #[serde(default)]
+    pub scopes: Option<Vec<String>>,
+    /// Whether `response_type=token` is allowed; off by default.
+    #[serde(default)]
+    pub implicit_allowed: bool,
+    /// Whether it may introspect every token; off by default.
+    #[serde(default)]
+    pub introspect: bool,
+    /// The service account for `client_credentials`.
+    #[serde(default)]
+    pub service_account_id: Option<i64>,
+}
+
+/// `PATCH /api/v1/applications/{id}`: the fields to change; absent fields stay as they are.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateApplicationRequest {
+    /// New display name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// May be restated, but not changed: a client type is fixed at registration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_type: Option<String>,
+    /// Replaces the redirect URIs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirect_uris: Option<Vec<String>>,
+    /// Replaces the grant types.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grant_types: Option<Vec<String>>,
+    /// Replaces the scopes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scopes: Option<Vec<String>>,
+    /// Allows or forbids the implicit flow.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub implicit_allowed: Option<bool>,
+    /// Grants or takes away the introspection permission.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub introspect: Option<bool>,
+    /// Links another service account; `null` unlinks it.
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub service_account_id: Option<Option<i64>>,
+}
+
+/// Tells a field given as `null` (`Some(None)`) from an absent one (`None`, by `default`).
+fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+/// A newly registered application: the only time its secret is shown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreatedApplication {
+    /// The application.
+    #[serde(flatten)]
+    pub application: ApplicationView,
+    /// The client secret, shown once; `null` for a public client.
+    pub client_secret: Option<String>,
+}
+
+/// `POST /api/v1/applications/{id}/rotate_secret`: the new secret, shown once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RotatedSecret {
+    /// The application; `previous_secret_expires_at` says until when the old secret works.
+    #[serde(flatten)]
+    pub application: ApplicationView,
+    /// The new client secret, shown once.
+    pub client_secret: String,
+}
+
+/// `GET /api/v1/applications`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApplicationList {
+    /// One page of applications, oldest first.
+    pub applications: Vec<ApplicationView>,
+    /// Where this page is.
+    pub pagination: Pagination,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn update_tells_null_from_absent() {
+        let absent: UpdateApplicationRequest = serde_json::from_str(r#"{"name":"x"}"#).unwrap();
+        assert_eq!(absent.service_account_id, None);
+        let null: UpdateApplicationRequest =
+            serde_json::from_str(r#"{"service_account_id":null}"#).unwrap();
+        assert_eq!(null.service_account_id, Some(None));
+        let set: UpdateApplicationRequest =
+            serde_json::from_str(r#"{"service_account_id":4}"#).unwrap();
+        assert_eq!(set.service_account_id, Some(Some(4)));
+        assert!(serde_json::from_str::<UpdateApplicationRequest>(r#"{"secret":"x"}"#).is_err());
+    }
+}
