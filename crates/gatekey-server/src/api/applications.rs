@@ -1,10 +1,316 @@
-//! (to be written)
+//! `/api/v1/applications`: the OAuth applications (clients) of the caller's account, for admins.
+//!
+//! `PATCH /api/v1/applications/{id}` changes only the fields it is sent; there is no `PUT`
+//! (answered 405), since the client id and the client type of an application never change and
+//! a full replacement would have to restate them. Another account's application answers 404,
+//! like one that does not exist.
 
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
 use axum::Router;
+use gatekey_core::oauth::admin::{
+    delete_application as delete_in_store, parse_grant_types,
+    register_application as register_in_store, rotate_secret as rotate_in_store,
+    update_application as update_in_store, ApplicationChanges, DeleteApplicationError,
+    RegisterApplicationError, Registrar, RotateSecretError, ServiceAccountLinkError, SettingsError,
+    UpdateApplicationError,
+};
+use gatekey_core::oauth::application::{Application, ApplicationSettings, ClientType, GrantType};
+use gatekey_core::oauth::store::ApplicationStore;
+use gatekey_core::scope::{Scope, ScopeSet};
+use gatekey_core::store::Invalidation;
+use gatekey_proto::api::{
+    ApplicationList, ApplicationView, CreateApplicationRequest, CreatedApplication, RotatedSecret,
+    UpdateApplicationRequest,
+};
 
+use super::paging::Paging;
+use super::views::{pagination, timestamp};
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::json::Json;
+use crate::path::Path;
 use crate::state::AppState;
+
+/// Grant types of an application registered without any: the code flow with refresh tokens.
+const DEFAULT_GRANT_TYPES: [GrantType; 2] = [GrantType::AuthorizationCode, GrantType::RefreshToken];
 
 /// This resource's routes.
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route(
+            "/api/v1/applications",
+            get(list_applications).post(create_application),
+        )
+        .route(
+            "/api/v1/applications/{id}",
+            get(show_application)
+                .patch(update_application)
+                .delete(delete_application),
+        )
+        .route(
+            "/api/v1/applications/{id}/rotate_secret",
+            post(rotate_application_secret),
+        )
+}
+
+/// An application as the API shows it: never a secret.
+fn application_view(app: &Application) -> ApplicationView {
+    ApplicationView {
+        id: app.id,
+        client_id: app.client_id.clone(),
+        name: app.name.clone(),
+        client_type: app.client_type.as_str().to_owned(),
+        redirect_uris: app.redirect_uris.clone(),
+        grant_types: app
+            .grant_types
+            .iter()
+            .map(|g| g.as_str().to_owned())
+            .collect(),
+        scopes: app.scopes.names().into_iter().map(str::to_owned).collect(),
+        implicit_allowed: app.implicit_allowed,
+        introspect: app.introspect,
+        service_account_id: app.service_account_id,
+        previous_secret_expires_at: app.previous_secret_expires_at.map(timestamp),
+        created_at: timestamp(app.created_at),
+        updated_at: timestamp(app.updated_at),
+    }
+}
+
+fn registrar<'a>(caller: &Caller, actor: &'a gatekey_core::audit::Actor) -> Registrar<'a> {
+    Registrar {
+        role: caller.principal.role,
+        actor,
+    }
+}
+
+/// The application `id` of the caller's account, or 404.
+async fn find_application(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+) -> Result<Application, ApiError> {
+    state
+        .store
+        .application_in_account(caller.principal.account.id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("application"))
+}
+
+fn parse_scopes(names: &[String]) -> Result<ScopeSet, ApiError> {
+    ScopeSet::from_names(names).map_err(|e| ApiError::bad_request(e.to_string()))
+}
+
+fn parse_grants(names: &[String]) -> Result<Vec<GrantType>, ApiError> {
+    parse_grant_types(names).map_err(|e| ApiError::bad_request(e.to_string()))
+}
+
+fn settings_error(error: SettingsError) -> ApiError {
+    match error {
+        SettingsError::ServiceAccount(e @ ServiceAccountLinkError::HigherRole(..)) => {
+            ApiError::forbidden(e.to_string())
+        }
+        other => ApiError::bad_request(other.to_string()),
+    }
+}
+
+/// The application is linked to a service account the caller may not act for.
+fn linked_error(error: ServiceAccountLinkError) -> ApiError {
+    match error {
+        ServiceAccountLinkError::HigherRole(..) => ApiError::forbidden(format!(
+            "this application acts as a service account ranking above you: {error}"
+        )),
+        other => ApiError::conflict(format!(
+            "this application's service account can no longer be used: {other}"
+        )),
+    }
+}
+
+/// Lists the caller's account's applications, oldest first.
+async fn list_applications(
+    State(state): State<AppState>,
+    caller: Caller,
+    Paging(page): Paging,
+) -> Result<Response, ApiError> {
+    caller.require(Scope::Admin)?;
+    let found = state
+        .store
+        .list_applications(caller.principal.account.id, page)
+        .await?;
+    Ok(Json(ApplicationList {
+        pagination: pagination(&found),
+        applications: found.items.iter().map(application_view).collect(),
+    })
+    .into_response())
+}
+
+/// Registers an application in the caller's account; a confidential client's secret is in the
+/// answer, and nowhere else ever again.
+async fn create_application(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(body): Json<CreateApplicationRequest>,
+) -> Result<Response, ApiError> {
+    caller.require(Scope::Admin)?;
+    let client_type: ClientType = body.client_type.parse().map_err(
+        |e: gatekey_core::oauth::application::ApplicationInputError| {
+            ApiError::bad_request(e.to_string())
+        },
+    )?;
+    let grant_types = match &body.grant_types {
+        Some(names) => parse_grants(names)?,
+        None => DEFAULT_GRANT_TYPES.to_vec(),
+    };
+    let scopes = match &body.scopes {
+        Some(names) => parse_scopes(names)?,
+        None => ScopeSet::ALL,
+    };
+    let settings = ApplicationSettings {
+        name: body.name,
+        redirect_uris: body.redirect_uris,
+        grant_types,
+        scopes,
+        implicit_allowed: body.implicit_allowed,
+        introspect: body.introspect,
+        service_account_id: body.service_account_id,
+    };
+    let actor = caller.actor();
+    let registered = register_in_store(
+        &state.store,
+        state.clock.now(),
+        caller.principal.account.id,
+        client_type,
+        settings,
+        registrar(&caller, &actor),
+    )
+    .await
+    .map_err(|e| match e {
+        RegisterApplicationError::Settings(e) => settings_error(e),
+        RegisterApplicationError::Store(e) => e.into(),
+    })?;
+    let location = format!("/api/v1/applications/{}", registered.application.id);
+    let body = CreatedApplication {
+        application: application_view(&registered.application),
+        client_secret: registered
+            .client_secret
+            .as_ref()
+            .map(|secret| secret.expose().to_owned()),
+    };
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(body),
+    )
+        .into_response())
+}
+
+/// Shows one application of the caller's account.
+async fn show_application(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
+    caller.require(Scope::Admin)?;
+    let app = find_application(&state, &caller, id).await?;
+    Ok(Json(application_view(&app)).into_response())
+}
+
+/// Changes the fields of an application that the body names.
+async fn update_application(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Json(body): Json<UpdateApplicationRequest>,
+) -> Result<Response, ApiError> {
+    caller.require(Scope::Admin)?;
+    let app = find_application(&state, &caller, id).await?;
+    if let Some(client_type) = &body.client_type {
+        if client_type != app.client_type.as_str() {
+            return Err(ApiError::bad_request(
+                "client_type cannot be changed; register a new application instead",
+            ));
+        }
+    }
+    let changes = ApplicationChanges {
+        name: body.name,
+        redirect_uris: body.redirect_uris,
+        grant_types: body.grant_types.as_deref().map(parse_grants).transpose()?,
+        scopes: body.scopes.as_deref().map(parse_scopes).transpose()?,
+        implicit_allowed: body.implicit_allowed,
+        introspect: body.introspect,
+        service_account_id: body.service_account_id,
+    };
+    let actor = caller.actor();
+    let updated = update_in_store(
+        &state.store,
+        state.clock.now(),
+        &app,
+        changes,
+        registrar(&caller, &actor),
+    )
+    .await
+    .map_err(|e| match e {
+        UpdateApplicationError::Settings(e) => settings_error(e),
+        UpdateApplicationError::Linked(e) => linked_error(e),
+        UpdateApplicationError::NotFound => ApiError::not_found("application"),
+        UpdateApplicationError::Store(e) => e.into(),
+    })?;
+    // Tokens of this application cached here are checked again under the new settings; other
+    // servers follow the invalidation feed the store wrote.
+    state
+        .credentials
+        .invalidate(&[Invalidation::Application(updated.id)]);
+    Ok(Json(application_view(&updated)).into_response())
+}
+
+/// Deletes an application: every grant, code and token of it is revoked.
+async fn delete_application(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
+    caller.require(Scope::Admin)?;
+    let app = find_application(&state, &caller, id).await?;
+    delete_in_store(&state.store, state.clock.now(), &app, &caller.actor())
+        .await
+        .map_err(|e| match e {
+            DeleteApplicationError::NotFound => ApiError::not_found("application"),
+            DeleteApplicationError::Store(e) => e.into(),
+        })?;
+    state
+        .credentials
+        .invalidate(&[Invalidation::Application(app.id)]);
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Gives a confidential application a new secret, shown once; the previous one keeps working
+/// for the grace period (`previous_secret_expires_at` in the answer).
+async fn rotate_application_secret(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
+    caller.require(Scope::Admin)?;
+    let app = find_application(&state, &caller, id).await?;
+    let actor = caller.actor();
+    let (rotated, secret) = rotate_in_store(
+        &state.store,
+        state.clock.now(),
+        &app,
+        registrar(&caller, &actor),
+    )
+    .await
+    .map_err(|e| match e {
+        RotateSecretError::PublicClient => ApiError::conflict(e.to_string()),
+        RotateSecretError::Linked(e) => linked_error(e),
+        RotateSecretError::NotFound => ApiError::not_found("application"),
+        RotateSecretError::Store(e) => e.into(),
+    })?;
+    Ok(Json(RotatedSecret {
+        application: application_view(&rotated),
+        client_secret: secret.expose().to_owned(),
+    })
+    .into_response())
 }
