@@ -3,6 +3,7 @@
 
 mod accounts;
 mod api_keys;
+mod apps;
 mod service_accounts;
 mod users;
 
@@ -47,6 +48,9 @@ enum AdminCommand {
     /// API keys.
     #[command(subcommand)]
     ApiKey(api_keys::ApiKeyCommand),
+    /// OAuth applications (clients) registered in an account.
+    #[command(subcommand)]
+    App(apps::AppCommand),
 }
 
 /// Runs an admin command.
@@ -69,6 +73,7 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
         AdminCommand::User(command) => users::run(&store, out, command).await,
         AdminCommand::ServiceAccount(command) => service_accounts::run(&store, out, command).await,
         AdminCommand::ApiKey(command) => api_keys::run(&store, out, command).await,
+        AdminCommand::App(command) => apps::run(&store, out, command).await,
     };
     store.close().await;
     result

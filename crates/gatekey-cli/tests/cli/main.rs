@@ -3,6 +3,7 @@
 mod process;
 
 mod admin;
+mod apps;
 mod durability;
 mod replicas;
 mod serve;

@@ -4,6 +4,7 @@
 mod harness;
 
 mod api_keys;
+mod applications;
 mod audit;
 mod authorization;
 mod authorize;
@@ -16,4 +17,3 @@ mod secrets_at_rest;
 mod service_accounts;
 mod storage_failure;
 mod web;
-mod applications;
