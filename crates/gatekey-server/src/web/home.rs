@@ -1,17 +1,20 @@
-//! `GET /`: your API keys in the current account; for admins, the members and the latest
-//! audit events too.
+//! `GET /`: your API keys in the current account; for admins, the members, the OAuth
+//! applications and the latest audit events too.
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use gatekey_core::api_key::ApiKey;
+use gatekey_core::oauth::application::Application;
 use gatekey_core::page::PageRequest;
+use gatekey_core::principal::Principal;
 use gatekey_core::scope::Scope;
 use gatekey_core::secret::Secret;
 use gatekey_core::store::{ApiKeyFilter, ApiKeyStore, AuditStore, StoreError, UserStore};
 use gatekey_core::user::UserKind;
 use maud::{html, Markup};
 
+use super::applications::{applications_section, created_notice};
 use super::layout::{display_time, error_page, html_response, page};
 use crate::auth::session::{current_session, WebSession};
 use crate::background::flush_usage;
@@ -40,6 +43,11 @@ pub struct Messages<'a> {
     pub password_notice: Option<&'a str>,
     /// Why the password form was refused.
     pub password_error: Option<&'a str>,
+    /// An application just registered, with its secret for a confidential client (shown this
+    /// once).
+    pub created_application: Option<(&'a Application, Option<&'a Secret>)>,
+    /// Why the application form was refused.
+    pub application_error: Option<&'a str>,
 }
 
 /// Renders the home page with the messages of the last form.
@@ -87,11 +95,12 @@ async fn home_body(
     let grantable = p.role.scopes();
     let accounts = state.store.memberships_of(p.user.id).await?;
     let admin = if p.may(Scope::Admin) {
-        Some(admin_sections(state, p.account.id).await?)
+        Some(admin_sections(state, p, csrf, messages.application_error).await?)
     } else {
         None
     };
     Ok(html! {
+        @if let Some((app, secret)) = messages.created_application { (created_notice(app, secret)) }
         @if let Some((key, secret)) = messages.created {
             section {
                 h2 { "New API key “" (key.name) "”" }
@@ -186,7 +195,14 @@ async fn home_body(
     })
 }
 
-async fn admin_sections(state: &AppState, account_id: i64) -> Result<Markup, StoreError> {
+async fn admin_sections(
+    state: &AppState,
+    principal: &Principal,
+    csrf: &str,
+    application_error: Option<&str>,
+) -> Result<Markup, StoreError> {
+    let account_id = principal.account.id;
+    let applications = applications_section(state, principal, csrf, application_error).await?;
     let members = state
         .store
         .list_members(
@@ -217,6 +233,7 @@ async fn admin_sections(state: &AppState, account_id: i64) -> Result<Markup, Sto
                 }
             }
         }
+        (applications)
         section {
             h2 { "Recent activity" }
             table {

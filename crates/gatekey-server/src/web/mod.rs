@@ -1,6 +1,8 @@
-//! Server-rendered pages: sign in, your API keys, and (for admins) members and the audit log.
+//! Server-rendered pages: sign in, your API keys, and (for admins) members, OAuth applications
+//! and the audit log.
 
 mod account_switch;
+mod applications;
 mod assets;
 pub(crate) mod csrf;
 mod home;
@@ -25,6 +27,11 @@ pub fn routes() -> Router<AppState> {
         .route("/password", post(password::change_password))
         .route("/keys", post(keys::create_key))
         .route("/keys/{id}/revoke", post(keys::revoke_key))
+        .route("/applications", post(applications::register_application))
+        .route(
+            "/applications/{id}/delete",
+            post(applications::delete_application),
+        )
         .route("/static/app.css", get(assets::stylesheet))
         .route("/static/app.js", get(assets::script))
 }

@@ -8,7 +8,9 @@ use gatekey_core::secret::TokenHash;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::harness::{assert_error, each_backend, seed, send, TestApp};
+use crate::harness::{
+    assert_error, each_backend, seed, send, send_text, sign_in, TestApp, PASSWORD,
+};
 
 type Answer = (u16, reqwest::header::HeaderMap, Value);
 
@@ -552,6 +554,157 @@ async fn only_admins_and_only_their_own_account() {
             "admins manage other applications: {}",
             as_admin.2
         );
+        app.stop().await;
+    })
+    .await;
+}
+
+/// The text of the element with `id` in a page: `<code id="x">TEXT</code>` gives `TEXT`.
+fn element_text(html: &str, id: &str) -> Option<String> {
+    let marker = format!(r#"id="{id}">"#);
+    let start = html.find(&marker)? + marker.len();
+    let length = html[start..].find('<')?;
+    Some(html[start..start + length].to_owned())
+}
+
+#[tokio::test]
+async fn the_admin_page_registers_lists_and_deletes_applications() {
+    each_backend(|backend| async move {
+        let app = TestApp::start(backend).await;
+        let seeded = seed(&app).await;
+        let admin = sign_in(&app, "owner@acme.test", PASSWORD).await;
+        let (status, _, home) = send_text(admin.request(&app, Method::GET, "/")).await;
+        assert_eq!(status, 200);
+        assert!(
+            home.contains("Applications") && home.contains(r#"action="/applications""#),
+            "{home}"
+        );
+
+        let form = |csrf: &str, uri: &str| {
+            vec![
+                ("csrf_token", csrf.to_owned()),
+                ("name", "Web portal".to_owned()),
+                ("client_type", "confidential".to_owned()),
+                ("redirect_uris", format!("{uri}\r\n")),
+                ("grant_authorization_code", "on".to_owned()),
+                ("grant_refresh_token", "on".to_owned()),
+                ("scope_read", "on".to_owned()),
+                ("service_account_id", String::new()),
+            ]
+        };
+        let forged = send_text(
+            admin
+                .request(&app, Method::POST, "/applications")
+                .form(&form("not-the-token", "https://portal.example/cb")),
+        )
+        .await;
+        assert_eq!(forged.0, 403, "CSRF token checked");
+        let refused = send_text(
+            admin
+                .request(&app, Method::POST, "/applications")
+                .form(&form(&admin.csrf, "http://portal.example/cb")),
+        )
+        .await;
+        assert_eq!(refused.0, 400);
+        assert!(refused.2.contains("must use https"), "{}", refused.2);
+
+        let (status, _, page) = send_text(
+            admin
+                .request(&app, Method::POST, "/applications")
+                .form(&form(&admin.csrf, "https://portal.example/cb")),
+        )
+        .await;
+        assert_eq!(status, 201, "{page}");
+        let client_id = element_text(&page, "new-client-id").expect("client id shown");
+        let secret = element_text(&page, "new-client-secret").expect("secret shown once");
+        assert!(secret.starts_with("gk_cs_"), "{secret}");
+        assert!(
+            page.contains(r#"data-copy="new-client-secret""#),
+            "copy button"
+        );
+        let stored = app
+            .store()
+            .application_by_client_id(&client_id)
+            .await
+            .unwrap()
+            .expect("stored");
+        assert!(stored.secret_matches(&TokenHash::of(&secret), time::OffsetDateTime::now_utc()));
+        assert_eq!(stored.scopes.to_string(), "read");
+
+        let (_, _, again) = send_text(admin.request(&app, Method::GET, "/")).await;
+        assert!(!again.contains(&secret), "the secret is shown once");
+        assert!(
+            again.contains(&client_id) && again.contains("https://portal.example/cb"),
+            "listed with its redirect URI"
+        );
+
+        // Members see no applications section and cannot post to it.
+        app.person(&seeded.acme, "member@acme.test", Role::Member)
+            .await;
+        let browser = sign_in(&app, "member@acme.test", PASSWORD).await;
+        let (_, _, member_home) = send_text(browser.request(&app, Method::GET, "/")).await;
+        assert!(!member_home.contains(&client_id), "{member_home}");
+        let denied = send_text(
+            browser
+                .request(&app, Method::POST, "/applications")
+                .form(&form(&browser.csrf, "https://portal.example/cb")),
+        )
+        .await;
+        assert_eq!(denied.0, 403);
+        let delete_path = format!("/applications/{}/delete", stored.id);
+        let denied = send_text(
+            browser
+                .request(&app, Method::POST, &delete_path)
+                .form(&[("csrf_token", browser.csrf.as_str())]),
+        )
+        .await;
+        assert_eq!(denied.0, 403);
+
+        // Another account's admin cannot delete it.
+        app.person(&seeded.other, "admin@other.test", Role::Admin)
+            .await;
+        let theirs = sign_in(&app, "admin@other.test", PASSWORD).await;
+        let (status, _, _) = send_text(
+            theirs
+                .request(&app, Method::POST, &delete_path)
+                .form(&[("csrf_token", theirs.csrf.as_str())]),
+        )
+        .await;
+        assert_eq!(status, 404);
+
+        let forged = send_text(
+            admin
+                .request(&app, Method::POST, &delete_path)
+                .form(&[("csrf_token", "nope")]),
+        )
+        .await;
+        assert_eq!(forged.0, 403);
+        let (status, headers, _) = send_text(
+            admin
+                .request(&app, Method::POST, &delete_path)
+                .form(&[("csrf_token", admin.csrf.as_str())]),
+        )
+        .await;
+        assert_eq!(status, 303);
+        assert_eq!(headers["location"], "/");
+        assert!(app
+            .store()
+            .application_by_client_id(&client_id)
+            .await
+            .unwrap()
+            .is_none());
+
+        let key = app.key(&seeded.owner, None).await;
+        let audits = audit_actions(&app, &key).await;
+        let by_session: Vec<&str> = audits
+            .iter()
+            .filter(|a| a["target_id"] == client_id.as_str())
+            .map(|a| {
+                assert_eq!(a["credential"]["type"], "session", "{a}");
+                a["action"].as_str().unwrap()
+            })
+            .collect();
+        assert_eq!(by_session, ["application.deleted", "application.created"]);
         app.stop().await;
     })
     .await;
