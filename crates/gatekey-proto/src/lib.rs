@@ -2,5 +2,6 @@
 
 pub mod api;
 pub mod error;
+pub mod oauth;
 
 pub use error::ErrorBody;

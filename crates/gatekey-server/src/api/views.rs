@@ -82,9 +82,14 @@ pub fn credential_view(
         CredentialRef::ApiKey(id) => Some(*id),
         _ => None,
     };
+    let client_id = match credential {
+        CredentialRef::OAuth { client_id, .. } => Some(client_id.clone()),
+        _ => None,
+    };
     CredentialView {
         kind: credential.type_name().to_owned(),
         id,
+        client_id,
         expires_at: expires_at.map(timestamp),
     }
 }

@@ -1,0 +1,110 @@
+//! Bodies of the OAuth 2.0 endpoints: the token response (RFC 6749 §5.1), introspection
+//! (RFC 7662 §2.2) and the authorization server metadata (RFC 8414 §2). Errors use
+//! [`crate::ErrorBody`] (RFC 6749 §5.2).
+
+use serde::{Deserialize, Serialize};
+
+/// A successful token response (RFC 6749 §5.1), plus the account the tokens act in.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenResponse {
+    /// The access token.
+    pub access_token: String,
+    /// Always `Bearer` (RFC 6750).
+    pub token_type: String,
+    /// Seconds until the access token expires.
+    pub expires_in: u64,
+    /// The access token's scopes, space-separated.
+    pub scope: String,
+    /// A refresh token, when one is issued.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    /// The slug of the account the tokens act in.
+    pub account: String,
+}
+
+impl std::fmt::Debug for TokenResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenResponse")
+            .field("token_type", &self.token_type)
+            .field("expires_in", &self.expires_in)
+            .field("scope", &self.scope)
+            .field("account", &self.account)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An introspection response (RFC 7662 §2.2). An inactive token is exactly
+/// `{"active":false}`: every other field is left out.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct IntrospectionResponse {
+    /// Whether the token is currently active.
+    pub active: bool,
+    /// Its scopes, space-separated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// The client it was issued to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// The email of the user it acts as.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// The id of the user it acts as, as a string.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sub: Option<String>,
+    /// The slug of the account it acts in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// Expiry, in seconds since the Unix epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exp: Option<i64>,
+    /// Issue time, in seconds since the Unix epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iat: Option<i64>,
+    /// `Bearer` for an access token, `refresh_token` for a refresh token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_type: Option<String>,
+    /// The issuer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iss: Option<String>,
+}
+
+impl IntrospectionResponse {
+    /// `{"active":false}`.
+    pub fn inactive() -> Self {
+        Self::default()
+    }
+}
+
+/// The authorization server metadata (RFC 8414 §2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthorizationServerMetadata {
+    /// The issuer: the configured public URL, exactly.
+    pub issuer: String,
+    /// `GET /oauth/authorize`.
+    pub authorization_endpoint: String,
+    /// `POST /oauth/token`.
+    pub token_endpoint: String,
+    /// `POST /oauth/revoke` (RFC 7009).
+    pub revocation_endpoint: String,
+    /// `POST /oauth/introspect` (RFC 7662).
+    pub introspection_endpoint: String,
+    /// `POST /oauth/device_authorization` (RFC 8628), once it exists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_authorization_endpoint: Option<String>,
+    /// The scopes there are.
+    pub scopes_supported: Vec<String>,
+    /// The response types of the authorization endpoint.
+    pub response_types_supported: Vec<String>,
+    /// The grant types of the token endpoint.
+    pub grant_types_supported: Vec<String>,
+    /// PKCE methods (RFC 7636): `S256` only.
+    pub code_challenge_methods_supported: Vec<String>,
+    /// Client authentication at the token endpoint.
+    pub token_endpoint_auth_methods_supported: Vec<String>,
+    /// Client authentication at the revocation endpoint.
+    pub revocation_endpoint_auth_methods_supported: Vec<String>,
+    /// Client authentication at the introspection endpoint.
+    pub introspection_endpoint_auth_methods_supported: Vec<String>,
+    /// Whether the authorization response carries `iss` (RFC 9207).
+    pub authorization_response_iss_parameter_supported: bool,
+}
