@@ -1,5 +1,5 @@
-//! The credential cache: a checked API key is trusted for a short time without asking the
-//! database again, so the check on every request is a hash and a map lookup.
+//! The credential cache: a checked API key or OAuth access token is trusted for a short time
+//! without asking the database again, so the check on every request is a hash and a map lookup.
 //!
 //! Revocation stays immediate: the revoking server evicts at once, other servers evict when the
 //! invalidation feed reaches them (a `NOTIFY` on PostgreSQL, a poll otherwise). A generation
@@ -19,13 +19,53 @@ use time::OffsetDateTime;
 /// Entries kept before the cache is emptied and starts over.
 const MAX_ENTRIES: usize = 100_000;
 
-/// A checked API key.
+/// What a cached credential is, with the ids that invalidations name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialSource {
+    /// An API key.
+    ApiKey {
+        /// The key's id.
+        key_id: i64,
+    },
+    /// An OAuth access token.
+    AccessToken {
+        /// The token's id.
+        token_id: i64,
+        /// Its refresh family, if it has one.
+        family_id: Option<i64>,
+        /// The grant it hangs off.
+        grant_id: i64,
+        /// The application it was issued to.
+        application_id: i64,
+    },
+}
+
+impl CredentialSource {
+    /// Whether `invalidation` makes this credential stale. A user's invalidation is checked by
+    /// the caller, from the principal.
+    fn made_stale_by(&self, invalidation: &Invalidation) -> bool {
+        match (*self, *invalidation) {
+            (Self::ApiKey { key_id }, Invalidation::ApiKey(id)) => key_id == id,
+            (Self::AccessToken { token_id, .. }, Invalidation::AccessToken(id)) => token_id == id,
+            (Self::AccessToken { family_id, .. }, Invalidation::Family(id)) => {
+                family_id == Some(id)
+            }
+            (Self::AccessToken { grant_id, .. }, Invalidation::Grant(id)) => grant_id == id,
+            (Self::AccessToken { application_id, .. }, Invalidation::Application(id)) => {
+                application_id == id
+            }
+            _ => false,
+        }
+    }
+}
+
+/// A checked credential.
 #[derive(Debug)]
 pub struct CachedKey {
-    /// Who the key acts as.
+    /// Who the credential acts as.
     pub principal: Arc<Principal>,
-    /// The key's id.
-    pub key_id: i64,
+    /// What it is.
+    pub source: CredentialSource,
     fetched_at: Instant,
     /// Last use, in milliseconds; 0 when never used since cached.
     last_used: AtomicI64,
@@ -34,19 +74,23 @@ pub struct CachedKey {
 }
 
 impl CachedKey {
-    /// Records a use; a single atomic store, no lock and no database write.
+    /// Records a use; a single atomic store, no lock and no database write. Only API keys
+    /// keep a `last_used_at`; uses of other credentials are not written.
     pub fn touch(&self, now: OffsetDateTime) {
         self.last_used.store(to_millis(now), Ordering::Relaxed);
     }
 
     fn unflushed_use(&self) -> Option<(i64, OffsetDateTime)> {
+        let CredentialSource::ApiKey { key_id } = self.source else {
+            return None;
+        };
         let used = self.last_used.load(Ordering::Relaxed);
         let flushed = self.last_flushed.swap(used, Ordering::Relaxed);
-        (used > flushed).then(|| (self.key_id, from_millis(used)))
+        (used > flushed).then(|| (key_id, from_millis(used)))
     }
 }
 
-/// The cache of checked API keys.
+/// The cache of checked credentials.
 #[derive(Debug)]
 pub struct CredentialCache {
     entries: RwLock<HashMap<TokenHash, Arc<CachedKey>>>,
@@ -89,9 +133,26 @@ impl CredentialCache {
         key_id: i64,
         generation: u64,
     ) -> Arc<CachedKey> {
+        self.insert_checked(
+            hash,
+            principal,
+            CredentialSource::ApiKey { key_id },
+            generation,
+        )
+    }
+
+    /// Caches a checked credential of any kind, unless an invalidation happened since
+    /// `generation` was read.
+    pub fn insert_checked(
+        &self,
+        hash: TokenHash,
+        principal: Arc<Principal>,
+        source: CredentialSource,
+        generation: u64,
+    ) -> Arc<CachedKey> {
         let entry = Arc::new(CachedKey {
             principal,
-            key_id,
+            source,
             fetched_at: Instant::now(),
             last_used: AtomicI64::new(0),
             last_flushed: AtomicI64::new(0),
@@ -118,13 +179,8 @@ impl CredentialCache {
         let mut evicted = Vec::new();
         entries.retain(|_, entry| {
             let stale = invalidations.iter().any(|inv| match inv {
-                Invalidation::ApiKey(id) => entry.key_id == *id,
                 Invalidation::User(id) => entry.principal.user.id == *id,
-                Invalidation::Session(_)
-                | Invalidation::AccessToken(_)
-                | Invalidation::Family(_)
-                | Invalidation::Grant(_)
-                | Invalidation::Application(_) => false,
+                other => entry.source.made_stale_by(other),
             });
             if stale {
                 evicted.push(entry.clone());

@@ -9,8 +9,10 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use gatekey_core::principal::Principal;
 use gatekey_core::scope::Scope;
+use gatekey_core::secret::SecretKind;
 use subtle::ConstantTimeEq;
 
+use super::access_token::check_access_token;
 use super::api_key::check_api_key;
 use super::session::current_session;
 use super::ClientInfo;
@@ -140,7 +142,10 @@ async fn authenticate(state: &AppState, parts: &Parts) -> Result<Caller, ApiErro
     let client = ClientInfo::of(parts, state.config.http.trust_forwarded_for);
     if let Some(authorization) = parts.headers.get(header::AUTHORIZATION) {
         let presented = bearer_token(authorization)?;
-        let entry = check_api_key(state, presented).await?;
+        let entry = match SecretKind::of(presented) {
+            Some(SecretKind::AccessToken) => check_access_token(state, presented).await?,
+            _ => check_api_key(state, presented).await?,
+        };
         return Ok(Caller {
             principal: entry.principal.clone(),
             client,

@@ -1,7 +1,8 @@
-//! Authentication of API requests: Bearer API keys (RFC 6750) and web sessions, resolved to
-//! a principal once per request by [`require_caller`], then checked per handler with
-//! [`Caller::require`].
+//! Authentication of API requests: Bearer API keys and OAuth access tokens (RFC 6750) and web
+//! sessions, resolved to a principal once per request by [`require_caller`], then checked per
+//! handler with [`Caller::require`].
 
+pub mod access_token;
 pub mod api_key;
 pub mod cache;
 pub mod caller;

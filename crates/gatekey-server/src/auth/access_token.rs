@@ -1,0 +1,81 @@
+//! Checking a presented OAuth access token (RFC 6750) on the REST API, like an API key: the
+//! checksum first, then the credential cache, then the database. The token acts as its grant's
+//! user in the grant's account with the token's scopes.
+
+use std::sync::Arc;
+
+use gatekey_core::audit::CredentialRef;
+use gatekey_core::oauth::store::TokenStore;
+use gatekey_core::principal::Principal;
+use gatekey_core::secret::{Secret, SecretKind};
+use gatekey_core::store::UserStore;
+
+use super::cache::{CachedKey, CredentialSource};
+use crate::error::ApiError;
+use crate::metrics::CredentialOutcome;
+use crate::state::AppState;
+
+/// Resolves an access token to its cached entry, or answers 401 `invalid_token`.
+pub async fn check_access_token(
+    state: &AppState,
+    presented: &str,
+) -> Result<Arc<CachedKey>, ApiError> {
+    let now = state.clock.now();
+    let Ok(secret) = Secret::parse(SecretKind::AccessToken, presented) else {
+        state.metrics.credential_check(CredentialOutcome::Malformed);
+        return Err(ApiError::invalid_token("the credential is malformed"));
+    };
+    let hash = secret.hash();
+    if let Some(entry) = state.credentials.get(&hash) {
+        if entry.principal.expires_at.is_some_and(|at| at <= now) {
+            state.metrics.credential_check(CredentialOutcome::Expired);
+            return Err(ApiError::invalid_token("the credential has expired"));
+        }
+        state.metrics.credential_check(CredentialOutcome::CacheHit);
+        return Ok(entry);
+    }
+    let generation = state.credentials.generation();
+    let Some(token) = state.store.access_token(&hash).await? else {
+        state.metrics.credential_check(CredentialOutcome::Unknown);
+        return Err(ApiError::invalid_token("the credential is unknown"));
+    };
+    if now >= token.expires_at && token.revoked_at.is_none() {
+        state.metrics.credential_check(CredentialOutcome::Expired);
+        return Err(ApiError::invalid_token("the credential has expired"));
+    }
+    // The membership is read again for its id (API keys made with this token hang off it).
+    let member = if token.is_active_at(now) {
+        state
+            .store
+            .member(token.grant.account_id, token.grant.user_id)
+            .await?
+    } else {
+        None
+    };
+    let Some(member) = member.filter(|m| !m.user.is_disabled()) else {
+        state.metrics.credential_check(CredentialOutcome::Revoked);
+        return Err(ApiError::invalid_token("the credential has been revoked"));
+    };
+    state.metrics.credential_check(CredentialOutcome::Verified);
+    let principal = Principal {
+        user: token.user.clone(),
+        account: token.account.clone(),
+        membership_id: member.membership.id,
+        role: member.membership.role,
+        credential: CredentialRef::OAuth {
+            client_id: token.application.client_id.clone(),
+            grant_id: token.grant.id,
+        },
+        credential_scopes: token.scopes,
+        expires_at: Some(token.expires_at),
+    };
+    let source = CredentialSource::AccessToken {
+        token_id: token.id,
+        family_id: token.family_id,
+        grant_id: token.grant.id,
+        application_id: token.application.id,
+    };
+    Ok(state
+        .credentials
+        .insert_checked(hash, Arc::new(principal), source, generation))
+}
