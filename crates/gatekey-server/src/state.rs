@@ -36,6 +36,8 @@ pub struct Inner {
     pub login_throttle: LoginThrottle,
     /// Guessing protection for device user codes (RFC 8628 §5.1): failures per user and per IP.
     pub user_code_throttle: LoginThrottle,
+    /// Failed client authentications at the OAuth endpoints, counted per client id.
+    pub client_auth_throttle: LoginThrottle,
     /// Prometheus metrics.
     pub metrics: Metrics,
 }
@@ -54,6 +56,12 @@ impl AppState {
                 max_failures_per_email: 10,
                 max_failures_per_ip: 30,
                 failure_window: 900,
+            }),
+            // Keyed by client id only (no IP is passed): 20 failures per 5 minutes.
+            client_auth_throttle: LoginThrottle::new(crate::config::LoginConfig {
+                max_failures_per_email: 20,
+                max_failures_per_ip: u32::MAX,
+                failure_window: 300,
             }),
             metrics: Metrics::default(),
             issuer,

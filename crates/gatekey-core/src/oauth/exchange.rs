@@ -11,6 +11,7 @@ use time::OffsetDateTime;
 use super::application::{Application, ClientType, GrantType};
 use super::pkce::verifier_matches;
 use super::token::{CodeRecord, TokenRecord};
+use crate::role::Role;
 use crate::scope::ScopeSet;
 use crate::user::{Member, UserKind};
 
@@ -167,8 +168,14 @@ pub fn client_credentials_scopes(
     };
     requested_scopes(
         requested,
-        client.scopes.intersect(member.membership.role.scopes()),
+        client_credentials_allowed(client, member.membership.role),
     )
+}
+
+/// Every scope a client credentials token of `client` may carry when its service account has
+/// `role`: the application's scopes within what the role allows.
+pub fn client_credentials_allowed(client: &Application, role: Role) -> ScopeSet {
+    client.scopes.intersect(role.scopes())
 }
 
 /// The authorization code token request, after the code was spent (RFC 6749 §4.1.3).
@@ -331,7 +338,6 @@ mod tests {
     use super::*;
     use crate::account::Account;
     use crate::oauth::grant::Grant;
-    use crate::role::Role;
     use crate::user::{Membership, User};
 
     const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";

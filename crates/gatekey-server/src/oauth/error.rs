@@ -1,1 +1,159 @@
-//! (to be written)
+//! Error responses of the token, revocation and introspection endpoints (RFC 6749 §5.2):
+//! `{"error","error_description"}` as JSON, never cached.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use gatekey_core::oauth::exchange::{ExchangeError, TokenErrorCode};
+use gatekey_core::store::StoreError;
+use gatekey_proto::ErrorBody;
+
+use crate::error::REALM;
+
+/// A refused OAuth request.
+#[derive(Debug)]
+pub struct OAuthError {
+    status: StatusCode,
+    code: &'static str,
+    description: String,
+    basic_challenge: bool,
+    retry_after: Option<u64>,
+    allow: Option<&'static str>,
+}
+
+impl OAuthError {
+    fn new(status: StatusCode, code: &'static str, description: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            description: description.into(),
+            basic_challenge: false,
+            retry_after: None,
+            allow: None,
+        }
+    }
+
+    /// 400 `invalid_request`.
+    pub fn invalid_request(description: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_request", description)
+    }
+
+    /// 401 `invalid_client`, with a `WWW-Authenticate: Basic` challenge naming the scheme the
+    /// endpoint supports. RFC 6749 §5.2 requires the 401 and challenge when the client tried
+    /// the `Authorization` header; HTTP (RFC 9110 §15.5.2) requires the challenge on every 401,
+    /// so it is sent for the other methods too.
+    pub fn invalid_client(description: impl Into<String>) -> Self {
+        let mut error = Self::new(StatusCode::UNAUTHORIZED, "invalid_client", description);
+        error.basic_challenge = true;
+        error
+    }
+
+    /// 429 `invalid_client`: too many failed authentications of this client id.
+    pub fn client_throttled(retry_after: u64) -> Self {
+        let mut error = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "invalid_client",
+            "too many failed client authentications; retry later",
+        );
+        error.retry_after = Some(retry_after.max(1));
+        error
+    }
+
+    /// 400 `unsupported_grant_type`.
+    pub fn unsupported_grant_type(description: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            description,
+        )
+    }
+
+    /// 405: the endpoint takes only POST.
+    pub fn method_not_allowed() -> Self {
+        let mut error = Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "invalid_request",
+            "this endpoint takes only POST",
+        );
+        error.allow = Some("POST");
+        error
+    }
+
+    /// 503 `temporarily_unavailable`: storage failed. The detail is logged, not returned; a
+    /// failure is never answered as a success (RFC 7009 §2.2.1 names 503 for this).
+    pub fn unavailable(error: &StoreError) -> Self {
+        tracing::error!(%error, "storage failure at an OAuth endpoint");
+        let mut answer = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "temporarily_unavailable",
+            "storage is unavailable; retry later",
+        );
+        answer.retry_after = Some(1);
+        answer
+    }
+
+    /// The `error` code.
+    #[cfg(test)]
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+}
+
+impl From<ExchangeError> for OAuthError {
+    fn from(error: ExchangeError) -> Self {
+        match error.code {
+            TokenErrorCode::InvalidClient => Self::invalid_client(error.description),
+            code => Self::new(StatusCode::BAD_REQUEST, code.as_str(), error.description),
+        }
+    }
+}
+
+impl From<StoreError> for OAuthError {
+    fn from(error: StoreError) -> Self {
+        Self::unavailable(&error)
+    }
+}
+
+impl IntoResponse for OAuthError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody {
+            error: self.code.to_owned(),
+            error_description: Some(self.description),
+        };
+        let mut response = (self.status, Json(body)).into_response();
+        let headers = response.headers_mut();
+        if self.basic_challenge {
+            if let Ok(challenge) = HeaderValue::from_str(&format!("Basic realm=\"{REALM}\"")) {
+                headers.insert(header::WWW_AUTHENTICATE, challenge);
+            }
+        }
+        if let Some(seconds) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        if let Some(allow) = self.allow {
+            headers.insert(header::ALLOW, HeaderValue::from_static(allow));
+        }
+        set_no_store(&mut response);
+        response
+    }
+}
+
+/// Marks a response uncacheable, as RFC 6749 §5.1 requires of every response carrying tokens:
+/// `Cache-Control: no-store` and `Pragma: no-cache`.
+pub fn set_no_store(response: &mut Response) {
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+}
+
+/// Middleware form of [`set_no_store`], for every response of the token, revocation and
+/// introspection endpoints, including ones axum answers itself.
+pub async fn no_store(mut response: Response) -> Response {
+    set_no_store(&mut response);
+    response
+}
+
+/// Answers any method but POST with 405.
+pub async fn post_only() -> OAuthError {
+    OAuthError::method_not_allowed()
+}

@@ -1,10 +1,112 @@
-//! (to be written)
+//! `POST /oauth/introspect` (RFC 7662): a resource server asks whether a token is active and
+//! what it may do. Only confidential clients authenticated with their secret may ask (RFC 7662
+//! §2.1, against token scanning); one with the `introspect` permission sees every token, any
+//! other only its own. Anything else, and every token that is not active, is exactly
+//! `{"active":false}` (§2.2), so the answer never tells whether a token exists.
 
-use axum::Router;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::middleware::map_response;
+use axum::routing::post;
+use axum::{Json, Router};
+use gatekey_core::oauth::store::TokenStore;
+use gatekey_core::oauth::token::TokenRecord;
+use gatekey_core::secret::{Secret, SecretKind};
+use gatekey_proto::oauth::IntrospectionResponse;
+use time::OffsetDateTime;
 
+use super::client_auth::{authenticate_client, AuthenticatedClient};
+use super::error::{no_store, post_only, OAuthError};
+use super::form::OAuthForm;
 use crate::state::AppState;
 
-/// This endpoint's routes.
+/// The introspection endpoint's routes.
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route(
+            "/oauth/introspect",
+            post(introspect_token).fallback(post_only),
+        )
+        .layer(map_response(no_store))
+}
+
+/// What kind of token was presented; `token_type_hint` is not needed, the prefix says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Presented {
+    Access,
+    Refresh,
+}
+
+/// `POST /oauth/introspect`.
+async fn introspect_token(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    form: OAuthForm,
+) -> Result<Json<IntrospectionResponse>, OAuthError> {
+    let client = authenticate_client(&state, &headers, &form).await?;
+    if !client.is_confidential() {
+        return Err(OAuthError::invalid_client(
+            "introspection needs a confidential client authenticated with its secret",
+        ));
+    }
+    let presented = form.require("token")?;
+    let found = match SecretKind::of(presented) {
+        Some(SecretKind::AccessToken) => match Secret::parse(SecretKind::AccessToken, presented) {
+            Ok(secret) => state
+                .store
+                .access_token(&secret.hash())
+                .await?
+                .map(|t| (Presented::Access, t)),
+            Err(_) => None,
+        },
+        Some(SecretKind::RefreshToken) => {
+            match Secret::parse(SecretKind::RefreshToken, presented) {
+                Ok(secret) => state
+                    .store
+                    .refresh_token(&secret.hash())
+                    .await?
+                    .map(|t| (Presented::Refresh, t)),
+                Err(_) => None,
+            }
+        }
+        _ => None,
+    };
+    let now = state.clock.now();
+    let answer = found
+        .filter(|(kind, token)| visible_to(token, &client) && is_active(*kind, token, now))
+        .map_or_else(IntrospectionResponse::inactive, |(kind, token)| {
+            describe(&state.issuer, kind, &token)
+        });
+    Ok(Json(answer))
+}
+
+/// Whether `client` may learn about `token`: its own, or any with the `introspect` permission.
+fn visible_to(token: &TokenRecord, client: &AuthenticatedClient) -> bool {
+    client.application.introspect || token.application.id == client.application.id
+}
+
+/// Whether the token can be used now. A spent refresh token cannot.
+fn is_active(kind: Presented, token: &TokenRecord, now: OffsetDateTime) -> bool {
+    token.is_active_at(now) && (kind == Presented::Access || token.used_at.is_none())
+}
+
+/// The answer for an active token. `scope` is what the token may do now: its scopes within
+/// the user's current role, as the REST API applies them.
+fn describe(issuer: &str, kind: Presented, token: &TokenRecord) -> IntrospectionResponse {
+    let role_scopes = token.role.map(|r| r.scopes()).unwrap_or_default();
+    IntrospectionResponse {
+        active: true,
+        scope: Some(token.scopes.intersect(role_scopes).to_string()),
+        client_id: Some(token.application.client_id.clone()),
+        username: Some(token.user.email.clone()),
+        sub: Some(token.user.id.to_string()),
+        account: Some(token.account.slug.clone()),
+        exp: Some(token.expires_at.unix_timestamp()),
+        iat: Some(token.created_at.unix_timestamp()),
+        token_type: Some(match kind {
+            Presented::Access => "Bearer".to_owned(),
+            Presented::Refresh => "refresh_token".to_owned(),
+        }),
+        iss: Some(issuer.to_owned()),
+    }
 }

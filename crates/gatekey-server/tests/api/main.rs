@@ -17,3 +17,5 @@ mod secrets_at_rest;
 mod service_accounts;
 mod storage_failure;
 mod web;
+mod oauth_fixture;
+mod oauth_flows;

@@ -1,10 +1,75 @@
-//! (to be written)
+//! `POST /oauth/token` (RFC 6749 §3.2): authenticates the client, then hands the request to
+//! the file of its grant type. Every answer carries `Cache-Control: no-store` and
+//! `Pragma: no-cache` (RFC 6749 §5.1); any other method gets 405.
 
+mod authorization_code;
+mod client_credentials;
+mod issue;
+mod refresh_token;
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::middleware::map_response;
+use axum::response::Response;
+use axum::routing::post;
 use axum::Router;
+use gatekey_core::oauth::application::GrantType;
+use gatekey_core::oauth::exchange::check_grant_type;
 
+use self::issue::TokenRequest;
+use super::client_auth::authenticate_client;
+use super::error::{no_store, post_only, OAuthError};
+use super::form::OAuthForm;
+use crate::auth::ClientInfo;
 use crate::state::AppState;
 
-/// This endpoint's routes.
+/// The token endpoint's routes.
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/oauth/token", post(issue_token).fallback(post_only))
+        .layer(map_response(no_store))
+}
+
+/// The grant types this endpoint serves. Others (including the device grant, until it is
+/// built) are `unsupported_grant_type`.
+fn served_grant_type(name: &str) -> Option<GrantType> {
+    match name {
+        "authorization_code" => Some(GrantType::AuthorizationCode),
+        "refresh_token" => Some(GrantType::RefreshToken),
+        "client_credentials" => Some(GrantType::ClientCredentials),
+        _ => None,
+    }
+}
+
+/// `POST /oauth/token`.
+async fn issue_token(
+    State(state): State<AppState>,
+    origin: ClientInfo,
+    headers: HeaderMap,
+    form: OAuthForm,
+) -> Result<Response, OAuthError> {
+    let grant_type = form.require("grant_type")?.to_owned();
+    let client = authenticate_client(&state, &headers, &form).await?;
+    let Some(grant) = served_grant_type(&grant_type) else {
+        return Err(OAuthError::unsupported_grant_type(format!(
+            "the grant type {grant_type:?} is not supported"
+        )));
+    };
+    check_grant_type(&client.application, grant)?;
+    let request = TokenRequest {
+        state,
+        client,
+        form,
+        origin,
+    };
+    match grant {
+        GrantType::AuthorizationCode => authorization_code::exchange_code(&request).await,
+        GrantType::RefreshToken => refresh_token::exchange_refresh_token(&request).await,
+        GrantType::ClientCredentials => {
+            client_credentials::issue_for_service_account(&request).await
+        }
+        GrantType::DeviceCode => Err(OAuthError::unsupported_grant_type(
+            "the device grant is not supported yet",
+        )),
+    }
 }

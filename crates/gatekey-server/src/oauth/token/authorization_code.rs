@@ -1,0 +1,96 @@
+//! The authorization code grant's token request (RFC 6749 §4.1.3, RFC 7636 §4.5): a code is
+//! spent on first presentation, whatever follows; a second presentation is a replay, and the
+//! tokens issued from that code are revoked (RFC 6749 §4.1.2, RFC 9700 §4.2.4).
+
+use axum::response::Response;
+use gatekey_core::audit::{AuditAction, AuditEntry};
+use gatekey_core::oauth::application::GrantType;
+use gatekey_core::oauth::exchange::{check_code, CodeExchange, ExchangeError};
+use gatekey_core::oauth::store::TokenStore;
+use gatekey_core::oauth::token::{CodeRecord, CodeRedemption};
+use gatekey_core::secret::{Secret, SecretKind};
+use gatekey_core::store::{AccountStore, Invalidation, StoreError, UserStore};
+
+use super::issue::{MintedTokens, TokenRequest};
+use crate::oauth::error::OAuthError;
+
+/// Exchanges an authorization code for an access token, and a refresh token when the client
+/// may use the refresh grant.
+pub async fn exchange_code(request: &TokenRequest) -> Result<Response, OAuthError> {
+    let state = &request.state;
+    let form = &request.form;
+    let presented = form.require("code")?;
+    let unknown = || ExchangeError::invalid_grant("the code is invalid");
+    let secret = Secret::parse(SecretKind::AuthorizationCode, presented).map_err(|_| unknown())?;
+    let now = state.clock.now();
+    let code = match state.store.redeem_code(&secret.hash(), now).await? {
+        CodeRedemption::Redeemed(code) => code,
+        CodeRedemption::Replayed(code) => return Err(revoke_replayed_code(request, &code).await),
+        CodeRedemption::Unknown => return Err(unknown().into()),
+    };
+    let app = &request.client.application;
+    let holder = state
+        .store
+        .member(code.grant.account_id, code.grant.user_id)
+        .await?;
+    let exchange = CodeExchange {
+        client: app,
+        redirect_uri: form.get("redirect_uri"),
+        code_verifier: form.get("code_verifier"),
+    };
+    check_code(&code, &exchange, holder.as_ref(), now)?;
+    let account = state
+        .store
+        .account_by_id(code.grant.account_id)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    let refresh_scopes = app.allows(GrantType::RefreshToken).then_some(code.scopes);
+    let minted = MintedTokens::draw(state, now, code.scopes, refresh_scopes, Some(code.id));
+    state
+        .store
+        .issue_tokens(
+            code.grant.id,
+            minted.access_record.clone(),
+            minted.refresh_record(),
+        )
+        .await?;
+    Ok(minted.response(state, &account.slug))
+}
+
+/// Revokes every token issued from a replayed code, records the audit event, and returns the
+/// error to answer.
+async fn revoke_replayed_code(request: &TokenRequest, code: &CodeRecord) -> OAuthError {
+    let state = &request.state;
+    let app = &request.client.application;
+    tracing::warn!(
+        client_id = %app.client_id,
+        code_id = code.id,
+        "a spent authorization code was presented again; revoking its tokens"
+    );
+    let now = state.clock.now();
+    let audit = AuditEntry::new(
+        now,
+        &request.actor(code.grant.user_id, code.grant.id),
+        AuditAction::CodeReplayDetected,
+        "authorization_code",
+    )
+    .in_account(code.grant.account_id)
+    .target(code.id)
+    .detail(format!(
+        "{} ({}) presented a spent authorization code; the tokens issued from it were revoked",
+        app.name, app.client_id
+    ))
+    .failed();
+    if let Err(error) = state.store.revoke_tokens_of_code(code.id, now, audit).await {
+        return OAuthError::unavailable(&error);
+    }
+    // The code's tokens are not known here by id; evicting the grant's cached tokens drops
+    // them at once (the others are simply checked against the database again).
+    state
+        .credentials
+        .invalidate(&[Invalidation::Grant(code.grant.id)]);
+    ExchangeError::invalid_grant(
+        "the code was already used; the tokens issued from it have been revoked",
+    )
+    .into()
+}

@@ -1,0 +1,92 @@
+//! The client credentials grant (RFC 6749 §4.4): a confidential client linked to a service
+//! account gets an access token acting as that service account in the client's account. No
+//! refresh token (RFC 6749 §4.4.3): the client can always ask again.
+
+use axum::response::Response;
+use gatekey_core::audit::{Actor, AuditAction, AuditEntry, CredentialRef};
+use gatekey_core::oauth::exchange::{client_credentials_allowed, client_credentials_scopes};
+use gatekey_core::oauth::grant::Grant;
+use gatekey_core::oauth::store::{GrantStore, TokenStore};
+use gatekey_core::scope::ScopeSet;
+use gatekey_core::store::{AccountStore, StoreError, UserStore};
+
+use super::issue::{MintedTokens, TokenRequest};
+use crate::oauth::error::OAuthError;
+
+/// Issues an access token for the client's service account.
+pub async fn issue_for_service_account(request: &TokenRequest) -> Result<Response, OAuthError> {
+    let state = &request.state;
+    let app = &request.client.application;
+    let service_account = match app.service_account_id {
+        Some(user_id) => state.store.member(app.account_id, user_id).await?,
+        None => None,
+    };
+    let scopes =
+        client_credentials_scopes(app, service_account.as_ref(), request.form.get("scope"))?;
+    let Some(member) = service_account else {
+        return Err(OAuthError::unavailable(&StoreError::NotFound));
+    };
+    let allowed = client_credentials_allowed(app, member.membership.role);
+    let now = state.clock.now();
+    let grant = grant_for(request, member.user.id, scopes, allowed).await?;
+    let account = state
+        .store
+        .account_by_id(app.account_id)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    let minted = MintedTokens::draw(state, now, scopes, None, None);
+    state
+        .store
+        .issue_tokens(grant.id, minted.access_record.clone(), None)
+        .await?;
+    Ok(minted.response(state, &account.slug))
+}
+
+/// The standing grant of the service account to this client covering `scopes`, made on first
+/// use with every scope the client may have, so tokens hang off a grant like any other and
+/// revoking it (or deleting the application) ends them.
+async fn grant_for(
+    request: &TokenRequest,
+    user_id: i64,
+    scopes: ScopeSet,
+    allowed: ScopeSet,
+) -> Result<Grant, OAuthError> {
+    let state = &request.state;
+    let app = &request.client.application;
+    if let Some(grant) = state
+        .store
+        .active_grant(user_id, app.account_id, app.id)
+        .await?
+    {
+        if scopes.is_subset_of(grant.scopes) {
+            return Ok(grant);
+        }
+    }
+    let actor = Actor {
+        user_id: Some(user_id),
+        credential: CredentialRef::Anonymous,
+        ip: request.origin.ip.clone(),
+        user_agent: request.origin.user_agent.clone(),
+    };
+    let audit = AuditEntry::new(
+        state.clock.now(),
+        &actor,
+        AuditAction::ConsentGranted,
+        "grant",
+    )
+    .detail(format!(
+        "client_credentials of {} ({}) for its service account, scopes {allowed}",
+        app.name, app.client_id
+    ));
+    Ok(state
+        .store
+        .create_grant(
+            user_id,
+            app.account_id,
+            app.id,
+            allowed,
+            state.clock.now(),
+            audit,
+        )
+        .await?)
+}

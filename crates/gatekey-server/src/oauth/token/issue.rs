@@ -1,0 +1,124 @@
+//! What every grant shares once it has decided to issue: fresh secrets with their lifetimes,
+//! and the token response (RFC 6749 §5.1) with the account it acts in.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use gatekey_core::audit::{Actor, CredentialRef};
+use gatekey_core::oauth::token::{NewAccessToken, NewRefreshToken};
+use gatekey_core::scope::ScopeSet;
+use gatekey_core::secret::{Secret, SecretKind};
+use gatekey_proto::oauth::TokenResponse;
+use time::{Duration, OffsetDateTime};
+
+use crate::auth::ClientInfo;
+use crate::oauth::client_auth::AuthenticatedClient;
+use crate::oauth::form::OAuthForm;
+use crate::state::AppState;
+
+/// A token request that passed client authentication.
+#[derive(Debug)]
+pub struct TokenRequest {
+    /// The server.
+    pub state: AppState,
+    /// The authenticated client.
+    pub client: AuthenticatedClient,
+    /// The request's parameters.
+    pub form: OAuthForm,
+    /// Where the request came from, for audit events.
+    pub origin: ClientInfo,
+}
+
+impl TokenRequest {
+    /// The actor of an audit event about this request: the client acting for `user_id` under
+    /// `grant_id`.
+    pub fn actor(&self, user_id: i64, grant_id: i64) -> Actor {
+        Actor {
+            user_id: Some(user_id),
+            credential: CredentialRef::OAuth {
+                client_id: self.client.application.client_id.clone(),
+                grant_id,
+            },
+            ip: self.origin.ip.clone(),
+            user_agent: self.origin.user_agent.clone(),
+        }
+    }
+}
+
+/// `now + seconds`, saturating instead of overflowing on absurd configured lifetimes.
+fn after(now: OffsetDateTime, seconds: u64) -> OffsetDateTime {
+    now.saturating_add(Duration::seconds(
+        i64::try_from(seconds).unwrap_or(i64::MAX),
+    ))
+}
+
+/// Freshly drawn tokens, in clear for the response and hashed for storage.
+pub struct MintedTokens {
+    /// The access token in clear.
+    pub access: Secret,
+    /// What to store for it.
+    pub access_record: NewAccessToken,
+    /// The refresh token in clear and what to store for it, when one is issued.
+    pub refresh: Option<(Secret, NewRefreshToken)>,
+    /// The access token's scopes.
+    pub scopes: ScopeSet,
+}
+
+impl MintedTokens {
+    /// Draws an access token with `scopes`, and a refresh token with `refresh_scopes` when
+    /// given; `code_id` ties the access token to the code it redeems.
+    pub fn draw(
+        state: &AppState,
+        now: OffsetDateTime,
+        scopes: ScopeSet,
+        refresh_scopes: Option<ScopeSet>,
+        code_id: Option<i64>,
+    ) -> Self {
+        let access = Secret::generate(SecretKind::AccessToken);
+        let access_record = NewAccessToken {
+            hash: access.hash(),
+            scopes,
+            created_at: now,
+            expires_at: after(now, state.config.access_token_ttl),
+            code_id,
+        };
+        let refresh = refresh_scopes.map(|refresh_scopes| {
+            let secret = Secret::generate(SecretKind::RefreshToken);
+            let record = NewRefreshToken {
+                hash: secret.hash(),
+                scopes: refresh_scopes,
+                created_at: now,
+                expires_at: after(now, state.config.refresh_token_ttl),
+            };
+            (secret, record)
+        });
+        Self {
+            access,
+            access_record,
+            refresh,
+            scopes,
+        }
+    }
+
+    /// The refresh token to store, if any.
+    pub fn refresh_record(&self) -> Option<NewRefreshToken> {
+        self.refresh.as_ref().map(|(_, record)| record.clone())
+    }
+
+    /// The token response (RFC 6749 §5.1) for tokens acting in account `account_slug`. Only
+    /// call once they are stored.
+    pub fn response(&self, state: &AppState, account_slug: &str) -> Response {
+        let body = TokenResponse {
+            access_token: self.access.expose().to_owned(),
+            token_type: "Bearer".to_owned(),
+            expires_in: state.config.access_token_ttl,
+            scope: self.scopes.to_string(),
+            refresh_token: self
+                .refresh
+                .as_ref()
+                .map(|(secret, _)| secret.expose().to_owned()),
+            account: account_slug.to_owned(),
+        };
+        (StatusCode::OK, Json(body)).into_response()
+    }
+}
