@@ -262,7 +262,7 @@ pub struct ApplicationView {
     pub scopes: Vec<String>,
     /// Whether `response_type=token` is allowed.
     pub implicit_allowed: bool,
-    /// Whether it may introspect every token of the account, not only its own.
+    /// Whether it may introspect every token, not only its own (a resource server).
     pub introspect: bool,
     /// The service account `client_credentials` tokens act as.
     pub service_account_id: Option<i64>,

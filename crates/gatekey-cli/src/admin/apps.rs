@@ -46,20 +46,20 @@ pub enum AppCommand {
         client_type: String,
         /// An exact redirect URI (repeat for several): https, http on 127.0.0.1 or [::1], or a
         /// reverse-domain scheme such as com.example.app:/cb.
-        #[arg(long = "redirect-uri")]
+        #[arg(long = "redirect-uri", value_name = "URI")]
         redirect_uris: Vec<String>,
         /// An allowed grant type (repeat for several); default: authorization_code and
         /// refresh_token.
-        #[arg(long = "grant-type", value_parser = GRANT_TYPES)]
+        #[arg(long = "grant-type", value_name = "GRANT_TYPE", value_parser = GRANT_TYPES)]
         grant_types: Vec<String>,
         /// Space-separated scopes it may ask for (read, write, admin); default: all.
         #[arg(long)]
         scope: Option<String>,
-        /// May introspect every token of the account (a resource server).
+        /// May introspect every token, not only its own (a resource server).
         #[arg(long)]
         introspect: bool,
         /// The service account (user id) client_credentials tokens act as.
-        #[arg(long = "service-account")]
+        #[arg(long = "service-account", value_name = "USER_ID")]
         service_account: Option<i64>,
         /// Allow the implicit flow (response_type=token); discouraged by RFC 9700.
         #[arg(long)]
@@ -84,10 +84,10 @@ pub enum AppCommand {
         #[arg(long)]
         name: Option<String>,
         /// Replaces the redirect URIs (repeat for several).
-        #[arg(long = "redirect-uri")]
+        #[arg(long = "redirect-uri", value_name = "URI")]
         redirect_uris: Vec<String>,
         /// Replaces the grant types (repeat for several).
-        #[arg(long = "grant-type", value_parser = GRANT_TYPES)]
+        #[arg(long = "grant-type", value_name = "GRANT_TYPE", value_parser = GRANT_TYPES)]
         grant_types: Vec<String>,
         /// Replaces the scopes (space-separated).
         #[arg(long)]
@@ -105,7 +105,11 @@ pub enum AppCommand {
         #[arg(long)]
         no_implicit: bool,
         /// Link this service account (user id).
-        #[arg(long = "service-account", conflicts_with = "no_service_account")]
+        #[arg(
+            long = "service-account",
+            value_name = "USER_ID",
+            conflicts_with = "no_service_account"
+        )]
         service_account: Option<i64>,
         /// Unlink the service account.
         #[arg(long)]
