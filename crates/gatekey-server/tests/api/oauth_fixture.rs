@@ -90,7 +90,12 @@ impl ClientSpec {
 }
 
 fn operator_audit(action: AuditAction, target: &'static str) -> AuditEntry {
-    AuditEntry::new(OffsetDateTime::now_utc(), &Actor::operator(), action, target)
+    AuditEntry::new(
+        OffsetDateTime::now_utc(),
+        &Actor::operator(),
+        action,
+        target,
+    )
 }
 
 impl TestApp {

@@ -17,8 +17,11 @@ use crate::oauth_fixture::{oauth2_http, ClientSpec, REDIRECT};
 async fn the_metadata_document_names_what_works() {
     each_backend(|backend| async move {
         let app = TestApp::start(backend).await;
-        let (status, _, doc) =
-            send(app.http.get(app.url("/.well-known/oauth-authorization-server"))).await;
+        let (status, _, doc) = send(
+            app.http
+                .get(app.url("/.well-known/oauth-authorization-server")),
+        )
+        .await;
         assert_eq!(status, 200, "{doc}");
         let issuer = app.server.state.issuer.clone();
         assert_eq!(doc["issuer"], issuer.as_str());
@@ -30,10 +33,6 @@ async fn the_metadata_document_names_what_works() {
         ] {
             assert_eq!(doc[field], format!("{issuer}{path}"), "{field}");
         }
-        assert!(
-            doc.get("device_authorization_endpoint").is_none(),
-            "not advertised before it exists"
-        );
         let list = |field: &str| -> Vec<String> {
             doc[field]
                 .as_array()
@@ -42,9 +41,20 @@ async fn the_metadata_document_names_what_works() {
                 .map(|v| v.as_str().unwrap().to_owned())
                 .collect()
         };
+        let grants = list("grant_types_supported");
         assert_eq!(
-            list("grant_types_supported"),
+            grants[..3],
             ["authorization_code", "refresh_token", "client_credentials"]
+        );
+        assert!(!grants.iter().any(|g| g == "password" || g == "implicit"));
+        // The device endpoint and grant are advertised together or not at all.
+        let device_grant = grants
+            .iter()
+            .any(|g| g == "urn:ietf:params:oauth:grant-type:device_code");
+        assert_eq!(
+            doc.get("device_authorization_endpoint").is_some(),
+            device_grant,
+            "{doc}"
         );
         assert_eq!(list("response_types_supported"), ["code"]);
         assert_eq!(list("code_challenge_methods_supported"), ["S256"]);
@@ -79,7 +89,10 @@ async fn client_credentials_tokens_act_as_the_service_account() {
             .await
             .expect("client_credentials with Basic authentication");
         assert!(token.refresh_token().is_none(), "no refresh token");
-        assert_eq!(token.expires_in(), Some(std::time::Duration::from_secs(3600)));
+        assert_eq!(
+            token.expires_in(),
+            Some(std::time::Duration::from_secs(3600))
+        );
         let scopes: Vec<String> = token
             .scopes()
             .expect("scope")
@@ -88,12 +101,7 @@ async fn client_credentials_tokens_act_as_the_service_account() {
             .collect();
         assert_eq!(scopes, ["read", "write"]);
 
-        let me = send(app.request(
-            Method::GET,
-            "/api/v1/me",
-            token.access_token().secret(),
-        ))
-        .await;
+        let me = send(app.request(Method::GET, "/api/v1/me", token.access_token().secret())).await;
         assert_eq!(me.0, 200, "{}", me.2);
         assert_eq!(me.2["user"]["id"], robot.user.id);
         assert_eq!(me.2["user"]["kind"], "service");
@@ -119,7 +127,11 @@ async fn client_credentials_tokens_act_as_the_service_account() {
         assert_eq!(scopes, ["read"]);
 
         let raw = app
-            .post_as(&client, "/oauth/token", &[("grant_type", "client_credentials")])
+            .post_as(
+                &client,
+                "/oauth/token",
+                &[("grant_type", "client_credentials")],
+            )
             .await;
         assert_eq!(raw.0, 200, "{}", raw.2);
         assert_eq!(raw.2["account"], "acme", "the response names the account");
@@ -157,12 +169,7 @@ async fn authorization_code_with_pkce_then_refresh_then_revoke() {
             .await
             .expect("code exchanged by a public client with PKCE");
         let refresh = first.refresh_token().expect("a refresh token").clone();
-        let me = send(app.request(
-            Method::GET,
-            "/api/v1/me",
-            first.access_token().secret(),
-        ))
-        .await;
+        let me = send(app.request(Method::GET, "/api/v1/me", first.access_token().secret())).await;
         assert_eq!(me.0, 200, "{}", me.2);
         assert_eq!(me.2["user"]["email"], "owner@acme.test");
         assert_eq!(
@@ -215,12 +222,7 @@ async fn authorization_code_with_pkce_then_refresh_then_revoke() {
             .request_async(&http)
             .await
             .is_err());
-        let me = send(app.request(
-            Method::GET,
-            "/api/v1/me",
-            third.access_token().secret(),
-        ))
-        .await;
+        let me = send(app.request(Method::GET, "/api/v1/me", third.access_token().secret())).await;
         assert_eq!(me.0, 401, "the family's access token is refused at once");
         app.stop().await;
     })
@@ -272,7 +274,10 @@ async fn a_confidential_client_exchanges_a_code_and_introspects() {
             .post_as(
                 &client,
                 "/oauth/revoke",
-                &[("token", access.secret()), ("token_type_hint", "access_token")],
+                &[
+                    ("token", access.secret()),
+                    ("token_type_hint", "access_token"),
+                ],
             )
             .await;
         assert_eq!(revoked.0, 200, "{}", revoked.2);
@@ -289,7 +294,10 @@ async fn a_confidential_client_exchanges_a_code_and_introspects() {
             .post_as(
                 &client,
                 "/oauth/introspect",
-                &[("token", refresh.secret()), ("token_type_hint", "refresh_token")],
+                &[
+                    ("token", refresh.secret()),
+                    ("token_type_hint", "refresh_token"),
+                ],
             )
             .await;
         assert_eq!(raw.2["active"], Value::Bool(true), "{}", raw.2);
