@@ -18,7 +18,7 @@ use crate::SqlStore;
 
 const DEVICE_QUERY: &str = "SELECT d.id AS d_id, d.user_code AS d_user_code, d.scopes AS d_scopes, d.status AS d_status, \
      d.grant_id AS d_grant_id, d.interval_secs AS d_interval_secs, d.last_polled_at AS d_last_polled_at, \
-     d.expires_at AS d_expires_at";
+     d.expires_at AS d_expires_at, g.account_id AS d_account_id";
 
 fn device(row: &AnyRow) -> StoreResult<DeviceCodeRecord> {
     let scopes: String = column(row, "d_scopes")?;
@@ -32,6 +32,7 @@ fn device(row: &AnyRow) -> StoreResult<DeviceCodeRecord> {
         status: DeviceStatus::parse(&status)
             .ok_or_else(|| StoreError::Unavailable("bad device status".into()))?,
         grant_id: column(row, "d_grant_id")?,
+        account_id: column(row, "d_account_id")?,
         interval_secs: column(row, "d_interval_secs")?,
         last_polled_at: optional_time_column(row, "d_last_polled_at")?,
         expires_at: time_column(row, "d_expires_at")?,
@@ -47,7 +48,7 @@ impl SqlStore {
     ) -> StoreResult<Option<DeviceCodeRecord>> {
         let sql = format!(
             "{DEVICE_QUERY}, {APPLICATION_COLUMNS} FROM device_codes d JOIN applications p ON p.id = d.application_id \
-             WHERE {condition} AND p.deleted_at IS NULL"
+             LEFT JOIN grants g ON g.id = d.grant_id WHERE {condition} AND p.deleted_at IS NULL"
         );
         let query = sqlx::query(&sql);
         let query = match text {

@@ -83,6 +83,8 @@ pub struct DeviceCodeRecord {
     pub status: DeviceStatus,
     /// The grant, once approved.
     pub grant_id: Option<i64>,
+    /// The grant's account, once approved.
+    pub account_id: Option<i64>,
     /// The current polling interval in seconds.
     pub interval_secs: i64,
     /// The previous poll.

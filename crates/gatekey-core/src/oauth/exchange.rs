@@ -31,6 +31,14 @@ pub enum TokenErrorCode {
     UnsupportedGrantType,
     /// The scope asked for is unknown or exceeds what may be granted.
     InvalidScope,
+    /// Device flow: the user has not decided yet (RFC 8628 §3.5).
+    AuthorizationPending,
+    /// Device flow: polling too fast; the interval grows by five seconds (RFC 8628 §3.5).
+    SlowDown,
+    /// Device flow: the user refused (RFC 8628 §3.5).
+    AccessDenied,
+    /// Device flow: the device code expired (RFC 8628 §3.5).
+    ExpiredToken,
 }
 
 impl TokenErrorCode {
@@ -43,6 +51,10 @@ impl TokenErrorCode {
             Self::UnauthorizedClient => "unauthorized_client",
             Self::UnsupportedGrantType => "unsupported_grant_type",
             Self::InvalidScope => "invalid_scope",
+            Self::AuthorizationPending => "authorization_pending",
+            Self::SlowDown => "slow_down",
+            Self::AccessDenied => "access_denied",
+            Self::ExpiredToken => "expired_token",
         }
     }
 }

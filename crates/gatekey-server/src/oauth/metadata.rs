@@ -1,7 +1,6 @@
 //! `GET /.well-known/oauth-authorization-server` (RFC 8414): where the endpoints are and what
 //! they support. `issuer` is the configured public URL exactly (RFC 8414 §3.3), and nothing is
-//! advertised that does not work: the device endpoint and grant are added once they exist;
-//! neither `plain` PKCE nor the password grant ever are.
+//! advertised that does not work: neither `plain` PKCE nor the password grant ever are.
 
 use axum::extract::State;
 use axum::routing::get;
@@ -21,10 +20,11 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// The grant types the token endpoint serves now.
-const GRANT_TYPES: [GrantType; 3] = [
+const GRANT_TYPES: [GrantType; 4] = [
     GrantType::AuthorizationCode,
     GrantType::RefreshToken,
     GrantType::ClientCredentials,
+    GrantType::DeviceCode,
 ];
 
 fn strings(items: &[&str]) -> Vec<String> {
@@ -42,7 +42,7 @@ pub fn metadata(issuer: &str) -> AuthorizationServerMetadata {
         token_endpoint: endpoint("/oauth/token"),
         revocation_endpoint: endpoint("/oauth/revoke"),
         introspection_endpoint: endpoint("/oauth/introspect"),
-        device_authorization_endpoint: None,
+        device_authorization_endpoint: Some(endpoint("/oauth/device_authorization")),
         scopes_supported: Scope::ALL.iter().map(|s| s.as_str().to_owned()).collect(),
         response_types_supported: strings(&["code"]),
         grant_types_supported: GRANT_TYPES.iter().map(|g| g.as_str().to_owned()).collect(),

@@ -6,6 +6,7 @@ mod authorize;
 mod authorized_applications;
 mod client_auth;
 mod consent_page;
+mod device_authorization;
 mod device_page;
 mod error;
 mod form;
@@ -28,6 +29,7 @@ pub fn routes() -> Router<AppState> {
         .merge(authorize::routes())
         .merge(authorized_applications::routes())
         .merge(device_page::routes())
+        .merge(device_authorization::routes())
         .merge(token::routes())
         .merge(revoke::routes())
         .merge(introspect::routes())

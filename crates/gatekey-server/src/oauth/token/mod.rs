@@ -4,6 +4,7 @@
 
 mod authorization_code;
 mod client_credentials;
+mod device_code;
 mod issue;
 mod refresh_token;
 
@@ -30,13 +31,13 @@ pub fn routes() -> Router<AppState> {
         .layer(map_response(no_store))
 }
 
-/// The grant types this endpoint serves. Others (including the device grant, until it is
-/// built) are `unsupported_grant_type`.
+/// The grant types this endpoint serves. Others are `unsupported_grant_type`.
 fn served_grant_type(name: &str) -> Option<GrantType> {
     match name {
         "authorization_code" => Some(GrantType::AuthorizationCode),
         "refresh_token" => Some(GrantType::RefreshToken),
         "client_credentials" => Some(GrantType::ClientCredentials),
+        "urn:ietf:params:oauth:grant-type:device_code" => Some(GrantType::DeviceCode),
         _ => None,
     }
 }
@@ -68,8 +69,6 @@ async fn issue_token(
         GrantType::ClientCredentials => {
             client_credentials::issue_for_service_account(&request).await
         }
-        GrantType::DeviceCode => Err(OAuthError::unsupported_grant_type(
-            "the device grant is not supported yet",
-        )),
+        GrantType::DeviceCode => device_code::poll_device(&request).await,
     }
 }
