@@ -23,6 +23,7 @@ pub async fn issue_for_service_account(request: &TokenRequest) -> Result<Respons
     };
     let scopes =
         client_credentials_scopes(app, service_account.as_ref(), request.form.get("scope"))?;
+    // The rules above refuse a client without a usable service account; this cannot fail.
     let Some(member) = service_account else {
         return Err(OAuthError::unavailable(&StoreError::NotFound));
     };
