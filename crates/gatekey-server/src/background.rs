@@ -72,6 +72,7 @@ async fn poll_invalidations(state: AppState) {
             Ok((found, db_now)) => {
                 if since.is_some() {
                     state.credentials.invalidate(&found);
+                    state.applications.invalidate(&found);
                 }
                 since = Some(db_now);
                 polls += 1;
@@ -96,7 +97,10 @@ async fn listen_for_invalidations(state: AppState) {
             None => return,
             Some(Ok(mut listener)) => loop {
                 match listener.next().await {
-                    Ok(Some(invalidation)) => state.credentials.invalidate(&[invalidation]),
+                    Ok(Some(invalidation)) => {
+                        state.credentials.invalidate(&[invalidation]);
+                        state.applications.invalidate(&[invalidation]);
+                    }
                     Ok(None) => tracing::info!("invalidation listener reconnected"),
                     Err(error) => {
                         tracing::warn!(%error, "invalidation listener failed");

@@ -40,6 +40,8 @@ pub struct Inner {
     pub client_auth_throttle: LoginThrottle,
     /// Prometheus metrics.
     pub metrics: Metrics,
+    /// Applications by client id.
+    pub applications: crate::oauth::application_cache::ApplicationCache,
 }
 
 impl AppState {
@@ -64,6 +66,9 @@ impl AppState {
                 failure_window: 300,
             }),
             metrics: Metrics::default(),
+            applications: crate::oauth::application_cache::ApplicationCache::new(
+                Duration::from_secs(config.cache.credential_ttl),
+            ),
             issuer,
             config,
         }))

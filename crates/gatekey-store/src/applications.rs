@@ -254,6 +254,8 @@ impl ApplicationStore for SqlStore {
             return Err(StoreError::NotFound);
         }
         let updated = select_application(&mut tx, id).await?;
+        // Servers that cached the application must read its new secret.
+        insert_invalidation(&mut tx, self.backend, Invalidation::Application(id)).await?;
         insert_audit(
             &mut tx,
             audit

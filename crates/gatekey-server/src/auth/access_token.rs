@@ -74,6 +74,7 @@ pub async fn check_access_token(
         family_id: token.family_id,
         grant_id: token.grant.id,
         application_id: token.application.id,
+        issued_at: token.created_at,
     };
     Ok(state
         .credentials

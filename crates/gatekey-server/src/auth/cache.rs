@@ -37,6 +37,8 @@ pub enum CredentialSource {
         grant_id: i64,
         /// The application it was issued to.
         application_id: i64,
+        /// When it was issued, for introspection's `iat`.
+        issued_at: time::OffsetDateTime,
     },
 }
 

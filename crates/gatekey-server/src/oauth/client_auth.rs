@@ -6,7 +6,6 @@ use axum::http::{header, HeaderMap};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use gatekey_core::oauth::application::{Application, ClientType};
-use gatekey_core::oauth::store::ApplicationStore;
 use gatekey_core::secret::TokenHash;
 
 use super::error::OAuthError;
@@ -63,14 +62,18 @@ pub async fn authenticate_client(
     if let Err(throttled) = throttle.check(&presented.client_id, None, now) {
         return Err(OAuthError::client_throttled(throttled.retry_after));
     }
-    let application = state
-        .store
-        .application_by_client_id(&presented.client_id)
-        .await?;
-    let verdict = match application {
+    let cache = &state.applications;
+    let mut verdict = match cache.get(&state.store, &presented.client_id).await? {
         None => Err("the client is unknown"),
-        Some(application) => verify(application, &presented, now),
+        Some(application) => verify((*application).clone(), &presented, now),
     };
+    if verdict.is_err() {
+        // The cached entry may predate a secret rotation the feed has not brought yet.
+        verdict = match cache.load(&state.store, &presented.client_id).await? {
+            None => Err("the client is unknown"),
+            Some(application) => verify((*application).clone(), &presented, now),
+        };
+    }
     match verdict {
         Ok(application) => Ok(AuthenticatedClient {
             application,

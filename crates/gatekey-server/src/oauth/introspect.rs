@@ -6,18 +6,23 @@
 
 use axum::extract::State;
 use axum::http::HeaderMap;
+use axum::http::StatusCode;
 use axum::middleware::map_response;
 use axum::routing::post;
 use axum::{Json, Router};
+use gatekey_core::audit::CredentialRef;
 use gatekey_core::oauth::store::TokenStore;
 use gatekey_core::oauth::token::TokenRecord;
 use gatekey_core::secret::{Secret, SecretKind};
+use gatekey_core::store::StoreError;
 use gatekey_proto::oauth::IntrospectionResponse;
 use time::OffsetDateTime;
 
 use super::client_auth::{authenticate_client, AuthenticatedClient};
 use super::error::{no_store, post_only, OAuthError};
 use super::form::OAuthForm;
+use crate::auth::access_token::check_access_token;
+use crate::auth::cache::{CachedKey, CredentialSource};
 use crate::state::AppState;
 
 /// The introspection endpoint's routes.
@@ -50,14 +55,18 @@ async fn introspect_token(
         ));
     }
     let presented = form.require("token")?;
-    let found = match SecretKind::of(presented) {
-        Some(SecretKind::AccessToken) => match Secret::parse(SecretKind::AccessToken, presented) {
-            Ok(secret) => state
-                .store
-                .access_token(&secret.hash())
-                .await?
-                .map(|t| (Presented::Access, t)),
-            Err(_) => None,
+    let now = state.clock.now();
+    let answer = match SecretKind::of(presented) {
+        // Access tokens go through the same cache as the REST API: a revocation anywhere
+        // evicts them, and an active token is answered without touching the database.
+        Some(SecretKind::AccessToken) => match check_access_token(&state, presented).await {
+            Ok(entry) => describe_cached(&state.issuer, &entry, &client),
+            Err(error) if error.status() == StatusCode::SERVICE_UNAVAILABLE => {
+                return Err(OAuthError::unavailable(&StoreError::Unavailable(
+                    "token lookup failed".into(),
+                )));
+            }
+            Err(_) => IntrospectionResponse::inactive(),
         },
         Some(SecretKind::RefreshToken) => {
             match Secret::parse(SecretKind::RefreshToken, presented) {
@@ -65,19 +74,53 @@ async fn introspect_token(
                     .store
                     .refresh_token(&secret.hash())
                     .await?
-                    .map(|t| (Presented::Refresh, t)),
-                Err(_) => None,
+                    .filter(|token| {
+                        visible_to(token, &client) && is_active(Presented::Refresh, token, now)
+                    })
+                    .map_or_else(IntrospectionResponse::inactive, |token| {
+                        describe(&state.issuer, Presented::Refresh, &token)
+                    }),
+                Err(_) => IntrospectionResponse::inactive(),
             }
         }
-        _ => None,
+        _ => IntrospectionResponse::inactive(),
     };
-    let now = state.clock.now();
-    let answer = found
-        .filter(|(kind, token)| visible_to(token, &client) && is_active(*kind, token, now))
-        .map_or_else(IntrospectionResponse::inactive, |(kind, token)| {
-            describe(&state.issuer, kind, &token)
-        });
     Ok(Json(answer))
+}
+
+/// The answer for an access token found valid through the credential cache.
+fn describe_cached(
+    issuer: &str,
+    entry: &CachedKey,
+    client: &AuthenticatedClient,
+) -> IntrospectionResponse {
+    let CredentialSource::AccessToken {
+        application_id,
+        issued_at,
+        ..
+    } = entry.source
+    else {
+        return IntrospectionResponse::inactive();
+    };
+    let CredentialRef::OAuth { client_id, .. } = &entry.principal.credential else {
+        return IntrospectionResponse::inactive();
+    };
+    if !(client.application.introspect || application_id == client.application.id) {
+        return IntrospectionResponse::inactive();
+    }
+    let p = &entry.principal;
+    IntrospectionResponse {
+        active: true,
+        scope: Some(p.effective_scopes().to_string()),
+        client_id: Some(client_id.clone()),
+        username: Some(p.user.email.clone()),
+        sub: Some(p.user.id.to_string()),
+        account: Some(p.account.slug.clone()),
+        exp: p.expires_at.map(|at| at.unix_timestamp()),
+        iat: Some(issued_at.unix_timestamp()),
+        token_type: Some("Bearer".to_owned()),
+        iss: Some(issuer.to_owned()),
+    }
 }
 
 /// Whether `client` may learn about `token`: its own, or any with the `introspect` permission.

@@ -2,6 +2,7 @@
 //! RFC 9207), the token endpoint (one file per grant type), revocation (RFC 7009),
 //! introspection (RFC 7662), and the pages where users consent and manage their applications.
 
+pub(crate) mod application_cache;
 mod authorize;
 mod authorized_applications;
 mod client_auth;
