@@ -71,8 +71,7 @@ async fn poll_invalidations(state: AppState) {
         match state.store.invalidations_since(from).await {
             Ok((found, db_now)) => {
                 if since.is_some() {
-                    state.credentials.invalidate(&found);
-                    state.applications.invalidate(&found);
+                    state.invalidate(&found);
                 }
                 since = Some(db_now);
                 polls += 1;
@@ -98,8 +97,7 @@ async fn listen_for_invalidations(state: AppState) {
             Some(Ok(mut listener)) => loop {
                 match listener.next().await {
                     Ok(Some(invalidation)) => {
-                        state.credentials.invalidate(&[invalidation]);
-                        state.applications.invalidate(&[invalidation]);
+                        state.invalidate(&[invalidation]);
                     }
                     Ok(None) => tracing::info!("invalidation listener reconnected"),
                     Err(error) => {

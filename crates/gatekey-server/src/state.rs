@@ -42,6 +42,8 @@ pub struct Inner {
     pub metrics: Metrics,
     /// Applications by client id.
     pub applications: crate::oauth::application_cache::ApplicationCache,
+    /// What client credentials issuance needs, by application.
+    pub service_accounts: crate::oauth::service_account_cache::ServiceAccountCache,
 }
 
 impl AppState {
@@ -69,9 +71,20 @@ impl AppState {
             applications: crate::oauth::application_cache::ApplicationCache::new(
                 Duration::from_secs(config.cache.credential_ttl),
             ),
+            service_accounts: crate::oauth::service_account_cache::ServiceAccountCache::new(
+                Duration::from_secs(config.cache.credential_ttl),
+            ),
             issuer,
             config,
         }))
+    }
+
+    /// Evicts what the invalidations make stale from every cache of this server: checked
+    /// credentials, applications, and client credentials contexts.
+    pub fn invalidate(&self, invalidations: &[gatekey_core::store::Invalidation]) {
+        self.credentials.invalidate(invalidations);
+        self.applications.invalidate(invalidations);
+        self.service_accounts.invalidate(invalidations);
     }
 
     /// Whether cookies must carry `Secure`: when the issuer is https.

@@ -127,8 +127,6 @@ pub async fn revoke_api_key(
     let now = state.clock.now();
     let audit = AuditEntry::new(now, &caller.actor(), AuditAction::ApiKeyRevoked, "api_key");
     state.store.revoke_api_key(id, now, audit).await?;
-    state
-        .credentials
-        .invalidate(&[gatekey_core::store::Invalidation::ApiKey(id)]);
+    state.invalidate(&[gatekey_core::store::Invalidation::ApiKey(id)]);
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -259,9 +259,7 @@ async fn update_application(
     })?;
     // Tokens of this application cached here are checked again under the new settings; other
     // servers follow the invalidation feed the store wrote.
-    state
-        .credentials
-        .invalidate(&[Invalidation::Application(updated.id)]);
+    state.invalidate(&[Invalidation::Application(updated.id)]);
     Ok(Json(application_view(&updated)).into_response())
 }
 
@@ -279,9 +277,7 @@ async fn delete_application(
             DeleteApplicationError::NotFound => ApiError::not_found("application"),
             DeleteApplicationError::Store(e) => e.into(),
         })?;
-    state
-        .credentials
-        .invalidate(&[Invalidation::Application(app.id)]);
+    state.invalidate(&[Invalidation::Application(app.id)]);
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

@@ -93,8 +93,6 @@ pub async fn disable_service_account(
         &caller.actor(),
     )
     .await?;
-    state
-        .credentials
-        .invalidate(&[gatekey_core::store::Invalidation::User(member.user.id)]);
+    state.invalidate(&[gatekey_core::store::Invalidation::User(member.user.id)]);
     Ok(StatusCode::NO_CONTENT.into_response())
 }

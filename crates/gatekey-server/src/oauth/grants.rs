@@ -35,9 +35,7 @@ pub async fn revoke_application_for(
     if revoked > 0 {
         // Tokens of this application cached on this server are dropped now; other servers
         // follow the invalidation feed.
-        state
-            .credentials
-            .invalidate(&[Invalidation::Application(application.id)]);
+        state.invalidate(&[Invalidation::Application(application.id)]);
     }
     Ok(revoked > 0)
 }

@@ -15,6 +15,7 @@ mod grants;
 mod introspect;
 mod metadata;
 mod revoke;
+pub(crate) mod service_account_cache;
 mod token;
 
 use axum::Router;

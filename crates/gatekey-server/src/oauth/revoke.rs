@@ -65,9 +65,7 @@ async fn revoke_access_token(
             .revoke_access_token(token.id, state.clock.now())
             .await?;
         // Refused on this server from now on; others follow the invalidation feed.
-        state
-            .credentials
-            .invalidate(&[Invalidation::AccessToken(token.id)]);
+        state.invalidate(&[Invalidation::AccessToken(token.id)]);
     }
     Ok(())
 }
@@ -88,9 +86,7 @@ async fn revoke_refresh_token(
             .store
             .revoke_family(family_id, state.clock.now(), None)
             .await?;
-        state
-            .credentials
-            .invalidate(&[Invalidation::Family(family_id)]);
+        state.invalidate(&[Invalidation::Family(family_id)]);
     }
     Ok(())
 }

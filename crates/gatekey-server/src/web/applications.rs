@@ -225,9 +225,7 @@ pub async fn delete_application(
     {
         return unavailable();
     }
-    state
-        .credentials
-        .invalidate(&[Invalidation::Application(app.id)]);
+    state.invalidate(&[Invalidation::Application(app.id)]);
     Redirect::to("/").into_response()
 }
 

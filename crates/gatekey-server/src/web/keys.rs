@@ -184,6 +184,6 @@ pub async fn revoke_key(
             "The service is temporarily unavailable.",
         );
     }
-    state.credentials.invalidate(&[Invalidation::ApiKey(id)]);
+    state.invalidate(&[Invalidation::ApiKey(id)]);
     Redirect::to("/").into_response()
 }

@@ -86,9 +86,7 @@ async fn revoke_replayed_code(request: &TokenRequest, code: &CodeRecord) -> OAut
     }
     // The code's tokens are not known here by id; evicting the grant's cached tokens drops
     // them at once (the others are simply checked against the database again).
-    state
-        .credentials
-        .invalidate(&[Invalidation::Grant(code.grant.id)]);
+    state.invalidate(&[Invalidation::Grant(code.grant.id)]);
     ExchangeError::invalid_grant(
         "the code was already used; the tokens issued from it have been revoked",
     )

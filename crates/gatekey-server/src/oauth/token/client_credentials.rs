@@ -2,6 +2,8 @@
 //! account gets an access token acting as that service account in the client's account. No
 //! refresh token (RFC 6749 §4.4.3): the client can always ask again.
 
+use std::sync::Arc;
+
 use axum::response::Response;
 use gatekey_core::audit::{Actor, AuditAction, AuditEntry, CredentialRef};
 use gatekey_core::oauth::exchange::{client_credentials_allowed, client_credentials_scopes};
@@ -12,11 +14,40 @@ use gatekey_core::store::{AccountStore, StoreError, UserStore};
 
 use super::issue::{MintedTokens, TokenRequest};
 use crate::oauth::error::OAuthError;
+use crate::oauth::service_account_cache::ServiceAccountContext;
 
 /// Issues an access token for the client's service account.
 pub async fn issue_for_service_account(request: &TokenRequest) -> Result<Response, OAuthError> {
     let state = &request.state;
     let app = &request.client.application;
+    let context = match state.service_accounts.get(app.id) {
+        Some(context) if Some(context.member.user.id) == app.service_account_id => context,
+        _ => load_context(request).await?,
+    };
+    let scopes = client_credentials_scopes(app, Some(&context.member), request.form.get("scope"))?;
+    let grant_id = if scopes.is_subset_of(context.grant.scopes) {
+        context.grant.id
+    } else {
+        let allowed = client_credentials_allowed(app, context.member.membership.role);
+        grant_for(request, context.member.user.id, scopes, allowed)
+            .await?
+            .id
+    };
+    let now = state.clock.now();
+    let minted = MintedTokens::draw(state, now, scopes, None, None);
+    state
+        .store
+        .issue_tokens(grant_id, minted.access_record.clone(), None)
+        .await?;
+    Ok(minted.response(state, &context.account_slug))
+}
+
+/// Reads the service account, its grant and the account, and caches them for the next
+/// issuance. Refusals (no usable service account) are not cached.
+async fn load_context(request: &TokenRequest) -> Result<Arc<ServiceAccountContext>, OAuthError> {
+    let state = &request.state;
+    let app = &request.client.application;
+    let generation = state.service_accounts.generation();
     let service_account = match app.service_account_id {
         Some(user_id) => state.store.member(app.account_id, user_id).await?,
         None => None,
@@ -28,19 +59,21 @@ pub async fn issue_for_service_account(request: &TokenRequest) -> Result<Respons
         return Err(OAuthError::unavailable(&StoreError::NotFound));
     };
     let allowed = client_credentials_allowed(app, member.membership.role);
-    let now = state.clock.now();
     let grant = grant_for(request, member.user.id, scopes, allowed).await?;
     let account = state
         .store
         .account_by_id(app.account_id)
         .await?
         .ok_or(StoreError::NotFound)?;
-    let minted = MintedTokens::draw(state, now, scopes, None, None);
+    let context = Arc::new(ServiceAccountContext {
+        member,
+        grant,
+        account_slug: account.slug,
+    });
     state
-        .store
-        .issue_tokens(grant.id, minted.access_record.clone(), None)
-        .await?;
-    Ok(minted.response(state, &account.slug))
+        .service_accounts
+        .insert(app.id, context.clone(), generation);
+    Ok(context)
 }
 
 /// The standing grant of the service account to this client covering `scopes`, made on first

@@ -86,9 +86,7 @@ async fn revoke_reused_family(request: &TokenRequest, token: &TokenRecord) -> OA
     if let Err(error) = state.store.revoke_family(family_id, now, Some(audit)).await {
         return OAuthError::unavailable(&error);
     }
-    state
-        .credentials
-        .invalidate(&[Invalidation::Family(family_id)]);
+    state.invalidate(&[Invalidation::Family(family_id)]);
     ExchangeError::invalid_grant(
         "the refresh token was already used; the tokens of this authorization have been revoked",
     )
