@@ -96,7 +96,9 @@ pub enum MalformedSecret {
 impl Secret {
     /// Draws a new secret of `kind` from the operating system's random source.
     pub fn generate(kind: SecretKind) -> Self {
-        let mut rng = rand::rngs::OsRng;
+        // The thread's ChaCha generator, seeded and reseeded from the operating system: a
+        // cryptographically secure source without one system call per character.
+        let mut rng = rand::thread_rng();
         let mut value = String::with_capacity(kind.prefix().len() + BODY_LEN + CHECKSUM_LEN);
         value.push_str(kind.prefix());
         for _ in 0..BODY_LEN {

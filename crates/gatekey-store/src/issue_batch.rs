@@ -11,6 +11,9 @@ use gatekey_core::store::{StoreError, StoreResult};
 use sqlx::AnyPool;
 use tokio::sync::{mpsc, oneshot};
 
+use gatekey_core::clock::to_millis;
+use sqlx::Row;
+
 use crate::error::from_sqlx;
 use crate::tokens::{insert_access, insert_refresh};
 
@@ -79,12 +82,19 @@ impl IssueBatcher {
     }
 }
 
-/// Writes a batch in one transaction and answers every job: all succeed or all fail.
+/// Rows per multi-row insert: 7 parameters each, well under SQLite's limit.
+const ROWS_PER_INSERT: usize = 100;
+
+/// Writes a batch in one transaction and answers every job: all succeed or all fail. Access
+/// tokens without a refresh token (client credentials) go in multi-row inserts, one statement
+/// per hundred tokens.
 async fn write_batch(pool: &AnyPool, batch: Vec<IssueJob>) {
     let written = async {
         let mut tx = pool.begin().await.map_err(from_sqlx)?;
-        let mut issued = Vec::with_capacity(batch.len());
-        for job in &batch {
+        let mut issued: Vec<Option<IssuedTokens>> = vec![None; batch.len()];
+        let (plain, with_refresh): (Vec<usize>, Vec<usize>) = (0..batch.len()).partition(|&i| batch[i].refresh.is_none());
+        for &i in &with_refresh {
+            let job = &batch[i];
             let (refresh_token_id, family_id) = match &job.refresh {
                 Some(refresh) => {
                     let (id, family) = insert_refresh(&mut tx, job.grant_id, None, refresh).await?;
@@ -92,16 +102,47 @@ async fn write_batch(pool: &AnyPool, batch: Vec<IssueJob>) {
                 }
                 None => (None, None),
             };
-            let access_token_id =
-                insert_access(&mut tx, job.grant_id, family_id, &job.access).await?;
-            issued.push(IssuedTokens {
-                access_token_id,
-                refresh_token_id,
-                family_id,
-            });
+            let access_token_id = insert_access(&mut tx, job.grant_id, family_id, &job.access).await?;
+            issued[i] = Some(IssuedTokens { access_token_id, refresh_token_id, family_id });
+        }
+        for chunk in plain.chunks(ROWS_PER_INSERT) {
+            let rows: Vec<String> = (0..chunk.len())
+                .map(|n| {
+                    let b = n * 7;
+                    format!("(${}, ${}, ${}, ${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7)
+                })
+                .collect();
+            let sql = format!(
+                "INSERT INTO access_tokens (token_hash, grant_id, family_id, code_id, scopes, created_at, expires_at) \
+                 VALUES {} RETURNING id, token_hash",
+                rows.join(", ")
+            );
+            let mut query = sqlx::query(&sql);
+            for &i in chunk {
+                let access = &batch[i].access;
+                query = query
+                    .bind(access.hash.as_bytes().to_vec())
+                    .bind(batch[i].grant_id)
+                    .bind(None::<i64>)
+                    .bind(access.code_id)
+                    .bind(access.scopes.to_string())
+                    .bind(to_millis(access.created_at))
+                    .bind(to_millis(access.expires_at));
+            }
+            // RETURNING gives no order guarantee: match rows back by their digest.
+            for row in query.fetch_all(&mut *tx).await.map_err(from_sqlx)? {
+                let id: i64 = row.try_get("id").map_err(from_sqlx)?;
+                let hash: Vec<u8> = row.try_get("token_hash").map_err(from_sqlx)?;
+                if let Some(&i) = chunk.iter().find(|&&i| batch[i].access.hash.as_bytes().as_slice() == hash.as_slice()) {
+                    issued[i] = Some(IssuedTokens { access_token_id: id, refresh_token_id: None, family_id: None });
+                }
+            }
         }
         tx.commit().await.map_err(from_sqlx)?;
-        Ok::<_, StoreError>(issued)
+        issued
+            .into_iter()
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| StoreError::Unavailable("an issued token was not returned".into()))
     }
     .await;
     match written {
