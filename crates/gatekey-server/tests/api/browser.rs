@@ -13,8 +13,7 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use gatekey_core::audit::{Actor, AuditAction, AuditEntry};
 use gatekey_core::oauth::application::{ApplicationSettings, ClientType, GrantType};
 use gatekey_core::oauth::device::{display_user_code, new_user_code, DeviceStatus, NewDeviceCode};
-use gatekey_core::oauth::store::{ApplicationStore, DeviceStore, NewApplication, TokenStore};
-use gatekey_core::oauth::token::CodeRedemption;
+use gatekey_core::oauth::store::{ApplicationStore, DeviceStore, NewApplication};
 use gatekey_core::role::Role;
 use gatekey_core::scope::ScopeSet;
 use gatekey_core::secret::{Secret, SecretKind};
@@ -25,6 +24,7 @@ use time::OffsetDateTime;
 use crate::harness::{seed, TestApp, PASSWORD};
 
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 
 fn enabled() -> bool {
     let on = std::env::var("GATEKEY_TEST_BROWSER").is_ok_and(|v| v == "1");
@@ -252,24 +252,40 @@ async fn a_browser_signs_in_chooses_an_account_consents_and_gets_a_code() {
     assert_eq!(get("state").as_deref(), Some("browser-state"));
     assert_eq!(get("iss"), Some(app.server.url()));
     let code = get("code").expect("a code");
-    let hash = Secret::parse(SecretKind::AuthorizationCode, &code)
-        .unwrap()
-        .hash();
-    match app
-        .store()
-        .redeem_code(&hash, OffsetDateTime::now_utc())
+
+    // The code exchanges for tokens at the token endpoint, with the PKCE verifier.
+    let exchanged = app
+        .http
+        .post(app.url("/oauth/token"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", "app_browser"),
+            ("code", code.as_str()),
+            ("redirect_uri", redirect_uri.as_str()),
+            ("code_verifier", VERIFIER),
+        ])
+        .send()
         .await
+        .unwrap();
+    assert_eq!(exchanged.status(), 200);
+    let tokens: serde_json::Value = exchanged.json().await.unwrap();
+    assert_eq!(
+        tokens["account"], "other",
+        "the tokens act in the chosen account"
+    );
+    assert!(tokens["access_token"]
+        .as_str()
         .unwrap()
-    {
-        CodeRedemption::Redeemed(record) => {
-            assert_eq!(
-                record.grant.account_id, seeded.other.id,
-                "the chosen account"
-            );
-            assert_eq!(record.redirect_uri, redirect_uri);
-        }
-        other => panic!("expected a fresh code, got {other:?}"),
-    }
+        .starts_with("gk_at_"));
+    assert!(tokens["refresh_token"].is_string());
+    let me = app
+        .http
+        .get(app.url("/api/v1/me"))
+        .bearer_auth(tokens["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200);
     app.stop().await;
 }
 
