@@ -13,6 +13,8 @@ pub const NON_CONFIG_ENV: &[&str] = &[
     "BOOTSTRAP_EMAIL",
     "BOOTSTRAP_PASSWORD",
     "TEST_POSTGRES_URL",
+    "TEST_BROWSER",
+    "BENCH_POSTGRES_URL",
     "CONNECTION",
     "CONFIG",
     "LOG",
@@ -256,6 +258,7 @@ mod tests {
     #[test]
     fn defaults_match_the_contract() {
         Jail::expect_with(|jail| {
+            jail.clear_env();
             let config = load_in(jail, None, &ConfigOverrides::default()).expect("defaults load");
             assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
             assert_eq!(config.database_url, "sqlite://gatekey-data/gatekey.db");
@@ -284,6 +287,7 @@ mod tests {
             jail.set_env("GATEKEY_ACCESS_TOKEN_TTL", "900");
             jail.set_env("GATEKEY_RATE_LIMIT__PER_SECOND", "5");
             jail.set_env("GATEKEY_BOOTSTRAP_EMAIL", "not-a-config-key@example.com");
+            jail.set_env("GATEKEY_TEST_BROWSER", "1");
             let overrides = ConfigOverrides {
                 listen: Some("127.0.0.1:9999".parse().expect("addr")),
                 ..Default::default()
