@@ -13,7 +13,13 @@
 //! ```
 
 mod client;
+mod command;
+pub mod connection;
 mod error;
 
 pub use client::ApiClient;
+pub use command::{CommandError, CommandToken, TokenCommand};
+pub use connection::{
+    AuthenticationMethod, ConnectionError, ConnectionOptions, ConnectionOptionsBuilder,
+};
 pub use error::ClientError;
