@@ -1,25 +1,44 @@
-//! Client library for gatekey's REST API.
-//!
-//! For now it authenticates with an API key and maps the server's error bodies into typed
-//! errors; the OAuth flows and the token lifecycle arrive with the OAuth server.
+//! The client side of gatekey: a connection described by options (a connection string or a
+//! builder), tokens obtained by any of the OAuth 2.0 flows or handed in from outside and
+//! replaced before they expire, and an API client on top.
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), gatekey_client::ClientError> {
-//! let client = gatekey_client::ApiClient::with_api_key("http://127.0.0.1:8080", "gk_key_…")?;
+//! use gatekey_client::ApiClient;
+//!
+//! let options = "Server=http://127.0.0.1:8080;AuthenticationMethod=ClientCredentials;\
+//!                ClientId=gk_app_1;ClientSecret={gk_cs_2}".parse()?;
+//! let client = ApiClient::builder(options)
+//!     .on_tokens(|tokens| eprintln!("new token, expires {:?}", tokens.expires_at()))
+//!     .build()?;
 //! let me: gatekey_proto::api::MeResponse = client.get("/api/v1/me").await?;
 //! println!("{} in {}", me.user.email, me.account.slug);
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! See `docs/client.md` in the repository for every method and option.
 
 mod client;
 mod command;
 pub mod connection;
 mod error;
+mod interaction;
+mod metadata;
+mod oauth;
+mod retry;
+mod session;
+mod token_cache;
+mod tokens;
 
-pub use client::ApiClient;
+pub use client::{ApiClient, ApiClientBuilder};
 pub use command::{CommandError, CommandToken, TokenCommand};
 pub use connection::{
     AuthenticationMethod, ConnectionError, ConnectionOptions, ConnectionOptionsBuilder,
 };
 pub use error::ClientError;
+pub use interaction::{DevicePrompt, Interaction, TerminalInteraction};
+pub use reqwest::Method;
+pub use secrecy::{ExposeSecret, SecretString};
+pub use session::TokenCallback;
+pub use tokens::TokenSet;

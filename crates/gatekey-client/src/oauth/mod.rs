@@ -1,0 +1,281 @@
+//! Talking to the authorization server's endpoints, through the `oauth2` crate: the token
+//! endpoint for each grant, revocation, and the two interactive flows.
+
+mod device;
+mod http;
+mod loopback;
+
+use std::time::{Duration, SystemTime};
+
+use oauth2::basic::{
+    BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse,
+    BasicTokenType,
+};
+use oauth2::{
+    AuthUrl, AuthorizationCode, ClientId, ClientSecret, DeviceAuthorizationUrl, EndpointMaybeSet,
+    EndpointNotSet, EndpointSet, ErrorResponse, ExtraTokenFields, HttpClientError,
+    PkceCodeVerifier, RedirectUrl, RefreshToken, RequestTokenError, RevocationUrl, Scope,
+    StandardErrorResponse, StandardRevocableToken, StandardTokenResponse, TokenResponse, TokenUrl,
+};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+
+pub(crate) use device::device_login;
+pub(crate) use loopback::browser_login;
+
+use crate::metadata::ServerMetadata;
+use crate::tokens::TokenSet;
+use crate::ClientError;
+use http::TokenHttp;
+
+/// gatekey's token response carries the account the tokens act in.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub(crate) struct AccountField {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    account: Option<String>,
+}
+
+impl ExtraTokenFields for AccountField {}
+
+type GatekeyTokenResponse = StandardTokenResponse<AccountField, BasicTokenType>;
+
+type Inner = oauth2::Client<
+    BasicErrorResponse,
+    GatekeyTokenResponse,
+    BasicTokenIntrospectionResponse,
+    StandardRevocableToken,
+    BasicRevocationErrorResponse,
+    EndpointMaybeSet,
+    EndpointMaybeSet,
+    EndpointNotSet,
+    EndpointMaybeSet,
+    EndpointSet,
+>;
+
+/// One client registration at one authorization server.
+#[derive(Debug, Clone)]
+pub(crate) struct OAuthClient {
+    inner: Inner,
+    http: TokenHttp,
+    metadata: ServerMetadata,
+    scope: Option<String>,
+    skew: Duration,
+}
+
+impl OAuthClient {
+    /// A client of `metadata`'s server as `client_id` (with `client_secret` when confidential;
+    /// the `oauth2` crate then sends `client_secret_basic`, form-encoding both parts as RFC
+    /// 6749 §2.3.1 asks). Requests ask for `scope` when given.
+    pub(crate) fn new(
+        http: reqwest::Client,
+        metadata: ServerMetadata,
+        client_id: &str,
+        client_secret: Option<&SecretString>,
+        scope: Option<&str>,
+        skew: Duration,
+    ) -> Result<Self, ClientError> {
+        let url_error = |what: &str| ClientError::Metadata(format!("{what} is not a valid URL"));
+        let mut inner = oauth2::Client::new(ClientId::new(client_id.to_owned()))
+            .set_token_uri(
+                TokenUrl::new(metadata.token_endpoint.clone())
+                    .map_err(|_| url_error("token_endpoint"))?,
+            )
+            .set_auth_uri_option(
+                metadata
+                    .authorization_endpoint
+                    .clone()
+                    .map(AuthUrl::new)
+                    .transpose()
+                    .map_err(|_| url_error("authorization_endpoint"))?,
+            )
+            .set_device_authorization_url_option(
+                metadata
+                    .device_authorization_endpoint
+                    .clone()
+                    .map(DeviceAuthorizationUrl::new)
+                    .transpose()
+                    .map_err(|_| url_error("device_authorization_endpoint"))?,
+            )
+            .set_revocation_url_option(
+                metadata
+                    .revocation_endpoint
+                    .clone()
+                    .map(RevocationUrl::new)
+                    .transpose()
+                    .map_err(|_| url_error("revocation_endpoint"))?,
+            );
+        if let Some(secret) = client_secret {
+            inner = inner.set_client_secret(ClientSecret::new(secret.expose_secret().to_owned()));
+        }
+        Ok(Self {
+            inner,
+            http: TokenHttp::new(http),
+            metadata,
+            scope: scope.map(str::to_owned),
+            skew,
+        })
+    }
+
+    fn scopes(&self) -> Vec<Scope> {
+        self.scope
+            .as_deref()
+            .unwrap_or("")
+            .split_whitespace()
+            .map(|s| Scope::new(s.to_owned()))
+            .collect()
+    }
+
+    /// The client credentials grant (RFC 6749 §4.4).
+    pub(crate) async fn client_credentials(&self) -> Result<TokenSet, ClientError> {
+        let requested_at = SystemTime::now();
+        let response = self
+            .inner
+            .exchange_client_credentials()
+            .add_scopes(self.scopes())
+            .request_async(&self.http)
+            .await
+            .map_err(|e| token_error(e, None))?;
+        Ok(self.token_set(response, requested_at, None))
+    }
+
+    /// A refresh (RFC 6749 §6). The server rotates the refresh token; the old one is spent.
+    pub(crate) async fn refresh(
+        &self,
+        refresh_token: &SecretString,
+    ) -> Result<TokenSet, ClientError> {
+        let requested_at = SystemTime::now();
+        let token = RefreshToken::new(refresh_token.expose_secret().to_owned());
+        let response = self
+            .inner
+            .exchange_refresh_token(&token)
+            .add_scopes(self.scopes())
+            .request_async(&self.http)
+            .await
+            .map_err(|e| {
+                token_error(
+                    e,
+                    Some("the refresh token is spent, revoked or expired: log in again or supply a new RefreshToken"),
+                )
+            })?;
+        // A server that does not rotate keeps the old refresh token valid (RFC 6749 §6).
+        Ok(self.token_set(response, requested_at, Some(refresh_token)))
+    }
+
+    /// Exchanges an authorization code (RFC 6749 §4.1.3) with its PKCE verifier (RFC 7636 §4.5).
+    pub(crate) async fn exchange_code(
+        &self,
+        code: &SecretString,
+        redirect_uri: &str,
+        verifier: Option<&SecretString>,
+    ) -> Result<TokenSet, ClientError> {
+        let requested_at = SystemTime::now();
+        let redirect = RedirectUrl::new(redirect_uri.to_owned()).map_err(|_| {
+            ClientError::Login(format!("RedirectURI {redirect_uri:?} is not a URL"))
+        })?;
+        let mut request = self
+            .inner
+            .exchange_code(AuthorizationCode::new(code.expose_secret().to_owned()))
+            .set_redirect_uri(std::borrow::Cow::Owned(redirect));
+        if let Some(verifier) = verifier {
+            request = request
+                .set_pkce_verifier(PkceCodeVerifier::new(verifier.expose_secret().to_owned()));
+        }
+        let response = request.request_async(&self.http).await.map_err(|e| {
+            token_error(
+                e,
+                Some("an authorization code works once and for about a minute: obtain a new one"),
+            )
+        })?;
+        Ok(self.token_set(response, requested_at, None))
+    }
+
+    /// Revokes `refresh_token` (RFC 7009), which also ends the access tokens issued with it.
+    pub(crate) async fn revoke_refresh_token(
+        &self,
+        refresh_token: &SecretString,
+    ) -> Result<(), ClientError> {
+        let token = StandardRevocableToken::RefreshToken(RefreshToken::new(
+            refresh_token.expose_secret().to_owned(),
+        ));
+        self.revoke(token).await
+    }
+
+    /// Revokes `access_token` (RFC 7009).
+    pub(crate) async fn revoke_access_token(
+        &self,
+        access_token: &SecretString,
+    ) -> Result<(), ClientError> {
+        let token = StandardRevocableToken::AccessToken(oauth2::AccessToken::new(
+            access_token.expose_secret().to_owned(),
+        ));
+        self.revoke(token).await
+    }
+
+    async fn revoke(&self, token: StandardRevocableToken) -> Result<(), ClientError> {
+        self.inner
+            .revoke_token(token)
+            .map_err(|_| ClientError::Metadata("the server has no revocation_endpoint".into()))?
+            .request_async(&self.http)
+            .await
+            .map_err(|e| token_error(e, None))
+    }
+
+    fn token_set(
+        &self,
+        response: GatekeyTokenResponse,
+        requested_at: SystemTime,
+        previous_refresh: Option<&SecretString>,
+    ) -> TokenSet {
+        let mut set = TokenSet::unknown_expiry(SecretString::from(
+            response.access_token().secret().to_owned(),
+        ))
+        .expiring(requested_at, response.expires_in(), self.skew);
+        set.refresh_token = response
+            .refresh_token()
+            .map(|t| SecretString::from(t.secret().to_owned()))
+            .or_else(|| previous_refresh.cloned());
+        set.scope = response.scopes().map(|scopes| {
+            scopes
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(" ")
+        });
+        set.account = response.extra_fields().account.clone();
+        set
+    }
+}
+
+/// Maps a failed token request to the client's error. The response body is never shown: on
+/// a parse failure it may hold tokens.
+fn token_error<T>(
+    error: RequestTokenError<HttpClientError<reqwest::Error>, StandardErrorResponse<T>>,
+    hint_on_invalid_grant: Option<&'static str>,
+) -> ClientError
+where
+    T: oauth2::ErrorResponseType + AsRef<str> + 'static,
+    StandardErrorResponse<T>: ErrorResponse,
+{
+    match error {
+        RequestTokenError::ServerResponse(response) => {
+            let code = response.error().as_ref().to_owned();
+            let hint = (code == "invalid_grant")
+                .then_some(hint_on_invalid_grant)
+                .flatten();
+            ClientError::OAuth {
+                error: code,
+                description: response.error_description().cloned(),
+                hint,
+            }
+        }
+        RequestTokenError::Request(HttpClientError::Reqwest(error)) => {
+            ClientError::Transport(*error)
+        }
+        RequestTokenError::Request(other) => ClientError::UnexpectedResponse(other.to_string()),
+        RequestTokenError::Parse(error, _body) => ClientError::UnexpectedResponse(format!(
+            "the token endpoint's answer could not be read (at {})",
+            error.path()
+        )),
+        RequestTokenError::Other(reason) => ClientError::UnexpectedResponse(reason),
+    }
+}

@@ -1,0 +1,120 @@
+//! Every method that can renew keeps a loop of API calls going across at least five expiries
+//! of two-second access tokens, with no failed call.
+
+use std::time::Duration;
+
+use gatekey_client::{ApiClient, ConnectionOptions, ExposeSecret};
+
+use crate::harness::{call_for, Server, REDIRECT};
+
+/// Long enough for five expiries of two-second tokens renewed at half their lifetime.
+const SPAN: Duration = Duration::from_secs(11);
+
+async fn assert_session_survives(server: &Server, connection: String) {
+    let options: ConnectionOptions = connection.parse().expect("connection string");
+    let client = ApiClient::new(options).expect("client");
+    let before = server.requests_to("/oauth/token");
+    let (calls, failed, first) = call_for(&client, SPAN).await;
+    let renewals = server.requests_to("/oauth/token") - before;
+    assert_eq!(
+        failed, 0,
+        "{failed} of {calls} calls failed; first: {first:?}"
+    );
+    assert!(renewals >= 5, "only {renewals} token requests in {SPAN:?}");
+    assert!(calls > 50, "{calls} calls");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_credentials_renews_without_a_failed_call() {
+    let server = Server::start(2).await;
+    let app = &server.service_app;
+    let connection = format!(
+        "Server={};AuthenticationMethod=ClientCredentials;ClientId={};ClientSecret={{{}}};RefreshSkew=1",
+        server.url(),
+        app.client_id,
+        app.secret.as_deref().unwrap()
+    );
+    assert_session_survives(&server, connection).await;
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refresh_token_renews_without_a_failed_call() {
+    let server = Server::start(2).await;
+    let app = &server.web_app;
+    let refresh_token = server.refresh_token_for(app).await;
+    let connection = format!(
+        "Server={};RefreshToken={refresh_token};ClientId={};ClientSecret={};RefreshSkew=1",
+        server.url(),
+        app.client_id,
+        app.secret.as_deref().unwrap()
+    );
+    assert_session_survives(&server, connection).await;
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_authorization_code_is_exchanged_once_then_refreshed() {
+    let server = Server::start(2).await;
+    let app = &server.web_app;
+    let code = server.code_for(app).await;
+    let connection = format!(
+        "Server={};OAuthCode={code};RedirectURI={REDIRECT};ClientId={};ClientSecret={};RefreshSkew=1",
+        server.url(),
+        app.client_id,
+        app.secret.as_deref().unwrap()
+    );
+    assert_session_survives(&server, connection).await;
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_access_token_command_is_run_whenever_a_token_is_due() {
+    let server = Server::start(2).await;
+    let app = &server.service_app;
+    // The external process: curl asking the token endpoint, printing its JSON answer.
+    let command = format!(
+        "curl -sf -u {}:{} -d grant_type=client_credentials {}/oauth/token",
+        app.client_id,
+        app.secret.as_deref().unwrap(),
+        server.url()
+    );
+    let connection = format!(
+        "Server={};AccessTokenCommand={{{command}}};RefreshSkew=1",
+        server.url()
+    );
+    assert_session_survives(&server, connection).await;
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_refused_by_the_server_is_replaced_and_the_call_retried_once() {
+    let server = Server::start(3600).await;
+    let app = &server.service_app;
+    let options = ConnectionOptions::builder(&server.url())
+        .client_id(&app.client_id)
+        .client_secret(app.secret.clone().unwrap())
+        .build()
+        .unwrap();
+    let client = ApiClient::new(options).unwrap();
+    let first = client.access_token().await.unwrap();
+    // Revoked behind the client's back: its next call gets 401 invalid_token.
+    let revoked = server
+        .http
+        .post(format!("{}/oauth/revoke", server.url()))
+        .basic_auth(&app.client_id, app.secret.as_deref())
+        .form(&[("token", first.expose_secret())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 200);
+    let me: serde_json::Value = client
+        .get("/api/v1/me")
+        .await
+        .expect("the call succeeds with a new token");
+    assert_eq!(me["credential"]["type"], "oauth");
+    let second = client.access_token().await.unwrap();
+    assert_ne!(first.expose_secret(), second.expose_secret());
+    assert!(!server.accepts(first.expose_secret()).await);
+    server.stop().await;
+}
