@@ -1,8 +1,10 @@
-//! The `gatekey` command: `serve`, and the operator's `admin …` commands.
+//! The `gatekey` command: `serve`, the operator's `admin …` commands, and the user's
+//! `login`, `token`, `api`, `status` and `logout`.
 
 mod admin;
 mod output;
 mod serve;
+mod user;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -23,6 +25,16 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Operator commands, run directly on the database (also while a server runs).
     Admin(admin::AdminArgs),
+    /// Sign in to a server (browser or device flow) and save the tokens for the commands below.
+    Login(user::LoginArgs),
+    /// Print a valid access token, renewing it when needed.
+    Token(user::ConnectionArgs),
+    /// Call the REST API, such as `gatekey api /api/v1/me`.
+    Api(user::ApiArgs),
+    /// Show who you are signed in as, where, and until when.
+    Status(user::ConnectionArgs),
+    /// Revoke the tokens at the server and forget them.
+    Logout(user::ConnectionArgs),
 }
 
 /// Options every command that opens the database takes.
@@ -52,6 +64,11 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Serve(args) => serve::run(args).await,
             Command::Admin(args) => admin::run(args).await,
+            Command::Login(args) => user::run_login(args).await,
+            Command::Token(args) => user::run_token(args).await,
+            Command::Api(args) => user::run_api(args).await,
+            Command::Status(args) => user::run_status(args).await,
+            Command::Logout(args) => user::run_logout(args).await,
         }
     });
     match result {

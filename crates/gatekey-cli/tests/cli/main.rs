@@ -7,3 +7,4 @@ mod apps;
 mod durability;
 mod replicas;
 mod serve;
+mod user;

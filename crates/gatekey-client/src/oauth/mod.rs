@@ -23,7 +23,10 @@ use serde::{Deserialize, Serialize};
 pub(crate) use device::device_login;
 pub(crate) use loopback::browser_login;
 
+use gatekey_proto::ErrorBody;
+
 use crate::metadata::ServerMetadata;
+use crate::retry;
 use crate::tokens::TokenSet;
 use crate::ClientError;
 use http::TokenHttp;
@@ -57,6 +60,9 @@ type Inner = oauth2::Client<
 pub(crate) struct OAuthClient {
     inner: Inner,
     http: TokenHttp,
+    plain_http: reqwest::Client,
+    client_id: String,
+    client_secret: Option<SecretString>,
     metadata: ServerMetadata,
     scope: Option<String>,
     skew: Duration,
@@ -109,7 +115,10 @@ impl OAuthClient {
         }
         Ok(Self {
             inner,
-            http: TokenHttp::new(http),
+            http: TokenHttp::new(http.clone()),
+            plain_http: http,
+            client_id: client_id.to_owned(),
+            client_secret: client_secret.cloned(),
             metadata,
             scope: scope.map(str::to_owned),
             skew,
@@ -194,10 +203,7 @@ impl OAuthClient {
         &self,
         refresh_token: &SecretString,
     ) -> Result<(), ClientError> {
-        let token = StandardRevocableToken::RefreshToken(RefreshToken::new(
-            refresh_token.expose_secret().to_owned(),
-        ));
-        self.revoke(token).await
+        self.revoke(refresh_token, "refresh_token").await
     }
 
     /// Revokes `access_token` (RFC 7009).
@@ -205,19 +211,61 @@ impl OAuthClient {
         &self,
         access_token: &SecretString,
     ) -> Result<(), ClientError> {
-        let token = StandardRevocableToken::AccessToken(oauth2::AccessToken::new(
-            access_token.expose_secret().to_owned(),
-        ));
-        self.revoke(token).await
+        self.revoke(access_token, "access_token").await
     }
 
-    async fn revoke(&self, token: StandardRevocableToken) -> Result<(), ClientError> {
-        self.inner
-            .revoke_token(token)
-            .map_err(|_| ClientError::Metadata("the server has no revocation_endpoint".into()))?
-            .request_async(&self.http)
-            .await
-            .map_err(|e| token_error(e, None))
+    /// RFC 7009 §2.1, sent directly rather than through the `oauth2` crate, which refuses a
+    /// revocation endpoint that is not https: a server the user reaches over http (a local
+    /// one) must still be able to end the tokens it issued. The client authenticates as at
+    /// the token endpoint.
+    async fn revoke(&self, token: &SecretString, hint: &str) -> Result<(), ClientError> {
+        let url = self
+            .metadata
+            .revocation_endpoint
+            .as_deref()
+            .ok_or_else(|| ClientError::Metadata("the server has no revocation_endpoint".into()))?;
+        let mut form = vec![("token", token.expose_secret()), ("token_type_hint", hint)];
+        let mut retries = 0;
+        loop {
+            let mut request = self.plain_http.post(url);
+            match &self.client_secret {
+                Some(secret) => {
+                    // RFC 6749 §2.3.1: both parts form-encoded before Basic encoding.
+                    let encode = |s: &str| {
+                        url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>()
+                    };
+                    request = request.basic_auth(
+                        encode(&self.client_id),
+                        Some(encode(secret.expose_secret())),
+                    );
+                }
+                None if !form.iter().any(|(k, _)| *k == "client_id") => {
+                    form.push(("client_id", &self.client_id));
+                }
+                None => {}
+            }
+            let response = request.form(&form).send().await?;
+            let status = response.status();
+            if status.is_success() {
+                return Ok(());
+            }
+            if retries < retry::MAX_RETRIES && retry::is_retryable(status) {
+                if let Some(wait) = retry::delay(response.headers(), retries) {
+                    tokio::time::sleep(wait).await;
+                    retries += 1;
+                    continue;
+                }
+            }
+            let body: ErrorBody = response.json().await.unwrap_or_else(|_| ErrorBody {
+                error: format!("http_{}", status.as_u16()),
+                error_description: None,
+            });
+            return Err(ClientError::OAuth {
+                error: body.error,
+                description: body.error_description,
+                hint: None,
+            });
+        }
     }
 
     fn token_set(
