@@ -177,9 +177,11 @@ impl ApiClient {
         path: &str,
         body: &B,
     ) -> Result<T, ClientError> {
-        let body = serde_json::to_vec(body)
-            .map_err(|e| ClientError::UnexpectedResponse(format!("body: {e}")))?;
-        decode(self.send(Method::POST, path, Some(body)).await?).await
+        decode(
+            self.send(Method::POST, path, Some(json_body(body)?))
+                .await?,
+        )
+        .await
     }
 
     /// `PUT path` with a JSON body, decoding the JSON answer.
@@ -188,9 +190,7 @@ impl ApiClient {
         path: &str,
         body: &B,
     ) -> Result<T, ClientError> {
-        let body = serde_json::to_vec(body)
-            .map_err(|e| ClientError::UnexpectedResponse(format!("body: {e}")))?;
-        decode(self.send(Method::PUT, path, Some(body)).await?).await
+        decode(self.send(Method::PUT, path, Some(json_body(body)?)).await?).await
     }
 
     /// `DELETE path`, expecting no body.
@@ -312,6 +312,10 @@ impl ApiClient {
             return check(response).await;
         }
     }
+}
+
+fn json_body<B: Serialize + ?Sized>(body: &B) -> Result<Vec<u8>, ClientError> {
+    serde_json::to_vec(body).map_err(|e| ClientError::UnexpectedResponse(format!("body: {e}")))
 }
 
 /// RFC 6750 §3.1: the token is expired, revoked or otherwise not valid.
