@@ -29,7 +29,7 @@ const PER_PAGE: u32 = 200;
 /// use gatekey_client::{ApiClient, ConnectionOptions};
 ///
 /// let options: ConnectionOptions =
-///     "Server=http://127.0.0.1:8080;ClientId=gk_app_1;ClientSecret=gk_cs_2".parse()?;
+///     "Server=http://127.0.0.1:8080;ClientId=app_1;ClientSecret=gk_cs_2".parse()?;
 /// let client = ApiClient::new(options)?;
 /// let me: serde_json::Value = client.get("/api/v1/me").await?;
 /// println!("{}", me["user"]["email"]);
@@ -247,8 +247,9 @@ impl ApiClient {
     }
 
     /// Sends a request with the current token: once more with a new token after a 401
-    /// `invalid_token`, and again after a 429 or 503 (any method), or a 500, 502 or 504 or a
-    /// refused connection (methods that may be repeated), waiting as `Retry-After` says.
+    /// `invalid_token`; again after a 429 or 503 or a refused connection (any method: nothing
+    /// was processed), or a 500, 502 or 504 (methods that may be repeated), waiting as
+    /// `Retry-After` says.
     async fn send(
         &self,
         method: Method,

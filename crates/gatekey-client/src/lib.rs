@@ -7,7 +7,7 @@
 //! use gatekey_client::ApiClient;
 //!
 //! let options = "Server=http://127.0.0.1:8080;AuthenticationMethod=ClientCredentials;\
-//!                ClientId=gk_app_1;ClientSecret={gk_cs_2}".parse()?;
+//!                ClientId=app_1;ClientSecret={gk_cs_2}".parse()?;
 //! let client = ApiClient::builder(options)
 //!     .on_tokens(|tokens| eprintln!("new token, expires {:?}", tokens.expires_at()))
 //!     .build()?;

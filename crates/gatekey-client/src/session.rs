@@ -130,12 +130,17 @@ impl Session {
         self.current.read().ok().and_then(|c| c.tokens.clone())
     }
 
-    /// Obtains tokens from scratch with the connection's method, ignoring what is held:
-    /// the browser or device flow runs even when a refresh token is cached.
+    /// Obtains new tokens now. For PKCE and DeviceCode the browser or device flow runs even
+    /// when a refresh token is cached; the other methods renew as they would at expiry.
     pub(crate) async fn login(&self) -> Result<TokenSet, ClientError> {
         self.start().await?;
         let mut renewal = self.renewal.lock().await;
-        renewal.refresh_token = None;
+        if matches!(
+            self.options.method(),
+            AuthenticationMethod::Pkce | AuthenticationMethod::DeviceCode
+        ) {
+            renewal.refresh_token = None;
+        }
         let tokens = self.obtain(&mut renewal).await?;
         self.install(&mut renewal, tokens.clone()).await?;
         Ok(tokens)

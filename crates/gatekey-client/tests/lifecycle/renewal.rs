@@ -118,3 +118,33 @@ async fn a_token_refused_by_the_server_is_replaced_and_the_call_retried_once() {
     assert!(!server.accepts(first.expose_secret()).await);
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_on_a_refresh_token_connection_renews_and_keeps_the_session() {
+    let server = Server::start(3600).await;
+    let app = &server.web_app;
+    let refresh_token = server.refresh_token_for(app).await;
+    let options: ConnectionOptions = format!(
+        "Server={};RefreshToken={refresh_token};ClientId={};ClientSecret={}",
+        server.url(),
+        app.client_id,
+        app.secret.as_deref().unwrap()
+    )
+    .parse()
+    .unwrap();
+    let client = ApiClient::new(options).unwrap();
+    let first = client.login().await.expect("a refresh");
+    let second = client
+        .login()
+        .await
+        .expect("another refresh with the rotated token");
+    assert_ne!(
+        first.refresh_token().unwrap().expose_secret(),
+        second.refresh_token().unwrap().expose_secret()
+    );
+    client
+        .get::<serde_json::Value>("/api/v1/me")
+        .await
+        .expect("the session goes on");
+    server.stop().await;
+}
