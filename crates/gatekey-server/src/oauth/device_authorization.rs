@@ -11,9 +11,8 @@ use gatekey_core::oauth::application::GrantType;
 use gatekey_core::oauth::device::{
     display_user_code, new_user_code, NewDeviceCode, DEFAULT_INTERVAL_SECS,
 };
-use gatekey_core::oauth::exchange::{ExchangeError, TokenErrorCode};
+use gatekey_core::oauth::exchange::{requested_scopes, ExchangeError, TokenErrorCode};
 use gatekey_core::oauth::store::DeviceStore;
-use gatekey_core::scope::ScopeSet;
 use gatekey_core::secret::{Secret, SecretKind};
 use gatekey_core::store::StoreError;
 use serde::Serialize;
@@ -66,24 +65,7 @@ async fn start_device_authorization(
             "this application may not use the device flow",
         ));
     }
-    let scopes = match form.get("scope") {
-        None => app.scopes,
-        Some(text) => {
-            let asked = ScopeSet::parse(text)
-                .map_err(|e| refused(TokenErrorCode::InvalidScope, e.to_string()))?;
-            if !asked.is_subset_of(app.scopes) {
-                return Err(refused(
-                    TokenErrorCode::InvalidScope,
-                    format!("this application may ask for {}", app.scopes),
-                ));
-            }
-            if asked.is_empty() {
-                app.scopes
-            } else {
-                asked
-            }
-        }
-    };
+    let scopes = requested_scopes(form.get("scope"), app.scopes)?;
     let now = state.clock.now();
     let ttl = state.config.device_code_ttl;
     let device_code = Secret::generate(SecretKind::DeviceCode);
