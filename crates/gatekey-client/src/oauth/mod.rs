@@ -14,8 +14,8 @@ use oauth2::basic::{
 use oauth2::{
     AuthUrl, AuthorizationCode, ClientId, ClientSecret, DeviceAuthorizationUrl, EndpointMaybeSet,
     EndpointNotSet, EndpointSet, ErrorResponse, ExtraTokenFields, HttpClientError,
-    PkceCodeVerifier, RedirectUrl, RefreshToken, RequestTokenError, RevocationUrl, Scope,
-    StandardErrorResponse, StandardRevocableToken, StandardTokenResponse, TokenResponse, TokenUrl,
+    PkceCodeVerifier, RedirectUrl, RefreshToken, RequestTokenError, Scope, StandardErrorResponse,
+    StandardRevocableToken, StandardTokenResponse, TokenResponse, TokenUrl,
 };
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
@@ -51,7 +51,7 @@ type Inner = oauth2::Client<
     EndpointMaybeSet,
     EndpointMaybeSet,
     EndpointNotSet,
-    EndpointMaybeSet,
+    EndpointNotSet,
     EndpointSet,
 >;
 
@@ -101,14 +101,6 @@ impl OAuthClient {
                     .map(DeviceAuthorizationUrl::new)
                     .transpose()
                     .map_err(|_| url_error("device_authorization_endpoint"))?,
-            )
-            .set_revocation_url_option(
-                metadata
-                    .revocation_endpoint
-                    .clone()
-                    .map(RevocationUrl::new)
-                    .transpose()
-                    .map_err(|_| url_error("revocation_endpoint"))?,
             );
         if let Some(secret) = client_secret {
             inner = inner.set_client_secret(ClientSecret::new(secret.expose_secret().to_owned()));
