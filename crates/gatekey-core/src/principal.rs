@@ -35,6 +35,19 @@ impl Principal {
         self.role.scopes().intersect(self.credential_scopes)
     }
 
+    /// Whether the credential is first-party: a web session or an API key, which the user
+    /// holds themself (or an operator command). Only such a credential manages credentials:
+    /// creating, listing, rotating or revoking API keys, client secrets and authorizations,
+    /// setting passwords, ending sessions. An OAuth access token is third-party: it acts for an
+    /// application, and whatever it could mint would outlive the user's revocation of that
+    /// application (GitHub's OAuth apps cannot create personal access tokens either).
+    pub fn is_first_party(&self) -> bool {
+        match self.credential {
+            CredentialRef::ApiKey(_) | CredentialRef::Session | CredentialRef::Operator => true,
+            CredentialRef::OAuth { .. } | CredentialRef::Anonymous => false,
+        }
+    }
+
     /// Whether the caller may exercise `scope`.
     pub fn may(&self, scope: Scope) -> bool {
         self.effective_scopes().contains(scope)

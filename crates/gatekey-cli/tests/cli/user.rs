@@ -165,7 +165,7 @@ async fn login_by_device_then_token_api_status_and_logout() {
             "--client-id",
             &client_id,
             "--scope",
-            "read",
+            "read admin",
         ])
         .env("XDG_CONFIG_HOME", home.path())
         .env_remove("DISPLAY")
@@ -234,13 +234,12 @@ async fn login_by_device_then_token_api_status_and_logout() {
     let me: serde_json::Value = serde_json::from_slice(&me.stdout).expect("JSON");
     assert_eq!(me["user"]["email"], EMAIL);
     assert_eq!(me["credential"]["type"], "oauth");
-    assert_eq!(me["scopes"], serde_json::json!(["read"]));
+    assert_eq!(me["scopes"], serde_json::json!(["read", "admin"]));
 
-    let keys = user_command(home.path(), &["api", "/api/v1/api_keys", "--paginate"]);
-    assert!(keys.status.success(), "{}", text(&keys.stderr));
-    assert!(serde_json::from_slice::<serde_json::Value>(&keys.stdout)
-        .unwrap()
-        .is_array());
+    let users = user_command(home.path(), &["api", "/api/v1/users", "--paginate"]);
+    assert!(users.status.success(), "{}", text(&users.stderr));
+    let users = serde_json::from_slice::<serde_json::Value>(&users.stdout).unwrap();
+    assert_eq!(users[0]["email"], EMAIL, "{users}");
 
     let refused = user_command(
         home.path(),
@@ -256,7 +255,7 @@ async fn login_by_device_then_token_api_status_and_logout() {
     assert_eq!(
         refused.status.code(),
         Some(1),
-        "a read-only token cannot create keys"
+        "an OAuth token never manages credentials"
     );
     assert!(
         text(&refused.stderr).contains("403"),

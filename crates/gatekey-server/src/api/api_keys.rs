@@ -24,6 +24,7 @@ pub async fn list_api_keys(
     caller: Caller,
     Paging(page): Paging,
 ) -> Result<Response, ApiError> {
+    caller.require_first_party()?;
     caller.require(Scope::Read)?;
     flush_usage(&state).await;
     let filter = ApiKeyFilter {
@@ -45,6 +46,7 @@ pub async fn create_api_key(
     caller: Caller,
     Json(body): Json<CreateApiKeyRequest>,
 ) -> Result<Response, ApiError> {
+    caller.require_first_party()?;
     caller.require_credential_scope(Scope::Write)?;
     let p = &caller.principal;
     let owner = KeyOwner {
@@ -113,6 +115,7 @@ pub async fn revoke_api_key(
     caller: Caller,
     Path(id): Path<i64>,
 ) -> Result<Response, ApiError> {
+    caller.require_first_party()?;
     caller.require_credential_scope(Scope::Write)?;
     let p = &caller.principal;
     let key = state

@@ -153,6 +153,7 @@ async fn create_application(
     caller: Caller,
     Json(body): Json<CreateApplicationRequest>,
 ) -> Result<Response, ApiError> {
+    caller.require_first_party()?;
     caller.require(Scope::Admin)?;
     let client_type: ClientType = body.client_type.parse().map_err(
         |e: gatekey_core::oauth::application::ApplicationInputError| {
@@ -224,6 +225,7 @@ async fn update_application(
     Path(id): Path<i64>,
     Json(body): Json<UpdateApplicationRequest>,
 ) -> Result<Response, ApiError> {
+    caller.require_first_party()?;
     caller.require(Scope::Admin)?;
     let app = find_application(&state, &caller, id).await?;
     if let Some(client_type) = &body.client_type {
@@ -269,6 +271,7 @@ async fn delete_application(
     caller: Caller,
     Path(id): Path<i64>,
 ) -> Result<Response, ApiError> {
+    caller.require_first_party()?;
     caller.require(Scope::Admin)?;
     let app = find_application(&state, &caller, id).await?;
     delete_in_store(&state.store, state.clock.now(), &app, &caller.actor())
@@ -288,6 +291,7 @@ async fn rotate_application_secret(
     caller: Caller,
     Path(id): Path<i64>,
 ) -> Result<Response, ApiError> {
+    caller.require_first_party()?;
     caller.require(Scope::Admin)?;
     let app = find_application(&state, &caller, id).await?;
     let actor = caller.actor();

@@ -5,7 +5,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get};
 use axum::Router;
-use gatekey_core::audit::CredentialRef;
 use gatekey_core::oauth::store::GrantStore;
 use gatekey_core::page::Page;
 use gatekey_core::scope::Scope;
@@ -36,6 +35,7 @@ async fn list_authorizations(
     caller: Caller,
     Paging(page): Paging,
 ) -> Result<Response, ApiError> {
+    caller.require_first_party()?;
     caller.require(Scope::Read)?;
     let p = &caller.principal;
     let grants = state.store.grants_of_user(p.user.id, p.account.id).await?;
@@ -69,17 +69,15 @@ async fn list_authorizations(
 }
 
 /// Revokes one application's access: its grants and every code and token under them. The
-/// caller's credential must carry `write`, and an OAuth token may not revoke applications
-/// (one application must not be able to cut off another).
+/// caller's credential must be first-party and carry `write`: one application must not be
+/// able to cut off another.
 async fn revoke_authorization(
     State(state): State<AppState>,
     caller: Caller,
     Path(client_id): Path<String>,
 ) -> Result<Response, ApiError> {
+    caller.require_first_party()?;
     caller.require_credential_scope(Scope::Write)?;
-    if matches!(caller.principal.credential, CredentialRef::OAuth { .. }) {
-        return Err(ApiError::forbidden("applications are revoked with an API key or from the web page, not with an OAuth token"));
-    }
     if revoke_application_for(&state, &caller.principal, &client_id, &caller.actor()).await? {
         Ok(StatusCode::NO_CONTENT.into_response())
     } else {

@@ -79,6 +79,7 @@ pub async fn disable_service_account(
     caller: Caller,
     Path(id): Path<i64>,
 ) -> Result<Response, ApiError> {
+    caller.require_first_party()?;
     caller.require(Scope::Admin)?;
     let member = state
         .store

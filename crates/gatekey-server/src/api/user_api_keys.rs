@@ -24,6 +24,7 @@ pub async fn list_user_api_keys(
     Path(user_id): Path<i64>,
     Paging(page): Paging,
 ) -> Result<Response, ApiError> {
+    caller.require_first_party()?;
     caller.require(Scope::Admin)?;
     let account_id = caller.principal.account.id;
     state
@@ -58,6 +59,7 @@ pub async fn create_user_api_key(
     Path(user_id): Path<i64>,
     Json(body): Json<CreateApiKeyRequest>,
 ) -> Result<Response, ApiError> {
+    caller.require_first_party()?;
     caller.require(Scope::Admin)?;
     let owner = state
         .store

@@ -68,6 +68,10 @@ pub async fn create_user(
     caller: Caller,
     Json(body): Json<CreateUserRequest>,
 ) -> Result<Response, ApiError> {
+    if body.password.is_some() {
+        // A password is a credential: whoever sets it can sign in as the new person.
+        caller.require_first_party()?;
+    }
     caller.require(Scope::Admin)?;
     let role = grantable_role(&caller, &body.role)?;
     let password_hash = match body.password {

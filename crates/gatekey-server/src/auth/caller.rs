@@ -63,6 +63,19 @@ impl Caller {
         }
     }
 
+    /// Fails with 403 `forbidden` unless the credential is first-party (an API key or a web
+    /// session; see [`Principal::is_first_party`]). Every handler that creates, lists, rotates
+    /// or revokes a credential calls this once, before anything else.
+    pub fn require_first_party(&self) -> Result<(), ApiError> {
+        if self.principal.is_first_party() {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(
+                "credentials are managed only with an API key or a web session, never with an OAuth access token",
+            ))
+        }
+    }
+
     /// The actor to record in audit events.
     pub fn actor(&self) -> gatekey_core::audit::Actor {
         self.principal

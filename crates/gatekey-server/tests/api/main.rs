@@ -4,6 +4,7 @@
 mod harness;
 
 mod api_keys;
+mod app_revocation;
 mod applications;
 mod audit;
 mod authorization;
