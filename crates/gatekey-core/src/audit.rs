@@ -1,4 +1,9 @@
 //! Audit events: every state change and every login, attributed to a user and a credential.
+//!
+//! Much of an event comes from the request (the email a login tried, the `User-Agent`, the
+//! client's address), and an anonymous client may send anything. Every such field is cut to a
+//! fixed size before it is stored ([`AuditEntry::bounded`]), so the audit log cannot be used to
+//! fill the disk: a 60 KB email in a failed login is stored as its first few hundred bytes.
 
 use std::fmt;
 
@@ -153,6 +158,46 @@ impl fmt::Display for AuditAction {
     }
 }
 
+/// Most bytes of an event's `detail` (user input included) kept in storage.
+pub const MAX_DETAIL_BYTES: usize = 256;
+/// Most bytes of a `User-Agent` kept in storage.
+pub const MAX_USER_AGENT_BYTES: usize = 256;
+/// Most bytes of a client address kept in storage: an IPv6 address with a zone fits.
+pub const MAX_IP_BYTES: usize = 64;
+/// Most bytes of a target id or credential id kept in storage.
+pub const MAX_ID_BYTES: usize = 128;
+/// What marks a value that was cut.
+const CUT_MARK: char = '…';
+
+/// `text` cut to at most `max` bytes at a character boundary, ending in `…` when something was
+/// cut. Text that fits is returned as it is.
+pub fn truncate_for_storage(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_owned();
+    }
+    let room = max.saturating_sub(CUT_MARK.len_utf8());
+    let mut end = room.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let mut cut = String::with_capacity(end + CUT_MARK.len_utf8());
+    cut.push_str(&text[..end]);
+    if max >= CUT_MARK.len_utf8() {
+        cut.push(CUT_MARK);
+    }
+    cut
+}
+
+fn bound(field: Option<String>, max: usize) -> Option<String> {
+    field.map(|text| {
+        if text.len() <= max {
+            text
+        } else {
+            truncate_for_storage(&text, max)
+        }
+    })
+}
+
 /// Who acted, with what credential, from where. Carried into every state-changing operation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Actor {
@@ -237,9 +282,19 @@ impl AuditEntry {
         self
     }
 
-    /// Adds a detail.
+    /// Adds a detail, cut to [`MAX_DETAIL_BYTES`].
     pub fn detail(mut self, detail: impl Into<String>) -> Self {
-        self.detail = Some(detail.into());
+        self.detail = bound(Some(detail.into()), MAX_DETAIL_BYTES);
+        self
+    }
+
+    /// The entry with every field that can carry request input cut to its bound: detail,
+    /// user agent, address and ids. The store applies it to every entry it writes.
+    pub fn bounded(mut self) -> Self {
+        self.detail = bound(self.detail, MAX_DETAIL_BYTES);
+        self.target_id = bound(self.target_id, MAX_ID_BYTES);
+        self.actor.ip = bound(self.actor.ip, MAX_IP_BYTES);
+        self.actor.user_agent = bound(self.actor.user_agent, MAX_USER_AGENT_BYTES);
         self
     }
 }
@@ -267,4 +322,53 @@ pub struct AuditRecord {
     pub success: bool,
     /// A short non-secret detail.
     pub detail: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_cut_at_a_character_boundary() {
+        assert_eq!(truncate_for_storage("short", 10), "short");
+        let cut = truncate_for_storage("abcdefghij", 6);
+        assert_eq!(cut, "abc…");
+        assert!(cut.len() <= 6);
+        // "é" is two bytes: never split.
+        let accents = "é".repeat(100);
+        for max in 0..40 {
+            let cut = truncate_for_storage(&accents, max);
+            assert!(cut.len() <= max, "{max}: {cut}");
+            assert!(cut.trim_end_matches('…').chars().all(|c| c == 'é'));
+        }
+    }
+
+    #[test]
+    fn entries_hold_a_bounded_amount_of_request_input() {
+        let huge = "x".repeat(60_000);
+        let actor = Actor {
+            user_id: None,
+            credential: CredentialRef::Anonymous,
+            ip: Some("1".repeat(8_000)),
+            user_agent: Some("ü".repeat(5_000)),
+        };
+        let entry = AuditEntry::new(
+            OffsetDateTime::UNIX_EPOCH,
+            &actor,
+            AuditAction::LoginThrottled,
+            "session",
+        )
+        .detail(format!("email {huge}"));
+        assert!(entry.detail.as_ref().unwrap().len() <= MAX_DETAIL_BYTES);
+        let entry = AuditEntry {
+            detail: Some(huge.clone()),
+            target_id: Some(huge),
+            ..entry
+        }
+        .bounded();
+        assert!(entry.detail.unwrap().len() <= MAX_DETAIL_BYTES);
+        assert!(entry.target_id.unwrap().len() <= MAX_ID_BYTES);
+        assert!(entry.actor.ip.unwrap().len() <= MAX_IP_BYTES);
+        assert!(entry.actor.user_agent.unwrap().len() <= MAX_USER_AGENT_BYTES);
+    }
 }

@@ -5,6 +5,7 @@ use std::sync::atomic::AtomicU64;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
+use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
 use prometheus_client::encoding::EncodeLabelSet;
@@ -20,7 +21,7 @@ use crate::state::AppState;
 pub struct RequestLabels {
     /// The route template, such as `/api/v1/api_keys/{id}`; `unmatched` for 404s.
     pub route: String,
-    /// The HTTP method.
+    /// The HTTP method, or `other` (see [`method_label`]).
     pub method: String,
     /// The response status.
     pub status: u16,
@@ -31,7 +32,7 @@ pub struct RequestLabels {
 pub struct RouteLabels {
     /// The route template.
     pub route: String,
-    /// The HTTP method.
+    /// The HTTP method, or `other` (see [`method_label`]).
     pub method: String,
 }
 
@@ -139,6 +140,28 @@ impl Metrics {
     }
 }
 
+/// The route label of a request no route matched: one label whatever the path, so made-up
+/// paths cannot add series.
+pub const UNMATCHED_ROUTE: &str = "unmatched";
+
+/// The method label: one of the methods HTTP defines (RFC 9110 §9 and RFC 5789's `PATCH`), or
+/// `other` for any extension method, so a made-up method cannot add series (an unbounded label
+/// would let any client grow `/metrics` and the server's memory without limit).
+pub fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::CONNECT => "CONNECT",
+        Method::OPTIONS => "OPTIONS",
+        Method::TRACE => "TRACE",
+        Method::PATCH => "PATCH",
+        _ => "other",
+    }
+}
+
 /// Middleware that counts and times every request.
 pub async fn track_requests(
     State(state): State<AppState>,
@@ -149,8 +172,8 @@ pub async fn track_requests(
     let route = request
         .extensions()
         .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let method = request.method().as_str().to_owned();
+        .map_or_else(|| UNMATCHED_ROUTE.to_owned(), |p| p.as_str().to_owned());
+    let method = method_label(request.method()).to_owned();
     let response = next.run(request).await;
     let status = response.status().as_u16();
     state
@@ -171,4 +194,22 @@ pub async fn track_requests(
         })
         .inc();
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_standard_methods_are_labels() {
+        assert_eq!(method_label(&Method::PATCH), "PATCH");
+        let made_up = Method::from_bytes("X".repeat(20_000).as_bytes()).expect("a token");
+        assert_eq!(method_label(&made_up), "other");
+        let lookalike = Method::from_bytes(b"get").expect("a token");
+        assert_eq!(
+            method_label(&lookalike),
+            "other",
+            "methods are case-sensitive"
+        );
+    }
 }

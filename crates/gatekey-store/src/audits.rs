@@ -1,6 +1,8 @@
 //! The audit log, and the helper every state change uses to write its event in its transaction.
 
-use gatekey_core::audit::{Actor, AuditEntry, AuditRecord, CredentialRef};
+use gatekey_core::audit::{
+    truncate_for_storage, Actor, AuditEntry, AuditRecord, CredentialRef, MAX_ID_BYTES,
+};
 use gatekey_core::clock::to_millis;
 use gatekey_core::page::{Page, PageRequest};
 use gatekey_core::store::{AuditStore, StoreResult};
@@ -11,12 +13,14 @@ use crate::error::from_sqlx;
 use crate::rows::{column, time_column, total};
 use crate::SqlStore;
 
-/// Writes `entry`; a creation passes the new row's id as `created_id`.
+/// Writes `entry`; a creation passes the new row's id as `created_id`. Fields that can carry
+/// request input are cut to their bounds first ([`AuditEntry::bounded`]), whoever built the entry.
 pub(crate) async fn insert_audit(
     conn: &mut AnyConnection,
-    mut entry: AuditEntry,
+    entry: AuditEntry,
     created_id: Option<i64>,
 ) -> StoreResult<()> {
+    let mut entry = entry.bounded();
     if entry.target_id.is_none() {
         entry.target_id = created_id.map(|id| id.to_string());
     }
@@ -29,7 +33,13 @@ pub(crate) async fn insert_audit(
     .bind(entry.account_id)
     .bind(entry.actor.user_id)
     .bind(entry.actor.credential.type_name())
-    .bind(entry.actor.credential.id())
+    .bind(
+        entry
+            .actor
+            .credential
+            .id()
+            .map(|id| truncate_for_storage(&id, MAX_ID_BYTES)),
+    )
     .bind(entry.action.as_str())
     .bind(entry.target_type)
     .bind(entry.target_id)

@@ -10,6 +10,7 @@ mod audit;
 mod authorization;
 mod authorize;
 mod bad_input;
+mod bounded_growth;
 mod browser;
 mod device_flow;
 mod device_page;

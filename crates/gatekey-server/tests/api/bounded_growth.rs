@@ -1,0 +1,131 @@
+//! Nothing an unauthenticated client sends grows the server without bound: metrics labels,
+//! audit details, device authorizations.
+
+use std::collections::BTreeSet;
+
+use gatekey_core::audit::{MAX_DETAIL_BYTES, MAX_IP_BYTES, MAX_USER_AGENT_BYTES};
+use reqwest::Method;
+use sqlx::any::AnyPoolOptions;
+
+use crate::harness::{each_backend, login_form, send_text, TestApp};
+
+/// Every series of `/metrics` (the sample lines without their values).
+async fn series(app: &TestApp) -> BTreeSet<String> {
+    let (status, _, body) = send_text(app.http.get(app.url("/metrics"))).await;
+    assert_eq!(status, 200);
+    body.lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| line.rsplit_once(' ').map(|(series, _)| series.to_owned()))
+        .collect()
+}
+
+#[tokio::test]
+async fn made_up_methods_and_paths_add_no_metrics_series() {
+    each_backend(|backend| async move {
+        let app = TestApp::start(backend).await;
+        let paths = ["/healthz", "/api/v1/me", "/no/such/path"];
+        let send_all = |method: Method| {
+            let app = &app;
+            async move {
+                for path in paths {
+                    let (status, _, _) =
+                        send_text(app.http.request(method.clone(), app.url(path))).await;
+                    assert!(
+                        status == 405 || status == 404 || status == 401,
+                        "{path}: {status}"
+                    );
+                }
+            }
+        };
+        // The series a made-up method may create: `method="other"` on each route.
+        send_all(Method::from_bytes(b"FOO").unwrap()).await;
+        send_text(app.http.get(app.url("/no/such/path"))).await;
+        // `/metrics` counts itself once it has answered.
+        series(&app).await;
+        let before = series(&app).await;
+        let before_size = before.iter().map(String::len).sum::<usize>();
+        for letter in ["X", "Y"] {
+            let huge = Method::from_bytes(letter.repeat(20_000).as_bytes()).unwrap();
+            send_all(huge).await;
+        }
+        let random_path = format!("/{}", "z".repeat(10_000));
+        let (status, _, _) = send_text(app.http.get(app.url(&random_path))).await;
+        assert_eq!(status, 404);
+        let after = series(&app).await;
+        assert_eq!(
+            after.difference(&before).collect::<Vec<_>>(),
+            Vec::<&String>::new(),
+            "no new series"
+        );
+        let after_size = after.iter().map(String::len).sum::<usize>();
+        assert_eq!(before_size, after_size);
+        assert!(after.iter().any(|s| s.contains("method=\"other\"")));
+        app.stop().await;
+    })
+    .await;
+}
+
+/// The longest `detail`, `ip` and `user_agent` the audit table holds, in bytes.
+async fn longest_audit_fields(app: &TestApp) -> (i64, i64, i64, i64) {
+    let pool = AnyPoolOptions::new()
+        .max_connections(1)
+        .connect(app.store().url())
+        .await
+        .expect("a second connection to the database");
+    let row: (i64, i64, i64, i64) = sqlx::query_as(
+        "SELECT CAST(COUNT(*) AS BIGINT), CAST(COALESCE(MAX(LENGTH(detail)), 0) AS BIGINT), \
+         CAST(COALESCE(MAX(LENGTH(ip)), 0) AS BIGINT), CAST(COALESCE(MAX(LENGTH(user_agent)), 0) AS BIGINT) \
+         FROM audit_events WHERE action LIKE 'login.%'",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("audit lengths");
+    pool.close().await;
+    row
+}
+
+#[tokio::test]
+async fn failed_and_throttled_logins_store_a_bounded_amount_of_what_was_sent() {
+    each_backend(|backend| async move {
+        let app = TestApp::start_with(backend, |config| {
+            config.login.max_failures_per_email = 1;
+            config.http.trust_forwarded_for = true;
+        })
+        .await;
+        let huge_email = format!("{}@example.com", "a".repeat(60_000));
+        let forwarded = vec!["203.0.113.7"; 800].join("");
+        for _ in 0..3 {
+            let (cookie, token) = login_form(&app).await;
+            let (status, _, _) = send_text(
+                app.http
+                    .post(app.url("/login"))
+                    .header(
+                        reqwest::header::COOKIE,
+                        format!("gatekey_login_csrf={cookie}"),
+                    )
+                    .header(reqwest::header::USER_AGENT, "ü".repeat(4_000))
+                    .header("x-forwarded-for", &forwarded)
+                    .form(&[
+                        ("email", huge_email.as_str()),
+                        ("password", "wrong"),
+                        ("csrf_token", token.as_str()),
+                    ]),
+            )
+            .await;
+            assert!([400, 401, 429].contains(&status), "{status}");
+        }
+        let (events, detail, ip, user_agent) = longest_audit_fields(&app).await;
+        // LENGTH counts characters; a character is at least one byte.
+        assert!(
+            detail <= MAX_DETAIL_BYTES as i64,
+            "{events} events, detail {detail}"
+        );
+        assert!(ip <= MAX_IP_BYTES as i64, "ip {ip}");
+        assert!(
+            user_agent <= MAX_USER_AGENT_BYTES as i64,
+            "user agent {user_agent}"
+        );
+        app.stop().await;
+    })
+    .await;
+}
