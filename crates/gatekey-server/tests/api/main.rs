@@ -13,6 +13,7 @@ mod bad_input;
 mod browser;
 mod device_flow;
 mod device_page;
+mod effective_scopes;
 mod oauth_api_access;
 mod oauth_concurrency;
 mod oauth_fixture;
