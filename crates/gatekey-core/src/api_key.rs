@@ -158,7 +158,7 @@ pub fn may_create_key_for(
     if target.user.kind != crate::user::UserKind::Service {
         return Err(KeyForOtherError::NotAServiceAccount);
     }
-    if target.membership.role.rank() > creator.rank() {
+    if !creator.may_administer(target.membership.role) {
         return Err(KeyForOtherError::HigherRole);
     }
     Ok(())

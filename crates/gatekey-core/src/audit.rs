@@ -120,6 +120,11 @@ pub enum AuditAction {
     RefreshReuseDetected,
     /// A spent authorization code was presented again; its tokens were revoked.
     CodeReplayDetected,
+    /// A user's role in an account was changed.
+    RoleChanged,
+    /// An administrative request was refused (403); at most one such event per caller per
+    /// minute is written, with the number of refusals it stands for.
+    AdminRefused,
 }
 
 impl AuditAction {
@@ -148,6 +153,8 @@ impl AuditAction {
             Self::GrantRevoked => "grant.revoked",
             Self::RefreshReuseDetected => "refresh_token.reuse_detected",
             Self::CodeReplayDetected => "authorization_code.replay_detected",
+            Self::RoleChanged => "membership.role_changed",
+            Self::AdminRefused => "admin.refused",
         }
     }
 }

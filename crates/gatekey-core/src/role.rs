@@ -48,6 +48,14 @@ impl Role {
         }
     }
 
+    /// The rank rule: whether a user with this role may act on a member whose role is
+    /// `target`, or hand out `target`. Creating a key for a service account, revoking another
+    /// user's key, disabling a service account, changing a role and granting a role all apply
+    /// it, so an admin can neither act on an owner nor make one.
+    pub const fn may_administer(self, target: Role) -> bool {
+        target.rank() <= self.rank()
+    }
+
     /// Whether the role administers its account.
     pub const fn is_admin(self) -> bool {
         matches!(self, Self::Owner | Self::Admin)

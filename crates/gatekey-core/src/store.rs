@@ -109,6 +109,17 @@ pub enum Invalidation {
     Application(i64),
 }
 
+/// What a role change did.
+#[derive(Debug, Clone)]
+pub enum RoleChange {
+    /// The role is now the one asked for (it may have been already).
+    Changed(Member),
+    /// The member is the account's last owner and would no longer be one.
+    LastOwner,
+    /// No such member.
+    NotFound,
+}
+
 /// Accounts.
 pub trait AccountStore: Send + Sync {
     /// Creates an account. Conflict if the slug is taken.
@@ -183,6 +194,17 @@ pub trait UserStore: Send + Sync {
         user_id: i64,
         audit: AuditEntry,
     ) -> impl Future<Output = StoreResult<User>> + Send;
+    /// Changes a member's role in one account and announces the user's invalidation, so every
+    /// cached credential of theirs is checked again under the new role. Refuses
+    /// ([`RoleChange::LastOwner`]) to leave the account without an owner; changes to one
+    /// account's roles are serialised, so two owners cannot demote each other at once.
+    fn change_role(
+        &self,
+        account_id: i64,
+        user_id: i64,
+        role: Role,
+        audit: AuditEntry,
+    ) -> impl Future<Output = StoreResult<RoleChange>> + Send;
     /// Disables a user. Their credentials stop working everywhere.
     fn disable_user(
         &self,

@@ -7,7 +7,7 @@ use crate::account::Account;
 use crate::audit::{Actor, AuditAction, AuditEntry};
 use crate::password::PasswordError;
 use crate::role::Role;
-use crate::store::{NewUser, StoreError, UserStore};
+use crate::store::{NewUser, RoleChange, StoreError, UserStore};
 use crate::user::{normalize_email, validate_user_name, Member, User, UserInputError, UserKind};
 
 /// Why a user could not be created.
@@ -145,4 +145,53 @@ pub async fn set_password<S: UserStore>(
     store
         .set_password(user_id, password_hash, keep_session, audit)
         .await
+}
+
+/// Why a role change was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ChangeRoleError {
+    /// No such member in the account.
+    #[error("no such user in this account")]
+    NotFound,
+    /// The member's current role, or the role asked for, ranks above the changer's.
+    #[error("a {0} ranks above you: you can neither change their role nor give that role")]
+    HigherRole(Role),
+    /// The member is the account's last owner.
+    #[error("the account's last owner cannot be given another role")]
+    LastOwner,
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Changes `user_id`'s role in `account_id` to `role`, as a user whose role is `changer`. The
+/// rank rule ([`Role::may_administer`]) applies to both the member's current role and the new
+/// one. Every credential of the member is then checked again under the new role: a lowered
+/// role narrows their API keys and OAuth tokens at once (the store announces the change).
+pub async fn change_role<S: UserStore>(
+    store: &S,
+    now: OffsetDateTime,
+    account_id: i64,
+    changer: Role,
+    user_id: i64,
+    role: Role,
+    actor: &Actor,
+) -> Result<Member, ChangeRoleError> {
+    let member = store
+        .member(account_id, user_id)
+        .await?
+        .ok_or(ChangeRoleError::NotFound)?;
+    let current = member.membership.role;
+    for rank in [current, role] {
+        if !changer.may_administer(rank) {
+            return Err(ChangeRoleError::HigherRole(rank));
+        }
+    }
+    let audit = AuditEntry::new(now, actor, AuditAction::RoleChanged, "user")
+        .detail(format!("role {current} -> {role}"));
+    match store.change_role(account_id, user_id, role, audit).await? {
+        RoleChange::Changed(member) => Ok(member),
+        RoleChange::LastOwner => Err(ChangeRoleError::LastOwner),
+        RoleChange::NotFound => Err(ChangeRoleError::NotFound),
+    }
 }

@@ -183,6 +183,14 @@ pub struct CreateServiceAccountRequest {
     pub role: Option<String>,
 }
 
+/// `PATCH /api/v1/users/{id}`: changes a member's role in the caller's account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateUserRequest {
+    /// The new role.
+    pub role: String,
+}
+
 /// One audit event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditView {

@@ -5,7 +5,7 @@ use gatekey_core::audit::AuditEntry;
 use gatekey_core::clock::to_millis;
 use gatekey_core::page::{Page, PageRequest};
 use gatekey_core::role::Role;
-use gatekey_core::store::{Invalidation, NewUser, StoreError, StoreResult, UserStore};
+use gatekey_core::store::{Invalidation, NewUser, RoleChange, StoreError, StoreResult, UserStore};
 use gatekey_core::user::{Member, Membership, User, UserKind};
 use sqlx::AnyConnection;
 use time::OffsetDateTime;
@@ -46,6 +46,29 @@ async fn select_user(conn: &mut AnyConnection, id: i64) -> StoreResult<User> {
     .await
     .map_err(from_sqlx)?;
     rows::user(&row)
+}
+
+async fn select_member(
+    conn: &mut AnyConnection,
+    account_id: i64,
+    user_id: i64,
+) -> StoreResult<Option<Member>> {
+    let row = sqlx::query(&format!(
+        "SELECT {USER_COLUMNS}, {MEMBERSHIP_COLUMNS} FROM memberships m JOIN users u ON u.id = m.user_id \
+         WHERE m.account_id = $1 AND m.user_id = $2"
+    ))
+    .bind(account_id)
+    .bind(user_id)
+    .fetch_optional(conn)
+    .await
+    .map_err(from_sqlx)?;
+    row.map(|row| {
+        Ok(Member {
+            user: rows::user(&row)?,
+            membership: rows::membership(&row)?,
+        })
+    })
+    .transpose()
 }
 
 /// Writes `audit` once in each of the user's accounts, so every account's admins see it.
@@ -133,22 +156,8 @@ impl UserStore for SqlStore {
     }
 
     async fn member(&self, account_id: i64, user_id: i64) -> StoreResult<Option<Member>> {
-        let row = sqlx::query(&format!(
-            "SELECT {USER_COLUMNS}, {MEMBERSHIP_COLUMNS} FROM memberships m JOIN users u ON u.id = m.user_id \
-             WHERE m.account_id = $1 AND m.user_id = $2"
-        ))
-        .bind(account_id)
-        .bind(user_id)
-        .fetch_optional(&self.read)
-        .await
-        .map_err(from_sqlx)?;
-        row.map(|row| {
-            Ok(Member {
-                user: rows::user(&row)?,
-                membership: rows::membership(&row)?,
-            })
-        })
-        .transpose()
+        let mut conn = self.read.acquire().await.map_err(from_sqlx)?;
+        select_member(&mut conn, account_id, user_id).await
     }
 
     async fn memberships_of(&self, user_id: i64) -> StoreResult<Vec<(Membership, Account)>> {
@@ -256,6 +265,55 @@ impl UserStore for SqlStore {
         }
         tx.commit().await.map_err(from_sqlx)?;
         Ok(user)
+    }
+
+    async fn change_role(
+        &self,
+        account_id: i64,
+        user_id: i64,
+        role: Role,
+        audit: AuditEntry,
+    ) -> StoreResult<RoleChange> {
+        let mut tx = self.write.begin().await.map_err(from_sqlx)?;
+        // The account's row is the lock that serialises its role changes, so two owners
+        // demoting each other concurrently cannot both see the other still an owner.
+        sqlx::query("UPDATE accounts SET name = name WHERE id = $1")
+            .bind(account_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(from_sqlx)?;
+        let Some(before) = select_member(&mut tx, account_id, user_id).await? else {
+            return Ok(RoleChange::NotFound);
+        };
+        if before.membership.role == role {
+            return Ok(RoleChange::Changed(before));
+        }
+        if before.membership.role == Role::Owner {
+            let owners: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM memberships WHERE account_id = $1 AND role = 'owner'",
+            )
+            .bind(account_id)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(from_sqlx)?;
+            if owners <= 1 {
+                return Ok(RoleChange::LastOwner);
+            }
+        }
+        sqlx::query("UPDATE memberships SET role = $1 WHERE account_id = $2 AND user_id = $3")
+            .bind(role.as_str())
+            .bind(account_id)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(from_sqlx)?;
+        insert_invalidation(&mut tx, self.backend, Invalidation::User(user_id)).await?;
+        insert_audit(&mut tx, audit.in_account(account_id).target(user_id), None).await?;
+        let after = select_member(&mut tx, account_id, user_id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        tx.commit().await.map_err(from_sqlx)?;
+        Ok(RoleChange::Changed(after))
     }
 
     async fn disable_user(

@@ -289,6 +289,23 @@ fn check_code_redirect_uri(
     }
 }
 
+/// A token's scopes within its application's *current* scopes, before the user's role is
+/// applied: what the token may carry as a credential. Narrowing an application narrows every
+/// token already issued to it, at its next use.
+pub fn token_scopes_within_application(token: &TokenRecord) -> ScopeSet {
+    token.scopes.intersect(token.application.scopes)
+}
+
+/// A token's effective scopes, computed when it is used and never frozen at issue: the scopes
+/// granted ∩ the application's current scopes ∩ what the user's current role allows (nothing
+/// when the user is no longer a member). The REST API, introspection's `scope` and the refresh
+/// grant all apply this, so narrowing an application or lowering a role takes effect on tokens
+/// already issued.
+pub fn effective_token_scopes(token: &TokenRecord) -> ScopeSet {
+    let role_scopes = token.role.map_or(ScopeSet::EMPTY, Role::scopes);
+    token_scopes_within_application(token).intersect(role_scopes)
+}
+
 /// What a presented refresh token allows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RefreshDecision {
@@ -305,8 +322,11 @@ pub enum RefreshDecision {
 
 /// The refresh token grant (RFC 6749 §6). The token must have been issued to this client
 /// (another client's token is refused and left alone), not revoked, not expired, its grant
-/// standing and its user enabled and still a member; a spent token means reuse. A narrower
-/// scope may be asked for; a wider one is `invalid_scope`.
+/// standing and its user enabled and still a member; a spent token means reuse. The new access
+/// token gets the token's effective scopes ([`effective_token_scopes`]): never a scope the
+/// application or the user's role no longer has, however often the refresh token rolls. A
+/// narrower scope may be asked for; a wider one is `invalid_scope`; when nothing granted is
+/// still allowed, the refresh token is `invalid_grant`.
 pub fn check_refresh(
     token: &TokenRecord,
     client: &Application,
@@ -337,7 +357,13 @@ pub fn check_refresh(
         ));
     }
     check_grant_type(client, GrantType::RefreshToken)?;
-    let access_scopes = requested_scopes(requested, token.scopes)?;
+    let allowed = effective_token_scopes(token);
+    if allowed.is_empty() {
+        return Err(ExchangeError::invalid_grant(
+            "nothing this authorization granted is still allowed by the application's scopes and the user's role",
+        ));
+    }
+    let access_scopes = requested_scopes(requested, allowed)?;
     Ok(RefreshDecision::Rotate { access_scopes })
 }
 
@@ -690,6 +716,41 @@ mod tests {
         };
         assert_eq!(
             code_of(check_refresh(&gone, &client, None, t0())),
+            TokenErrorCode::InvalidGrant
+        );
+        let narrowed_app = TokenRecord {
+            application: Arc::new(Application {
+                scopes: ScopeSet::parse("read").unwrap(),
+                ..client.clone()
+            }),
+            ..token.clone()
+        };
+        assert_eq!(
+            check_refresh(&narrowed_app, &client, None, t0()),
+            Ok(RefreshDecision::Rotate {
+                access_scopes: ScopeSet::parse("read").unwrap()
+            }),
+            "the application's current scopes bound the refresh"
+        );
+        assert_eq!(
+            code_of(check_refresh(&narrowed_app, &client, Some("write"), t0())),
+            TokenErrorCode::InvalidScope
+        );
+        let viewer = TokenRecord {
+            role: Some(Role::Viewer),
+            ..token.clone()
+        };
+        assert_eq!(
+            effective_token_scopes(&viewer),
+            ScopeSet::parse("read").unwrap(),
+            "the user's current role bounds the token"
+        );
+        let nothing_left = TokenRecord {
+            scopes: ScopeSet::parse("write").unwrap(),
+            ..viewer
+        };
+        assert_eq!(
+            code_of(check_refresh(&nothing_left, &client, None, t0())),
             TokenErrorCode::InvalidGrant
         );
         let mut revoked_grant = token.clone();

@@ -29,7 +29,10 @@ pub fn routes() -> Router<AppState> {
             "/api/v1/users",
             get(users::list_users).post(users::create_user),
         )
-        .route("/api/v1/users/{id}", get(users::show_user))
+        .route(
+            "/api/v1/users/{id}",
+            get(users::show_user).patch(users::update_user),
+        )
         .route(
             "/api/v1/users/{id}/api_keys",
             get(user_api_keys::list_user_api_keys).post(user_api_keys::create_user_api_key),

@@ -6,9 +6,12 @@ use axum::response::{IntoResponse, Response};
 use gatekey_core::password::hash_password;
 use gatekey_core::role::Role;
 use gatekey_core::scope::Scope;
+use gatekey_core::store::Invalidation;
 use gatekey_core::store::{StoreError, UserStore};
-use gatekey_core::user_admin::{create_person, CreateUserError, PersonRequest};
-use gatekey_proto::api::{CreateUserRequest, UserList};
+use gatekey_core::user_admin::{
+    change_role, create_person, ChangeRoleError, CreateUserError, PersonRequest,
+};
+use gatekey_proto::api::{CreateUserRequest, UpdateUserRequest, UserList};
 
 use super::paging::Paging;
 use super::views::{member_view, pagination};
@@ -56,8 +59,11 @@ pub(super) fn grantable_role(caller: &Caller, role: &str) -> Result<Role, ApiErr
     let role: Role = role
         .parse()
         .map_err(|e: gatekey_core::role::UnknownRole| ApiError::bad_request(e.to_string()))?;
-    if role == Role::Owner && caller.principal.role != Role::Owner {
-        return Err(ApiError::forbidden("only an owner can make another owner"));
+    if !caller.principal.role.may_administer(role) {
+        return Err(ApiError::forbidden(format!(
+            "only an owner can make another owner; your role is {}",
+            caller.principal.role
+        )));
     }
     Ok(role)
 }
@@ -107,4 +113,39 @@ pub async fn create_user(
         }
         Err(CreateUserError::Store(e)) => Err(e.into()),
     }
+}
+
+/// Changes a member's role in the caller's account. The rank rule applies: an admin can neither
+/// change an owner's role nor make an owner, and the last owner stays an owner. A lowered role
+/// applies at once to every API key and OAuth token of the member, on every server.
+pub async fn update_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Json(body): Json<UpdateUserRequest>,
+) -> Result<Response, ApiError> {
+    caller.require(Scope::Admin)?;
+    let role: Role = body
+        .role
+        .parse()
+        .map_err(|e: gatekey_core::role::UnknownRole| ApiError::bad_request(e.to_string()))?;
+    let p = &caller.principal;
+    let changed = change_role(
+        &state.store,
+        state.clock.now(),
+        p.account.id,
+        p.role,
+        id,
+        role,
+        &caller.actor(),
+    )
+    .await
+    .map_err(|e| match e {
+        ChangeRoleError::NotFound => ApiError::not_found("user"),
+        ChangeRoleError::HigherRole(_) => ApiError::forbidden(e.to_string()),
+        ChangeRoleError::LastOwner => ApiError::conflict(e.to_string()),
+        ChangeRoleError::Store(e) => e.into(),
+    })?;
+    state.invalidate(&[Invalidation::User(id)]);
+    Ok(Json(member_view(&changed)).into_response())
 }

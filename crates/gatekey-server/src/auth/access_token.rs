@@ -1,10 +1,12 @@
 //! Checking a presented OAuth access token (RFC 6750) on the REST API, like an API key: the
 //! checksum first, then the credential cache, then the database. The token acts as its grant's
-//! user in the grant's account with the token's scopes.
+//! user in the grant's account, with the token's scopes within its application's current scopes
+//! and the user's current role.
 
 use std::sync::Arc;
 
 use gatekey_core::audit::CredentialRef;
+use gatekey_core::oauth::exchange::token_scopes_within_application;
 use gatekey_core::oauth::store::TokenStore;
 use gatekey_core::principal::Principal;
 use gatekey_core::secret::{Secret, SecretKind};
@@ -66,7 +68,9 @@ pub async fn check_access_token(
             client_id: token.application.client_id.clone(),
             grant_id: token.grant.id,
         },
-        credential_scopes: token.scopes,
+        // Computed at use: the application's current scopes bound the token; the role is
+        // applied by the principal.
+        credential_scopes: token_scopes_within_application(&token),
         expires_at: Some(token.expires_at),
     };
     let source = CredentialSource::AccessToken {

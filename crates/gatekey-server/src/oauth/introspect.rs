@@ -11,6 +11,7 @@ use axum::middleware::map_response;
 use axum::routing::post;
 use axum::{Json, Router};
 use gatekey_core::audit::CredentialRef;
+use gatekey_core::oauth::exchange::effective_token_scopes;
 use gatekey_core::oauth::store::TokenStore;
 use gatekey_core::oauth::token::TokenRecord;
 use gatekey_core::secret::{Secret, SecretKind};
@@ -133,13 +134,13 @@ fn is_active(kind: Presented, token: &TokenRecord, now: OffsetDateTime) -> bool 
     token.is_active_at(now) && (kind == Presented::Access || token.used_at.is_none())
 }
 
-/// The answer for an active token. `scope` is what the token may do now: its scopes within
-/// the user's current role, as the REST API applies them.
+/// The answer for an active token. `scope` is what the token may do now: its effective scopes
+/// (granted ∩ the application's current scopes ∩ the user's current role), as the REST API
+/// applies them.
 fn describe(issuer: &str, kind: Presented, token: &TokenRecord) -> IntrospectionResponse {
-    let role_scopes = token.role.map(|r| r.scopes()).unwrap_or_default();
     IntrospectionResponse {
         active: true,
-        scope: Some(token.scopes.intersect(role_scopes).to_string()),
+        scope: Some(effective_token_scopes(token).to_string()),
         client_id: Some(token.application.client_id.clone()),
         username: Some(token.user.email.clone()),
         sub: Some(token.user.id.to_string()),
