@@ -310,3 +310,90 @@ async fn register_rotate_and_delete_applications() {
         db.drop_database().await;
     }
 }
+
+#[tokio::test]
+async fn smuggled_redirect_uris_are_refused() {
+    for backend in backends() {
+        let db = TestDatabase::create(backend).await;
+        let url = db.url.as_str();
+        admin_json(
+            url,
+            &[
+                "account",
+                "create",
+                "--slug",
+                "acme",
+                "--name",
+                "Acme",
+                "--create-database",
+            ],
+        );
+        let create = |uri: &str| {
+            admin(
+                url,
+                &[
+                    "app",
+                    "create",
+                    "--account",
+                    "acme",
+                    "--name",
+                    "Evil",
+                    "--type",
+                    "public",
+                    "--redirect-uri",
+                    uri,
+                ],
+            )
+        };
+        for (uri, hint) in [
+            (
+                "https://ok.example/cb\nhttp://evil.example/cb",
+                "whitespace or a control character",
+            ),
+            (
+                "https://ok.example/c\tb",
+                "whitespace or a control character",
+            ),
+            ("JavaScript:alert(1)", "javascript: scheme is not allowed"),
+            ("data:text/html,x", "data: scheme is not allowed"),
+            ("FILE:///etc/passwd", "file: scheme is not allowed"),
+            ("vbscript:msgbox(1)", "vbscript: scheme is not allowed"),
+        ] {
+            assert_refused(&create(uri), hint);
+        }
+        let made = admin_json(
+            url,
+            &[
+                "app",
+                "create",
+                "--account",
+                "acme",
+                "--name",
+                "Good",
+                "--type",
+                "public",
+                "--redirect-uri",
+                "https://ok.example/cb",
+            ],
+        );
+        let client_id = made["client_id"].as_str().unwrap();
+        assert_refused(
+            &admin(
+                url,
+                &[
+                    "app",
+                    "update",
+                    client_id,
+                    "--redirect-uri",
+                    "https://ok.example/cb\rjavascript:alert(1)",
+                ],
+            ),
+            "whitespace or a control character",
+        );
+        let shown = admin_json(url, &["app", "show", client_id]);
+        assert_eq!(shown["redirect_uris"], json!(["https://ok.example/cb"]));
+        let listed = admin_json(url, &["app", "list", "--account", "acme"]);
+        assert_eq!(listed["total"], 1, "only the good one was registered");
+        db.drop_database().await;
+    }
+}

@@ -6,7 +6,11 @@
 //!
 //! - Settings pass [`validate_settings`]: exact redirect URIs that are absolute, without a
 //!   fragment (RFC 6749 §3.1.2), https or http on a loopback IP literal or a reverse-domain
-//!   private-use scheme (RFC 8252 §7.1, §7.3, §8.3); no `password` or implicit grant type.
+//!   private-use scheme (RFC 8252 §7.1, §7.3, §8.3); never whitespace, a control character
+//!   or a `javascript:`, `data:`, `file:` or `vbscript:` scheme (checked on the text, before
+//!   any parsing; see [`super::redirect_uri`]); no `password` or implicit grant type. A change
+//!   of any setting checks the whole result, so a URI stored under older rules must be
+//!   replaced before anything else changes.
 //! - A confidential client gets a secret (RFC 6749 §2.3.1), returned once; only its SHA-256
 //!   is stored. A public client (RFC 6749 §2.1) has none.
 //! - The service account must be a service-kind member of the application's own account, and

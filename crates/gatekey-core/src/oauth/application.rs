@@ -110,7 +110,8 @@ pub struct Application {
     pub previous_secret_hash: Option<TokenHash>,
     /// When the previous secret stops working.
     pub previous_secret_expires_at: Option<OffsetDateTime>,
-    /// Exact redirect URIs.
+    /// Redirect URIs, matched exactly (a public client's loopback URIs on any port), see
+    /// [`super::redirect_uri`].
     pub redirect_uris: Vec<String>,
     /// Grant types it may use.
     pub grant_types: Vec<GrantType>,
@@ -200,6 +201,16 @@ pub enum ApplicationInputError {
     /// Too many redirect URIs.
     #[error("at most 20 redirect URIs")]
     TooManyRedirectUris,
+}
+
+impl ApplicationInputError {
+    /// Whether the redirect URIs were refused (`invalid_redirect_uri`, RFC 7591 §3.2.2).
+    pub fn is_redirect_uri_error(&self) -> bool {
+        matches!(
+            self,
+            Self::RedirectUri(_) | Self::MissingRedirectUri | Self::TooManyRedirectUris
+        )
+    }
 }
 
 /// Checks settings for an application of `client_type`.

@@ -11,7 +11,7 @@ use url::Url;
 
 use super::application::{Application, ClientType, GrantType};
 use super::pkce::{validate_challenge, PkceError};
-use super::redirect_uri::find_redirect_uri;
+use super::redirect_uri::{find_redirect_uri, usable_redirect_uris};
 use crate::scope::ScopeSet;
 
 /// What the client asked for.
@@ -143,15 +143,22 @@ impl RawAuthorizeRequest {
             }));
         };
         let redirect_uri = match self.redirect_uri.as_deref() {
-            Some(presented) => find_redirect_uri(&application.redirect_uris, presented)
-                .map(|_| presented.to_owned())
-                .ok_or_else(|| {
-                    AuthorizeError::Page(
-                        "The redirect_uri is not registered for this application.".into(),
-                    )
-                })?,
-            None => match application.redirect_uris.as_slice() {
-                [only] => only.clone(),
+            Some(presented) => find_redirect_uri(
+                &application.redirect_uris,
+                application.client_type,
+                presented,
+            )
+            .map(|_| presented.to_owned())
+            .ok_or_else(|| {
+                AuthorizeError::Page(
+                    "The redirect_uri is not registered for this application.".into(),
+                )
+            })?,
+            None => match usable_redirect_uris(&application.redirect_uris)
+                .collect::<Vec<_>>()
+                .as_slice()
+            {
+                [only] => (*only).to_owned(),
                 [] => {
                     return Err(AuthorizeError::Page(
                         "This application has no redirect URI.".into(),
@@ -404,14 +411,26 @@ mod tests {
         .expect("valid");
         assert_eq!(ok.scopes.to_string(), "read");
         assert_eq!(ok.state.as_deref(), Some("a b&c"));
-        let loopback = RawAuthorizeRequest::parse([
-            ("client_id", "app_1"),
-            ("redirect_uri", "http://127.0.0.1:4711/cb"),
-            ("response_type", "code"),
-        ])
-        .validate(Some(app(ClientType::Confidential)))
-        .expect("any loopback port");
-        assert_eq!(loopback.redirect_uri, "http://127.0.0.1:4711/cb");
+        let loopback = || {
+            RawAuthorizeRequest::parse([
+                ("client_id", "app_1"),
+                ("redirect_uri", "http://127.0.0.1:4711/cb"),
+                ("response_type", "code"),
+                ("code_challenge", CHALLENGE),
+                ("code_challenge_method", "S256"),
+            ])
+        };
+        let native = loopback()
+            .validate(Some(app(ClientType::Public)))
+            .expect("any loopback port for a native app");
+        assert_eq!(native.redirect_uri, "http://127.0.0.1:4711/cb");
+        assert!(
+            matches!(
+                loopback().validate(Some(app(ClientType::Confidential))),
+                Err(AuthorizeError::Page(_))
+            ),
+            "a confidential client's loopback URI is matched exactly (RFC 9700 §2.1)"
+        );
     }
 
     #[test]

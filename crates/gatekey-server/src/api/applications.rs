@@ -112,6 +112,12 @@ fn settings_error(error: SettingsError) -> ApiError {
         SettingsError::ServiceAccount(e @ ServiceAccountLinkError::HigherRole(..)) => {
             ApiError::forbidden(e.to_string())
         }
+        // RFC 7591 §3.2.2 names the error of a refused redirect URI.
+        SettingsError::Input(e) if e.is_redirect_uri_error() => ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_redirect_uri",
+            e.to_string(),
+        ),
         other => ApiError::bad_request(other.to_string()),
     }
 }

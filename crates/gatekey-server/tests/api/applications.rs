@@ -330,13 +330,26 @@ async fn registration_rules() {
                 "service_account_id": service,
             })
         };
-        let refused: Vec<(&str, Value, &str)> = vec![
+        let refused_uris: Vec<(&str, Value, &str)> = vec![
             ("fragment", with_uri("https://a.example/cb#frag"), "fragment"),
             ("http to a host", with_uri("http://a.example/cb"), "https"),
             ("localhost", with_uri("http://localhost:8080/cb"), "127.0.0.1"),
             ("relative", with_uri("/cb"), "absolute"),
             ("bare custom scheme", with_uri("myapp:/cb"), "reverse domain"),
-            ("javascript", with_uri("javascript:alert(1)"), "reverse domain"),
+            ("javascript", with_uri("javascript:alert(1)"), "javascript: scheme"),
+            (
+                "no redirect URI for the code flow",
+                json!({"name": "A", "client_type": "public"}),
+                "redirect URI",
+            ),
+        ];
+        for (case, body, hint) in refused_uris {
+            let answer = create(&app, &key, body).await;
+            assert_error(&answer, 400, "invalid_redirect_uri");
+            let description = answer.2["error_description"].as_str().unwrap();
+            assert!(description.contains(hint), "{case}: {description}");
+        }
+        let refused: Vec<(&str, Value, &str)> = vec![
             (
                 "unknown grant",
                 with_grants("confidential", json!(["magic"]), None),
@@ -379,11 +392,6 @@ async fn registration_rules() {
                     Some(seeded.owner.user.id),
                 ),
                 "not a service account",
-            ),
-            (
-                "no redirect URI for the code flow",
-                json!({"name": "A", "client_type": "public"}),
-                "redirect URI",
             ),
             (
                 "unknown client type",

@@ -23,6 +23,7 @@ mod oauth_revocation;
 mod oauth_token_errors;
 mod operations;
 mod rate_limit;
+mod redirect_uris;
 mod secrets_at_rest;
 mod service_accounts;
 mod storage_failure;
