@@ -115,6 +115,12 @@ pub enum AuditAction {
     RefreshReuseDetected,
     /// A spent authorization code was presented again; its tokens were revoked.
     CodeReplayDetected,
+    /// A password change was refused: the current password was wrong.
+    PasswordChangeFailed,
+    /// A password change was refused because of too many wrong passwords.
+    PasswordChangeThrottled,
+    /// A client failed to authenticate at an OAuth endpoint (the first failure of a window).
+    ClientAuthFailed,
 }
 
 impl AuditAction {
@@ -143,6 +149,9 @@ impl AuditAction {
             Self::GrantRevoked => "grant.revoked",
             Self::RefreshReuseDetected => "refresh_token.reuse_detected",
             Self::CodeReplayDetected => "authorization_code.replay_detected",
+            Self::PasswordChangeFailed => "user.password_change_failed",
+            Self::PasswordChangeThrottled => "user.password_change_throttled",
+            Self::ClientAuthFailed => "oauth.client_auth_failed",
         }
     }
 }

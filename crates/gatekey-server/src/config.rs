@@ -44,6 +44,8 @@ pub struct Config {
     pub rate_limit: RateLimitConfig,
     /// Login brute-force protection.
     pub login: LoginConfig,
+    /// Bounds on concurrent password hashing.
+    pub password_hashing: PasswordHashingConfig,
     /// Credential cache and its invalidation.
     pub cache: CacheConfig,
 }
@@ -80,6 +82,18 @@ pub struct LoginConfig {
     pub failure_window: u64,
 }
 
+/// Bounds on concurrent password hashing (each argon2id check holds 19 MiB).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PasswordHashingConfig {
+    /// Hashes run at once; 0 means one per CPU core.
+    pub max_concurrent: usize,
+    /// Requests that may wait for a free slot; past it they are refused with 503 at once.
+    pub max_waiting: usize,
+    /// Milliseconds a request waits for a slot before it is refused with 503.
+    pub max_wait_ms: u64,
+}
+
 /// Credential cache.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -105,6 +119,7 @@ impl Default for Config {
             http: HttpConfig::default(),
             rate_limit: RateLimitConfig::default(),
             login: LoginConfig::default(),
+            password_hashing: PasswordHashingConfig::default(),
             cache: CacheConfig::default(),
         }
     }
@@ -134,6 +149,16 @@ impl Default for LoginConfig {
             max_failures_per_email: 5,
             max_failures_per_ip: 20,
             failure_window: 900,
+        }
+    }
+}
+
+impl Default for PasswordHashingConfig {
+    fn default() -> Self {
+        Self {
+            max_concurrent: 0,
+            max_waiting: 32,
+            max_wait_ms: 1000,
         }
     }
 }
