@@ -56,8 +56,11 @@ pub struct Config {
 pub struct HttpConfig {
     /// Largest request body accepted, in bytes.
     pub body_limit: usize,
-    /// Trust the first address of `X-Forwarded-For` as the client's (only behind a proxy you run).
+    /// Take the client's address from `X-Forwarded-For` (only behind proxies you run).
     pub trust_forwarded_for: bool,
+    /// How many trusted proxies stand in front, each appending to `X-Forwarded-For`: the
+    /// client's address is the entry this many places from the right.
+    pub forwarded_for_hops: u32,
 }
 
 /// Per-account rate limits, counted per server process.
@@ -130,6 +133,7 @@ impl Default for HttpConfig {
         Self {
             body_limit: 64 * 1024,
             trust_forwarded_for: false,
+            forwarded_for_hops: 1,
         }
     }
 }
@@ -244,6 +248,11 @@ impl Config {
         if self.http.body_limit == 0 {
             return Err(ConfigError::Invalid(
                 "http.body_limit must be more than 0".into(),
+            ));
+        }
+        if self.http.forwarded_for_hops == 0 {
+            return Err(ConfigError::Invalid(
+                "http.forwarded_for_hops must be at least 1".into(),
             ));
         }
         if self.cache.invalidation_poll_ms == 0 || self.cache.last_used_flush == 0 {
