@@ -44,6 +44,8 @@ pub struct Config {
     pub rate_limit: RateLimitConfig,
     /// Login brute-force protection.
     pub login: LoginConfig,
+    /// Bounds on concurrent password hashing.
+    pub password_hashing: PasswordHashingConfig,
     /// Credential cache and its invalidation.
     pub cache: CacheConfig,
 }
@@ -54,8 +56,11 @@ pub struct Config {
 pub struct HttpConfig {
     /// Largest request body accepted, in bytes.
     pub body_limit: usize,
-    /// Trust the first address of `X-Forwarded-For` as the client's (only behind a proxy you run).
+    /// Take the client's address from `X-Forwarded-For` (only behind proxies you run).
     pub trust_forwarded_for: bool,
+    /// How many trusted proxies stand in front, each appending to `X-Forwarded-For`: the
+    /// client's address is the entry this many places from the right.
+    pub forwarded_for_hops: u32,
 }
 
 /// Per-account rate limits, counted per server process.
@@ -78,6 +83,18 @@ pub struct LoginConfig {
     pub max_failures_per_ip: u32,
     /// The window, in seconds.
     pub failure_window: u64,
+}
+
+/// Bounds on concurrent password hashing (each argon2id check holds 19 MiB).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PasswordHashingConfig {
+    /// Hashes run at once; 0 means one per CPU core.
+    pub max_concurrent: usize,
+    /// Requests that may wait for a free slot; past it they are refused with 503 at once.
+    pub max_waiting: usize,
+    /// Milliseconds a request waits for a slot before it is refused with 503.
+    pub max_wait_ms: u64,
 }
 
 /// Credential cache.
@@ -105,6 +122,7 @@ impl Default for Config {
             http: HttpConfig::default(),
             rate_limit: RateLimitConfig::default(),
             login: LoginConfig::default(),
+            password_hashing: PasswordHashingConfig::default(),
             cache: CacheConfig::default(),
         }
     }
@@ -115,6 +133,7 @@ impl Default for HttpConfig {
         Self {
             body_limit: 64 * 1024,
             trust_forwarded_for: false,
+            forwarded_for_hops: 1,
         }
     }
 }
@@ -134,6 +153,16 @@ impl Default for LoginConfig {
             max_failures_per_email: 5,
             max_failures_per_ip: 20,
             failure_window: 900,
+        }
+    }
+}
+
+impl Default for PasswordHashingConfig {
+    fn default() -> Self {
+        Self {
+            max_concurrent: 0,
+            max_waiting: 32,
+            max_wait_ms: 1000,
         }
     }
 }
@@ -219,6 +248,11 @@ impl Config {
         if self.http.body_limit == 0 {
             return Err(ConfigError::Invalid(
                 "http.body_limit must be more than 0".into(),
+            ));
+        }
+        if self.http.forwarded_for_hops == 0 {
+            return Err(ConfigError::Invalid(
+                "http.forwarded_for_hops must be at least 1".into(),
             ));
         }
         if self.cache.invalidation_poll_ms == 0 || self.cache.last_used_flush == 0 {

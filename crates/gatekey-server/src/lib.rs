@@ -13,6 +13,7 @@ pub mod json;
 pub mod login_throttle;
 pub mod metrics;
 mod oauth;
+pub mod password_hashing;
 pub mod path;
 pub mod rate_limit;
 pub mod serve;

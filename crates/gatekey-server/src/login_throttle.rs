@@ -1,126 +1,275 @@
-//! Brute-force protection for password logins: failures are counted per email and per client
-//! IP over a sliding window; past the limit, logins for that email or from that IP are refused
-//! until the oldest failure leaves the window. Counted in this process.
+//! Guessing protection for secrets a person or program types: passwords, device user codes,
+//! client secrets. Failures are counted per subject (an email, a user, a client) and per client
+//! IP over a sliding window. An attempt takes its slot *before* the secret is checked and
+//! settles it afterwards, so concurrent guesses cannot all pass the check before any failure is
+//! recorded: at most `limit` guesses per subject are ever evaluated in a window.
+//!
+//! The maps are bounded caches: an entry idle for the whole window is dropped (all its failures
+//! are older than the window anyway), and past [`MAX_TRACKED`] subjects the least recently used
+//! entries go first. Counted in this process.
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard};
 
+use moka::policy::EvictionPolicy;
+use moka::sync::Cache;
+use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
 
 use crate::config::LoginConfig;
 
-/// Counts failed logins.
-#[derive(Debug)]
-pub struct LoginThrottle {
-    config: LoginConfig,
-    by_email: Mutex<HashMap<String, VecDeque<OffsetDateTime>>>,
-    by_ip: Mutex<HashMap<String, VecDeque<OffsetDateTime>>>,
+/// Most subjects (or IPs) one counter keeps; about 200 bytes each.
+pub const MAX_TRACKED: u64 = 100_000;
+
+/// How a throttle counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ThrottleLimits {
+    /// Guesses allowed per subject within the window (failures plus attempts in flight).
+    pub per_subject: u32,
+    /// Guesses allowed per client IP within the window; `None` counts no IPs.
+    pub per_ip: Option<u32>,
+    /// The window, in seconds.
+    pub window: u64,
+    /// Whether a success forgets the subject's failures. Right for passwords and client
+    /// secrets (whoever knows the secret need not guess it); wrong for device user codes, where
+    /// entering one's own valid code must not buy more guesses at others'.
+    pub forgive_on_success: bool,
 }
 
-/// A refusal: how long until a login may be tried again.
+impl ThrottleLimits {
+    /// The sign-in limits of the configuration.
+    pub fn login(config: &LoginConfig) -> Self {
+        Self {
+            per_subject: config.max_failures_per_email,
+            per_ip: Some(config.max_failures_per_ip),
+            window: config.failure_window,
+            forgive_on_success: true,
+        }
+    }
+}
+
+/// A refusal: how long until a guess may be tried again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Throttled {
     /// Seconds to wait.
     pub retry_after: u64,
 }
 
-impl LoginThrottle {
-    /// A throttle with the configured limits.
-    pub fn new(config: LoginConfig) -> Self {
+/// Counts guesses; see the module documentation.
+#[derive(Debug)]
+pub struct GuessThrottle {
+    limits: ThrottleLimits,
+    window: Duration,
+    subjects: Counter,
+    ips: Option<Counter>,
+}
+
+/// One reserved guess. Settle it with [`Attempt::succeeded`], [`Attempt::failed`] or
+/// [`Attempt::not_evaluated`]; dropped unsettled (the request was cancelled while the secret
+/// was being checked) it counts as a failure, so cancelling cannot buy free guesses.
+#[derive(Debug)]
+#[must_use = "an attempt must be settled"]
+pub struct Attempt {
+    subject: Arc<Mutex<Slots>>,
+    ip: Option<Arc<Mutex<Slots>>>,
+    forgive_on_success: bool,
+    reserved_at: OffsetDateTime,
+    settled: bool,
+}
+
+#[derive(Debug)]
+struct Counter {
+    limit: u32,
+    entries: Cache<[u8; 32], Arc<Mutex<Slots>>>,
+}
+
+#[derive(Debug, Default)]
+struct Slots {
+    failures: VecDeque<OffsetDateTime>,
+    in_flight: u32,
+}
+
+impl GuessThrottle {
+    /// A throttle with these limits.
+    pub fn new(limits: ThrottleLimits) -> Self {
+        let idle = std::time::Duration::from_secs(limits.window.max(1));
         Self {
-            config,
-            by_email: Mutex::default(),
-            by_ip: Mutex::default(),
+            window: Duration::seconds(i64::try_from(limits.window).unwrap_or(i64::MAX / 2)),
+            subjects: Counter::new(limits.per_subject, idle),
+            ips: limits.per_ip.map(|limit| Counter::new(limit, idle)),
+            limits,
         }
     }
 
-    fn window(&self) -> Duration {
-        Duration::seconds(i64::try_from(self.config.failure_window).unwrap_or(i64::MAX / 2))
-    }
-
-    /// Whether a login for `email` from `ip` may be tried at `now`.
-    pub fn check(
+    /// Reserves one guess for `subject` from `ip` at `now`, or says how long to wait.
+    pub fn reserve(
         &self,
-        email: &str,
+        subject: &str,
         ip: Option<&str>,
         now: OffsetDateTime,
-    ) -> Result<(), Throttled> {
-        let email_wait = wait(
-            &self.by_email,
-            email,
-            self.config.max_failures_per_email,
-            self.window(),
-            now,
-        );
-        let ip_wait = ip.and_then(|ip| {
-            wait(
-                &self.by_ip,
-                ip,
-                self.config.max_failures_per_ip,
-                self.window(),
-                now,
-            )
-        });
-        match email_wait.max(ip_wait) {
-            Some(retry_after) => Err(Throttled { retry_after }),
-            None => Ok(()),
-        }
-    }
-
-    /// Records a failed login.
-    pub fn record_failure(&self, email: &str, ip: Option<&str>, now: OffsetDateTime) {
-        push(&self.by_email, email, now, self.window());
-        if let Some(ip) = ip {
-            push(&self.by_ip, ip, now, self.window());
-        }
-    }
-
-    /// Forgets the failures of an email after a successful login.
-    pub fn record_success(&self, email: &str) {
-        self.by_email
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(email);
+    ) -> Result<Attempt, Throttled> {
+        let subject = self
+            .subjects
+            .reserve(key("subject", subject), self.window, now)?;
+        let ip = match (&self.ips, ip) {
+            (Some(ips), Some(ip)) => match ips.reserve(key("ip", ip), self.window, now) {
+                Ok(slots) => Some(slots),
+                Err(throttled) => {
+                    release(&subject);
+                    return Err(throttled);
+                }
+            },
+            _ => None,
+        };
+        Ok(Attempt {
+            subject,
+            ip,
+            forgive_on_success: self.limits.forgive_on_success,
+            reserved_at: now,
+            settled: false,
+        })
     }
 }
 
-fn wait(
-    map: &Mutex<HashMap<String, VecDeque<OffsetDateTime>>>,
-    key: &str,
-    max: u32,
-    window: Duration,
-    now: OffsetDateTime,
-) -> Option<u64> {
-    let mut map = map.lock().unwrap_or_else(|p| p.into_inner());
-    let failures = map.get_mut(key)?;
-    while failures.front().is_some_and(|at| *at + window <= now) {
-        failures.pop_front();
+impl Attempt {
+    /// The secret was right.
+    pub fn succeeded(mut self) {
+        self.settled = true;
+        let mut subject = lock(&self.subject);
+        subject.in_flight = subject.in_flight.saturating_sub(1);
+        if self.forgive_on_success {
+            subject.failures.clear();
+        }
+        drop(subject);
+        if let Some(ip) = &self.ip {
+            release(ip);
+        }
     }
-    if failures.len() < max as usize {
-        return None;
+
+    /// The secret was wrong: the reserved slot becomes a failure until the window passes.
+    pub fn failed(mut self) {
+        self.settled = true;
+        self.record_failure();
     }
-    let oldest = *failures.front()?;
-    Some(
-        u64::try_from((oldest + window - now).whole_seconds())
-            .unwrap_or(0)
-            .max(1),
-    )
+
+    /// The secret was never checked (the server was busy, or storage failed): the slot is
+    /// given back.
+    pub fn not_evaluated(mut self) {
+        self.settled = true;
+        release(&self.subject);
+        if let Some(ip) = &self.ip {
+            release(ip);
+        }
+    }
+
+    fn record_failure(&self) {
+        for slots in std::iter::once(&self.subject).chain(&self.ip) {
+            let mut slots = lock(slots);
+            slots.in_flight = slots.in_flight.saturating_sub(1);
+            slots.failures.push_back(self.reserved_at);
+        }
+    }
 }
 
-fn push(
-    map: &Mutex<HashMap<String, VecDeque<OffsetDateTime>>>,
-    key: &str,
-    now: OffsetDateTime,
-    window: Duration,
-) {
-    let mut map = map.lock().unwrap_or_else(|p| p.into_inner());
-    if map.len() > 100_000 {
-        map.retain(|_, failures| failures.back().is_some_and(|at| *at + window > now));
+impl Drop for Attempt {
+    fn drop(&mut self) {
+        if !self.settled {
+            self.record_failure();
+        }
     }
-    let failures = map.entry(key.to_owned()).or_default();
-    failures.push_back(now);
-    if failures.len() > 1_000 {
-        failures.pop_front();
+}
+
+impl Counter {
+    fn new(limit: u32, idle: std::time::Duration) -> Self {
+        Self {
+            limit,
+            entries: Cache::builder()
+                .max_capacity(MAX_TRACKED)
+                .time_to_idle(idle)
+                // LRU admits every new entry; the default (TinyLFU) may refuse to admit a
+                // subject while the cache is full, which would leave that subject uncounted.
+                .eviction_policy(EvictionPolicy::lru())
+                .build(),
+        }
+    }
+
+    fn reserve(
+        &self,
+        key: [u8; 32],
+        window: Duration,
+        now: OffsetDateTime,
+    ) -> Result<Arc<Mutex<Slots>>, Throttled> {
+        let entry = self.entries.get_with(key, Arc::default);
+        let mut slots = lock(&entry);
+        while slots.failures.front().is_some_and(|at| *at + window <= now) {
+            slots.failures.pop_front();
+        }
+        let used =
+            u64::try_from(slots.failures.len()).unwrap_or(u64::MAX) + u64::from(slots.in_flight);
+        if used >= u64::from(self.limit) {
+            // Failures alone fill the limit: wait for the oldest to leave the window. Otherwise
+            // guesses in flight hold the rest, and they settle within a second.
+            let retry_after = match slots.failures.front() {
+                Some(oldest) if slots.failures.len() >= self.limit as usize => {
+                    u64::try_from((*oldest + window - now).whole_seconds()).unwrap_or(0)
+                }
+                _ => 1,
+            };
+            return Err(Throttled {
+                retry_after: retry_after.max(1),
+            });
+        }
+        slots.in_flight += 1;
+        drop(slots);
+        Ok(entry)
+    }
+}
+
+fn release(slots: &Mutex<Slots>) {
+    let mut slots = lock(slots);
+    slots.in_flight = slots.in_flight.saturating_sub(1);
+}
+
+fn lock(slots: &Mutex<Slots>) -> MutexGuard<'_, Slots> {
+    slots
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// A fixed-size key, so that a huge made-up email costs no more memory than a short one.
+fn key(kind: &str, value: &str) -> [u8; 32] {
+    let mut digest = Sha256::new();
+    digest.update(kind.as_bytes());
+    digest.update([0]);
+    digest.update(value.as_bytes());
+    digest.finalize().into()
+}
+
+/// Says yes the first time a key is seen within a window, and no until the window has passed:
+/// for audit events that must not be flooded (one per client per window, say).
+#[derive(Debug)]
+pub struct FirstInWindow {
+    seen: Cache<[u8; 32], ()>,
+}
+
+impl FirstInWindow {
+    /// Remembers keys for `window` seconds, at most [`MAX_TRACKED`] of them.
+    pub fn new(window: u64) -> Self {
+        Self {
+            seen: Cache::builder()
+                .max_capacity(MAX_TRACKED)
+                .time_to_live(std::time::Duration::from_secs(window.max(1)))
+                .eviction_policy(EvictionPolicy::lru())
+                .build(),
+        }
+    }
+
+    /// Whether `value` is new in the window; the first caller of several racing gets `true`.
+    pub fn first(&self, value: &str) -> bool {
+        self.seen
+            .entry(key("first", value))
+            .or_insert_with(|| ())
+            .is_fresh()
     }
 }
 
@@ -128,24 +277,101 @@ fn push(
 mod tests {
     use super::*;
 
+    fn throttle(per_subject: u32, per_ip: u32) -> GuessThrottle {
+        GuessThrottle::new(ThrottleLimits {
+            per_subject,
+            per_ip: Some(per_ip),
+            window: 60,
+            forgive_on_success: true,
+        })
+    }
+
     #[test]
     fn locks_after_the_limit_and_unlocks_after_the_window() {
-        let throttle = LoginThrottle::new(LoginConfig {
-            max_failures_per_email: 2,
-            max_failures_per_ip: 10,
-            failure_window: 60,
-        });
+        let throttle = throttle(2, 10);
         let t0 = OffsetDateTime::UNIX_EPOCH;
-        throttle.record_failure("a@x.io", Some("1.2.3.4"), t0);
-        assert!(throttle.check("a@x.io", None, t0).is_ok());
-        throttle.record_failure("a@x.io", Some("1.2.3.4"), t0 + Duration::seconds(10));
+        throttle
+            .reserve("a@x.io", Some("1.2.3.4"), t0)
+            .unwrap()
+            .failed();
+        let later = t0 + Duration::seconds(10);
+        throttle
+            .reserve("a@x.io", Some("1.2.3.4"), later)
+            .unwrap()
+            .failed();
         assert_eq!(
-            throttle.check("a@x.io", None, t0 + Duration::seconds(10)),
-            Err(Throttled { retry_after: 50 })
+            throttle.reserve("a@x.io", None, later).err(),
+            Some(Throttled { retry_after: 50 })
         );
-        assert!(throttle.check("b@x.io", Some("1.2.3.4"), t0).is_ok());
-        assert!(throttle
-            .check("a@x.io", None, t0 + Duration::seconds(61))
-            .is_ok());
+        throttle
+            .reserve("b@x.io", Some("1.2.3.4"), t0)
+            .unwrap()
+            .not_evaluated();
+        throttle
+            .reserve("a@x.io", None, t0 + Duration::seconds(61))
+            .unwrap()
+            .succeeded();
+    }
+
+    #[test]
+    fn guesses_in_flight_hold_their_slots() {
+        let throttle = throttle(3, 100);
+        let now = OffsetDateTime::UNIX_EPOCH;
+        let held: Vec<Attempt> = (0..3)
+            .map(|_| throttle.reserve("a@x.io", None, now).unwrap())
+            .collect();
+        assert_eq!(
+            throttle.reserve("a@x.io", None, now).err(),
+            Some(Throttled { retry_after: 1 }),
+            "a fourth guess waits while three are being checked"
+        );
+        let mut held = held.into_iter();
+        held.next().unwrap().not_evaluated();
+        let fourth = throttle.reserve("a@x.io", None, now).unwrap();
+        drop(held);
+        drop(fourth);
+        assert_eq!(
+            throttle.reserve("a@x.io", None, now).err(),
+            Some(Throttled { retry_after: 60 }),
+            "guesses dropped unsettled count as failures"
+        );
+    }
+
+    #[test]
+    fn the_ip_limit_holds_across_subjects_and_success_forgives_the_subject() {
+        let throttle = throttle(2, 3);
+        let now = OffsetDateTime::UNIX_EPOCH;
+        throttle.reserve("a", Some("ip"), now).unwrap().failed();
+        throttle.reserve("a", Some("ip"), now).unwrap().succeeded();
+        throttle.reserve("b", Some("ip"), now).unwrap().failed();
+        throttle.reserve("c", Some("ip"), now).unwrap().failed();
+        assert!(throttle.reserve("d", Some("ip"), now).is_err());
+        assert!(throttle.reserve("d", Some("other"), now).is_ok());
+        let a = throttle.reserve("a", None, now);
+        assert!(a.is_ok(), "the success cleared a's failures");
+        a.unwrap().not_evaluated();
+    }
+
+    #[test]
+    fn without_forgiveness_a_success_keeps_the_failures() {
+        let throttle = GuessThrottle::new(ThrottleLimits {
+            per_subject: 2,
+            per_ip: None,
+            window: 60,
+            forgive_on_success: false,
+        });
+        let now = OffsetDateTime::UNIX_EPOCH;
+        throttle.reserve("u", None, now).unwrap().failed();
+        throttle.reserve("u", None, now).unwrap().succeeded();
+        throttle.reserve("u", None, now).unwrap().failed();
+        assert!(throttle.reserve("u", None, now).is_err());
+    }
+
+    #[test]
+    fn first_in_window_says_yes_once() {
+        let first = FirstInWindow::new(60);
+        assert!(first.first("client"));
+        assert!(!first.first("client"));
+        assert!(first.first("other"));
     }
 }

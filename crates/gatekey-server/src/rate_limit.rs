@@ -1,23 +1,30 @@
 //! Per-account rate limits: fixed one-minute and one-second windows, counted in this process.
 //! With several replicas each counts its own share; see docs/configuration.md.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use moka::policy::EvictionPolicy;
+use moka::sync::Cache;
 
 use time::OffsetDateTime;
 
 use crate::config::RateLimitConfig;
 
-/// The outcome of one check.
+/// Most accounts counted at once; the least recently used go first past it.
+const MAX_ACCOUNTS: u64 = 100_000;
+
+/// The outcome of one check. On a refusal, `limit`, `reset` and `retry_after` describe the
+/// window that refused (the minute or the second) and `remaining` is 0; on success they describe
+/// the minute window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateDecision {
     /// Whether the request may go on.
     pub allowed: bool,
-    /// The per-minute limit, reported in `X-Ratelimit-Limit`; `None` when limits are off.
+    /// The limit reported in `X-Ratelimit-Limit`; `None` when limits are off.
     pub limit: Option<u32>,
-    /// Requests left in this minute.
+    /// Requests left in the reported window.
     pub remaining: u32,
-    /// When the minute window ends, in Unix seconds.
+    /// When the reported window ends, in Unix seconds.
     pub reset: i64,
     /// Seconds to wait when refused.
     pub retry_after: u64,
@@ -31,11 +38,12 @@ struct Windows {
     second_count: u32,
 }
 
-/// Counts requests per account.
+/// Counts requests per account, in a bounded cache: an account idle for a minute has nothing
+/// left to count and is dropped.
 #[derive(Debug)]
 pub struct RateLimiter {
     config: RateLimitConfig,
-    windows: Mutex<HashMap<i64, Windows>>,
+    windows: Cache<i64, Arc<Mutex<Windows>>>,
 }
 
 impl RateLimiter {
@@ -43,7 +51,11 @@ impl RateLimiter {
     pub fn new(config: RateLimitConfig) -> Self {
         Self {
             config,
-            windows: Mutex::new(HashMap::new()),
+            windows: Cache::builder()
+                .max_capacity(MAX_ACCOUNTS)
+                .time_to_idle(std::time::Duration::from_secs(60))
+                .eviction_policy(EvictionPolicy::lru())
+                .build(),
         }
     }
 
@@ -56,21 +68,18 @@ impl RateLimiter {
         } = self.config;
         let second = now.unix_timestamp();
         let minute = second.div_euclid(60);
-        let reset = (minute + 1) * 60;
+        let minute_reset = (minute + 1) * 60;
         if per_minute == 0 && per_second == 0 {
             return RateDecision {
                 allowed: true,
                 limit: None,
                 remaining: 0,
-                reset,
+                reset: minute_reset,
                 retry_after: 0,
             };
         }
-        let mut all = self.windows.lock().unwrap_or_else(|p| p.into_inner());
-        if all.len() > 100_000 {
-            all.retain(|_, w| w.minute == minute);
-        }
-        let windows = all.entry(account_id).or_default();
+        let entry = self.windows.get_with(account_id, Arc::default);
+        let mut windows = entry.lock().unwrap_or_else(PoisonError::into_inner);
         if windows.minute != minute {
             windows.minute = minute;
             windows.minute_count = 0;
@@ -79,34 +88,30 @@ impl RateLimiter {
             windows.second = second;
             windows.second_count = 0;
         }
-        let minute_full = per_minute > 0 && windows.minute_count >= per_minute;
-        let second_full = per_second > 0 && windows.second_count >= per_second;
-        let limit = if per_minute > 0 {
-            per_minute
-        } else {
-            per_second
-        };
-        if minute_full || second_full {
-            let retry_after = if minute_full {
-                u64::try_from(reset - second).unwrap_or(1)
-            } else {
-                1
-            };
-            let remaining = per_minute.saturating_sub(windows.minute_count);
+        if per_minute > 0 && windows.minute_count >= per_minute {
             return RateDecision {
                 allowed: false,
-                limit: Some(limit),
-                remaining,
-                reset,
-                retry_after,
+                limit: Some(per_minute),
+                remaining: 0,
+                reset: minute_reset,
+                retry_after: u64::try_from(minute_reset - second).unwrap_or(1).max(1),
+            };
+        }
+        if per_second > 0 && windows.second_count >= per_second {
+            return RateDecision {
+                allowed: false,
+                limit: Some(per_second),
+                remaining: 0,
+                reset: second + 1,
+                retry_after: 1,
             };
         }
         windows.minute_count += 1;
         windows.second_count += 1;
-        let remaining = if per_minute > 0 {
-            per_minute - windows.minute_count
+        let (limit, remaining, reset) = if per_minute > 0 {
+            (per_minute, per_minute - windows.minute_count, minute_reset)
         } else {
-            per_second - windows.second_count
+            (per_second, per_second - windows.second_count, second + 1)
         };
         RateDecision {
             allowed: true,
@@ -136,7 +141,16 @@ mod tests {
         assert!(limiter.check(1, at(600)).allowed);
         let refused = limiter.check(1, at(600));
         assert!(!refused.allowed);
-        assert_eq!(refused.retry_after, 1);
+        assert_eq!(
+            (
+                refused.limit,
+                refused.remaining,
+                refused.reset,
+                refused.retry_after
+            ),
+            (Some(2), 0, 601, 1),
+            "the second window refused, and the answer describes it"
+        );
         assert!(
             limiter.check(2, at(600)).allowed,
             "accounts are counted apart"
@@ -148,7 +162,10 @@ mod tests {
         assert_eq!(last.remaining, 0);
         let full = limiter.check(1, at(604));
         assert!(!full.allowed);
-        assert_eq!((full.reset, full.retry_after), (660, 56));
+        assert_eq!(
+            (full.limit, full.remaining, full.reset, full.retry_after),
+            (Some(5), 0, 660, 56)
+        );
         assert!(limiter.check(1, at(660)).allowed);
     }
 }

@@ -9,9 +9,16 @@ use gatekey_store::SqlStore;
 
 use crate::auth::cache::CredentialCache;
 use crate::config::Config;
-use crate::login_throttle::LoginThrottle;
+use crate::login_throttle::{FirstInWindow, GuessThrottle, ThrottleLimits};
 use crate::metrics::Metrics;
+use crate::password_hashing::PasswordHashing;
 use crate::rate_limit::RateLimiter;
+
+/// Wrong client secrets allowed per client and source IP within [`CLIENT_AUTH_WINDOW`].
+pub const CLIENT_AUTH_FAILURES: u32 = 20;
+/// The client authentication window, in seconds; also how often a client's failures are
+/// audited (once per window).
+pub const CLIENT_AUTH_WINDOW: u64 = 300;
 
 /// Shared server state; cheap to clone.
 #[derive(Clone, Debug)]
@@ -32,12 +39,16 @@ pub struct Inner {
     pub credentials: CredentialCache,
     /// Per-account rate limits.
     pub rate_limiter: RateLimiter,
-    /// Login brute-force protection.
-    pub login_throttle: LoginThrottle,
+    /// Password guessing protection (sign-in and password change), per email and per IP.
+    pub login_throttle: GuessThrottle,
     /// Guessing protection for device user codes (RFC 8628 §5.1): failures per user and per IP.
-    pub user_code_throttle: LoginThrottle,
-    /// Failed client authentications at the OAuth endpoints, counted per client id.
-    pub client_auth_throttle: LoginThrottle,
+    pub user_code_throttle: GuessThrottle,
+    /// Failed client secrets at the OAuth endpoints, per client id and source IP.
+    pub client_auth_throttle: GuessThrottle,
+    /// Which clients' failed authentications were audited in the current window.
+    pub client_auth_audited: FirstInWindow,
+    /// Bounded password hashing.
+    pub password_hashing: PasswordHashing,
     /// Prometheus metrics.
     pub metrics: Metrics,
     /// Applications by client id.
@@ -55,18 +66,23 @@ impl AppState {
             clock,
             credentials: CredentialCache::new(Duration::from_secs(config.cache.credential_ttl)),
             rate_limiter: RateLimiter::new(config.rate_limit.clone()),
-            login_throttle: LoginThrottle::new(config.login.clone()),
-            user_code_throttle: LoginThrottle::new(crate::config::LoginConfig {
-                max_failures_per_email: 10,
-                max_failures_per_ip: 30,
-                failure_window: 900,
+            login_throttle: GuessThrottle::new(ThrottleLimits::login(&config.login)),
+            user_code_throttle: GuessThrottle::new(ThrottleLimits {
+                per_subject: 10,
+                per_ip: Some(30),
+                window: 900,
+                forgive_on_success: false,
             }),
-            // Keyed by client id only (no IP is passed): 20 failures per 5 minutes.
-            client_auth_throttle: LoginThrottle::new(crate::config::LoginConfig {
-                max_failures_per_email: 20,
-                max_failures_per_ip: u32::MAX,
-                failure_window: 300,
+            // Keyed by client id and source IP together, so that nobody can lock a client out
+            // from its own servers: 20 wrong secrets per 5 minutes.
+            client_auth_throttle: GuessThrottle::new(ThrottleLimits {
+                per_subject: CLIENT_AUTH_FAILURES,
+                per_ip: None,
+                window: CLIENT_AUTH_WINDOW,
+                forgive_on_success: true,
             }),
+            client_auth_audited: FirstInWindow::new(CLIENT_AUTH_WINDOW),
+            password_hashing: PasswordHashing::new(&config.password_hashing),
             metrics: Metrics::default(),
             applications: crate::oauth::application_cache::ApplicationCache::new(
                 Duration::from_secs(config.cache.credential_ttl),

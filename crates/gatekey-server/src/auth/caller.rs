@@ -152,7 +152,7 @@ async fn authenticate(state: &AppState, parts: &Parts) -> Result<Caller, ApiErro
             ));
         }
     }
-    let client = ClientInfo::of(parts, state.config.http.trust_forwarded_for);
+    let client = ClientInfo::of(parts, &state.config.http);
     if let Some(authorization) = parts.headers.get(header::AUTHORIZATION) {
         let presented = bearer_token(authorization)?;
         let entry = match SecretKind::of(presented) {

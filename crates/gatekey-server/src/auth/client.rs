@@ -1,11 +1,12 @@
 //! Where a request comes from: client IP and user agent, for audit events and throttling.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, FromRequestParts};
-use axum::http::header;
 use axum::http::request::Parts;
+use axum::http::{header, HeaderMap};
 
+use crate::config::HttpConfig;
 use crate::state::AppState;
 
 /// The client's address and user agent.
@@ -18,30 +19,50 @@ pub struct ClientInfo {
 }
 
 impl ClientInfo {
-    /// Reads the client's address (the first `X-Forwarded-For` entry only when configured to
-    /// trust it) and user agent.
-    pub fn of(parts: &Parts, trust_forwarded_for: bool) -> Self {
-        let forwarded = trust_forwarded_for
-            .then(|| parts.headers.get("x-forwarded-for"))
-            .flatten()
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .map(|v| v.trim().to_owned())
-            .filter(|v| !v.is_empty());
+    /// Reads the client's address and user agent. The address is the TCP peer's, or, when
+    /// `http.trust_forwarded_for` is on, the `X-Forwarded-For` entry added by the outermost of
+    /// the `http.forwarded_for_hops` trusted proxies (see [`forwarded_client`]).
+    pub fn of(parts: &Parts, http: &HttpConfig) -> Self {
         let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| addr.ip().to_string());
+            .map(|ConnectInfo(addr)| addr.ip());
+        let forwarded = http
+            .trust_forwarded_for
+            .then(|| forwarded_client(&parts.headers, http.forwarded_for_hops))
+            .flatten();
         let user_agent = parts
             .headers
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .map(|v| v.chars().take(256).collect());
         Self {
-            ip: forwarded.or(peer),
+            ip: forwarded.or(peer).map(|ip| ip.to_string()),
             user_agent,
         }
     }
+}
+
+/// The client address in `X-Forwarded-For` behind `hops` trusted proxies.
+///
+/// Each proxy appends the address it received the request from, so the rightmost entry was
+/// written by the nearest proxy, and everything left of the entry written by the outermost
+/// trusted proxy (the `hops`-th from the right) came from the client and proves nothing. Every
+/// `X-Forwarded-For` line counts, in order. The entry must parse as an IP address (an
+/// `IP:port` or `[IPv6]:port` is accepted for proxies that add the port); anything else, or a
+/// header with fewer than `hops` entries, gives `None`, and the caller falls back to the peer.
+pub fn forwarded_client(headers: &HeaderMap, hops: u32) -> Option<IpAddr> {
+    let hops = usize::try_from(hops).ok().filter(|h| *h > 0)?;
+    let mut entries = Vec::new();
+    for line in headers.get_all("x-forwarded-for") {
+        let line = line.to_str().ok()?;
+        entries.extend(line.split(',').map(str::trim));
+    }
+    let entry = entries.len().checked_sub(hops).map(|i| entries[i])?;
+    entry
+        .parse::<IpAddr>()
+        .ok()
+        .or_else(|| entry.parse::<SocketAddr>().ok().map(|addr| addr.ip()))
 }
 
 impl FromRequestParts<AppState> for ClientInfo {
@@ -51,6 +72,42 @@ impl FromRequestParts<AppState> for ClientInfo {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        Ok(Self::of(parts, state.config.http.trust_forwarded_for))
+        Ok(Self::of(parts, &state.config.http))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::HeaderValue;
+
+    use super::*;
+
+    fn headers(lines: &[&str]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for line in lines {
+            headers.append("x-forwarded-for", HeaderValue::from_str(line).unwrap());
+        }
+        headers
+    }
+
+    #[test]
+    fn the_entry_of_the_outermost_trusted_proxy_is_taken() {
+        let spoofed = headers(&["6.6.6.6, 203.0.113.7, 10.0.0.2"]);
+        assert_eq!(forwarded_client(&spoofed, 1), "10.0.0.2".parse().ok());
+        assert_eq!(forwarded_client(&spoofed, 2), "203.0.113.7".parse().ok());
+        let split = headers(&["6.6.6.6", "203.0.113.7"]);
+        assert_eq!(forwarded_client(&split, 1), "203.0.113.7".parse().ok());
+        let ports = headers(&["203.0.113.7:4711, [2001:db8::1]:443"]);
+        assert_eq!(forwarded_client(&ports, 1), "2001:db8::1".parse().ok());
+        assert_eq!(forwarded_client(&ports, 2), "203.0.113.7".parse().ok());
+    }
+
+    #[test]
+    fn anything_but_an_ip_is_ignored() {
+        assert_eq!(forwarded_client(&headers(&["1.2.3.4, evil"]), 1), None);
+        assert_eq!(forwarded_client(&headers(&[&"9".repeat(8000)]), 1), None);
+        assert_eq!(forwarded_client(&headers(&["1.2.3.4"]), 2), None, "too few");
+        assert_eq!(forwarded_client(&HeaderMap::new(), 1), None);
+        assert_eq!(forwarded_client(&headers(&["1.2.3.4"]), 0), None);
     }
 }

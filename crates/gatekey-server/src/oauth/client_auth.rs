@@ -1,16 +1,20 @@
 //! Client authentication at the token, revocation and introspection endpoints (RFC 6749
 //! §2.3): `client_secret_basic`, `client_secret_post`, or for a public client its `client_id`
-//! alone. Failures are counted per client id and refused for a while past a limit.
+//! alone. Wrong secrets are counted per client id and source address and refused for a while
+//! past a limit.
 
 use axum::http::{header, HeaderMap};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use gatekey_core::audit::{Actor, AuditAction, AuditEntry, CredentialRef};
 use gatekey_core::oauth::application::{Application, ClientType};
 use gatekey_core::secret::TokenHash;
+use gatekey_core::store::AuditStore;
 
 use super::error::OAuthError;
 use super::form::OAuthForm;
-use crate::state::AppState;
+use crate::auth::ClientInfo;
+use crate::state::{AppState, CLIENT_AUTH_WINDOW};
 
 /// Longest client id looked up or counted; longer ones cannot exist.
 const MAX_CLIENT_ID_LEN: usize = 200;
@@ -51,38 +55,118 @@ struct Presented {
 }
 
 /// Authenticates the client of a request from its `Authorization` header and form.
+///
+/// Only a confidential client's secret is a secret to guess, so only wrong secrets are
+/// throttled, per client id *and* source address: a third party guessing from elsewhere cannot
+/// lock a client out of its own servers. Public clients and unknown client ids are never
+/// counted. Each slot is reserved before the secret is compared, so concurrent guesses cannot
+/// all pass the throttle. The first failure per client per window is audited in the client's
+/// account; later ones in the same window are not, so the audit cannot be flooded.
 pub async fn authenticate_client(
     state: &AppState,
+    origin: &ClientInfo,
     headers: &HeaderMap,
     form: &OAuthForm,
 ) -> Result<AuthenticatedClient, OAuthError> {
     let presented = presented_credentials(headers, form)?;
     let now = state.clock.now();
-    let throttle = &state.client_auth_throttle;
-    if let Err(throttled) = throttle.check(&presented.client_id, None, now) {
-        return Err(OAuthError::client_throttled(throttled.retry_after));
-    }
     let cache = &state.applications;
-    let mut verdict = match cache.get(&state.store, &presented.client_id).await? {
-        None => Err("the client is unknown"),
-        Some(application) => verify((*application).clone(), &presented, now),
+    let application = match cache.get(&state.store, &presented.client_id).await? {
+        Some(application) => Some(application),
+        None => cache.load(&state.store, &presented.client_id).await?,
     };
+    let Some(application) = application else {
+        return Err(OAuthError::invalid_client("the client is unknown"));
+    };
+    let guessing =
+        application.client_type == ClientType::Confidential && presented.secret.is_some();
+    if !guessing {
+        return verify((*application).clone(), &presented, now)
+            .map(|application| AuthenticatedClient {
+                application,
+                method: presented.method,
+            })
+            .map_err(OAuthError::invalid_client);
+    }
+    let subject = match &origin.ip {
+        Some(ip) => format!("{}\n{ip}", presented.client_id),
+        None => presented.client_id.clone(),
+    };
+    let attempt = match state.client_auth_throttle.reserve(&subject, None, now) {
+        Ok(attempt) => attempt,
+        Err(throttled) => {
+            audit_failure(
+                state,
+                origin,
+                &application,
+                "too many wrong secrets; refused",
+            )
+            .await;
+            return Err(OAuthError::client_throttled(throttled.retry_after));
+        }
+    };
+    let mut verdict = verify((*application).clone(), &presented, now);
     if verdict.is_err() {
         // The cached entry may predate a secret rotation the feed has not brought yet.
-        verdict = match cache.load(&state.store, &presented.client_id).await? {
-            None => Err("the client is unknown"),
-            Some(application) => verify((*application).clone(), &presented, now),
+        verdict = match cache.load(&state.store, &presented.client_id).await {
+            Ok(Some(fresh)) => verify((*fresh).clone(), &presented, now),
+            Ok(None) => Err("the client is unknown"),
+            Err(error) => {
+                attempt.not_evaluated();
+                return Err(error.into());
+            }
         };
     }
     match verdict {
-        Ok(application) => Ok(AuthenticatedClient {
-            application,
-            method: presented.method,
-        }),
+        Ok(application) => {
+            attempt.succeeded();
+            Ok(AuthenticatedClient {
+                application,
+                method: presented.method,
+            })
+        }
         Err(reason) => {
-            throttle.record_failure(&presented.client_id, None, now);
+            attempt.failed();
+            audit_failure(state, origin, &application, reason).await;
             Err(OAuthError::invalid_client(reason))
         }
+    }
+}
+
+/// Records `oauth.client_auth_failed` in the client's account, for the first failure of the
+/// client in the window only. A storage failure here is logged, not answered: the answer to
+/// the client is the same either way.
+async fn audit_failure(
+    state: &AppState,
+    origin: &ClientInfo,
+    application: &Application,
+    reason: &str,
+) {
+    if !state.client_auth_audited.first(&application.client_id) {
+        return;
+    }
+    let actor = Actor {
+        user_id: None,
+        credential: CredentialRef::Anonymous,
+        ip: origin.ip.clone(),
+        user_agent: origin.user_agent.clone(),
+    };
+    let detail = format!(
+        "{reason}; further failures of this client in the next {} minutes are not recorded",
+        CLIENT_AUTH_WINDOW / 60
+    );
+    let entry = AuditEntry::new(
+        state.clock.now(),
+        &actor,
+        AuditAction::ClientAuthFailed,
+        "application",
+    )
+    .in_account(application.account_id)
+    .target(&application.client_id)
+    .detail(detail)
+    .failed();
+    if let Err(error) = state.store.record_audit(entry).await {
+        tracing::error!(%error, "could not audit a failed client authentication");
     }
 }
 

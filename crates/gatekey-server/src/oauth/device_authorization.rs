@@ -20,6 +20,7 @@ use serde::Serialize;
 use super::client_auth::authenticate_client;
 use super::error::{no_store, post_only, OAuthError};
 use super::form::OAuthForm;
+use crate::auth::ClientInfo;
 use crate::state::AppState;
 
 /// The endpoint's routes.
@@ -54,10 +55,11 @@ fn refused(code: TokenErrorCode, description: impl Into<String>) -> OAuthError {
 /// Starts a device authorization for the authenticated client.
 async fn start_device_authorization(
     State(state): State<AppState>,
+    origin: ClientInfo,
     headers: HeaderMap,
     form: OAuthForm,
 ) -> Result<Response, OAuthError> {
-    let client = authenticate_client(&state, &headers, &form).await?;
+    let client = authenticate_client(&state, &origin, &headers, &form).await?;
     let app = &client.application;
     if !app.allows(GrantType::DeviceCode) {
         return Err(refused(

@@ -129,34 +129,39 @@ async fn pending_device(
 ) -> Result<DeviceCodeRecord, Response> {
     let now = state.clock.now();
     let who = format!("user:{}", web.principal.user.id);
-    if let Err(throttled) = state
+    // The guess takes its slot before the lookup, so concurrent guesses cannot all pass.
+    let attempt = match state
         .user_code_throttle
-        .check(&who, client.ip.as_deref(), now)
+        .reserve(&who, client.ip.as_deref(), now)
     {
-        let minutes = throttled.retry_after.div_ceil(60);
-        let message = format!("Too many wrong codes. Try again in {minutes} minute(s).");
-        let mut response = code_form(web, StatusCode::TOO_MANY_REQUESTS, typed, Some(&message));
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, throttled.retry_after.into());
-        return Err(response);
-    }
+        Ok(attempt) => attempt,
+        Err(throttled) => {
+            let minutes = throttled.retry_after.div_ceil(60);
+            let message = format!("Too many wrong codes. Try again in {minutes} minute(s).");
+            let mut response = code_form(web, StatusCode::TOO_MANY_REQUESTS, typed, Some(&message));
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, throttled.retry_after.into());
+            return Err(response);
+        }
+    };
     let found = match normalize_user_code(typed) {
-        Some(code) => state
-            .store
-            .device_code_by_user_code(&code)
-            .await
-            .map_err(|e| unavailable(&e))?,
+        Some(code) => match state.store.device_code_by_user_code(&code).await {
+            Ok(found) => found,
+            Err(error) => {
+                attempt.not_evaluated();
+                return Err(unavailable(&error));
+            }
+        },
         None => None,
     };
     match found {
         Some(device) if device.status == DeviceStatus::Pending && now < device.expires_at => {
+            attempt.succeeded();
             Ok(device)
         }
         _ => {
-            state
-                .user_code_throttle
-                .record_failure(&who, client.ip.as_deref(), now);
+            attempt.failed();
             Err(code_form(
                 web,
                 StatusCode::BAD_REQUEST,

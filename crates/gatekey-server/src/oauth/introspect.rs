@@ -24,6 +24,7 @@ use super::error::{no_store, post_only, OAuthError};
 use super::form::OAuthForm;
 use crate::auth::access_token::check_access_token;
 use crate::auth::cache::{CachedKey, CredentialSource};
+use crate::auth::ClientInfo;
 use crate::state::AppState;
 
 /// The introspection endpoint's routes.
@@ -46,10 +47,11 @@ enum Presented {
 /// `POST /oauth/introspect`.
 async fn introspect_token(
     State(state): State<AppState>,
+    origin: ClientInfo,
     headers: HeaderMap,
     form: OAuthForm,
 ) -> Result<Json<IntrospectionResponse>, OAuthError> {
-    let client = authenticate_client(&state, &headers, &form).await?;
+    let client = authenticate_client(&state, &origin, &headers, &form).await?;
     if !client.is_confidential() {
         return Err(OAuthError::invalid_client(
             "introspection needs a confidential client authenticated with its secret",

@@ -17,6 +17,7 @@ use gatekey_core::store::Invalidation;
 use super::client_auth::{authenticate_client, AuthenticatedClient};
 use super::error::{no_store, post_only, OAuthError};
 use super::form::OAuthForm;
+use crate::auth::ClientInfo;
 use crate::state::AppState;
 
 /// The revocation endpoint's routes.
@@ -30,10 +31,11 @@ pub fn routes() -> Router<AppState> {
 /// what it is, so a missing or wrong hint changes nothing (RFC 7009 §2.1).
 async fn revoke_token(
     State(state): State<AppState>,
+    origin: ClientInfo,
     headers: HeaderMap,
     form: OAuthForm,
 ) -> Result<StatusCode, OAuthError> {
-    let client = authenticate_client(&state, &headers, &form).await?;
+    let client = authenticate_client(&state, &origin, &headers, &form).await?;
     let presented = form.require("token")?;
     match SecretKind::of(presented) {
         Some(SecretKind::AccessToken) => revoke_access_token(&state, &client, presented).await?,

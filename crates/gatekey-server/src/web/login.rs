@@ -19,6 +19,7 @@ use super::csrf::{new_token, tokens_match, LOGIN_CSRF_COOKIE};
 use super::layout::{cookie, error_page, html_response, page};
 use crate::auth::session::{cookie as read_cookie, current_session, SESSION_COOKIE};
 use crate::auth::ClientInfo;
+use crate::password_hashing::{HashingRefused, BUSY_RETRY_AFTER};
 use crate::state::AppState;
 
 /// The login form.
@@ -158,38 +159,50 @@ pub async fn submit_login(
         }
     };
 
-    if let Err(throttled) = state
+    // The guess takes its slot before the password is checked, so concurrent guesses cannot
+    // all pass the throttle before the first failure is counted.
+    let attempt = match state
         .login_throttle
-        .check(&email, client.ip.as_deref(), now)
+        .reserve(&email, client.ip.as_deref(), now)
     {
-        let _ = state
-            .store
-            .record_audit(audit(AuditAction::LoginThrottled).failed())
-            .await;
-        let minutes = throttled.retry_after.div_ceil(60);
-        let message =
-            format!("Too many failed sign-in attempts. Try again in {minutes} minute(s).");
-        let mut response = login_page(
-            &state,
-            StatusCode::TOO_MANY_REQUESTS,
-            &form.email,
-            Some(&message),
-            safe_next(form.next.as_deref()),
-        );
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, throttled.retry_after.into());
-        return response;
-    }
+        Ok(attempt) => attempt,
+        Err(throttled) => {
+            let _ = state
+                .store
+                .record_audit(audit(AuditAction::LoginThrottled).failed())
+                .await;
+            let minutes = throttled.retry_after.div_ceil(60);
+            let message =
+                format!("Too many failed sign-in attempts. Try again in {minutes} minute(s).");
+            let mut response = login_page(
+                &state,
+                StatusCode::TOO_MANY_REQUESTS,
+                &form.email,
+                Some(&message),
+                safe_next(form.next.as_deref()),
+            );
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, throttled.retry_after.into());
+            return response;
+        }
+    };
 
     let checked_user = user.clone();
     let password = form.password;
-    let verified =
-        tokio::task::spawn_blocking(move || verify_login(checked_user.as_ref(), &password)).await;
-    let (Ok(Ok(())), Some(user), Some(account_id)) = (verified, &user, audit_account) else {
-        state
-            .login_throttle
-            .record_failure(&email, client.ip.as_deref(), now);
+    let verified = match state
+        .password_hashing
+        .run(move || verify_login(checked_user.as_ref(), &password))
+        .await
+    {
+        Ok(verified) => verified,
+        Err(refused) => {
+            attempt.not_evaluated();
+            return hashing_refused(refused);
+        }
+    };
+    let (Ok(()), Some(user), Some(account_id)) = (verified, &user, audit_account) else {
+        attempt.failed();
         if let Err(error) = state
             .store
             .record_audit(audit(AuditAction::LoginFailed).failed())
@@ -205,7 +218,7 @@ pub async fn submit_login(
             safe_next(form.next.as_deref()),
         );
     };
-    state.login_throttle.record_success(&email);
+    attempt.succeeded();
 
     let secret = Secret::generate(SecretKind::Session);
     let session = Session {
@@ -256,6 +269,20 @@ async fn first_account(state: &AppState, user: &User) -> Option<i64> {
         .ok()?
         .first()
         .map(|(m, _)| m.account_id)
+}
+
+/// `503` with `Retry-After` when the password could not be checked: too many checks were
+/// running or waiting (the guess was not evaluated and does not count).
+pub fn hashing_refused(refused: HashingRefused) -> Response {
+    tracing::warn!(%refused, "password check refused");
+    let mut response = error_page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "The service is busy. Please try again in a moment.",
+    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, BUSY_RETRY_AFTER.into());
+    response
 }
 
 fn storage_failure(error: &gatekey_core::store::StoreError) -> Response {

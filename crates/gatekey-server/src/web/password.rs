@@ -1,20 +1,24 @@
 //! `POST /password`: a signed-in person changes their password. The current password is asked
 //! again, so a borrowed session cannot lock its owner out; every other session of theirs ends.
+//! Wrong current passwords are throttled and audited like failed sign-ins.
 
 use axum::extract::rejection::FormRejection;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
+use gatekey_core::audit::{AuditAction, AuditEntry};
 use gatekey_core::login::verify_login;
 use gatekey_core::password::hash_password;
+use gatekey_core::store::{AuditStore, StoreError};
 use gatekey_core::user_admin::set_password;
 use serde::Deserialize;
 
 use super::csrf::tokens_match;
 use super::home::{render_home, Messages};
 use super::layout::error_page;
-use crate::auth::session::current_session;
+use super::login::hashing_refused;
+use crate::auth::session::{current_session, WebSession};
 use crate::auth::ClientInfo;
 use crate::state::AppState;
 
@@ -45,43 +49,95 @@ pub async fn change_password(
             )
         }
         Ok(None) => return Redirect::to("/login").into_response(),
-        Err(_) => {
-            return error_page(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "The service is temporarily unavailable.",
-            )
-        }
+        Err(_) => return service_unavailable(),
     };
+    let now = state.clock.now();
+    let actor = web
+        .principal
+        .actor(client.ip.clone(), client.user_agent.clone());
+    let audit = |action| {
+        AuditEntry::new(now, &actor, action, "user")
+            .in_account(web.principal.account.id)
+            .target(web.principal.user.id)
+            .failed()
+    };
+    // The current password is a guess like a sign-in's: it counts against the same budget of
+    // the same email, so a borrowed session is no password oracle.
+    let attempt =
+        match state
+            .login_throttle
+            .reserve(&web.principal.user.email, client.ip.as_deref(), now)
+        {
+            Ok(attempt) => attempt,
+            Err(throttled) => {
+                if let Err(error) = state
+                    .store
+                    .record_audit(audit(AuditAction::PasswordChangeThrottled))
+                    .await
+                {
+                    return unavailable(&error);
+                }
+                let minutes = throttled.retry_after.div_ceil(60);
+                let message =
+                    format!("Too many wrong passwords. Try again in {minutes} minute(s).");
+                let messages = Messages {
+                    password_error: Some(&message),
+                    ..Messages::default()
+                };
+                let mut response =
+                    render_home(&state, &web, StatusCode::TOO_MANY_REQUESTS, messages).await;
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, throttled.retry_after.into());
+                return response;
+            }
+        };
     let user = (*web.principal.user).clone();
     let PasswordForm {
         current_password,
         new_password,
         ..
     } = form;
-    let checked = tokio::task::spawn_blocking(move || {
-        verify_login(Some(&user), &current_password)
-            .map_err(|_| "Your current password is not right.".to_owned())?;
-        hash_password(&new_password).map_err(|e| e.to_string())
-    })
-    .await;
-    let hash = match checked {
-        Ok(Ok(hash)) => hash,
-        Ok(Err(message)) => {
-            let messages = Messages {
-                password_error: Some(&message),
-                ..Messages::default()
-            };
-            return render_home(&state, &web, StatusCode::BAD_REQUEST, messages).await;
-        }
-        Err(_) => {
-            return error_page(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "The service is temporarily unavailable.",
-            )
+    let checked = state
+        .password_hashing
+        .run(move || {
+            if verify_login(Some(&user), &current_password).is_err() {
+                return Checked::WrongCurrent;
+            }
+            match hash_password(&new_password) {
+                Ok(hash) => Checked::Hashed(hash),
+                Err(error) => Checked::Unfit(error.to_string()),
+            }
+        })
+        .await;
+    let checked = match checked {
+        Ok(checked) => checked,
+        Err(refused) => {
+            attempt.not_evaluated();
+            return hashing_refused(refused);
         }
     };
-    let actor = web.principal.actor(client.ip, client.user_agent);
-    let now = state.clock.now();
+    let hash = match checked {
+        Checked::Hashed(hash) => {
+            attempt.succeeded();
+            hash
+        }
+        Checked::Unfit(message) => {
+            attempt.succeeded();
+            return refuse(&state, &web, &message).await;
+        }
+        Checked::WrongCurrent => {
+            attempt.failed();
+            if let Err(error) = state
+                .store
+                .record_audit(audit(AuditAction::PasswordChangeFailed))
+                .await
+            {
+                return unavailable(&error);
+            }
+            return refuse(&state, &web, "Your current password is not right.").await;
+        }
+    };
     if set_password(
         &state.store,
         now,
@@ -93,14 +149,41 @@ pub async fn change_password(
     .await
     .is_err()
     {
-        return error_page(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "The service is temporarily unavailable.",
-        );
+        return service_unavailable();
     }
     let messages = Messages {
         password_notice: Some("Your password has been changed. Your other sessions have ended."),
         ..Messages::default()
     };
     render_home(&state, &web, StatusCode::OK, messages).await
+}
+
+/// What the hashing thread found.
+enum Checked {
+    /// The current password was wrong.
+    WrongCurrent,
+    /// The current password was right; the new one cannot be used.
+    Unfit(String),
+    /// The current password was right; the new one's hash.
+    Hashed(String),
+}
+
+async fn refuse(state: &AppState, web: &WebSession, message: &str) -> Response {
+    let messages = Messages {
+        password_error: Some(message),
+        ..Messages::default()
+    };
+    render_home(state, web, StatusCode::BAD_REQUEST, messages).await
+}
+
+fn unavailable(error: &StoreError) -> Response {
+    tracing::error!(%error, "storage failure during a password change");
+    service_unavailable()
+}
+
+fn service_unavailable() -> Response {
+    error_page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "The service is temporarily unavailable.",
+    )
 }

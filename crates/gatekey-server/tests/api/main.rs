@@ -15,6 +15,8 @@ mod browser;
 mod device_flow;
 mod device_page;
 mod effective_scopes;
+mod forwarded;
+mod guessing;
 mod oauth_api_access;
 mod oauth_concurrency;
 mod oauth_fixture;

@@ -106,7 +106,7 @@ async fn the_second_limit_refuses_for_one_second() {
             c.rate_limit.per_minute = 1_000;
         })
         .await;
-        let mut run: Option<(String, Vec<Response>)> = None;
+        let mut run: Option<(String, u64, Vec<Response>)> = None;
         for attempt in 0..ATTEMPTS {
             let key = fresh_account(&app, &format!("second-{attempt}")).await;
             let started = unix_now().as_secs();
@@ -116,11 +116,11 @@ async fn the_second_limit_refuses_for_one_second() {
             }
             // Every request was counted within [started, now]: one second window if both agree.
             if unix_now().as_secs() == started {
-                run = Some((key, responses));
+                run = Some((key, started, responses));
                 break;
             }
         }
-        let (key, responses) = run.expect("a run within one second window");
+        let (key, started, responses) = run.expect("a run within one second window");
 
         for (n, response) in responses[..3].iter().enumerate() {
             assert_eq!(response.0, 200, "request {n}: {}", response.2);
@@ -128,6 +128,14 @@ async fn the_second_limit_refuses_for_one_second() {
         let refused = &responses[3];
         assert_error(refused, 429, "rate_limited");
         assert_eq!(header(&refused.1, "retry-after"), 1);
+        // The headers describe the limit that refused: the second, not the minute.
+        assert_eq!(header(&refused.1, "x-ratelimit-limit"), 3);
+        assert_eq!(header(&refused.1, "x-ratelimit-remaining"), 0);
+        assert_eq!(
+            header(&refused.1, "x-ratelimit-reset"),
+            i64::try_from(started + 1).unwrap(),
+            "the end of the second that refused"
+        );
 
         // Retry-After is honest: once the second is over, requests go through again.
         let next_second = Duration::from_secs(unix_now().as_secs() + 1);

@@ -50,7 +50,7 @@ async fn issue_token(
     form: OAuthForm,
 ) -> Result<Response, OAuthError> {
     let grant_type = form.require("grant_type")?.to_owned();
-    let client = authenticate_client(&state, &headers, &form).await?;
+    let client = authenticate_client(&state, &origin, &headers, &form).await?;
     let Some(grant) = served_grant_type(&grant_type) else {
         return Err(OAuthError::unsupported_grant_type(format!(
             "the grant type {grant_type:?} is not supported"

@@ -1,0 +1,70 @@
+//! `X-Forwarded-For` behind trusted proxies: the address added by the outermost trusted proxy
+//! counts, not whatever the client wrote to the left of it.
+
+use gatekey_core::role::Role;
+use reqwest::header::COOKIE;
+use reqwest::Method;
+use serde_json::Value;
+
+use crate::harness::{each_backend, login_form, seed, send, send_text, TestApp};
+
+async fn wrong_login(app: &TestApp, email: &str, forwarded_for: &str) -> u16 {
+    let (cookie, token) = login_form(app).await;
+    let request = app
+        .http
+        .post(app.url("/login"))
+        .header(COOKIE, format!("gatekey_login_csrf={cookie}"))
+        .header("x-forwarded-for", forwarded_for)
+        .form(&[
+            ("email", email),
+            ("password", "wrong password!"),
+            ("csrf_token", token.as_str()),
+        ]);
+    send_text(request).await.0
+}
+
+#[tokio::test]
+async fn the_nearest_proxys_entry_counts_and_garbage_is_ignored() {
+    each_backend(|backend| async move {
+        let app = TestApp::start_with(backend, |c| {
+            c.http.trust_forwarded_for = true;
+            c.login.max_failures_per_ip = 3;
+        })
+        .await;
+        let seeded = seed(&app).await;
+        for n in 0..5 {
+            app.person(&seeded.acme, &format!("p{n}@acme.test"), Role::Member)
+                .await;
+        }
+        // Rotating the client-written part does not escape the per-IP limit.
+        for n in 0..3 {
+            let status = wrong_login(
+                &app,
+                &format!("p{n}@acme.test"),
+                &format!("10.9.8.{n}, 198.51.100.7"),
+            )
+            .await;
+            assert_eq!(status, 401);
+        }
+        let rotated = wrong_login(&app, "p3@acme.test", "10.9.8.200, 198.51.100.7").await;
+        assert_eq!(rotated, 429, "the proxy-added address reached its limit");
+        // Not an IP: the socket peer is used instead, whole values are never stored.
+        let garbage = "x".repeat(8000);
+        assert_eq!(wrong_login(&app, "p4@acme.test", &garbage).await, 401);
+
+        let key = app.key(&seeded.owner, None).await;
+        let listed = send(app.request(Method::GET, "/api/v1/audits?per_page=200", &key)).await;
+        let events: &Vec<Value> = listed.2["audits"].as_array().unwrap();
+        let ip_of = |email: &str| {
+            events
+                .iter()
+                .find(|e| e["detail"] == format!("email {email}").as_str())
+                .map(|e| e["ip"].clone())
+                .unwrap_or_else(|| panic!("an event for {email}: {events:?}"))
+        };
+        assert_eq!(ip_of("p0@acme.test"), "198.51.100.7");
+        assert_eq!(ip_of("p4@acme.test"), "127.0.0.1");
+        app.stop().await;
+    })
+    .await;
+}
