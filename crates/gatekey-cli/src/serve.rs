@@ -52,10 +52,17 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let mut server = gatekey_server::serve::start_with_store(store, config, clock).await?;
     let login_url = format!("{}/login", server.state.issuer);
     if let Some(first) = bootstrapped {
-        println!(
-            "gatekey: first run: created the account \"default\" and its owner {}",
-            first.email
-        );
+        if first.finished_interrupted {
+            println!(
+                "gatekey: first run: the account \"default\" had no owner (an earlier first run stopped); created its owner {}",
+                first.email
+            );
+        } else {
+            println!(
+                "gatekey: first run: created the account \"default\" and its owner {}",
+                first.email
+            );
+        }
         match first.generated_password {
             Some(password) => println!("gatekey: one-time password: {password}  (shown only now; sign in at {login_url})"),
             None => println!("gatekey: the owner's password is the one in GATEKEY_BOOTSTRAP_PASSWORD; sign in at {login_url}"),

@@ -4,12 +4,36 @@ use gatekey_core::account::Account;
 use gatekey_core::audit::AuditEntry;
 use gatekey_core::clock::to_millis;
 use gatekey_core::store::{AccountStore, StoreResult};
+use sqlx::AnyConnection;
 use time::OffsetDateTime;
 
 use crate::audits::insert_audit;
 use crate::error::{conflict_as, from_sqlx};
 use crate::rows::{self, ACCOUNT_COLUMNS};
 use crate::SqlStore;
+
+/// Inserts an account and its audit event in the caller's transaction.
+pub(crate) async fn insert_account(
+    conn: &mut AnyConnection,
+    slug: &str,
+    name: &str,
+    now: OffsetDateTime,
+    audit: AuditEntry,
+) -> StoreResult<Account> {
+    let row = sqlx::query(&format!(
+        "INSERT INTO accounts (slug, name, created_at) VALUES ($1, $2, $3) RETURNING {}",
+        rows::returning(ACCOUNT_COLUMNS)
+    ))
+    .bind(slug)
+    .bind(name)
+    .bind(to_millis(now))
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(conflict_as("account slug"))?;
+    let account = rows::account(&row)?;
+    insert_audit(conn, audit.in_account(account.id), Some(account.id)).await?;
+    Ok(account)
+}
 
 impl AccountStore for SqlStore {
     async fn create_account(
@@ -20,18 +44,7 @@ impl AccountStore for SqlStore {
         audit: AuditEntry,
     ) -> StoreResult<Account> {
         let mut tx = self.write.begin().await.map_err(from_sqlx)?;
-        let row = sqlx::query(&format!(
-            "INSERT INTO accounts (slug, name, created_at) VALUES ($1, $2, $3) RETURNING {}",
-            rows::returning(ACCOUNT_COLUMNS)
-        ))
-        .bind(slug)
-        .bind(name)
-        .bind(to_millis(now))
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(conflict_as("account slug"))?;
-        let account = rows::account(&row)?;
-        insert_audit(&mut tx, audit.in_account(account.id), Some(account.id)).await?;
+        let account = insert_account(&mut tx, slug, name, now, audit).await?;
         tx.commit().await.map_err(from_sqlx)?;
         Ok(account)
     }

@@ -10,6 +10,8 @@ pub mod backend;
 mod connect;
 mod devices;
 mod error;
+mod first_run;
+pub use first_run::{FirstRunFacts, OwnerAccount};
 mod grants;
 mod invalidations;
 mod issue_batch;

@@ -92,6 +92,37 @@ async fn insert_audit_in_user_accounts(
     Ok(())
 }
 
+/// Inserts a user, their membership in `account_id` and the audit event in the caller's
+/// transaction.
+pub(crate) async fn insert_user(
+    conn: &mut AnyConnection,
+    user: NewUser,
+    account_id: i64,
+    role: Role,
+    audit: AuditEntry,
+) -> StoreResult<Member> {
+    let row = sqlx::query(&format!(
+        "INSERT INTO users (email, name, kind, password_hash, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING {}",
+        returning(USER_COLUMNS)
+    ))
+    .bind(&user.email)
+    .bind(&user.name)
+    .bind(user.kind.as_str())
+    .bind(user.password_hash.as_deref())
+    .bind(to_millis(user.created_at))
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(conflict_as("user email"))?;
+    let created = rows::user(&row)?;
+    let membership =
+        insert_membership(&mut *conn, created.id, account_id, role, user.created_at).await?;
+    insert_audit(conn, audit.in_account(account_id), Some(created.id)).await?;
+    Ok(Member {
+        user: created,
+        membership,
+    })
+}
+
 impl UserStore for SqlStore {
     async fn create_user(
         &self,
@@ -101,27 +132,9 @@ impl UserStore for SqlStore {
         audit: AuditEntry,
     ) -> StoreResult<Member> {
         let mut tx = self.write.begin().await.map_err(from_sqlx)?;
-        let row = sqlx::query(&format!(
-            "INSERT INTO users (email, name, kind, password_hash, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING {}",
-            returning(USER_COLUMNS)
-        ))
-        .bind(&user.email)
-        .bind(&user.name)
-        .bind(user.kind.as_str())
-        .bind(user.password_hash.as_deref())
-        .bind(to_millis(user.created_at))
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(conflict_as("user email"))?;
-        let created = rows::user(&row)?;
-        let membership =
-            insert_membership(&mut tx, created.id, account_id, role, user.created_at).await?;
-        insert_audit(&mut tx, audit.in_account(account_id), Some(created.id)).await?;
+        let member = insert_user(&mut tx, user, account_id, role, audit).await?;
         tx.commit().await.map_err(from_sqlx)?;
-        Ok(Member {
-            user: created,
-            membership,
-        })
+        Ok(member)
     }
 
     async fn add_membership(

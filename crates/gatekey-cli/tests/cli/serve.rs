@@ -2,7 +2,7 @@
 
 use gatekey_store::testing::{backends, TestDatabase};
 
-use crate::process::{admin_json, Server};
+use crate::process::{admin_json, gatekey, Server};
 
 async fn sign_in(url: &str, email: &str, password: &str) -> u16 {
     let http = reqwest::Client::builder()
@@ -133,4 +133,111 @@ async fn data_persists_across_restart() {
         drop(server);
         db.drop_database().await;
     }
+}
+
+/// The one-time password a first-run banner prints.
+fn printed_password(banner: &[String]) -> String {
+    banner
+        .join("\n")
+        .split("one-time password: ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("password printed")
+        .to_owned()
+}
+
+#[tokio::test]
+async fn a_refused_bootstrap_email_writes_nothing_and_the_next_start_sets_up() {
+    for backend in backends() {
+        let db = TestDatabase::create(backend).await;
+        let refused = gatekey()
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--database-url",
+                &db.url,
+            ])
+            .env("GATEKEY_BOOTSTRAP_EMAIL", "not an email")
+            .output()
+            .expect("gatekey runs");
+        assert_eq!(refused.status.code(), Some(1));
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(
+            stderr.contains("GATEKEY_BOOTSTRAP_EMAIL") && stderr.contains("nothing was created"),
+            "{stderr}"
+        );
+        let accounts = admin_json(&db.url, &["account", "list"]);
+        assert_eq!(
+            accounts["accounts"].as_array().map(Vec::len),
+            Some(0),
+            "{accounts}"
+        );
+
+        let server = Server::start(&db.url, &[("GATEKEY_BOOTSTRAP_EMAIL", "root@corp.test")]);
+        let password = printed_password(&server.banner);
+        assert_eq!(sign_in(&server.url, "root@corp.test", &password).await, 303);
+        drop(server);
+        db.drop_database().await;
+    }
+}
+
+#[tokio::test]
+async fn a_first_run_left_without_an_owner_is_finished_at_the_next_start() {
+    for backend in backends() {
+        let db = TestDatabase::create(backend).await;
+        // What an older version left after refusing the owner: the account, alone.
+        admin_json(
+            &db.url,
+            &[
+                "account",
+                "create",
+                "--slug",
+                "default",
+                "--name",
+                "Default",
+                "--create-database",
+            ],
+        );
+        let server = Server::start(&db.url, &[]);
+        let banner = server.banner.join("\n");
+        assert!(
+            banner.contains("had no owner") && banner.contains("owner@example.com"),
+            "{banner}"
+        );
+        let password = printed_password(&server.banner);
+        assert_eq!(
+            sign_in(&server.url, "owner@example.com", &password).await,
+            303
+        );
+        let users = admin_json(&db.url, &["user", "list", "--account", "default"]);
+        assert_eq!(users["users"].as_array().map(Vec::len), Some(1), "{users}");
+        drop(server);
+
+        let again = Server::start(&db.url, &[]);
+        assert!(again.banner.is_empty(), "{:?}", again.banner);
+        drop(again);
+        db.drop_database().await;
+    }
+}
+
+#[tokio::test]
+async fn accounts_made_by_an_operator_get_no_owner_from_the_server() {
+    let db = TestDatabase::create(gatekey_store::Backend::Sqlite).await;
+    admin_json(
+        &db.url,
+        &[
+            "account",
+            "create",
+            "--slug",
+            "acme",
+            "--name",
+            "Acme",
+            "--create-database",
+        ],
+    );
+    let server = Server::start(&db.url, &[]);
+    assert!(server.banner.is_empty(), "{:?}", server.banner);
+    let users = admin_json(&db.url, &["user", "list"]);
+    assert_eq!(users["users"].as_array().map(Vec::len), Some(0), "{users}");
 }

@@ -1,0 +1,120 @@
+//! First-run setup on every backend: the first account and its owner are written together or
+//! not at all.
+
+use gatekey_core::audit::{Actor, AuditAction, AuditEntry};
+use gatekey_core::role::Role;
+use gatekey_core::store::{AccountStore, NewUser, StoreError, UserStore};
+use gatekey_core::user::UserKind;
+use gatekey_store::testing::{backends, TestDatabase};
+use gatekey_store::{OwnerAccount, SqlStore};
+use time::OffsetDateTime;
+
+fn audit(action: AuditAction, target: &'static str) -> AuditEntry {
+    AuditEntry::new(
+        OffsetDateTime::now_utc(),
+        &Actor::operator(),
+        action,
+        target,
+    )
+}
+
+fn owner(email: &str) -> NewUser {
+    NewUser {
+        email: email.into(),
+        name: "Owner".into(),
+        kind: UserKind::Person,
+        password_hash: None,
+        created_at: OffsetDateTime::now_utc(),
+    }
+}
+
+fn new_default() -> OwnerAccount<'static> {
+    OwnerAccount::New {
+        slug: "default",
+        name: "Default",
+        audit: audit(AuditAction::AccountCreated, "account"),
+    }
+}
+
+#[tokio::test]
+async fn the_first_account_and_its_owner_are_written_together_or_not_at_all() {
+    for backend in backends() {
+        let db = TestDatabase::create(backend).await;
+        let store = SqlStore::connect(&db.url).await.expect("connect");
+        let now = OffsetDateTime::now_utc();
+        let facts = store.first_run_facts("default").await.unwrap();
+        assert!(!facts.any_account && !facts.any_owner);
+
+        // An operator's account and user take the email; a first run that then fails on the
+        // owner must not leave its account behind.
+        let acme = store
+            .create_account(
+                "acme",
+                "Acme",
+                now,
+                audit(AuditAction::AccountCreated, "account"),
+            )
+            .await
+            .unwrap();
+        store
+            .create_user(
+                owner("taken@example.com"),
+                acme.id,
+                Role::Member,
+                audit(AuditAction::UserCreated, "user"),
+            )
+            .await
+            .unwrap();
+        let refused = store
+            .create_first_owner(
+                new_default(),
+                owner("taken@example.com"),
+                Role::Owner,
+                now,
+                audit(AuditAction::UserCreated, "user"),
+            )
+            .await;
+        assert!(
+            matches!(refused, Err(StoreError::Conflict(_))),
+            "{refused:?}"
+        );
+        assert_eq!(store.account_by_slug("default").await.unwrap(), None);
+
+        let (account, member) = store
+            .create_first_owner(
+                new_default(),
+                owner("owner@example.com"),
+                Role::Owner,
+                now,
+                audit(AuditAction::UserCreated, "user"),
+            )
+            .await
+            .unwrap()
+            .expect("created");
+        assert_eq!(
+            (account.slug.as_str(), member.membership.role),
+            ("default", Role::Owner)
+        );
+        let facts = store.first_run_facts("default").await.unwrap();
+        assert_eq!((facts.any_owner, facts.first_account_members), (true, 1));
+
+        // Another server's first run at the same moment finds the slug taken: nothing to do.
+        let raced = store
+            .create_first_owner(
+                new_default(),
+                owner("second@example.com"),
+                Role::Owner,
+                now,
+                audit(AuditAction::UserCreated, "user"),
+            )
+            .await
+            .unwrap();
+        assert!(raced.is_none());
+        assert_eq!(
+            store.user_by_email("second@example.com").await.unwrap(),
+            None
+        );
+        store.close().await;
+        db.drop_database().await;
+    }
+}
