@@ -12,6 +12,7 @@ mod bad_input;
 mod browser;
 mod device_flow;
 mod device_page;
+mod introspection_accounts;
 mod oauth_api_access;
 mod oauth_concurrency;
 mod oauth_fixture;
