@@ -5,6 +5,7 @@ mod harness;
 
 mod api_keys;
 mod applications;
+mod approval_pages;
 mod audit;
 mod authorization;
 mod authorize;
