@@ -270,7 +270,8 @@ pub struct ApplicationView {
     pub scopes: Vec<String>,
     /// Whether `response_type=token` is allowed.
     pub implicit_allowed: bool,
-    /// Whether it may introspect every token, not only its own (a resource server).
+    /// Whether it may introspect the tokens of its own account, not only its own (a resource
+    /// server); every account's tokens is an operator-only setting.
     pub introspect: bool,
     /// The service account `client_credentials` tokens act as.
     pub service_account_id: Option<i64>,
@@ -302,7 +303,7 @@ pub struct CreateApplicationRequest {
     /// Whether `response_type=token` is allowed; off by default.
     #[serde(default)]
     pub implicit_allowed: bool,
-    /// Whether it may introspect every token; off by default.
+    /// Whether it may introspect the tokens of its own account; off by default.
     #[serde(default)]
     pub introspect: bool,
     /// The service account for `client_credentials`.
@@ -332,7 +333,7 @@ pub struct UpdateApplicationRequest {
     /// Allows or forbids the implicit flow.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub implicit_allowed: Option<bool>,
-    /// Grants or takes away the introspection permission.
+    /// Grants or takes away the introspection permission (own account only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub introspect: Option<bool>,
     /// Links another service account; `null` unlinks it.

@@ -24,6 +24,7 @@ pub(crate) const APPLICATION_COLUMNS: &str = "p.id AS p_id, p.client_id AS p_cli
      p.previous_secret_hash AS p_previous_secret_hash, p.previous_secret_expires_at AS p_previous_secret_expires_at, \
      p.redirect_uris AS p_redirect_uris, p.grant_types AS p_grant_types, p.scopes AS p_scopes, \
      p.implicit_allowed AS p_implicit_allowed, p.introspect AS p_introspect, \
+     p.introspect_all_accounts AS p_introspect_all_accounts, \
      p.service_account_id AS p_service_account_id, p.created_at AS p_created_at, p.updated_at AS p_updated_at";
 
 fn hash_column(row: &AnyRow, name: &str) -> StoreResult<Option<TokenHash>> {
@@ -62,6 +63,7 @@ pub(crate) fn application(row: &AnyRow) -> StoreResult<Application> {
         scopes: ScopeSet::parse(&scopes).map_err(|_| corrupt("scopes"))?,
         implicit_allowed: column::<i64>(row, "p_implicit_allowed")? != 0,
         introspect: column::<i64>(row, "p_introspect")? != 0,
+        introspect_all_accounts: column::<i64>(row, "p_introspect_all_accounts")? != 0,
         service_account_id: column(row, "p_service_account_id")?,
         created_at: time_column(row, "p_created_at")?,
         updated_at: time_column(row, "p_updated_at")?,
@@ -224,6 +226,42 @@ impl ApplicationStore for SqlStore {
         }
         let updated = select_application(&mut tx, id).await?;
         // Cached tokens carry the application's settings: make every server read them again.
+        insert_invalidation(&mut tx, self.backend, Invalidation::Application(id)).await?;
+        insert_audit(
+            &mut tx,
+            audit
+                .in_account(updated.account_id)
+                .target(&updated.client_id),
+            None,
+        )
+        .await?;
+        tx.commit().await.map_err(from_sqlx)?;
+        Ok(updated)
+    }
+
+    async fn set_introspect_all_accounts(
+        &self,
+        id: i64,
+        all_accounts: bool,
+        now: OffsetDateTime,
+        audit: AuditEntry,
+    ) -> StoreResult<Application> {
+        let mut tx = self.write.begin().await.map_err(from_sqlx)?;
+        let changed = sqlx::query(
+            "UPDATE applications SET introspect_all_accounts = $1, updated_at = $2 \
+             WHERE id = $3 AND deleted_at IS NULL",
+        )
+        .bind(i64::from(all_accounts))
+        .bind(to_millis(now))
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(from_sqlx)?;
+        if changed.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        let updated = select_application(&mut tx, id).await?;
+        // Servers that cached the application must read the new setting.
         insert_invalidation(&mut tx, self.backend, Invalidation::Application(id)).await?;
         insert_audit(
             &mut tx,

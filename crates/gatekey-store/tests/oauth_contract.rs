@@ -182,6 +182,33 @@ async fn applications_round_trip_rotate_and_delete() {
             (updated.name.as_str(), updated.introspect),
             ("Reports", true)
         );
+        assert!(
+            !updated.introspect_all_accounts,
+            "off unless the operator says"
+        );
+        let widened = store
+            .set_introspect_all_accounts(
+                app.id,
+                true,
+                now,
+                audit(AuditAction::ApplicationUpdated, "application"),
+            )
+            .await
+            .unwrap();
+        assert!(widened.introspect_all_accounts);
+        let again = store
+            .update_application(
+                app.id,
+                &changed,
+                now,
+                audit(AuditAction::ApplicationUpdated, "application"),
+            )
+            .await
+            .unwrap();
+        assert!(
+            again.introspect_all_accounts,
+            "changing the settings an account admin may change leaves it alone"
+        );
 
         let old_secret = app.secret_hash.unwrap();
         let new_secret = Secret::generate(SecretKind::ClientSecret).hash();

@@ -7,8 +7,9 @@ use anyhow::{anyhow, bail};
 use clap::Subcommand;
 use gatekey_core::audit::Actor;
 use gatekey_core::oauth::admin::{
-    delete_application, parse_grant_types, register_application, rotate_secret, update_application,
-    ApplicationChanges, Registrar, SECRET_ROTATION_GRACE,
+    delete_application, parse_grant_types, register_application, rotate_secret,
+    set_introspect_all_accounts, update_application, ApplicationChanges, Registrar,
+    SECRET_ROTATION_GRACE,
 };
 use gatekey_core::oauth::application::{Application, ApplicationSettings, ClientType, GrantType};
 use gatekey_core::oauth::store::ApplicationStore;
@@ -55,7 +56,7 @@ pub enum AppCommand {
         /// Space-separated scopes it may ask for (read, write, admin); default: all.
         #[arg(long)]
         scope: Option<String>,
-        /// May introspect every token, not only its own (a resource server).
+        /// May introspect the tokens of its own account, not only its own (a resource server).
         #[arg(long)]
         introspect: bool,
         /// The service account (user id) client_credentials tokens act as.
@@ -98,6 +99,16 @@ pub enum AppCommand {
         /// Take the introspection permission away.
         #[arg(long)]
         no_introspect: bool,
+        /// Let the introspection permission reach every account's tokens, not only the
+        /// application's own account's (operator-only; implies --introspect).
+        #[arg(
+            long,
+            conflicts_with_all = ["no_introspect_all_accounts", "no_introspect"]
+        )]
+        introspect_all_accounts: bool,
+        /// Limit introspection to the application's own account again.
+        #[arg(long)]
+        no_introspect_all_accounts: bool,
         /// Allow the implicit flow.
         #[arg(long, conflicts_with = "no_implicit")]
         implicit: bool,
@@ -149,6 +160,7 @@ fn app_json(app: &Application, account_slug: &str) -> Value {
         "scopes": app.scopes.names(),
         "implicit_allowed": app.implicit_allowed,
         "introspect": app.introspect,
+        "introspect_all_accounts": app.introspect_all_accounts,
         "service_account_id": app.service_account_id,
         "previous_secret_expires_at": rfc3339(app.previous_secret_expires_at),
         "created_at": rfc3339(Some(app.created_at)),
@@ -178,7 +190,14 @@ fn app_text(app: &Application, account_slug: &str) -> String {
         ),
         format!("scopes:          {}", app.scopes),
         format!("implicit flow:   {}", yes_no(app.implicit_allowed)),
-        format!("introspect:      {}", yes_no(app.introspect)),
+        format!(
+            "introspect:      {}",
+            match (app.introspect, app.introspect_all_accounts) {
+                (false, _) => "no",
+                (true, false) => "own account",
+                (true, true) => "all accounts",
+            }
+        ),
         format!(
             "service account: {}",
             app.service_account_id
@@ -331,12 +350,15 @@ pub async fn run(store: &SqlStore, out: Output, command: AppCommand) -> anyhow::
             scope,
             introspect,
             no_introspect,
+            introspect_all_accounts,
+            no_introspect_all_accounts,
             implicit,
             no_implicit,
             service_account,
             no_service_account,
         } => {
-            let (app, slug) = find(store, &client_id).await?;
+            let (mut app, slug) = find(store, &client_id).await?;
+            let all_accounts = switch(introspect_all_accounts, no_introspect_all_accounts);
             let changes = ApplicationChanges {
                 name,
                 redirect_uris: (!redirect_uris.is_empty()).then_some(redirect_uris),
@@ -347,17 +369,23 @@ pub async fn run(store: &SqlStore, out: Output, command: AppCommand) -> anyhow::
                 },
                 scopes: scope.as_deref().map(ScopeSet::parse).transpose()?,
                 implicit_allowed: switch(implicit, no_implicit),
-                introspect: switch(introspect, no_introspect),
+                introspect: switch(introspect || introspect_all_accounts, no_introspect),
                 service_account_id: match (service_account, no_service_account) {
                     (Some(id), _) => Some(Some(id)),
                     (None, true) => Some(None),
                     (None, false) => None,
                 },
             };
-            if changes == ApplicationChanges::default() {
+            if changes == ApplicationChanges::default() && all_accounts.is_none() {
                 bail!("nothing to change; see gatekey admin app update --help");
             }
-            let updated = update_application(store, now(), &app, changes, operator).await?;
+            if changes != ApplicationChanges::default() {
+                app = update_application(store, now(), &app, changes, operator).await?;
+            }
+            if let Some(all_accounts) = all_accounts {
+                app = set_introspect_all_accounts(store, now(), &app, all_accounts, &actor).await?;
+            }
+            let updated = app;
             out.print(&app_json(&updated, &slug), || {
                 format!(
                     "updated {}\n{}",

@@ -179,6 +179,38 @@ async fn register_rotate_and_delete_applications() {
             &admin(url, &["app", "update", &client_id]),
             "nothing to change",
         );
+
+        // Introspecting every account's tokens is the operator's setting; it implies
+        // --introspect, and turning it off leaves the account's own introspection.
+        let widened = admin_json(
+            url,
+            &["app", "update", &client_id, "--introspect-all-accounts"],
+        );
+        assert_eq!(
+            (&widened["introspect"], &widened["introspect_all_accounts"]),
+            (&json!(true), &json!(true))
+        );
+        let shown = admin(url, &["app", "show", &client_id]);
+        assert!(String::from_utf8_lossy(&shown.stdout).contains("all accounts"));
+        let narrowed = admin_json(
+            url,
+            &["app", "update", &client_id, "--no-introspect-all-accounts"],
+        );
+        assert_eq!(
+            (
+                &narrowed["introspect"],
+                &narrowed["introspect_all_accounts"]
+            ),
+            (&json!(true), &json!(false))
+        );
+        assert_refused(
+            &admin(
+                url,
+                &["app", "update", &desktop_id, "--introspect-all-accounts"],
+            ),
+            "public application",
+        );
+        admin_json(url, &["app", "update", &client_id, "--no-introspect"]);
         assert_refused(
             &admin(url, &["app", "update", &client_id, "--no-service-account"]),
             "service account",
@@ -301,6 +333,12 @@ async fn register_rotate_and_delete_applications() {
                 ("application.deleted", "operator"),
                 ("application.secret_rotated", "operator"),
                 ("application.secret_rotated", "operator"),
+                // --no-introspect; --no-introspect-all-accounts; --introspect-all-accounts
+                // (the setting, then the --introspect it implies); the first update.
+                ("application.updated", "operator"),
+                ("application.updated", "operator"),
+                ("application.updated", "operator"),
+                ("application.updated", "operator"),
                 ("application.updated", "operator"),
                 ("application.created", "operator"),
                 ("application.created", "operator"),

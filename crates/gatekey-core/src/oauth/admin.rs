@@ -162,7 +162,7 @@ pub struct ApplicationChanges {
     pub scopes: Option<ScopeSet>,
     /// Whether the implicit flow is allowed.
     pub implicit_allowed: Option<bool>,
-    /// Whether it may introspect every token.
+    /// Whether it may introspect its own account's tokens.
     pub introspect: Option<bool>,
     /// `Some(None)` unlinks the service account; `Some(Some(id))` links another.
     pub service_account_id: Option<Option<i64>>,
@@ -448,6 +448,49 @@ pub async fn rotate_secret<S: ApplicationStore + UserStore>(
             other => RotateSecretError::Store(other),
         })?;
     Ok((rotated, secret))
+}
+
+/// Why the operator's introspection setting was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum IntrospectAllAccountsError {
+    /// A public client cannot introspect at all.
+    #[error("a public application cannot introspect")]
+    PublicClient,
+    /// The application no longer exists.
+    #[error("no such application")]
+    NotFound,
+    /// Storage failed.
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+/// Lets `application`'s `introspect` permission reach every account's tokens, or only its own
+/// account's again ([`super::introspection::may_introspect`]). Only the operator calls this:
+/// the REST API and the web pages have no way to ask for it, so an account admin cannot make
+/// an application that reads other accounts' tokens. Cached copies of the application are
+/// invalidated by the store; the change is audited as `application.updated`.
+pub async fn set_introspect_all_accounts<S: ApplicationStore>(
+    store: &S,
+    now: OffsetDateTime,
+    application: &Application,
+    all_accounts: bool,
+    actor: &Actor,
+) -> Result<Application, IntrospectAllAccountsError> {
+    if all_accounts && application.client_type != ClientType::Confidential {
+        return Err(IntrospectAllAccountsError::PublicClient);
+    }
+    let detail = format!(
+        "introspect_all_accounts {}",
+        if all_accounts { "on" } else { "off" }
+    );
+    let audit = AuditEntry::new(now, actor, AuditAction::ApplicationUpdated, TARGET).detail(detail);
+    store
+        .set_introspect_all_accounts(application.id, all_accounts, now, audit)
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound => IntrospectAllAccountsError::NotFound,
+            other => IntrospectAllAccountsError::Store(other),
+        })
 }
 
 /// Deletes `application`: every grant, code and token of it is revoked in the same

@@ -119,8 +119,12 @@ pub struct Application {
     pub scopes: ScopeSet,
     /// Whether `response_type=token` is allowed (off by default; RFC 9700 §2.1.2 advises against).
     pub implicit_allowed: bool,
-    /// Whether it may introspect every token (a resource server), not only its own.
+    /// Whether it may introspect the tokens of its own account (a resource server), not only
+    /// the tokens issued to itself.
     pub introspect: bool,
+    /// Whether `introspect` reaches every account's tokens. Set only by the operator, never
+    /// through the REST API or the web pages; see [`super::introspection`].
+    pub introspect_all_accounts: bool,
     /// The service account `client_credentials` tokens act as.
     pub service_account_id: Option<i64>,
     /// Creation time.
@@ -162,7 +166,7 @@ pub struct ApplicationSettings {
     pub scopes: ScopeSet,
     /// Whether the implicit flow is allowed.
     pub implicit_allowed: bool,
-    /// Whether it may introspect every token.
+    /// Whether it may introspect the tokens of its own account.
     pub introspect: bool,
     /// The service account for `client_credentials`.
     pub service_account_id: Option<i64>,

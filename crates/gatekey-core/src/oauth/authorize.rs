@@ -374,6 +374,7 @@ mod tests {
             scopes: ScopeSet::parse("read write").unwrap(),
             implicit_allowed: false,
             introspect: false,
+            introspect_all_accounts: false,
             service_account_id: None,
             created_at: OffsetDateTime::UNIX_EPOCH,
             updated_at: OffsetDateTime::UNIX_EPOCH,

@@ -400,6 +400,7 @@ mod tests {
             scopes: ScopeSet::parse("read write").unwrap(),
             implicit_allowed: false,
             introspect: false,
+            introspect_all_accounts: false,
             service_account_id: Some(7),
             created_at: t0(),
             updated_at: t0(),

@@ -7,6 +7,7 @@ pub mod authorize;
 pub mod device;
 pub mod exchange;
 pub mod grant;
+pub mod introspection;
 pub mod pkce;
 pub mod redirect_uri;
 pub mod store;

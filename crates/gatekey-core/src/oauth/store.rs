@@ -66,6 +66,15 @@ pub trait ApplicationStore: Send + Sync {
         now: OffsetDateTime,
         audit: AuditEntry,
     ) -> impl Future<Output = StoreResult<Application>> + Send;
+    /// Sets whether the application's `introspect` permission reaches every account's tokens.
+    /// Operator-only: no REST or web path calls it.
+    fn set_introspect_all_accounts(
+        &self,
+        id: i64,
+        all_accounts: bool,
+        now: OffsetDateTime,
+        audit: AuditEntry,
+    ) -> impl Future<Output = StoreResult<Application>> + Send;
     /// Sets a new secret; the current one stays valid until `previous_valid_until`.
     fn rotate_application_secret(
         &self,

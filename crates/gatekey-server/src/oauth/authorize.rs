@@ -134,7 +134,7 @@ pub async fn show_authorization(
             Err(error) => return unavailable(&error),
         }
     }
-    consent_page(&web, &request, account)
+    consent_page(&state, &web, &request, account).await
 }
 
 /// `POST /oauth/authorize`: the consent form.

@@ -5,20 +5,12 @@ use axum::response::Response;
 use gatekey_core::account::Account;
 use gatekey_core::oauth::authorize::AuthorizationRequest;
 use gatekey_core::role::Role;
-use gatekey_core::scope::Scope;
 use maud::{html, Markup};
 
+use super::approval::{application_identity, registering_account, scope_list};
 use crate::auth::session::WebSession;
-use crate::web::layout::{html_response, page};
-
-/// What a scope lets an application do, in words for the consent page.
-fn scope_description(scope: Scope) -> &'static str {
-    match scope {
-        Scope::Read => "read your data in this account",
-        Scope::Write => "change your data in this account",
-        Scope::Admin => "administer this account as you (users, keys, audit log)",
-    }
-}
+use crate::state::AppState;
+use crate::web::layout::{error_page, html_response, page};
 
 fn hidden_params(request: &AuthorizationRequest) -> Markup {
     html! {
@@ -87,25 +79,34 @@ fn consent_policy(request: &AuthorizationRequest) -> Option<HeaderValue> {
     HeaderValue::from_str(&policy).ok()
 }
 
-/// Asks the user to allow or deny the application, naming it, the account and the scopes.
-pub fn consent_page(
+/// Asks the user to allow or deny the application, naming it, who registered it (when another
+/// account than `account`), its client id, the account and the scopes.
+pub async fn consent_page(
+    state: &AppState,
     web: &WebSession,
     request: &AuthorizationRequest,
     account: &Account,
 ) -> Response {
+    let registrar = match registering_account(state, &request.application).await {
+        Ok(registrar) => registrar,
+        Err(error) => {
+            tracing::error!(%error, "storage failure on the consent page");
+            return error_page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The service is temporarily unavailable. Please try again.",
+            );
+        }
+    };
     let csrf = web.session.csrf_token.as_str();
     let body = html! {
         section.login {
             h1 { "Authorize " (request.application.name) "?" }
+            (application_identity(&request.application, &registrar, account))
             p {
                 strong { (request.application.name) } " wants to act as you (" (web.principal.user.email) ") in the account "
                 strong { (account.name) } ". It will be able to:"
             }
-            ul {
-                @for scope in request.scopes.iter() {
-                    li { code { (scope.as_str()) } " — " (scope_description(scope)) }
-                }
-            }
+            (scope_list(request.scopes))
             p.muted { "You will be sent back to " code { (redirect_host(request)) } ". You can revoke this at any time under Authorized applications." }
             form method="post" action="/oauth/authorize" {
                 (hidden_params(request))

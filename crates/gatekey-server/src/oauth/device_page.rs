@@ -15,6 +15,7 @@ use gatekey_core::store::{AuditStore, StoreError, UserStore};
 use maud::html;
 use serde::Deserialize;
 
+use super::approval::{application_identity, registering_account, scope_list};
 use crate::auth::session::{current_session, WebSession};
 use crate::auth::ClientInfo;
 use crate::state::AppState;
@@ -197,12 +198,17 @@ async fn submit_user_code(
         Ok(accounts) => accounts,
         Err(error) => return unavailable(&error),
     };
+    let registrar = match registering_account(&state, &device.application).await {
+        Ok(registrar) => registrar,
+        Err(error) => return unavailable(&error),
+    };
     let csrf = web.session.csrf_token.as_str();
     let body = html! {
         section.login {
             h1 { "Authorize " (device.application.name) "?" }
-            p { "A device showing the code " code { (display_user_code(&device.user_code)) } " asks to act as you (" (web.principal.user.email) ")." }
-            p { "It will be able to use these scopes: " strong { (device.scopes) } "." }
+            (application_identity(&device.application, &registrar, &web.principal.account))
+            p { "A device showing the code " code { (display_user_code(&device.user_code)) } " asks to act as you (" (web.principal.user.email) "). It will be able to:" }
+            (scope_list(device.scopes))
             p.muted { "Only allow this if you started the sign-in on that device yourself." }
             form method="post" action="/device/decision" {
                 input type="hidden" name="csrf_token" value=(csrf);

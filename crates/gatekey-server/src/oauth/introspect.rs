@@ -1,8 +1,9 @@
 //! `POST /oauth/introspect` (RFC 7662): a resource server asks whether a token is active and
 //! what it may do. Only confidential clients authenticated with their secret may ask (RFC 7662
-//! §2.1, against token scanning); one with the `introspect` permission sees every token, any
-//! other only its own. Anything else, and every token that is not active, is exactly
-//! `{"active":false}` (§2.2), so the answer never tells whether a token exists.
+//! §2.1, against token scanning); which tokens each may see is decided by
+//! [`may_introspect`]: its own, its account's with the `introspect` permission, every account's
+//! only when the operator allowed it. Anything else, and every token that is not active, is
+//! exactly `{"active":false}` (§2.2), so the answer never tells whether a token exists.
 
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -12,6 +13,7 @@ use axum::routing::post;
 use axum::{Json, Router};
 use gatekey_core::audit::CredentialRef;
 use gatekey_core::oauth::exchange::effective_token_scopes;
+use gatekey_core::oauth::introspection::{may_introspect, TokenOwner};
 use gatekey_core::oauth::store::TokenStore;
 use gatekey_core::oauth::token::TokenRecord;
 use gatekey_core::secret::{Secret, SecretKind};
@@ -108,10 +110,14 @@ fn describe_cached(
     let CredentialRef::OAuth { client_id, .. } = &entry.principal.credential else {
         return IntrospectionResponse::inactive();
     };
-    if !(client.application.introspect || application_id == client.application.id) {
+    let p = &entry.principal;
+    let owner = TokenOwner {
+        application_id,
+        account_id: p.account.id,
+    };
+    if !may_introspect(&client.application, owner) {
         return IntrospectionResponse::inactive();
     }
-    let p = &entry.principal;
     IntrospectionResponse {
         active: true,
         scope: Some(p.effective_scopes().to_string()),
@@ -126,9 +132,13 @@ fn describe_cached(
     }
 }
 
-/// Whether `client` may learn about `token`: its own, or any with the `introspect` permission.
+/// Whether `client` may learn about `token` ([`may_introspect`]).
 fn visible_to(token: &TokenRecord, client: &AuthenticatedClient) -> bool {
-    client.application.introspect || token.application.id == client.application.id
+    let owner = TokenOwner {
+        application_id: token.application.id,
+        account_id: token.account.id,
+    };
+    may_introspect(&client.application, owner)
 }
 
 /// Whether the token can be used now. A spent refresh token cannot.

@@ -3,6 +3,7 @@
 //! introspection (RFC 7662), and the pages where users consent and manage their applications.
 
 pub(crate) mod application_cache;
+mod approval;
 mod authorize;
 mod authorized_applications;
 mod client_auth;

@@ -79,7 +79,7 @@ impl ClientSpec {
         }
     }
 
-    /// A resource server allowed to introspect every token.
+    /// A resource server allowed to introspect its own account's tokens.
     pub fn resource_server() -> Self {
         Self {
             introspect: true,

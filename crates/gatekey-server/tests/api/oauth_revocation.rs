@@ -185,7 +185,7 @@ async fn introspection_shows_active_tokens_to_those_allowed() {
             .register_client(seeded.acme.id, ClientSpec::confidential())
             .await;
         let resource_server = app
-            .register_client(seeded.other.id, ClientSpec::resource_server())
+            .register_client(seeded.acme.id, ClientSpec::resource_server())
             .await;
         let bystander = app
             .register_client(seeded.acme.id, ClientSpec::confidential())

@@ -1,0 +1,101 @@
+//! Who may introspect which token (RFC 7662 §2.1: "the authorization server MUST determine
+//! whether or not the token can be used at the resource server making the introspection
+//! call"; §4: a server should not answer for tokens the caller has no business with).
+//!
+//! Accounts are tenants: an account admin who gives an application the `introspect` permission
+//! makes a resource server for that account, not for the whole server. Reaching every
+//! account's tokens is the operator's decision alone (`introspect_all_accounts`), and it widens
+//! the `introspect` permission rather than replacing it: taking `introspect` away takes it all.
+
+use super::application::Application;
+
+/// The facts about a token that decide who may introspect it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenOwner {
+    /// The application the token was issued to.
+    pub application_id: i64,
+    /// The account the token acts in.
+    pub account_id: i64,
+}
+
+/// Whether `resource_server` may learn about a token of `owner`:
+///
+/// - a token issued to the application itself, always;
+/// - with `introspect`, a token acting in the application's own account;
+/// - with `introspect` and `introspect_all_accounts` (operator-only), any token.
+///
+/// Everything else must be answered exactly as an unknown token (`{"active":false}`, RFC 7662
+/// §2.2), so that the answer does not tell another account's tokens exist.
+pub fn may_introspect(resource_server: &Application, owner: TokenOwner) -> bool {
+    if owner.application_id == resource_server.id {
+        return true;
+    }
+    resource_server.introspect
+        && (owner.account_id == resource_server.account_id
+            || resource_server.introspect_all_accounts)
+}
+
+#[cfg(test)]
+mod tests {
+    use time::OffsetDateTime;
+
+    use super::*;
+    use crate::oauth::application::{ClientType, GrantType};
+    use crate::scope::ScopeSet;
+
+    fn app(introspect: bool, all_accounts: bool) -> Application {
+        Application {
+            id: 1,
+            client_id: "app_rs".into(),
+            account_id: 10,
+            name: "Resource server".into(),
+            client_type: ClientType::Confidential,
+            secret_hash: None,
+            previous_secret_hash: None,
+            previous_secret_expires_at: None,
+            redirect_uris: vec![],
+            grant_types: vec![GrantType::ClientCredentials],
+            scopes: ScopeSet::ALL,
+            implicit_allowed: false,
+            introspect,
+            introspect_all_accounts: all_accounts,
+            service_account_id: None,
+            created_at: OffsetDateTime::UNIX_EPOCH,
+            updated_at: OffsetDateTime::UNIX_EPOCH,
+        }
+    }
+
+    const OWN: TokenOwner = TokenOwner {
+        application_id: 1,
+        account_id: 10,
+    };
+    const SAME_ACCOUNT: TokenOwner = TokenOwner {
+        application_id: 2,
+        account_id: 10,
+    };
+    const OTHER_ACCOUNT: TokenOwner = TokenOwner {
+        application_id: 3,
+        account_id: 20,
+    };
+
+    #[test]
+    fn own_tokens_are_always_visible() {
+        for (introspect, all) in [(false, false), (true, false), (false, true), (true, true)] {
+            assert!(may_introspect(&app(introspect, all), OWN));
+        }
+    }
+
+    #[test]
+    fn introspect_covers_the_own_account_only() {
+        assert!(!may_introspect(&app(false, false), SAME_ACCOUNT));
+        assert!(may_introspect(&app(true, false), SAME_ACCOUNT));
+        assert!(!may_introspect(&app(true, false), OTHER_ACCOUNT));
+    }
+
+    #[test]
+    fn all_accounts_widens_introspect_and_needs_it() {
+        assert!(may_introspect(&app(true, true), OTHER_ACCOUNT));
+        assert!(!may_introspect(&app(false, true), OTHER_ACCOUNT));
+        assert!(!may_introspect(&app(false, true), SAME_ACCOUNT));
+    }
+}

@@ -1,0 +1,64 @@
+//! What every page that asks a user to approve an application shows (the consent page and the
+//! device page): the application's client id, the account that registered it when that is not
+//! the account the user acts in, and what it will be able to do. One rendering for both pages,
+//! so that they cannot drift apart, and so that an application another account registered under
+//! a familiar name never looks the same as the real one.
+
+use gatekey_core::account::Account;
+use gatekey_core::oauth::application::Application;
+use gatekey_core::scope::{Scope, ScopeSet};
+use gatekey_core::store::{AccountStore, StoreError};
+use maud::{html, Markup};
+
+use crate::state::AppState;
+
+/// What a scope lets an application do, in words.
+fn scope_description(scope: Scope) -> &'static str {
+    match scope {
+        Scope::Read => "read your data in this account",
+        Scope::Write => "change your data in this account",
+        Scope::Admin => "administer this account as you (users, keys, audit log)",
+    }
+}
+
+/// The account that registered `application`.
+pub async fn registering_account(
+    state: &AppState,
+    application: &Application,
+) -> Result<Account, StoreError> {
+    state
+        .store
+        .account_by_id(application.account_id)
+        .await?
+        .ok_or(StoreError::NotFound)
+}
+
+/// Who the application is: its client id, and "registered by …" when `registrar` is not the
+/// account the user acts in (`acting_in`). Names are chosen by whoever registers an
+/// application, so the name alone proves nothing; the registering account cannot be chosen.
+pub fn application_identity(
+    application: &Application,
+    registrar: &Account,
+    acting_in: &Account,
+) -> Markup {
+    html! {
+        @if registrar.id != acting_in.id {
+            p.notice.registrar role="note" {
+                "This application was registered by " strong { (registrar.name) }
+                " (" code { (registrar.slug) } "), not by " (acting_in.name) "."
+            }
+        }
+        p.muted { "Client id " code.client-id { (application.client_id) } }
+    }
+}
+
+/// The scopes the application asks for, each with what it allows.
+pub fn scope_list(scopes: ScopeSet) -> Markup {
+    html! {
+        ul.scopes {
+            @for scope in scopes.iter() {
+                li { code { (scope.as_str()) } " — " (scope_description(scope)) }
+            }
+        }
+    }
+}
