@@ -3,10 +3,10 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use gatekey_core::api_key::{ApiKeyRequest, CreateApiKeyError, KeyOwner};
+use gatekey_core::api_key::{create_child_api_key, ApiKeyRequest, CreateApiKeyError, KeyOwner};
 use gatekey_core::audit::{AuditAction, AuditEntry};
 use gatekey_core::scope::{Scope, ScopeSet};
-use gatekey_core::store::{ApiKeyFilter, ApiKeyStore};
+use gatekey_core::store::{ApiKeyFilter, ApiKeyStore, Invalidation};
 use gatekey_proto::api::{ApiKeyList, CreateApiKeyRequest, CreatedApiKey};
 
 use super::paging::Paging;
@@ -56,6 +56,7 @@ pub async fn create_api_key(
     };
     create_key_for(&state, &caller, owner, p.credential_scopes, body).await
 }
+
 /// Creates a key for `owner`, as `caller`, limited to `grantable`. Shared with the admin route.
 pub(super) async fn create_key_for(
     state: &AppState,
@@ -85,11 +86,14 @@ pub(super) async fn create_key_for(
         scopes,
         expires_at,
     };
-    let created = gatekey_core::api_key::create_api_key(
+    // A key made with an API key is that key's child: within its scopes and lifetime, and
+    // revoked with it. A key made with a session has no parent.
+    let created = create_child_api_key(
         &state.store,
         now,
         owner,
         grantable,
+        caller.principal.parent_key(),
         request,
         &caller.actor(),
     )
@@ -129,7 +133,11 @@ pub async fn revoke_api_key(
     }
     let now = state.clock.now();
     let audit = AuditEntry::new(now, &caller.actor(), AuditAction::ApiKeyRevoked, "api_key");
-    state.store.revoke_api_key(id, now, audit).await?;
-    state.invalidate(&[gatekey_core::store::Invalidation::ApiKey(id)]);
+    let revoked = state.store.revoke_api_key(id, now, audit).await?;
+    let evicted: Vec<Invalidation> = std::iter::once(id)
+        .chain(revoked.cascaded)
+        .map(Invalidation::ApiKey)
+        .collect();
+    state.invalidate(&evicted);
     Ok(StatusCode::NO_CONTENT.into_response())
 }

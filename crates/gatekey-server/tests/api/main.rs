@@ -14,6 +14,7 @@ mod browser;
 mod device_flow;
 mod device_page;
 mod effective_scopes;
+mod key_lineage;
 mod oauth_api_access;
 mod oauth_concurrency;
 mod oauth_fixture;
