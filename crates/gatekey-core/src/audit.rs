@@ -117,9 +117,9 @@ pub enum AuditAction {
     CodeReplayDetected,
     /// A user's role in an account was changed.
     RoleChanged,
-    /// An administrative request was refused (403); at most one such event per caller per
-    /// minute is written, with the number of refusals it stands for.
-    AdminRefused,
+    /// An API request was refused for the caller's rights (403); at most one such event per
+    /// caller per minute is written, with the number of refusals it stands for.
+    AccessRefused,
 }
 
 impl AuditAction {
@@ -149,7 +149,7 @@ impl AuditAction {
             Self::RefreshReuseDetected => "refresh_token.reuse_detected",
             Self::CodeReplayDetected => "authorization_code.replay_detected",
             Self::RoleChanged => "membership.role_changed",
-            Self::AdminRefused => "admin.refused",
+            Self::AccessRefused => "access.refused",
         }
     }
 }

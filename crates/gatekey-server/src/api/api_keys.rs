@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use gatekey_core::api_key::{create_child_api_key, ApiKeyRequest, CreateApiKeyError, KeyOwner};
 use gatekey_core::audit::{AuditAction, AuditEntry};
 use gatekey_core::scope::{Scope, ScopeSet};
-use gatekey_core::store::{ApiKeyFilter, ApiKeyStore, Invalidation};
+use gatekey_core::store::{ApiKeyFilter, ApiKeyStore, Invalidation, UserStore};
 use gatekey_proto::api::{ApiKeyList, CreateApiKeyRequest, CreatedApiKey};
 
 use super::paging::Paging;
@@ -112,8 +112,9 @@ pub(super) async fn create_key_for(
     }
 }
 
-/// Revokes a key. The caller's own keys need `write`; another user's key in the same account
-/// needs `admin`. A key of another account is reported as not found.
+/// Revokes a key, and every key created with it. The caller's own keys need `write`; another
+/// user's key in the same account needs `admin` and a role not ranking below the key's user.
+/// A key of another account is reported as not found.
 pub async fn revoke_api_key(
     State(state): State<AppState>,
     caller: Caller,
@@ -130,6 +131,12 @@ pub async fn revoke_api_key(
         .ok_or_else(|| ApiError::not_found("API key"))?;
     if key.user_id != p.user.id {
         caller.require(Scope::Admin)?;
+        // The rank rule of key creation: an admin cannot end an owner's key.
+        if let Some(holder) = state.store.member(p.account.id, key.user_id).await? {
+            p.role
+                .check_may_administer(holder.membership.role)
+                .map_err(|e| ApiError::forbidden(e.to_string()))?;
+        }
     }
     let now = state.clock.now();
     let audit = AuditEntry::new(now, &caller.actor(), AuditAction::ApiKeyRevoked, "api_key");

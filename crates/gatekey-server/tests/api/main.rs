@@ -22,6 +22,7 @@ mod oauth_flows;
 mod oauth_revocation;
 mod oauth_token_errors;
 mod operations;
+mod rank_and_refusals;
 mod rate_limit;
 mod secrets_at_rest;
 mod service_accounts;
