@@ -33,6 +33,8 @@ pub struct ApiKey {
     pub expires_at: Option<OffsetDateTime>,
     /// When it was revoked.
     pub revoked_at: Option<OffsetDateTime>,
+    /// The API key it was created with, if any: it is revoked with that key.
+    pub parent_key_id: Option<i64>,
 }
 
 impl ApiKey {
@@ -62,6 +64,45 @@ pub enum ApiKeyInputError {
     /// An expiry in the past, or more than ten years ahead.
     #[error("expiry must be in the future and at most 10 years away")]
     BadExpiry,
+    /// An expiry later than that of the API key creating the key.
+    #[error("a key cannot outlive the API key that creates it: expires_in may be at most {max_seconds} seconds (leave it out to expire with the creating key)")]
+    OutlivesCreator {
+        /// The longest lifetime allowed, in seconds from now.
+        max_seconds: i64,
+    },
+}
+
+/// The API key a new key is created with. The new key is recorded as its child: it gets no
+/// scope the parent lacks, no lifetime beyond the parent's, and it is revoked when the parent
+/// is revoked or the parent's user disabled. Keys made with a web session (or by an operator)
+/// have no parent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ParentKey {
+    /// The parent's id.
+    pub id: i64,
+    /// The parent's own scopes.
+    pub scopes: ScopeSet,
+    /// When the parent expires, if it does.
+    pub expires_at: Option<OffsetDateTime>,
+}
+
+/// The expiry of a key created with `parent`: none asked for inherits the parent's expiry; one
+/// beyond it is refused rather than silently shortened, as scopes beyond the creator's are.
+pub fn expiry_within_parent(
+    requested: Option<OffsetDateTime>,
+    parent: Option<&ParentKey>,
+    now: OffsetDateTime,
+) -> Result<Option<OffsetDateTime>, ApiKeyInputError> {
+    let Some(limit) = parent.and_then(|p| p.expires_at) else {
+        return Ok(requested);
+    };
+    match requested {
+        None => Ok(Some(limit)),
+        Some(at) if at <= limit => Ok(Some(at)),
+        Some(_) => Err(ApiKeyInputError::OutlivesCreator {
+            max_seconds: (limit - now).whole_seconds().max(0),
+        }),
+    }
 }
 
 /// Checks a key name.
@@ -180,7 +221,8 @@ pub enum CreateApiKeyError {
 
 /// Creates an API key for `owner`. `grantable` is what the creator may hand out: the owner's
 /// role scopes, further narrowed by the creating credential's scopes. The secret is returned
-/// once and only its SHA-256 is stored.
+/// once and only its SHA-256 is stored. For a key created with another API key, see
+/// [`create_child_api_key`].
 pub async fn create_api_key<S: crate::store::ApiKeyStore>(
     store: &S,
     now: OffsetDateTime,
@@ -189,15 +231,35 @@ pub async fn create_api_key<S: crate::store::ApiKeyStore>(
     request: ApiKeyRequest,
     actor: &crate::audit::Actor,
 ) -> Result<(ApiKey, crate::secret::Secret), CreateApiKeyError> {
+    create_child_api_key(store, now, owner, grantable, None, request, actor).await
+}
+
+/// Creates an API key for `owner` as [`create_api_key`] does, with the API key that creates it
+/// as its `parent` when there is one: the new key's scopes stay within the parent's, its
+/// expiry within the parent's ([`expiry_within_parent`]), and the store records the lineage so
+/// that revoking the parent revokes the child.
+pub async fn create_child_api_key<S: crate::store::ApiKeyStore>(
+    store: &S,
+    now: OffsetDateTime,
+    owner: KeyOwner<'_>,
+    grantable: ScopeSet,
+    parent: Option<ParentKey>,
+    request: ApiKeyRequest,
+    actor: &crate::audit::Actor,
+) -> Result<(ApiKey, crate::secret::Secret), CreateApiKeyError> {
     use crate::audit::{AuditAction, AuditEntry};
     use crate::secret::{Secret, SecretKind};
 
     validate_key_name(&request.name)?;
     validate_expiry(request.expires_at, now)?;
+    let expires_at = expiry_within_parent(request.expires_at, parent.as_ref(), now)?;
     if owner.user.is_disabled() {
         return Err(CreateApiKeyError::UserDisabled);
     }
-    let grantable = grantable.intersect(owner.role.scopes());
+    let mut grantable = grantable.intersect(owner.role.scopes());
+    if let Some(parent) = &parent {
+        grantable = grantable.intersect(parent.scopes);
+    }
     let scopes = scopes_for_new_key(request.scopes, grantable)?;
     let secret = Secret::generate(SecretKind::ApiKey);
     let new = crate::store::NewApiKey {
@@ -207,10 +269,59 @@ pub async fn create_api_key<S: crate::store::ApiKeyStore>(
         hash: secret.hash(),
         scopes,
         created_at: now,
-        expires_at: request.expires_at,
+        expires_at,
+        parent_key_id: parent.map(|p| p.id),
     };
-    let audit = AuditEntry::new(now, actor, AuditAction::ApiKeyCreated, "api_key")
-        .detail(format!("for user {} with scopes {scopes}", owner.user.id));
+    let lineage = parent.map_or(String::new(), |p| format!(", child of key {}", p.id));
+    let audit = AuditEntry::new(now, actor, AuditAction::ApiKeyCreated, "api_key").detail(format!(
+        "for user {} with scopes {scopes}{lineage}",
+        owner.user.id
+    ));
     let key = store.create_api_key(new, audit).await?;
     Ok((key, secret))
+}
+
+#[cfg(test)]
+mod tests {
+    use time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn a_child_key_never_outlives_its_parent() {
+        let now = OffsetDateTime::UNIX_EPOCH + Duration::days(20_000);
+        let later = now + Duration::days(30);
+        let parent = ParentKey {
+            id: 1,
+            scopes: ScopeSet::ALL,
+            expires_at: Some(now + Duration::seconds(5)),
+        };
+        assert_eq!(expiry_within_parent(None, None, now), Ok(None));
+        assert_eq!(
+            expiry_within_parent(Some(later), None, now),
+            Ok(Some(later))
+        );
+        assert_eq!(
+            expiry_within_parent(None, Some(&parent), now),
+            Ok(parent.expires_at),
+            "no expiry asked for inherits the parent's"
+        );
+        let sooner = now + Duration::seconds(3);
+        assert_eq!(
+            expiry_within_parent(Some(sooner), Some(&parent), now),
+            Ok(Some(sooner))
+        );
+        assert_eq!(
+            expiry_within_parent(Some(later), Some(&parent), now),
+            Err(ApiKeyInputError::OutlivesCreator { max_seconds: 5 })
+        );
+        let lasting = ParentKey {
+            expires_at: None,
+            ..parent
+        };
+        assert_eq!(
+            expiry_within_parent(Some(later), Some(&lasting), now),
+            Ok(Some(later))
+        );
+    }
 }

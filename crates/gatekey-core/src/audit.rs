@@ -122,15 +122,15 @@ pub enum AuditAction {
     CodeReplayDetected,
     /// A user's role in an account was changed.
     RoleChanged,
-    /// An administrative request was refused (403); at most one such event per caller per
-    /// minute is written, with the number of refusals it stands for.
-    AdminRefused,
     /// A password change was refused: the current password was wrong.
     PasswordChangeFailed,
     /// A password change was refused because of too many wrong passwords.
     PasswordChangeThrottled,
     /// A client failed to authenticate at an OAuth endpoint (the first failure of a window).
     ClientAuthFailed,
+    /// An API request was refused for the caller's rights (403); at most one such event per
+    /// caller per minute is written, with the number of refusals it stands for.
+    AccessRefused,
 }
 
 impl AuditAction {
@@ -160,10 +160,10 @@ impl AuditAction {
             Self::RefreshReuseDetected => "refresh_token.reuse_detected",
             Self::CodeReplayDetected => "authorization_code.replay_detected",
             Self::RoleChanged => "membership.role_changed",
-            Self::AdminRefused => "admin.refused",
             Self::PasswordChangeFailed => "user.password_change_failed",
             Self::PasswordChangeThrottled => "user.password_change_throttled",
             Self::ClientAuthFailed => "oauth.client_auth_failed",
+            Self::AccessRefused => "access.refused",
         }
     }
 }

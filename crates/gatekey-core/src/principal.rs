@@ -5,6 +5,7 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 
 use crate::account::Account;
+use crate::api_key::ParentKey;
 use crate::audit::{Actor, CredentialRef};
 use crate::role::Role;
 use crate::scope::{Scope, ScopeSet};
@@ -45,6 +46,19 @@ impl Principal {
         match self.credential {
             CredentialRef::ApiKey(_) | CredentialRef::Session | CredentialRef::Operator => true,
             CredentialRef::OAuth { .. } | CredentialRef::Anonymous => false,
+        }
+    }
+
+    /// The API key this caller authenticated with, as the parent of a key it creates; `None`
+    /// for a session or an operator, whose keys have no parent.
+    pub fn parent_key(&self) -> Option<ParentKey> {
+        match self.credential {
+            CredentialRef::ApiKey(id) => Some(ParentKey {
+                id,
+                scopes: self.credential_scopes,
+                expires_at: self.expires_at,
+            }),
+            _ => None,
         }
     }
 

@@ -56,10 +56,32 @@ impl Role {
         target.rank() <= self.rank()
     }
 
+    /// [`Self::may_administer`] as a result, for handlers that refuse with its message.
+    pub const fn check_may_administer(self, target: Role) -> Result<(), RankError> {
+        if self.may_administer(target) {
+            Ok(())
+        } else {
+            Err(RankError {
+                actor: self,
+                target,
+            })
+        }
+    }
+
     /// Whether the role administers its account.
     pub const fn is_admin(self) -> bool {
         matches!(self, Self::Owner | Self::Admin)
     }
+}
+
+/// The rank rule refused an action: the target's role ranks above the actor's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("this belongs to a member whose role ({target}) ranks above yours ({actor})")]
+pub struct RankError {
+    /// The role of the one acting.
+    pub actor: Role,
+    /// The role of the member acted on.
+    pub target: Role,
 }
 
 /// A role name that is not one of owner, admin, member, viewer.

@@ -66,6 +66,17 @@ pub struct NewApiKey {
     pub created_at: OffsetDateTime,
     /// Optional expiry.
     pub expires_at: Option<OffsetDateTime>,
+    /// The API key it is created with, if any (see [`crate::api_key::ParentKey`]).
+    pub parent_key_id: Option<i64>,
+}
+
+/// A revoked API key, with the keys revoked with it because they descend from it.
+#[derive(Debug, Clone)]
+pub struct RevokedKey {
+    /// The key asked for.
+    pub key: ApiKey,
+    /// Keys created with it, directly or through other keys, revoked in the same transaction.
+    pub cascaded: Vec<i64>,
 }
 
 /// An API key found by its hash, with everything needed to act on its behalf.
@@ -205,7 +216,9 @@ pub trait UserStore: Send + Sync {
         role: Role,
         audit: AuditEntry,
     ) -> impl Future<Output = StoreResult<RoleChange>> + Send;
-    /// Disables a user. Their credentials stop working everywhere.
+    /// Disables a user. Their credentials stop working everywhere, and every API key created
+    /// with one of their keys (a service account's key made by an admin's key, say) is revoked
+    /// in the same transaction.
     fn disable_user(
         &self,
         user_id: i64,
@@ -235,13 +248,15 @@ pub trait ApiKeyStore: Send + Sync {
         filter: ApiKeyFilter,
         page: PageRequest,
     ) -> impl Future<Output = StoreResult<Page<ApiKey>>> + Send;
-    /// Revokes a key; revoking a revoked key changes nothing and writes no event.
+    /// Revokes a key and, in the same transaction, every key created with it (directly or
+    /// through other keys), each with its own audit event and invalidation. Revoking a revoked
+    /// key writes no event for it, but still revokes any descendant left standing.
     fn revoke_api_key(
         &self,
         id: i64,
         now: OffsetDateTime,
         audit: AuditEntry,
-    ) -> impl Future<Output = StoreResult<ApiKey>> + Send;
+    ) -> impl Future<Output = StoreResult<RevokedKey>> + Send;
     /// Records when keys were last used, keeping the later time when one is already stored.
     fn record_key_usage(
         &self,

@@ -104,6 +104,9 @@ pub struct ApiKeyView {
     pub expires_at: Option<String>,
     /// Revocation time, if revoked.
     pub revoked_at: Option<String>,
+    /// The API key it was created with, if any: it is revoked with that key.
+    #[serde(default)]
+    pub parent_key_id: Option<i64>,
 }
 
 /// `POST /api/v1/api_keys` and `POST /api/v1/users/{id}/api_keys`.

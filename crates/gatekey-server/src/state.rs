@@ -55,6 +55,8 @@ pub struct Inner {
     pub applications: crate::oauth::application_cache::ApplicationCache,
     /// What client credentials issuance needs, by application.
     pub service_accounts: crate::oauth::service_account_cache::ServiceAccountCache,
+    /// Refused API requests, audited at most once per caller per minute.
+    pub refusals: crate::auth::refusals::RefusalAudit,
 }
 
 impl AppState {
@@ -90,6 +92,7 @@ impl AppState {
             service_accounts: crate::oauth::service_account_cache::ServiceAccountCache::new(
                 Duration::from_secs(config.cache.credential_ttl),
             ),
+            refusals: crate::auth::refusals::RefusalAudit::default(),
             issuer,
             config,
         }))

@@ -1,12 +1,13 @@
 //! API keys.
 
 use gatekey_core::api_key::ApiKey;
-use gatekey_core::audit::AuditEntry;
+use gatekey_core::audit::{AuditAction, AuditEntry};
 use gatekey_core::clock::to_millis;
 use gatekey_core::page::{Page, PageRequest};
 use gatekey_core::secret::TokenHash;
 use gatekey_core::store::{
-    ApiKeyFilter, ApiKeyStore, Invalidation, KeyCredential, NewApiKey, StoreError, StoreResult,
+    ApiKeyFilter, ApiKeyStore, Invalidation, KeyCredential, NewApiKey, RevokedKey, StoreError,
+    StoreResult,
 };
 use sqlx::AnyConnection;
 use time::OffsetDateTime;
@@ -14,8 +15,10 @@ use time::OffsetDateTime;
 use crate::audits::insert_audit;
 use crate::error::{conflict_as, from_sqlx};
 use crate::invalidations::insert_invalidation;
-use crate::rows::{self, ACCOUNT_COLUMNS, API_KEY_COLUMNS, MEMBERSHIP_COLUMNS, USER_COLUMNS};
-use crate::SqlStore;
+use crate::rows::{
+    self, column, ACCOUNT_COLUMNS, API_KEY_COLUMNS, MEMBERSHIP_COLUMNS, USER_COLUMNS,
+};
+use crate::{Backend, SqlStore};
 
 async fn select_key(conn: &mut AnyConnection, id: i64) -> StoreResult<Option<ApiKey>> {
     let row = sqlx::query(&format!(
@@ -28,12 +31,77 @@ async fn select_key(conn: &mut AnyConnection, id: i64) -> StoreResult<Option<Api
     row.as_ref().map(rows::api_key).transpose()
 }
 
+/// Whose descendants to revoke.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Lineage {
+    /// The keys created with this key, and theirs.
+    OfKey(i64),
+    /// The keys created with any key of this user, and theirs.
+    OfUser(i64),
+}
+
+/// Revokes, in the caller's transaction, every key that descends from `lineage` and is not
+/// revoked yet: an audit event (`audit` with `detail`, in the key's account) and an
+/// invalidation for each. Returns their ids.
+pub(crate) async fn revoke_descendants(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    lineage: Lineage,
+    now: OffsetDateTime,
+    audit: &AuditEntry,
+    detail: &str,
+) -> StoreResult<Vec<i64>> {
+    let (children, id) = match lineage {
+        Lineage::OfKey(id) => ("c.parent_key_id = $1", id),
+        Lineage::OfUser(id) => (
+            "c.parent_key_id IN (SELECT p.id FROM api_keys p \
+             JOIN memberships pm ON pm.id = p.membership_id WHERE pm.user_id = $1)",
+            id,
+        ),
+    };
+    let found = sqlx::query(&format!(
+        "WITH RECURSIVE lineage (id) AS ( \
+             SELECT c.id FROM api_keys c WHERE {children} \
+             UNION SELECT k.id FROM api_keys k JOIN lineage l ON k.parent_key_id = l.id) \
+         SELECT k.id AS id, m.account_id AS account_id FROM api_keys k \
+         JOIN memberships m ON m.id = k.membership_id \
+         WHERE k.id IN (SELECT id FROM lineage) AND k.revoked_at IS NULL ORDER BY k.id"
+    ))
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(from_sqlx)?;
+    let mut revoked = Vec::with_capacity(found.len());
+    for row in found {
+        let key_id: i64 = column(&row, "id")?;
+        let account_id: i64 = column(&row, "account_id")?;
+        sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2")
+            .bind(to_millis(now))
+            .bind(key_id)
+            .execute(&mut *conn)
+            .await
+            .map_err(from_sqlx)?;
+        insert_invalidation(&mut *conn, backend, Invalidation::ApiKey(key_id)).await?;
+        let entry = AuditEntry {
+            action: AuditAction::ApiKeyRevoked,
+            target_type: "api_key",
+            ..audit.clone()
+        }
+        .in_account(account_id)
+        .target(key_id)
+        .detail(detail);
+        insert_audit(&mut *conn, entry, None).await?;
+        revoked.push(key_id);
+    }
+    Ok(revoked)
+}
+
 impl ApiKeyStore for SqlStore {
     async fn create_api_key(&self, key: NewApiKey, audit: AuditEntry) -> StoreResult<ApiKey> {
         let mut tx = self.write.begin().await.map_err(from_sqlx)?;
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO api_keys (membership_id, name, display_prefix, secret_hash, scopes, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+            "INSERT INTO api_keys (membership_id, name, display_prefix, secret_hash, scopes, created_at, expires_at, parent_key_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
         )
         .bind(key.membership_id)
         .bind(&key.name)
@@ -42,6 +110,7 @@ impl ApiKeyStore for SqlStore {
         .bind(key.scopes.to_string())
         .bind(to_millis(key.created_at))
         .bind(key.expires_at.map(to_millis))
+        .bind(key.parent_key_id)
         .fetch_one(&mut *tx)
         .await
         .map_err(conflict_as("api key"))?;
@@ -119,7 +188,7 @@ impl ApiKeyStore for SqlStore {
         id: i64,
         now: OffsetDateTime,
         audit: AuditEntry,
-    ) -> StoreResult<ApiKey> {
+    ) -> StoreResult<RevokedKey> {
         let mut tx = self.write.begin().await.map_err(from_sqlx)?;
         let changed =
             sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
@@ -131,10 +200,24 @@ impl ApiKeyStore for SqlStore {
         let key = select_key(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
         if changed.rows_affected() > 0 {
             insert_invalidation(&mut tx, self.backend, Invalidation::ApiKey(id)).await?;
-            insert_audit(&mut tx, audit.in_account(key.account_id).target(id), None).await?;
+            insert_audit(
+                &mut tx,
+                audit.clone().in_account(key.account_id).target(id),
+                None,
+            )
+            .await?;
         }
+        let cascaded = revoke_descendants(
+            &mut tx,
+            self.backend,
+            Lineage::OfKey(id),
+            now,
+            &audit,
+            &format!("revoked with key {id}, which created it"),
+        )
+        .await?;
         tx.commit().await.map_err(from_sqlx)?;
-        Ok(key)
+        Ok(RevokedKey { key, cascaded })
     }
 
     async fn record_key_usage(&self, usage: &[(i64, OffsetDateTime)]) -> StoreResult<()> {

@@ -98,7 +98,7 @@ pub(crate) fn membership(row: &AnyRow) -> RowResult<Membership> {
 pub(crate) const API_KEY_COLUMNS: &str = "k.id AS k_id, k.membership_id AS k_membership_id, m.user_id AS k_user_id, \
      m.account_id AS k_account_id, k.name AS k_name, k.display_prefix AS k_display_prefix, k.scopes AS k_scopes, \
      k.created_at AS k_created_at, k.last_used_at AS k_last_used_at, k.expires_at AS k_expires_at, \
-     k.revoked_at AS k_revoked_at";
+     k.revoked_at AS k_revoked_at, k.parent_key_id AS k_parent_key_id";
 
 pub(crate) fn api_key(row: &AnyRow) -> RowResult<ApiKey> {
     let scopes: String = column(row, "k_scopes")?;
@@ -114,6 +114,7 @@ pub(crate) fn api_key(row: &AnyRow) -> RowResult<ApiKey> {
         last_used_at: optional_time_column(row, "k_last_used_at")?,
         expires_at: optional_time_column(row, "k_expires_at")?,
         revoked_at: optional_time_column(row, "k_revoked_at")?,
+        parent_key_id: column(row, "k_parent_key_id")?,
     })
 }
 

@@ -10,6 +10,7 @@ use gatekey_core::user::{Member, Membership, User, UserKind};
 use sqlx::AnyConnection;
 use time::OffsetDateTime;
 
+use crate::api_keys::{revoke_descendants, Lineage};
 use crate::audits::insert_audit;
 use crate::error::{conflict_as, from_sqlx};
 use crate::invalidations::insert_invalidation;
@@ -351,6 +352,15 @@ impl UserStore for SqlStore {
                 .await
                 .map_err(from_sqlx)?;
             insert_invalidation(&mut tx, self.backend, Invalidation::User(user_id)).await?;
+            revoke_descendants(
+                &mut tx,
+                self.backend,
+                Lineage::OfUser(user_id),
+                now,
+                &audit,
+                &format!("revoked because user {user_id}, whose key created it, was disabled"),
+            )
+            .await?;
             insert_audit_in_user_accounts(&mut tx, user_id, audit).await?;
         }
         tx.commit().await.map_err(from_sqlx)?;

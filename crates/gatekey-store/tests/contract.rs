@@ -282,6 +282,7 @@ async fn api_keys_are_stored_hashed_and_revocation_is_announced() {
                     scopes: ScopeSet::parse("read").unwrap(),
                     created_at: now,
                     expires_at: None,
+                    parent_key_id: None,
                 },
                 audit(AuditAction::ApiKeyCreated, "api_key"),
             )
@@ -339,7 +340,8 @@ async fn api_keys_are_stored_hashed_and_revocation_is_announced() {
         let revoked = store
             .revoke_api_key(key.id, later, audit(AuditAction::ApiKeyRevoked, "api_key"))
             .await
-            .unwrap();
+            .unwrap()
+            .key;
         assert!(revoked.revoked_at.is_some());
         assert!(matches!(
             store

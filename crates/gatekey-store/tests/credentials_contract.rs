@@ -120,3 +120,120 @@ async fn role_changes_keep_an_owner_and_are_announced() {
     })
     .await;
 }
+
+async fn key(store: &SqlStore, membership_id: i64, parent: Option<i64>) -> i64 {
+    let secret = gatekey_core::secret::Secret::generate(gatekey_core::secret::SecretKind::ApiKey);
+    store
+        .create_api_key(
+            NewApiKey {
+                membership_id,
+                name: "k".into(),
+                display_prefix: secret.display_prefix(),
+                hash: secret.hash(),
+                scopes: gatekey_core::scope::ScopeSet::ALL,
+                created_at: OffsetDateTime::now_utc(),
+                expires_at: None,
+                parent_key_id: parent,
+            },
+            audit(AuditAction::ApiKeyCreated, "api_key"),
+        )
+        .await
+        .unwrap()
+        .id
+}
+
+#[tokio::test]
+async fn revoking_a_key_or_disabling_its_user_revokes_its_descendants() {
+    each_backend(|store| async move {
+        let acme = account(&store, "acme").await;
+        let admin = member(&store, acme, "admin@acme.test", Role::Admin).await;
+        let robot = member(&store, acme, "robot@acme.test", Role::Member).await;
+        let admin_m = store
+            .member(acme, admin)
+            .await
+            .unwrap()
+            .unwrap()
+            .membership
+            .id;
+        let robot_m = store
+            .member(acme, robot)
+            .await
+            .unwrap()
+            .unwrap()
+            .membership
+            .id;
+        let root = key(&store, admin_m, None).await;
+        let child = key(&store, admin_m, Some(root)).await;
+        let grandchild = key(&store, robot_m, Some(child)).await;
+        let unrelated = key(&store, robot_m, None).await;
+        let other_root = key(&store, admin_m, None).await;
+        let other_child = key(&store, robot_m, Some(other_root)).await;
+        assert_eq!(
+            store
+                .api_key_by_id(child)
+                .await
+                .unwrap()
+                .unwrap()
+                .parent_key_id,
+            Some(root)
+        );
+        let (_, start) = store.invalidations_since(0).await.unwrap();
+
+        let revoked = store
+            .revoke_api_key(
+                root,
+                OffsetDateTime::now_utc(),
+                audit(AuditAction::ApiKeyRevoked, "api_key"),
+            )
+            .await
+            .unwrap();
+        assert_eq!(revoked.key.id, root);
+        assert_eq!(revoked.cascaded, vec![child, grandchild]);
+        let (announced, _) = store.invalidations_since(start - 5_000).await.unwrap();
+        for id in [root, child, grandchild] {
+            assert!(
+                announced.contains(&Invalidation::ApiKey(id)),
+                "{announced:?}"
+            );
+        }
+        for (id, revoked) in [(unrelated, false), (other_child, false), (grandchild, true)] {
+            let stored = store.api_key_by_id(id).await.unwrap().unwrap();
+            assert_eq!(stored.revoked_at.is_some(), revoked, "key {id}");
+        }
+
+        store
+            .disable_user(
+                admin,
+                OffsetDateTime::now_utc(),
+                audit(AuditAction::UserDisabled, "user"),
+            )
+            .await
+            .unwrap();
+        let orphan = store.api_key_by_id(other_child).await.unwrap().unwrap();
+        assert!(
+            orphan.revoked_at.is_some(),
+            "a child of a disabled user's key"
+        );
+        let own = store.api_key_by_id(other_root).await.unwrap().unwrap();
+        assert!(
+            own.revoked_at.is_none(),
+            "the user's own keys pause, not end"
+        );
+        let unrelated = store.api_key_by_id(unrelated).await.unwrap().unwrap();
+        assert!(unrelated.revoked_at.is_none());
+        let events = store
+            .list_audits(
+                acme,
+                gatekey_core::page::PageRequest::new(None, Some(200)).unwrap(),
+            )
+            .await
+            .unwrap();
+        let cascades = events
+            .items
+            .iter()
+            .filter(|e| e.action == "api_key.revoked" && e.detail.is_some())
+            .count();
+        assert_eq!(cascades, 3, "one event per cascaded key");
+    })
+    .await;
+}

@@ -196,7 +196,7 @@ pub async fn run(store: &SqlStore, out: Output, command: ApiKeyCommand) -> anyho
             );
             let key = match store.revoke_api_key(id, at, audit).await {
                 Err(StoreError::NotFound) => bail!("no API key with id {id}"),
-                other => other?,
+                other => other?.key,
             };
             out.print(&key_json(&key), || {
                 format!("revoked API key {} ({})", key.id, key.name)

@@ -3,10 +3,10 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use gatekey_core::api_key::{ApiKeyRequest, CreateApiKeyError, KeyOwner};
+use gatekey_core::api_key::{create_child_api_key, ApiKeyRequest, CreateApiKeyError, KeyOwner};
 use gatekey_core::audit::{AuditAction, AuditEntry};
 use gatekey_core::scope::{Scope, ScopeSet};
-use gatekey_core::store::{ApiKeyFilter, ApiKeyStore};
+use gatekey_core::store::{ApiKeyFilter, ApiKeyStore, Invalidation, UserStore};
 use gatekey_proto::api::{ApiKeyList, CreateApiKeyRequest, CreatedApiKey};
 
 use super::paging::Paging;
@@ -56,6 +56,7 @@ pub async fn create_api_key(
     };
     create_key_for(&state, &caller, owner, p.credential_scopes, body).await
 }
+
 /// Creates a key for `owner`, as `caller`, limited to `grantable`. Shared with the admin route.
 pub(super) async fn create_key_for(
     state: &AppState,
@@ -85,11 +86,14 @@ pub(super) async fn create_key_for(
         scopes,
         expires_at,
     };
-    let created = gatekey_core::api_key::create_api_key(
+    // A key made with an API key is that key's child: within its scopes and lifetime, and
+    // revoked with it. A key made with a session has no parent.
+    let created = create_child_api_key(
         &state.store,
         now,
         owner,
         grantable,
+        caller.principal.parent_key(),
         request,
         &caller.actor(),
     )
@@ -108,8 +112,9 @@ pub(super) async fn create_key_for(
     }
 }
 
-/// Revokes a key. The caller's own keys need `write`; another user's key in the same account
-/// needs `admin`. A key of another account is reported as not found.
+/// Revokes a key, and every key created with it. The caller's own keys need `write`; another
+/// user's key in the same account needs `admin` and a role not ranking below the key's user.
+/// A key of another account is reported as not found.
 pub async fn revoke_api_key(
     State(state): State<AppState>,
     caller: Caller,
@@ -126,10 +131,20 @@ pub async fn revoke_api_key(
         .ok_or_else(|| ApiError::not_found("API key"))?;
     if key.user_id != p.user.id {
         caller.require(Scope::Admin)?;
+        // The rank rule of key creation: an admin cannot end an owner's key.
+        if let Some(holder) = state.store.member(p.account.id, key.user_id).await? {
+            p.role
+                .check_may_administer(holder.membership.role)
+                .map_err(|e| ApiError::forbidden(e.to_string()))?;
+        }
     }
     let now = state.clock.now();
     let audit = AuditEntry::new(now, &caller.actor(), AuditAction::ApiKeyRevoked, "api_key");
-    state.store.revoke_api_key(id, now, audit).await?;
-    state.invalidate(&[gatekey_core::store::Invalidation::ApiKey(id)]);
+    let revoked = state.store.revoke_api_key(id, now, audit).await?;
+    let evicted: Vec<Invalidation> = std::iter::once(id)
+        .chain(revoked.cascaded)
+        .map(Invalidation::ApiKey)
+        .collect();
+    state.invalidate(&evicted);
     Ok(StatusCode::NO_CONTENT.into_response())
 }

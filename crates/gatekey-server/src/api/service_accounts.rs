@@ -87,6 +87,12 @@ pub async fn disable_service_account(
         .await?
         .filter(|m| m.user.kind == UserKind::Service)
         .ok_or_else(|| ApiError::not_found("service account"))?;
+    // The rank rule of creation: an admin cannot disable an owner-role service account.
+    caller
+        .principal
+        .role
+        .check_may_administer(member.membership.role)
+        .map_err(|e| ApiError::forbidden(e.to_string()))?;
     disable_user(
         &state.store,
         state.clock.now(),

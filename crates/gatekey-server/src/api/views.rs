@@ -70,6 +70,7 @@ pub fn api_key_view(key: &ApiKey) -> ApiKeyView {
         last_used_at: key.last_used_at.map(timestamp),
         expires_at: key.expires_at.map(timestamp),
         revoked_at: key.revoked_at.map(timestamp),
+        parent_key_id: key.parent_key_id,
     }
 }
 

@@ -2,11 +2,12 @@
 
 use std::sync::Arc;
 
-use axum::extract::{FromRequestParts, Request, State};
+use axum::extract::{FromRequestParts, MatchedPath, Request, State};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, HeaderValue, Method};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use gatekey_core::audit::{AuditAction, AuditEntry};
 use gatekey_core::principal::Principal;
 use gatekey_core::scope::Scope;
 use gatekey_core::secret::SecretKind;
@@ -19,6 +20,7 @@ use super::ClientInfo;
 use crate::error::ApiError;
 use crate::rate_limit::RateDecision;
 use crate::state::AppState;
+use gatekey_core::store::AuditStore;
 
 /// The header a cookie-authenticated caller echoes its CSRF token in.
 pub const CSRF_HEADER: &str = "x-csrf-token";
@@ -110,16 +112,35 @@ pub async fn require_caller(
     let decision = state
         .rate_limiter
         .check(caller.principal.account.id, state.clock.now());
+    let route = parts
+        .extensions
+        .get::<MatchedPath>()
+        .map_or_else(|| "(unmatched)".to_owned(), |p| p.as_str().to_owned());
+    let method = parts.method.clone();
     request = Request::from_parts(parts, body);
     let mut response = match decision {
         RateDecision { allowed: false, .. } => {
             ApiError::rate_limited(decision.retry_after).into_response()
         }
         _ => {
-            request.extensions_mut().insert(caller);
+            request.extensions_mut().insert(caller.clone());
             next.run(request).await
         }
     };
+    if response.status() == StatusCode::FORBIDDEN {
+        let code = match response.headers().get(header::WWW_AUTHENTICATE) {
+            Some(challenge)
+                if challenge
+                    .as_bytes()
+                    .windows(18)
+                    .any(|w| w == b"insufficient_scope") =>
+            {
+                "insufficient_scope"
+            }
+            _ => "forbidden",
+        };
+        audit_refusal(&state, &caller, &method, &route, code).await;
+    }
     // API answers are per caller and may carry secrets (a new key): no cache may keep them.
     response
         .headers_mut()
@@ -134,6 +155,55 @@ pub async fn require_caller(
         headers.insert("x-ratelimit-reset", HeaderValue::from(decision.reset));
     }
     response
+}
+
+/// Records that `caller` was refused (403, `code`) on `method route`, at most once per caller per
+/// minute (see [`super::refusals`]). The detail names only the method, the route template and
+/// the error code, never anything the caller sent. A storage failure is logged, not answered:
+/// the caller already has their answer.
+async fn audit_refusal(
+    state: &AppState,
+    caller: &Caller,
+    method: &Method,
+    route: &str,
+    code: &str,
+) {
+    let p = &caller.principal;
+    let now = state.clock.now();
+    let Some(earlier) = state.refusals.record((p.account.id, p.user.id), now) else {
+        return;
+    };
+    let method = if is_standard(method) {
+        method.as_str()
+    } else {
+        "OTHER"
+    };
+    let mut detail = format!("{method} {route}: 403 {code}");
+    if earlier > 0 {
+        detail.push_str(&format!(
+            "; {earlier} more refusals of this caller in the minute before were not recorded one by one"
+        ));
+    }
+    let entry = AuditEntry::new(now, &caller.actor(), AuditAction::AccessRefused, "request")
+        .in_account(p.account.id)
+        .detail(detail)
+        .failed();
+    if let Err(error) = state.store.record_audit(entry).await {
+        tracing::warn!(%error, "could not record a refused request in the audit log");
+    }
+}
+
+fn is_standard(method: &Method) -> bool {
+    matches!(
+        *method,
+        Method::GET
+            | Method::HEAD
+            | Method::POST
+            | Method::PUT
+            | Method::PATCH
+            | Method::DELETE
+            | Method::OPTIONS
+    )
 }
 
 async fn authenticate(state: &AppState, parts: &Parts) -> Result<Caller, ApiError> {

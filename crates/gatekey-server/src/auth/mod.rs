@@ -7,6 +7,7 @@ pub mod api_key;
 pub mod cache;
 pub mod caller;
 pub mod client;
+pub mod refusals;
 pub mod session;
 
 pub use caller::{require_caller, Caller};

@@ -3,7 +3,10 @@
 //! refreshes; and role changes follow the rank rule.
 
 use gatekey_core::audit::Actor;
+use gatekey_core::oauth::admin::{update_application, ApplicationChanges, Registrar};
+use gatekey_core::oauth::store::ApplicationStore;
 use gatekey_core::role::Role;
+use gatekey_core::scope::ScopeSet;
 use gatekey_core::store::UserStore;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -75,6 +78,57 @@ async fn narrowing_an_application_narrows_its_tokens_introspection_and_refreshes
             assert_eq!(scopes_of(&app, new_access).await, json!(["read"]));
             current = rolled["refresh_token"].as_str().unwrap().to_owned();
         }
+
+        // Widened again here, then narrowed by another process (an operator, another replica):
+        // the change reaches this server's cache through the invalidation feed.
+        let widened = send(
+            app.request(
+                Method::PATCH,
+                &format!("/api/v1/applications/{}", client.application.id),
+                &owner_key,
+            )
+            .json(&json!({"scopes": ["read", "write"]})),
+        )
+        .await;
+        assert_eq!(widened.0, 200, "{}", widened.2);
+        assert_eq!(
+            scopes_of(&app, &access).await,
+            json!(["read", "write"]),
+            "at most what the user consented to"
+        );
+        let stored = app
+            .store()
+            .application_by_client_id(&client.id)
+            .await
+            .unwrap()
+            .unwrap();
+        let changes = ApplicationChanges {
+            scopes: Some(ScopeSet::parse("read").unwrap()),
+            ..ApplicationChanges::default()
+        };
+        let operator = Actor::operator();
+        let registrar = Registrar {
+            role: Role::Owner,
+            actor: &operator,
+        };
+        update_application(
+            app.store(),
+            OffsetDateTime::now_utc(),
+            &stored,
+            changes,
+            registrar,
+        )
+        .await
+        .unwrap();
+        let mut narrowed = false;
+        for _ in 0..100 {
+            if scopes_of(&app, &access).await == json!(["read"]) {
+                narrowed = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        assert!(narrowed, "the feed carried the application's change");
         app.stop().await;
     })
     .await;

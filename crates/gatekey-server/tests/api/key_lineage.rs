@@ -1,0 +1,237 @@
+//! A credential cannot create one that outlives or exceeds it: a key made with an API key is
+//! that key's child, within its scopes and lifetime, and is revoked with it (and when its
+//! user is disabled). Keys made with a web session have no parent.
+
+use gatekey_core::audit::{Actor, AuditAction, AuditEntry};
+use gatekey_core::role::Role;
+use gatekey_core::store::{ApiKeyStore, UserStore};
+use reqwest::Method;
+use serde_json::{json, Value};
+use time::OffsetDateTime;
+
+use crate::harness::{assert_error, each_backend, seed, send, sign_in, TestApp, PASSWORD};
+
+/// Creates a key with `creator` at `path`, asserting success; returns (secret, view).
+async fn create(app: &TestApp, creator: &str, path: &str, body: Value) -> (String, Value) {
+    let answer = send(app.request(Method::POST, path, creator).json(&body)).await;
+    assert_eq!(answer.0, 201, "{}", answer.2);
+    (answer.2["secret"].as_str().unwrap().to_owned(), answer.2)
+}
+
+async fn status_of(app: &TestApp, key: &str) -> u16 {
+    send(app.request(Method::GET, "/api/v1/me", key)).await.0
+}
+
+async fn audits(app: &TestApp, key: &str) -> Vec<Value> {
+    let answer = send(app.request(Method::GET, "/api/v1/audits?per_page=200", key)).await;
+    assert_eq!(answer.0, 200, "{}", answer.2);
+    answer.2["audits"].as_array().unwrap().clone()
+}
+
+#[tokio::test]
+async fn a_key_cannot_outlive_or_exceed_the_key_that_creates_it() {
+    each_backend(|backend| async move {
+        let app = TestApp::start(backend).await;
+        let seeded = seed(&app).await;
+        let root = app.key(&seeded.owner, None).await;
+        let root_id = app.key_id(&root).await;
+        let mine = "/api/v1/api_keys";
+        let (short, short_view) = create(
+            &app,
+            &root,
+            mine,
+            json!({"name": "short", "expires_in": 5, "scopes": ["read", "write"]}),
+        )
+        .await;
+        assert_eq!(short_view["parent_key_id"], root_id);
+
+        // No expiry asked for: the child expires with its parent, not never.
+        let (_, child) = create(&app, &short, mine, json!({"name": "child"})).await;
+        assert_eq!(child["parent_key_id"], short_view["id"]);
+        assert_eq!(child["expires_at"], short_view["expires_at"]);
+        assert_eq!(child["scopes"], json!(["read", "write"]));
+        let sooner = create(
+            &app,
+            &short,
+            mine,
+            json!({"name": "sooner", "expires_in": 2}),
+        )
+        .await;
+        assert_ne!(sooner.1["expires_at"], short_view["expires_at"]);
+
+        let longer = send(
+            app.request(Method::POST, mine, &short)
+                .json(&json!({"name": "longer", "expires_in": 3600})),
+        )
+        .await;
+        assert_error(&longer, 400, "invalid_request");
+        assert!(
+            longer.2["error_description"]
+                .as_str()
+                .unwrap()
+                .contains("cannot outlive"),
+            "{}",
+            longer.2
+        );
+        let wider = send(
+            app.request(Method::POST, mine, &short)
+                .json(&json!({"name": "wider", "scopes": ["admin"]})),
+        )
+        .await;
+        assert_error(&wider, 400, "invalid_request");
+
+        // A key made with the web session has no parent.
+        let browser = sign_in(&app, "owner@acme.test", PASSWORD).await;
+        let from_session = send(
+            browser
+                .request(&app, Method::POST, mine)
+                .header("x-csrf-token", &browser.csrf)
+                .json(&json!({"name": "from the session"})),
+        )
+        .await;
+        assert_eq!(from_session.0, 201, "{}", from_session.2);
+        assert_eq!(from_session.2["parent_key_id"], Value::Null);
+        assert_eq!(from_session.2["expires_at"], Value::Null);
+        app.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn revoking_a_key_revokes_every_key_it_created() {
+    each_backend(|backend| async move {
+        let app = TestApp::start(backend).await;
+        let seeded = seed(&app).await;
+        let root = app.key(&seeded.owner, None).await;
+        let other = app.key(&seeded.owner, None).await;
+        let mine = "/api/v1/api_keys";
+        let (child, child_view) = create(&app, &root, mine, json!({"name": "child"})).await;
+        let (grandchild, grandchild_view) =
+            create(&app, &child, mine, json!({"name": "grandchild"})).await;
+        let (cousin, _) = create(&app, &other, mine, json!({"name": "cousin"})).await;
+        for key in [&root, &child, &grandchild, &cousin] {
+            assert_eq!(status_of(&app, key).await, 200, "cached before");
+        }
+
+        let child_id = child_view["id"].as_i64().unwrap();
+        let revoked = send(app.request(Method::DELETE, &format!("{mine}/{child_id}"), &root)).await;
+        assert_eq!(revoked.0, 204, "{}", revoked.2);
+        assert_eq!(status_of(&app, &child).await, 401);
+        assert_eq!(
+            status_of(&app, &grandchild).await,
+            401,
+            "the grandchild dies with its parent, at once"
+        );
+        assert_eq!(
+            status_of(&app, &root).await,
+            200,
+            "the creator is untouched"
+        );
+        assert_eq!(status_of(&app, &cousin).await, 200);
+
+        let grandchild_id = grandchild_view["id"].as_i64().unwrap();
+        let stored = app
+            .store()
+            .api_key_by_id(grandchild_id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(stored.revoked_at.is_some());
+        let events = audits(&app, &root).await;
+        let target = grandchild_id.to_string();
+        let cascade = events
+            .iter()
+            .find(|e| e["action"] == "api_key.revoked" && e["target_id"] == target.as_str())
+            .expect("the cascade is audited");
+        assert_eq!(
+            cascade["detail"],
+            format!("revoked with key {child_id}, which created it")
+        );
+        assert_eq!(cascade["credential"]["type"], "api_key", "{cascade}");
+        app.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn service_account_keys_made_with_an_admins_key_die_with_it_and_with_the_admin() {
+    each_backend(|backend| async move {
+        let app = TestApp::start(backend).await;
+        let seeded = seed(&app).await;
+        let admin = app
+            .person(&seeded.acme, "admin@acme.test", Role::Admin)
+            .await;
+        let robot = app
+            .service_account(&seeded.acme, "robot", Role::Member)
+            .await;
+        let first = app.key(&admin, None).await;
+        let second = app.key(&admin, None).await;
+        let owner_key = app.key(&seeded.owner, None).await;
+        let path = format!("/api/v1/users/{}/api_keys", robot.user.id);
+        let (robot_one, one_view) = create(&app, &first, &path, json!({"name": "one"})).await;
+        let (robot_two, _) = create(&app, &second, &path, json!({"name": "two"})).await;
+        assert_eq!(one_view["parent_key_id"], app.key_id(&first).await);
+        assert_eq!(status_of(&app, &robot_one).await, 200);
+        assert_eq!(status_of(&app, &robot_two).await, 200);
+
+        let first_id = app.key_id(&first).await;
+        let revoked = send(app.request(
+            Method::DELETE,
+            &format!("/api/v1/api_keys/{first_id}"),
+            &second,
+        ))
+        .await;
+        assert_eq!(revoked.0, 204, "{}", revoked.2);
+        assert_eq!(status_of(&app, &robot_one).await, 401);
+        assert_eq!(status_of(&app, &robot_two).await, 200);
+
+        // Disabling the admin (here by an operator, so through the invalidation feed) revokes
+        // the keys made with their keys, in the same transaction.
+        let now = OffsetDateTime::now_utc();
+        app.store()
+            .disable_user(
+                admin.user.id,
+                now,
+                AuditEntry::new(now, &Actor::operator(), AuditAction::UserDisabled, "user"),
+            )
+            .await
+            .unwrap();
+        let mut refused = false;
+        for _ in 0..100 {
+            if status_of(&app, &robot_two).await == 401 {
+                refused = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        assert!(refused, "the robot's key made by the admin is revoked");
+        let events = audits(&app, &owner_key).await;
+        assert!(
+            events.iter().any(|e| e["action"] == "api_key.revoked"
+                && e["detail"]
+                    .as_str()
+                    .is_some_and(|d| d.contains("was disabled"))),
+            "{events:?}"
+        );
+        // Re-enabling the admin brings back the admin's own keys, not the revoked children.
+        app.store()
+            .enable_user(
+                admin.user.id,
+                AuditEntry::new(now, &Actor::operator(), AuditAction::UserEnabled, "user"),
+            )
+            .await
+            .unwrap();
+        let mut back = false;
+        for _ in 0..100 {
+            if status_of(&app, &second).await == 200 {
+                back = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        assert!(back, "the admin's own key works again");
+        assert_eq!(status_of(&app, &robot_two).await, 401);
+        app.stop().await;
+    })
+    .await;
+}
