@@ -10,6 +10,7 @@ mod authorization;
 mod authorize;
 mod bad_input;
 mod browser;
+mod debug_output;
 mod device_flow;
 mod device_page;
 mod oauth_api_access;
