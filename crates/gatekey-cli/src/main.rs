@@ -37,8 +37,8 @@ enum Command {
     Logout(user::ConnectionArgs),
 }
 
-/// Options every command that opens the database takes.
-#[derive(Debug, Clone, clap::Args)]
+/// Options every command that opens the database takes. `Debug` hides the database password.
+#[derive(Clone, clap::Args)]
 pub struct DatabaseArgs {
     /// Configuration file (TOML).
     #[arg(long, global = true, env = "GATEKEY_CONFIG")]
@@ -46,6 +46,21 @@ pub struct DatabaseArgs {
     /// Database URL: sqlite://PATH or postgres://… (overrides the configuration).
     #[arg(long, global = true)]
     database_url: Option<String>,
+}
+
+impl std::fmt::Debug for DatabaseArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatabaseArgs")
+            .field("config", &self.config)
+            .field(
+                "database_url",
+                &self
+                    .database_url
+                    .as_deref()
+                    .map(gatekey_store::redact_database_url),
+            )
+            .finish()
+    }
 }
 
 fn main() -> ExitCode {
@@ -100,4 +115,43 @@ pub fn init_logging(default: &str) {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_hides_database_passwords_and_connection_strings() {
+        for args in [
+            vec![
+                "gatekey",
+                "serve",
+                "--database-url",
+                "postgres://gatekey:s3cret-pw@db/gatekey",
+            ],
+            vec![
+                "gatekey",
+                "admin",
+                "account",
+                "list",
+                "--database-url",
+                "postgres://gatekey:s3cret-pw@db/gatekey",
+            ],
+            vec![
+                "gatekey",
+                "token",
+                "--connection",
+                "Server=https://auth.example;ApiKey=s3cret-pw",
+            ],
+        ] {
+            let cli = Cli::try_parse_from(&args).expect("valid arguments");
+            let debug = format!("{cli:?}");
+            assert!(!debug.contains("s3cret-pw"), "{debug}");
+            assert!(
+                debug.contains("redacted") || debug.contains("***"),
+                "{debug}"
+            );
+        }
+    }
 }

@@ -10,8 +10,8 @@ use gatekey_server::bootstrap::bootstrap_if_empty;
 use gatekey_server::{Config, ConfigOverrides};
 use gatekey_store::SqlStore;
 
-/// `gatekey serve` options.
-#[derive(Debug, clap::Args)]
+/// `gatekey serve` options. `Debug` hides the database password.
+#[derive(clap::Args)]
 pub struct ServeArgs {
     /// Configuration file (TOML).
     #[arg(long, env = "GATEKEY_CONFIG")]
@@ -25,6 +25,23 @@ pub struct ServeArgs {
     /// Public base URL [default: http:// + the listen address].
     #[arg(long)]
     issuer: Option<String>,
+}
+
+impl std::fmt::Debug for ServeArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServeArgs")
+            .field("config", &self.config)
+            .field("listen", &self.listen)
+            .field(
+                "database_url",
+                &self
+                    .database_url
+                    .as_deref()
+                    .map(gatekey_store::redact_database_url),
+            )
+            .field("issuer", &self.issuer)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Runs the server until Ctrl-C or SIGTERM.

@@ -1,6 +1,10 @@
 //! Bodies of the REST API (`/api/v1/…`). Times are RFC 3339 strings in UTC.
 
+use std::fmt;
+
 use serde::{Deserialize, Serialize};
+
+use crate::redacted::Redacted;
 
 /// The `pagination` object of every list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -123,14 +127,23 @@ pub struct CreateApiKeyRequest {
     pub expires_in: Option<u64>,
 }
 
-/// A newly created API key: the only time its secret is shown.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A newly created API key: the only time its secret is shown. `Debug` prints no secret.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreatedApiKey {
     /// The key.
     #[serde(flatten)]
     pub api_key: ApiKeyView,
     /// The secret, shown once.
     pub secret: String,
+}
+
+impl fmt::Debug for CreatedApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CreatedApiKey")
+            .field("api_key", &self.api_key)
+            .field("secret", &Redacted)
+            .finish()
+    }
 }
 
 /// `GET /api/v1/api_keys` and `GET /api/v1/users/{id}/api_keys`.
@@ -151,8 +164,8 @@ pub struct UserList {
     pub pagination: Pagination,
 }
 
-/// `POST /api/v1/users`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// `POST /api/v1/users`. `Debug` prints no password.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUserRequest {
     /// Email.
@@ -164,6 +177,17 @@ pub struct CreateUserRequest {
     /// Initial password; without one the user cannot log in until an operator sets one.
     #[serde(default)]
     pub password: Option<String>,
+}
+
+impl fmt::Debug for CreateUserRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CreateUserRequest")
+            .field("email", &self.email)
+            .field("name", &self.name)
+            .field("role", &self.role)
+            .field("password", &self.password.as_ref().map(|_| Redacted))
+            .finish()
+    }
 }
 
 /// `GET /api/v1/service_accounts`.
@@ -357,8 +381,9 @@ where
     Option::<T>::deserialize(deserializer).map(Some)
 }
 
-/// A newly registered application: the only time its secret is shown.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A newly registered application: the only time its secret is shown. `Debug` prints no
+/// secret.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreatedApplication {
     /// The application.
     #[serde(flatten)]
@@ -367,14 +392,36 @@ pub struct CreatedApplication {
     pub client_secret: Option<String>,
 }
 
-/// `POST /api/v1/applications/{id}/rotate_secret`: the new secret, shown once.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+impl fmt::Debug for CreatedApplication {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CreatedApplication")
+            .field("application", &self.application)
+            .field(
+                "client_secret",
+                &self.client_secret.as_ref().map(|_| Redacted),
+            )
+            .finish()
+    }
+}
+
+/// `POST /api/v1/applications/{id}/rotate_secret`: the new secret, shown once. `Debug` prints
+/// no secret.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RotatedSecret {
     /// The application; `previous_secret_expires_at` says until when the old secret works.
     #[serde(flatten)]
     pub application: ApplicationView,
     /// The new client secret, shown once.
     pub client_secret: String,
+}
+
+impl fmt::Debug for RotatedSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RotatedSecret")
+            .field("application", &self.application)
+            .field("client_secret", &Redacted)
+            .finish()
+    }
 }
 
 /// `GET /api/v1/applications`.

@@ -3,5 +3,6 @@
 pub mod api;
 pub mod error;
 pub mod oauth;
+mod redacted;
 
 pub use error::ErrorBody;

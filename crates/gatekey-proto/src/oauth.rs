@@ -25,11 +25,19 @@ pub struct TokenResponse {
 impl std::fmt::Debug for TokenResponse {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TokenResponse")
+            .field("access_token", &crate::redacted::Redacted)
             .field("token_type", &self.token_type)
             .field("expires_in", &self.expires_in)
             .field("scope", &self.scope)
+            .field(
+                "refresh_token",
+                &self
+                    .refresh_token
+                    .as_ref()
+                    .map(|_| crate::redacted::Redacted),
+            )
             .field("account", &self.account)
-            .finish_non_exhaustive()
+            .finish()
     }
 }
 

@@ -1,11 +1,13 @@
 //! Configuration: defaults, then a TOML file, then `GATEKEY_*` environment variables (a key
 //! `a.b` is `GATEKEY_A__B`), then command-line flags. An unknown key is an error naming it.
 
+use std::fmt;
 use std::net::SocketAddr;
 use std::path::Path;
 
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
+use gatekey_store::redact_database_url;
 use serde::{Deserialize, Serialize};
 
 /// Environment variables that start with `GATEKEY_` but are not configuration keys.
@@ -20,8 +22,8 @@ pub const NON_CONFIG_ENV: &[&str] = &[
     "LOG",
 ];
 
-/// The whole server configuration.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The whole server configuration. `Debug` shows `database_url` without its password.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// Address to listen on.
@@ -177,8 +179,9 @@ impl Default for CacheConfig {
     }
 }
 
-/// Values given on the command line; `None` leaves the layers below in force.
-#[derive(Debug, Clone, Default, Serialize)]
+/// Values given on the command line; `None` leaves the layers below in force. `Debug` shows
+/// `database_url` without its password.
+#[derive(Clone, Default, Serialize)]
 pub struct ConfigOverrides {
     /// `--listen`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -189,6 +192,45 @@ pub struct ConfigOverrides {
     /// `--issuer`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub issuer: Option<String>,
+}
+
+/// A database URL as `Debug` shows it: without its password.
+struct ShownUrl<'a>(&'a str);
+
+impl fmt::Debug for ShownUrl<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&redact_database_url(self.0), f)
+    }
+}
+
+impl fmt::Debug for Config {
+    /// Every setting but the database password. A new setting must be added here to be shown:
+    /// until then it is left out rather than printed unchecked.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("database_url", &ShownUrl(&self.database_url))
+            .field("issuer", &self.issuer)
+            .field("access_token_ttl", &self.access_token_ttl)
+            .field("refresh_token_ttl", &self.refresh_token_ttl)
+            .field("authorization_code_ttl", &self.authorization_code_ttl)
+            .field("device_code_ttl", &self.device_code_ttl)
+            .field("http", &self.http)
+            .field("rate_limit", &self.rate_limit)
+            .field("login", &self.login)
+            .field("cache", &self.cache)
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for ConfigOverrides {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConfigOverrides")
+            .field("listen", &self.listen)
+            .field("database_url", &self.database_url.as_deref().map(ShownUrl))
+            .field("issuer", &self.issuer)
+            .finish()
+    }
 }
 
 /// Why the configuration could not be loaded.

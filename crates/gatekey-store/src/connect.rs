@@ -6,6 +6,7 @@ use std::time::Duration;
 use sqlx::any::AnyPoolOptions;
 use sqlx::Executor;
 
+use crate::database_url::redact_database_url;
 use crate::issue_batch::IssueBatcher;
 use crate::{Backend, SqlStore};
 
@@ -48,8 +49,8 @@ impl SqlStore {
     /// applies pending migrations.
     pub async fn connect(url: &str) -> Result<Self, ConnectError> {
         sqlx::any::install_default_drivers();
-        let backend =
-            Backend::of_url(url).ok_or_else(|| ConnectError::UnsupportedUrl(redact(url)))?;
+        let backend = Backend::of_url(url)
+            .ok_or_else(|| ConnectError::UnsupportedUrl(redact_database_url(url)))?;
         let store = match backend {
             Backend::Sqlite => connect_sqlite(url).await?,
             Backend::Postgres => {
@@ -155,14 +156,4 @@ async fn connect_sqlite(url: &str) -> Result<SqlStore, ConnectError> {
         backend: Backend::Sqlite,
         url,
     })
-}
-
-/// A URL with any password removed, for error messages.
-fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme_end), Some(at)) if at > scheme_end => {
-            format!("{}://…{}", &url[..scheme_end], &url[at..])
-        }
-        _ => url.to_owned(),
-    }
 }

@@ -8,6 +8,7 @@ mod applications;
 mod audits;
 pub mod backend;
 mod connect;
+mod database_url;
 mod devices;
 mod error;
 mod first_run;
@@ -25,9 +26,11 @@ use sqlx::AnyPool;
 
 pub use backend::Backend;
 pub use connect::{ConnectError, NOTIFY_CHANNEL};
+pub use database_url::redact_database_url;
 
-/// The SQL store. Cheap to clone: the pools are shared.
-#[derive(Clone, Debug)]
+/// The SQL store. Cheap to clone: the pools are shared. `Debug` shows the URL without its
+/// password.
+#[derive(Clone)]
 pub struct SqlStore {
     /// Connections for reads.
     read: AnyPool,
@@ -38,6 +41,15 @@ pub struct SqlStore {
     url: String,
     /// Writes issued tokens in group commits.
     issue_batcher: issue_batch::IssueBatcher,
+}
+
+impl std::fmt::Debug for SqlStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqlStore")
+            .field("backend", &self.backend)
+            .field("url", &redact_database_url(&self.url))
+            .finish_non_exhaustive()
+    }
 }
 
 impl SqlStore {

@@ -16,8 +16,9 @@ use gatekey_client::{ApiClient, ConnectionOptions};
 pub use api::ApiArgs;
 pub use login::LoginArgs;
 
-/// How the user commands find their connection.
-#[derive(Debug, Clone, Args)]
+/// How the user commands find their connection. `Debug` hides the connection string, which
+/// may hold secrets.
+#[derive(Clone, Args)]
 pub struct ConnectionArgs {
     /// A connection string (`Server=…;AuthenticationMethod=…;…`) instead of a saved login.
     #[arg(long, env = "GATEKEY_CONNECTION", hide_env_values = true)]
@@ -25,6 +26,18 @@ pub struct ConnectionArgs {
     /// The server of a saved login (default: the one logged in to last).
     #[arg(long)]
     server: Option<String>,
+}
+
+impl std::fmt::Debug for ConnectionArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectionArgs")
+            .field(
+                "connection",
+                &self.connection.as_ref().map(|_| "<redacted>"),
+            )
+            .field("server", &self.server)
+            .finish()
+    }
 }
 
 impl ConnectionArgs {

@@ -13,6 +13,7 @@ mod authorize;
 mod bad_input;
 mod bounded_growth;
 mod browser;
+mod debug_output;
 mod device_flow;
 mod device_page;
 mod effective_scopes;
