@@ -24,5 +24,6 @@ mod operations;
 mod rate_limit;
 mod secrets_at_rest;
 mod service_accounts;
+mod slow_connections;
 mod storage_failure;
 mod web;
