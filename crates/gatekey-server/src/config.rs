@@ -63,6 +63,11 @@ pub struct HttpConfig {
     /// How many trusted proxies stand in front, each appending to `X-Forwarded-For`: the
     /// client's address is the entry this many places from the right.
     pub forwarded_for_hops: u32,
+    /// Seconds a client has to send a whole request head, from opening the connection (or
+    /// from the first byte of a later request on it).
+    pub header_read_timeout: u64,
+    /// Seconds a kept-alive connection may wait for its next request.
+    pub idle_timeout: u64,
 }
 
 /// Per-account rate limits, counted per server process.
@@ -136,6 +141,8 @@ impl Default for HttpConfig {
             body_limit: 64 * 1024,
             trust_forwarded_for: false,
             forwarded_for_hops: 1,
+            header_read_timeout: 10,
+            idle_timeout: 60,
         }
     }
 }
@@ -290,6 +297,11 @@ impl Config {
         if self.http.body_limit == 0 {
             return Err(ConfigError::Invalid(
                 "http.body_limit must be more than 0".into(),
+            ));
+        }
+        if self.http.header_read_timeout == 0 || self.http.idle_timeout == 0 {
+            return Err(ConfigError::Invalid(
+                "http.header_read_timeout and http.idle_timeout must be more than 0".into(),
             ));
         }
         if self.http.forwarded_for_hops == 0 {

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod background;
 pub mod bootstrap;
 pub mod config;
+pub mod connection;
 pub mod error;
 mod health;
 pub mod json;

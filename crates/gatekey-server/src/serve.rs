@@ -2,6 +2,10 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use hyper_util::server::graceful::GracefulShutdown;
 
 use gatekey_core::Clock;
 use gatekey_store::SqlStore;
@@ -11,7 +15,11 @@ use tokio::task::JoinHandle;
 
 use crate::background::{self, flush_usage};
 use crate::config::Config;
+use crate::connection::{http_builder, serve_connection, ConnectionLimits};
 use crate::state::AppState;
+
+/// How long to wait after a failed `accept` before trying again.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
 /// A server accepting connections.
 #[derive(Debug)]
@@ -67,19 +75,15 @@ pub async fn start_with_store(
         config.issuer = Some(format!("http://{addr}"));
     }
     let state = AppState::new(store, clock, config);
-    let app = crate::app::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let router = crate::app::router(state.clone());
     let (stop, stopped) = oneshot::channel::<()>();
     let task_state = state.clone();
     let task = tokio::spawn(async move {
         let tasks = background::start(&task_state);
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = stopped.await;
-            })
-            .await;
+        accept_connections(listener, router, connection_limits(&task_state), stopped).await;
         drop(tasks);
         flush_usage(&task_state).await;
-        served
+        Ok(())
     });
     Ok(RunningServer {
         addr,
@@ -107,4 +111,47 @@ impl RunningServer {
     pub async fn wait(&mut self) -> std::io::Result<()> {
         (&mut self.task).await.unwrap_or(Ok(()))
     }
+}
+
+fn connection_limits(state: &AppState) -> ConnectionLimits {
+    ConnectionLimits {
+        header_read: Duration::from_secs(state.config.http.header_read_timeout),
+        idle: Duration::from_secs(state.config.http.idle_timeout),
+    }
+}
+
+/// Accepts connections until `stopped`, then lets those open finish their requests.
+async fn accept_connections(
+    listener: TcpListener,
+    router: Router,
+    limits: ConnectionLimits,
+    mut stopped: oneshot::Receiver<()>,
+) {
+    let builder = Arc::new(http_builder());
+    let graceful = GracefulShutdown::new();
+    loop {
+        tokio::select! {
+            _ = &mut stopped => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    let _ = stream.set_nodelay(true);
+                    tokio::spawn(serve_connection(
+                        stream,
+                        peer,
+                        router.clone(),
+                        Arc::clone(&builder),
+                        graceful.watcher(),
+                        limits,
+                    ));
+                }
+                Err(error) => {
+                    // Out of file descriptors, most likely: wait a little rather than spin.
+                    tracing::warn!(%error, "could not accept a connection");
+                    tokio::time::sleep(ACCEPT_BACKOFF).await;
+                }
+            },
+        }
+    }
+    drop(listener);
+    graceful.shutdown().await;
 }

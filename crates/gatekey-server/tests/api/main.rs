@@ -33,5 +33,6 @@ mod rate_limit;
 mod redirect_uris;
 mod secrets_at_rest;
 mod service_accounts;
+mod slow_connections;
 mod storage_failure;
 mod web;
