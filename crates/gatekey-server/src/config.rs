@@ -46,6 +46,8 @@ pub struct Config {
     pub login: LoginConfig,
     /// Credential cache and its invalidation.
     pub cache: CacheConfig,
+    /// Deleting what is expired or revoked.
+    pub retention: RetentionConfig,
 }
 
 /// HTTP limits.
@@ -106,6 +108,7 @@ impl Default for Config {
             rate_limit: RateLimitConfig::default(),
             login: LoginConfig::default(),
             cache: CacheConfig::default(),
+            retention: RetentionConfig::default(),
         }
     }
 }
@@ -144,6 +147,42 @@ impl Default for CacheConfig {
             credential_ttl: 60,
             invalidation_poll_ms: 250,
             last_used_flush: 5,
+        }
+    }
+}
+
+/// The retention purge: what is expired or revoked is deleted after a grace (see
+/// docs/configuration.md, `[retention]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetentionConfig {
+    /// Seconds between purges.
+    pub interval: u64,
+    /// Seconds expired or revoked authorization codes and tokens are kept (refresh families:
+    /// after their last member died), so that reuse of a spent one is still detected.
+    pub grace: u64,
+    /// Days audit events are kept; 0 keeps them forever.
+    pub audit_days: u64,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        Self {
+            interval: 900,
+            grace: 7 * 24 * 3600,
+            audit_days: 0,
+        }
+    }
+}
+
+impl RetentionConfig {
+    /// The policy these settings describe.
+    pub fn policy(&self) -> gatekey_core::retention::RetentionPolicy {
+        let seconds = |s: u64| time::Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX / 4));
+        gatekey_core::retention::RetentionPolicy {
+            grace: seconds(self.grace),
+            audit_retention: (self.audit_days > 0)
+                .then(|| seconds(self.audit_days.saturating_mul(24 * 3600))),
         }
     }
 }
@@ -221,6 +260,11 @@ impl Config {
                 "http.body_limit must be more than 0".into(),
             ));
         }
+        if self.retention.interval == 0 {
+            return Err(ConfigError::Invalid(
+                "retention.interval must be more than 0".into(),
+            ));
+        }
         if self.cache.invalidation_poll_ms == 0 || self.cache.last_used_flush == 0 {
             return Err(ConfigError::Invalid(
                 "cache intervals must be more than 0".into(),
@@ -275,6 +319,15 @@ mod tests {
                 (300, 20)
             );
             assert_eq!(config.http.body_limit, 65536);
+            assert_eq!(
+                (
+                    config.retention.interval,
+                    config.retention.grace,
+                    config.retention.audit_days
+                ),
+                (900, 604_800, 0)
+            );
+            assert_eq!(config.retention.policy().audit_retention, None);
             assert_eq!(config.issuer(), "http://127.0.0.1:8080");
             Ok(())
         });

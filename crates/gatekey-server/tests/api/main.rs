@@ -21,6 +21,7 @@ mod oauth_revocation;
 mod oauth_token_errors;
 mod operations;
 mod rate_limit;
+mod retention;
 mod secrets_at_rest;
 mod service_accounts;
 mod storage_failure;
