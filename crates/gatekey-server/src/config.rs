@@ -48,6 +48,8 @@ pub struct Config {
     pub cache: CacheConfig,
     /// Deleting what is expired or revoked.
     pub retention: RetentionConfig,
+    /// Limits of `POST /oauth/device_authorization`.
+    pub device_authorization: DeviceAuthorizationConfig,
 }
 
 /// HTTP limits.
@@ -109,6 +111,7 @@ impl Default for Config {
             login: LoginConfig::default(),
             cache: CacheConfig::default(),
             retention: RetentionConfig::default(),
+            device_authorization: DeviceAuthorizationConfig::default(),
         }
     }
 }
@@ -183,6 +186,26 @@ impl RetentionConfig {
             grace: seconds(self.grace),
             audit_retention: (self.audit_days > 0)
                 .then(|| seconds(self.audit_days.saturating_mul(24 * 3600))),
+        }
+    }
+}
+
+/// Limits of `POST /oauth/device_authorization` (see docs/configuration.md,
+/// `[device_authorization]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeviceAuthorizationConfig {
+    /// Pending, unexpired device codes one application may hold.
+    pub max_pending_per_client: u32,
+    /// Requests per client address per minute, counted per server process; 0 turns it off.
+    pub per_ip_per_minute: u32,
+}
+
+impl Default for DeviceAuthorizationConfig {
+    fn default() -> Self {
+        Self {
+            max_pending_per_client: 100,
+            per_ip_per_minute: 20,
         }
     }
 }

@@ -44,6 +44,8 @@ pub struct Inner {
     pub applications: crate::oauth::application_cache::ApplicationCache,
     /// What client credentials issuance needs, by application.
     pub service_accounts: crate::oauth::service_account_cache::ServiceAccountCache,
+    /// Device authorization requests per client address.
+    pub device_requests: crate::oauth::device_request_limit::DeviceRequestLimit,
 }
 
 impl AppState {
@@ -73,6 +75,9 @@ impl AppState {
             ),
             service_accounts: crate::oauth::service_account_cache::ServiceAccountCache::new(
                 Duration::from_secs(config.cache.credential_ttl),
+            ),
+            device_requests: crate::oauth::device_request_limit::DeviceRequestLimit::new(
+                config.device_authorization.per_ip_per_minute,
             ),
             issuer,
             config,

@@ -1,11 +1,12 @@
-//! The retention purge on every backend, with time moved by a `ManualClock`: what is dead goes
-//! after its grace, a refresh family goes only whole and only once dead, and purges run in
-//! batches and side by side without harm.
+//! Storage that must not grow without bound, on every backend: the retention purge (time moved
+//! by a `ManualClock`: what is dead goes after its grace, a refresh family goes only whole and
+//! only once dead, purges run in batches and side by side without harm), and the cap on an
+//! application's pending device codes.
 
 use gatekey_core::audit::{Actor, AuditAction, AuditEntry};
 use gatekey_core::clock::{Clock, ManualClock};
 use gatekey_core::oauth::application::{ApplicationSettings, ClientType, GrantType};
-use gatekey_core::oauth::device::NewDeviceCode;
+use gatekey_core::oauth::device::{new_user_code, DeviceCodeSlot, NewDeviceCode};
 use gatekey_core::oauth::store::{
     ApplicationStore, DeviceStore, GrantStore, NewApplication, TokenStore,
 };
@@ -170,6 +171,21 @@ async fn rows(url: &str, table: &str) -> i64 {
         .unwrap();
     pool.close().await;
     count
+}
+
+/// The user code of the first device code stored.
+async fn oldest_user_code(url: &str) -> String {
+    let pool = sqlx::any::AnyPoolOptions::new()
+        .max_connections(1)
+        .connect(url)
+        .await
+        .unwrap();
+    let code = sqlx::query_scalar("SELECT user_code FROM device_codes ORDER BY id LIMIT 1")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    code
 }
 
 async fn session(f: &Fixture) -> Secret {
@@ -387,6 +403,68 @@ async fn purges_run_in_batches_and_side_by_side() {
         assert_eq!(a.of(Expired::Sessions) + b.of(Expired::Sessions), 5);
         assert_eq!(rows(&url, "sessions").await, 0);
         other.close().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_application_holds_at_most_the_pending_device_codes_allowed() {
+    each_backend(|f, url| async move {
+        let t0 = f.clock.now();
+        let new = |at: OffsetDateTime| NewDeviceCode {
+            hash: Secret::generate(SecretKind::DeviceCode).hash(),
+            user_code: new_user_code(),
+            application_id: f.app_id,
+            scopes: ScopeSet::ALL,
+            created_at: at,
+            expires_at: at + Duration::minutes(10),
+        };
+        let first = f.store.create_device_code_within(new(t0), 2).await.unwrap();
+        assert!(matches!(first, DeviceCodeSlot::Created(_)), "{first:?}");
+        let later = t0 + Duration::minutes(1);
+        let second = f
+            .store
+            .create_device_code_within(new(later), 2)
+            .await
+            .unwrap();
+        assert!(matches!(second, DeviceCodeSlot::Created(_)), "{second:?}");
+        let full = f
+            .store
+            .create_device_code_within(new(later), 2)
+            .await
+            .unwrap();
+        assert_eq!(
+            full,
+            DeviceCodeSlot::Full {
+                free_at: gatekey_core::clock::from_millis(gatekey_core::clock::to_millis(
+                    t0 + Duration::minutes(10)
+                ))
+            },
+            "the oldest pending code frees the next slot"
+        );
+        assert_eq!(rows(&url, "device_codes").await, 2);
+
+        // A decided code no longer counts, and neither does an expired one.
+        let pending = f
+            .store
+            .device_code_by_user_code(&oldest_user_code(&url).await)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(f.store.decide_device_code(pending.id, None).await.unwrap());
+        let freed = f
+            .store
+            .create_device_code_within(new(later), 2)
+            .await
+            .unwrap();
+        assert!(matches!(freed, DeviceCodeSlot::Created(_)), "{freed:?}");
+        let after_expiry = t0 + Duration::minutes(12);
+        let again = f
+            .store
+            .create_device_code_within(new(after_expiry), 2)
+            .await
+            .unwrap();
+        assert!(matches!(again, DeviceCodeSlot::Created(_)), "{again:?}");
     })
     .await;
 }
