@@ -13,6 +13,7 @@ pub mod oauth;
 pub mod page;
 pub mod password;
 pub mod principal;
+pub mod retention;
 pub mod role;
 pub mod scope;
 pub mod secret;

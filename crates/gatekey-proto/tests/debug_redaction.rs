@@ -36,6 +36,7 @@ fn key_view() -> ApiKeyView {
         last_used_at: None,
         expires_at: None,
         revoked_at: None,
+        parent_key_id: None,
     }
 }
 

@@ -1,9 +1,16 @@
 //! Work done beside the requests: following the invalidation feed, writing API keys'
-//! `last_used_at`, pruning old invalidations.
+//! `last_used_at`, pruning old invalidations, and the retention purge that deletes expired
+//! codes, device codes, tokens and sessions (and old audit events when configured).
+//!
+//! Every replica runs every task. The purge is safe to run on several at once: each batch
+//! deletes only rows that are already dead, so two replicas deleting the same rows just find
+//! fewer of them; a batch that fails (a lock conflict with another replica's purge, the
+//! database away) is logged and the next purge tries again.
 
 use std::time::Duration;
 
-use gatekey_core::store::{ApiKeyStore, InvalidationStore};
+use gatekey_core::retention::{purge, PurgeLimits, PurgeReport};
+use gatekey_core::store::{ApiKeyStore, InvalidationStore, StoreResult};
 use gatekey_store::Backend;
 use tokio::task::JoinHandle;
 
@@ -26,6 +33,7 @@ pub fn start(state: &AppState) -> BackgroundTasks {
     let mut tasks = vec![
         spawn(poll_invalidations(state.clone())),
         spawn(flush_usage_periodically(state.clone())),
+        spawn(purge_periodically(state.clone())),
     ];
     if state.store.backend() == Backend::Postgres {
         tasks.push(spawn(listen_for_invalidations(state.clone())));
@@ -55,6 +63,35 @@ async fn flush_usage_periodically(state: AppState) {
     loop {
         every.tick().await;
         flush_usage(&state).await;
+    }
+}
+
+/// Runs one retention purge now: deletes what the configured policy lets go at the clock's
+/// current time.
+pub async fn purge_expired(state: &AppState) -> StoreResult<PurgeReport> {
+    let policy = state.config.retention.policy();
+    purge(
+        &state.store,
+        &policy,
+        PurgeLimits::default(),
+        state.clock.now(),
+    )
+    .await
+}
+
+async fn purge_periodically(state: AppState) {
+    let mut every = tokio::time::interval(Duration::from_secs(state.config.retention.interval));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        match purge_expired(&state).await {
+            Ok(report) => {
+                for (kind, deleted) in &report.deleted {
+                    tracing::info!(what = kind.as_str(), deleted, "retention purge");
+                }
+            }
+            Err(error) => tracing::warn!(%error, "retention purge failed; will retry"),
+        }
     }
 }
 

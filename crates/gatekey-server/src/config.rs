@@ -50,6 +50,10 @@ pub struct Config {
     pub password_hashing: PasswordHashingConfig,
     /// Credential cache and its invalidation.
     pub cache: CacheConfig,
+    /// Deleting what is expired or revoked.
+    pub retention: RetentionConfig,
+    /// Limits of `POST /oauth/device_authorization`.
+    pub device_authorization: DeviceAuthorizationConfig,
 }
 
 /// HTTP limits.
@@ -131,6 +135,8 @@ impl Default for Config {
             login: LoginConfig::default(),
             password_hashing: PasswordHashingConfig::default(),
             cache: CacheConfig::default(),
+            retention: RetentionConfig::default(),
+            device_authorization: DeviceAuthorizationConfig::default(),
         }
     }
 }
@@ -182,6 +188,62 @@ impl Default for CacheConfig {
             credential_ttl: 60,
             invalidation_poll_ms: 250,
             last_used_flush: 5,
+        }
+    }
+}
+
+/// The retention purge: what is expired or revoked is deleted after a grace (see
+/// docs/configuration.md, `[retention]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetentionConfig {
+    /// Seconds between purges.
+    pub interval: u64,
+    /// Seconds expired or revoked authorization codes and tokens are kept (refresh families:
+    /// after their last member died), so that reuse of a spent one is still detected.
+    pub grace: u64,
+    /// Days audit events are kept; 0 keeps them forever.
+    pub audit_days: u64,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        Self {
+            interval: 900,
+            grace: 7 * 24 * 3600,
+            audit_days: 0,
+        }
+    }
+}
+
+impl RetentionConfig {
+    /// The policy these settings describe.
+    pub fn policy(&self) -> gatekey_core::retention::RetentionPolicy {
+        let seconds = |s: u64| time::Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX / 4));
+        gatekey_core::retention::RetentionPolicy {
+            grace: seconds(self.grace),
+            audit_retention: (self.audit_days > 0)
+                .then(|| seconds(self.audit_days.saturating_mul(24 * 3600))),
+        }
+    }
+}
+
+/// Limits of `POST /oauth/device_authorization` (see docs/configuration.md,
+/// `[device_authorization]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeviceAuthorizationConfig {
+    /// Pending, unexpired device codes one application may hold.
+    pub max_pending_per_client: u32,
+    /// Requests per client address per minute, counted per server process; 0 turns it off.
+    pub per_ip_per_minute: u32,
+}
+
+impl Default for DeviceAuthorizationConfig {
+    fn default() -> Self {
+        Self {
+            max_pending_per_client: 100,
+            per_ip_per_minute: 20,
         }
     }
 }
@@ -309,6 +371,11 @@ impl Config {
                 "http.forwarded_for_hops must be at least 1".into(),
             ));
         }
+        if self.retention.interval == 0 {
+            return Err(ConfigError::Invalid(
+                "retention.interval must be more than 0".into(),
+            ));
+        }
         if self.cache.invalidation_poll_ms == 0 || self.cache.last_used_flush == 0 {
             return Err(ConfigError::Invalid(
                 "cache intervals must be more than 0".into(),
@@ -363,6 +430,15 @@ mod tests {
                 (300, 20)
             );
             assert_eq!(config.http.body_limit, 65536);
+            assert_eq!(
+                (
+                    config.retention.interval,
+                    config.retention.grace,
+                    config.retention.audit_days
+                ),
+                (900, 604_800, 0)
+            );
+            assert_eq!(config.retention.policy().audit_retention, None);
             assert_eq!(config.issuer(), "http://127.0.0.1:8080");
             Ok(())
         });

@@ -57,6 +57,8 @@ pub struct Inner {
     pub service_accounts: crate::oauth::service_account_cache::ServiceAccountCache,
     /// Refused API requests, audited at most once per caller per minute.
     pub refusals: crate::auth::refusals::RefusalAudit,
+    /// Device authorization requests per client address.
+    pub device_requests: crate::oauth::device_request_limit::DeviceRequestLimit,
 }
 
 impl AppState {
@@ -93,6 +95,9 @@ impl AppState {
                 Duration::from_secs(config.cache.credential_ttl),
             ),
             refusals: crate::auth::refusals::RefusalAudit::default(),
+            device_requests: crate::oauth::device_request_limit::DeviceRequestLimit::new(
+                config.device_authorization.per_ip_per_minute,
+            ),
             issuer,
             config,
         }))

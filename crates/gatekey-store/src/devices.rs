@@ -1,8 +1,8 @@
 //! Device authorizations (RFC 8628).
 
-use gatekey_core::clock::to_millis;
+use gatekey_core::clock::{from_millis, to_millis};
 use gatekey_core::oauth::device::{
-    DeviceCodeRecord, DeviceStatus, NewDeviceCode, DEFAULT_INTERVAL_SECS,
+    DeviceCodeRecord, DeviceCodeSlot, DeviceStatus, NewDeviceCode, DEFAULT_INTERVAL_SECS,
 };
 use gatekey_core::oauth::store::DeviceStore;
 use gatekey_core::scope::ScopeSet;
@@ -76,6 +76,48 @@ impl DeviceStore for SqlStore {
         .fetch_one(&self.write)
         .await
         .map_err(conflict_as("user code"))
+    }
+
+    async fn create_device_code_within(
+        &self,
+        new: NewDeviceCode,
+        max_pending: u32,
+    ) -> StoreResult<DeviceCodeSlot> {
+        // One statement, so concurrent requests on SQLite's single writer cannot overshoot; on
+        // PostgreSQL concurrent inserts may each see the count just below the cap, so the cap
+        // can be passed by the number of requests in flight at that instant, no more.
+        let created: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO device_codes (device_code_hash, user_code, application_id, scopes, status, interval_secs, \
+             created_at, expires_at) SELECT $1, $2, $3, $4, 'pending', $5, $6, $7 \
+             WHERE (SELECT COUNT(*) FROM device_codes WHERE application_id = $3 AND status = 'pending' \
+             AND expires_at > $6) < $8 RETURNING id",
+        )
+        .bind(new.hash.as_bytes().to_vec())
+        .bind(&new.user_code)
+        .bind(new.application_id)
+        .bind(new.scopes.to_string())
+        .bind(DEFAULT_INTERVAL_SECS)
+        .bind(to_millis(new.created_at))
+        .bind(to_millis(new.expires_at))
+        .bind(i64::from(max_pending))
+        .fetch_optional(&self.write)
+        .await
+        .map_err(conflict_as("user code"))?;
+        if let Some(id) = created {
+            return Ok(DeviceCodeSlot::Created(id));
+        }
+        let oldest: Option<i64> = sqlx::query_scalar(
+            "SELECT MIN(expires_at) FROM device_codes WHERE application_id = $1 \
+             AND status = 'pending' AND expires_at > $2",
+        )
+        .bind(new.application_id)
+        .bind(to_millis(new.created_at))
+        .fetch_one(&self.read)
+        .await
+        .map_err(from_sqlx)?;
+        Ok(DeviceCodeSlot::Full {
+            free_at: oldest.map_or(new.created_at, from_millis),
+        })
     }
 
     async fn device_code_by_user_code(

@@ -17,6 +17,7 @@ mod grants;
 mod invalidations;
 mod issue_batch;
 pub use invalidations::{parse_invalidation, InvalidationListener};
+mod retention;
 mod rows;
 mod sessions;
 mod tokens;

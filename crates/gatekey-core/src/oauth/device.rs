@@ -93,6 +93,21 @@ pub struct DeviceCodeRecord {
     pub expires_at: OffsetDateTime,
 }
 
+/// The outcome of asking for a device code when an application may hold only so many pending
+/// ones (RFC 8628 §5.2 leaves flooding to the server; an unbounded table would let any client,
+/// public ones having no secret, fill the disk).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceCodeSlot {
+    /// Stored, with this id.
+    Created(i64),
+    /// The application already holds the most pending device codes allowed; the oldest one
+    /// expires at this time, which frees a slot.
+    Full {
+        /// When a slot frees up at the latest.
+        free_at: OffsetDateTime,
+    },
+}
+
 /// A new random user code, normalised (no dash).
 pub fn new_user_code() -> String {
     let mut rng = rand::rngs::OsRng;

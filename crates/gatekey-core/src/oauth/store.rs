@@ -5,7 +5,7 @@ use std::future::Future;
 use time::OffsetDateTime;
 
 use super::application::{Application, ApplicationSettings, ClientType};
-use super::device::{DeviceCodeRecord, NewDeviceCode};
+use super::device::{DeviceCodeRecord, DeviceCodeSlot, NewDeviceCode};
 use super::grant::Grant;
 use super::token::{
     CodeRedemption, IssuedTokens, NewAccessToken, NewCode, NewRefreshToken, TokenRecord,
@@ -197,6 +197,14 @@ pub trait DeviceStore: Send + Sync {
         &self,
         device: NewDeviceCode,
     ) -> impl Future<Output = StoreResult<i64>> + Send;
+    /// Stores a device authorization unless its application already holds `max_pending`
+    /// pending, unexpired ones (checked in the same statement). Conflict when the user code is
+    /// taken (draw another).
+    fn create_device_code_within(
+        &self,
+        device: NewDeviceCode,
+        max_pending: u32,
+    ) -> impl Future<Output = StoreResult<DeviceCodeSlot>> + Send;
     /// The device authorization with this (normalised) user code.
     fn device_code_by_user_code(
         &self,

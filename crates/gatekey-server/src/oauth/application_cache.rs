@@ -1,48 +1,53 @@
 //! A short-lived cache of applications by client id, so that authenticating a client at the
 //! token and introspection endpoints costs a hash and a map lookup rather than a query.
 //!
+//! Bounded: at most [`MAX_ENTRIES`] applications, each trusted for the credential TTL (a `moka`
+//! cache, which evicts by recency and frequency instead of scanning). Client ids that name no
+//! application are never cached, so made-up ids cannot fill it.
+//!
 //! Changes reach it like revocations reach the credential cache: an application's
 //! invalidation (written on update, secret rotation and deletion) evicts it on every server.
 //! Until the feed arrives, a secret that fails against a cached entry is checked once more
 //! against the database, so a freshly rotated secret works at once.
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use gatekey_core::oauth::application::Application;
 use gatekey_core::oauth::store::ApplicationStore;
 use gatekey_core::store::{Invalidation, StoreResult};
 use gatekey_store::SqlStore;
+use moka::sync::Cache;
 
-/// Entries kept before the cache starts over.
-const MAX_ENTRIES: usize = 10_000;
+/// Applications kept at most.
+pub const MAX_ENTRIES: u64 = 10_000;
 
 /// Applications by client id.
 #[derive(Debug)]
 pub struct ApplicationCache {
-    entries: RwLock<HashMap<String, (Arc<Application>, Instant)>>,
+    entries: Cache<String, Arc<Application>>,
     ttl: Duration,
-    generation: AtomicU64,
+    /// Bumped by every invalidation. A load caches what it read only if no invalidation came in
+    /// since it started; holding the lock makes that check and the insert one step.
+    generation: Mutex<u64>,
 }
 
 impl ApplicationCache {
-    /// A cache trusting entries for `ttl`.
+    /// A cache trusting entries for `ttl` (zero caches nothing).
     pub fn new(ttl: Duration) -> Self {
         Self {
-            entries: RwLock::new(HashMap::new()),
+            entries: Cache::builder()
+                .max_capacity(MAX_ENTRIES)
+                .time_to_live(ttl.max(Duration::from_millis(1)))
+                .support_invalidation_closures()
+                .build(),
             ttl,
-            generation: AtomicU64::new(0),
+            generation: Mutex::new(0),
         }
     }
 
-    fn cached(&self, client_id: &str) -> Option<Arc<Application>> {
-        let entries = self.entries.read().unwrap_or_else(|p| p.into_inner());
-        entries
-            .get(client_id)
-            .filter(|(_, at)| at.elapsed() < self.ttl)
-            .map(|(app, _)| app.clone())
+    fn generation(&self) -> std::sync::MutexGuard<'_, u64> {
+        self.generation.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The live application with this client id, from the cache or the database.
@@ -51,7 +56,7 @@ impl ApplicationCache {
         store: &SqlStore,
         client_id: &str,
     ) -> StoreResult<Option<Arc<Application>>> {
-        match self.cached(client_id) {
+        match self.entries.get(client_id) {
             Some(app) => Ok(Some(app)),
             None => self.load(store, client_id).await,
         }
@@ -63,7 +68,7 @@ impl ApplicationCache {
         store: &SqlStore,
         client_id: &str,
     ) -> StoreResult<Option<Arc<Application>>> {
-        let generation = self.generation.load(Ordering::Acquire);
+        let started = *self.generation();
         let Some(app) = store
             .application_by_client_id(client_id)
             .await?
@@ -71,12 +76,9 @@ impl ApplicationCache {
         else {
             return Ok(None);
         };
-        let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
-        if self.generation.load(Ordering::Acquire) == generation {
-            if entries.len() >= MAX_ENTRIES {
-                entries.clear();
-            }
-            entries.insert(client_id.to_owned(), (app.clone(), Instant::now()));
+        let generation = self.generation();
+        if *generation == started && !self.ttl.is_zero() {
+            self.entries.insert(client_id.to_owned(), app.clone());
         }
         Ok(Some(app))
     }
@@ -93,8 +95,15 @@ impl ApplicationCache {
         if ids.is_empty() {
             return;
         }
-        let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
-        self.generation.fetch_add(1, Ordering::AcqRel);
-        entries.retain(|_, (app, _)| !ids.contains(&app.id));
+        let mut generation = self.generation();
+        *generation += 1;
+        // Entries stored before this call and matching are gone for every later read.
+        if self
+            .entries
+            .invalidate_entries_if(move |_, app| ids.contains(&app.id))
+            .is_err()
+        {
+            self.entries.invalidate_all();
+        }
     }
 }

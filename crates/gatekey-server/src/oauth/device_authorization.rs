@@ -1,24 +1,35 @@
 //! `POST /oauth/device_authorization` (RFC 8628 §3.1, §3.2): a device asks for a device code
 //! and a user code to show its user.
+//!
+//! Every request stores a row, and a public client has no secret, so anyone who knows a client
+//! id could fill the table. Two limits answer that (RFC 8628 §5.2 leaves them to the server):
+//! requests per client address per minute, checked before anything else, and pending device codes
+//! per application, checked in the insert itself. Over either, the answer is `429 Too Many
+//! Requests` (RFC 6585 §4) with `Retry-After` and the RFC 6749 §5.2 body
+//! `{"error":"temporarily_unavailable"}`: `slow_down` belongs to the token endpoint's polling
+//! (RFC 8628 §3.5), and `invalid_request` would tell the device its request is malformed and not
+//! worth retrying, whereas this one succeeds later unchanged. `temporarily_unavailable` is the
+//! registered OAuth code for "try again later" (RFC 6749 §4.1.2.1, §11.4).
 
 use axum::extract::State;
-use axum::http::HeaderMap;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::map_response;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use gatekey_core::oauth::application::GrantType;
 use gatekey_core::oauth::device::{
-    display_user_code, new_user_code, NewDeviceCode, DEFAULT_INTERVAL_SECS,
+    display_user_code, new_user_code, DeviceCodeSlot, NewDeviceCode, DEFAULT_INTERVAL_SECS,
 };
 use gatekey_core::oauth::exchange::{requested_scopes, ExchangeError, TokenErrorCode};
 use gatekey_core::oauth::store::DeviceStore;
 use gatekey_core::secret::{Secret, SecretKind};
 use gatekey_core::store::StoreError;
+use gatekey_proto::ErrorBody;
 use serde::Serialize;
 
 use super::client_auth::authenticate_client;
-use super::error::{no_store, post_only, OAuthError};
+use super::error::{no_store, post_only, set_no_store, OAuthError};
 use super::form::OAuthForm;
 use crate::auth::ClientInfo;
 use crate::state::AppState;
@@ -52,6 +63,20 @@ fn refused(code: TokenErrorCode, description: impl Into<String>) -> OAuthError {
     .into()
 }
 
+/// `429` with `Retry-After` and `temporarily_unavailable` (see the module documentation).
+fn too_many(retry_after: u64, description: &str) -> Response {
+    let body = ErrorBody {
+        error: "temporarily_unavailable".to_owned(),
+        error_description: Some(description.to_owned()),
+    };
+    let mut response = (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response();
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(retry_after.max(1)));
+    set_no_store(&mut response);
+    response
+}
+
 /// Starts a device authorization for the authenticated client.
 async fn start_device_authorization(
     State(state): State<AppState>,
@@ -59,6 +84,14 @@ async fn start_device_authorization(
     headers: HeaderMap,
     form: OAuthForm,
 ) -> Result<Response, OAuthError> {
+    if let Some(ip) = &origin.ip {
+        if let Err(retry_after) = state.device_requests.check(ip, state.clock.now()) {
+            return Ok(too_many(
+                retry_after,
+                "too many device authorization requests from this address; retry later",
+            ));
+        }
+    }
     let client = authenticate_client(&state, &origin, &headers, &form).await?;
     let app = &client.application;
     if !app.allows(GrantType::DeviceCode) {
@@ -83,8 +116,20 @@ async fn start_device_authorization(
             created_at: now,
             expires_at: now + time::Duration::seconds(i64::try_from(ttl).unwrap_or(600)),
         };
-        match state.store.create_device_code(new).await {
-            Ok(_) => break user_code,
+        let max_pending = state.config.device_authorization.max_pending_per_client;
+        match state
+            .store
+            .create_device_code_within(new, max_pending)
+            .await
+        {
+            Ok(DeviceCodeSlot::Created(_)) => break user_code,
+            Ok(DeviceCodeSlot::Full { free_at }) => {
+                let wait = (free_at - now).whole_seconds();
+                return Ok(too_many(
+                    u64::try_from(wait).unwrap_or(1),
+                    "this application has too many pending device authorizations; retry later",
+                ));
+            }
             Err(StoreError::Conflict(_)) if attempts < 5 => attempts += 1,
             Err(error) => return Err(error.into()),
         }

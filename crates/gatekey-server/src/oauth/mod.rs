@@ -10,6 +10,7 @@ mod client_auth;
 mod consent_page;
 mod device_authorization;
 mod device_page;
+pub(crate) mod device_request_limit;
 mod error;
 mod form;
 mod grants;

@@ -4,10 +4,12 @@
 use std::collections::BTreeSet;
 
 use gatekey_core::audit::{MAX_DETAIL_BYTES, MAX_IP_BYTES, MAX_USER_AGENT_BYTES};
+use gatekey_core::oauth::application::{ClientType, GrantType};
 use reqwest::Method;
 use sqlx::any::AnyPoolOptions;
 
-use crate::harness::{each_backend, login_form, send_text, TestApp};
+use crate::harness::{assert_error, each_backend, login_form, seed, send_text, TestApp};
+use crate::oauth_fixture::ClientSpec;
 
 /// Every series of `/metrics` (the sample lines without their values).
 async fn series(app: &TestApp) -> BTreeSet<String> {
@@ -125,6 +127,112 @@ async fn failed_and_throttled_logins_store_a_bounded_amount_of_what_was_sent() {
             user_agent <= MAX_USER_AGENT_BYTES as i64,
             "user agent {user_agent}"
         );
+        app.stop().await;
+    })
+    .await;
+}
+
+fn device_spec() -> ClientSpec {
+    ClientSpec {
+        client_type: ClientType::Public,
+        grant_types: vec![GrantType::DeviceCode],
+        scopes: "read",
+        introspect: false,
+        service_account_id: None,
+    }
+}
+
+/// Device codes stored, by reading the table on a connection of its own.
+async fn device_codes(app: &TestApp) -> i64 {
+    let pool = AnyPoolOptions::new()
+        .max_connections(1)
+        .connect(app.store().url())
+        .await
+        .expect("a second connection to the database");
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM device_codes")
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+    pool.close().await;
+    count
+}
+
+#[track_caller]
+fn assert_too_many(answer: &(u16, reqwest::header::HeaderMap, serde_json::Value), most: u64) {
+    assert_error(answer, 429, "temporarily_unavailable");
+    let retry_after: u64 = answer.1["retry-after"]
+        .to_str()
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .expect("Retry-After in seconds");
+    assert!(
+        (1..=most).contains(&retry_after),
+        "Retry-After {retry_after}"
+    );
+    assert_eq!(answer.1["cache-control"], "no-store");
+}
+
+#[tokio::test]
+async fn device_authorization_is_limited_per_client_address() {
+    each_backend(|backend| async move {
+        let app = TestApp::start_with(backend, |config| {
+            config.device_authorization.per_ip_per_minute = 3;
+        })
+        .await;
+        let seeded = seed(&app).await;
+        let device = app.register_client(seeded.acme.id, device_spec()).await;
+        for _ in 0..3 {
+            let started = app
+                .post_as(&device, "/oauth/device_authorization", &[])
+                .await;
+            assert_eq!(started.0, 200, "{}", started.2);
+        }
+        let refused = app
+            .post_as(&device, "/oauth/device_authorization", &[])
+            .await;
+        assert_too_many(&refused, 60);
+        // Made-up client ids from the same address are refused before anything is looked up.
+        let unknown = app
+            .post_form(
+                "/oauth/device_authorization",
+                None,
+                &[("client_id", "app_nobody")],
+            )
+            .await;
+        assert_too_many(&unknown, 60);
+        assert_eq!(device_codes(&app).await, 3);
+        app.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_application_holds_a_bounded_number_of_pending_device_codes() {
+    each_backend(|backend| async move {
+        let app = TestApp::start_with(backend, |config| {
+            config.device_authorization.per_ip_per_minute = 0;
+            config.device_authorization.max_pending_per_client = 2;
+        })
+        .await;
+        let seeded = seed(&app).await;
+        let device = app.register_client(seeded.acme.id, device_spec()).await;
+        let other = app.register_client(seeded.acme.id, device_spec()).await;
+        for _ in 0..2 {
+            let started = app
+                .post_as(&device, "/oauth/device_authorization", &[])
+                .await;
+            assert_eq!(started.0, 200, "{}", started.2);
+        }
+        let full = app
+            .post_as(&device, "/oauth/device_authorization", &[])
+            .await;
+        // A slot frees when the oldest pending code expires: within the code's lifetime.
+        assert_too_many(&full, 600);
+        let elsewhere = app
+            .post_as(&other, "/oauth/device_authorization", &[])
+            .await;
+        assert_eq!(elsewhere.0, 200, "another application has its own slots");
+        assert_eq!(device_codes(&app).await, 3);
         app.stop().await;
     })
     .await;

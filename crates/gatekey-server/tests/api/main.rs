@@ -31,6 +31,7 @@ mod operations;
 mod rank_and_refusals;
 mod rate_limit;
 mod redirect_uris;
+mod retention;
 mod secrets_at_rest;
 mod service_accounts;
 mod slow_connections;

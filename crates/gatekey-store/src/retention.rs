@@ -1,0 +1,68 @@
+//! The retention purge's deletions (see `gatekey_core::retention` for the rules). Each call is
+//! one `DELETE` of at most `limit` rows chosen by a sub-select, which both databases run the
+//! same way; the indexes of migration 0005 keep the sub-selects from scanning whole tables.
+//!
+//! Nothing references the rows deleted here by foreign key: codes, device codes and tokens are
+//! leaves under their grants, sessions are leaves under users, and audit events reference
+//! nothing. Grants, users and accounts are kept.
+
+use gatekey_core::clock::to_millis;
+use gatekey_core::retention::{Expired, RetentionStore};
+use gatekey_core::store::StoreResult;
+use time::OffsetDateTime;
+
+use crate::error::from_sqlx;
+use crate::SqlStore;
+
+/// The `DELETE` of one batch of `kind`: `$1` is the cut-off in milliseconds, `$2` the limit.
+fn delete_sql(kind: Expired) -> &'static str {
+    match kind {
+        Expired::AuthorizationCodes => {
+            "DELETE FROM authorization_codes WHERE id IN \
+             (SELECT id FROM authorization_codes WHERE expires_at < $1 LIMIT $2)"
+        }
+        Expired::DeviceCodes => {
+            "DELETE FROM device_codes WHERE id IN \
+             (SELECT id FROM device_codes WHERE expires_at < $1 LIMIT $2)"
+        }
+        Expired::AccessTokens => {
+            "DELETE FROM access_tokens WHERE id IN \
+             (SELECT id FROM access_tokens WHERE expires_at < $1 OR revoked_at < $1 LIMIT $2)"
+        }
+        // A family goes whole, once no member is alive or died after the cut-off: a spent
+        // member is kept while its family lives, so presenting it still revokes the family.
+        Expired::RefreshFamilies => {
+            "DELETE FROM refresh_tokens WHERE family_id IN \
+             (SELECT r.family_id FROM refresh_tokens r \
+              WHERE (r.expires_at < $1 OR r.revoked_at < $1) \
+              AND NOT EXISTS (SELECT 1 FROM refresh_tokens l WHERE l.family_id = r.family_id \
+                AND l.expires_at >= $1 AND (l.revoked_at IS NULL OR l.revoked_at >= $1)) \
+              LIMIT $2)"
+        }
+        Expired::Sessions => {
+            "DELETE FROM sessions WHERE id IN \
+             (SELECT id FROM sessions WHERE expires_at < $1 LIMIT $2)"
+        }
+        Expired::AuditEvents => {
+            "DELETE FROM audit_events WHERE id IN \
+             (SELECT id FROM audit_events WHERE at < $1 LIMIT $2)"
+        }
+    }
+}
+
+impl RetentionStore for SqlStore {
+    async fn delete_expired(
+        &self,
+        kind: Expired,
+        before: OffsetDateTime,
+        limit: u32,
+    ) -> StoreResult<u64> {
+        let deleted = sqlx::query(delete_sql(kind))
+            .bind(to_millis(before))
+            .bind(i64::from(limit))
+            .execute(&self.write)
+            .await
+            .map_err(from_sqlx)?;
+        Ok(deleted.rows_affected())
+    }
+}
