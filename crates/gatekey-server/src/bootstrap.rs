@@ -4,7 +4,7 @@
 use gatekey_core::audit::{Actor, AuditAction, AuditEntry};
 use gatekey_core::password::hash_password;
 use gatekey_core::role::Role;
-use gatekey_core::store::{AccountStore, StoreError};
+use gatekey_core::store::{AccountStore, StoreError, UserStore};
 use gatekey_core::user_admin::{create_person, CreateUserError, PersonRequest};
 use gatekey_core::Clock;
 use gatekey_store::SqlStore;
@@ -97,6 +97,10 @@ pub async fn bootstrap_if_empty(
         password_hash: Some(hash),
     };
     let owner = create_person(store, now, &account, person, &operator).await?;
+    if generated {
+        // The printed password has passed through a terminal or a log: its first use replaces it.
+        store.require_password_change(owner.user.id).await?;
+    }
     Ok(Some(Bootstrapped {
         email: owner.user.email,
         generated_password: generated.then_some(password),

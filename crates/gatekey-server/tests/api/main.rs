@@ -26,3 +26,4 @@ mod secrets_at_rest;
 mod service_accounts;
 mod storage_failure;
 mod web;
+mod web_sessions;
