@@ -91,7 +91,13 @@ pub async fn session_allowing_password_change(
     };
     let now = state.clock.now();
     match check_session(&session, now, state.config.session.idle_timeout()) {
-        SessionCheck::Live { touch: true } => state.store.touch_session(session.id, now).await?,
+        SessionCheck::Live { touch: true } => {
+            // Bookkeeping, not a check: if the write fails the request still proceeds, and
+            // should writes keep failing the session ends at the idle timeout (the safe side).
+            if let Err(error) = state.store.touch_session(session.id, now).await {
+                tracing::warn!(%error, "cannot record a session's last use");
+            }
+        }
         SessionCheck::Live { touch: false } => {}
         SessionCheck::Expired | SessionCheck::Idle => return Ok(None),
     }
