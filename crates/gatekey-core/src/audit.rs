@@ -102,6 +102,8 @@ pub enum AuditAction {
     LoginThrottled,
     /// A user logged out.
     Logout,
+    /// A user ended all their sessions at once ("sign out everywhere").
+    LogoutEverywhere,
     /// An application was registered.
     ApplicationCreated,
     /// An application's settings changed.
@@ -150,6 +152,7 @@ impl AuditAction {
             Self::LoginFailed => "login.failed",
             Self::LoginThrottled => "login.throttled",
             Self::Logout => "logout",
+            Self::LogoutEverywhere => "logout.everywhere",
             Self::ApplicationCreated => "application.created",
             Self::ApplicationUpdated => "application.updated",
             Self::ApplicationSecretRotated => "application.secret_rotated",

@@ -191,7 +191,8 @@ pub trait UserStore: Send + Sync {
         kind: Option<UserKind>,
         page: PageRequest,
     ) -> impl Future<Output = StoreResult<Page<Member>>> + Send;
-    /// Sets a person's password hash and ends their sessions, except `keep_session`.
+    /// Sets a person's password hash and ends their sessions, except `keep_session`. Clears
+    /// the must-change-password mark.
     fn set_password(
         &self,
         user_id: i64,
@@ -199,6 +200,10 @@ pub trait UserStore: Send + Sync {
         keep_session: Option<i64>,
         audit: AuditEntry,
     ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Marks a person as having to change their password before anything else (the owner
+    /// first run creates with a generated password).
+    fn require_password_change(&self, user_id: i64)
+        -> impl Future<Output = StoreResult<()>> + Send;
     /// Re-enables a disabled user. Their API keys that were not revoked work again.
     fn enable_user(
         &self,
@@ -289,6 +294,26 @@ pub trait SessionStore: Send + Sync {
         id: i64,
         audit: AuditEntry,
     ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Records that a session was used at `now` (callers write this at most once every
+    /// [`crate::session::LAST_SEEN_RESOLUTION`]).
+    fn touch_session(
+        &self,
+        id: i64,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Ends every session of a user, in every account ("sign out everywhere"), with one audit
+    /// event. Returns how many ended.
+    fn delete_user_sessions(
+        &self,
+        user_id: i64,
+        audit: AuditEntry,
+    ) -> impl Future<Output = StoreResult<u64>> + Send;
+    /// Deletes sessions last used before `last_seen_before` (idle ones, for the retention
+    /// task). Returns how many were deleted.
+    fn delete_idle_sessions(
+        &self,
+        last_seen_before: OffsetDateTime,
+    ) -> impl Future<Output = StoreResult<u64>> + Send;
 }
 
 /// The audit log.

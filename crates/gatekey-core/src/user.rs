@@ -61,6 +61,9 @@ pub struct User {
     pub disabled_at: Option<OffsetDateTime>,
     /// When the user was created.
     pub created_at: OffsetDateTime,
+    /// Whether the password must be changed before anything else (a generated first-run
+    /// password): until then a web session can only change it or sign out.
+    pub must_change_password: bool,
 }
 
 impl fmt::Debug for User {

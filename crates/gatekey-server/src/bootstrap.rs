@@ -145,7 +145,7 @@ pub async fn bootstrap_if_empty(
     let audit = AuditEntry::new(now, &operator, AuditAction::UserCreated, "user")
         .detail(format!("role {}", Role::Owner));
     let created = match store
-        .create_first_owner(account, owner, Role::Owner, now, audit)
+        .create_first_owner(account, owner, Role::Owner, generated, now, audit)
         .await
     {
         Ok(created) => created,

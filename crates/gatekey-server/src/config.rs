@@ -54,6 +54,8 @@ pub struct Config {
     pub retention: RetentionConfig,
     /// Limits of `POST /oauth/device_authorization`.
     pub device_authorization: DeviceAuthorizationConfig,
+    /// Web sessions.
+    pub session: SessionConfig,
 }
 
 /// HTTP limits.
@@ -120,6 +122,27 @@ pub struct CacheConfig {
     pub last_used_flush: u64,
 }
 
+/// Web sessions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SessionConfig {
+    /// Seconds without a request after which a session ends (besides its 12-hour lifetime).
+    pub idle_timeout: u64,
+}
+
+impl SessionConfig {
+    /// The idle timeout as a duration.
+    pub fn idle_timeout(&self) -> time::Duration {
+        time::Duration::seconds(i64::try_from(self.idle_timeout).unwrap_or(i64::MAX))
+    }
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        Self { idle_timeout: 1800 }
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Self {
@@ -137,6 +160,7 @@ impl Default for Config {
             cache: CacheConfig::default(),
             retention: RetentionConfig::default(),
             device_authorization: DeviceAuthorizationConfig::default(),
+            session: SessionConfig::default(),
         }
     }
 }
@@ -376,6 +400,14 @@ impl Config {
                 "retention.interval must be more than 0".into(),
             ));
         }
+        // A session's last use is written once a minute, so a shorter timeout could not hold;
+        // longer than the 12-hour lifetime would never apply.
+        if !(60..=12 * 3600).contains(&self.session.idle_timeout) {
+            return Err(ConfigError::Invalid(format!(
+                "session.idle_timeout must be 60 to 43200 seconds, got {}",
+                self.session.idle_timeout
+            )));
+        }
         if self.cache.invalidation_poll_ms == 0 || self.cache.last_used_flush == 0 {
             return Err(ConfigError::Invalid(
                 "cache intervals must be more than 0".into(),
@@ -506,6 +538,26 @@ mod tests {
             let missing = load_in(jail, Some("nope.toml"), &ConfigOverrides::default())
                 .expect_err("missing file");
             assert!(matches!(missing, ConfigError::MissingFile(_)));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn session_idle_timeout_is_bounded() {
+        Jail::expect_with(|jail| {
+            let config = load_in(jail, None, &ConfigOverrides::default()).expect("defaults");
+            assert_eq!(config.session.idle_timeout, 1800, "30 minutes by default");
+            jail.set_env("GATEKEY_SESSION__IDLE_TIMEOUT", "7200");
+            let config = load_in(jail, None, &ConfigOverrides::default()).expect("2 hours");
+            assert_eq!(config.session.idle_timeout(), time::Duration::hours(2));
+            for refused in ["30", "50000"] {
+                jail.set_env("GATEKEY_SESSION__IDLE_TIMEOUT", refused);
+                let error = load_in(jail, None, &ConfigOverrides::default()).expect_err(refused);
+                assert!(
+                    error.to_string().contains("session.idle_timeout"),
+                    "{error}"
+                );
+            }
             Ok(())
         });
     }

@@ -84,11 +84,14 @@ impl SqlStore {
     /// Creates the first owner, with `role` in `account` (created here when new), in one
     /// transaction: either both exist afterwards or neither does. `Ok(None)` when a new account's
     /// slug is taken, which means another server did the first run at the same moment.
+    /// `must_change_password` marks a generated password, which the owner replaces at first
+    /// sign-in; it is written in the same transaction, so no owner exists without it.
     pub async fn create_first_owner(
         &self,
         account: OwnerAccount<'_>,
         owner: NewUser,
         role: Role,
+        must_change_password: bool,
         now: OffsetDateTime,
         owner_audit: AuditEntry,
     ) -> StoreResult<Option<(Account, Member)>> {
@@ -103,7 +106,15 @@ impl SqlStore {
                 }
             }
         };
-        let member = insert_user(&mut tx, owner, account.id, role, owner_audit).await?;
+        let mut member = insert_user(&mut tx, owner, account.id, role, owner_audit).await?;
+        if must_change_password {
+            sqlx::query("UPDATE users SET must_change_password = 1 WHERE id = $1")
+                .bind(member.user.id)
+                .execute(&mut *tx)
+                .await
+                .map_err(from_sqlx)?;
+            member.user.must_change_password = true;
+        }
         tx.commit().await.map_err(from_sqlx)?;
         Ok(Some((account, member)))
     }

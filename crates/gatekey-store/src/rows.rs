@@ -57,7 +57,8 @@ pub(crate) fn account(row: &AnyRow) -> RowResult<Account> {
 
 /// `users` columns, prefixed `u_`.
 pub(crate) const USER_COLUMNS: &str = "u.id AS u_id, u.email AS u_email, u.name AS u_name, u.kind AS u_kind, \
-     u.password_hash AS u_password_hash, u.disabled_at AS u_disabled_at, u.created_at AS u_created_at";
+     u.password_hash AS u_password_hash, u.disabled_at AS u_disabled_at, u.created_at AS u_created_at, \
+     u.must_change_password AS u_must_change_password";
 
 pub(crate) fn user(row: &AnyRow) -> RowResult<User> {
     let kind: String = column(row, "u_kind")?;
@@ -71,6 +72,7 @@ pub(crate) fn user(row: &AnyRow) -> RowResult<User> {
         password_hash: column(row, "u_password_hash")?,
         disabled_at: optional_time_column(row, "u_disabled_at")?,
         created_at: time_column(row, "u_created_at")?,
+        must_change_password: column::<i64>(row, "u_must_change_password")? != 0,
     })
 }
 

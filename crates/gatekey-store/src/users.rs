@@ -73,7 +73,7 @@ async fn select_member(
 }
 
 /// Writes `audit` once in each of the user's accounts, so every account's admins see it.
-async fn insert_audit_in_user_accounts(
+pub(crate) async fn insert_audit_in_user_accounts(
     conn: &mut AnyConnection,
     user_id: i64,
     audit: AuditEntry,
@@ -241,7 +241,7 @@ impl UserStore for SqlStore {
     ) -> StoreResult<()> {
         let mut tx = self.write.begin().await.map_err(from_sqlx)?;
         let changed =
-            sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2 AND kind = 'person'")
+            sqlx::query("UPDATE users SET password_hash = $1, must_change_password = 0 WHERE id = $2 AND kind = 'person'")
                 .bind(password_hash)
                 .bind(user_id)
                 .execute(&mut *tx)
@@ -262,6 +262,20 @@ impl UserStore for SqlStore {
         }
         insert_audit_in_user_accounts(&mut tx, user_id, audit).await?;
         tx.commit().await.map_err(from_sqlx)
+    }
+
+    async fn require_password_change(&self, user_id: i64) -> StoreResult<()> {
+        let changed = sqlx::query(
+            "UPDATE users SET must_change_password = 1 WHERE id = $1 AND kind = 'person'",
+        )
+        .bind(user_id)
+        .execute(&self.write)
+        .await
+        .map_err(from_sqlx)?;
+        if changed.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
     }
 
     async fn enable_user(&self, user_id: i64, audit: AuditEntry) -> StoreResult<User> {

@@ -199,6 +199,7 @@ async fn session(f: &Fixture) -> Secret {
         csrf_token: "csrf".into(),
         created_at: now,
         expires_at: now + Duration::hours(12),
+        last_seen_at: now,
     };
     f.store
         .create_session(

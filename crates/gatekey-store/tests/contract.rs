@@ -2,6 +2,7 @@
 //! `GATEKEY_TEST_POSTGRES_URL` is set.
 
 use gatekey_core::audit::{Actor, AuditAction, AuditEntry};
+use gatekey_core::clock::{from_millis, to_millis};
 use gatekey_core::page::PageRequest;
 use gatekey_core::role::Role;
 use gatekey_core::scope::ScopeSet;
@@ -415,6 +416,7 @@ async fn sessions_round_trip() {
             csrf_token: "csrf".into(),
             created_at: now,
             expires_at: now + time::Duration::hours(1),
+            last_seen_at: now,
         };
         let stored = store
             .create_session(session, audit(AuditAction::LoginSucceeded, "session"))
@@ -457,6 +459,149 @@ async fn sessions_round_trip() {
             .await
             .unwrap()
             .is_none());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn sessions_are_touched_ended_together_and_deleted_when_idle() {
+    each_backend(|store| async move {
+        // Stored to the millisecond.
+        let now = from_millis(to_millis(OffsetDateTime::now_utc()));
+        let acme = store
+            .create_account(
+                "acme",
+                "Acme",
+                now,
+                audit(AuditAction::AccountCreated, "account"),
+            )
+            .await
+            .unwrap();
+        let mut users = Vec::new();
+        for email in ["ada@example.com", "bob@example.com"] {
+            let member = store
+                .create_user(
+                    person(email),
+                    acme.id,
+                    Role::Member,
+                    audit(AuditAction::UserCreated, "user"),
+                )
+                .await
+                .unwrap();
+            users.push(member.user.id);
+        }
+        let mut secrets = Vec::new();
+        for user_id in [users[0], users[0], users[1]] {
+            let secret = Secret::generate(SecretKind::Session);
+            let session = Session {
+                id: 0,
+                hash: secret.hash(),
+                user_id,
+                account_id: acme.id,
+                csrf_token: "csrf".into(),
+                created_at: now,
+                expires_at: now + time::Duration::hours(12),
+                last_seen_at: now,
+            };
+            store
+                .create_session(session, audit(AuditAction::LoginSucceeded, "session"))
+                .await
+                .unwrap();
+            secrets.push(secret);
+        }
+        let found = |i: usize| {
+            let store = store.clone();
+            let hash = secrets[i].hash();
+            async move { store.session_by_hash(&hash).await.unwrap() }
+        };
+        let later = now + time::Duration::minutes(10);
+        let bobs = found(2).await.expect("stored");
+        assert_eq!(bobs.last_seen_at, bobs.created_at);
+        store.touch_session(bobs.id, later).await.unwrap();
+        store.touch_session(bobs.id, now).await.unwrap();
+        assert_eq!(
+            found(2).await.expect("stored").last_seen_at,
+            later,
+            "never moved back"
+        );
+
+        let ended = store
+            .delete_user_sessions(users[0], audit(AuditAction::LogoutEverywhere, "user"))
+            .await
+            .unwrap();
+        assert_eq!(ended, 2);
+        assert!(found(0).await.is_none() && found(1).await.is_none());
+        assert!(found(2).await.is_some(), "another user's session stays");
+        let audits = store
+            .list_audits(acme.id, PageRequest::default())
+            .await
+            .unwrap();
+        assert_eq!(audits.items[0].action, "logout.everywhere");
+        assert_eq!(
+            audits.items[0].detail.as_deref(),
+            Some("2 session(s) ended")
+        );
+
+        assert_eq!(store.delete_idle_sessions(later).await.unwrap(), 0);
+        let deleted = store
+            .delete_idle_sessions(later + time::Duration::milliseconds(1))
+            .await
+            .unwrap();
+        assert_eq!(deleted, 1);
+        assert!(found(2).await.is_none());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_required_password_change_is_cleared_by_the_change() {
+    each_backend(|store| async move {
+        let now = OffsetDateTime::now_utc();
+        let acme = store
+            .create_account(
+                "acme",
+                "Acme",
+                now,
+                audit(AuditAction::AccountCreated, "account"),
+            )
+            .await
+            .unwrap();
+        let ada = store
+            .create_user(
+                person("ada@example.com"),
+                acme.id,
+                Role::Owner,
+                audit(AuditAction::UserCreated, "user"),
+            )
+            .await
+            .unwrap();
+        assert!(!ada.user.must_change_password);
+        store.require_password_change(ada.user.id).await.unwrap();
+        let marked = store
+            .user_by_email("ada@example.com")
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(marked.must_change_password);
+        store
+            .set_password(
+                ada.user.id,
+                "$argon2id$placeholder",
+                None,
+                audit(AuditAction::PasswordChanged, "user"),
+            )
+            .await
+            .unwrap();
+        let changed = store
+            .user_by_email("ada@example.com")
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(!changed.must_change_password);
+        assert!(matches!(
+            store.require_password_change(i64::MAX).await,
+            Err(StoreError::NotFound)
+        ));
     })
     .await;
 }

@@ -70,6 +70,7 @@ async fn the_first_account_and_its_owner_are_written_together_or_not_at_all() {
                 new_default(),
                 owner("taken@example.com"),
                 Role::Owner,
+                false,
                 now,
                 audit(AuditAction::UserCreated, "user"),
             )
@@ -85,6 +86,7 @@ async fn the_first_account_and_its_owner_are_written_together_or_not_at_all() {
                 new_default(),
                 owner("owner@example.com"),
                 Role::Owner,
+                true,
                 now,
                 audit(AuditAction::UserCreated, "user"),
             )
@@ -97,6 +99,10 @@ async fn the_first_account_and_its_owner_are_written_together_or_not_at_all() {
         );
         let facts = store.first_run_facts("default").await.unwrap();
         assert_eq!((facts.any_owner, facts.first_account_members), (true, 1));
+        // A generated password is marked for replacement in the same transaction.
+        assert!(member.user.must_change_password);
+        let stored = store.user_by_email("owner@example.com").await.unwrap();
+        assert!(stored.expect("stored").must_change_password);
 
         // Another server's first run at the same moment finds the slug taken: nothing to do.
         let raced = store
@@ -104,6 +110,7 @@ async fn the_first_account_and_its_owner_are_written_together_or_not_at_all() {
                 new_default(),
                 owner("second@example.com"),
                 Role::Owner,
+                false,
                 now,
                 audit(AuditAction::UserCreated, "user"),
             )

@@ -417,6 +417,7 @@ mod tests {
                 password_hash: None,
                 disabled_at: None,
                 created_at: t0(),
+                must_change_password: false,
             },
             membership: Membership {
                 id: 1,

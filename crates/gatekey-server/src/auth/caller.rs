@@ -15,7 +15,7 @@ use subtle::ConstantTimeEq;
 
 use super::access_token::check_access_token;
 use super::api_key::check_api_key;
-use super::session::current_session;
+use super::session::{current_session, password_change_pending};
 use super::ClientInfo;
 use crate::error::ApiError;
 use crate::rate_limit::RateDecision;
@@ -246,6 +246,9 @@ async fn authenticate(state: &AppState, parts: &Parts) -> Result<Caller, ApiErro
                 client,
             })
         }
+        None if password_change_pending(state, &parts.headers).await? => Err(ApiError::forbidden(
+            "this session must change its password first: open /password in the browser",
+        )),
         None => Err(ApiError::missing_credential()),
     }
 }

@@ -1,5 +1,12 @@
 //! Web sessions: the `gatekey_session` cookie, checked against the database on every request
 //! (web traffic is light, and a logout or a disabled user then takes effect at once).
+//!
+//! A session ends at its absolute expiry or after `session.idle_timeout` without use
+//! ([`check_session`]); its last use is written at most once a minute. A user who must change
+//! their password (the first-run owner) has a session that [`current_session`] does not
+//! return: only the change-password page and sign-out, which ask for
+//! [`session_allowing_password_change`], accept it, so every other page and API call refuses it
+//! without having to know about the rule.
 
 use std::sync::Arc;
 
@@ -9,7 +16,7 @@ use gatekey_core::audit::CredentialRef;
 use gatekey_core::principal::Principal;
 use gatekey_core::scope::ScopeSet;
 use gatekey_core::secret::{Secret, SecretKind};
-use gatekey_core::session::Session;
+use gatekey_core::session::{check_session, Session, SessionCheck};
 use gatekey_core::store::{AccountStore, SessionStore, StoreError, UserStore};
 
 use crate::state::AppState;
@@ -38,8 +45,38 @@ pub struct WebSession {
     pub principal: Principal,
 }
 
-/// The session the request's cookie names, if it is valid and its user still active.
+impl WebSession {
+    /// Whether the user must change their password before doing anything else.
+    pub fn password_change_required(&self) -> bool {
+        self.principal.user.must_change_password
+    }
+}
+
+/// The session the request's cookie names, if it is valid, its user still active, and not
+/// waiting for a password change.
 pub async fn current_session(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<WebSession>, StoreError> {
+    Ok(session_allowing_password_change(state, headers)
+        .await?
+        .filter(|web| !web.password_change_required()))
+}
+
+/// Whether the request carries a valid session that may do nothing until the password is
+/// changed; for answering such a request with a clear refusal rather than "not signed in".
+pub async fn password_change_pending(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<bool, StoreError> {
+    Ok(session_allowing_password_change(state, headers)
+        .await?
+        .is_some_and(|web| web.password_change_required()))
+}
+
+/// The session the request's cookie names, if it is valid and its user still active, even when
+/// the password must be changed first. Only the change-password page and sign-out use it.
+pub async fn session_allowing_password_change(
     state: &AppState,
     headers: &HeaderMap,
 ) -> Result<Option<WebSession>, StoreError> {
@@ -52,8 +89,17 @@ pub async fn current_session(
     let Some(session) = state.store.session_by_hash(&secret.hash()).await? else {
         return Ok(None);
     };
-    if session.expires_at <= state.clock.now() {
-        return Ok(None);
+    let now = state.clock.now();
+    match check_session(&session, now, state.config.session.idle_timeout()) {
+        SessionCheck::Live { touch: true } => {
+            // Bookkeeping, not a check: if the write fails the request still proceeds, and
+            // should writes keep failing the session ends at the idle timeout (the safe side).
+            if let Err(error) = state.store.touch_session(session.id, now).await {
+                tracing::warn!(%error, "cannot record a session's last use");
+            }
+        }
+        SessionCheck::Live { touch: false } => {}
+        SessionCheck::Expired | SessionCheck::Idle => return Ok(None),
     }
     let Some(member) = state
         .store

@@ -130,6 +130,7 @@ mod tests {
                     password_hash: None,
                     disabled_at: None,
                     created_at: at,
+                    must_change_password: false,
                 },
                 membership: Membership {
                     id: app_id,

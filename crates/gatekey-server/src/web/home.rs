@@ -16,13 +16,18 @@ use maud::{html, Markup};
 
 use super::applications::{applications_section, created_notice};
 use super::layout::{display_time, error_page, html_response, page};
-use crate::auth::session::{current_session, WebSession};
+use super::password_page::{password_form, render_password_page};
+use crate::auth::session::{session_allowing_password_change, WebSession};
 use crate::background::flush_usage;
 use crate::state::AppState;
 
-/// Shows the home page, or sends a visitor without a session to sign in.
+/// Shows the home page, or sends a visitor without a session to sign in, and one who must
+/// change the password to the change-password page.
 pub async fn show_home(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    match current_session(&state, &headers).await {
+    match session_allowing_password_change(&state, &headers).await {
+        Ok(Some(web)) if web.password_change_required() => {
+            Redirect::to("/password").into_response()
+        }
         Ok(Some(web)) => render_home(&state, &web, StatusCode::OK, Messages::default()).await,
         Ok(None) => Redirect::to("/login").into_response(),
         Err(_) => error_page(
@@ -50,13 +55,18 @@ pub struct Messages<'a> {
     pub application_error: Option<&'a str>,
 }
 
-/// Renders the home page with the messages of the last form.
+/// Renders the home page with the messages of the last form. A session that must change its
+/// password gets the change-password page instead, unless the form just changed it (the
+/// success notice is set; `web` still holds the user as read before the change).
 pub async fn render_home(
     state: &AppState,
     web: &WebSession,
     status: StatusCode,
     messages: Messages<'_>,
 ) -> Response {
+    if web.password_change_required() && messages.password_notice.is_none() {
+        return render_password_page(web, status, &messages);
+    }
     match home_body(state, web, &messages).await {
         Ok(body) => html_response(
             status,
@@ -179,16 +189,15 @@ async fn home_body(
         @if p.user.kind == UserKind::Person {
             section {
                 h2 { "Change your password" }
-                @if let Some(notice) = messages.password_notice { p.notice role="status" { (notice) } }
-                @if let Some(error) = messages.password_error { p.error role="alert" { (error) } }
-                form method="post" action="/password" {
-                    input type="hidden" name="csrf_token" value=(csrf);
-                    label for="current-password" { "Current password" }
-                    input #current-password type="password" name="current_password" autocomplete="current-password" required;
-                    label for="new-password" { "New password (at least 12 characters)" }
-                    input #new-password type="password" name="new_password" autocomplete="new-password" minlength="12" required;
-                    p { button type="submit" { "Change password" } }
-                }
+                (password_form(csrf, messages.password_notice, messages.password_error))
+            }
+        }
+        section {
+            h2 { "Your sessions" }
+            p.muted { "Signed in on another computer, or not sure? End every session of yours, in every account, this one included." }
+            form method="post" action="/logout/everywhere" {
+                input type="hidden" name="csrf_token" value=(csrf);
+                button.danger type="submit" { "Sign out everywhere" }
             }
         }
         @if let Some(admin) = admin { (admin) }

@@ -229,6 +229,7 @@ pub async fn submit_login(
         csrf_token: new_token(),
         created_at: now,
         expires_at: now + SESSION_TTL,
+        last_seen_at: now,
     };
     let entry = AuditEntry {
         actor: Actor {
@@ -241,7 +242,13 @@ pub async fn submit_login(
         return storage_failure(&error);
     }
     let secure = state.secure_cookies();
-    let mut response = Redirect::to(safe_next(form.next.as_deref())).into_response();
+    // A generated first-run password must be replaced before anything else.
+    let target = if user.must_change_password {
+        "/password"
+    } else {
+        safe_next(form.next.as_deref())
+    };
+    let mut response = Redirect::to(target).into_response();
     let headers = response.headers_mut();
     headers.append(
         header::SET_COOKIE,

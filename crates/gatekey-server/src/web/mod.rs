@@ -11,6 +11,7 @@ pub(crate) mod layout;
 mod login;
 mod logout;
 mod password;
+mod password_page;
 
 use axum::routing::{get, post};
 use axum::Router;
@@ -23,8 +24,12 @@ pub fn routes() -> Router<AppState> {
         .route("/", get(home::show_home))
         .route("/login", get(login::show_login).post(login::submit_login))
         .route("/logout", post(logout::submit_logout))
+        .route("/logout/everywhere", post(logout::submit_logout_everywhere))
         .route("/account", post(account_switch::switch_account))
-        .route("/password", post(password::change_password))
+        .route(
+            "/password",
+            get(password_page::show_password_page).post(password::change_password),
+        )
         .route("/keys", post(keys::create_key))
         .route("/keys/{id}/revoke", post(keys::revoke_key))
         .route("/applications", post(applications::register_application))

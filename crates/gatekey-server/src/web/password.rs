@@ -18,7 +18,7 @@ use super::csrf::tokens_match;
 use super::home::{render_home, Messages};
 use super::layout::error_page;
 use super::login::hashing_refused;
-use crate::auth::session::{current_session, WebSession};
+use crate::auth::session::{session_allowing_password_change, WebSession};
 use crate::auth::ClientInfo;
 use crate::state::AppState;
 
@@ -40,7 +40,7 @@ pub async fn change_password(
     let Ok(Form(form)) = form else {
         return error_page(StatusCode::BAD_REQUEST, "The form was incomplete.");
     };
-    let web = match current_session(&state, &headers).await {
+    let web = match session_allowing_password_change(&state, &headers).await {
         Ok(Some(web)) if tokens_match(&form.csrf_token, &web.session.csrf_token) => web,
         Ok(Some(_)) => {
             return error_page(

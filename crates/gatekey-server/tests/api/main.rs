@@ -37,3 +37,4 @@ mod service_accounts;
 mod slow_connections;
 mod storage_failure;
 mod web;
+mod web_sessions;

@@ -125,6 +125,7 @@ async fn the_purge_deletes_dead_rows_and_reuse_of_a_spent_refresh_token_is_still
                     csrf_token: "csrf".into(),
                     created_at: clock.now(),
                     expires_at: clock.now() + Duration::hours(12),
+                    last_seen_at: clock.now(),
                 },
                 operator(clock.as_ref(), AuditAction::LoginSucceeded, "session"),
             )
@@ -244,6 +245,7 @@ async fn every_server_purges_in_the_background() {
                     csrf_token: "csrf".into(),
                     created_at: clock.now(),
                     expires_at: clock.now() + Duration::hours(12),
+                    last_seen_at: clock.now(),
                 },
                 operator(&clock, AuditAction::LoginSucceeded, "session"),
             )
