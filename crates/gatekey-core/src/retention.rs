@@ -27,6 +27,9 @@ pub struct RetentionPolicy {
     pub grace: Duration,
     /// How long audit events are kept; `None` keeps them forever.
     pub audit_retention: Option<Duration>,
+    /// How long a web session may go unused before it ends; `None` deletes sessions only when
+    /// their lifetime is over.
+    pub session_idle: Option<Duration>,
 }
 
 /// What a purge deletes, each with its own rule (see the module documentation).
@@ -42,18 +45,21 @@ pub enum Expired {
     RefreshFamilies,
     /// Web sessions expired before the cut-off.
     Sessions,
+    /// Web sessions last used before the cut-off: ended by the idle timeout.
+    IdleSessions,
     /// Audit events written before the cut-off.
     AuditEvents,
 }
 
 impl Expired {
     /// Every kind, in the order a purge visits them.
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 7] = [
         Self::AuthorizationCodes,
         Self::DeviceCodes,
         Self::AccessTokens,
         Self::RefreshFamilies,
         Self::Sessions,
+        Self::IdleSessions,
         Self::AuditEvents,
     ];
 
@@ -65,6 +71,7 @@ impl Expired {
             Self::AccessTokens => "access_tokens",
             Self::RefreshFamilies => "refresh_tokens",
             Self::Sessions => "sessions",
+            Self::IdleSessions => "idle_sessions",
             Self::AuditEvents => "audit_events",
         }
     }
@@ -78,6 +85,7 @@ impl RetentionPolicy {
                 Some(now - self.grace)
             }
             Expired::DeviceCodes | Expired::Sessions => Some(now),
+            Expired::IdleSessions => self.session_idle.map(|idle| now - idle),
             Expired::AuditEvents => self.audit_retention.map(|keep| now - keep),
         }
     }
@@ -187,6 +195,7 @@ mod tests {
         let keep = RetentionPolicy {
             grace: Duration::days(1),
             audit_retention: None,
+            session_idle: None,
         };
         assert_eq!(
             keep.cutoff(Expired::RefreshFamilies, now),
@@ -195,6 +204,15 @@ mod tests {
         assert_eq!(keep.cutoff(Expired::Sessions, now), Some(now));
         assert_eq!(keep.cutoff(Expired::DeviceCodes, now), Some(now));
         assert_eq!(keep.cutoff(Expired::AuditEvents, now), None, "kept forever");
+        assert_eq!(keep.cutoff(Expired::IdleSessions, now), None);
+        let idle = RetentionPolicy {
+            session_idle: Some(Duration::minutes(30)),
+            ..keep
+        };
+        assert_eq!(
+            idle.cutoff(Expired::IdleSessions, now),
+            Some(now - Duration::minutes(30))
+        );
         let year = RetentionPolicy {
             audit_retention: Some(Duration::days(365)),
             ..keep

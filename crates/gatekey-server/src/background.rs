@@ -69,7 +69,7 @@ async fn flush_usage_periodically(state: AppState) {
 /// Runs one retention purge now: deletes what the configured policy lets go at the clock's
 /// current time.
 pub async fn purge_expired(state: &AppState) -> StoreResult<PurgeReport> {
-    let policy = state.config.retention.policy();
+    let policy = state.config.retention_policy();
     purge(
         &state.store,
         &policy,

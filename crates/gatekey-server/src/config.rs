@@ -241,13 +241,15 @@ impl Default for RetentionConfig {
 }
 
 impl RetentionConfig {
-    /// The policy these settings describe.
+    /// The policy these settings describe; sessions go only when their lifetime is over (see
+    /// [`Config::retention_policy`] for the idle timeout too).
     pub fn policy(&self) -> gatekey_core::retention::RetentionPolicy {
         let seconds = |s: u64| time::Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX / 4));
         gatekey_core::retention::RetentionPolicy {
             grace: seconds(self.grace),
             audit_retention: (self.audit_days > 0)
                 .then(|| seconds(self.audit_days.saturating_mul(24 * 3600))),
+            session_idle: None,
         }
     }
 }
@@ -339,6 +341,15 @@ pub enum ConfigError {
 }
 
 impl Config {
+    /// What the retention purge deletes: the `[retention]` settings, and sessions idle for
+    /// longer than `session.idle_timeout`.
+    pub fn retention_policy(&self) -> gatekey_core::retention::RetentionPolicy {
+        gatekey_core::retention::RetentionPolicy {
+            session_idle: Some(self.session.idle_timeout()),
+            ..self.retention.policy()
+        }
+    }
+
     /// Loads the layers: defaults, `file` (if given), `GATEKEY_*` variables, then `overrides`.
     pub fn load(file: Option<&Path>, overrides: &ConfigOverrides) -> Result<Self, ConfigError> {
         let mut figment = Figment::from(Serialized::defaults(Config::default()));

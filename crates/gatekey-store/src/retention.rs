@@ -43,6 +43,10 @@ fn delete_sql(kind: Expired) -> &'static str {
             "DELETE FROM sessions WHERE id IN \
              (SELECT id FROM sessions WHERE expires_at < $1 LIMIT $2)"
         }
+        Expired::IdleSessions => {
+            "DELETE FROM sessions WHERE id IN \
+             (SELECT id FROM sessions WHERE last_seen_at < $1 LIMIT $2)"
+        }
         Expired::AuditEvents => {
             "DELETE FROM audit_events WHERE id IN \
              (SELECT id FROM audit_events WHERE at < $1 LIMIT $2)"

@@ -29,6 +29,7 @@ fn policy(audit_retention: Option<Duration>) -> RetentionPolicy {
     RetentionPolicy {
         grace: GRACE,
         audit_retention,
+        session_idle: None,
     }
 }
 
@@ -404,6 +405,43 @@ async fn purges_run_in_batches_and_side_by_side() {
         assert_eq!(a.of(Expired::Sessions) + b.of(Expired::Sessions), 5);
         assert_eq!(rows(&url, "sessions").await, 0);
         other.close().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn sessions_unused_for_the_idle_timeout_go_before_their_lifetime_is_over() {
+    each_backend(|f, url| async move {
+        session(&f).await;
+        f.clock.advance(Duration::minutes(20));
+        session(&f).await;
+        f.clock.advance(Duration::minutes(20));
+        let idle = RetentionPolicy {
+            session_idle: Some(Duration::minutes(30)),
+            ..policy(None)
+        };
+        let report = purge(&f.store, &idle, PurgeLimits::default(), f.clock.now())
+            .await
+            .unwrap();
+        assert_eq!(
+            report.of(Expired::IdleSessions),
+            1,
+            "only the one idle 40 minutes"
+        );
+        assert_eq!(report.of(Expired::Sessions), 0, "none is past its lifetime");
+        assert_eq!(rows(&url, "sessions").await, 1);
+        // Without an idle timeout, the same purge keeps it.
+        f.clock.advance(Duration::minutes(20));
+        let report = purge(
+            &f.store,
+            &policy(None),
+            PurgeLimits::default(),
+            f.clock.now(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(report.of(Expired::IdleSessions), 0);
+        assert_eq!(rows(&url, "sessions").await, 1);
     })
     .await;
 }
