@@ -71,14 +71,15 @@ impl Expired {
 }
 
 impl RetentionPolicy {
-    /// The time before which `kind` may be deleted, at `now`; `None` when it is kept forever.
+    /// The time before which `kind` may be deleted, at `now`; `None` when it is kept forever
+    /// (also when a configured duration reaches back beyond the representable dates).
     pub fn cutoff(&self, kind: Expired, now: OffsetDateTime) -> Option<OffsetDateTime> {
         match kind {
             Expired::AuthorizationCodes | Expired::AccessTokens | Expired::RefreshFamilies => {
-                Some(now - self.grace)
+                now.checked_sub(self.grace)
             }
             Expired::DeviceCodes | Expired::Sessions => Some(now),
-            Expired::AuditEvents => self.audit_retention.map(|keep| now - keep),
+            Expired::AuditEvents => self.audit_retention.and_then(|keep| now.checked_sub(keep)),
         }
     }
 }
@@ -203,5 +204,11 @@ mod tests {
             year.cutoff(Expired::AuditEvents, now),
             Some(now - Duration::days(365))
         );
+        let forever = RetentionPolicy {
+            grace: Duration::MAX,
+            audit_retention: Some(Duration::MAX),
+        };
+        assert_eq!(forever.cutoff(Expired::AccessTokens, now), None);
+        assert_eq!(forever.cutoff(Expired::AuditEvents, now), None);
     }
 }
