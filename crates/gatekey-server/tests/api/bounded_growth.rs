@@ -8,7 +8,9 @@ use gatekey_core::oauth::application::{ClientType, GrantType};
 use reqwest::Method;
 use sqlx::any::AnyPoolOptions;
 
-use crate::harness::{assert_error, each_backend, login_form, seed, send_text, TestApp};
+use crate::harness::{
+    assert_error, each_backend, login_form, seed, send_text, submit_login, TestApp,
+};
 use crate::oauth_fixture::ClientSpec;
 
 /// Every series of `/metrics` (the sample lines without their values).
@@ -233,6 +235,23 @@ async fn an_application_holds_a_bounded_number_of_pending_device_codes() {
             .await;
         assert_eq!(elsewhere.0, 200, "another application has its own slots");
         assert_eq!(device_codes(&app).await, 3);
+        app.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_email_longer_than_any_address_is_refused_before_anything_else() {
+    each_backend(|backend| async move {
+        let app = TestApp::start(backend).await;
+        let too_long = format!("{}@example.com", "a".repeat(250));
+        let (cookie, token) = login_form(&app).await;
+        let (status, _, page) = submit_login(&app, (&cookie, &token), &too_long, "wrong").await;
+        assert_eq!(status, 400);
+        assert!(page.contains("too long"), "{page}");
+        assert!(!page.contains(&too_long), "the input is not echoed back");
+        let (events, _, _, _) = longest_audit_fields(&app).await;
+        assert_eq!(events, 0, "nothing was audited");
         app.stop().await;
     })
     .await;
