@@ -78,15 +78,16 @@ impl Expired {
 }
 
 impl RetentionPolicy {
-    /// The time before which `kind` may be deleted, at `now`; `None` when it is kept forever.
+    /// The time before which `kind` may be deleted, at `now`; `None` when it is kept forever
+    /// (also when a configured duration reaches back beyond the representable dates).
     pub fn cutoff(&self, kind: Expired, now: OffsetDateTime) -> Option<OffsetDateTime> {
         match kind {
             Expired::AuthorizationCodes | Expired::AccessTokens | Expired::RefreshFamilies => {
-                Some(now - self.grace)
+                now.checked_sub(self.grace)
             }
             Expired::DeviceCodes | Expired::Sessions => Some(now),
-            Expired::IdleSessions => self.session_idle.map(|idle| now - idle),
-            Expired::AuditEvents => self.audit_retention.map(|keep| now - keep),
+            Expired::IdleSessions => self.session_idle.and_then(|idle| now.checked_sub(idle)),
+            Expired::AuditEvents => self.audit_retention.and_then(|keep| now.checked_sub(keep)),
         }
     }
 }
@@ -221,5 +222,13 @@ mod tests {
             year.cutoff(Expired::AuditEvents, now),
             Some(now - Duration::days(365))
         );
+        let forever = RetentionPolicy {
+            grace: Duration::MAX,
+            audit_retention: Some(Duration::MAX),
+            session_idle: Some(Duration::MAX),
+        };
+        assert_eq!(forever.cutoff(Expired::AccessTokens, now), None);
+        assert_eq!(forever.cutoff(Expired::AuditEvents, now), None);
+        assert_eq!(forever.cutoff(Expired::IdleSessions, now), None);
     }
 }

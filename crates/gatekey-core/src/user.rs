@@ -119,6 +119,10 @@ pub enum UserInputError {
     BadName,
 }
 
+/// The longest email address there can be: a forward path holds at most 256 octets, two of
+/// them the angle brackets (RFC 5321 §4.5.3.1.3).
+pub const MAX_EMAIL_LEN: usize = 254;
+
 /// Normalises and checks an email address: trimmed, lower-cased, one `@`, a dot in the domain,
 /// no spaces or control characters. Deliverability is not gatekey's concern.
 pub fn normalize_email(email: &str) -> Result<String, UserInputError> {
@@ -133,7 +137,7 @@ pub fn normalize_email(email: &str) -> Result<String, UserInputError> {
         && !domain.starts_with('.')
         && !domain.ends_with('.')
         && !domain.contains("..")
-        && email.len() <= 254
+        && email.len() <= MAX_EMAIL_LEN
         && !email
             .chars()
             .any(|c| c.is_whitespace() || c.is_control() || "<>()[],;:\\\"".contains(c));

@@ -5,6 +5,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
+use gatekey_core::audit::truncate_for_storage;
 use tower_http::trace::TraceLayer;
 
 use crate::auth::require_caller;
@@ -17,6 +18,11 @@ use crate::state::AppState;
 pub const CONTENT_SECURITY_POLICY: &str =
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
      connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// Most bytes of a request's method written to the logs.
+const MAX_LOGGED_METHOD: usize = 16;
+/// Most bytes of a request's path written to the logs.
+const MAX_LOGGED_PATH: usize = 256;
 
 /// Builds the application.
 pub fn router(state: AppState) -> Router {
@@ -32,12 +38,22 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.config.http.body_limit))
-        .layer(middleware::from_fn_with_state(state.clone(), track_requests))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            track_requests,
+        ))
         .layer(middleware::from_fn(security_headers))
-        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
-            // The path only: a query string could carry a credential someone sent by mistake.
-            tracing::debug_span!("request", method = %request.method(), path = %request.uri().path())
-        }))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &Request| {
+                // The path only: a query string could carry a credential someone sent by mistake.
+                // Both are cut, since a client may send a method or path of many kilobytes.
+                tracing::debug_span!(
+                    "request",
+                    method = %truncate_for_storage(request.method().as_str(), MAX_LOGGED_METHOD),
+                    path = %truncate_for_storage(request.uri().path(), MAX_LOGGED_PATH)
+                )
+            }),
+        )
         .with_state(state)
 }
 

@@ -23,13 +23,21 @@ use moka::sync::Cache;
 pub const MAX_ENTRIES: u64 = 10_000;
 
 /// Applications by client id.
-#[derive(Debug)]
 pub struct ApplicationCache {
     entries: Cache<String, Arc<Application>>,
     ttl: Duration,
     /// Bumped by every invalidation. A load caches what it read only if no invalidation came in
     /// since it started; holding the lock makes that check and the insert one step.
     generation: Mutex<u64>,
+}
+
+/// Counts only: the cache's own `Debug` would print every entry.
+impl std::fmt::Debug for ApplicationCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApplicationCache")
+            .field("entries", &self.entries.entry_count())
+            .finish_non_exhaustive()
+    }
 }
 
 impl ApplicationCache {

@@ -29,12 +29,20 @@ pub struct ServiceAccountContext {
 }
 
 /// Contexts by application id.
-#[derive(Debug)]
 pub struct ServiceAccountCache {
     entries: Cache<i64, Arc<ServiceAccountContext>>,
     ttl: Duration,
     /// Bumped by every invalidation; see [`Self::insert`].
     generation: Mutex<u64>,
+}
+
+/// Counts only: the cache's own `Debug` would print every entry.
+impl std::fmt::Debug for ServiceAccountCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceAccountCache")
+            .field("entries", &self.entries.entry_count())
+            .finish_non_exhaustive()
+    }
 }
 
 impl ServiceAccountCache {

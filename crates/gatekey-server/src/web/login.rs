@@ -11,7 +11,7 @@ use gatekey_core::login::verify_login;
 use gatekey_core::secret::{Secret, SecretKind};
 use gatekey_core::session::{Session, SESSION_TTL};
 use gatekey_core::store::{AuditStore, SessionStore, UserStore};
-use gatekey_core::user::{normalize_email, User};
+use gatekey_core::user::{normalize_email, User, MAX_EMAIL_LEN};
 use maud::html;
 use serde::Deserialize;
 
@@ -115,6 +115,12 @@ pub async fn submit_login(
     let Ok(Form(form)) = form else {
         return error_page(StatusCode::BAD_REQUEST, "The sign-in form was incomplete.");
     };
+    // No account can have a longer email: refuse it before it is throttled, looked up or audited.
+    if form.email.trim().len() > MAX_EMAIL_LEN {
+        let next = safe_next(form.next.as_deref());
+        let message = "That email address is too long.";
+        return login_page(&state, StatusCode::BAD_REQUEST, "", Some(message), next);
+    }
     let expected = read_cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or("");
     if !tokens_match(&form.csrf_token, expected) {
         return login_page(
