@@ -131,6 +131,14 @@ pub enum AuditAction {
     PasswordChangeThrottled,
     /// A client failed to authenticate at an OAuth endpoint (the first failure of a window).
     ClientAuthFailed,
+    /// A person was invited to an account.
+    InvitationCreated,
+    /// An invited person joined the account.
+    InvitationAccepted,
+    /// An invited person declined.
+    InvitationDeclined,
+    /// An admin withdrew an invitation.
+    InvitationWithdrawn,
 }
 
 impl AuditAction {
@@ -164,6 +172,10 @@ impl AuditAction {
             Self::PasswordChangeFailed => "user.password_change_failed",
             Self::PasswordChangeThrottled => "user.password_change_throttled",
             Self::ClientAuthFailed => "oauth.client_auth_failed",
+            Self::InvitationCreated => "invitation.created",
+            Self::InvitationAccepted => "invitation.accepted",
+            Self::InvitationDeclined => "invitation.declined",
+            Self::InvitationWithdrawn => "invitation.withdrawn",
         }
     }
 }

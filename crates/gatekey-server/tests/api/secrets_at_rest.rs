@@ -4,7 +4,12 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
+use gatekey_core::audit::Actor;
+use gatekey_core::password::hash_password;
+use gatekey_core::role::Role;
 use gatekey_core::secret::TokenHash;
+use gatekey_core::user_admin::{create_person, PersonRequest};
+use gatekey_core::{Clock, SystemClock};
 use gatekey_store::testing::backends;
 use gatekey_store::Backend;
 use reqwest::Method;
@@ -17,7 +22,7 @@ use crate::harness::{
     submit_login, TestApp, PASSWORD,
 };
 
-/// A second person's password, set over HTTP.
+/// A second person's password.
 const SECOND_PASSWORD: &str = "a second rather long password";
 /// A password tried and refused.
 const WRONG_PASSWORD: &str = "a wrong but secret password";
@@ -65,15 +70,22 @@ async fn leave_traces(app: &TestApp) -> Traces {
     assert_eq!(for_robot.0, 201, "{}", for_robot.2);
     api_keys.push(for_robot.2["secret"].as_str().unwrap().to_owned());
 
-    let person = send(
-        app.request(Method::POST, "/api/v1/users", &owner_key)
-            .json(&json!({
-                "email": "second@acme.test", "name": "Second", "role": "member",
-                "password": SECOND_PASSWORD
-            })),
+    // An admin cannot set another person's password over HTTP: the person is seeded directly.
+    let person = PersonRequest {
+        email: "second@acme.test",
+        name: "Second",
+        role: Role::Member,
+        password_hash: Some(hash_password(SECOND_PASSWORD).expect("hash")),
+    };
+    create_person(
+        app.store(),
+        SystemClock.now(),
+        &seeded.acme,
+        person,
+        &Actor::operator(),
     )
-    .await;
-    assert_eq!(person.0, 201, "{}", person.2);
+    .await
+    .expect("person");
 
     let (cookie, token) = login_form(app).await;
     let refused = submit_login(app, (&cookie, &token), "second@acme.test", WRONG_PASSWORD).await;
