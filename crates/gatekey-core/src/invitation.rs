@@ -292,6 +292,25 @@ pub fn check_acceptable(
     Ok(())
 }
 
+/// The login a new person creates by accepting `invitation`: the invited email (never one the
+/// form could change), the name they chose, and the hash of the password they chose.
+pub fn person_for(
+    invitation: &Invitation,
+    name: &str,
+    password_hash: String,
+    now: OffsetDateTime,
+) -> Result<NewUser, UserInputError> {
+    let name = name.trim();
+    validate_user_name(name)?;
+    Ok(NewUser {
+        email: invitation.email.clone(),
+        name: name.to_owned(),
+        kind: crate::user::UserKind::Person,
+        password_hash: Some(password_hash),
+        created_at: now,
+    })
+}
+
 /// The audit entry of an invitation event.
 pub fn invitation_audit(
     now: OffsetDateTime,

@@ -36,9 +36,18 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(security_headers))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
             // The path only: a query string could carry a credential someone sent by mistake.
-            tracing::debug_span!("request", method = %request.method(), path = %request.uri().path())
+            tracing::debug_span!("request", method = %request.method(), path = %loggable_path(request.uri().path()))
         }))
         .with_state(state)
+}
+
+/// The path as request logs show it: an invitation link's one-time secret is left out.
+fn loggable_path(path: &str) -> &str {
+    if path.starts_with("/invitations/") {
+        "/invitations/{code}"
+    } else {
+        path
+    }
 }
 
 async fn not_found() -> Response {

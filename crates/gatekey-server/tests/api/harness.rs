@@ -63,10 +63,20 @@ impl TestApp {
 
     /// Starts the app on a fresh database, adjusting the configuration first.
     pub async fn start_with(backend: Backend, configure: impl FnOnce(&mut Config)) -> Self {
+        Self::start_with_clock(backend, Arc::new(SystemClock), configure).await
+    }
+
+    /// Starts the app on a fresh database with its time from `clock` (a `ManualClock` lets a
+    /// test move time instead of sleeping).
+    pub async fn start_with_clock(
+        backend: Backend,
+        clock: Arc<dyn Clock>,
+        configure: impl FnOnce(&mut Config),
+    ) -> Self {
         let db = TestDatabase::create(backend).await;
         let mut config = test_config(&db.url);
         configure(&mut config);
-        let server = gatekey_server::start(config, Arc::new(SystemClock))
+        let server = gatekey_server::start(config, clock)
             .await
             .expect("server starts");
         let http = reqwest::Client::builder()

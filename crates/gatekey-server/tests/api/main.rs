@@ -19,6 +19,7 @@ mod effective_scopes;
 mod forwarded;
 mod guessing;
 mod introspection_accounts;
+mod invitation_pages;
 mod invitations;
 mod oauth_api_access;
 mod oauth_concurrency;
