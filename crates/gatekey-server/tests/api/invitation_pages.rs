@@ -11,8 +11,8 @@ use serde_json::json;
 use time::{Duration, OffsetDateTime};
 
 use crate::harness::{
-    assert_error, cookie_value, csrf_token_in, each_backend, seed, send, send_text, set_cookie,
-    sign_in, Browser, TestApp, PASSWORD,
+    assert_error, cookie_value, csrf_token_in, each_backend, login_form, seed, send, send_text,
+    set_cookie, sign_in, Browser, TestApp, PASSWORD,
 };
 
 /// The password a new person chooses through the link.
@@ -108,13 +108,34 @@ async fn a_person_of_another_account_accepts_when_signed_in() {
         assert!(!page.contains("name=\"password\""), "{page}");
         assert!(set_cookie(&headers, "gatekey_invite_csrf").is_none());
 
-        let ada = sign_in(&app, "ada@other.test", PASSWORD).await;
+        // Signing in from the link comes back to it.
+        let (cookie, token) = login_form(&app).await;
+        let signed_in = send_text(
+            app.http
+                .post(app.url("/login"))
+                .header(COOKIE, format!("gatekey_login_csrf={cookie}"))
+                .form(&[
+                    ("email", "ada@other.test"),
+                    ("password", PASSWORD),
+                    ("csrf_token", token.as_str()),
+                    ("next", path.as_str()),
+                ]),
+        )
+        .await;
+        assert_eq!(signed_in.0, 303, "{}", signed_in.2);
+        assert_eq!(signed_in.1[LOCATION], path.as_str());
+        let session = set_cookie(&signed_in.1, "gatekey_session").expect("a session");
+        let mut ada = Browser {
+            session: cookie_value(session).to_owned(),
+            csrf: String::new(),
+        };
         let (status, _, page) = send_text(ada.request(&app, Method::GET, &path)).await;
         assert_eq!(status, 200, "{page}");
         assert!(
             page.contains("Join acme") && page.contains("Accept"),
             "{page}"
         );
+        ada.csrf = csrf_token_in(&page);
         let forged = send_text(
             ada.request(&app, Method::POST, &format!("{path}/accept"))
                 .form(&[("csrf_token", "forged")]),
