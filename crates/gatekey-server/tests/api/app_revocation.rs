@@ -105,32 +105,16 @@ async fn an_oauth_token_cannot_manage_credentials() {
 
         let refused = [
             (Method::GET, "/api/v1/api_keys".to_owned(), Value::Null),
-            (
-                Method::POST,
-                "/api/v1/api_keys".into(),
-                json!({"name": "k"}),
-            ),
-            (
-                Method::DELETE,
-                format!("/api/v1/api_keys/{key_id}"),
-                Value::Null,
-            ),
-            (
-                Method::GET,
-                format!("/api/v1/users/{}/api_keys", robot.user.id),
-                Value::Null,
-            ),
+            (Method::POST, "/api/v1/api_keys".into(), json!({"name": "k"})),
+            (Method::DELETE, format!("/api/v1/api_keys/{key_id}"), Value::Null),
+            (Method::GET, format!("/api/v1/users/{}/api_keys", robot.user.id), Value::Null),
             (
                 Method::POST,
                 format!("/api/v1/users/{}/api_keys", robot.user.id),
                 json!({"name": "k"}),
             ),
             (Method::GET, "/api/v1/authorizations".into(), Value::Null),
-            (
-                Method::DELETE,
-                format!("/api/v1/authorizations/{}", other.id),
-                Value::Null,
-            ),
+            (Method::DELETE, format!("/api/v1/authorizations/{}", other.id), Value::Null),
             (
                 Method::POST,
                 "/api/v1/applications".into(),
@@ -141,26 +125,14 @@ async fn an_oauth_token_cannot_manage_credentials() {
                 format!("/api/v1/applications/{app_id}"),
                 json!({"redirect_uris": ["https://evil.example/cb"]}),
             ),
-            (
-                Method::POST,
-                format!("/api/v1/applications/{app_id}/rotate_secret"),
-                Value::Null,
-            ),
-            (
-                Method::DELETE,
-                format!("/api/v1/applications/{}", other.application.id),
-                Value::Null,
-            ),
+            (Method::POST, format!("/api/v1/applications/{app_id}/rotate_secret"), Value::Null),
+            (Method::DELETE, format!("/api/v1/applications/{}", other.application.id), Value::Null),
             (
                 Method::POST,
                 "/api/v1/users".into(),
-                json!({"email": "x@acme.test", "name": "X", "role": "member"}),
+                json!({"email": "x@acme.test", "name": "X", "role": "member", "password": "a long enough password"}),
             ),
-            (
-                Method::DELETE,
-                format!("/api/v1/service_accounts/{}", robot.user.id),
-                Value::Null,
-            ),
+            (Method::DELETE, format!("/api/v1/service_accounts/{}", robot.user.id), Value::Null),
         ];
         for (method, path, body) in refused {
             let mut request = app.request(method.clone(), &path, &token);
@@ -179,16 +151,8 @@ async fn an_oauth_token_cannot_manage_credentials() {
             );
         }
         // What the token may do is untouched: reading, and administering within its scopes.
-        assert_eq!(
-            send(app.request(Method::GET, "/api/v1/me", &token)).await.0,
-            200
-        );
-        assert_eq!(
-            send(app.request(Method::GET, "/api/v1/users", &token))
-                .await
-                .0,
-            200
-        );
+        assert_eq!(send(app.request(Method::GET, "/api/v1/me", &token)).await.0, 200);
+        assert_eq!(send(app.request(Method::GET, "/api/v1/users", &token)).await.0, 200);
         // And the same requests with the user's own key are not refused for the credential.
         let listed = send(app.request(Method::GET, "/api/v1/authorizations", &key)).await;
         assert_eq!(listed.0, 200, "{}", listed.2);
