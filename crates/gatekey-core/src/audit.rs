@@ -133,6 +133,14 @@ pub enum AuditAction {
     /// An API request was refused for the caller's rights (403); at most one such event per
     /// caller per minute is written, with the number of refusals it stands for.
     AccessRefused,
+    /// A person was invited to an account.
+    InvitationCreated,
+    /// An invited person joined the account.
+    InvitationAccepted,
+    /// An invited person declined.
+    InvitationDeclined,
+    /// An admin withdrew an invitation.
+    InvitationWithdrawn,
 }
 
 impl AuditAction {
@@ -167,6 +175,10 @@ impl AuditAction {
             Self::PasswordChangeThrottled => "user.password_change_throttled",
             Self::ClientAuthFailed => "oauth.client_auth_failed",
             Self::AccessRefused => "access.refused",
+            Self::InvitationCreated => "invitation.created",
+            Self::InvitationAccepted => "invitation.accepted",
+            Self::InvitationDeclined => "invitation.declined",
+            Self::InvitationWithdrawn => "invitation.withdrawn",
         }
     }
 }

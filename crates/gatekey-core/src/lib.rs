@@ -8,6 +8,7 @@ pub mod account;
 pub mod api_key;
 pub mod audit;
 pub mod clock;
+pub mod invitation;
 pub mod login;
 pub mod oauth;
 pub mod page;

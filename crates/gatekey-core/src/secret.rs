@@ -34,6 +34,8 @@ pub enum SecretKind {
     ClientSecret,
     /// A web session id, carried in a cookie (`gk_ss_`).
     Session,
+    /// The one-time secret of an invitation link (`gk_inv_`).
+    Invitation,
 }
 
 impl SecretKind {
@@ -47,6 +49,7 @@ impl SecretKind {
             Self::DeviceCode => "gk_dc_",
             Self::ClientSecret => "gk_cs_",
             Self::Session => "gk_ss_",
+            Self::Invitation => "gk_inv_",
         }
     }
 
@@ -60,6 +63,7 @@ impl SecretKind {
             Self::DeviceCode,
             Self::ClientSecret,
             Self::Session,
+            Self::Invitation,
         ]
         .into_iter()
         .find(|kind| presented.starts_with(kind.prefix()))

@@ -1,12 +1,20 @@
-//! Creating people and service accounts, and disabling users.
+//! Creating people and service accounts, inviting people, and disabling users.
+//!
+//! Admins add people only by invitation ([`invite_person`]): creating a login directly
+//! ([`create_person`]) is for operators, who see every account anyway.
 
 use rand::Rng;
 use time::OffsetDateTime;
 
 use crate::account::Account;
 use crate::audit::{Actor, AuditAction, AuditEntry};
+use crate::invitation::{
+    invitation_audit, prepare_invitation, Invitation, InvitationCreated, InvitationStore,
+    InviteError,
+};
 use crate::password::PasswordError;
 use crate::role::Role;
+use crate::secret::Secret;
 use crate::store::{NewUser, RoleChange, StoreError, UserStore};
 use crate::user::{normalize_email, validate_user_name, Member, User, UserInputError, UserKind};
 
@@ -63,6 +71,65 @@ pub async fn create_person<S: UserStore>(
     let audit = AuditEntry::new(now, actor, AuditAction::UserCreated, "user")
         .detail(format!("role {role}"));
     Ok(store.create_user(user, account.id, role, audit).await?)
+}
+
+/// A person to invite.
+#[derive(Debug, Clone, Copy)]
+pub struct Invitee<'a> {
+    /// Email, normalised before storing.
+    pub email: &'a str,
+    /// Display name, used if the person creates a login.
+    pub name: &'a str,
+    /// Role on accepting.
+    pub role: Role,
+}
+
+/// Why a person could not be invited.
+#[derive(Debug, thiserror::Error)]
+pub enum InvitePersonError {
+    /// Bad email or name, or a role above the inviter's.
+    #[error(transparent)]
+    Invite(#[from] InviteError),
+    /// The email already belongs to a member of this account.
+    #[error("this person is already a member of this account")]
+    AlreadyMember,
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Invites `email` to `account` with `role`, as a member whose role is `inviter_role`. The
+/// answer is the same whether the email is new, has a login in another account, or was invited
+/// already (the earlier link stops working): only a member of this very account is refused.
+/// Returns the invitation and the secret of its link, to show once.
+pub async fn invite_person<S: InvitationStore>(
+    store: &S,
+    now: OffsetDateTime,
+    account: &Account,
+    person: Invitee<'_>,
+    inviter_role: Role,
+    actor: &Actor,
+) -> Result<(Invitation, Secret), InvitePersonError> {
+    let prepared = prepare_invitation(
+        account.id,
+        person.email,
+        person.name,
+        person.role,
+        inviter_role,
+        actor.user_id,
+        now,
+    )?;
+    let audit = invitation_audit(
+        now,
+        actor,
+        AuditAction::InvitationCreated,
+        account.id,
+        person.role,
+    );
+    match store.create_invitation(prepared.invitation, audit).await? {
+        InvitationCreated::Created(invitation) => Ok((invitation, prepared.secret)),
+        InvitationCreated::AlreadyMember => Err(InvitePersonError::AlreadyMember),
+    }
 }
 
 /// Creates a service account in `account`: a user that has API keys but never a password. Its

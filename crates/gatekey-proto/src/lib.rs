@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod error;
+pub mod invitation;
 pub mod oauth;
 mod redacted;
 

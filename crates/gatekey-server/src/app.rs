@@ -50,11 +50,20 @@ pub fn router(state: AppState) -> Router {
                 tracing::debug_span!(
                     "request",
                     method = %truncate_for_storage(request.method().as_str(), MAX_LOGGED_METHOD),
-                    path = %truncate_for_storage(request.uri().path(), MAX_LOGGED_PATH)
+                    path = %truncate_for_storage(loggable_path(request.uri().path()), MAX_LOGGED_PATH)
                 )
             }),
         )
         .with_state(state)
+}
+
+/// The path as request logs show it: an invitation link's one-time secret is left out.
+fn loggable_path(path: &str) -> &str {
+    if path.starts_with("/invitations/") {
+        "/invitations/{code}"
+    } else {
+        path
+    }
 }
 
 async fn not_found() -> Response {

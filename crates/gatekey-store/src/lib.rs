@@ -15,6 +15,7 @@ mod first_run;
 pub use first_run::{FirstRunFacts, OwnerAccount};
 mod grants;
 mod invalidations;
+mod invitations;
 mod issue_batch;
 pub use invalidations::{parse_invalidation, InvalidationListener};
 mod retention;

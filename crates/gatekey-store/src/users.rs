@@ -17,7 +17,7 @@ use crate::invalidations::insert_invalidation;
 use crate::rows::{self, returning, ACCOUNT_COLUMNS, MEMBERSHIP_COLUMNS, USER_COLUMNS};
 use crate::SqlStore;
 
-async fn insert_membership(
+pub(crate) async fn insert_membership(
     conn: &mut AnyConnection,
     user_id: i64,
     account_id: i64,

@@ -4,6 +4,7 @@ mod api_keys;
 mod applications;
 mod audits;
 mod authorizations;
+mod invitations;
 mod me;
 mod paging;
 mod service_accounts;
@@ -47,6 +48,11 @@ pub fn routes() -> Router<AppState> {
             delete(service_accounts::disable_service_account),
         )
         .route("/api/v1/audits", get(audits::list_audits))
+        .route("/api/v1/invitations", get(invitations::list_invitations))
+        .route(
+            "/api/v1/invitations/{id}",
+            delete(invitations::withdraw_invitation),
+        )
         .merge(applications::routes())
         .merge(authorizations::routes())
 }

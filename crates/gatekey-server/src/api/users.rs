@@ -1,18 +1,21 @@
 //! `/api/v1/users`: the people and service accounts of the caller's account (admins only).
+//! People are added by invitation (see [`super::invitations`]).
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use gatekey_core::password::hash_password;
+use gatekey_core::invitation::InviteError;
 use gatekey_core::role::Role;
 use gatekey_core::scope::Scope;
 use gatekey_core::store::Invalidation;
-use gatekey_core::store::{StoreError, UserStore};
+use gatekey_core::store::UserStore;
 use gatekey_core::user_admin::{
-    change_role, create_person, ChangeRoleError, CreateUserError, PersonRequest,
+    change_role, invite_person, ChangeRoleError, InvitePersonError, Invitee,
 };
 use gatekey_proto::api::{CreateUserRequest, UpdateUserRequest, UserList};
+use gatekey_proto::invitation::CreatedInvitation;
 
+use super::invitations::{accept_url, invitation_view};
 use super::paging::Paging;
 use super::views::{member_view, pagination};
 use crate::auth::Caller;
@@ -68,51 +71,53 @@ pub(super) fn grantable_role(caller: &Caller, role: &str) -> Result<Role, ApiErr
     Ok(role)
 }
 
-/// Creates a person in the caller's account.
+/// Adds a person to the caller's account: always by invitation. The answer (201 and the
+/// invitation with its one-time `accept_url`) is the same whether the email is new, has a login
+/// in another account, or was invited already, so it tells the admin nothing about other
+/// accounts. Only a member of this account is refused (409): the admin sees members anyway.
 pub async fn create_user(
     State(state): State<AppState>,
     caller: Caller,
     Json(body): Json<CreateUserRequest>,
 ) -> Result<Response, ApiError> {
-    if body.password.is_some() {
-        // A password is a credential: whoever sets it can sign in as the new person.
-        caller.require_first_party()?;
-    }
+    // The link is a way in to the account: handed out only with a first-party credential.
+    caller.require_first_party()?;
     caller.require(Scope::Admin)?;
+    if body.password.is_some() {
+        return Err(ApiError::bad_request(
+            "a person chooses their own password when accepting the invitation;              leave out `password`",
+        ));
+    }
     let role = grantable_role(&caller, &body.role)?;
-    let password_hash = match body.password {
-        Some(password) => Some(
-            tokio::task::spawn_blocking(move || hash_password(&password))
-                .await
-                .map_err(|_| ApiError::unavailable("password hashing task failed"))?
-                .map_err(|e| ApiError::bad_request(e.to_string()))?,
-        ),
-        None => None,
-    };
-    let person = PersonRequest {
+    let invitee = Invitee {
         email: &body.email,
         name: &body.name,
         role,
-        password_hash,
     };
-    let now = state.clock.now();
-    match create_person(
+    let (invitation, secret) = invite_person(
         &state.store,
-        now,
+        state.clock.now(),
         &caller.principal.account,
-        person,
+        invitee,
+        caller.principal.role,
         &caller.actor(),
     )
     .await
-    {
-        Ok(member) => Ok((StatusCode::CREATED, Json(member_view(&member))).into_response()),
-        Err(CreateUserError::Input(e)) => Err(ApiError::bad_request(e.to_string())),
-        Err(CreateUserError::Password(e)) => Err(ApiError::bad_request(e.to_string())),
-        Err(CreateUserError::Store(StoreError::Conflict(_))) => {
-            Err(ApiError::conflict("a user with this email already exists"))
+    .map_err(|e| match e {
+        InvitePersonError::Invite(InviteError::Input(e)) => ApiError::bad_request(e.to_string()),
+        InvitePersonError::Invite(e @ InviteError::HigherRole(_)) => {
+            ApiError::forbidden(e.to_string())
         }
-        Err(CreateUserError::Store(e)) => Err(e.into()),
-    }
+        InvitePersonError::AlreadyMember => ApiError::conflict(e.to_string()),
+        InvitePersonError::Store(e) => e.into(),
+    })?;
+    let mut view = invitation_view(&invitation);
+    view.accept_url = Some(accept_url(&state, &secret));
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedInvitation { invitation: view }),
+    )
+        .into_response())
 }
 
 /// Changes a member's role in the caller's account. The rank rule applies: an admin can neither

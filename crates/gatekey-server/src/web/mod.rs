@@ -6,6 +6,7 @@ mod applications;
 mod assets;
 pub(crate) mod csrf;
 mod home;
+mod invitation;
 mod keys;
 pub(crate) mod layout;
 mod login;
@@ -36,6 +37,19 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/applications/{id}/delete",
             post(applications::delete_application),
+        )
+        .route("/invitations/{code}", get(invitation::show_invitation))
+        .route(
+            "/invitations/{code}/accept",
+            post(invitation::accept_invitation),
+        )
+        .route(
+            "/invitations/{code}/decline",
+            post(invitation::decline_invitation),
+        )
+        .route(
+            "/invitations/{code}/register",
+            post(invitation::register_invited_person),
         )
         .route("/static/app.css", get(assets::stylesheet))
         .route("/static/app.js", get(assets::script))

@@ -20,6 +20,8 @@ mod effective_scopes;
 mod forwarded;
 mod guessing;
 mod introspection_accounts;
+mod invitation_pages;
+mod invitations;
 mod key_lineage;
 mod oauth_api_access;
 mod oauth_concurrency;

@@ -13,11 +13,11 @@ use sqlx::any::AnyPoolOptions;
 use tracing_subscriber::fmt::MakeWriter;
 
 use crate::harness::{
-    cookie_value, each_backend, login_form, seed, send, send_text, set_cookie, sign_in,
-    submit_login, TestApp, PASSWORD,
+    cookie_value, csrf_token_in, each_backend, login_form, seed, send, send_text, set_cookie,
+    sign_in, submit_login, TestApp, PASSWORD,
 };
 
-/// A second person's password, set over HTTP.
+/// A second person's password, chosen through an invitation link.
 const SECOND_PASSWORD: &str = "a second rather long password";
 /// A password tried and refused.
 const WRONG_PASSWORD: &str = "a wrong but secret password";
@@ -33,7 +33,7 @@ struct Traces {
 }
 
 /// Creates keys in every way there is (API, admin API, web form, API with the session cookie),
-/// a user with a password, a failed and two successful logins, and a revocation.
+/// a user who chose a password through an invitation link, a failed and two successful logins, and a revocation.
 async fn leave_traces(app: &TestApp) -> Traces {
     let seeded = seed(app).await;
     let owner_key = app.key(&seeded.owner, None).await;
@@ -65,15 +65,36 @@ async fn leave_traces(app: &TestApp) -> Traces {
     assert_eq!(for_robot.0, 201, "{}", for_robot.2);
     api_keys.push(for_robot.2["secret"].as_str().unwrap().to_owned());
 
-    let person = send(
+    // The second person joins by invitation and chooses their password through the link.
+    let invited = send(
         app.request(Method::POST, "/api/v1/users", &owner_key)
-            .json(&json!({
-                "email": "second@acme.test", "name": "Second", "role": "member",
-                "password": SECOND_PASSWORD
-            })),
+            .json(&json!({"email": "second@acme.test", "name": "Second", "role": "member"})),
     )
     .await;
-    assert_eq!(person.0, 201, "{}", person.2);
+    assert_eq!(invited.0, 201, "{}", invited.2);
+    let url = invited.2["invitation"]["accept_url"].as_str().unwrap();
+    let invitation = url[url.find("gk_inv_").expect("a gk_inv_ secret")..].to_owned();
+    let path = format!("/invitations/{invitation}");
+    let (status, headers, page) = send_text(app.http.get(app.url(&path))).await;
+    assert_eq!(status, 200, "{page}");
+    let csrf = cookie_value(set_cookie(&headers, "gatekey_invite_csrf").expect("CSRF cookie"));
+    let joined = send_text(
+        app.http
+            .post(app.url(&format!("{path}/register")))
+            .header(
+                reqwest::header::COOKIE,
+                format!("gatekey_invite_csrf={csrf}"),
+            )
+            .form(&[
+                ("csrf_token", csrf_token_in(&page).as_str()),
+                ("name", "Second"),
+                ("password", SECOND_PASSWORD),
+            ]),
+    )
+    .await;
+    assert_eq!(joined.0, 303, "{}", joined.2);
+    let joined_session =
+        cookie_value(set_cookie(&joined.1, "gatekey_session").expect("session")).to_owned();
 
     let (cookie, token) = login_form(app).await;
     let refused = submit_login(app, (&cookie, &token), "second@acme.test", WRONG_PASSWORD).await;
@@ -134,6 +155,14 @@ async fn leave_traces(app: &TestApp) -> Traces {
     for (n, session) in sessions.iter().enumerate() {
         secrets.extend(fragments(&format!("session cookie #{n}"), session, 6));
     }
+    // The invitation link is shown once to the admin and never kept; `gk_inv_` is all of it
+    // that is not secret.
+    secrets.extend(fragments("invitation link", &invitation, 7));
+    secrets.extend(fragments(
+        "session cookie from the invitation",
+        &joined_session,
+        6,
+    ));
     for (what, password) in [
         ("seeded password", PASSWORD),
         ("second password", SECOND_PASSWORD),

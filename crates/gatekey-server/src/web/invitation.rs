@@ -1,0 +1,470 @@
+//! `/invitations/{code}`: the page an invited person opens.
+//!
+//! Signed in as the invited email, they accept or decline. Not signed in, they may sign in and
+//! come back; and only when the invited email has no login yet, they may choose a password,
+//! which creates their login and their membership in one transaction and signs them in.
+//!
+//! The link's secret is in the path. That is acceptable only because it works once and for
+//! [`INVITATION_TTL`](gatekey_core::invitation::INVITATION_TTL), every page answers
+//! `Referrer-Policy: no-referrer`, request logs and metrics never show it, and the database
+//! keeps only its SHA-256. A malformed, unknown, used, withdrawn, replaced or expired link all
+//! get the same answer.
+
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use gatekey_core::account::Account;
+use gatekey_core::audit::{Actor, AuditAction, AuditEntry, CredentialRef};
+use gatekey_core::invitation::{
+    check_acceptable, check_usable, invitation_audit, person_for, AcceptRefused, Invitation,
+    InvitationEnded, InvitationStore,
+};
+use gatekey_core::password::hash_password;
+use gatekey_core::secret::{Secret, SecretKind};
+use gatekey_core::session::{Session, SESSION_TTL};
+use gatekey_core::store::{SessionStore, StoreError, UserStore};
+use gatekey_core::user::Member;
+use maud::html;
+use serde::Deserialize;
+
+use super::csrf::{new_token, tokens_match};
+use super::layout::{cookie, error_page, html_response, page};
+use super::login::hashing_refused;
+use crate::auth::session::{cookie as read_cookie, current_session, WebSession, SESSION_COOKIE};
+use crate::auth::ClientInfo;
+use crate::state::AppState;
+
+/// The choose-a-password form's CSRF cookie (double submit: there is no session yet).
+pub const INVITE_CSRF_COOKIE: &str = "gatekey_invite_csrf";
+
+/// The one answer for every link that cannot be used.
+const UNUSABLE: &str = "This invitation link is not valid: it may have been used, withdrawn or \
+     replaced by a newer invitation, or it has expired. Ask for a new invitation.";
+
+/// The accept and decline forms.
+#[derive(Deserialize)]
+pub struct AnswerForm {
+    csrf_token: String,
+}
+
+/// The choose-a-password form.
+#[derive(Deserialize)]
+pub struct RegisterForm {
+    csrf_token: String,
+    name: String,
+    password: String,
+}
+
+/// A usable invitation and its account.
+struct Found {
+    invitation: Invitation,
+    account: Account,
+}
+
+/// The invitation `code` names, if it can still be used.
+async fn find(state: &AppState, code: &str) -> Result<Found, Response> {
+    let Ok(secret) = Secret::parse(SecretKind::Invitation, code) else {
+        return Err(unusable());
+    };
+    match state.store.invitation_by_hash(&secret.hash()).await {
+        Ok(Some((invitation, account))) if check_usable(&invitation, state.clock.now()).is_ok() => {
+            Ok(Found {
+                invitation,
+                account,
+            })
+        }
+        Ok(_) => Err(unusable()),
+        Err(error) => Err(unavailable(&error)),
+    }
+}
+
+/// Shows the invitation: accept or decline when signed in, sign in or choose a password when
+/// not.
+pub async fn show_invitation(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(code): Path<String>,
+) -> Response {
+    let found = match find(&state, &code).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    match current_session(&state, &headers).await {
+        Ok(Some(web)) => signed_in_page(&state, &web, &found, &code),
+        Ok(None) => signed_out_page(&state, &found, &code, StatusCode::OK, None).await,
+        Err(error) => unavailable(&error),
+    }
+}
+
+fn signed_in_page(state: &AppState, web: &WebSession, found: &Found, code: &str) -> Response {
+    let user = &web.principal.user;
+    if let Err(refused) = check_acceptable(&found.invitation, user, state.clock.now()) {
+        return refusal(refused, &user.email);
+    }
+    let csrf = web.session.csrf_token.as_str();
+    let body = html! {
+        section.login {
+            h1 { "Join " (found.account.name) }
+            p { "You are invited to join " strong { (found.account.name) } " as "
+                strong { (found.invitation.role) } "." }
+            p { "Signed in as " (user.email) "." }
+            form method="post" action=(format!("/invitations/{code}/accept")) {
+                input type="hidden" name="csrf_token" value=(csrf);
+                button type="submit" { "Accept" }
+            }
+            form method="post" action=(format!("/invitations/{code}/decline")) {
+                input type="hidden" name="csrf_token" value=(csrf);
+                button.secondary type="submit" { "Decline" }
+            }
+        }
+    };
+    html_response(
+        StatusCode::OK,
+        page("Invitation", Some((&web.principal, csrf)), body),
+    )
+}
+
+async fn signed_out_page(
+    state: &AppState,
+    found: &Found,
+    code: &str,
+    status: StatusCode,
+    message: Option<&str>,
+) -> Response {
+    let has_login = match state.store.user_by_email(&found.invitation.email).await {
+        Ok(user) => user.is_some(),
+        Err(error) => return unavailable(&error),
+    };
+    let token = new_token();
+    let body = html! {
+        section.login {
+            h1 { "Join " (found.account.name) }
+            p { "You are invited to join " strong { (found.account.name) } " as "
+                strong { (found.invitation.role) } "." }
+            @if let Some(message) = message { p.error role="alert" { (message) } }
+            p { a href=(format!("/login?next=/invitations/{code}")) { "Sign in" }
+                " with your login, then come back to this link to accept." }
+            @if !has_login {
+                h2 { "New here? Choose your password" }
+                form method="post" action=(format!("/invitations/{code}/register")) {
+                    input type="hidden" name="csrf_token" value=(token);
+                    p { "Your login will be " strong { (found.invitation.email) } "." }
+                    label for="name" { "Name" }
+                    input #name type="text" name="name" value=(found.invitation.name) required;
+                    label for="password" { "Password (at least 12 characters)" }
+                    input #password type="password" name="password" autocomplete="new-password"
+                        minlength="12" required;
+                    p { button type="submit" { "Create my login and join" } }
+                }
+            }
+        }
+    };
+    let mut response = html_response(status, page("Invitation", None, body));
+    if !has_login {
+        response.headers_mut().append(
+            header::SET_COOKIE,
+            cookie(
+                INVITE_CSRF_COOKIE,
+                &token,
+                "/invitations",
+                3600,
+                state.secure_cookies(),
+            ),
+        );
+    }
+    response
+}
+
+/// The signed-in session for an accept or decline form, or the answer to give instead.
+async fn answering_session(
+    state: &AppState,
+    headers: &HeaderMap,
+    csrf: &str,
+    code: &str,
+) -> Result<WebSession, Response> {
+    match current_session(state, headers).await {
+        Ok(Some(web)) if tokens_match(csrf, &web.session.csrf_token) => Ok(web),
+        Ok(Some(_)) => Err(error_page(
+            StatusCode::FORBIDDEN,
+            "The form expired. Please go back and try again.",
+        )),
+        Ok(None) => Err(Redirect::to(&format!("/login?next=/invitations/{code}")).into_response()),
+        Err(error) => Err(unavailable(&error)),
+    }
+}
+
+/// Accepts: the membership is created and the invitation ends in one transaction; the session
+/// then acts in the new account.
+pub async fn accept_invitation(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    client: ClientInfo,
+    Path(code): Path<String>,
+    form: Result<Form<AnswerForm>, FormRejection>,
+) -> Response {
+    let Ok(Form(form)) = form else {
+        return error_page(StatusCode::BAD_REQUEST, "The form was incomplete.");
+    };
+    let found = match find(&state, &code).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let web = match answering_session(&state, &headers, &form.csrf_token, &code).await {
+        Ok(web) => web,
+        Err(response) => return response,
+    };
+    let now = state.clock.now();
+    let user = &web.principal.user;
+    if let Err(refused) = check_acceptable(&found.invitation, user, now) {
+        return refusal(refused, &user.email);
+    }
+    let actor = web.principal.actor(client.ip, client.user_agent);
+    let audit = invitation_audit(
+        now,
+        &actor,
+        AuditAction::InvitationAccepted,
+        found.account.id,
+        found.invitation.role,
+    );
+    match state
+        .store
+        .accept_invitation(found.invitation.id, user.id, now, audit)
+        .await
+    {
+        Ok(InvitationEnded::Done(_)) => {}
+        Ok(InvitationEnded::AlreadyMember) => {
+            return error_page(
+                StatusCode::CONFLICT,
+                &format!("You are already a member of {}.", found.account.name),
+            )
+        }
+        Ok(_) => return unusable(),
+        Err(error) => return unavailable(&error),
+    }
+    if let Err(error) = state
+        .store
+        .switch_session_account(web.session.id, found.account.id)
+        .await
+    {
+        return unavailable(&error);
+    }
+    Redirect::to("/").into_response()
+}
+
+/// Declines: the invitation ends and nothing else changes.
+pub async fn decline_invitation(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    client: ClientInfo,
+    Path(code): Path<String>,
+    form: Result<Form<AnswerForm>, FormRejection>,
+) -> Response {
+    let Ok(Form(form)) = form else {
+        return error_page(StatusCode::BAD_REQUEST, "The form was incomplete.");
+    };
+    let found = match find(&state, &code).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let web = match answering_session(&state, &headers, &form.csrf_token, &code).await {
+        Ok(web) => web,
+        Err(response) => return response,
+    };
+    let now = state.clock.now();
+    let user = &web.principal.user;
+    if let Err(refused) = check_acceptable(&found.invitation, user, now) {
+        return refusal(refused, &user.email);
+    }
+    let actor = web.principal.actor(client.ip, client.user_agent);
+    let audit = invitation_audit(
+        now,
+        &actor,
+        AuditAction::InvitationDeclined,
+        found.account.id,
+        found.invitation.role,
+    );
+    match state
+        .store
+        .decline_invitation(found.invitation.id, now, audit)
+        .await
+    {
+        Ok(InvitationEnded::Done(())) => {
+            let body = html! {
+                section.login {
+                    h1 { "Invitation declined" }
+                    p { "You declined the invitation to join " (found.account.name) "." }
+                    p { a href="/" { "Back" } }
+                }
+            };
+            let csrf = web.session.csrf_token.as_str();
+            html_response(
+                StatusCode::OK,
+                page("Invitation", Some((&web.principal, csrf)), body),
+            )
+        }
+        Ok(_) => unusable(),
+        Err(error) => unavailable(&error),
+    }
+}
+
+/// Creates the invited person's login with the password they chose, makes them a member, and
+/// signs them in. Only for an email that has no login: with one, the person signs in instead.
+pub async fn register_invited_person(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    client: ClientInfo,
+    Path(code): Path<String>,
+    form: Result<Form<RegisterForm>, FormRejection>,
+) -> Response {
+    let Ok(Form(form)) = form else {
+        return error_page(StatusCode::BAD_REQUEST, "The form was incomplete.");
+    };
+    let expected = read_cookie(&headers, INVITE_CSRF_COOKIE).unwrap_or("");
+    if !tokens_match(&form.csrf_token, expected) {
+        return error_page(
+            StatusCode::FORBIDDEN,
+            "The form expired. Please open the invitation link again.",
+        );
+    }
+    let found = match find(&state, &code).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    match state.store.user_by_email(&found.invitation.email).await {
+        Ok(None) => {}
+        Ok(Some(_)) => return login_exists(&state, &found, &code).await,
+        Err(error) => return unavailable(&error),
+    }
+    let RegisterForm { name, password, .. } = form;
+    let hashed = match state
+        .password_hashing
+        .run(move || hash_password(&password))
+        .await
+    {
+        Ok(hashed) => hashed,
+        Err(refused) => return hashing_refused(refused),
+    };
+    let now = state.clock.now();
+    let person = match hashed
+        .map_err(|e| e.to_string())
+        .and_then(|hash| person_for(&found.invitation, &name, hash, now).map_err(|e| e.to_string()))
+    {
+        Ok(person) => person,
+        Err(message) => {
+            return signed_out_page(
+                &state,
+                &found,
+                &code,
+                StatusCode::BAD_REQUEST,
+                Some(&message),
+            )
+            .await
+        }
+    };
+    let actor = Actor {
+        user_id: None,
+        credential: CredentialRef::Anonymous,
+        ip: client.ip.clone(),
+        user_agent: client.user_agent.clone(),
+    };
+    let audit = invitation_audit(
+        now,
+        &actor,
+        AuditAction::InvitationAccepted,
+        found.account.id,
+        found.invitation.role,
+    );
+    let member = match state
+        .store
+        .accept_invitation_as_new_person(found.invitation.id, person, now, audit)
+        .await
+    {
+        Ok(InvitationEnded::Done(member)) => member,
+        Ok(InvitationEnded::LoginExists) => return login_exists(&state, &found, &code).await,
+        Ok(_) => return unusable(),
+        Err(error) => return unavailable(&error),
+    };
+    sign_in(&state, &member, actor).await
+}
+
+/// Starts a session for a person who just created their login, and goes home.
+async fn sign_in(state: &AppState, member: &Member, actor: Actor) -> Response {
+    let now = state.clock.now();
+    let secret = Secret::generate(SecretKind::Session);
+    let session = Session {
+        id: 0,
+        hash: secret.hash(),
+        user_id: member.user.id,
+        account_id: member.membership.account_id,
+        csrf_token: new_token(),
+        created_at: now,
+        expires_at: now + SESSION_TTL,
+        last_seen_at: now,
+    };
+    let actor = Actor {
+        user_id: Some(member.user.id),
+        credential: CredentialRef::Session,
+        ..actor
+    };
+    let audit = AuditEntry::new(now, &actor, AuditAction::LoginSucceeded, "session")
+        .detail(format!("email {}", member.user.email));
+    if let Err(error) = state.store.create_session(session, audit).await {
+        return unavailable(&error);
+    }
+    let secure = state.secure_cookies();
+    let mut response = Redirect::to("/").into_response();
+    let headers = response.headers_mut();
+    headers.append(
+        header::SET_COOKIE,
+        cookie(
+            SESSION_COOKIE,
+            secret.expose(),
+            "/",
+            SESSION_TTL.whole_seconds(),
+            secure,
+        ),
+    );
+    headers.append(
+        header::SET_COOKIE,
+        cookie(INVITE_CSRF_COOKIE, "", "/invitations", 0, secure),
+    );
+    response
+}
+
+async fn login_exists(state: &AppState, found: &Found, code: &str) -> Response {
+    signed_out_page(
+        state,
+        found,
+        code,
+        StatusCode::CONFLICT,
+        Some("A login with this email exists: sign in, then open this link again to accept."),
+    )
+    .await
+}
+
+fn refusal(refused: AcceptRefused, signed_in_as: &str) -> Response {
+    match refused {
+        AcceptRefused::Unusable => unusable(),
+        AcceptRefused::OtherEmail => error_page(
+            StatusCode::FORBIDDEN,
+            &format!(
+                "This invitation is for another email address; you are signed in as \
+                 {signed_in_as}. Sign out, then open the link again."
+            ),
+        ),
+    }
+}
+
+fn unusable() -> Response {
+    error_page(StatusCode::NOT_FOUND, UNUSABLE)
+}
+
+fn unavailable(error: &StoreError) -> Response {
+    tracing::error!(%error, "storage failure on an invitation page");
+    error_page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "The service is temporarily unavailable. Please try again.",
+    )
+}

@@ -1,0 +1,268 @@
+//! The invitation store's contract, on every backend: a link works once, a repeat invitation
+//! replaces the pending one, and a refused acceptance changes nothing.
+
+use gatekey_core::audit::{Actor, AuditAction, AuditEntry};
+use gatekey_core::invitation::{
+    prepare_invitation, InvitationCreated, InvitationEnded, InvitationStatus, InvitationStore,
+    PreparedInvitation,
+};
+use gatekey_core::page::PageRequest;
+use gatekey_core::role::Role;
+use gatekey_core::store::{AccountStore, NewUser, UserStore};
+use gatekey_core::user::UserKind;
+use gatekey_store::testing::{backends, TestDatabase};
+use gatekey_store::SqlStore;
+use time::{Duration, OffsetDateTime};
+
+fn audit(action: AuditAction) -> AuditEntry {
+    AuditEntry::new(
+        OffsetDateTime::now_utc(),
+        &Actor::operator(),
+        action,
+        "invitation",
+    )
+}
+
+fn person(email: &str, now: OffsetDateTime) -> NewUser {
+    NewUser {
+        email: email.into(),
+        name: "Ada".into(),
+        kind: UserKind::Person,
+        password_hash: Some("$argon2id$not-a-real-hash".into()),
+        created_at: now,
+    }
+}
+
+fn prepared(account_id: i64, email: &str, now: OffsetDateTime) -> PreparedInvitation {
+    prepare_invitation(
+        account_id,
+        email,
+        "Ada",
+        Role::Member,
+        Role::Owner,
+        None,
+        now,
+    )
+    .expect("valid invitation")
+}
+
+async fn created(store: &SqlStore, prepared: &PreparedInvitation) -> i64 {
+    match store
+        .create_invitation(
+            prepared.invitation.clone(),
+            audit(AuditAction::InvitationCreated),
+        )
+        .await
+        .expect("stored")
+    {
+        InvitationCreated::Created(invitation) => invitation.id,
+        InvitationCreated::AlreadyMember => panic!("not a member yet"),
+    }
+}
+
+#[tokio::test]
+async fn invitations_are_used_once_and_refusals_change_nothing() {
+    for backend in backends() {
+        let db = TestDatabase::create(backend).await;
+        let store = SqlStore::connect(&db.url).await.expect("connect");
+        let now = OffsetDateTime::now_utc();
+        let account = |slug: &'static str| {
+            let store = store.clone();
+            async move {
+                store
+                    .create_account(slug, slug, now, audit(AuditAction::AccountCreated))
+                    .await
+                    .expect("account")
+            }
+        };
+        let acme = account("acme").await;
+        let other = account("other").await;
+        let existing = store
+            .create_user(
+                person("ada@example.test", now),
+                other.id,
+                Role::Owner,
+                audit(AuditAction::UserCreated),
+            )
+            .await
+            .expect("user");
+
+        // A repeat invitation replaces the pending one.
+        let first = prepared(acme.id, "ada@example.test", now);
+        let first_id = created(&store, &first).await;
+        let second = prepared(acme.id, "ADA@example.test", now);
+        let second_id = created(&store, &second).await;
+        let (replaced, account_of) = store
+            .invitation_by_hash(&first.secret.hash())
+            .await
+            .expect("read")
+            .expect("found");
+        assert_eq!(replaced.status, InvitationStatus::Replaced);
+        assert_eq!(account_of.id, acme.id);
+        let pending = store
+            .pending_invitations(acme.id, now, PageRequest::default())
+            .await
+            .expect("list");
+        assert_eq!(pending.total, 1);
+        assert_eq!(pending.items[0].id, second_id);
+        assert_eq!(pending.items[0].email, "ada@example.test");
+        let stale = store
+            .accept_invitation(
+                first_id,
+                existing.user.id,
+                now,
+                audit(AuditAction::InvitationAccepted),
+            )
+            .await
+            .expect("accept");
+        assert!(matches!(stale, InvitationEnded::Gone), "{stale:?}");
+
+        // Creating a login for an email that has one is refused and leaves the invitation usable.
+        let clash = store
+            .accept_invitation_as_new_person(
+                second_id,
+                person("ada@example.test", now),
+                now,
+                audit(AuditAction::InvitationAccepted),
+            )
+            .await
+            .expect("accept");
+        assert!(matches!(clash, InvitationEnded::LoginExists), "{clash:?}");
+        let (still, _) = store
+            .invitation_by_hash(&second.secret.hash())
+            .await
+            .expect("read")
+            .expect("found");
+        assert_eq!(still.status, InvitationStatus::Pending);
+
+        // Accepted once; the second time finds nothing to accept.
+        let accepted = store
+            .accept_invitation(
+                second_id,
+                existing.user.id,
+                now,
+                audit(AuditAction::InvitationAccepted),
+            )
+            .await
+            .expect("accept");
+        let InvitationEnded::Done(membership) = accepted else {
+            panic!("accepted: {accepted:?}");
+        };
+        assert_eq!(membership.account_id, acme.id);
+        assert_eq!(membership.role, Role::Member);
+        let again = store
+            .accept_invitation(
+                second_id,
+                existing.user.id,
+                now,
+                audit(AuditAction::InvitationAccepted),
+            )
+            .await
+            .expect("accept");
+        assert!(matches!(again, InvitationEnded::Gone), "{again:?}");
+
+        // A member is not invited again.
+        let member = store
+            .create_invitation(
+                prepared(acme.id, "ada@example.test", now).invitation,
+                audit(AuditAction::InvitationCreated),
+            )
+            .await
+            .expect("answered");
+        assert!(matches!(member, InvitationCreated::AlreadyMember));
+
+        // A new person: the login and the membership come together.
+        let newcomer = prepared(acme.id, "bea@example.test", now);
+        let newcomer_id = created(&store, &newcomer).await;
+        let joined = store
+            .accept_invitation_as_new_person(
+                newcomer_id,
+                person("bea@example.test", now),
+                now,
+                audit(AuditAction::InvitationAccepted),
+            )
+            .await
+            .expect("accept");
+        let InvitationEnded::Done(bea) = joined else {
+            panic!("joined: {joined:?}");
+        };
+        assert_eq!(bea.membership.account_id, acme.id);
+        assert_eq!(
+            store
+                .user_by_email("bea@example.test")
+                .await
+                .expect("read")
+                .map(|u| u.id),
+            Some(bea.user.id)
+        );
+
+        // Expired links, withdrawn ones, and declined ones cannot be accepted.
+        let late = prepared(acme.id, "cy@example.test", now - Duration::days(8));
+        let late_id = created(&store, &late).await;
+        let expired = store
+            .accept_invitation_as_new_person(
+                late_id,
+                person("cy@example.test", now),
+                now,
+                audit(AuditAction::InvitationAccepted),
+            )
+            .await
+            .expect("accept");
+        assert!(matches!(expired, InvitationEnded::Gone), "{expired:?}");
+        assert!(store
+            .user_by_email("cy@example.test")
+            .await
+            .expect("read")
+            .is_none());
+        let withdrawn = prepared(acme.id, "di@example.test", now);
+        let withdrawn_id = created(&store, &withdrawn).await;
+        let by_other = store
+            .withdraw_invitation(
+                other.id,
+                withdrawn_id,
+                now,
+                audit(AuditAction::InvitationWithdrawn),
+            )
+            .await
+            .expect("withdraw");
+        assert!(
+            matches!(by_other, InvitationEnded::Gone),
+            "another account's admin cannot"
+        );
+        let done = store
+            .withdraw_invitation(
+                acme.id,
+                withdrawn_id,
+                now,
+                audit(AuditAction::InvitationWithdrawn),
+            )
+            .await
+            .expect("withdraw");
+        assert!(matches!(done, InvitationEnded::Done(_)));
+        let refused = store
+            .accept_invitation_as_new_person(
+                withdrawn_id,
+                person("di@example.test", now),
+                now,
+                audit(AuditAction::InvitationAccepted),
+            )
+            .await
+            .expect("accept");
+        assert!(matches!(refused, InvitationEnded::Gone));
+        let declined = prepared(acme.id, "ed@example.test", now);
+        let declined_id = created(&store, &declined).await;
+        let no = store
+            .decline_invitation(declined_id, now, audit(AuditAction::InvitationDeclined))
+            .await
+            .expect("decline");
+        assert!(matches!(no, InvitationEnded::Done(())));
+        let after = store
+            .decline_invitation(declined_id, now, audit(AuditAction::InvitationDeclined))
+            .await
+            .expect("decline");
+        assert!(matches!(after, InvitationEnded::Gone));
+
+        store.close().await;
+        db.drop_database().await;
+    }
+}
