@@ -1,6 +1,6 @@
 //! Password logins.
 
-use crate::password::{verify_against_nothing, verify_password};
+use crate::password::{verify_against_nothing_with, verify_password_with, HashMemory};
 use crate::user::{User, UserKind};
 
 /// Why a login failed. Deliberately coarse: the caller learns nothing about which part was wrong.
@@ -12,6 +12,15 @@ pub struct BadCredentials;
 /// verification, whether or not the user exists or may log in, so timing does not reveal
 /// which emails are registered. CPU-heavy (tens of milliseconds): run it off the async threads.
 pub fn verify_login(user: Option<&User>, password: &str) -> Result<(), BadCredentials> {
+    verify_login_with(user, password, &mut HashMemory::new())
+}
+
+/// [`verify_login`] in the given argon2 working memory.
+pub fn verify_login_with(
+    user: Option<&User>,
+    password: &str,
+    memory: &mut HashMemory,
+) -> Result<(), BadCredentials> {
     let hash = match user {
         Some(User {
             kind: UserKind::Person,
@@ -19,11 +28,11 @@ pub fn verify_login(user: Option<&User>, password: &str) -> Result<(), BadCreden
             ..
         }) => hash,
         _ => {
-            verify_against_nothing(password);
+            verify_against_nothing_with(password, memory);
             return Err(BadCredentials);
         }
     };
-    let matches = verify_password(password, hash);
+    let matches = verify_password_with(password, hash, memory);
     if !matches || user.is_some_and(User::is_disabled) {
         return Err(BadCredentials);
     }

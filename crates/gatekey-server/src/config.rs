@@ -538,6 +538,35 @@ mod tests {
     }
 
     #[test]
+    fn connection_and_proxy_settings_load_and_are_checked() {
+        Jail::expect_with(|jail| {
+            jail.create_file(
+                "gatekey.toml",
+                "[http]\ntrust_forwarded_for = true\nforwarded_for_hops = 2\nheader_read_timeout = 5\nidle_timeout = 30\n[password_hashing]\nmax_concurrent = 3\n",
+            )?;
+            let config =
+                load_in(jail, Some("gatekey.toml"), &ConfigOverrides::default()).expect("loads");
+            assert_eq!(config.http.forwarded_for_hops, 2);
+            assert_eq!(
+                (config.http.header_read_timeout, config.http.idle_timeout),
+                (5, 30)
+            );
+            assert_eq!(config.password_hashing.max_concurrent, 3);
+            for bad in [
+                "GATEKEY_HTTP__FORWARDED_FOR_HOPS",
+                "GATEKEY_HTTP__HEADER_READ_TIMEOUT",
+                "GATEKEY_HTTP__IDLE_TIMEOUT",
+            ] {
+                jail.set_env(bad, "0");
+                let error = load_in(jail, None, &ConfigOverrides::default()).expect_err(bad);
+                assert!(matches!(error, ConfigError::Invalid(_)), "{error}");
+                jail.set_env(bad, "1");
+            }
+            Ok(())
+        });
+    }
+
+    #[test]
     fn bad_values_and_missing_files_are_errors() {
         Jail::expect_with(|jail| {
             jail.set_env("GATEKEY_HTTP__BODY_LIMIT", "lots");

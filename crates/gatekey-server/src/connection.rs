@@ -6,7 +6,9 @@
 //!
 //! hyper's own `header_read_timeout` starts when the connection becomes ready for the next
 //! request, so on a kept-alive connection it would also cut the idle time; the two limits are
-//! kept apart here by watching the bytes read and the requests in flight.
+//! kept apart here by watching the bytes read and the requests in flight. On HTTP/2 any frame
+//! received while no stream is open (a PING, say) starts the header-read clock, so an HTTP/2
+//! connection that sends only pings is closed after the header-read timeout.
 
 use std::convert::Infallible;
 use std::io;

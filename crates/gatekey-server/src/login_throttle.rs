@@ -95,8 +95,10 @@ impl GuessThrottle {
         let idle = std::time::Duration::from_secs(limits.window.max(1));
         Self {
             window: Duration::seconds(i64::try_from(limits.window).unwrap_or(i64::MAX / 2)),
-            subjects: Counter::new(limits.per_subject, idle),
-            ips: limits.per_ip.map(|limit| Counter::new(limit, idle)),
+            subjects: Counter::new(limits.per_subject, idle, MAX_TRACKED),
+            ips: limits
+                .per_ip
+                .map(|limit| Counter::new(limit, idle, MAX_TRACKED)),
             limits,
         }
     }
@@ -180,11 +182,11 @@ impl Drop for Attempt {
 }
 
 impl Counter {
-    fn new(limit: u32, idle: std::time::Duration) -> Self {
+    fn new(limit: u32, idle: std::time::Duration, capacity: u64) -> Self {
         Self {
             limit,
             entries: Cache::builder()
-                .max_capacity(MAX_TRACKED)
+                .max_capacity(capacity)
                 .time_to_idle(idle)
                 // LRU admits every new entry; the default (TinyLFU) may refuse to admit a
                 // subject while the cache is full, which would leave that subject uncounted.
@@ -365,6 +367,30 @@ mod tests {
         throttle.reserve("u", None, now).unwrap().succeeded();
         throttle.reserve("u", None, now).unwrap().failed();
         assert!(throttle.reserve("u", None, now).is_err());
+    }
+
+    #[test]
+    fn the_counter_is_bounded_and_keeps_the_recent_subjects() {
+        let counter = Counter::new(1, std::time::Duration::from_secs(60), 100);
+        let now = OffsetDateTime::UNIX_EPOCH;
+        let window = Duration::seconds(60);
+        for n in 0..1_000 {
+            let slots = counter
+                .reserve(key("s", &n.to_string()), window, now)
+                .unwrap();
+            lock(&slots).in_flight = 0;
+            lock(&slots).failures.push_back(now);
+        }
+        counter.entries.run_pending_tasks();
+        assert!(
+            counter.entries.entry_count() <= 100,
+            "{}",
+            counter.entries.entry_count()
+        );
+        assert!(
+            counter.reserve(key("s", "999"), window, now).is_err(),
+            "the most recent subject is still counted"
+        );
     }
 
     #[test]

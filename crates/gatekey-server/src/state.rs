@@ -47,6 +47,8 @@ pub struct Inner {
     pub client_auth_throttle: GuessThrottle,
     /// Which clients' failed authentications were audited in the current window.
     pub client_auth_audited: FirstInWindow,
+    /// Which emails' throttled sign-ins and password changes were audited in the window.
+    pub login_throttled_audited: FirstInWindow,
     /// Bounded password hashing.
     pub password_hashing: PasswordHashing,
     /// Prometheus metrics.
@@ -86,6 +88,7 @@ impl AppState {
                 forgive_on_success: true,
             }),
             client_auth_audited: FirstInWindow::new(CLIENT_AUTH_WINDOW),
+            login_throttled_audited: FirstInWindow::new(config.login.failure_window),
             password_hashing: PasswordHashing::new(&config.password_hashing),
             metrics: Metrics::default(),
             applications: crate::oauth::application_cache::ApplicationCache::new(

@@ -21,7 +21,7 @@ use gatekey_core::invitation::{
     check_acceptable, check_usable, invitation_audit, person_for, AcceptRefused, Invitation,
     InvitationEnded, InvitationStore,
 };
-use gatekey_core::password::hash_password;
+use gatekey_core::password::hash_password_with;
 use gatekey_core::secret::{Secret, SecretKind};
 use gatekey_core::session::{Session, SESSION_TTL};
 use gatekey_core::store::{SessionStore, StoreError, UserStore};
@@ -340,7 +340,7 @@ pub async fn register_invited_person(
     let RegisterForm { name, password, .. } = form;
     let hashed = match state
         .password_hashing
-        .run(move || hash_password(&password))
+        .run(move |memory| hash_password_with(&password, memory))
         .await
     {
         Ok(hashed) => hashed,

@@ -7,7 +7,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use gatekey_core::audit::{Actor, AuditAction, AuditEntry, CredentialRef};
-use gatekey_core::login::verify_login;
+use gatekey_core::login::verify_login_with;
 use gatekey_core::secret::{Secret, SecretKind};
 use gatekey_core::session::{Session, SESSION_TTL};
 use gatekey_core::store::{AuditStore, SessionStore, UserStore};
@@ -173,10 +173,14 @@ pub async fn submit_login(
     {
         Ok(attempt) => attempt,
         Err(throttled) => {
-            let _ = state
-                .store
-                .record_audit(audit(AuditAction::LoginThrottled).failed())
-                .await;
+            // Once per email per window: refusals cost nothing to send, so each one audited
+            // would let anyone grow the audit log without bound.
+            if state.login_throttled_audited.first(&email) {
+                let _ = state
+                    .store
+                    .record_audit(audit(AuditAction::LoginThrottled).failed())
+                    .await;
+            }
             let minutes = throttled.retry_after.div_ceil(60);
             let message =
                 format!("Too many failed sign-in attempts. Try again in {minutes} minute(s).");
@@ -198,7 +202,7 @@ pub async fn submit_login(
     let password = form.password;
     let verified = match state
         .password_hashing
-        .run(move || verify_login(checked_user.as_ref(), &password))
+        .run(move |memory| verify_login_with(checked_user.as_ref(), &password, memory))
         .await
     {
         Ok(verified) => verified,

@@ -8,8 +8,8 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use gatekey_core::audit::{AuditAction, AuditEntry};
-use gatekey_core::login::verify_login;
-use gatekey_core::password::hash_password;
+use gatekey_core::login::verify_login_with;
+use gatekey_core::password::hash_password_with;
 use gatekey_core::store::{AuditStore, StoreError};
 use gatekey_core::user_admin::set_password;
 use serde::Deserialize;
@@ -70,12 +70,18 @@ pub async fn change_password(
         {
             Ok(attempt) => attempt,
             Err(throttled) => {
-                if let Err(error) = state
-                    .store
-                    .record_audit(audit(AuditAction::PasswordChangeThrottled))
-                    .await
-                {
-                    return unavailable(&error);
+                // Once per email per window, like sign-ins: refusals must not grow the audit.
+                let first = state
+                    .login_throttled_audited
+                    .first(&web.principal.user.email);
+                if first {
+                    if let Err(error) = state
+                        .store
+                        .record_audit(audit(AuditAction::PasswordChangeThrottled))
+                        .await
+                    {
+                        return unavailable(&error);
+                    }
                 }
                 let minutes = throttled.retry_after.div_ceil(60);
                 let message =
@@ -100,11 +106,11 @@ pub async fn change_password(
     } = form;
     let checked = state
         .password_hashing
-        .run(move || {
-            if verify_login(Some(&user), &current_password).is_err() {
+        .run(move |memory| {
+            if verify_login_with(Some(&user), &current_password, memory).is_err() {
                 return Checked::WrongCurrent;
             }
-            match hash_password(&new_password) {
+            match hash_password_with(&new_password, memory) {
                 Ok(hash) => Checked::Hashed(hash),
                 Err(error) => Checked::Unfit(error.to_string()),
             }

@@ -98,6 +98,11 @@ async fn simultaneous_wrong_passwords_get_no_more_than_the_limit_evaluated() {
             .filter(|e| e["action"] == "login.failed" && e["detail"] == "email viewer@acme.test")
             .count();
         assert_eq!(failed, 5, "one login.failed per evaluated guess");
+        let throttled = events
+            .iter()
+            .filter(|e| e["action"] == "login.throttled" && e["detail"] == "email viewer@acme.test")
+            .count();
+        assert_eq!(throttled, 1, "26 refusals, audited once per window");
         app.stop().await;
     })
     .await;
