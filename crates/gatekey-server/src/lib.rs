@@ -9,6 +9,7 @@ pub mod bootstrap;
 pub mod config;
 pub mod error;
 mod health;
+pub mod input;
 pub mod json;
 pub mod login_throttle;
 pub mod metrics;

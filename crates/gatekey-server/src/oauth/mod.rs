@@ -5,12 +5,12 @@
 pub(crate) mod application_cache;
 mod authorize;
 mod authorized_applications;
-mod client_auth;
+pub(crate) mod client_auth;
 mod consent_page;
 mod device_authorization;
 mod device_page;
 mod error;
-mod form;
+pub(crate) mod form;
 mod grants;
 mod introspect;
 mod metadata;
