@@ -10,6 +10,7 @@ pub mod config;
 pub mod connection;
 pub mod error;
 mod health;
+pub mod input;
 pub mod json;
 pub mod login_throttle;
 pub mod metrics;

@@ -254,7 +254,7 @@ async fn authenticate(state: &AppState, parts: &Parts) -> Result<Caller, ApiErro
 }
 
 /// The token of an `Authorization: Bearer …` header (scheme case-insensitive, RFC 6750 §2.1).
-fn bearer_token(value: &HeaderValue) -> Result<&str, ApiError> {
+pub(crate) fn bearer_token(value: &HeaderValue) -> Result<&str, ApiError> {
     let text = value
         .to_str()
         .map_err(|_| ApiError::invalid_auth_request("the Authorization header is not ASCII"))?;

@@ -234,7 +234,9 @@ fn presented_credentials(headers: &HeaderMap, form: &OAuthForm) -> Result<Presen
 
 /// The client id and secret of an `Authorization: Basic` header: Base64 of `id:secret`, each
 /// form-url-encoded first (RFC 6749 §2.3.1, Appendix B). `None` without the header.
-fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, OAuthError> {
+pub(crate) fn basic_credentials(
+    headers: &HeaderMap,
+) -> Result<Option<(String, String)>, OAuthError> {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Ok(None);
     };

@@ -93,7 +93,6 @@ impl OAuthError {
     }
 
     /// The `error` code.
-    #[cfg(test)]
     pub fn code(&self) -> &'static str {
         self.code
     }
