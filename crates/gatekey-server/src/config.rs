@@ -313,7 +313,11 @@ impl fmt::Debug for Config {
             .field("http", &self.http)
             .field("rate_limit", &self.rate_limit)
             .field("login", &self.login)
+            .field("password_hashing", &self.password_hashing)
             .field("cache", &self.cache)
+            .field("retention", &self.retention)
+            .field("device_authorization", &self.device_authorization)
+            .field("session", &self.session)
             .finish_non_exhaustive()
     }
 }
