@@ -70,6 +70,16 @@ pub struct NewApiKey {
     pub parent_key_id: Option<i64>,
 }
 
+/// What storing a new API key did.
+#[derive(Debug, Clone)]
+pub enum KeyCreation {
+    /// The key is stored.
+    Created(ApiKey),
+    /// Nothing is stored: the parent key is revoked or expired, or its user disabled, by the
+    /// time the new key would be written.
+    ParentUnusable,
+}
+
 /// A revoked API key, with the keys revoked with it because they descend from it.
 #[derive(Debug, Clone)]
 pub struct RevokedKey {
@@ -234,12 +244,15 @@ pub trait UserStore: Send + Sync {
 
 /// API keys.
 pub trait ApiKeyStore: Send + Sync {
-    /// Stores a new key.
+    /// Stores a new key. A key with a parent is stored only if, inside the same transaction,
+    /// the parent is neither revoked nor expired (at the new key's `created_at`) and its user
+    /// is not disabled; the parent's rows are locked so that creation and a concurrent
+    /// revocation or disabling are ordered, and the revocation's cascade sees the child.
     fn create_api_key(
         &self,
         key: NewApiKey,
         audit: AuditEntry,
-    ) -> impl Future<Output = StoreResult<ApiKey>> + Send;
+    ) -> impl Future<Output = StoreResult<KeyCreation>> + Send;
     /// The key with this hash and its owner, whatever its state.
     fn api_key_credential(
         &self,

@@ -137,6 +137,11 @@ pub async fn create_key(
         Err(CreateApiKeyError::UserDisabled) => {
             error_page(StatusCode::FORBIDDEN, "Your user is disabled.")
         }
+        // Keys made with a session have no creating key; kept for completeness.
+        Err(CreateApiKeyError::CreatorRevoked) => error_page(
+            StatusCode::UNAUTHORIZED,
+            "Your credential has ended. Sign in again.",
+        ),
         Err(CreateApiKeyError::Store(_)) => error_page(
             StatusCode::SERVICE_UNAVAILABLE,
             "The service is temporarily unavailable.",
