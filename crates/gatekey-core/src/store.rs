@@ -89,6 +89,17 @@ pub struct RevokedKey {
     pub cascaded: Vec<i64>,
 }
 
+impl RevokedKey {
+    /// The cache entries the revocation makes stale: the key and every key revoked with it.
+    /// A server that revoked drops them all at once, not only the key asked for.
+    pub fn invalidations(&self) -> Vec<Invalidation> {
+        std::iter::once(self.key.id)
+            .chain(self.cascaded.iter().copied())
+            .map(Invalidation::ApiKey)
+            .collect()
+    }
+}
+
 /// An API key found by its hash, with everything needed to act on its behalf.
 #[derive(Debug, Clone)]
 pub struct KeyCredential {

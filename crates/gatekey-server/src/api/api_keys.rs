@@ -150,10 +150,6 @@ pub async fn revoke_api_key(
     let now = state.clock.now();
     let audit = AuditEntry::new(now, &caller.actor(), AuditAction::ApiKeyRevoked, "api_key");
     let revoked = state.store.revoke_api_key(id, now, audit).await?;
-    let evicted: Vec<Invalidation> = std::iter::once(id)
-        .chain(revoked.cascaded)
-        .map(Invalidation::ApiKey)
-        .collect();
-    state.invalidate(&evicted);
+    state.invalidate(&revoked.invalidations());
     Ok(StatusCode::NO_CONTENT.into_response())
 }

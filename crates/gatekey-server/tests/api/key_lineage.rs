@@ -9,7 +9,9 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
-use crate::harness::{assert_error, each_backend, seed, send, sign_in, TestApp, PASSWORD};
+use crate::harness::{
+    assert_error, each_backend, seed, send, send_text, sign_in, TestApp, PASSWORD,
+};
 
 /// Creates a key with `creator` at `path`, asserting success; returns (secret, view).
 async fn create(app: &TestApp, creator: &str, path: &str, body: Value) -> (String, Value) {
@@ -313,4 +315,39 @@ async fn keys_in_store(app: &TestApp, account_id: i64) -> u64 {
     };
     let page = gatekey_core::page::PageRequest::new(None, Some(200)).unwrap();
     app.store().list_api_keys(filter, page).await.unwrap().total
+}
+
+/// Revoking on the home page ends the keys created with the revoked one at once on this server,
+/// as the API does: not only when the invalidation feed comes round (hourly here).
+#[tokio::test]
+async fn revoking_a_key_on_the_home_page_ends_its_descendants_at_once() {
+    each_backend(|backend| async move {
+        let app = TestApp::start_with(backend, |config| {
+            config.cache.invalidation_poll_ms = 3_600_000;
+        })
+        .await;
+        let seeded = seed(&app).await;
+        let root = app.key(&seeded.owner, None).await;
+        let root_id = app.key_id(&root).await;
+        let mine = "/api/v1/api_keys";
+        let (child, _) = create(&app, &root, mine, json!({"name": "child"})).await;
+        let (grandchild, _) = create(&app, &child, mine, json!({"name": "grandchild"})).await;
+        for key in [&root, &child, &grandchild] {
+            assert_eq!(status_of(&app, key).await, 200, "cached before");
+        }
+
+        let browser = sign_in(&app, "owner@acme.test", PASSWORD).await;
+        let revoked = send_text(
+            browser
+                .request(&app, Method::POST, &format!("/keys/{root_id}/revoke"))
+                .form(&[("csrf_token", browser.csrf.as_str())]),
+        )
+        .await;
+        assert_eq!(revoked.0, 303, "{}", revoked.2);
+        assert_eq!(status_of(&app, &root).await, 401);
+        assert_eq!(status_of(&app, &child).await, 401, "the child, at once");
+        assert_eq!(status_of(&app, &grandchild).await, 401, "the grandchild");
+        app.stop().await;
+    })
+    .await;
 }
