@@ -214,6 +214,11 @@ pub enum CreateApiKeyError {
     /// The owner is disabled.
     #[error("the user is disabled")]
     UserDisabled,
+    /// The API key creating the key was revoked or expired, or its user disabled, before the
+    /// new key could be stored: a credential that has ended creates nothing, even while a
+    /// cache elsewhere still trusts it.
+    #[error("the credential has been revoked")]
+    CreatorRevoked,
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
@@ -237,7 +242,9 @@ pub async fn create_api_key<S: crate::store::ApiKeyStore>(
 /// Creates an API key for `owner` as [`create_api_key`] does, with the API key that creates it
 /// as its `parent` when there is one: the new key's scopes stay within the parent's, its
 /// expiry within the parent's ([`expiry_within_parent`]), and the store records the lineage so
-/// that revoking the parent revokes the child.
+/// that revoking the parent revokes the child. The parent's state is checked again where the
+/// key is stored, not only in the caller's (possibly cached) view of it: a parent revoked,
+/// expired or disabled meanwhile is [`CreateApiKeyError::CreatorRevoked`].
 pub async fn create_child_api_key<S: crate::store::ApiKeyStore>(
     store: &S,
     now: OffsetDateTime,
@@ -277,8 +284,10 @@ pub async fn create_child_api_key<S: crate::store::ApiKeyStore>(
         "for user {} with scopes {scopes}{lineage}",
         owner.user.id
     ));
-    let key = store.create_api_key(new, audit).await?;
-    Ok((key, secret))
+    match store.create_api_key(new, audit).await? {
+        crate::store::KeyCreation::Created(key) => Ok((key, secret)),
+        crate::store::KeyCreation::ParentUnusable => Err(CreateApiKeyError::CreatorRevoked),
+    }
 }
 
 #[cfg(test)]

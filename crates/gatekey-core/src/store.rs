@@ -70,6 +70,16 @@ pub struct NewApiKey {
     pub parent_key_id: Option<i64>,
 }
 
+/// What storing a new API key did.
+#[derive(Debug, Clone)]
+pub enum KeyCreation {
+    /// The key is stored.
+    Created(ApiKey),
+    /// Nothing is stored: the parent key is revoked or expired, or its user disabled, by the
+    /// time the new key would be written.
+    ParentUnusable,
+}
+
 /// A revoked API key, with the keys revoked with it because they descend from it.
 #[derive(Debug, Clone)]
 pub struct RevokedKey {
@@ -77,6 +87,17 @@ pub struct RevokedKey {
     pub key: ApiKey,
     /// Keys created with it, directly or through other keys, revoked in the same transaction.
     pub cascaded: Vec<i64>,
+}
+
+impl RevokedKey {
+    /// The cache entries the revocation makes stale: the key and every key revoked with it.
+    /// A server that revoked drops them all at once, not only the key asked for.
+    pub fn invalidations(&self) -> Vec<Invalidation> {
+        std::iter::once(self.key.id)
+            .chain(self.cascaded.iter().copied())
+            .map(Invalidation::ApiKey)
+            .collect()
+    }
 }
 
 /// An API key found by its hash, with everything needed to act on its behalf.
@@ -234,12 +255,15 @@ pub trait UserStore: Send + Sync {
 
 /// API keys.
 pub trait ApiKeyStore: Send + Sync {
-    /// Stores a new key.
+    /// Stores a new key. A key with a parent is stored only if, inside the same transaction,
+    /// the parent is neither revoked nor expired (at the new key's `created_at`) and its user
+    /// is not disabled; the parent's rows are locked so that creation and a concurrent
+    /// revocation or disabling are ordered, and the revocation's cascade sees the child.
     fn create_api_key(
         &self,
         key: NewApiKey,
         audit: AuditEntry,
-    ) -> impl Future<Output = StoreResult<ApiKey>> + Send;
+    ) -> impl Future<Output = StoreResult<KeyCreation>> + Send;
     /// The key with this hash and its owner, whatever its state.
     fn api_key_credential(
         &self,

@@ -6,8 +6,8 @@ use gatekey_core::clock::to_millis;
 use gatekey_core::page::{Page, PageRequest};
 use gatekey_core::secret::TokenHash;
 use gatekey_core::store::{
-    ApiKeyFilter, ApiKeyStore, Invalidation, KeyCredential, NewApiKey, RevokedKey, StoreError,
-    StoreResult,
+    ApiKeyFilter, ApiKeyStore, Invalidation, KeyCreation, KeyCredential, NewApiKey, RevokedKey,
+    StoreError, StoreResult,
 };
 use sqlx::AnyConnection;
 use time::OffsetDateTime;
@@ -29,6 +29,40 @@ async fn select_key(conn: &mut AnyConnection, id: i64) -> StoreResult<Option<Api
     .await
     .map_err(from_sqlx)?;
     row.as_ref().map(rows::api_key).transpose()
+}
+
+/// Whether the key `parent` may still create a key at `now`: its user is not disabled and the
+/// key is neither revoked nor expired. Both rows are locked for the rest of the caller's
+/// transaction (a no-op update, as SQLite has no `FOR UPDATE`), so a revocation or a disabling
+/// running at the same time either finished before (and the parent is refused here) or waits
+/// for this transaction and then sees the new child in its cascade. The user row is locked
+/// first, as disabling does, so the two never wait on each other in a cycle.
+async fn lock_usable_parent(
+    conn: &mut AnyConnection,
+    parent: i64,
+    now: OffsetDateTime,
+) -> StoreResult<bool> {
+    let user = sqlx::query(
+        "UPDATE users SET disabled_at = disabled_at WHERE disabled_at IS NULL AND id = \
+         (SELECT m.user_id FROM api_keys k JOIN memberships m ON m.id = k.membership_id WHERE k.id = $1)",
+    )
+    .bind(parent)
+    .execute(&mut *conn)
+    .await
+    .map_err(from_sqlx)?;
+    if user.rows_affected() == 0 {
+        return Ok(false);
+    }
+    let key = sqlx::query(
+        "UPDATE api_keys SET revoked_at = revoked_at WHERE id = $1 AND revoked_at IS NULL \
+         AND (expires_at IS NULL OR expires_at > $2)",
+    )
+    .bind(parent)
+    .bind(to_millis(now))
+    .execute(&mut *conn)
+    .await
+    .map_err(from_sqlx)?;
+    Ok(key.rows_affected() > 0)
 }
 
 /// Whose descendants to revoke.
@@ -59,46 +93,64 @@ pub(crate) async fn revoke_descendants(
             id,
         ),
     };
-    let found = sqlx::query(&format!(
-        "WITH RECURSIVE lineage (id) AS ( \
-             SELECT c.id FROM api_keys c WHERE {children} \
-             UNION SELECT k.id FROM api_keys k JOIN lineage l ON k.parent_key_id = l.id) \
-         SELECT k.id AS id, m.account_id AS account_id FROM api_keys k \
-         JOIN memberships m ON m.id = k.membership_id \
-         WHERE k.id IN (SELECT id FROM lineage) AND k.revoked_at IS NULL ORDER BY k.id"
-    ))
-    .bind(id)
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(from_sqlx)?;
-    let mut revoked = Vec::with_capacity(found.len());
-    for row in found {
-        let key_id: i64 = column(&row, "id")?;
-        let account_id: i64 = column(&row, "account_id")?;
-        sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2")
+    // Selected again until none is left: a child created while this runs waited on its
+    // parent's row (see `lock_usable_parent`), which this transaction has just updated, and is
+    // visible to the next selection.
+    let mut revoked = Vec::new();
+    loop {
+        let found = sqlx::query(&format!(
+            "WITH RECURSIVE lineage (id) AS ( \
+                 SELECT c.id FROM api_keys c WHERE {children} \
+                 UNION SELECT k.id FROM api_keys k JOIN lineage l ON k.parent_key_id = l.id) \
+             SELECT k.id AS id, m.account_id AS account_id FROM api_keys k \
+             JOIN memberships m ON m.id = k.membership_id \
+             WHERE k.id IN (SELECT id FROM lineage) AND k.revoked_at IS NULL ORDER BY k.id"
+        ))
+        .bind(id)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(from_sqlx)?;
+        if found.is_empty() {
+            break;
+        }
+        for row in found {
+            let key_id: i64 = column(&row, "id")?;
+            let account_id: i64 = column(&row, "account_id")?;
+            let changed = sqlx::query(
+                "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+            )
             .bind(to_millis(now))
             .bind(key_id)
             .execute(&mut *conn)
             .await
             .map_err(from_sqlx)?;
-        insert_invalidation(&mut *conn, backend, Invalidation::ApiKey(key_id)).await?;
-        let entry = AuditEntry {
-            action: AuditAction::ApiKeyRevoked,
-            target_type: "api_key",
-            ..audit.clone()
+            if changed.rows_affected() == 0 {
+                continue;
+            }
+            insert_invalidation(&mut *conn, backend, Invalidation::ApiKey(key_id)).await?;
+            let entry = AuditEntry {
+                action: AuditAction::ApiKeyRevoked,
+                target_type: "api_key",
+                ..audit.clone()
+            }
+            .in_account(account_id)
+            .target(key_id)
+            .detail(detail);
+            insert_audit(&mut *conn, entry, None).await?;
+            revoked.push(key_id);
         }
-        .in_account(account_id)
-        .target(key_id)
-        .detail(detail);
-        insert_audit(&mut *conn, entry, None).await?;
-        revoked.push(key_id);
     }
     Ok(revoked)
 }
 
 impl ApiKeyStore for SqlStore {
-    async fn create_api_key(&self, key: NewApiKey, audit: AuditEntry) -> StoreResult<ApiKey> {
+    async fn create_api_key(&self, key: NewApiKey, audit: AuditEntry) -> StoreResult<KeyCreation> {
         let mut tx = self.write.begin().await.map_err(from_sqlx)?;
+        if let Some(parent) = key.parent_key_id {
+            if !lock_usable_parent(&mut tx, parent, key.created_at).await? {
+                return Ok(KeyCreation::ParentUnusable);
+            }
+        }
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO api_keys (membership_id, name, display_prefix, secret_hash, scopes, created_at, expires_at, parent_key_id) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
@@ -117,7 +169,7 @@ impl ApiKeyStore for SqlStore {
         let created = select_key(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
         insert_audit(&mut tx, audit.in_account(created.account_id), Some(id)).await?;
         tx.commit().await.map_err(from_sqlx)?;
-        Ok(created)
+        Ok(KeyCreation::Created(created))
     }
 
     async fn api_key_credential(&self, hash: &TokenHash) -> StoreResult<Option<KeyCredential>> {

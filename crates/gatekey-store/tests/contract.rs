@@ -289,6 +289,9 @@ async fn api_keys_are_stored_hashed_and_revocation_is_announced() {
             )
             .await
             .unwrap();
+        let KeyCreation::Created(key) = key else {
+            panic!("a key without parent is stored");
+        };
         assert_eq!((key.user_id, key.account_id), (ada.user.id, acme.id));
 
         let found = store

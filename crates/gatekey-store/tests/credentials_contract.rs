@@ -121,7 +121,13 @@ async fn role_changes_keep_an_owner_and_are_announced() {
     .await;
 }
 
-async fn key(store: &SqlStore, membership_id: i64, parent: Option<i64>) -> i64 {
+async fn create_key(
+    store: &SqlStore,
+    membership_id: i64,
+    parent: Option<i64>,
+    created_at: OffsetDateTime,
+    expires_at: Option<OffsetDateTime>,
+) -> KeyCreation {
     let secret = gatekey_core::secret::Secret::generate(gatekey_core::secret::SecretKind::ApiKey);
     store
         .create_api_key(
@@ -131,15 +137,112 @@ async fn key(store: &SqlStore, membership_id: i64, parent: Option<i64>) -> i64 {
                 display_prefix: secret.display_prefix(),
                 hash: secret.hash(),
                 scopes: gatekey_core::scope::ScopeSet::ALL,
-                created_at: OffsetDateTime::now_utc(),
-                expires_at: None,
+                created_at,
+                expires_at,
                 parent_key_id: parent,
             },
             audit(AuditAction::ApiKeyCreated, "api_key"),
         )
         .await
         .unwrap()
+}
+
+async fn key(store: &SqlStore, membership_id: i64, parent: Option<i64>) -> i64 {
+    let now = OffsetDateTime::now_utc();
+    match create_key(store, membership_id, parent, now, None).await {
+        KeyCreation::Created(key) => key.id,
+        KeyCreation::ParentUnusable => panic!("the parent {parent:?} is usable"),
+    }
+}
+
+async fn membership(store: &SqlStore, account_id: i64, user_id: i64) -> i64 {
+    store
+        .member(account_id, user_id)
+        .await
+        .unwrap()
+        .unwrap()
+        .membership
         .id
+}
+
+async fn key_count(store: &SqlStore, account_id: i64) -> u64 {
+    let filter = ApiKeyFilter {
+        account_id: Some(account_id),
+        user_id: None,
+    };
+    let page = gatekey_core::page::PageRequest::new(None, Some(200)).unwrap();
+    store.list_api_keys(filter, page).await.unwrap().total
+}
+
+/// The cache of another server may still trust a parent that has ended; the store, which
+/// writes the child, checks the parent again in the same transaction.
+#[tokio::test]
+async fn no_key_is_stored_under_a_parent_that_has_ended() {
+    each_backend(|store| async move {
+        let acme = account(&store, "acme").await;
+        let admin = member(&store, acme, "admin@acme.test", Role::Admin).await;
+        let admin_m = membership(&store, acme, admin).await;
+        let t0 = OffsetDateTime::now_utc();
+
+        let revoked = key(&store, admin_m, None).await;
+        key(&store, admin_m, Some(revoked)).await;
+        store
+            .revoke_api_key(revoked, t0, audit(AuditAction::ApiKeyRevoked, "api_key"))
+            .await
+            .unwrap();
+        let before = key_count(&store, acme).await;
+        assert!(matches!(
+            create_key(&store, admin_m, Some(revoked), t0, None).await,
+            KeyCreation::ParentUnusable
+        ));
+        assert_eq!(key_count(&store, acme).await, before, "nothing stored");
+
+        let expiring = match create_key(
+            &store,
+            admin_m,
+            None,
+            t0,
+            Some(t0 + time::Duration::seconds(10)),
+        )
+        .await
+        {
+            KeyCreation::Created(key) => key.id,
+            KeyCreation::ParentUnusable => panic!("no parent"),
+        };
+        let soon = t0 + time::Duration::seconds(5);
+        assert!(matches!(
+            create_key(&store, admin_m, Some(expiring), soon, None).await,
+            KeyCreation::Created(_)
+        ));
+        let later = t0 + time::Duration::seconds(10);
+        assert!(matches!(
+            create_key(&store, admin_m, Some(expiring), later, None).await,
+            KeyCreation::ParentUnusable
+        ));
+
+        let paused = key(&store, admin_m, None).await;
+        store
+            .disable_user(admin, t0, audit(AuditAction::UserDisabled, "user"))
+            .await
+            .unwrap();
+        assert!(matches!(
+            create_key(&store, admin_m, Some(paused), t0, None).await,
+            KeyCreation::ParentUnusable
+        ));
+        store
+            .enable_user(admin, audit(AuditAction::UserEnabled, "user"))
+            .await
+            .unwrap();
+        assert!(matches!(
+            create_key(&store, admin_m, Some(paused), t0, None).await,
+            KeyCreation::Created(_)
+        ));
+        assert!(matches!(
+            create_key(&store, admin_m, Some(999_999), t0, None).await,
+            KeyCreation::ParentUnusable
+        ));
+    })
+    .await;
 }
 
 #[tokio::test]

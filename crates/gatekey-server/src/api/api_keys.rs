@@ -108,6 +108,15 @@ pub(super) async fn create_key_for(
         }
         Err(CreateApiKeyError::Input(e)) => Err(ApiError::bad_request(e.to_string())),
         Err(CreateApiKeyError::UserDisabled) => Err(ApiError::conflict("the user is disabled")),
+        Err(CreateApiKeyError::CreatorRevoked) => {
+            // This server's cache still trusted the creating key: forget it now rather than
+            // when the invalidation feed arrives.
+            let creator = &caller.principal;
+            let mut stale = vec![Invalidation::User(creator.user.id)];
+            stale.extend(creator.parent_key().map(|k| Invalidation::ApiKey(k.id)));
+            state.invalidate(&stale);
+            Err(ApiError::invalid_token("the credential has been revoked"))
+        }
         Err(CreateApiKeyError::Store(e)) => Err(e.into()),
     }
 }
@@ -141,10 +150,6 @@ pub async fn revoke_api_key(
     let now = state.clock.now();
     let audit = AuditEntry::new(now, &caller.actor(), AuditAction::ApiKeyRevoked, "api_key");
     let revoked = state.store.revoke_api_key(id, now, audit).await?;
-    let evicted: Vec<Invalidation> = std::iter::once(id)
-        .chain(revoked.cascaded)
-        .map(Invalidation::ApiKey)
-        .collect();
-    state.invalidate(&evicted);
+    state.invalidate(&revoked.invalidations());
     Ok(StatusCode::NO_CONTENT.into_response())
 }

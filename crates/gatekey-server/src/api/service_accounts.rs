@@ -44,11 +44,15 @@ pub async fn list_service_accounts(
 }
 
 /// Creates a service account in the caller's account (role `member` unless told otherwise).
+/// Needs a first-party credential.
 pub async fn create_service_account(
     State(state): State<AppState>,
     caller: Caller,
     Json(body): Json<CreateServiceAccountRequest>,
 ) -> Result<Response, ApiError> {
+    // A service account holds credentials of its own, which would outlast the revocation of an
+    // application that created it.
+    caller.require_first_party()?;
     caller.require(Scope::Admin)?;
     let role = match body.role.as_deref() {
         Some(role) => grantable_role(&caller, role)?,

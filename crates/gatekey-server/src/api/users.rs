@@ -122,13 +122,17 @@ pub async fn create_user(
 
 /// Changes a member's role in the caller's account. The rank rule applies: an admin can neither
 /// change an owner's role nor make an owner, and the last owner stays an owner. A lowered role
-/// applies at once to every API key and OAuth token of the member, on every server.
+/// applies at once to every API key and OAuth token of the member, on every server. Needs a
+/// first-party credential.
 pub async fn update_user(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<i64>,
     Json(body): Json<UpdateUserRequest>,
 ) -> Result<Response, ApiError> {
+    // A role decides what every credential of the member may do: an application acting for an
+    // admin must not be able to raise anyone.
+    caller.require_first_party()?;
     caller.require(Scope::Admin)?;
     let role: Role = body
         .role

@@ -10,7 +10,7 @@ use gatekey_core::api_key::{
 };
 use gatekey_core::audit::{AuditAction, AuditEntry};
 use gatekey_core::scope::{Scope, ScopeSet};
-use gatekey_core::store::{ApiKeyStore, Invalidation};
+use gatekey_core::store::ApiKeyStore;
 use serde::Deserialize;
 
 use super::csrf::tokens_match;
@@ -137,6 +137,11 @@ pub async fn create_key(
         Err(CreateApiKeyError::UserDisabled) => {
             error_page(StatusCode::FORBIDDEN, "Your user is disabled.")
         }
+        // Keys made with a session have no creating key; kept for completeness.
+        Err(CreateApiKeyError::CreatorRevoked) => error_page(
+            StatusCode::UNAUTHORIZED,
+            "Your credential has ended. Sign in again.",
+        ),
         Err(CreateApiKeyError::Store(_)) => error_page(
             StatusCode::SERVICE_UNAVAILABLE,
             "The service is temporarily unavailable.",
@@ -144,7 +149,7 @@ pub async fn create_key(
     }
 }
 
-/// Revokes one of the signed-in user's keys.
+/// Revokes one of the signed-in user's keys, and every key created with it.
 pub async fn revoke_key(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -178,12 +183,15 @@ pub async fn revoke_key(
         AuditAction::ApiKeyRevoked,
         "api_key",
     );
-    if state.store.revoke_api_key(id, now, audit).await.is_err() {
-        return error_page(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "The service is temporarily unavailable.",
-        );
+    match state.store.revoke_api_key(id, now, audit).await {
+        // The keys it created are revoked with it: drop them all from this server's cache.
+        Ok(revoked) => state.invalidate(&revoked.invalidations()),
+        Err(_) => {
+            return error_page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The service is temporarily unavailable.",
+            )
+        }
     }
-    state.invalidate(&[Invalidation::ApiKey(id)]);
     Redirect::to("/").into_response()
 }

@@ -3,6 +3,7 @@
 //! can reach with its token, then the user revokes it, and nothing it holds works any more.
 
 use gatekey_core::role::Role;
+use gatekey_core::store::UserStore;
 use reqwest::header::LOCATION;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -133,6 +134,10 @@ async fn an_oauth_token_cannot_manage_credentials() {
                 json!({"email": "x@acme.test", "name": "X", "role": "member", "password": "a long enough password"}),
             ),
             (Method::DELETE, format!("/api/v1/service_accounts/{}", robot.user.id), Value::Null),
+            // A role decides what every credential of the member may do, and a service account
+            // holds credentials that would outlast the application's revocation.
+            (Method::PATCH, format!("/api/v1/users/{}", robot.user.id), json!({"role": "owner"})),
+            (Method::POST, "/api/v1/service_accounts".into(), json!({"name": "planted"})),
         ];
         for (method, path, body) in refused {
             let mut request = app.request(method.clone(), &path, &token);
@@ -150,6 +155,10 @@ async fn an_oauth_token_cannot_manage_credentials() {
                 answer.2
             );
         }
+        let robot_now = app.store().member(seeded.acme.id, robot.user.id).await.unwrap().unwrap();
+        assert_eq!(robot_now.membership.role, Role::Member, "the role is unchanged");
+        let robots = send(app.request(Method::GET, "/api/v1/service_accounts", &key)).await;
+        assert_eq!(robots.2["pagination"]["total_records"], 1, "{}", robots.2);
         // What the token may do is untouched: reading, and administering within its scopes.
         assert_eq!(send(app.request(Method::GET, "/api/v1/me", &token)).await.0, 200);
         assert_eq!(send(app.request(Method::GET, "/api/v1/users", &token)).await.0, 200);

@@ -9,7 +9,9 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
-use crate::harness::{assert_error, each_backend, seed, send, sign_in, TestApp, PASSWORD};
+use crate::harness::{
+    assert_error, each_backend, seed, send, send_text, sign_in, TestApp, PASSWORD,
+};
 
 /// Creates a key with `creator` at `path`, asserting success; returns (secret, view).
 async fn create(app: &TestApp, creator: &str, path: &str, body: Value) -> (String, Value) {
@@ -231,6 +233,120 @@ async fn service_account_keys_made_with_an_admins_key_die_with_it_and_with_the_a
         }
         assert!(back, "the admin's own key works again");
         assert_eq!(status_of(&app, &robot_two).await, 401);
+        app.stop().await;
+    })
+    .await;
+}
+
+/// Another server revoked the key or disabled its user; this one has not heard yet (its
+/// invalidation feed is polled hourly here) and still trusts the key it cached. The key must
+/// still create nothing: the store checks the parent where it writes the child.
+#[tokio::test]
+async fn a_key_ended_elsewhere_creates_nothing_while_this_server_still_trusts_it() {
+    each_backend(|backend| async move {
+        let app = TestApp::start_with(backend, |config| {
+            config.cache.invalidation_poll_ms = 3_600_000;
+        })
+        .await;
+        let seeded = seed(&app).await;
+        let admin = app
+            .person(&seeded.acme, "admin@acme.test", Role::Admin)
+            .await;
+        let robot = app
+            .service_account(&seeded.acme, "robot", Role::Member)
+            .await;
+        let revoked = app.key(&seeded.owner, None).await;
+        let revoked_id = app.key_id(&revoked).await;
+        let paused = app.key(&admin, None).await;
+        app.key_id(&paused).await;
+        let keys_before = keys_in_store(&app, seeded.acme.id).await;
+
+        let now = OffsetDateTime::now_utc();
+        let elsewhere = Actor::operator();
+        app.store()
+            .revoke_api_key(
+                revoked_id,
+                now,
+                AuditEntry::new(now, &elsewhere, AuditAction::ApiKeyRevoked, "api_key"),
+            )
+            .await
+            .unwrap();
+        app.store()
+            .disable_user(
+                admin.user.id,
+                now,
+                AuditEntry::new(now, &elsewhere, AuditAction::UserDisabled, "user"),
+            )
+            .await
+            .unwrap();
+
+        let mine = send(
+            app.request(Method::POST, "/api/v1/api_keys", &revoked)
+                .json(&json!({"name": "after revocation"})),
+        )
+        .await;
+        assert_error(&mine, 401, "invalid_token");
+        assert_eq!(
+            mine.2["error_description"], "the credential has been revoked",
+            "{}",
+            mine.2
+        );
+        let path = format!("/api/v1/users/{}/api_keys", robot.user.id);
+        let for_robot = send(
+            app.request(Method::POST, &path, &paused)
+                .json(&json!({"name": "after disabling"})),
+        )
+        .await;
+        assert_error(&for_robot, 401, "invalid_token");
+        assert_eq!(keys_in_store(&app, seeded.acme.id).await, keys_before);
+
+        // The refusal also made this server forget the stale entries.
+        assert_eq!(status_of(&app, &revoked).await, 401);
+        assert_eq!(status_of(&app, &paused).await, 401);
+        app.stop().await;
+    })
+    .await;
+}
+
+async fn keys_in_store(app: &TestApp, account_id: i64) -> u64 {
+    let filter = gatekey_core::store::ApiKeyFilter {
+        account_id: Some(account_id),
+        user_id: None,
+    };
+    let page = gatekey_core::page::PageRequest::new(None, Some(200)).unwrap();
+    app.store().list_api_keys(filter, page).await.unwrap().total
+}
+
+/// Revoking on the home page ends the keys created with the revoked one at once on this server,
+/// as the API does: not only when the invalidation feed comes round (hourly here).
+#[tokio::test]
+async fn revoking_a_key_on_the_home_page_ends_its_descendants_at_once() {
+    each_backend(|backend| async move {
+        let app = TestApp::start_with(backend, |config| {
+            config.cache.invalidation_poll_ms = 3_600_000;
+        })
+        .await;
+        let seeded = seed(&app).await;
+        let root = app.key(&seeded.owner, None).await;
+        let root_id = app.key_id(&root).await;
+        let mine = "/api/v1/api_keys";
+        let (child, _) = create(&app, &root, mine, json!({"name": "child"})).await;
+        let (grandchild, _) = create(&app, &child, mine, json!({"name": "grandchild"})).await;
+        for key in [&root, &child, &grandchild] {
+            assert_eq!(status_of(&app, key).await, 200, "cached before");
+        }
+
+        let browser = sign_in(&app, "owner@acme.test", PASSWORD).await;
+        let revoked = send_text(
+            browser
+                .request(&app, Method::POST, &format!("/keys/{root_id}/revoke"))
+                .form(&[("csrf_token", browser.csrf.as_str())]),
+        )
+        .await;
+        assert_eq!(revoked.0, 303, "{}", revoked.2);
+        assert_eq!(status_of(&app, &root).await, 401);
+        assert_eq!(status_of(&app, &child).await, 401, "the child, at once");
+        assert_eq!(status_of(&app, &grandchild).await, 401, "the grandchild");
         app.stop().await;
     })
     .await;
