@@ -56,11 +56,25 @@ impl ThrottleLimits {
     }
 }
 
-/// A refusal: how long until a guess may be tried again.
+/// A refusal: how long until a guess may be tried again, and which limit refused it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Throttled {
     /// Seconds to wait.
     pub retry_after: u64,
+    /// The limit that refused.
+    pub by: RefusedBy,
+}
+
+/// Which limit refused a guess: callers key their once-per-window audit by it, so that a flood
+/// of distinct subjects refused by one address's limit writes one event, not one per subject.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefusedBy {
+    /// The subject's own limit: the subject has failures (or guesses in flight) in the window.
+    Subject,
+    /// The client IP's limit.
+    Address,
+    /// The subject map is full and the subject is new to it.
+    Capacity,
 }
 
 /// Counts guesses; see the module documentation.
@@ -128,7 +142,13 @@ impl GuessThrottle {
         let ip = match (&self.ips, ip) {
             (Some(ips), Some(ip)) => {
                 let key = key("ip", &counting_key(ip).to_string());
-                Some(ips.reserve(key, self.window, now)?)
+                let slots = ips
+                    .reserve(key, self.window, now)
+                    .map_err(|throttled| Throttled {
+                        by: RefusedBy::Address,
+                        ..throttled
+                    })?;
+                Some(slots)
             }
             _ => None,
         };
@@ -240,6 +260,7 @@ impl Counter {
                     if self.entries.entry_count() >= full_at {
                         return Err(Throttled {
                             retry_after: u64::try_from(window.whole_seconds()).unwrap_or(1).max(1),
+                            by: RefusedBy::Capacity,
                         });
                     }
                 }
@@ -263,6 +284,7 @@ impl Counter {
             };
             return Err(Throttled {
                 retry_after: retry_after.max(1),
+                by: RefusedBy::Subject,
             });
         }
         slots.in_flight += 1;
@@ -289,6 +311,20 @@ fn key(kind: &str, value: &str) -> [u8; 32] {
     digest.update([0]);
     digest.update(value.as_bytes());
     digest.finalize().into()
+}
+
+impl Throttled {
+    /// The key a once-per-window audit of this refusal goes under: the subject when its own
+    /// limit refused, else the client address (or one key for a full map), so that refusals
+    /// of many subjects from one address, or of new subjects while the map is full, are
+    /// audited once per window rather than once per subject.
+    pub fn audit_key(&self, subject: &str, ip: Option<&str>) -> String {
+        match (self.by, ip) {
+            (RefusedBy::Address, Some(ip)) => format!("address {}", counting_key(ip)),
+            (RefusedBy::Capacity, _) => "capacity".to_owned(),
+            _ => format!("subject {subject}"),
+        }
+    }
 }
 
 /// Says yes the first time a key is seen within a window, and no until the window has passed:
@@ -347,7 +383,10 @@ mod tests {
             .failed();
         assert_eq!(
             throttle.reserve("a@x.io", None, later).err(),
-            Some(Throttled { retry_after: 50 })
+            Some(Throttled {
+                retry_after: 50,
+                by: RefusedBy::Subject
+            })
         );
         throttle
             .reserve("b@x.io", Some("1.2.3.4"), t0)
@@ -368,7 +407,10 @@ mod tests {
             .collect();
         assert_eq!(
             throttle.reserve("a@x.io", None, now).err(),
-            Some(Throttled { retry_after: 1 }),
+            Some(Throttled {
+                retry_after: 1,
+                by: RefusedBy::Subject
+            }),
             "a fourth guess waits while three are being checked"
         );
         let mut held = held.into_iter();
@@ -378,7 +420,10 @@ mod tests {
         drop(fourth);
         assert_eq!(
             throttle.reserve("a@x.io", None, now).err(),
-            Some(Throttled { retry_after: 60 }),
+            Some(Throttled {
+                retry_after: 60,
+                by: RefusedBy::Subject
+            }),
             "guesses dropped unsettled count as failures"
         );
     }
@@ -525,6 +570,36 @@ mod tests {
             .reserve("c", Some("2001:db8:1:2:ffff::3"), now)
             .is_err());
         assert!(throttle.reserve("c", Some("2001:db8:1:3::1"), now).is_ok());
+    }
+
+    #[test]
+    fn refusals_say_which_limit_refused() {
+        let throttle = throttle(1, 2);
+        let now = OffsetDateTime::UNIX_EPOCH;
+        throttle
+            .reserve("a", Some("192.0.2.1"), now)
+            .unwrap()
+            .failed();
+        let by_subject = throttle.reserve("a", Some("192.0.2.1"), now).unwrap_err();
+        assert_eq!(by_subject.by, RefusedBy::Subject);
+        throttle
+            .reserve("b", Some("192.0.2.1"), now)
+            .unwrap()
+            .failed();
+        let by_address = throttle.reserve("c", Some("192.0.2.1"), now).unwrap_err();
+        assert_eq!(by_address.by, RefusedBy::Address);
+        assert_eq!(
+            by_address.audit_key("c", Some("192.0.2.1")),
+            throttle
+                .reserve("d", Some("192.0.2.1"), now)
+                .unwrap_err()
+                .audit_key("d", Some("192.0.2.1")),
+            "distinct subjects refused by one address share one audit key"
+        );
+        assert_ne!(
+            by_subject.audit_key("a", Some("192.0.2.1")),
+            by_subject.audit_key("b", Some("192.0.2.1"))
+        );
     }
 
     #[test]
