@@ -48,17 +48,24 @@ impl ClientInfo {
 /// Each proxy appends the address it received the request from, so the rightmost entry was
 /// written by the nearest proxy, and everything left of the entry written by the outermost
 /// trusted proxy (the `hops`-th from the right) came from the client and proves nothing. Every
-/// `X-Forwarded-For` line counts, in order. The entry must parse as an IP address (an
-/// `IP:port` or `[IPv6]:port` is accepted for proxies that add the port); anything else, or a
-/// header with fewer than `hops` entries, gives `None`, and the caller falls back to the peer.
+/// `X-Forwarded-For` line counts, in order. Entries are split byte-wise from the right, so
+/// whatever the client wrote to the left (bytes that are not ASCII, say) cannot change which
+/// entry counts. That entry must parse as an IP address (an `IP:port` or `[IPv6]:port` is
+/// accepted for proxies that add the port); anything else, or a header with fewer than `hops`
+/// entries, gives `None`, and the caller falls back to the peer.
 pub fn forwarded_client(headers: &HeaderMap, hops: u32) -> Option<IpAddr> {
     let hops = usize::try_from(hops).ok().filter(|h| *h > 0)?;
-    let mut entries = Vec::new();
-    for line in headers.get_all("x-forwarded-for") {
-        let line = line.to_str().ok()?;
-        entries.extend(line.split(',').map(str::trim));
-    }
-    let entry = entries.len().checked_sub(hops).map(|i| entries[i])?;
+    let lines: Vec<&[u8]> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .map(|line| line.as_bytes())
+        .collect();
+    let entry = lines
+        .iter()
+        .rev()
+        .flat_map(|line| line.rsplit(|byte| *byte == b','))
+        .nth(hops - 1)?;
+    let entry = std::str::from_utf8(entry).ok()?.trim();
     entry
         .parse::<IpAddr>()
         .ok()
@@ -133,6 +140,25 @@ mod tests {
         assert_eq!(counting_key("::ffff:192.0.2.1"), counting_key("192.0.2.1"));
         assert_ne!(counting_key("192.0.2.1"), counting_key("192.0.2.2"));
         assert_eq!(counting_key("not an address"), counting_key("nor this"));
+    }
+
+    #[test]
+    fn client_written_bytes_left_of_the_entry_do_not_matter() {
+        let mut headers = HeaderMap::new();
+        headers.append(
+            "x-forwarded-for",
+            HeaderValue::from_bytes(b"\xc3\xa9vil, 6.6.6.6").unwrap(),
+        );
+        headers.append("x-forwarded-for", HeaderValue::from_static("203.0.113.7"));
+        assert_eq!(forwarded_client(&headers, 1), "203.0.113.7".parse().ok());
+        assert_eq!(forwarded_client(&headers, 2), "6.6.6.6".parse().ok());
+        assert_eq!(forwarded_client(&headers, 3), None, "not an IP: the peer");
+        let mut one_line = HeaderMap::new();
+        one_line.append(
+            "x-forwarded-for",
+            HeaderValue::from_bytes(b"\xff\xfe, 203.0.113.7").unwrap(),
+        );
+        assert_eq!(forwarded_client(&one_line, 1), "203.0.113.7".parse().ok());
     }
 
     #[test]
