@@ -266,6 +266,9 @@ pub struct DeviceAuthorizationConfig {
     pub max_pending_per_client: u32,
     /// Requests per client address per minute, counted per server process; 0 turns it off.
     pub per_ip_per_minute: u32,
+    /// Device codes one client address (IPv6 per /64) may hold for one application within the
+    /// codes' lifetime, counted per server process; 0 turns it off.
+    pub max_pending_per_address: u32,
 }
 
 impl Default for DeviceAuthorizationConfig {
@@ -273,6 +276,7 @@ impl Default for DeviceAuthorizationConfig {
         Self {
             max_pending_per_client: 100,
             per_ip_per_minute: 20,
+            max_pending_per_address: 10,
         }
     }
 }
