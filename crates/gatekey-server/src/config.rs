@@ -74,6 +74,8 @@ pub struct HttpConfig {
     pub header_read_timeout: u64,
     /// Seconds a kept-alive connection may wait for its next request.
     pub idle_timeout: u64,
+    /// Seconds a client has to send a whole request body, counted from the end of its head.
+    pub body_read_timeout: u64,
 }
 
 /// Per-account rate limits, counted per server process.
@@ -173,6 +175,7 @@ impl Default for HttpConfig {
             forwarded_for_hops: 1,
             header_read_timeout: 10,
             idle_timeout: 60,
+            body_read_timeout: 30,
         }
     }
 }
@@ -263,6 +266,9 @@ pub struct DeviceAuthorizationConfig {
     pub max_pending_per_client: u32,
     /// Requests per client address per minute, counted per server process; 0 turns it off.
     pub per_ip_per_minute: u32,
+    /// Device codes one client address (IPv6 per /64) may hold for one application within the
+    /// codes' lifetime, counted per server process; 0 turns it off.
+    pub max_pending_per_address: u32,
 }
 
 impl Default for DeviceAuthorizationConfig {
@@ -270,6 +276,7 @@ impl Default for DeviceAuthorizationConfig {
         Self {
             max_pending_per_client: 100,
             per_ip_per_minute: 20,
+            max_pending_per_address: 10,
         }
     }
 }
@@ -400,9 +407,14 @@ impl Config {
                 "http.body_limit must be more than 0".into(),
             ));
         }
-        if self.http.header_read_timeout == 0 || self.http.idle_timeout == 0 {
+        if self.http.header_read_timeout == 0
+            || self.http.idle_timeout == 0
+            || self.http.body_read_timeout == 0
+        {
             return Err(ConfigError::Invalid(
-                "http.header_read_timeout and http.idle_timeout must be more than 0".into(),
+                "http.header_read_timeout, http.idle_timeout and http.body_read_timeout must be \
+                 more than 0"
+                    .into(),
             ));
         }
         if self.http.forwarded_for_hops == 0 {
@@ -546,7 +558,7 @@ mod tests {
         Jail::expect_with(|jail| {
             jail.create_file(
                 "gatekey.toml",
-                "[http]\ntrust_forwarded_for = true\nforwarded_for_hops = 2\nheader_read_timeout = 5\nidle_timeout = 30\n[password_hashing]\nmax_concurrent = 3\n",
+                "[http]\ntrust_forwarded_for = true\nforwarded_for_hops = 2\nheader_read_timeout = 5\nidle_timeout = 30\nbody_read_timeout = 7\n[password_hashing]\nmax_concurrent = 3\n",
             )?;
             let config =
                 load_in(jail, Some("gatekey.toml"), &ConfigOverrides::default()).expect("loads");
@@ -555,11 +567,13 @@ mod tests {
                 (config.http.header_read_timeout, config.http.idle_timeout),
                 (5, 30)
             );
+            assert_eq!(config.http.body_read_timeout, 7);
             assert_eq!(config.password_hashing.max_concurrent, 3);
             for bad in [
                 "GATEKEY_HTTP__FORWARDED_FOR_HOPS",
                 "GATEKEY_HTTP__HEADER_READ_TIMEOUT",
                 "GATEKEY_HTTP__IDLE_TIMEOUT",
+                "GATEKEY_HTTP__BODY_READ_TIMEOUT",
             ] {
                 jail.set_env(bad, "0");
                 let error = load_in(jail, None, &ConfigOverrides::default()).expect_err(bad);

@@ -1,8 +1,11 @@
 //! One accepted TCP connection, served by hyper (HTTP/1.1 or HTTP/2) and closed when it abuses
 //! the server's patience: a request head must arrive completely within the header-read timeout
 //! (counted from the connection's opening, or from the first byte of a later request), and a
-//! kept-alive connection with no request under way is closed after the idle timeout. A slow
-//! client therefore holds a connection for a bounded time, whatever it sends.
+//! kept-alive connection with no request under way is closed after the idle timeout, and a
+//! request body must arrive completely within the body-read timeout of its head (past it,
+//! reading the body fails, the request is answered with an error and the connection, its body
+//! unread, is closed). A slow client therefore holds a connection for a bounded time, whatever
+//! it sends.
 //!
 //! hyper's own `header_read_timeout` starts when the connection becomes ready for the next
 //! request, so on a kept-alive connection it would also cut the idle time; the two limits are
@@ -11,6 +14,7 @@
 //! connection that sends only pings is closed after the header-read timeout.
 
 use std::convert::Infallible;
+use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -20,7 +24,7 @@ use std::time::Duration;
 
 use axum::extract::ConnectInfo;
 use axum::Router;
-use hyper::body::Incoming;
+use hyper::body::{Body, Bytes, Frame, Incoming, SizeHint};
 use hyper::Request;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder;
@@ -37,6 +41,8 @@ pub struct ConnectionLimits {
     pub header_read: Duration,
     /// Time a kept-alive connection may wait, with nothing sent, for its next request.
     pub idle: Duration,
+    /// Time to send a whole request body, from the end of its head.
+    pub body_read: Duration,
 }
 
 /// The HTTP builder every connection shares.
@@ -65,6 +71,7 @@ pub async fn serve_connection(
     let requests = Arc::clone(&activity);
     let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
         request.extensions_mut().insert(ConnectInfo(peer));
+        let request = request.map(|body| DeadlineBody::new(body, limits.body_read));
         let in_flight = InFlight::start(Arc::clone(&requests));
         let response = router.clone().oneshot(request);
         async move {
@@ -91,6 +98,59 @@ pub async fn serve_connection(
                 }
             }
         }
+    }
+}
+
+/// A request body that fails once its deadline has passed before it was read completely.
+struct DeadlineBody {
+    inner: Incoming,
+    deadline: Pin<Box<tokio::time::Sleep>>,
+}
+
+/// The error a body gives past its deadline.
+#[derive(Debug)]
+struct BodyTimedOut;
+
+impl std::fmt::Display for BodyTimedOut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the request body was not sent in time")
+    }
+}
+
+impl std::error::Error for BodyTimedOut {}
+
+impl DeadlineBody {
+    fn new(inner: Incoming, timeout: Duration) -> Self {
+        Self {
+            inner,
+            deadline: Box::pin(tokio::time::sleep(timeout)),
+        }
+    }
+}
+
+impl Body for DeadlineBody {
+    type Data = Bytes;
+    type Error = axum::BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        if let Poll::Ready(frame) = Pin::new(&mut self.inner).poll_frame(cx) {
+            return Poll::Ready(frame.map(|frame| frame.map_err(Into::into)));
+        }
+        match self.deadline.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Some(Err(BodyTimedOut.into()))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
     }
 }
 
@@ -231,6 +291,7 @@ mod tests {
     const LIMITS: ConnectionLimits = ConnectionLimits {
         header_read: Duration::from_secs(10),
         idle: Duration::from_secs(60),
+        body_read: Duration::from_secs(30),
     };
 
     #[test]

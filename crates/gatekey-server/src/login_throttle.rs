@@ -4,9 +4,16 @@
 //! settles it afterwards, so concurrent guesses cannot all pass the check before any failure is
 //! recorded: at most `limit` guesses per subject are ever evaluated in a window.
 //!
+//! The client IP is checked first, and a subject is only looked at (and only remembered) once
+//! the IP has a slot: a request refused by the IP limit costs the subject map nothing. IPv6
+//! addresses count per /64 ([`counting_key`]).
+//!
 //! The maps are bounded caches: an entry idle for the whole window is dropped (all its failures
-//! are older than the window anyway), and past [`MAX_TRACKED`] subjects the least recently used
-//! entries go first. Counted in this process.
+//! are older than the window anyway). The subject map holds at most [`MAX_TRACKED`] subjects and
+//! then fails closed: a guess for a subject it does not know yet is refused until entries
+//! expire, rather than evicting a subject whose failures must still count. The IP map evicts the
+//! least recently used address past [`MAX_TRACKED`] (the subject limit still holds). Counted in
+//! this process.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -16,6 +23,7 @@ use moka::sync::Cache;
 use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
 
+use crate::auth::client::counting_key;
 use crate::config::LoginConfig;
 
 /// Most subjects (or IPs) one counter keeps; about 200 bytes each.
@@ -48,11 +56,25 @@ impl ThrottleLimits {
     }
 }
 
-/// A refusal: how long until a guess may be tried again.
+/// A refusal: how long until a guess may be tried again, and which limit refused it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Throttled {
     /// Seconds to wait.
     pub retry_after: u64,
+    /// The limit that refused.
+    pub by: RefusedBy,
+}
+
+/// Which limit refused a guess: callers key their once-per-window audit by it, so that a flood
+/// of distinct subjects refused by one address's limit writes one event, not one per subject.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefusedBy {
+    /// The subject's own limit: the subject has failures (or guesses in flight) in the window.
+    Subject,
+    /// The client IP's limit.
+    Address,
+    /// The subject map is full and the subject is new to it.
+    Capacity,
 }
 
 /// Counts guesses; see the module documentation.
@@ -80,6 +102,8 @@ pub struct Attempt {
 #[derive(Debug)]
 struct Counter {
     limit: u32,
+    /// How many keys a counter that fails closed holds before it refuses new ones.
+    full_at: Option<u64>,
     entries: Cache<[u8; 32], Arc<Mutex<Slots>>>,
 }
 
@@ -92,36 +116,53 @@ struct Slots {
 impl GuessThrottle {
     /// A throttle with these limits.
     pub fn new(limits: ThrottleLimits) -> Self {
+        Self::with_capacity(limits, MAX_TRACKED)
+    }
+
+    fn with_capacity(limits: ThrottleLimits, capacity: u64) -> Self {
         let idle = std::time::Duration::from_secs(limits.window.max(1));
         Self {
             window: Duration::seconds(i64::try_from(limits.window).unwrap_or(i64::MAX / 2)),
-            subjects: Counter::new(limits.per_subject, idle, MAX_TRACKED),
+            subjects: Counter::new(limits.per_subject, idle, capacity, true),
             ips: limits
                 .per_ip
-                .map(|limit| Counter::new(limit, idle, MAX_TRACKED)),
+                .map(|limit| Counter::new(limit, idle, capacity, false)),
             limits,
         }
     }
 
-    /// Reserves one guess for `subject` from `ip` at `now`, or says how long to wait.
+    /// Reserves one guess for `subject` from `ip` at `now`, or says how long to wait. The IP
+    /// takes its slot first; the subject is not touched when the IP is refused.
     pub fn reserve(
         &self,
         subject: &str,
         ip: Option<&str>,
         now: OffsetDateTime,
     ) -> Result<Attempt, Throttled> {
-        let subject = self
-            .subjects
-            .reserve(key("subject", subject), self.window, now)?;
         let ip = match (&self.ips, ip) {
-            (Some(ips), Some(ip)) => match ips.reserve(key("ip", ip), self.window, now) {
-                Ok(slots) => Some(slots),
-                Err(throttled) => {
-                    release(&subject);
-                    return Err(throttled);
-                }
-            },
+            (Some(ips), Some(ip)) => {
+                let key = key("ip", &counting_key(ip).to_string());
+                let slots = ips
+                    .reserve(key, self.window, now)
+                    .map_err(|throttled| Throttled {
+                        by: RefusedBy::Address,
+                        ..throttled
+                    })?;
+                Some(slots)
+            }
             _ => None,
+        };
+        let subject = match self
+            .subjects
+            .reserve(key("subject", subject), self.window, now)
+        {
+            Ok(subject) => subject,
+            Err(throttled) => {
+                if let Some(ip) = &ip {
+                    release(ip);
+                }
+                return Err(throttled);
+            }
         };
         Ok(Attempt {
             subject,
@@ -182,11 +223,20 @@ impl Drop for Attempt {
 }
 
 impl Counter {
-    fn new(limit: u32, idle: std::time::Duration, capacity: u64) -> Self {
+    /// A counter of at most `capacity` keys. One that fails closed refuses new keys when full;
+    /// the others evict the least recently used key.
+    fn new(limit: u32, idle: std::time::Duration, capacity: u64, fail_closed: bool) -> Self {
         Self {
             limit,
+            full_at: fail_closed.then_some(capacity),
             entries: Cache::builder()
-                .max_capacity(capacity)
+                // A counter that fails closed refuses new keys at `capacity`; the cache's own
+                // bound sits above it, so concurrent admissions never make it evict.
+                .max_capacity(if fail_closed {
+                    capacity.saturating_mul(2)
+                } else {
+                    capacity
+                })
                 .time_to_idle(idle)
                 // LRU admits every new entry; the default (TinyLFU) may refuse to admit a
                 // subject while the cache is full, which would leave that subject uncounted.
@@ -201,7 +251,22 @@ impl Counter {
         window: Duration,
         now: OffsetDateTime,
     ) -> Result<Arc<Mutex<Slots>>, Throttled> {
-        let entry = self.entries.get_with(key, Arc::default);
+        let entry = match self.entries.get(&key) {
+            Some(entry) => entry,
+            None => {
+                if let Some(full_at) = self.full_at {
+                    // Bring the count up to date (expired entries leave) before trusting it.
+                    self.entries.run_pending_tasks();
+                    if self.entries.entry_count() >= full_at {
+                        return Err(Throttled {
+                            retry_after: u64::try_from(window.whole_seconds()).unwrap_or(1).max(1),
+                            by: RefusedBy::Capacity,
+                        });
+                    }
+                }
+                self.entries.get_with(key, Arc::default)
+            }
+        };
         let mut slots = lock(&entry);
         while slots.failures.front().is_some_and(|at| *at + window <= now) {
             slots.failures.pop_front();
@@ -219,6 +284,7 @@ impl Counter {
             };
             return Err(Throttled {
                 retry_after: retry_after.max(1),
+                by: RefusedBy::Subject,
             });
         }
         slots.in_flight += 1;
@@ -245,6 +311,20 @@ fn key(kind: &str, value: &str) -> [u8; 32] {
     digest.update([0]);
     digest.update(value.as_bytes());
     digest.finalize().into()
+}
+
+impl Throttled {
+    /// The key a once-per-window audit of this refusal goes under: the subject when its own
+    /// limit refused, else the client address (or one key for a full map), so that refusals
+    /// of many subjects from one address, or of new subjects while the map is full, are
+    /// audited once per window rather than once per subject.
+    pub fn audit_key(&self, subject: &str, ip: Option<&str>) -> String {
+        match (self.by, ip) {
+            (RefusedBy::Address, Some(ip)) => format!("address {}", counting_key(ip)),
+            (RefusedBy::Capacity, _) => "capacity".to_owned(),
+            _ => format!("subject {subject}"),
+        }
+    }
 }
 
 /// Says yes the first time a key is seen within a window, and no until the window has passed:
@@ -303,7 +383,10 @@ mod tests {
             .failed();
         assert_eq!(
             throttle.reserve("a@x.io", None, later).err(),
-            Some(Throttled { retry_after: 50 })
+            Some(Throttled {
+                retry_after: 50,
+                by: RefusedBy::Subject
+            })
         );
         throttle
             .reserve("b@x.io", Some("1.2.3.4"), t0)
@@ -324,7 +407,10 @@ mod tests {
             .collect();
         assert_eq!(
             throttle.reserve("a@x.io", None, now).err(),
-            Some(Throttled { retry_after: 1 }),
+            Some(Throttled {
+                retry_after: 1,
+                by: RefusedBy::Subject
+            }),
             "a fourth guess waits while three are being checked"
         );
         let mut held = held.into_iter();
@@ -334,7 +420,10 @@ mod tests {
         drop(fourth);
         assert_eq!(
             throttle.reserve("a@x.io", None, now).err(),
-            Some(Throttled { retry_after: 60 }),
+            Some(Throttled {
+                retry_after: 60,
+                by: RefusedBy::Subject
+            }),
             "guesses dropped unsettled count as failures"
         );
     }
@@ -343,12 +432,24 @@ mod tests {
     fn the_ip_limit_holds_across_subjects_and_success_forgives_the_subject() {
         let throttle = throttle(2, 3);
         let now = OffsetDateTime::UNIX_EPOCH;
-        throttle.reserve("a", Some("ip"), now).unwrap().failed();
-        throttle.reserve("a", Some("ip"), now).unwrap().succeeded();
-        throttle.reserve("b", Some("ip"), now).unwrap().failed();
-        throttle.reserve("c", Some("ip"), now).unwrap().failed();
-        assert!(throttle.reserve("d", Some("ip"), now).is_err());
-        assert!(throttle.reserve("d", Some("other"), now).is_ok());
+        throttle
+            .reserve("a", Some("192.0.2.1"), now)
+            .unwrap()
+            .failed();
+        throttle
+            .reserve("a", Some("192.0.2.1"), now)
+            .unwrap()
+            .succeeded();
+        throttle
+            .reserve("b", Some("192.0.2.1"), now)
+            .unwrap()
+            .failed();
+        throttle
+            .reserve("c", Some("192.0.2.1"), now)
+            .unwrap()
+            .failed();
+        assert!(throttle.reserve("d", Some("192.0.2.1"), now).is_err());
+        assert!(throttle.reserve("d", Some("192.0.2.2"), now).is_ok());
         let a = throttle.reserve("a", None, now);
         assert!(a.is_ok(), "the success cleared a's failures");
         a.unwrap().not_evaluated();
@@ -371,7 +472,7 @@ mod tests {
 
     #[test]
     fn the_counter_is_bounded_and_keeps_the_recent_subjects() {
-        let counter = Counter::new(1, std::time::Duration::from_secs(60), 100);
+        let counter = Counter::new(1, std::time::Duration::from_secs(60), 100, false);
         let now = OffsetDateTime::UNIX_EPOCH;
         let window = Duration::seconds(60);
         for n in 0..1_000 {
@@ -390,6 +491,114 @@ mod tests {
         assert!(
             counter.reserve(key("s", "999"), window, now).is_err(),
             "the most recent subject is still counted"
+        );
+    }
+
+    #[test]
+    fn a_refusal_by_the_ip_limit_leaves_the_subjects_alone() {
+        let throttle = throttle(5, 1);
+        let now = OffsetDateTime::UNIX_EPOCH;
+        throttle
+            .reserve("victim", Some("192.0.2.1"), now)
+            .unwrap()
+            .failed();
+        for n in 0..50 {
+            assert!(throttle
+                .reserve(&format!("random{n}"), Some("192.0.2.1"), now)
+                .is_err());
+        }
+        throttle.subjects.entries.run_pending_tasks();
+        assert_eq!(
+            throttle.subjects.entries.entry_count(),
+            1,
+            "refused guesses add no subjects"
+        );
+    }
+
+    #[test]
+    fn a_full_subject_map_refuses_new_subjects_and_keeps_the_failures() {
+        let throttle = GuessThrottle::with_capacity(
+            ThrottleLimits {
+                per_subject: 2,
+                per_ip: Some(1),
+                window: 60,
+                forgive_on_success: true,
+            },
+            10,
+        );
+        let now = OffsetDateTime::UNIX_EPOCH;
+        for _ in 0..2 {
+            throttle.reserve("victim", None, now).unwrap().failed();
+        }
+        for n in 0..9 {
+            let ip = format!("192.0.2.{n}");
+            throttle
+                .reserve(&format!("other{n}"), Some(&ip), now)
+                .unwrap()
+                .failed();
+        }
+        for n in 0..50 {
+            let ip = format!("198.51.100.{n}");
+            assert!(
+                throttle
+                    .reserve(&format!("new{n}"), Some(&ip), now)
+                    .is_err(),
+                "the map is full: new subjects wait"
+            );
+        }
+        assert!(
+            throttle
+                .reserve("victim", Some("203.0.113.1"), now)
+                .is_err(),
+            "the victim's failures still count"
+        );
+    }
+
+    #[test]
+    fn an_ipv6_subscriber_block_counts_as_one_ip() {
+        let throttle = throttle(10, 2);
+        let now = OffsetDateTime::UNIX_EPOCH;
+        throttle
+            .reserve("a", Some("2001:db8:1:2::1"), now)
+            .unwrap()
+            .failed();
+        throttle
+            .reserve("b", Some("2001:db8:1:2::2"), now)
+            .unwrap()
+            .failed();
+        assert!(throttle
+            .reserve("c", Some("2001:db8:1:2:ffff::3"), now)
+            .is_err());
+        assert!(throttle.reserve("c", Some("2001:db8:1:3::1"), now).is_ok());
+    }
+
+    #[test]
+    fn refusals_say_which_limit_refused() {
+        let throttle = throttle(1, 2);
+        let now = OffsetDateTime::UNIX_EPOCH;
+        throttle
+            .reserve("a", Some("192.0.2.1"), now)
+            .unwrap()
+            .failed();
+        let by_subject = throttle.reserve("a", Some("192.0.2.1"), now).unwrap_err();
+        assert_eq!(by_subject.by, RefusedBy::Subject);
+        throttle
+            .reserve("b", Some("192.0.2.1"), now)
+            .unwrap()
+            .failed();
+        let by_address = throttle.reserve("c", Some("192.0.2.1"), now).unwrap_err();
+        assert_eq!(by_address.by, RefusedBy::Address);
+        assert_eq!(
+            by_address.audit_key("c", Some("192.0.2.1")),
+            throttle
+                .reserve("d", Some("192.0.2.1"), now)
+                .unwrap_err()
+                .audit_key("d", Some("192.0.2.1")),
+            "distinct subjects refused by one address share one audit key"
+        );
+        assert_ne!(
+            by_subject.audit_key("a", Some("192.0.2.1")),
+            by_subject.audit_key("b", Some("192.0.2.1"))
         );
     }
 

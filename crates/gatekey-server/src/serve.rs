@@ -117,6 +117,7 @@ fn connection_limits(state: &AppState) -> ConnectionLimits {
     ConnectionLimits {
         header_read: Duration::from_secs(state.config.http.header_read_timeout),
         idle: Duration::from_secs(state.config.http.idle_timeout),
+        body_read: Duration::from_secs(state.config.http.body_read_timeout),
     }
 }
 

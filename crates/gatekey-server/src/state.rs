@@ -61,6 +61,8 @@ pub struct Inner {
     pub refusals: crate::auth::refusals::RefusalAudit,
     /// Device authorization requests per client address.
     pub device_requests: crate::oauth::device_request_limit::DeviceRequestLimit,
+    /// Device codes per application and client address.
+    pub device_codes_per_address: crate::oauth::device_codes_per_address::DeviceCodesPerAddress,
 }
 
 impl AppState {
@@ -101,6 +103,11 @@ impl AppState {
             device_requests: crate::oauth::device_request_limit::DeviceRequestLimit::new(
                 config.device_authorization.per_ip_per_minute,
             ),
+            device_codes_per_address:
+                crate::oauth::device_codes_per_address::DeviceCodesPerAddress::new(
+                    config.device_authorization.max_pending_per_address,
+                    config.device_code_ttl,
+                ),
             issuer,
             config,
         }))

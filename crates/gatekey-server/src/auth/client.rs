@@ -1,6 +1,6 @@
 //! Where a request comes from: client IP and user agent, for audit events and throttling.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
@@ -48,21 +48,46 @@ impl ClientInfo {
 /// Each proxy appends the address it received the request from, so the rightmost entry was
 /// written by the nearest proxy, and everything left of the entry written by the outermost
 /// trusted proxy (the `hops`-th from the right) came from the client and proves nothing. Every
-/// `X-Forwarded-For` line counts, in order. The entry must parse as an IP address (an
-/// `IP:port` or `[IPv6]:port` is accepted for proxies that add the port); anything else, or a
-/// header with fewer than `hops` entries, gives `None`, and the caller falls back to the peer.
+/// `X-Forwarded-For` line counts, in order. Entries are split byte-wise from the right, so
+/// whatever the client wrote to the left (bytes that are not ASCII, say) cannot change which
+/// entry counts. That entry must parse as an IP address (an `IP:port` or `[IPv6]:port` is
+/// accepted for proxies that add the port); anything else, or a header with fewer than `hops`
+/// entries, gives `None`, and the caller falls back to the peer.
 pub fn forwarded_client(headers: &HeaderMap, hops: u32) -> Option<IpAddr> {
     let hops = usize::try_from(hops).ok().filter(|h| *h > 0)?;
-    let mut entries = Vec::new();
-    for line in headers.get_all("x-forwarded-for") {
-        let line = line.to_str().ok()?;
-        entries.extend(line.split(',').map(str::trim));
-    }
-    let entry = entries.len().checked_sub(hops).map(|i| entries[i])?;
+    let lines: Vec<&[u8]> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .map(|line| line.as_bytes())
+        .collect();
+    let entry = lines
+        .iter()
+        .rev()
+        .flat_map(|line| line.rsplit(|byte| *byte == b','))
+        .nth(hops - 1)?;
+    let entry = std::str::from_utf8(entry).ok()?.trim();
     entry
         .parse::<IpAddr>()
         .ok()
         .or_else(|| entry.parse::<SocketAddr>().ok().map(|addr| addr.ip()))
+}
+
+/// The key a client address is counted under by the rate limits and guess throttles: an IPv6
+/// address counts per /64, the block one subscriber usually holds, so rotating addresses inside
+/// it gains nothing; an IPv4-mapped IPv6 address counts as its IPv4 address; anything that is
+/// not an IP address shares one key.
+pub fn counting_key(ip: &str) -> IpAddr {
+    match ip.parse::<IpAddr>() {
+        Ok(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let [a, b, c, d, ..] = v6.segments();
+                IpAddr::V6(Ipv6Addr::new(a, b, c, d, 0, 0, 0, 0))
+            }
+        },
+        Ok(v4) => v4,
+        Err(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+    }
 }
 
 impl FromRequestParts<AppState> for ClientInfo {
@@ -100,6 +125,40 @@ mod tests {
         let ports = headers(&["203.0.113.7:4711, [2001:db8::1]:443"]);
         assert_eq!(forwarded_client(&ports, 1), "2001:db8::1".parse().ok());
         assert_eq!(forwarded_client(&ports, 2), "203.0.113.7".parse().ok());
+    }
+
+    #[test]
+    fn an_ipv6_subscriber_block_shares_one_counting_key() {
+        assert_eq!(
+            counting_key("2001:db8:1:2::1"),
+            counting_key("2001:db8:1:2:ffff::9")
+        );
+        assert_ne!(
+            counting_key("2001:db8:1:2::1"),
+            counting_key("2001:db8:1:3::1")
+        );
+        assert_eq!(counting_key("::ffff:192.0.2.1"), counting_key("192.0.2.1"));
+        assert_ne!(counting_key("192.0.2.1"), counting_key("192.0.2.2"));
+        assert_eq!(counting_key("not an address"), counting_key("nor this"));
+    }
+
+    #[test]
+    fn client_written_bytes_left_of_the_entry_do_not_matter() {
+        let mut headers = HeaderMap::new();
+        headers.append(
+            "x-forwarded-for",
+            HeaderValue::from_bytes(b"\xc3\xa9vil, 6.6.6.6").unwrap(),
+        );
+        headers.append("x-forwarded-for", HeaderValue::from_static("203.0.113.7"));
+        assert_eq!(forwarded_client(&headers, 1), "203.0.113.7".parse().ok());
+        assert_eq!(forwarded_client(&headers, 2), "6.6.6.6".parse().ok());
+        assert_eq!(forwarded_client(&headers, 3), None, "not an IP: the peer");
+        let mut one_line = HeaderMap::new();
+        one_line.append(
+            "x-forwarded-for",
+            HeaderValue::from_bytes(b"\xff\xfe, 203.0.113.7").unwrap(),
+        );
+        assert_eq!(forwarded_client(&one_line, 1), "203.0.113.7".parse().ok());
     }
 
     #[test]

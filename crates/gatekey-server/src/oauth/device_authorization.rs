@@ -2,9 +2,10 @@
 //! and a user code to show its user.
 //!
 //! Every request stores a row, and a public client has no secret, so anyone who knows a client
-//! id could fill the table. Two limits answer that (RFC 8628 §5.2 leaves them to the server):
+//! id could fill the table. Limits answer that (RFC 8628 §5.2 leaves them to the server):
 //! requests per client address per minute, checked before anything else, and pending device codes
-//! per application, checked in the insert itself. Over either, the answer is `429 Too Many
+//! per application, checked in the insert itself. So that one address cannot take all of an
+//! application's slots, codes per application and address are capped too (in this process). Over either, the answer is `429 Too Many
 //! Requests` (RFC 6585 §4) with `Retry-After` and the RFC 6749 §5.2 body
 //! `{"error":"temporarily_unavailable"}`: `slow_down` belongs to the token endpoint's polling
 //! (RFC 8628 §3.5), and `invalid_request` would tell the device its request is malformed and not
@@ -102,6 +103,23 @@ async fn start_device_authorization(
     }
     let scopes = requested_scopes(form.get("scope"), app.scopes)?;
     let now = state.clock.now();
+    // One address may not take all of the application's slots (a public client needs only
+    // its id); the slot is given back if no code is issued after all.
+    let per_address = &state.device_codes_per_address;
+    if let Some(ip) = &origin.ip {
+        if let Err(retry_after) = per_address.take(app.id, ip, now) {
+            return Ok(too_many(
+                retry_after,
+                "this address holds too many pending device authorizations for this \
+                 application; retry later",
+            ));
+        }
+    }
+    let give_back = || {
+        if let Some(ip) = &origin.ip {
+            per_address.give_back(app.id, ip, now);
+        }
+    };
     let ttl = state.config.device_code_ttl;
     let device_code = Secret::generate(SecretKind::DeviceCode);
     // A user code has about 34 bits; draw again on the rare collision with a live one.
@@ -124,6 +142,7 @@ async fn start_device_authorization(
         {
             Ok(DeviceCodeSlot::Created(_)) => break user_code,
             Ok(DeviceCodeSlot::Full { free_at }) => {
+                give_back();
                 let wait = (free_at - now).whole_seconds();
                 return Ok(too_many(
                     u64::try_from(wait).unwrap_or(1),
@@ -131,7 +150,10 @@ async fn start_device_authorization(
                 ));
             }
             Err(StoreError::Conflict(_)) if attempts < 5 => attempts += 1,
-            Err(error) => return Err(error.into()),
+            Err(error) => {
+                give_back();
+                return Err(error.into());
+            }
         }
     };
     let shown = display_user_code(&user_code);

@@ -6,12 +6,14 @@
 //! addresses are counted per /64, the block one subscriber usually holds, so rotating addresses
 //! inside it gains nothing; anything that is not an IP address shares one window.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration as StdDuration;
 
 use moka::sync::Cache;
 use time::{Duration, OffsetDateTime};
+
+use crate::auth::client::counting_key;
 
 /// Addresses remembered at once.
 pub const MAX_ADDRESSES: u64 = 100_000;
@@ -28,28 +30,6 @@ struct Window {
 pub struct DeviceRequestLimit {
     per_minute: u32,
     windows: Cache<IpAddr, Arc<Mutex<Window>>>,
-}
-
-/// The key an address is counted under.
-fn address_key(ip: &str) -> IpAddr {
-    match ip.parse::<IpAddr>() {
-        Ok(IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
-            let segments = v6.segments();
-            IpAddr::V6(Ipv6Addr::new(
-                segments[0],
-                segments[1],
-                segments[2],
-                segments[3],
-                0,
-                0,
-                0,
-                0,
-            ))
-        }
-        Ok(IpAddr::V6(v6)) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
-        Ok(v4) => v4,
-        Err(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-    }
 }
 
 /// Counts only: the cache's own `Debug` would print every entry.
@@ -81,7 +61,7 @@ impl DeviceRequestLimit {
         if self.per_minute == 0 {
             return Ok(());
         }
-        let window = self.windows.get_with(address_key(ip), || {
+        let window = self.windows.get_with(counting_key(ip), || {
             Arc::new(Mutex::new(Window {
                 start: now,
                 count: 0,

@@ -9,6 +9,7 @@ mod authorized_applications;
 pub(crate) mod client_auth;
 mod consent_page;
 mod device_authorization;
+pub(crate) mod device_codes_per_address;
 mod device_page;
 pub(crate) mod device_request_limit;
 mod error;

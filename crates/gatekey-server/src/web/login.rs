@@ -173,9 +173,12 @@ pub async fn submit_login(
     {
         Ok(attempt) => attempt,
         Err(throttled) => {
-            // Once per email per window: refusals cost nothing to send, so each one audited
+            // Once per email (or address) per window: refusals cost nothing to send, so each one audited
             // would let anyone grow the audit log without bound.
-            if state.login_throttled_audited.first(&email) {
+            // Keyed by the refusing limit: distinct emails refused by one address's limit
+            // share one event.
+            let audit_key = throttled.audit_key(&email, client.ip.as_deref());
+            if state.login_throttled_audited.first(&audit_key) {
                 let _ = state
                     .store
                     .record_audit(audit(AuditAction::LoginThrottled).failed())

@@ -71,9 +71,9 @@ pub async fn change_password(
             Ok(attempt) => attempt,
             Err(throttled) => {
                 // Once per email per window, like sign-ins: refusals must not grow the audit.
-                let first = state
-                    .login_throttled_audited
-                    .first(&web.principal.user.email);
+                let audit_key =
+                    throttled.audit_key(&web.principal.user.email, client.ip.as_deref());
+                let first = state.login_throttled_audited.first(&audit_key);
                 if first {
                     if let Err(error) = state
                         .store

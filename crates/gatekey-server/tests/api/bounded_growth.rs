@@ -13,7 +13,7 @@ use sqlx::any::AnyPoolOptions;
 use tracing_subscriber::fmt::MakeWriter;
 
 use crate::harness::{
-    assert_error, each_backend, login_form, seed, send_text, submit_login, TestApp,
+    assert_error, each_backend, login_form, seed, send, send_text, submit_login, TestApp,
 };
 use crate::oauth_fixture::ClientSpec;
 
@@ -311,4 +311,43 @@ async fn long_methods_and_paths_are_cut_in_the_logs() {
     );
     assert!(!text.contains(&"p".repeat(300)), "a path is cut");
     assert!(!text.contains(&"M".repeat(20)), "a method is cut");
+}
+
+#[tokio::test]
+async fn one_address_cannot_take_all_of_a_public_clients_device_codes() {
+    each_backend(|backend| async move {
+        let app = TestApp::start_with(backend, |config| {
+            config.http.trust_forwarded_for = true;
+            config.device_authorization.per_ip_per_minute = 0;
+            config.device_authorization.max_pending_per_client = 6;
+            config.device_authorization.max_pending_per_address = 2;
+        })
+        .await;
+        let seeded = seed(&app).await;
+        let device = app.register_client(seeded.acme.id, device_spec()).await;
+        let start_from = |ip: &'static str| {
+            send(
+                app.http
+                    .post(app.url("/oauth/device_authorization"))
+                    .header("x-forwarded-for", ip)
+                    .form(&[("client_id", device.id.as_str())]),
+            )
+        };
+        for _ in 0..2 {
+            let started = start_from("198.51.100.7").await;
+            assert_eq!(started.0, 200, "{}", started.2);
+        }
+        let flooding = start_from("198.51.100.7").await;
+        assert_too_many(&flooding, 600);
+        let rotated = start_from("2001:db8:1:2::1").await;
+        assert_eq!(rotated.0, 200, "{}", rotated.2);
+        let same_block = start_from("2001:db8:1:2::ffff").await;
+        assert_eq!(same_block.0, 200, "{}", same_block.2);
+        assert_too_many(&start_from("2001:db8:1:2::9").await, 600);
+        let real_device = start_from("203.0.113.5").await;
+        assert_eq!(real_device.0, 200, "another address still gets a code");
+        assert_eq!(device_codes(&app).await, 5);
+        app.stop().await;
+    })
+    .await;
 }

@@ -68,3 +68,59 @@ async fn the_nearest_proxys_entry_counts_and_garbage_is_ignored() {
     })
     .await;
 }
+
+/// A wrong sign-in whose request carries these `X-Forwarded-For` lines, byte for byte.
+async fn wrong_login_with_lines(app: &TestApp, email: &str, lines: &[&[u8]]) -> u16 {
+    let (cookie, token) = login_form(app).await;
+    let mut request = app
+        .http
+        .post(app.url("/login"))
+        .header(COOKIE, format!("gatekey_login_csrf={cookie}"));
+    for line in lines {
+        let value = reqwest::header::HeaderValue::from_bytes(line).expect("a header value");
+        request = request.header("x-forwarded-for", value);
+    }
+    let request = request.form(&[
+        ("email", email),
+        ("password", "wrong password!"),
+        ("csrf_token", token.as_str()),
+    ]);
+    send_text(request).await.0
+}
+
+#[tokio::test]
+async fn a_client_written_non_ascii_entry_does_not_hide_the_proxys_entry() {
+    each_backend(|backend| async move {
+        let app = TestApp::start_with(backend, |c| c.http.trust_forwarded_for = true).await;
+        let seeded = seed(&app).await;
+        for n in 0..2 {
+            app.person(&seeded.acme, &format!("q{n}@acme.test"), Role::Member)
+                .await;
+        }
+        let split: &[&[u8]] = &[b"\xc3\xa9vil", b"198.51.100.9"];
+        assert_eq!(
+            wrong_login_with_lines(&app, "q0@acme.test", split).await,
+            401
+        );
+        let one_line: &[&[u8]] = &[b"\xff\xfe, 198.51.100.10"];
+        assert_eq!(
+            wrong_login_with_lines(&app, "q1@acme.test", one_line).await,
+            401
+        );
+
+        let key = app.key(&seeded.owner, None).await;
+        let listed = send(app.request(Method::GET, "/api/v1/audits?per_page=200", &key)).await;
+        let events: &Vec<Value> = listed.2["audits"].as_array().unwrap();
+        let ip_of = |email: &str| {
+            events
+                .iter()
+                .find(|e| e["detail"] == format!("email {email}").as_str())
+                .map(|e| e["ip"].clone())
+                .unwrap_or_else(|| panic!("an event for {email}: {events:?}"))
+        };
+        assert_eq!(ip_of("q0@acme.test"), "198.51.100.9");
+        assert_eq!(ip_of("q1@acme.test"), "198.51.100.10");
+        app.stop().await;
+    })
+    .await;
+}

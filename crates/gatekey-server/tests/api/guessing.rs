@@ -313,3 +313,31 @@ async fn nobody_can_lock_out_a_public_client() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn refusals_of_many_emails_from_one_address_are_audited_once() {
+    each_backend(|backend| async move {
+        let app = TestApp::start_with(backend, |c| c.login.max_failures_per_ip = 2).await;
+        let seeded = seed(&app).await;
+        for n in 0..6 {
+            app.person(&seeded.acme, &format!("p{n}@acme.test"), Role::Member)
+                .await;
+        }
+        for n in 0..6 {
+            let email = format!("p{n}@acme.test");
+            let answer = logins_at_once(&app, &[(email.as_str(), "wrong password!")]).await;
+            assert_eq!(answer[0].0, if n < 2 { 401 } else { 429 }, "{email}");
+        }
+        let events = audits(&app, &seeded).await;
+        let throttled = events
+            .iter()
+            .filter(|e| e["action"] == "login.throttled")
+            .count();
+        assert_eq!(
+            throttled, 1,
+            "four emails refused by one address: one event"
+        );
+        app.stop().await;
+    })
+    .await;
+}

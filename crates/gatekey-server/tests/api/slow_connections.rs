@@ -116,3 +116,52 @@ async fn an_idle_kept_alive_connection_is_closed_after_the_idle_timeout() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_dribbled_request_body_is_cut_off_after_the_body_read_timeout() {
+    each_backend(|backend| async move {
+        let app = TestApp::start_with(backend, |c| {
+            c.http.header_read_timeout = 1;
+            c.http.body_read_timeout = 2;
+        })
+        .await;
+        let stream = TcpStream::connect(app.server.addr).await.expect("connect");
+        let (mut reader, mut writer) = stream.into_split();
+        let started = Instant::now();
+        // The head arrives at once; the body, a byte every 200 ms, would take 200 seconds.
+        let dribble = tokio::spawn(async move {
+            writer
+                .write_all(
+                    b"POST /oauth/token HTTP/1.1\r\nHost: gatekey\r\n\
+                      Content-Type: application/x-www-form-urlencoded\r\n\
+                      Content-Length: 1000\r\n\r\n",
+                )
+                .await?;
+            loop {
+                writer.write_all(b"a").await?;
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            #[allow(unreachable_code)]
+            Ok::<(), std::io::Error>(())
+        });
+        let mut answer = Vec::new();
+        let mut buffer = [0u8; 4096];
+        let closed = loop {
+            match timeout(Duration::from_secs(8), reader.read(&mut buffer)).await {
+                Ok(Ok(0) | Err(_)) => break Some(started.elapsed()),
+                Ok(Ok(read)) => answer.extend_from_slice(&buffer[..read]),
+                Err(_) => break None,
+            }
+        };
+        dribble.abort();
+        let closed = closed.expect("the connection is closed, not held by the dribble");
+        assert!(
+            closed >= Duration::from_millis(1500) && closed < Duration::from_secs(5),
+            "closed after {closed:?}"
+        );
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(answer.starts_with("HTTP/1.1 4"), "{answer}");
+        app.stop().await;
+    })
+    .await;
+}
