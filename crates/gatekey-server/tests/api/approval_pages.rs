@@ -166,6 +166,42 @@ async fn the_device_page_names_the_registrar_whatever_account_is_chosen_and_only
 }
 
 #[tokio::test]
+async fn the_consent_notice_is_for_the_account_the_user_chose() {
+    each_backend(|backend| async move {
+        let app = TestApp::start(backend).await;
+        let seeded = seed(&app).await;
+        join(&app, seeded.owner.user.id, &seeded.other).await;
+        let own = app
+            .register_client(seeded.acme.id, ClientSpec::confidential())
+            .await;
+        let browser = sign_in(&app, "owner@acme.test", PASSWORD).await;
+
+        // Two accounts: the user chooses first, and the consent page is for that choice.
+        let choice = send_text(browser.request(&app, Method::GET, &authorize_path(&own.id))).await;
+        assert_eq!(choice.0, 200, "{}", choice.2);
+        assert!(choice.2.contains("Choose an account"), "{}", choice.2);
+        let in_other = format!("{}&account=other", authorize_path(&own.id));
+        let other = send_text(browser.request(&app, Method::GET, &in_other)).await;
+        assert_eq!(other.0, 200, "{}", other.2);
+        assert!(
+            other
+                .2
+                .contains("registered by <strong>acme</strong> (<code>acme</code>), not by other."),
+            "{}",
+            other.2
+        );
+        assert!(other.2.contains(r#"name="account" value="other""#));
+        let in_acme = format!("{}&account=acme", authorize_path(&own.id));
+        let acme = send_text(browser.request(&app, Method::GET, &in_acme)).await;
+        assert_eq!(acme.0, 200, "{}", acme.2);
+        assert!(!acme.2.contains("not by"), "{}", acme.2);
+        assert!(acme.2.contains("Registered by <strong>acme</strong>"));
+        app.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn the_consent_page_names_another_registering_account_and_the_client_id() {
     each_backend(|backend| async move {
         let app = TestApp::start(backend).await;
