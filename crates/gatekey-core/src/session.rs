@@ -17,6 +17,11 @@ pub const SESSION_TTL: Duration = Duration::hours(12);
 /// timeout is therefore enforced to within this much.
 pub const LAST_SEEN_RESOLUTION: Duration = Duration::minutes(1);
 
+/// The shortest idle timeout a server may be configured with: twice [`LAST_SEEN_RESOLUTION`],
+/// so that a user active at least once a minute is never taken for idle. At a timeout equal to
+/// the resolution, a session used every 30 seconds was never written and ended after a minute.
+pub const MIN_IDLE_TIMEOUT: Duration = Duration::minutes(2);
+
 /// A stored session.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
@@ -66,8 +71,10 @@ pub fn check_session(
     if idle >= idle_timeout {
         return SessionCheck::Idle;
     }
+    // Below [`MIN_IDLE_TIMEOUT`] (not a configuration the server accepts) the last use is
+    // written at half the timeout, so a session in use still never reads as idle.
     SessionCheck::Live {
-        touch: idle >= LAST_SEEN_RESOLUTION,
+        touch: idle >= LAST_SEEN_RESOLUTION.min(idle_timeout / 2),
     }
 }
 
@@ -85,6 +92,28 @@ mod tests {
             created_at: created,
             expires_at: created + SESSION_TTL,
             last_seen_at: created,
+        }
+    }
+
+    #[test]
+    fn a_session_in_use_never_reads_as_idle() {
+        let start = OffsetDateTime::UNIX_EPOCH;
+        for timeout in [Duration::seconds(60), MIN_IDLE_TIMEOUT] {
+            let mut s = session(start);
+            // A request every 30 seconds, for an hour: each either is live, and a touch moves
+            // `last_seen_at` up as the server would.
+            let mut now = start;
+            while now < start + Duration::hours(1) {
+                now += Duration::seconds(30);
+                match check_session(&s, now, timeout) {
+                    SessionCheck::Live { touch } => {
+                        if touch {
+                            s.last_seen_at = now;
+                        }
+                    }
+                    other => panic!("{other:?} at {now} with a {timeout} timeout"),
+                }
+            }
         }
     }
 

@@ -7,6 +7,7 @@ use std::path::Path;
 
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
+use gatekey_core::session::{MIN_IDLE_TIMEOUT, SESSION_TTL};
 use gatekey_store::redact_database_url;
 use serde::{Deserialize, Serialize};
 
@@ -427,11 +428,13 @@ impl Config {
                 "retention.interval must be more than 0".into(),
             ));
         }
-        // A session's last use is written once a minute, so a shorter timeout could not hold;
-        // longer than the 12-hour lifetime would never apply.
-        if !(60..=12 * 3600).contains(&self.session.idle_timeout) {
+        // A session's last use is written once a minute, so a timeout of less than two minutes
+        // would sign out a user in use; longer than the 12-hour lifetime would never apply.
+        let shortest = MIN_IDLE_TIMEOUT.whole_seconds().unsigned_abs();
+        let longest = SESSION_TTL.whole_seconds().unsigned_abs();
+        if !(shortest..=longest).contains(&self.session.idle_timeout) {
             return Err(ConfigError::Invalid(format!(
-                "session.idle_timeout must be 60 to 43200 seconds, got {}",
+                "session.idle_timeout must be {shortest} to {longest} seconds, got {}",
                 self.session.idle_timeout
             )));
         }
@@ -608,7 +611,10 @@ mod tests {
             jail.set_env("GATEKEY_SESSION__IDLE_TIMEOUT", "7200");
             let config = load_in(jail, None, &ConfigOverrides::default()).expect("2 hours");
             assert_eq!(config.session.idle_timeout(), time::Duration::hours(2));
-            for refused in ["30", "50000"] {
+            jail.set_env("GATEKEY_SESSION__IDLE_TIMEOUT", "120");
+            let config = load_in(jail, None, &ConfigOverrides::default()).expect("2 minutes");
+            assert_eq!(config.session.idle_timeout(), time::Duration::minutes(2));
+            for refused in ["30", "60", "119", "50000"] {
                 jail.set_env("GATEKEY_SESSION__IDLE_TIMEOUT", refused);
                 let error = load_in(jail, None, &ConfigOverrides::default()).expect_err(refused);
                 assert!(

@@ -4,13 +4,15 @@
 /// Query parameters that carry a password (libpq's names).
 const PASSWORD_PARAMETERS: [&str; 2] = ["password", "sslpassword"];
 
-/// `url` with any password replaced by `***`: the one in the user information
-/// (`postgres://gatekey:***@db.internal/gatekey`) and any `password=` query parameter. The last
-/// `@` ends the user information, so a password holding an unencoded `/`, `?` or `@` is still
-/// hidden whole.
+/// `url` with any password replaced by `***`: every `password=` query parameter, wherever it
+/// stands, and the one in the user information (`postgres://gatekey:***@db.internal/gatekey`).
+/// Query passwords go first, since a value may hold an `@` that would otherwise look like the
+/// end of the user information; then the last `@` left ends the user information, so a password
+/// there holding an unencoded `/`, `?` or `@` is still hidden whole.
 pub fn redact_database_url(url: &str) -> String {
+    let url = redact_password_parameters(url);
     let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
-        return redact_query(url);
+        return url;
     };
     match url.rfind('@').filter(|&at| at >= scheme_end) {
         Some(at) => {
@@ -19,31 +21,37 @@ pub fn redact_database_url(url: &str) -> String {
                 Some((user, _)) => format!("{user}:***"),
                 None => user_info.to_owned(),
             };
-            format!("{}{shown}{}", &url[..scheme_end], redact_query(&url[at..]))
+            format!("{}{shown}{}", &url[..scheme_end], &url[at..])
         }
-        None => redact_query(url),
+        None => url,
     }
 }
 
-/// `text` with the values of password parameters in its query replaced by `***`.
-fn redact_query(text: &str) -> String {
-    let Some((before, query)) = text.split_once('?') else {
-        return text.to_owned();
-    };
-    let pairs: Vec<String> = query
-        .split('&')
-        .map(|pair| match pair.split_once('=') {
+/// `text` with the values of password parameters replaced by `***`: every `name=value` that
+/// follows a `?` or an `&` anywhere in `text`, not only after the first `?`, since a password in
+/// the user information may itself hold a `?`.
+fn redact_password_parameters(text: &str) -> String {
+    let mut pieces = text.split_inclusive(['?', '&']);
+    let mut shown = pieces.next().unwrap_or_default().to_owned();
+    for piece in pieces {
+        let (pair, separator) = match piece.strip_suffix(['?', '&']) {
+            Some(pair) => (pair, &piece[pair.len()..]),
+            None => (piece, ""),
+        };
+        match pair.split_once('=') {
             Some((name, _))
                 if PASSWORD_PARAMETERS
                     .iter()
                     .any(|p| name.eq_ignore_ascii_case(p)) =>
             {
-                format!("{name}=***")
+                shown.push_str(name);
+                shown.push_str("=***");
             }
-            _ => pair.to_owned(),
-        })
-        .collect();
-    format!("{before}?{}", pairs.join("&"))
+            _ => shown.push_str(pair),
+        }
+        shown.push_str(separator);
+    }
+    shown
 }
 
 #[cfg(test)]
@@ -72,6 +80,18 @@ mod tests {
             (
                 "sqlite://gatekey-data/gatekey.db",
                 "sqlite://gatekey-data/gatekey.db",
+            ),
+            (
+                "postgres://db/x?password=a@b",
+                "postgres://db/x?password=***",
+            ),
+            (
+                "postgres://u:p@db/x?sslmode=require&sslpassword=k@y&password=s@cret",
+                "postgres://u:***@db/x?sslmode=require&sslpassword=***&password=***",
+            ),
+            (
+                "db.internal/gatekey?password=a@b",
+                "db.internal/gatekey?password=***",
             ),
             ("not a url", "not a url"),
         ] {

@@ -114,6 +114,7 @@ async fn approve(server: &str, user_code: &str) {
             ("csrf_token", csrf_in(&page).as_str()),
             ("user_code", user_code),
             ("account", "acme"),
+            ("offered", "acme"),
             ("decision", "allow"),
         ])
         .send()

@@ -340,6 +340,7 @@ impl Server {
                 ("csrf_token", csrf.as_str()),
                 ("user_code", user_code),
                 ("account", "acme"),
+                ("offered", "acme"),
                 ("decision", "allow"),
             ])
             .send()

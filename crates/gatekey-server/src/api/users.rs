@@ -85,7 +85,7 @@ pub async fn create_user(
     caller.require(Scope::Admin)?;
     if body.password.is_some() {
         return Err(ApiError::bad_request(
-            "a person chooses their own password when accepting the invitation;              leave out `password`",
+            "a person chooses their own password when accepting the invitation; leave out `password`",
         ));
     }
     let role = grantable_role(&caller, &body.role)?;

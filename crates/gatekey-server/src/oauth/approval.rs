@@ -1,6 +1,7 @@
 //! What every page that asks a user to approve an application shows (the consent page and the
-//! device page): the application's client id, the account that registered it when that is not
-//! the account the user acts in, and what it will be able to do. One rendering for both pages,
+//! device page): the application's client id, the account that registered it (always, and as a
+//! notice when it is none of the accounts the page lets the user act in), and what it will be
+//! able to do. One rendering for both pages,
 //! so that they cannot drift apart, and so that an application another account registered under
 //! a familiar name never looks the same as the real one.
 
@@ -33,19 +34,31 @@ pub async fn registering_account(
         .ok_or(StoreError::NotFound)
 }
 
-/// Who the application is: its client id, and "registered by …" when `registrar` is not the
-/// account the user acts in (`acting_in`). Names are chosen by whoever registers an
-/// application, so the name alone proves nothing; the registering account cannot be chosen.
+/// Who the application is: its client id and the account that registered it, always, since
+/// the user may act in another account than the one the page would compare with; and a notice
+/// when the registering account is none of `offered`, the accounts the page lets the user act
+/// in. Names are chosen by whoever registers an application, so the name alone proves nothing;
+/// the registering account cannot be chosen.
 pub fn application_identity(
     application: &Application,
     registrar: &Account,
-    acting_in: &Account,
+    offered: &[&Account],
 ) -> Markup {
+    let foreign = !offered.iter().any(|account| account.id == registrar.id);
     html! {
-        @if registrar.id != acting_in.id {
+        @if foreign {
             p.notice.registrar role="note" {
                 "This application was registered by " strong { (registrar.name) }
-                " (" code { (registrar.slug) } "), not by " (acting_in.name) "."
+                " (" code { (registrar.slug) } "), not by "
+                @match offered {
+                    [only] => { (only.name) }
+                    _ => { "any of your accounts" }
+                }
+                "."
+            }
+        } @else {
+            p.registrar {
+                "Registered by " strong { (registrar.name) } " (" code { (registrar.slug) } ")."
             }
         }
         p.muted { "Client id " code.client-id { (application.client_id) } }

@@ -79,8 +79,9 @@ fn consent_policy(request: &AuthorizationRequest) -> Option<HeaderValue> {
     HeaderValue::from_str(&policy).ok()
 }
 
-/// Asks the user to allow or deny the application, naming it, who registered it (when another
-/// account than `account`), its client id, the account and the scopes.
+/// Asks the user to allow or deny the application in `account`, the one account the form
+/// submits: naming it, who registered it (as a notice when another account than `account`),
+/// its client id, the account and the scopes.
 pub async fn consent_page(
     state: &AppState,
     web: &WebSession,
@@ -101,7 +102,7 @@ pub async fn consent_page(
     let body = html! {
         section.login {
             h1 { "Authorize " (request.application.name) "?" }
-            (application_identity(&request.application, &registrar, account))
+            (application_identity(&request.application, &registrar, &[account]))
             p {
                 strong { (request.application.name) } " wants to act as you (" (web.principal.user.email) ") in the account "
                 strong { (account.name) } ". It will be able to:"

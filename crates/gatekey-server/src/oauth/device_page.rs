@@ -6,6 +6,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
+use gatekey_core::account::Account;
 use gatekey_core::audit::{AuditAction, AuditEntry};
 use gatekey_core::oauth::device::{
     display_user_code, normalize_user_code, DeviceCodeRecord, DeviceStatus,
@@ -48,6 +49,10 @@ pub struct DecisionForm {
     csrf_token: String,
     user_code: String,
     account: String,
+    /// The slugs of the accounts the page offered, comma-separated: the page's notice about who
+    /// registered the application was right for these only.
+    #[serde(default)]
+    offered: String,
     decision: String,
 }
 
@@ -202,17 +207,24 @@ async fn submit_user_code(
         Ok(registrar) => registrar,
         Err(error) => return unavailable(&error),
     };
+    let offered: Vec<&Account> = accounts.iter().map(|(_, account)| account).collect();
+    let offered_slugs = offered
+        .iter()
+        .map(|account| account.slug.as_str())
+        .collect::<Vec<_>>()
+        .join(",");
     let csrf = web.session.csrf_token.as_str();
     let body = html! {
         section.login {
             h1 { "Authorize " (device.application.name) "?" }
-            (application_identity(&device.application, &registrar, &web.principal.account))
+            (application_identity(&device.application, &registrar, &offered))
             p { "A device showing the code " code { (display_user_code(&device.user_code)) } " asks to act as you (" (web.principal.user.email) "). It will be able to:" }
             (scope_list(device.scopes))
             p.muted { "Only allow this if you started the sign-in on that device yourself." }
             form method="post" action="/device/decision" {
                 input type="hidden" name="csrf_token" value=(csrf);
                 input type="hidden" name="user_code" value=(device.user_code);
+                input type="hidden" name="offered" value=(offered_slugs);
                 label for="account" { "Account" }
                 select #account name="account" {
                     @for (membership, account) in &accounts {
@@ -258,6 +270,13 @@ async fn submit_decision(
         Ok(accounts) => accounts,
         Err(error) => return unavailable(&error),
     };
+    // Only an account the page offered: who registered the application was shown for those.
+    if !form.offered.split(',').any(|slug| slug == form.account) {
+        return error_page(
+            StatusCode::BAD_REQUEST,
+            "That account was not offered on the page you answered. Enter the code again to see the request for it.",
+        );
+    }
     let Some((_, account)) = accounts.iter().find(|(_, a)| a.slug == form.account) else {
         return error_page(StatusCode::BAD_REQUEST, "Choose one of your accounts.");
     };

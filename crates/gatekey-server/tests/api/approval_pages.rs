@@ -1,14 +1,16 @@
 //! Who registered it, on every page that asks for approval: the consent page and the device
-//! page name the registering account when it is not the account the user acts in, show the
-//! client id, and describe scopes with the same rendering.
+//! page always name the registering account (with a notice when it is none of the accounts the
+//! page lets the user act in), show the client id, and describe scopes with the same rendering.
+//! The device page accepts a decision only for an account it offered.
 
 use gatekey_core::account::Account;
 use gatekey_core::audit::{Actor, AuditAction, AuditEntry};
 use gatekey_core::oauth::application::{ClientType, GrantType};
 use gatekey_core::oauth::device::{display_user_code, new_user_code, NewDeviceCode};
 use gatekey_core::oauth::store::DeviceStore;
+use gatekey_core::role::Role;
 use gatekey_core::secret::{Secret, SecretKind};
-use gatekey_core::store::AccountStore;
+use gatekey_core::store::{AccountStore, UserStore};
 use reqwest::Method;
 use time::{Duration, OffsetDateTime};
 
@@ -75,6 +77,130 @@ fn device_client() -> ClientSpec {
     }
 }
 
+/// The value of the hidden field `name` in a page.
+fn hidden_value_in(html: &str, name: &str) -> String {
+    let mark = format!("name=\"{name}\" value=\"");
+    let start = html.find(&mark).expect("the hidden field") + mark.len();
+    let length = html[start..].find('"').expect("end of the value");
+    html[start..start + length].to_owned()
+}
+
+/// Makes the user `user_id` a member of `account`.
+async fn join(app: &TestApp, user_id: i64, account: &Account) {
+    let now = OffsetDateTime::now_utc();
+    let audit = AuditEntry::new(
+        now,
+        &Actor::operator(),
+        AuditAction::MembershipCreated,
+        "membership",
+    );
+    app.store()
+        .add_membership(user_id, account.id, Role::Member, now, audit)
+        .await
+        .expect("membership");
+}
+
+#[tokio::test]
+async fn the_device_page_names_the_registrar_whatever_account_is_chosen_and_only_offered_ones_count(
+) {
+    each_backend(|backend| async move {
+        let app = TestApp::start(backend).await;
+        let seeded = seed(&app).await;
+        join(&app, seeded.owner.user.id, &seeded.other).await;
+        // Registered by the account the session acts in: the old notice stayed silent, though
+        // the user may then choose another account in the drop-down.
+        let device_app = app.register_client(seeded.acme.id, device_client()).await;
+        let browser = sign_in(&app, "owner@acme.test", PASSWORD).await;
+        let form = send_text(browser.request(&app, Method::GET, "/device")).await;
+        let csrf = csrf_token_in(&form.2);
+
+        let user_code = device_code(&app, &device_app).await;
+        let page = send_text(browser.request(&app, Method::POST, "/device").form(&[
+            ("csrf_token", csrf.as_str()),
+            ("user_code", &display_user_code(&user_code)),
+        ]))
+        .await;
+        assert_eq!(page.0, 200, "{}", page.2);
+        assert!(page.2.contains("value=\"other\""), "both accounts offered");
+        assert!(
+            page.2
+                .contains("Registered by <strong>acme</strong> (<code>acme</code>)"),
+            "{}",
+            page.2
+        );
+        assert!(page.2.contains(&device_app.id), "the client id");
+        let offered = hidden_value_in(&page.2, "offered");
+
+        // An account the user joined after the page was shown was not offered: refused.
+        let third = named_account(&app, "third", "Third Ltd").await;
+        join(&app, seeded.owner.user.id, &third).await;
+        let decide = |account: &'static str| {
+            browser
+                .request(&app, Method::POST, "/device/decision")
+                .form(&[
+                    ("csrf_token", csrf.as_str()),
+                    ("user_code", user_code.as_str()),
+                    ("account", account),
+                    ("offered", offered.as_str()),
+                    ("decision", "allow"),
+                ])
+        };
+        let refused = send_text(decide("third")).await;
+        assert_eq!(refused.0, 400, "{}", refused.2);
+        assert!(refused.2.contains("not offered"), "{}", refused.2);
+        let record = app
+            .store()
+            .device_code_by_user_code(&user_code)
+            .await
+            .expect("lookup")
+            .expect("the code");
+        assert!(record.grant_id.is_none(), "nothing was granted");
+
+        // An offered account other than the session's is accepted.
+        let done = send_text(decide("other")).await;
+        assert_eq!(done.0, 200, "{}", done.2);
+        assert!(done.2.contains("Device connected"), "{}", done.2);
+        app.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_consent_notice_is_for_the_account_the_user_chose() {
+    each_backend(|backend| async move {
+        let app = TestApp::start(backend).await;
+        let seeded = seed(&app).await;
+        join(&app, seeded.owner.user.id, &seeded.other).await;
+        let own = app
+            .register_client(seeded.acme.id, ClientSpec::confidential())
+            .await;
+        let browser = sign_in(&app, "owner@acme.test", PASSWORD).await;
+
+        // Two accounts: the user chooses first, and the consent page is for that choice.
+        let choice = send_text(browser.request(&app, Method::GET, &authorize_path(&own.id))).await;
+        assert_eq!(choice.0, 200, "{}", choice.2);
+        assert!(choice.2.contains("Choose an account"), "{}", choice.2);
+        let in_other = format!("{}&account=other", authorize_path(&own.id));
+        let other = send_text(browser.request(&app, Method::GET, &in_other)).await;
+        assert_eq!(other.0, 200, "{}", other.2);
+        assert!(
+            other
+                .2
+                .contains("registered by <strong>acme</strong> (<code>acme</code>), not by other."),
+            "{}",
+            other.2
+        );
+        assert!(other.2.contains(r#"name="account" value="other""#));
+        let in_acme = format!("{}&account=acme", authorize_path(&own.id));
+        let acme = send_text(browser.request(&app, Method::GET, &in_acme)).await;
+        assert_eq!(acme.0, 200, "{}", acme.2);
+        assert!(!acme.2.contains("not by"), "{}", acme.2);
+        assert!(acme.2.contains("Registered by <strong>acme</strong>"));
+        app.stop().await;
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn the_consent_page_names_another_registering_account_and_the_client_id() {
     each_backend(|backend| async move {
@@ -104,6 +230,11 @@ async fn the_consent_page_names_another_registering_account_and_the_client_id() 
         let trusted = send_text(browser.request(&app, Method::GET, &authorize_path(&own.id))).await;
         assert_eq!(trusted.0, 200, "{}", trusted.2);
         assert!(!trusted.2.contains("registered by"), "{}", trusted.2);
+        assert!(
+            trusted.2.contains("Registered by <strong>acme</strong>"),
+            "{}",
+            trusted.2
+        );
         assert!(trusted.2.contains(&own.id), "the client id");
         assert!(trusted.2.contains("read your data in this account"));
         app.stop().await;

@@ -91,6 +91,11 @@ async fn bad_users() {
             }))
             .await;
             assert_error(&with_password, 400, "invalid_request");
+            assert_eq!(
+                with_password.2["error_description"],
+                "a person chooses their own password when accepting the invitation; leave out `password`",
+                "one sentence, as written"
+            );
         }
 
         for email in ["owner@acme.test", "Owner@ACME.test"] {

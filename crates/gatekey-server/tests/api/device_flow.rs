@@ -63,6 +63,7 @@ async fn a_device_polls_until_the_user_approves_on_the_device_page() {
                     ("csrf_token", browser.csrf.as_str()),
                     ("user_code", user_code.as_str()),
                     ("account", "acme"),
+                    ("offered", "acme"),
                     ("decision", "allow"),
                 ];
                 let answer = http

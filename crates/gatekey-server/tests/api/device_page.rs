@@ -111,6 +111,7 @@ async fn a_user_types_the_code_and_allows_or_denies() {
                 ("csrf_token", csrf.as_str()),
                 ("user_code", user_code.as_str()),
                 ("account", "acme"),
+                ("offered", "acme"),
                 ("decision", "allow"),
             ]);
         let done = send_text(decided).await;
@@ -140,6 +141,7 @@ async fn a_user_types_the_code_and_allows_or_denies() {
                 ("csrf_token", csrf.as_str()),
                 ("user_code", second.as_str()),
                 ("account", "acme"),
+                ("offered", "acme"),
                 ("decision", "deny"),
             ]);
         assert!(send_text(denied).await.2.contains("denied"));
