@@ -7,18 +7,28 @@
 //! caller (user in account) per minute. Refusals in between are counted, and the next event
 //! written for that caller says how many it stands for. The detail holds only the HTTP method and
 //! the route template, never user input, so each event stays a few dozen bytes.
+//!
+//! The windows live in a bounded cache, like the other throttle maps: at most [`MAX_CALLERS`]
+//! callers, each forgotten after [`FORGET_AFTER`] without a refusal (with any count not yet
+//! reported: it was at least that long ago).
 
-use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+use std::time::Duration as StdDuration;
 
+use moka::policy::EvictionPolicy;
+use moka::sync::Cache;
 use time::{Duration, OffsetDateTime};
 
 /// How long one event stands for a caller's refusals.
 pub const REFUSAL_WINDOW: Duration = Duration::minutes(1);
 
-/// Callers tracked at once. Past this, windows that ended are dropped; if all are current, a
-/// refusal of a caller not yet tracked is not audited (it is still answered 403).
-const MAX_CALLERS: usize = 10_000;
+/// Callers tracked at once. When that many are tracked, a refusal of a caller not yet tracked
+/// is not audited (it is still answered 403) rather than pushing out a caller whose count is
+/// still to be reported.
+pub const MAX_CALLERS: u64 = 10_000;
+
+/// How long a caller with no refusal is remembered.
+pub const FORGET_AFTER: StdDuration = StdDuration::from_secs(600);
 
 /// Who was refused: a user in an account.
 pub type CallerKey = (i64, i64);
@@ -30,9 +40,29 @@ struct Window {
 }
 
 /// The per-caller windows of refused requests.
-#[derive(Debug, Default)]
 pub struct RefusalAudit {
-    windows: Mutex<HashMap<CallerKey, Window>>,
+    windows: Cache<CallerKey, Arc<Mutex<Window>>>,
+}
+
+/// Counts only: the cache's own `Debug` would print every caller.
+impl std::fmt::Debug for RefusalAudit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RefusalAudit")
+            .field("callers", &self.windows.entry_count())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for RefusalAudit {
+    fn default() -> Self {
+        Self {
+            windows: Cache::builder()
+                .max_capacity(MAX_CALLERS)
+                .eviction_policy(EvictionPolicy::lru())
+                .time_to_idle(FORGET_AFTER)
+                .build(),
+        }
+    }
 }
 
 impl RefusalAudit {
@@ -40,33 +70,39 @@ impl RefusalAudit {
     /// now, `n` being the refusals of the previous window that were not written; `None` when
     /// this refusal is only counted.
     pub fn record(&self, caller: CallerKey, now: OffsetDateTime) -> Option<u64> {
-        let mut windows = self.windows.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(window) = windows.get_mut(&caller) {
-            if now < window.started + REFUSAL_WINDOW {
-                window.suppressed += 1;
-                return None;
-            }
-            let carried = window.suppressed;
-            *window = Window {
+        if !self.windows.contains_key(&caller) && self.is_full() {
+            return None;
+        }
+        let entry = self.windows.entry(caller).or_insert_with(|| {
+            Arc::new(Mutex::new(Window {
                 started: now,
                 suppressed: 0,
-            };
-            return Some(carried);
+            }))
+        });
+        if entry.is_fresh() {
+            return Some(0);
         }
-        if windows.len() >= MAX_CALLERS {
-            windows.retain(|_, w| now < w.started + REFUSAL_WINDOW);
-            if windows.len() >= MAX_CALLERS {
-                return None;
-            }
+        let window = entry.into_value();
+        let mut window = window.lock().unwrap_or_else(|p| p.into_inner());
+        if now < window.started + REFUSAL_WINDOW && now >= window.started {
+            window.suppressed += 1;
+            return None;
         }
-        windows.insert(
-            caller,
-            Window {
-                started: now,
-                suppressed: 0,
-            },
-        );
-        Some(0)
+        let carried = window.suppressed;
+        *window = Window {
+            started: now,
+            suppressed: 0,
+        };
+        Some(carried)
+    }
+
+    /// Whether no caller can be added. The cache counts lazily, so it is brought up to date
+    /// (which also drops forgotten callers) first; this runs only for a caller not yet tracked,
+    /// at most once per caller per [`FORGET_AFTER`]. Callers added at the same instant may
+    /// overshoot the count by a few; the cache's capacity still bounds it.
+    fn is_full(&self) -> bool {
+        self.windows.run_pending_tasks();
+        self.windows.entry_count() >= MAX_CALLERS
     }
 }
 
@@ -100,11 +136,23 @@ mod tests {
         }
         assert_eq!(audit.record((2, 1), t0), None, "full of current windows");
         assert_eq!(
-            audit.record((2, 1), t0 + REFUSAL_WINDOW),
-            Some(0),
-            "ended windows make room"
+            audit.record((1, 0), t0 + Duration::seconds(1)),
+            None,
+            "a tracked caller is still counted"
         );
-        let windows = audit.windows.lock().unwrap();
-        assert_eq!(windows.len(), 1);
+        audit.windows.run_pending_tasks();
+        assert_eq!(audit.windows.entry_count(), MAX_CALLERS);
+    }
+
+    #[test]
+    fn debug_output_stays_short_however_many_callers_are_tracked() {
+        let audit = RefusalAudit::default();
+        let t0 = OffsetDateTime::UNIX_EPOCH + Duration::days(20_000);
+        for user in 0..1_000 {
+            audit.record((1, user), t0);
+        }
+        let printed = format!("{audit:?}");
+        assert!(printed.len() < 100, "{printed}");
+        assert!(printed.starts_with("RefusalAudit"), "{printed}");
     }
 }
