@@ -28,6 +28,7 @@ use gatekey_core::store::{SessionStore, StoreError, UserStore};
 use gatekey_core::user::Member;
 use maud::html;
 use serde::Deserialize;
+use time::OffsetDateTime;
 
 use super::csrf::{new_token, tokens_match};
 use super::layout::{cookie, error_page, html_response, page};
@@ -195,6 +196,30 @@ async fn answering_session(
     }
 }
 
+/// What accepting and declining both check first: a complete form, a usable link, the signed-in
+/// session answering it (with its CSRF token), and an invitation that person may answer now.
+async fn answerable(
+    state: &AppState,
+    headers: &HeaderMap,
+    code: &str,
+    form: Result<Form<AnswerForm>, FormRejection>,
+) -> Result<(Found, WebSession, OffsetDateTime), Response> {
+    let Ok(Form(form)) = form else {
+        return Err(error_page(
+            StatusCode::BAD_REQUEST,
+            "The form was incomplete.",
+        ));
+    };
+    let found = find(state, code).await?;
+    let web = answering_session(state, headers, &form.csrf_token, code).await?;
+    let now = state.clock.now();
+    let user = &web.principal.user;
+    if let Err(refused) = check_acceptable(&found.invitation, user, now) {
+        return Err(refusal(refused, &user.email));
+    }
+    Ok((found, web, now))
+}
+
 /// Accepts: the membership is created and the invitation ends in one transaction; the session
 /// then acts in the new account.
 pub async fn accept_invitation(
@@ -204,22 +229,11 @@ pub async fn accept_invitation(
     Path(code): Path<String>,
     form: Result<Form<AnswerForm>, FormRejection>,
 ) -> Response {
-    let Ok(Form(form)) = form else {
-        return error_page(StatusCode::BAD_REQUEST, "The form was incomplete.");
-    };
-    let found = match find(&state, &code).await {
-        Ok(found) => found,
+    let (found, web, now) = match answerable(&state, &headers, &code, form).await {
+        Ok(answerable) => answerable,
         Err(response) => return response,
     };
-    let web = match answering_session(&state, &headers, &form.csrf_token, &code).await {
-        Ok(web) => web,
-        Err(response) => return response,
-    };
-    let now = state.clock.now();
     let user = &web.principal.user;
-    if let Err(refused) = check_acceptable(&found.invitation, user, now) {
-        return refusal(refused, &user.email);
-    }
     let actor = web.principal.actor(client.ip, client.user_agent);
     let audit = invitation_audit(
         now,
@@ -261,22 +275,10 @@ pub async fn decline_invitation(
     Path(code): Path<String>,
     form: Result<Form<AnswerForm>, FormRejection>,
 ) -> Response {
-    let Ok(Form(form)) = form else {
-        return error_page(StatusCode::BAD_REQUEST, "The form was incomplete.");
-    };
-    let found = match find(&state, &code).await {
-        Ok(found) => found,
+    let (found, web, now) = match answerable(&state, &headers, &code, form).await {
+        Ok(answerable) => answerable,
         Err(response) => return response,
     };
-    let web = match answering_session(&state, &headers, &form.csrf_token, &code).await {
-        Ok(web) => web,
-        Err(response) => return response,
-    };
-    let now = state.clock.now();
-    let user = &web.principal.user;
-    if let Err(refused) = check_acceptable(&found.invitation, user, now) {
-        return refusal(refused, &user.email);
-    }
     let actor = web.principal.actor(client.ip, client.user_agent);
     let audit = invitation_audit(
         now,
