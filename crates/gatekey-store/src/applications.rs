@@ -99,6 +99,27 @@ async fn select_application(conn: &mut AnyConnection, id: i64) -> StoreResult<Ap
     application(&row)
 }
 
+impl SqlStore {
+    /// Ends a transaction that changed application `id`: reads it back, makes every server drop
+    /// what it cached of it (its settings, secret or introspection rights), writes the audit
+    /// entry, and commits.
+    async fn finish_application_change(
+        &self,
+        mut tx: sqlx::Transaction<'_, sqlx::Any>,
+        id: i64,
+        audit: AuditEntry,
+    ) -> StoreResult<Application> {
+        let updated = select_application(&mut tx, id).await?;
+        insert_invalidation(&mut tx, self.backend, Invalidation::Application(id)).await?;
+        let audit = audit
+            .in_account(updated.account_id)
+            .target(&updated.client_id);
+        insert_audit(&mut tx, audit, None).await?;
+        tx.commit().await.map_err(from_sqlx)?;
+        Ok(updated)
+    }
+}
+
 impl ApplicationStore for SqlStore {
     async fn create_application(
         &self,
@@ -224,19 +245,7 @@ impl ApplicationStore for SqlStore {
         if changed.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
-        let updated = select_application(&mut tx, id).await?;
-        // Cached tokens carry the application's settings: make every server read them again.
-        insert_invalidation(&mut tx, self.backend, Invalidation::Application(id)).await?;
-        insert_audit(
-            &mut tx,
-            audit
-                .in_account(updated.account_id)
-                .target(&updated.client_id),
-            None,
-        )
-        .await?;
-        tx.commit().await.map_err(from_sqlx)?;
-        Ok(updated)
+        self.finish_application_change(tx, id, audit).await
     }
 
     async fn set_introspect_all_accounts(
@@ -260,19 +269,7 @@ impl ApplicationStore for SqlStore {
         if changed.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
-        let updated = select_application(&mut tx, id).await?;
-        // Servers that cached the application must read the new setting.
-        insert_invalidation(&mut tx, self.backend, Invalidation::Application(id)).await?;
-        insert_audit(
-            &mut tx,
-            audit
-                .in_account(updated.account_id)
-                .target(&updated.client_id),
-            None,
-        )
-        .await?;
-        tx.commit().await.map_err(from_sqlx)?;
-        Ok(updated)
+        self.finish_application_change(tx, id, audit).await
     }
 
     async fn rotate_application_secret(
@@ -298,19 +295,7 @@ impl ApplicationStore for SqlStore {
         if changed.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
-        let updated = select_application(&mut tx, id).await?;
-        // Servers that cached the application must read its new secret.
-        insert_invalidation(&mut tx, self.backend, Invalidation::Application(id)).await?;
-        insert_audit(
-            &mut tx,
-            audit
-                .in_account(updated.account_id)
-                .target(&updated.client_id),
-            None,
-        )
-        .await?;
-        tx.commit().await.map_err(from_sqlx)?;
-        Ok(updated)
+        self.finish_application_change(tx, id, audit).await
     }
 
     async fn delete_application(
