@@ -2,16 +2,14 @@
 //! audit details, device authorizations.
 
 use std::collections::BTreeSet;
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 
 use gatekey_core::audit::{MAX_DETAIL_BYTES, MAX_IP_BYTES, MAX_USER_AGENT_BYTES};
 use gatekey_core::oauth::application::{ClientType, GrantType};
 use gatekey_store::Backend;
 use reqwest::Method;
 use sqlx::any::AnyPoolOptions;
-use tracing_subscriber::fmt::MakeWriter;
 
+use crate::captured_logs::CapturedLogs;
 use crate::harness::{
     assert_error, each_backend, login_form, seed, send, send_text, submit_login, TestApp,
 };
@@ -261,40 +259,9 @@ async fn an_email_longer_than_any_address_is_refused_before_anything_else() {
     .await;
 }
 
-/// Log lines written while the test runs.
-#[derive(Clone, Default)]
-struct CapturedLogs(Arc<Mutex<Vec<u8>>>);
-
-impl Write for CapturedLogs {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for CapturedLogs {
-    type Writer = CapturedLogs;
-
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
-
 #[tokio::test]
 async fn long_methods_and_paths_are_cut_in_the_logs() {
-    // See `secrets_at_rest::no_secret_in_the_logs` for why a second dispatcher is registered.
-    let _second_dispatcher = tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default());
-    let logs = CapturedLogs::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(logs.clone())
-        .finish();
-    let _logging = tracing::subscriber::set_default(subscriber);
+    let (logs, _capturing) = CapturedLogs::start();
     let app = TestApp::start(Backend::Sqlite).await;
     let path = format!("/{}", "p".repeat(10_000));
     let (status, _, _) = send_text(app.http.get(app.url(&path))).await;
@@ -303,7 +270,7 @@ async fn long_methods_and_paths_are_cut_in_the_logs() {
     send_text(app.http.request(method, app.url("/healthz"))).await;
     app.stop().await;
 
-    let text = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
+    let text = logs.text();
     assert!(
         text.contains("ppppp") && text.contains("MMMMM"),
         "requests were logged:\n{}",

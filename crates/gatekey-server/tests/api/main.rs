@@ -1,6 +1,7 @@
 //! Integration tests of the server: the real app on 127.0.0.1:0, a real database (a temporary
 //! SQLite file, and PostgreSQL too when `GATEKEY_TEST_POSTGRES_URL` is set), real HTTP.
 
+mod captured_logs;
 mod harness;
 
 mod api_keys;

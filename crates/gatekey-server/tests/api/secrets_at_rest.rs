@@ -1,7 +1,6 @@
 //! Secrets are never kept in clear: no API key, session cookie or password appears in any column
 //! of any table, nor in the logs, even at TRACE level.
 
-use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use gatekey_core::secret::TokenHash;
@@ -10,8 +9,8 @@ use gatekey_store::Backend;
 use reqwest::Method;
 use serde_json::json;
 use sqlx::any::AnyPoolOptions;
-use tracing_subscriber::fmt::MakeWriter;
 
+use crate::captured_logs::CapturedLogs;
 use crate::harness::{
     cookie_value, csrf_token_in, each_backend, login_form, seed, send, send_text, set_cookie,
     sign_in, submit_login, TestApp, PASSWORD,
@@ -295,50 +294,9 @@ async fn no_secret_in_any_table() {
     .await;
 }
 
-/// A log sink shared with the test.
-#[derive(Clone, Default)]
-struct CapturedLogs(Arc<Mutex<Vec<u8>>>);
-
-impl CapturedLogs {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
-
-impl Write for CapturedLogs {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for CapturedLogs {
-    type Writer = CapturedLogs;
-
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
-
 #[tokio::test]
 async fn no_secret_in_the_logs() {
-    // With a single dispatcher registered, `tracing` caches whether a call site is enabled from
-    // whichever thread reaches it first: a statement first run on SQLite's worker thread (which
-    // has no subscriber) would then be silenced here too. A second dispatcher makes every
-    // event ask the subscriber of its own thread.
-    let _second_dispatcher = tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default());
-    let logs = CapturedLogs::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(logs.clone())
-        .finish();
-    // The test's runtime has one thread, which also runs the server: its logs come here too.
-    let _logging = tracing::subscriber::set_default(subscriber);
+    let (logs, _capturing) = CapturedLogs::start();
 
     let all_secrets = Arc::new(Mutex::new(Vec::new()));
     each_backend(|backend| {
