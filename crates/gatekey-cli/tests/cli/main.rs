@@ -1,6 +1,8 @@
 //! Tests of the `gatekey` binary as a user runs it: separate processes, real databases.
 
+mod fixtures;
 mod process;
+mod web;
 
 mod admin;
 mod apps;
