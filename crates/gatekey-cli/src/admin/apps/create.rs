@@ -7,9 +7,9 @@ use gatekey_core::oauth::application::{ApplicationSettings, ClientType, GrantTyp
 use gatekey_core::scope::ScopeSet;
 use gatekey_store::SqlStore;
 
-use super::super::views::{ApplicationOutput, ApplicationWithSecret};
-use super::super::{account, now};
 use super::{operator, GRANT_TYPES};
+use crate::admin::views::{ApplicationOutput, ApplicationWithSecret};
+use crate::admin::{account, now};
 use crate::output::Output;
 
 /// `app create`.

@@ -2,8 +2,8 @@
 
 use gatekey_core::oauth::application::Application;
 
-use super::super::now;
-use super::super::views::timestamp;
+use crate::admin::now;
+use crate::admin::views::timestamp;
 
 /// The grant types' names.
 fn grant_names(app: &Application) -> Vec<&'static str> {

@@ -9,9 +9,9 @@ use gatekey_core::oauth::admin::{
 use gatekey_core::scope::ScopeSet;
 use gatekey_store::SqlStore;
 
-use super::super::now;
-use super::super::views::ApplicationOutput;
 use super::{find, operator, text, GRANT_TYPES};
+use crate::admin::now;
+use crate::admin::views::ApplicationOutput;
 use crate::output::Output;
 
 /// `app update`.
