@@ -9,7 +9,8 @@ use gatekey_store::SqlStore;
 use time::{Duration, OffsetDateTime};
 
 use crate::fixtures::{
-    create_account, create_api_key, create_person, create_service_account_printing_id,
+    add_membership, create_account, create_api_key, create_person,
+    create_service_account_printing_id, set_password,
 };
 use crate::process::{admin, admin_json, admin_with_stdin};
 
@@ -79,19 +80,7 @@ async fn accounts_users_service_accounts_and_keys() {
         url,
         &["account", "create", "--slug", "beta", "--name", "Beta"],
     );
-    let membership = admin_json(
-        url,
-        &[
-            "user",
-            "add-membership",
-            "--email",
-            "ada@acme.test",
-            "--account",
-            "beta",
-            "--role",
-            "viewer",
-        ],
-    );
+    let membership = add_membership(url, "ada@acme.test", "beta", "viewer");
     assert_eq!(membership["role"], "viewer");
     let users = admin_json(url, &["user", "list", "--account", "beta"]);
     assert_eq!(users["users"].as_array().unwrap().len(), 1);
@@ -177,18 +166,7 @@ async fn passwords_re_enabling_and_service_account_keys_by_id() {
     create_account(url, "acme", "Acme");
     create_person(url, "ada@acme.test", "acme", "member");
 
-    let output = admin_with_stdin(
-        url,
-        &[
-            "user",
-            "set-password",
-            "--email",
-            "ada@acme.test",
-            "--password-stdin",
-            "--json",
-        ],
-        "a brand new password\n",
-    );
+    let output = set_password(url, "ada@acme.test", "a brand new password");
     assert!(output.status.success());
     let no_stdin = admin(url, &["user", "set-password", "--email", "ada@acme.test"]);
     assert_eq!(

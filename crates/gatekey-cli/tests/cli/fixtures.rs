@@ -6,7 +6,7 @@ use std::process::Output;
 
 use serde_json::Value;
 
-use crate::process::{admin, admin_json};
+use crate::process::{admin, admin_json, admin_with_stdin};
 
 /// Creates the account `slug` (and the database, the first time).
 pub fn create_account(database_url: &str, slug: &str, name: &str) -> Value {
@@ -40,6 +40,39 @@ pub fn create_person(database_url: &str, email: &str, account: &str, role: &str)
             "--role",
             role,
         ],
+    )
+}
+
+/// Gives the user `email` `role` in `account`.
+pub fn add_membership(database_url: &str, email: &str, account: &str, role: &str) -> Value {
+    admin_json(
+        database_url,
+        &[
+            "user",
+            "add-membership",
+            "--email",
+            email,
+            "--account",
+            account,
+            "--role",
+            role,
+        ],
+    )
+}
+
+/// Runs `user set-password --json` for `email` with `password` on standard input.
+pub fn set_password(database_url: &str, email: &str, password: &str) -> Output {
+    admin_with_stdin(
+        database_url,
+        &[
+            "user",
+            "set-password",
+            "--email",
+            email,
+            "--password-stdin",
+            "--json",
+        ],
+        &format!("{password}\n"),
     )
 }
 

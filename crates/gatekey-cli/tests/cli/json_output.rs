@@ -4,8 +4,10 @@
 use gatekey_store::testing::TestDatabase;
 use serde_json::Value;
 
-use crate::fixtures::{create_account, create_api_key, create_app, create_person};
-use crate::process::{admin_json, admin_with_stdin};
+use crate::fixtures::{
+    add_membership, create_account, create_api_key, create_app, create_person, set_password,
+};
+use crate::process::admin_json;
 
 /// The names of `object`'s fields, sorted.
 #[track_caller]
@@ -88,32 +90,9 @@ async fn json_output_has_the_documented_fields() {
     assert_eq!(fields(&users["users"][0]), MEMBER);
     assert_eq!(users["users"][0]["account"], "acme");
     create_account(url, "beta", "Beta");
-    let membership = admin_json(
-        url,
-        &[
-            "user",
-            "add-membership",
-            "--email",
-            "ada@acme.test",
-            "--account",
-            "beta",
-            "--role",
-            "viewer",
-        ],
-    );
+    let membership = add_membership(url, "ada@acme.test", "beta", "viewer");
     assert_eq!(fields(&membership), MEMBER);
-    let password = admin_with_stdin(
-        url,
-        &[
-            "user",
-            "set-password",
-            "--email",
-            "ada@acme.test",
-            "--password-stdin",
-            "--json",
-        ],
-        "a brand new password\n",
-    );
+    let password = set_password(url, "ada@acme.test", "a brand new password");
     assert!(password.status.success());
     let password: Value = serde_json::from_slice(&password.stdout).unwrap();
     assert_eq!(fields(&password), ["email", "id", "password_changed"]);
