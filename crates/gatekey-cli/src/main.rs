@@ -2,6 +2,7 @@
 //! `login`, `token`, `api`, `status` and `logout`.
 
 mod admin;
+mod database_url;
 mod output;
 mod serve;
 mod user;
@@ -10,6 +11,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+
+use crate::database_url::DatabaseUrl;
 
 /// gatekey: API keys, service accounts and audit for your API.
 #[derive(Debug, Parser)]
@@ -38,29 +41,14 @@ enum Command {
 }
 
 /// Options every command that opens the database takes. `Debug` hides the database password.
-#[derive(Clone, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct DatabaseArgs {
     /// Configuration file (TOML).
     #[arg(long, global = true, env = "GATEKEY_CONFIG")]
     config: Option<PathBuf>,
     /// Database URL: sqlite://PATH or postgres://… (overrides the configuration).
     #[arg(long, global = true)]
-    database_url: Option<String>,
-}
-
-impl std::fmt::Debug for DatabaseArgs {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DatabaseArgs")
-            .field("config", &self.config)
-            .field(
-                "database_url",
-                &self
-                    .database_url
-                    .as_deref()
-                    .map(gatekey_store::redact_database_url),
-            )
-            .finish()
-    }
+    database_url: Option<DatabaseUrl>,
 }
 
 fn main() -> ExitCode {

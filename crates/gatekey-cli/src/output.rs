@@ -10,14 +10,16 @@ pub struct Output {
 }
 
 impl Output {
-    /// Prints `value` as JSON, or `human` as text.
+    /// Prints `value` as JSON, or `human` as text. JSON objects print with their keys sorted,
+    /// whatever the order of a struct's fields.
     pub fn print<T: Serialize>(
         &self,
         value: &T,
         human: impl FnOnce() -> String,
     ) -> anyhow::Result<()> {
         if self.json {
-            println!("{}", serde_json::to_string_pretty(value)?);
+            let sorted = serde_json::to_value(value)?;
+            println!("{}", serde_json::to_string_pretty(&sorted)?);
         } else {
             println!("{}", human());
         }

@@ -10,8 +10,10 @@ use gatekey_server::bootstrap::bootstrap_if_empty;
 use gatekey_server::{Config, ConfigOverrides};
 use gatekey_store::SqlStore;
 
+use crate::database_url::DatabaseUrl;
+
 /// `gatekey serve` options. `Debug` hides the database password.
-#[derive(clap::Args)]
+#[derive(Debug, clap::Args)]
 pub struct ServeArgs {
     /// Configuration file (TOML).
     #[arg(long, env = "GATEKEY_CONFIG")]
@@ -21,27 +23,10 @@ pub struct ServeArgs {
     listen: Option<SocketAddr>,
     /// Database URL [default: sqlite://gatekey-data/gatekey.db].
     #[arg(long)]
-    database_url: Option<String>,
+    database_url: Option<DatabaseUrl>,
     /// Public base URL [default: http:// + the listen address].
     #[arg(long)]
     issuer: Option<String>,
-}
-
-impl std::fmt::Debug for ServeArgs {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ServeArgs")
-            .field("config", &self.config)
-            .field("listen", &self.listen)
-            .field(
-                "database_url",
-                &self
-                    .database_url
-                    .as_deref()
-                    .map(gatekey_store::redact_database_url),
-            )
-            .field("issuer", &self.issuer)
-            .finish_non_exhaustive()
-    }
 }
 
 /// Runs the server until Ctrl-C or SIGTERM.
@@ -49,7 +34,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     crate::init_logging("info");
     let overrides = ConfigOverrides {
         listen: args.listen,
-        database_url: args.database_url,
+        database_url: args.database_url.map(DatabaseUrl::into_inner),
         issuer: args.issuer,
     };
     let config = Config::load(args.config.as_deref(), &overrides)?;

@@ -6,15 +6,20 @@ mod api_keys;
 mod apps;
 mod service_accounts;
 mod users;
+mod views;
+
+use std::future::Future;
 
 use anyhow::{anyhow, Context};
 use clap::{Args, Subcommand};
 use gatekey_core::account::Account;
+use gatekey_core::page::{Page, PageRequest, MAX_PER_PAGE};
 use gatekey_core::store::{AccountStore, UserStore};
 use gatekey_core::user::{normalize_email, User};
 use gatekey_server::{Config, ConfigOverrides};
 use gatekey_store::SqlStore;
 
+use crate::database_url::DatabaseUrl;
 use crate::output::Output;
 use crate::DatabaseArgs;
 
@@ -57,7 +62,7 @@ enum AdminCommand {
 pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
     crate::init_logging("warn");
     let overrides = ConfigOverrides {
-        database_url: args.database.database_url.clone(),
+        database_url: args.database.database_url.map(DatabaseUrl::into_inner),
         ..ConfigOverrides::default()
     };
     let config = Config::load(args.database.config.as_deref(), &overrides)?;
@@ -99,4 +104,23 @@ async fn user(store: &SqlStore, email: &str) -> anyhow::Result<User> {
 /// The time for operator changes.
 fn now() -> time::OffsetDateTime {
     time::OffsetDateTime::now_utc()
+}
+
+/// Every item of a list the store returns page by page.
+async fn every_page<T, E, F, Fut>(mut fetch: F) -> anyhow::Result<Vec<T>>
+where
+    F: FnMut(PageRequest) -> Fut,
+    Fut: Future<Output = Result<Page<T>, E>>,
+    E: std::error::Error + Send + Sync + 'static,
+{
+    let mut items = Vec::new();
+    for page in 1.. {
+        let found = fetch(PageRequest::new(Some(page), Some(MAX_PER_PAGE))?).await?;
+        let last = found.items.len() < MAX_PER_PAGE as usize;
+        items.extend(found.items);
+        if last {
+            break;
+        }
+    }
+    Ok(items)
 }

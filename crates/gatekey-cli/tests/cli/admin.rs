@@ -1,11 +1,18 @@
 //! `gatekey admin …`: output, exit codes, and the changes reaching the database.
 
-use std::io::Write;
-use std::process::Stdio;
-
+use gatekey_core::api_key::{self, ApiKeyRequest};
+use gatekey_core::audit::Actor;
+use gatekey_core::scope::ScopeSet;
+use gatekey_core::store::{AccountStore, UserStore};
 use gatekey_store::testing::TestDatabase;
+use gatekey_store::SqlStore;
+use time::{Duration, OffsetDateTime};
 
-use crate::process::{admin, admin_json, gatekey};
+use crate::fixtures::{
+    add_membership, create_account, create_api_key, create_person,
+    create_service_account_printing_id, set_password,
+};
+use crate::process::{admin, admin_json, admin_with_stdin};
 
 #[tokio::test]
 async fn accounts_users_service_accounts_and_keys() {
@@ -19,18 +26,7 @@ async fn accounts_users_service_accounts_and_keys() {
         "a missing database is an error"
     );
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no gatekey database"));
-    let account = admin_json(
-        url,
-        &[
-            "account",
-            "create",
-            "--slug",
-            "acme",
-            "--name",
-            "Acme Inc",
-            "--create-database",
-        ],
-    );
+    let account = create_account(url, "acme", "Acme Inc");
     assert_eq!(account["slug"], "acme");
     let human = admin(url, &["account", "list"]);
     assert!(String::from_utf8_lossy(&human.stdout).contains("acme"));
@@ -55,9 +51,9 @@ async fn accounts_users_service_accounts_and_keys() {
     let usage = admin(url, &["account", "create", "--slug", "x"]);
     assert_eq!(usage.status.code(), Some(2), "a missing flag is bad usage");
 
-    let mut create = gatekey()
-        .args([
-            "admin",
+    let created = admin_with_stdin(
+        url,
+        &[
             "user",
             "create",
             "--email",
@@ -68,19 +64,11 @@ async fn accounts_users_service_accounts_and_keys() {
             "acme",
             "--role",
             "admin",
-        ])
-        .args(["--password-stdin", "--json", "--database-url", url])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    create
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"a very good password\n")
-        .unwrap();
-    let created = create.wait_with_output().unwrap();
+            "--password-stdin",
+            "--json",
+        ],
+        "a very good password\n",
+    );
     assert!(created.status.success());
     let ada: serde_json::Value = serde_json::from_slice(&created.stdout).unwrap();
     assert_eq!(
@@ -92,58 +80,23 @@ async fn accounts_users_service_accounts_and_keys() {
         url,
         &["account", "create", "--slug", "beta", "--name", "Beta"],
     );
-    let membership = admin_json(
-        url,
-        &[
-            "user",
-            "add-membership",
-            "--email",
-            "ada@acme.test",
-            "--account",
-            "beta",
-            "--role",
-            "viewer",
-        ],
-    );
+    let membership = add_membership(url, "ada@acme.test", "beta", "viewer");
     assert_eq!(membership["role"], "viewer");
     let users = admin_json(url, &["user", "list", "--account", "beta"]);
     assert_eq!(users["users"].as_array().unwrap().len(), 1);
 
-    let service = admin(
-        url,
-        &[
-            "service-account",
-            "create",
-            "--account",
-            "acme",
-            "--name",
-            "nightly sync",
-        ],
-    );
-    assert!(service.status.success());
-    let service_id: i64 = String::from_utf8_lossy(&service.stdout)
-        .trim()
+    let service_id: i64 = create_service_account_printing_id(url, "acme", "nightly sync")
         .parse()
         .expect("prints the user id");
     let listed = admin_json(url, &["service-account", "list", "--account", "acme"]);
     assert_eq!(listed["service_accounts"][0]["id"], service_id);
 
-    let key = admin_json(
+    let key = create_api_key(
         url,
-        &[
-            "api-key",
-            "create",
-            "--email",
-            "ada@acme.test",
-            "--account",
-            "acme",
-            "--name",
-            "ci",
-            "--scope",
-            "read",
-            "--expires-in",
-            "30d",
-        ],
+        ["--email", "ada@acme.test"],
+        "acme",
+        "ci",
+        &["--scope", "read", "--expires-in", "30d"],
     );
     assert!(key["secret"].as_str().unwrap().starts_with("gk_key_"));
     assert_eq!(key["scopes"], serde_json::json!(["read"]));
@@ -179,59 +132,41 @@ async fn accounts_users_service_accounts_and_keys() {
     assert_eq!(disabled["disabled"], true);
 }
 
+/// Writes a key for `user_id` in `acme` that was created an hour ago and expired a second
+/// later. The command runs on the wall clock in another process, so the test dates the key
+/// back instead of waiting for it to expire; the store takes the time as an argument.
+async fn key_expired_an_hour_ago(url: &str, user_id: i64) -> i64 {
+    let store = SqlStore::connect_existing(url).await.unwrap();
+    let account = store.account_by_slug("acme").await.unwrap().unwrap();
+    let member = store.member(account.id, user_id).await.unwrap().unwrap();
+    let created_at = OffsetDateTime::now_utc() - Duration::hours(1);
+    let request = ApiKeyRequest {
+        name: "soon".to_owned(),
+        scopes: None,
+        expires_at: Some(created_at + Duration::seconds(1)),
+    };
+    let (key, _secret) = api_key::create_api_key(
+        &store,
+        created_at,
+        (&member).into(),
+        ScopeSet::ALL,
+        request,
+        &Actor::operator(),
+    )
+    .await
+    .unwrap();
+    store.close().await;
+    key.id
+}
+
 #[tokio::test]
 async fn passwords_re_enabling_and_service_account_keys_by_id() {
     let db = TestDatabase::create(gatekey_store::Backend::Sqlite).await;
     let url = db.url.as_str();
-    admin_json(
-        url,
-        &[
-            "account",
-            "create",
-            "--slug",
-            "acme",
-            "--name",
-            "Acme",
-            "--create-database",
-        ],
-    );
-    admin_json(
-        url,
-        &[
-            "user",
-            "create",
-            "--email",
-            "ada@acme.test",
-            "--name",
-            "Ada",
-            "--account",
-            "acme",
-            "--role",
-            "member",
-        ],
-    );
+    create_account(url, "acme", "Acme");
+    create_person(url, "ada@acme.test", "acme", "member");
 
-    let mut set = gatekey()
-        .args([
-            "admin",
-            "user",
-            "set-password",
-            "--email",
-            "ada@acme.test",
-            "--password-stdin",
-            "--json",
-        ])
-        .args(["--database-url", url])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    set.stdin
-        .take()
-        .unwrap()
-        .write_all(b"a brand new password\n")
-        .unwrap();
-    let output = set.wait_with_output().unwrap();
+    let output = set_password(url, "ada@acme.test", "a brand new password");
     assert!(output.status.success());
     let no_stdin = admin(url, &["user", "set-password", "--email", "ada@acme.test"]);
     assert_eq!(
@@ -246,48 +181,18 @@ async fn passwords_re_enabling_and_service_account_keys_by_id() {
     let users = admin_json(url, &["user", "list"]);
     assert_eq!(users["users"][0]["account"], "acme");
 
-    let service = admin(
-        url,
-        &[
-            "service-account",
-            "create",
-            "--account",
-            "acme",
-            "--name",
-            "sync",
-        ],
-    );
-    let id = String::from_utf8_lossy(&service.stdout).trim().to_owned();
-    let key = admin_json(
-        url,
-        &[
-            "api-key",
-            "create",
-            "--user-id",
-            &id,
-            "--account",
-            "acme",
-            "--name",
-            "sync",
-        ],
-    );
+    let id = create_service_account_printing_id(url, "acme", "sync");
+    let key = create_api_key(url, ["--user-id", &id], "acme", "sync", &[]);
     assert_eq!(key["user_id"].to_string(), id);
-    let expiring = admin_json(
+    let expiring = create_api_key(
         url,
-        &[
-            "api-key",
-            "create",
-            "--user-id",
-            &id,
-            "--account",
-            "acme",
-            "--name",
-            "soon",
-            "--expires-in",
-            "1s",
-        ],
+        ["--user-id", &id],
+        "acme",
+        "later",
+        &["--expires-in", "1h"],
     );
-    std::thread::sleep(std::time::Duration::from_millis(1100));
+    assert!(expiring["expires_at"].is_string());
+    let expired = key_expired_an_hour_ago(url, id.parse().unwrap()).await;
     admin_json(url, &["api-key", "revoke", &key["id"].to_string()]);
     let listed = admin_json(url, &["api-key", "list", "--account", "acme"]);
     let state_of = |id: &serde_json::Value| {
@@ -300,5 +205,6 @@ async fn passwords_re_enabling_and_service_account_keys_by_id() {
             .clone()
     };
     assert_eq!(state_of(&key["id"]), "revoked");
-    assert_eq!(state_of(&expiring["id"]), "expired");
+    assert_eq!(state_of(&expiring["id"]), "active");
+    assert_eq!(state_of(&serde_json::json!(expired)), "expired");
 }

@@ -9,6 +9,7 @@ use gatekey_store::testing::{backends, TestDatabase};
 use gatekey_store::SqlStore;
 use serde_json::json;
 
+use crate::fixtures::{create_account, create_app, create_service_account, try_create_app};
 use crate::process::{admin, admin_json};
 
 /// Asserts a refusal: exit code 1 and one line on standard error containing `hint`.
@@ -27,56 +28,16 @@ async fn register_rotate_and_delete_applications() {
     for backend in backends() {
         let db = TestDatabase::create(backend).await;
         let url = db.url.as_str();
-        for (slug, name) in [("acme", "Acme"), ("beta", "Beta")] {
-            admin_json(
-                url,
-                &[
-                    "account",
-                    "create",
-                    "--slug",
-                    slug,
-                    "--name",
-                    name,
-                    "--create-database",
-                ],
-            );
-        }
-        let robot = admin_json(
-            url,
-            &[
-                "service-account",
-                "create",
-                "--account",
-                "acme",
-                "--name",
-                "sync",
-            ],
-        )["id"]
-            .to_string();
-        let stranger = admin_json(
-            url,
-            &[
-                "service-account",
-                "create",
-                "--account",
-                "beta",
-                "--name",
-                "x",
-            ],
-        )["id"]
-            .to_string();
+        create_account(url, "acme", "Acme");
+        create_account(url, "beta", "Beta");
+        let robot = create_service_account(url, "acme", "sync");
+        let stranger = create_service_account(url, "beta", "x");
 
-        let made = admin_json(
+        let made = create_app(
             url,
+            "Reports",
+            "confidential",
             &[
-                "app",
-                "create",
-                "--account",
-                "acme",
-                "--name",
-                "Reports",
-                "--type",
-                "confidential",
                 "--redirect-uri",
                 "https://reports.example/cb",
                 "--grant-type",
@@ -105,20 +66,11 @@ async fn register_rotate_and_delete_applications() {
         assert_eq!(made["introspect"], true);
         assert_eq!(made["implicit_allowed"], false);
 
-        let human = admin(
+        let human = try_create_app(
             url,
-            &[
-                "app",
-                "create",
-                "--account",
-                "acme",
-                "--name",
-                "Desktop",
-                "--type",
-                "public",
-                "--redirect-uri",
-                "http://127.0.0.1/cb",
-            ],
+            "Desktop",
+            "public",
+            &["--redirect-uri", "http://127.0.0.1/cb"],
         );
         assert!(human.status.success());
         let text = String::from_utf8_lossy(&human.stdout);
@@ -229,17 +181,8 @@ async fn register_rotate_and_delete_applications() {
 
         // Refused settings: exit 1 with the rule on one line.
         let create = |extra: &[&str]| {
-            let mut args = vec![
-                "app",
-                "create",
-                "--account",
-                "acme",
-                "--name",
-                "Bad",
-                "--type",
-            ];
-            args.extend_from_slice(extra);
-            admin(url, &args)
+            let (client_type, extra) = extra.split_first().expect("a type");
+            try_create_app(url, "Bad", client_type, extra)
         };
         assert_refused(
             &create(&["public", "--redirect-uri", "http://app.example/cb"]),
@@ -354,35 +297,8 @@ async fn smuggled_redirect_uris_are_refused() {
     for backend in backends() {
         let db = TestDatabase::create(backend).await;
         let url = db.url.as_str();
-        admin_json(
-            url,
-            &[
-                "account",
-                "create",
-                "--slug",
-                "acme",
-                "--name",
-                "Acme",
-                "--create-database",
-            ],
-        );
-        let create = |uri: &str| {
-            admin(
-                url,
-                &[
-                    "app",
-                    "create",
-                    "--account",
-                    "acme",
-                    "--name",
-                    "Evil",
-                    "--type",
-                    "public",
-                    "--redirect-uri",
-                    uri,
-                ],
-            )
-        };
+        create_account(url, "acme", "Acme");
+        let create = |uri: &str| try_create_app(url, "Evil", "public", &["--redirect-uri", uri]);
         for (uri, hint) in [
             (
                 "https://ok.example/cb\nhttp://evil.example/cb",
@@ -399,20 +315,11 @@ async fn smuggled_redirect_uris_are_refused() {
         ] {
             assert_refused(&create(uri), hint);
         }
-        let made = admin_json(
+        let made = create_app(
             url,
-            &[
-                "app",
-                "create",
-                "--account",
-                "acme",
-                "--name",
-                "Good",
-                "--type",
-                "public",
-                "--redirect-uri",
-                "https://ok.example/cb",
-            ],
+            "Good",
+            "public",
+            &["--redirect-uri", "https://ok.example/cb"],
         );
         let client_id = made["client_id"].as_str().unwrap();
         assert_refused(

@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use gatekey_store::testing::{backends, TestDatabase};
 
-use crate::process::{seed_owner_key, Server};
+use crate::fixtures::seed_owner_key;
+use crate::process::Server;
+use crate::web::{me_status, post_json};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keys_answered_201_survive_kill_9() {
@@ -28,12 +30,7 @@ async fn keys_answered_201_survive_kill_9() {
             writers.push(tokio::spawn(async move {
                 for n in 0.. {
                     let body = serde_json::json!({"name": format!("burst {writer}-{n}")});
-                    let sent = http
-                        .post(format!("{url}/api/v1/api_keys"))
-                        .bearer_auth(&owner_key)
-                        .json(&body)
-                        .send()
-                        .await;
+                    let sent = post_json(&http, &url, "/api/v1/api_keys", &owner_key, &body).await;
                     let Ok(response) = sent else { break };
                     if response.status() != 201 {
                         continue;
@@ -61,13 +58,7 @@ async fn keys_answered_201_survive_kill_9() {
 
         let server = Server::start(&db.url, &[]);
         for secret in &answered {
-            let status = http
-                .get(format!("{}/api/v1/me", server.url))
-                .bearer_auth(secret)
-                .send()
-                .await
-                .unwrap()
-                .status();
+            let status = me_status(&http, &server.url, secret).await;
             assert_eq!(
                 status, 200,
                 "a key answered 201 before kill -9 must work after restart ({backend})"

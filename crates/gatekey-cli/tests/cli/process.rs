@@ -1,7 +1,7 @@
 //! Running `gatekey` as a child process.
 #![allow(dead_code)] // Helpers are shared by test modules; not every module uses each one.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -26,6 +26,28 @@ pub fn admin(database_url: &str, args: &[&str]) -> Output {
         .arg(database_url)
         .output()
         .expect("gatekey runs")
+}
+
+/// Runs `gatekey admin …` on `database_url` with `stdin` on its standard input, as a password
+/// is given.
+pub fn admin_with_stdin(database_url: &str, args: &[&str], stdin: &str) -> Output {
+    let mut child = gatekey()
+        .arg("admin")
+        .args(args)
+        .arg("--database-url")
+        .arg(database_url)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("gatekey runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("stdin written");
+    child.wait_with_output().expect("gatekey exits")
 }
 
 /// Runs `gatekey admin … --json` and parses standard output; panics unless it exits 0.
@@ -109,49 +131,4 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// Seeds an account `acme` with an owner and returns an owner API key.
-pub fn seed_owner_key(database_url: &str) -> String {
-    admin_json(
-        database_url,
-        &[
-            "account",
-            "create",
-            "--slug",
-            "acme",
-            "--name",
-            "Acme",
-            "--create-database",
-        ],
-    );
-    admin_json(
-        database_url,
-        &[
-            "user",
-            "create",
-            "--email",
-            "ada@acme.test",
-            "--name",
-            "Ada",
-            "--account",
-            "acme",
-            "--role",
-            "owner",
-        ],
-    );
-    let key = admin_json(
-        database_url,
-        &[
-            "api-key",
-            "create",
-            "--email",
-            "ada@acme.test",
-            "--account",
-            "acme",
-            "--name",
-            "seed",
-        ],
-    );
-    key["secret"].as_str().expect("secret").to_owned()
 }

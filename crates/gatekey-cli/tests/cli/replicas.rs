@@ -4,7 +4,9 @@ use std::time::{Duration, Instant};
 
 use gatekey_store::testing::{backends, TestDatabase};
 
-use crate::process::{admin_json, seed_owner_key, Server};
+use crate::fixtures::{create_api_key, seed_owner_key};
+use crate::process::{admin_json, Server};
+use crate::web::{me_status, post_json};
 
 /// Polls `url` with `key` until it is refused; returns how long that took.
 async fn time_until_refused(
@@ -14,13 +16,7 @@ async fn time_until_refused(
     started: Instant,
 ) -> Duration {
     loop {
-        let status = http
-            .get(format!("{url}/api/v1/me"))
-            .bearer_auth(key)
-            .send()
-            .await
-            .unwrap()
-            .status();
+        let status = me_status(http, url, key).await;
         if status == 401 {
             return started.elapsed();
         }
@@ -48,28 +44,20 @@ async fn revocation_reaches_the_other_replica_within_a_second() {
         let http = reqwest::Client::new();
 
         // Revoked over HTTP on server A.
-        let created: serde_json::Value = http
-            .post(format!("{}/api/v1/api_keys", a.url))
-            .bearer_auth(&owner_key)
-            .json(&serde_json::json!({"name": "replicated"}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let body = serde_json::json!({"name": "replicated"});
+        let created: serde_json::Value =
+            post_json(&http, &a.url, "/api/v1/api_keys", &owner_key, &body)
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
         let (id, secret) = (
             created["id"].as_i64().unwrap(),
             created["secret"].as_str().unwrap().to_owned(),
         );
         for server in [&a, &b] {
-            let status = http
-                .get(format!("{}/api/v1/me", server.url))
-                .bearer_auth(&secret)
-                .send()
-                .await
-                .unwrap()
-                .status();
+            let status = me_status(&http, &server.url, &secret).await;
             assert_eq!(
                 status, 200,
                 "the key works and is now cached on {}",
@@ -84,13 +72,7 @@ async fn revocation_reaches_the_other_replica_within_a_second() {
             .await
             .unwrap();
         assert_eq!(revoked.status(), 204);
-        let on_a = http
-            .get(format!("{}/api/v1/me", a.url))
-            .bearer_auth(&secret)
-            .send()
-            .await
-            .unwrap()
-            .status();
+        let on_a = me_status(&http, &a.url, &secret).await;
         assert_eq!(on_a, 401, "revocation is immediate on the revoking server");
         let elapsed = time_until_refused(&http, &b.url, &secret, started).await;
         assert!(
@@ -99,28 +81,10 @@ async fn revocation_reaches_the_other_replica_within_a_second() {
         );
 
         // Revoked by an operator command, which no server sees directly.
-        let key = admin_json(
-            &db.url,
-            &[
-                "api-key",
-                "create",
-                "--email",
-                "ada@acme.test",
-                "--account",
-                "acme",
-                "--name",
-                "op",
-            ],
-        );
+        let key = create_api_key(&db.url, ["--email", "ada@acme.test"], "acme", "op", &[]);
         let secret = key["secret"].as_str().unwrap().to_owned();
         for server in [&a, &b] {
-            let status = http
-                .get(format!("{}/api/v1/me", server.url))
-                .bearer_auth(&secret)
-                .send()
-                .await
-                .unwrap()
-                .status();
+            let status = me_status(&http, &server.url, &secret).await;
             assert_eq!(status, 200);
         }
         let started = Instant::now();

@@ -2,39 +2,13 @@
 
 use gatekey_store::testing::{backends, TestDatabase};
 
+use crate::fixtures::{create_account, create_api_key};
 use crate::process::{admin_json, gatekey, Server};
+use crate::web::{self, browser, get_json, post_json};
 
+/// Signs in on the web form of `url` in a fresh browser; returns the answer's status.
 async fn sign_in(url: &str, email: &str, password: &str) -> u16 {
-    let http = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let page = http
-        .get(format!("{url}/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let token = page
-        .split("name=\"csrf_token\" value=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .expect("csrf token");
-    let form = [
-        ("email", email),
-        ("password", password),
-        ("csrf_token", token),
-    ];
-    http.post(format!("{url}/login"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
+    web::sign_in(&browser(), url, email, password).await
 }
 
 #[tokio::test]
@@ -43,12 +17,7 @@ async fn first_run_prints_a_one_time_password_that_signs_in() {
     let server = Server::start(&db.url, &[]);
     let banner = server.banner.join("\n");
     assert!(banner.contains("owner@example.com"), "{banner}");
-    let password = banner
-        .split("one-time password: ")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .expect("password printed")
-        .to_owned();
+    let password = printed_password(&server.banner);
     assert_eq!(
         sign_in(&server.url, "owner@example.com", &password).await,
         303
@@ -91,41 +60,30 @@ async fn data_persists_across_restart() {
     for backend in backends() {
         let db = TestDatabase::create(backend).await;
         let server = Server::start(&db.url, &[]);
-        let key = admin_json(
+        let key = create_api_key(
             &db.url,
-            &[
-                "api-key",
-                "create",
-                "--email",
-                "owner@example.com",
-                "--account",
-                "default",
-                "--name",
-                "k",
-            ],
+            ["--email", "owner@example.com"],
+            "default",
+            "k",
+            &[],
         );
         let secret = key["secret"].as_str().unwrap().to_owned();
         let http = reqwest::Client::new();
-        let created = http
-            .post(format!("{}/api/v1/service_accounts", server.url))
-            .bearer_auth(&secret)
-            .json(&serde_json::json!({"name": "nightly sync"}))
-            .send()
-            .await
-            .unwrap();
+        let body = serde_json::json!({"name": "nightly sync"});
+        let created = post_json(
+            &http,
+            &server.url,
+            "/api/v1/service_accounts",
+            &secret,
+            &body,
+        )
+        .await
+        .unwrap();
         assert_eq!(created.status(), 201);
         drop(server);
 
         let server = Server::start(&db.url, &[]);
-        let listed: serde_json::Value = http
-            .get(format!("{}/api/v1/service_accounts", server.url))
-            .bearer_auth(&secret)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let listed = get_json(&http, &server.url, "/api/v1/service_accounts", &secret).await;
         assert_eq!(
             listed["service_accounts"][0]["name"], "nightly sync",
             "{listed}"
@@ -187,18 +145,7 @@ async fn a_first_run_left_without_an_owner_is_finished_at_the_next_start() {
     for backend in backends() {
         let db = TestDatabase::create(backend).await;
         // What an older version left after refusing the owner: the account, alone.
-        admin_json(
-            &db.url,
-            &[
-                "account",
-                "create",
-                "--slug",
-                "default",
-                "--name",
-                "Default",
-                "--create-database",
-            ],
-        );
+        create_account(&db.url, "default", "Default");
         let server = Server::start(&db.url, &[]);
         let banner = server.banner.join("\n");
         assert!(
@@ -224,18 +171,7 @@ async fn a_first_run_left_without_an_owner_is_finished_at_the_next_start() {
 #[tokio::test]
 async fn accounts_made_by_an_operator_get_no_owner_from_the_server() {
     let db = TestDatabase::create(gatekey_store::Backend::Sqlite).await;
-    admin_json(
-        &db.url,
-        &[
-            "account",
-            "create",
-            "--slug",
-            "acme",
-            "--name",
-            "Acme",
-            "--create-database",
-        ],
-    );
+    create_account(&db.url, "acme", "Acme");
     let server = Server::start(&db.url, &[]);
     assert!(server.banner.is_empty(), "{:?}", server.banner);
     let users = admin_json(&db.url, &["user", "list"]);

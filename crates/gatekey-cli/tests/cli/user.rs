@@ -2,34 +2,25 @@
 //! the device flow (the test approves on the `/device` page), print a token, call the API,
 //! show the status, log out, and the token is dead at the server.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::process::{Output, Stdio};
 use std::time::Duration;
 
 use gatekey_store::testing::TestDatabase;
 use gatekey_store::Backend;
 
-use crate::process::{admin_json, gatekey, Server};
+use crate::fixtures::{create_account, create_app};
+use crate::process::{admin_with_stdin, gatekey, Server};
+use crate::web::{browser, csrf_token, page, sign_in};
 
 const EMAIL: &str = "ada@acme.test";
 const PASSWORD: &str = "correct horse battery staple";
 
 fn seed(database_url: &str) {
-    admin_json(
+    create_account(database_url, "acme", "Acme");
+    let created = admin_with_stdin(
         database_url,
         &[
-            "account",
-            "create",
-            "--slug",
-            "acme",
-            "--name",
-            "Acme",
-            "--create-database",
-        ],
-    );
-    let mut create = gatekey()
-        .args([
-            "admin",
             "user",
             "create",
             "--email",
@@ -38,20 +29,13 @@ fn seed(database_url: &str) {
             "Ada",
             "--account",
             "acme",
-        ])
-        .args([
             "--role",
             "owner",
             "--password-stdin",
-            "--database-url",
-            database_url,
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("gatekey runs");
-    writeln!(create.stdin.take().expect("stdin"), "{PASSWORD}").expect("password");
-    assert!(create.wait().expect("exit").success());
+        ],
+        &format!("{PASSWORD}\n"),
+    );
+    assert!(created.status.success());
 }
 
 /// Runs a user command with its configuration under `home`.
@@ -71,52 +55,20 @@ fn text(bytes: &[u8]) -> String {
 
 /// Signs in on the web form and approves `user_code` on the device page.
 async fn approve(server: &str, user_code: &str) {
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .cookie_store(true)
-        .build()
-        .unwrap();
-    let csrf_in = |html: &str| {
-        const MARK: &str = r#"name="csrf_token" value=""#;
-        let start = html.find(MARK).expect("csrf field") + MARK.len();
-        html[start..start + html[start..].find('"').unwrap()].to_owned()
-    };
-    let page = http
-        .get(format!("{server}/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let login = http
-        .post(format!("{server}/login"))
-        .form(&[
-            ("email", EMAIL),
-            ("password", PASSWORD),
-            ("csrf_token", &csrf_in(&page)),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(login.status(), 303);
-    let page = http
-        .get(format!("{server}/device?user_code={user_code}"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let http = browser();
+    assert_eq!(sign_in(&http, server, EMAIL, PASSWORD).await, 303);
+    let page = page(&http, &format!("{server}/device?user_code={user_code}")).await;
+    let csrf = csrf_token(&page);
+    let decision = [
+        ("csrf_token", csrf.as_str()),
+        ("user_code", user_code),
+        ("account", "acme"),
+        ("offered", "acme"),
+        ("decision", "allow"),
+    ];
     let answer = http
         .post(format!("{server}/device/decision"))
-        .form(&[
-            ("csrf_token", csrf_in(&page).as_str()),
-            ("user_code", user_code),
-            ("account", "acme"),
-            ("offered", "acme"),
-            ("decision", "allow"),
-        ])
+        .form(&decision)
         .send()
         .await
         .unwrap();
@@ -128,17 +80,11 @@ async fn login_by_device_then_token_api_status_and_logout() {
     let db = TestDatabase::create(Backend::Sqlite).await;
     seed(&db.url);
     let server = Server::start(&db.url, &[]);
-    let app = admin_json(
+    let app = create_app(
         &db.url,
+        "gatekey CLI",
+        "public",
         &[
-            "app",
-            "create",
-            "--account",
-            "acme",
-            "--name",
-            "gatekey CLI",
-            "--type",
-            "public",
             "--grant-type",
             "urn:ietf:params:oauth:grant-type:device_code",
             "--grant-type",

@@ -1,0 +1,108 @@
+//! `gatekey admin app create`.
+
+use clap::Args;
+use gatekey_core::audit::Actor;
+use gatekey_core::oauth::admin::{parse_grant_types, register_application};
+use gatekey_core::oauth::application::{ApplicationSettings, ClientType, GrantType};
+use gatekey_core::scope::ScopeSet;
+use gatekey_store::SqlStore;
+
+use super::{operator, GRANT_TYPES};
+use crate::admin::views::{ApplicationOutput, ApplicationWithSecret};
+use crate::admin::{account, now};
+use crate::output::Output;
+
+/// `app create`.
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// The account's slug.
+    #[arg(long)]
+    account: String,
+    /// Display name, shown on the consent page.
+    #[arg(long)]
+    name: String,
+    /// confidential (a server that keeps a secret) or public (a native or browser app).
+    #[arg(long = "type", value_parser = ["confidential", "public"])]
+    client_type: String,
+    /// An exact redirect URI (repeat for several): https, http on 127.0.0.1 or [::1], or a
+    /// reverse-domain scheme such as com.example.app:/cb.
+    #[arg(long = "redirect-uri", value_name = "URI")]
+    redirect_uris: Vec<String>,
+    /// An allowed grant type (repeat for several); default: authorization_code and
+    /// refresh_token.
+    #[arg(long = "grant-type", value_name = "GRANT_TYPE", value_parser = GRANT_TYPES)]
+    grant_types: Vec<String>,
+    /// Space-separated scopes it may ask for (read, write, admin); default: all.
+    #[arg(long)]
+    scope: Option<String>,
+    /// May introspect the tokens of its own account, not only its own (a resource server).
+    #[arg(long)]
+    introspect: bool,
+    /// The service account (user id) client_credentials tokens act as.
+    #[arg(long = "service-account", value_name = "USER_ID")]
+    service_account: Option<i64>,
+    /// Allow the implicit flow (response_type=token); discouraged by RFC 9700.
+    #[arg(long)]
+    implicit: bool,
+}
+
+impl CreateArgs {
+    /// The settings asked for, with the defaults filled in.
+    fn settings(self) -> anyhow::Result<ApplicationSettings> {
+        let grant_types = if self.grant_types.is_empty() {
+            vec![GrantType::AuthorizationCode, GrantType::RefreshToken]
+        } else {
+            parse_grant_types(&self.grant_types)?
+        };
+        let scopes = match self.scope {
+            Some(scope) => ScopeSet::parse(&scope)?,
+            None => ScopeSet::ALL,
+        };
+        Ok(ApplicationSettings {
+            name: self.name,
+            redirect_uris: self.redirect_uris,
+            grant_types,
+            scopes,
+            implicit_allowed: self.implicit,
+            introspect: self.introspect,
+            service_account_id: self.service_account,
+        })
+    }
+}
+
+pub async fn create_app(store: &SqlStore, out: Output, args: CreateArgs) -> anyhow::Result<()> {
+    let account = account(store, &args.account).await?;
+    let client_type: ClientType = args.client_type.parse()?;
+    let settings = args.settings()?;
+    let actor = Actor::operator();
+    let registered = register_application(
+        store,
+        now(),
+        account.id,
+        client_type,
+        settings,
+        operator(&actor),
+    )
+    .await?;
+    let app = &registered.application;
+    let secret = registered.client_secret.as_ref().map(|s| s.expose());
+    let body = ApplicationWithSecret {
+        application: ApplicationOutput::new(app, &account.slug),
+        client_secret: secret.map(str::to_owned),
+    };
+    out.print(&body, || {
+        let mut text = format!(
+            "registered {} application {:?} in {}\nclient_id:     {}",
+            app.client_type.as_str(),
+            app.name,
+            account.slug,
+            app.client_id
+        );
+        if let Some(secret) = secret {
+            text.push_str(&format!(
+                "\nclient_secret: {secret}\nThis secret is shown only once."
+            ));
+        }
+        text
+    })
+}
