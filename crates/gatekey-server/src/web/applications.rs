@@ -13,13 +13,13 @@ use gatekey_core::oauth::application::{
     ApplicationInputError, ApplicationSettings, ClientType, GrantType,
 };
 use gatekey_core::oauth::store::ApplicationStore;
-use gatekey_core::scope::{Scope, ScopeSet};
 use gatekey_core::store::Invalidation;
 use serde::Deserialize;
 
 use super::csrf_form::{CsrfChecked, CsrfForm};
 use super::home::{render_home, Messages};
 use super::page_error::PageError;
+use super::scope_boxes::ticked_scopes;
 use super::signed_in::SignedInAdmin;
 use crate::auth::session::WebSession;
 use crate::auth::ClientInfo;
@@ -66,16 +66,7 @@ fn form_settings(
             grant_types.push(grant);
         }
     }
-    let mut scopes = ScopeSet::EMPTY;
-    for (checked, scope) in [
-        (&form.scope_read, Scope::Read),
-        (&form.scope_write, Scope::Write),
-        (&form.scope_admin, Scope::Admin),
-    ] {
-        if checked.is_some() {
-            scopes = scopes.with(scope);
-        }
-    }
+    let scopes = ticked_scopes(&form.scope_read, &form.scope_write, &form.scope_admin);
     let service_account_id = match form.service_account_id.trim() {
         "" => None,
         id => Some(

@@ -223,18 +223,18 @@ pub async fn accept_invitation(
     Path(code): Path<String>,
     form: Result<CsrfForm<AnswerForm>, PageError>,
 ) -> Result<Response, PageError> {
-    let Answer {
-        found,
-        web,
-        now,
-        audit,
-    } = answer(&state, client, &code, form, AuditAction::InvitationAccepted).await?;
-    let user = &web.principal.user;
-    match state
+    let answer = answer(&state, client, &code, form, AuditAction::InvitationAccepted).await?;
+    let (found, web) = (&answer.found, &answer.web);
+    let ended = state
         .store
-        .accept_invitation(found.invitation.id, user.id, now, audit)
-        .await?
-    {
+        .accept_invitation(
+            found.invitation.id,
+            web.principal.user.id,
+            answer.now,
+            answer.audit,
+        )
+        .await?;
+    match ended {
         InvitationEnded::Done(_) => {}
         InvitationEnded::AlreadyMember => {
             return Err(PageError::refused(
@@ -258,17 +258,13 @@ pub async fn decline_invitation(
     Path(code): Path<String>,
     form: Result<CsrfForm<AnswerForm>, PageError>,
 ) -> Result<Response, PageError> {
-    let Answer {
-        found,
-        web,
-        now,
-        audit,
-    } = answer(&state, client, &code, form, AuditAction::InvitationDeclined).await?;
-    match state
+    let answer = answer(&state, client, &code, form, AuditAction::InvitationDeclined).await?;
+    let (found, web) = (&answer.found, &answer.web);
+    let ended = state
         .store
-        .decline_invitation(found.invitation.id, now, audit)
-        .await?
-    {
+        .decline_invitation(found.invitation.id, answer.now, answer.audit)
+        .await?;
+    match ended {
         InvitationEnded::Done(()) => {
             let body = html! {
                 section.login {

@@ -7,13 +7,13 @@ use gatekey_core::api_key::{
     create_api_key as create_key_in_store, ApiKeyRequest, CreateApiKeyError, KeyOwner,
 };
 use gatekey_core::audit::{AuditAction, AuditEntry};
-use gatekey_core::scope::{Scope, ScopeSet};
 use gatekey_core::store::ApiKeyStore;
 use serde::Deserialize;
 
 use super::csrf_form::{CsrfChecked, CsrfForm};
 use super::home::{render_home, Messages};
 use super::page_error::PageError;
+use super::scope_boxes::ticked_scopes;
 use super::signed_in::SignedIn;
 use crate::auth::ClientInfo;
 use crate::state::AppState;
@@ -38,16 +38,7 @@ pub async fn create_key(
         signed_in: SignedIn(web),
         fields: form,
     } = form;
-    let mut scopes = ScopeSet::EMPTY;
-    for (checked, scope) in [
-        (&form.scope_read, Scope::Read),
-        (&form.scope_write, Scope::Write),
-        (&form.scope_admin, Scope::Admin),
-    ] {
-        if checked.is_some() {
-            scopes = scopes.with(scope);
-        }
-    }
+    let scopes = ticked_scopes(&form.scope_read, &form.scope_write, &form.scope_admin);
     let now = state.clock.now();
     let days = form
         .expires_in_days

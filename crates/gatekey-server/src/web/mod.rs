@@ -17,6 +17,7 @@ mod logout;
 pub(crate) mod page_error;
 mod password;
 mod password_page;
+mod scope_boxes;
 mod session_start;
 pub(crate) mod signed_in;
 
