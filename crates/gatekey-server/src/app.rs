@@ -12,12 +12,7 @@ use crate::auth::require_caller;
 use crate::error::ApiError;
 use crate::metrics::track_requests;
 use crate::state::AppState;
-
-/// Content-Security-Policy of every response (unless a page sets its own, as the consent page
-/// does): only our own script and stylesheet, no framing, forms posted only to us.
-pub const CONTENT_SECURITY_POLICY: &str =
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
-     connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+use crate::web::content_security::CONTENT_SECURITY_POLICY;
 
 /// Most bytes of a request's method written to the logs.
 const MAX_LOGGED_METHOD: usize = 16;

@@ -7,8 +7,8 @@
 //! through the browser.
 
 use axum::extract::{RawQuery, State};
-use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use gatekey_core::account::Account;
@@ -25,11 +25,13 @@ use gatekey_core::secret::{Secret, SecretKind};
 use gatekey_core::store::{StoreError, UserStore};
 
 use super::consent_page::{account_choice_page, consent_page};
-use crate::auth::session::{current_session, WebSession};
+use crate::auth::session::WebSession;
 use crate::auth::ClientInfo;
 use crate::state::AppState;
-use crate::web::csrf::tokens_match;
+use crate::web::csrf_form::with_csrf_token;
 use crate::web::layout::error_page;
+use crate::web::page_error::PageError;
+use crate::web::signed_in::SignedIn;
 
 /// The authorization endpoint's routes.
 pub fn routes() -> Router<AppState> {
@@ -91,21 +93,20 @@ async fn accounts_of(
 /// `GET /oauth/authorize`.
 pub async fn show_authorization(
     State(state): State<AppState>,
-    headers: HeaderMap,
     RawQuery(query): RawQuery,
+    session: Result<SignedIn, PageError>,
 ) -> Response {
     let request = match checked_request(&state, query_pairs(query.as_deref())).await {
         Ok(request) => request,
         Err(response) => return response,
     };
-    let web = match current_session(&state, &headers).await {
-        Ok(Some(web)) => web,
-        Ok(None) => {
+    // Checked after the request, so a bad request is answered without signing in first.
+    let SignedIn(web) = match session {
+        Ok(signed_in) => signed_in,
+        Err(refused) => {
             let here = format!("/oauth/authorize?{}", query.unwrap_or_default());
-            let next: String = url::form_urlencoded::byte_serialize(here.as_bytes()).collect();
-            return Redirect::to(&format!("/login?next={next}")).into_response();
+            return refused.returning_to(&here).into_response();
         }
-        Err(error) => return unavailable(&error),
     };
     let accounts = match accounts_of(&state, &web).await {
         Ok(accounts) => accounts,
@@ -140,8 +141,8 @@ pub async fn show_authorization(
 /// `POST /oauth/authorize`: the consent form.
 pub async fn submit_consent(
     State(state): State<AppState>,
-    headers: HeaderMap,
     client: ClientInfo,
+    session: Result<SignedIn, PageError>,
     body: axum::body::Bytes,
 ) -> Response {
     let pairs: Vec<(String, String)> = url::form_urlencoded::parse(&body).into_owned().collect();
@@ -156,21 +157,10 @@ pub async fn submit_consent(
         Ok(request) => request,
         Err(response) => return response,
     };
-    let web = match current_session(&state, &headers).await {
-        Ok(Some(web)) if tokens_match(&csrf, &web.session.csrf_token) => web,
-        Ok(Some(_)) => {
-            return error_page(
-                StatusCode::FORBIDDEN,
-                "The form expired. Please start again from the application.",
-            )
-        }
-        Ok(None) => {
-            return error_page(
-                StatusCode::UNAUTHORIZED,
-                "Your session ended. Please start again from the application.",
-            )
-        }
-        Err(error) => return unavailable(&error),
+    // Checked after the request, as the page was: the form came back through the browser.
+    let web = match session.and_then(|SignedIn(web)| with_csrf_token(web, &csrf)) {
+        Ok(web) => web,
+        Err(refused) => return consent_refused(refused).into_response(),
     };
     let accounts = match accounts_of(&state, &web).await {
         Ok(accounts) => accounts,
@@ -226,6 +216,22 @@ pub async fn submit_consent(
             )
         }
         _ => error_page(StatusCode::BAD_REQUEST, "Choose Allow or Deny."),
+    }
+}
+
+/// Why a consent form was not taken: the page that sent it is gone, so the user starts again
+/// from the application rather than going back.
+fn consent_refused(refused: PageError) -> PageError {
+    match refused {
+        PageError::NotSignedIn { .. } => PageError::refused(
+            StatusCode::UNAUTHORIZED,
+            "Your session ended. Please start again from the application.",
+        ),
+        PageError::FormExpired => PageError::refused(
+            StatusCode::FORBIDDEN,
+            "The form expired. Please start again from the application.",
+        ),
+        other => other,
     }
 }
 

@@ -1,22 +1,21 @@
 //! `GET /oauth/authorized_applications`: the applications the signed-in user has authorized in
 //! the current account, each with a button that revokes it and nothing else.
 
-use axum::extract::rejection::FormRejection;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
+use axum::Router;
 use gatekey_core::oauth::store::GrantStore;
 use maud::html;
-use serde::Deserialize;
 
 use super::grants::revoke_application_for;
-use crate::auth::session::current_session;
 use crate::auth::ClientInfo;
 use crate::state::AppState;
-use crate::web::csrf::tokens_match;
+use crate::web::csrf_form::CsrfChecked;
 use crate::web::layout::{display_time, error_page, html_response, page};
+use crate::web::page_error::PageError;
+use crate::web::signed_in::SignedIn;
 
 /// The page's routes.
 pub fn routes() -> Router<AppState> {
@@ -31,37 +30,22 @@ pub fn routes() -> Router<AppState> {
         )
 }
 
-/// The revoke form.
-#[derive(Deserialize)]
-pub struct RevokeForm {
-    csrf_token: String,
-}
-
 async fn show_authorized_applications(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    signed_in: Result<SignedIn, PageError>,
 ) -> Response {
-    let web = match current_session(&state, &headers).await {
-        Ok(Some(web)) => web,
-        Ok(None) => {
-            return Redirect::to("/login?next=%2Foauth%2Fauthorized_applications").into_response()
-        }
-        Err(_) => {
-            return error_page(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "The service is temporarily unavailable.",
-            )
+    let SignedIn(web) = match signed_in {
+        Ok(signed_in) => signed_in,
+        Err(refused) => {
+            return refused
+                .returning_to("/oauth/authorized_applications")
+                .into_response()
         }
     };
     let p = &web.principal;
     let grants = match state.store.grants_of_user(p.user.id, p.account.id).await {
         Ok(grants) => grants,
-        Err(_) => {
-            return error_page(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "The service is temporarily unavailable.",
-            )
-        }
+        Err(error) => return PageError::Store(error).into_response(),
     };
     let csrf = web.session.csrf_token.as_str();
     let body = html! {
@@ -100,28 +84,10 @@ async fn show_authorized_applications(
 
 async fn revoke_authorized_application(
     State(state): State<AppState>,
-    headers: HeaderMap,
     client: ClientInfo,
     Path(client_id): Path<String>,
-    form: Result<Form<RevokeForm>, FormRejection>,
+    CsrfChecked(SignedIn(web)): CsrfChecked,
 ) -> Response {
-    let csrf = form.map(|Form(f)| f.csrf_token).unwrap_or_default();
-    let web = match current_session(&state, &headers).await {
-        Ok(Some(web)) if tokens_match(&csrf, &web.session.csrf_token) => web,
-        Ok(Some(_)) => {
-            return error_page(
-                StatusCode::FORBIDDEN,
-                "The form expired. Please go back and try again.",
-            )
-        }
-        Ok(None) => return Redirect::to("/login").into_response(),
-        Err(_) => {
-            return error_page(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "The service is temporarily unavailable.",
-            )
-        }
-    };
     let actor = web.principal.actor(client.ip, client.user_agent);
     match revoke_application_for(&state, &web.principal, &client_id, &actor).await {
         Ok(true) => Redirect::to("/oauth/authorized_applications").into_response(),
@@ -129,9 +95,6 @@ async fn revoke_authorized_application(
             StatusCode::NOT_FOUND,
             "You have not authorized that application.",
         ),
-        Err(_) => error_page(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "The service is temporarily unavailable.",
-        ),
+        Err(error) => PageError::Store(error).into_response(),
     }
 }

@@ -10,6 +10,7 @@ use maud::{html, Markup};
 use super::approval::{application_identity, registering_account, scope_list};
 use crate::auth::session::WebSession;
 use crate::state::AppState;
+use crate::web::content_security::policy_with_form_action;
 use crate::web::layout::{error_page, html_response, page};
 
 fn hidden_params(request: &AuthorizationRequest) -> Markup {
@@ -72,11 +73,7 @@ fn consent_policy(request: &AuthorizationRequest) -> Option<HeaderValue> {
         Some(_) => url.origin().ascii_serialization(),
         None => format!("{}:", url.scheme()),
     };
-    let policy = crate::app::CONTENT_SECURITY_POLICY.replace(
-        "form-action 'self'",
-        &format!("form-action 'self' {source}"),
-    );
-    HeaderValue::from_str(&policy).ok()
+    HeaderValue::from_str(&policy_with_form_action(&source)).ok()
 }
 
 /// Asks the user to allow or deny the application in `account`, the one account the form

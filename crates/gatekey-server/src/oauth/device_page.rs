@@ -2,10 +2,10 @@
 //! chooses an account and allows or denies the device's application.
 
 use axum::extract::{Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
+use axum::Router;
 use gatekey_core::account::Account;
 use gatekey_core::audit::{AuditAction, AuditEntry};
 use gatekey_core::oauth::device::{
@@ -17,11 +17,13 @@ use maud::html;
 use serde::Deserialize;
 
 use super::approval::{application_identity, registering_account, scope_list};
-use crate::auth::session::{current_session, WebSession};
+use crate::auth::session::WebSession;
 use crate::auth::ClientInfo;
 use crate::state::AppState;
-use crate::web::csrf::tokens_match;
+use crate::web::csrf_form::CsrfForm;
 use crate::web::layout::{error_page, html_response, page};
+use crate::web::page_error::PageError;
+use crate::web::signed_in::SignedIn;
 
 /// The device page's routes.
 pub fn routes() -> Router<AppState> {
@@ -39,14 +41,12 @@ pub struct DeviceQuery {
 /// The user-code form.
 #[derive(Deserialize)]
 pub struct UserCodeForm {
-    csrf_token: String,
     user_code: String,
 }
 
 /// The consent form.
 #[derive(Deserialize)]
 pub struct DecisionForm {
-    csrf_token: String,
     user_code: String,
     account: String,
     /// The slugs of the accounts the page offered, comma-separated: the page's notice about who
@@ -90,26 +90,10 @@ fn code_form(
     )
 }
 
-async fn signed_in(
-    state: &AppState,
-    headers: &HeaderMap,
-    back_to: &str,
-) -> Result<WebSession, Response> {
-    match current_session(state, headers).await {
-        Ok(Some(web)) => Ok(web),
-        Ok(None) => {
-            let next: String = url::form_urlencoded::byte_serialize(back_to.as_bytes()).collect();
-            Err(Redirect::to(&format!("/login?next={next}")).into_response())
-        }
-        Err(error) => Err(unavailable(&error)),
-    }
-}
-
 /// `GET /device`.
 async fn show_device(
-    State(state): State<AppState>,
-    headers: HeaderMap,
     Query(query): Query<DeviceQuery>,
+    session: Result<SignedIn, PageError>,
 ) -> Response {
     let typed = query.user_code.unwrap_or_default();
     let back_to = if typed.is_empty() {
@@ -120,9 +104,9 @@ async fn show_device(
             url::form_urlencoded::byte_serialize(typed.as_bytes()).collect::<String>()
         )
     };
-    match signed_in(&state, &headers, &back_to).await {
-        Ok(web) => code_form(&web, StatusCode::OK, &typed, None),
-        Err(response) => response,
+    match session {
+        Ok(SignedIn(web)) => code_form(&web, StatusCode::OK, &typed, None),
+        Err(refused) => refused.returning_to(&back_to).into_response(),
     }
 }
 
@@ -181,20 +165,13 @@ async fn pending_device(
 /// `POST /device`: the typed code; answers with the consent page.
 async fn submit_user_code(
     State(state): State<AppState>,
-    headers: HeaderMap,
     client: ClientInfo,
-    Form(form): Form<UserCodeForm>,
+    form: Result<CsrfForm<UserCodeForm>, PageError>,
 ) -> Response {
-    let web = match signed_in(&state, &headers, "/device").await {
-        Ok(web) => web,
-        Err(response) => return response,
+    let (SignedIn(web), form) = match form {
+        Ok(form) => (form.signed_in, form.fields),
+        Err(refused) => return refused.returning_to("/device").into_response(),
     };
-    if !tokens_match(&form.csrf_token, &web.session.csrf_token) {
-        return error_page(
-            StatusCode::FORBIDDEN,
-            "The form expired. Please go back and try again.",
-        );
-    }
     let device = match pending_device(&state, &web, &client, &form.user_code).await {
         Ok(device) => device,
         Err(response) => return response,
@@ -248,20 +225,13 @@ async fn submit_user_code(
 /// `POST /device/decision`.
 async fn submit_decision(
     State(state): State<AppState>,
-    headers: HeaderMap,
     client: ClientInfo,
-    Form(form): Form<DecisionForm>,
+    form: Result<CsrfForm<DecisionForm>, PageError>,
 ) -> Response {
-    let web = match signed_in(&state, &headers, "/device").await {
-        Ok(web) => web,
-        Err(response) => return response,
+    let (SignedIn(web), form) = match form {
+        Ok(form) => (form.signed_in, form.fields),
+        Err(refused) => return refused.returning_to("/device").into_response(),
     };
-    if !tokens_match(&form.csrf_token, &web.session.csrf_token) {
-        return error_page(
-            StatusCode::FORBIDDEN,
-            "The form expired. Please go back and try again.",
-        );
-    }
     let device = match pending_device(&state, &web, &client, &form.user_code).await {
         Ok(device) => device,
         Err(response) => return response,

@@ -1,39 +1,33 @@
-//! The "Applications" section of the home page for admins, `POST /applications` (register one,
-//! its secret shown once) and `POST /applications/{id}/delete`. CSRF-checked like the key forms.
+//! `POST /applications` (register an application, its secret shown once) and
+//! `POST /applications/{id}/delete`, for admins. The section that shows them is in
+//! `applications_section`.
 
-use axum::extract::rejection::FormRejection;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use gatekey_core::oauth::admin::{
     delete_application as delete_in_store, register_application as register_in_store,
-    RegisterApplicationError, Registrar,
+    DeleteApplicationError, RegisterApplicationError, Registrar,
 };
 use gatekey_core::oauth::application::{
-    Application, ApplicationInputError, ApplicationSettings, ClientType, GrantType,
+    ApplicationInputError, ApplicationSettings, ClientType, GrantType,
 };
 use gatekey_core::oauth::store::ApplicationStore;
-use gatekey_core::page::PageRequest;
-use gatekey_core::principal::Principal;
-use gatekey_core::scope::{Scope, ScopeSet};
-use gatekey_core::secret::Secret;
-use gatekey_core::store::{Invalidation, StoreError, UserStore};
-use gatekey_core::user::UserKind;
-use maud::{html, Markup};
+use gatekey_core::store::Invalidation;
 use serde::Deserialize;
 
-use super::csrf::tokens_match;
+use super::csrf_form::{CsrfChecked, CsrfForm};
 use super::home::{render_home, Messages};
-use super::layout::error_page;
-use crate::auth::session::{current_session, WebSession};
+use super::page_error::PageError;
+use super::scope_boxes::ticked_scopes;
+use super::signed_in::SignedInAdmin;
+use crate::auth::session::WebSession;
 use crate::auth::ClientInfo;
 use crate::state::AppState;
 
 /// The register form. Checkboxes are present only when ticked.
 #[derive(Deserialize)]
 pub struct RegisterApplicationForm {
-    csrf_token: String,
     name: String,
     client_type: String,
     /// One redirect URI a line.
@@ -51,40 +45,6 @@ pub struct RegisterApplicationForm {
     /// A user id, or empty for none.
     #[serde(default)]
     service_account_id: String,
-}
-
-/// The delete form.
-#[derive(Deserialize)]
-pub struct DeleteApplicationForm {
-    csrf_token: String,
-}
-
-/// A signed-in admin whose form carried the session's CSRF token, or the page to answer.
-async fn signed_in_admin(
-    state: &AppState,
-    headers: &HeaderMap,
-    csrf: &str,
-) -> Result<WebSession, Response> {
-    match current_session(state, headers).await {
-        Ok(Some(web)) if !tokens_match(csrf, &web.session.csrf_token) => Err(error_page(
-            StatusCode::FORBIDDEN,
-            "The form expired. Please go back and try again.",
-        )),
-        Ok(Some(web)) if !web.principal.may(Scope::Admin) => Err(error_page(
-            StatusCode::FORBIDDEN,
-            "Only administrators of this account manage its applications.",
-        )),
-        Ok(Some(web)) => Ok(web),
-        Ok(None) => Err(Redirect::to("/login").into_response()),
-        Err(_) => Err(unavailable()),
-    }
-}
-
-fn unavailable() -> Response {
-    error_page(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "The service is temporarily unavailable.",
-    )
 }
 
 /// The settings a form asks for, or why it cannot be read.
@@ -106,16 +66,7 @@ fn form_settings(
             grant_types.push(grant);
         }
     }
-    let mut scopes = ScopeSet::EMPTY;
-    for (checked, scope) in [
-        (&form.scope_read, Scope::Read),
-        (&form.scope_write, Scope::Write),
-        (&form.scope_admin, Scope::Admin),
-    ] {
-        if checked.is_some() {
-            scopes = scopes.with(scope);
-        }
-    }
+    let scopes = ticked_scopes(&form.scope_read, &form.scope_write, &form.scope_admin);
     let service_account_id = match form.service_account_id.trim() {
         "" => None,
         id => Some(
@@ -142,7 +93,7 @@ fn form_settings(
 }
 
 /// The home page again, with why the register form was refused.
-async fn refuse(state: &AppState, web: &WebSession, error: &str) -> Response {
+async fn refuse(state: &AppState, web: &WebSession, error: &str) -> Result<Response, PageError> {
     let messages = Messages {
         application_error: Some(error),
         ..Messages::default()
@@ -153,17 +104,13 @@ async fn refuse(state: &AppState, web: &WebSession, error: &str) -> Response {
 /// Registers an application and shows its client id, and a confidential client's secret once.
 pub async fn register_application(
     State(state): State<AppState>,
-    headers: HeaderMap,
     client: ClientInfo,
-    form: Result<Form<RegisterApplicationForm>, FormRejection>,
-) -> Response {
-    let Ok(Form(form)) = form else {
-        return error_page(StatusCode::BAD_REQUEST, "The form was incomplete.");
-    };
-    let web = match signed_in_admin(&state, &headers, &form.csrf_token).await {
-        Ok(web) => web,
-        Err(response) => return response,
-    };
+    form: CsrfForm<RegisterApplicationForm, SignedInAdmin>,
+) -> Result<Response, PageError> {
+    let CsrfForm {
+        signed_in: SignedInAdmin(web),
+        fields: form,
+    } = form;
     let (client_type, settings) = match form_settings(&form) {
         Ok(parsed) => parsed,
         Err(error) => return refuse(&state, &web, &error).await,
@@ -195,143 +142,30 @@ pub async fn register_application(
             render_home(&state, &web, StatusCode::CREATED, messages).await
         }
         Err(RegisterApplicationError::Settings(e)) => refuse(&state, &web, &e.to_string()).await,
-        Err(RegisterApplicationError::Store(_)) => unavailable(),
+        Err(RegisterApplicationError::Store(error)) => Err(error.into()),
     }
 }
 
 /// Deletes an application of the admin's account.
 pub async fn delete_application(
     State(state): State<AppState>,
-    headers: HeaderMap,
     client: ClientInfo,
     Path(id): Path<i64>,
-    form: Result<Form<DeleteApplicationForm>, FormRejection>,
-) -> Response {
-    let csrf = form.map(|Form(f)| f.csrf_token).unwrap_or_default();
-    let web = match signed_in_admin(&state, &headers, &csrf).await {
-        Ok(web) => web,
-        Err(response) => return response,
-    };
+    CsrfChecked(SignedInAdmin(web)): CsrfChecked<SignedInAdmin>,
+) -> Result<Response, PageError> {
     let p = &web.principal;
-    let app = match state.store.application_in_account(p.account.id, id).await {
-        Ok(Some(app)) => app,
-        Ok(None) => return error_page(StatusCode::NOT_FOUND, "No such application."),
-        Err(_) => return unavailable(),
-    };
+    let no_such_application = || PageError::refused(StatusCode::NOT_FOUND, "No such application.");
+    let app = state
+        .store
+        .application_in_account(p.account.id, id)
+        .await?
+        .ok_or_else(no_such_application)?;
     let actor = p.actor(client.ip, client.user_agent);
-    if delete_in_store(&state.store, state.clock.now(), &app, &actor)
-        .await
-        .is_err()
-    {
-        return unavailable();
+    match delete_in_store(&state.store, state.clock.now(), &app, &actor).await {
+        Ok(()) => {}
+        Err(DeleteApplicationError::NotFound) => return Err(no_such_application()),
+        Err(DeleteApplicationError::Store(error)) => return Err(error.into()),
     }
     state.invalidate(&[Invalidation::Application(app.id)]);
-    Redirect::to("/").into_response()
-}
-
-/// The notice shown once after registering: the client id, and a confidential client's secret
-/// with a copy button.
-pub fn created_notice(app: &Application, secret: Option<&Secret>) -> Markup {
-    html! {
-        section {
-            h2 { "New application “" (app.name) "”" }
-            p.muted { "Client id" }
-            div.secret { code #new-client-id { (app.client_id) } button.secondary type="button" data-copy="new-client-id" { "Copy" } }
-            @if let Some(secret) = secret {
-                p.notice { "Copy the client secret now: it will not be shown again." }
-                div.secret { code #new-client-secret { (secret.expose()) } button.secondary type="button" data-copy="new-client-secret" { "Copy" } }
-                p.muted { "The application authenticates at the token endpoint with HTTP Basic (client id and secret) or in the form body." }
-            } @else {
-                p.muted { "A public application has no secret: it proves itself with PKCE (RFC 7636)." }
-            }
-        }
-    }
-}
-
-/// The admin's "Applications" section: the account's applications, each with a delete button,
-/// and the register form.
-pub async fn applications_section(
-    state: &AppState,
-    principal: &Principal,
-    csrf: &str,
-    error: Option<&str>,
-) -> Result<Markup, StoreError> {
-    let all = PageRequest::new(Some(1), Some(200)).unwrap_or_default();
-    let apps = state
-        .store
-        .list_applications(principal.account.id, all)
-        .await?;
-    let robots = state
-        .store
-        .list_members(Some(principal.account.id), Some(UserKind::Service), all)
-        .await?;
-    Ok(html! {
-        section #applications {
-            h2 { "Applications" }
-            p.muted { "OAuth applications registered in " (principal.account.name) ". Users authorize them to act on their behalf." }
-            @if apps.items.is_empty() { p.muted { "No applications yet." } } @else {
-                table {
-                    thead { tr { th { "Name" } th { "Client id" } th { "Type" } th { "Redirect URIs" } th { "Grant types" } th {} } }
-                    tbody {
-                        @for app in &apps.items {
-                            tr {
-                                td { (app.name) }
-                                td { code { (app.client_id) } }
-                                td { (app.client_type.as_str()) }
-                                td { @for uri in &app.redirect_uris { code { (uri) } br; } }
-                                td { @for grant in &app.grant_types { (grant.as_str()) br; } }
-                                td {
-                                    form method="post" action={ "/applications/" (app.id) "/delete" } {
-                                        input type="hidden" name="csrf_token" value=(csrf);
-                                        button.danger type="submit" { "Delete" }
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-            h2 { "Register an application" }
-            @if let Some(error) = error { p.error role="alert" { (error) } }
-            form method="post" action="/applications" {
-                input type="hidden" name="csrf_token" value=(csrf);
-                label for="app-name" { "Name (shown on the consent page)" }
-                input #app-name type="text" name="name" required maxlength="200";
-                label for="app-type" { "Type" }
-                select #app-type name="client_type" {
-                    option value="confidential" { "confidential: a server that keeps a secret" }
-                    option value="public" { "public: a native or browser app (PKCE, no secret)" }
-                }
-                label for="app-redirect-uris" { "Redirect URIs, one a line" }
-                textarea #app-redirect-uris name="redirect_uris" rows="3" cols="60" placeholder="https://app.example.com/callback" {}
-                p.muted { "Exact URIs: https, http only on 127.0.0.1 or [::1] (any port), or a reverse-domain scheme such as com.example.app:/cb. No fragment." }
-                label { "Grant types" }
-                div.inline {
-                    label { input type="checkbox" name="grant_authorization_code" value="on" checked; " authorization code" }
-                    label { input type="checkbox" name="grant_refresh_token" value="on" checked; " refresh token" }
-                    label { input type="checkbox" name="grant_client_credentials" value="on"; " client credentials" }
-                    label { input type="checkbox" name="grant_device_code" value="on"; " device code" }
-                }
-                label { "Scopes" }
-                div.inline {
-                    @for scope in Scope::ALL {
-                        label { input type="checkbox" name={ "scope_" (scope.as_str()) } value="on" checked; " " (scope.as_str()) }
-                    }
-                }
-                label for="app-service-account" { "Service account (client credentials act as it)" }
-                select #app-service-account name="service_account_id" {
-                    option value="" { "none" }
-                    @for robot in &robots.items {
-                        option value=(robot.user.id) { (robot.user.name) " (" (robot.membership.role) ")" }
-                    }
-                }
-                label { "Permissions" }
-                div.inline {
-                    label { input type="checkbox" name="introspect" value="on"; " introspect this account's tokens (resource server)" }
-                    label { input type="checkbox" name="implicit_allowed" value="on"; " implicit flow (discouraged)" }
-                }
-                p { button type="submit" { "Register application" } }
-            }
-        }
-    })
+    Ok(Redirect::to("/").into_response())
 }

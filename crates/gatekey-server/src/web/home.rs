@@ -2,7 +2,7 @@
 //! applications and the latest audit events too.
 
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use gatekey_core::api_key::ApiKey;
 use gatekey_core::oauth::application::Application;
@@ -14,27 +14,25 @@ use gatekey_core::store::{ApiKeyFilter, ApiKeyStore, AuditStore, StoreError, Use
 use gatekey_core::user::UserKind;
 use maud::{html, Markup};
 
-use super::applications::{applications_section, created_notice};
-use super::layout::{display_time, error_page, html_response, page};
+use super::applications_section::{applications_section, created_notice};
+use super::layout::{display_time, html_response, page};
+use super::page_error::PageError;
 use super::password_page::{password_form, render_password_page};
-use crate::auth::session::{session_allowing_password_change, WebSession};
+use super::signed_in::SignedInToChangePassword;
+use crate::auth::session::WebSession;
 use crate::background::flush_usage;
 use crate::state::AppState;
 
 /// Shows the home page, or sends a visitor without a session to sign in, and one who must
 /// change the password to the change-password page.
-pub async fn show_home(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    match session_allowing_password_change(&state, &headers).await {
-        Ok(Some(web)) if web.password_change_required() => {
-            Redirect::to("/password").into_response()
-        }
-        Ok(Some(web)) => render_home(&state, &web, StatusCode::OK, Messages::default()).await,
-        Ok(None) => Redirect::to("/login").into_response(),
-        Err(_) => error_page(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "The service is temporarily unavailable.",
-        ),
+pub async fn show_home(
+    State(state): State<AppState>,
+    SignedInToChangePassword(web): SignedInToChangePassword,
+) -> Result<Response, PageError> {
+    if web.password_change_required() {
+        return Ok(Redirect::to("/password").into_response());
     }
+    render_home(&state, &web, StatusCode::OK, Messages::default()).await
 }
 
 /// What the last form on the page produced.
@@ -63,24 +61,24 @@ pub async fn render_home(
     web: &WebSession,
     status: StatusCode,
     messages: Messages<'_>,
-) -> Response {
+) -> Result<Response, PageError> {
     if web.password_change_required() && messages.password_notice.is_none() {
-        return render_password_page(web, status, &messages);
-    }
-    match home_body(state, web, &messages).await {
-        Ok(body) => html_response(
+        return Ok(render_password_page(
+            web,
             status,
-            page(
-                "Your API keys",
-                Some((&web.principal, &web.session.csrf_token)),
-                body,
-            ),
-        ),
-        Err(_) => error_page(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "The service is temporarily unavailable.",
-        ),
+            messages.password_notice,
+            messages.password_error,
+        ));
     }
+    let body = home_body(state, web, &messages).await?;
+    Ok(html_response(
+        status,
+        page(
+            "Your API keys",
+            Some((&web.principal, &web.session.csrf_token)),
+            body,
+        ),
+    ))
 }
 
 async fn home_body(

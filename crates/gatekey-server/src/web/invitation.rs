@@ -23,17 +23,19 @@ use gatekey_core::invitation::{
 };
 use gatekey_core::password::hash_password_with;
 use gatekey_core::secret::{Secret, SecretKind};
-use gatekey_core::session::{Session, SESSION_TTL};
-use gatekey_core::store::{SessionStore, StoreError, UserStore};
+use gatekey_core::store::{SessionStore, UserStore};
 use gatekey_core::user::Member;
 use maud::html;
 use serde::Deserialize;
 use time::OffsetDateTime;
 
 use super::csrf::{new_token, tokens_match};
-use super::layout::{cookie, error_page, html_response, page};
-use super::login::hashing_refused;
-use crate::auth::session::{cookie as read_cookie, current_session, WebSession, SESSION_COOKIE};
+use super::csrf_form::CsrfForm;
+use super::layout::{cookie, html_response, page};
+use super::page_error::PageError;
+use super::session_start::{start_session, SpentCsrfCookie};
+use super::signed_in::SignedIn;
+use crate::auth::session::{cookie as read_cookie, WebSession};
 use crate::auth::ClientInfo;
 use crate::state::AppState;
 
@@ -44,11 +46,9 @@ pub const INVITE_CSRF_COOKIE: &str = "gatekey_invite_csrf";
 const UNUSABLE: &str = "This invitation link is not valid: it may have been used, withdrawn or \
      replaced by a newer invitation, or it has expired. Ask for a new invitation.";
 
-/// The accept and decline forms.
+/// The accept and decline forms: a button and the session's CSRF token.
 #[derive(Deserialize)]
-pub struct AnswerForm {
-    csrf_token: String,
-}
+pub struct AnswerForm {}
 
 /// The choose-a-password form.
 #[derive(Deserialize)]
@@ -65,19 +65,18 @@ struct Found {
 }
 
 /// The invitation `code` names, if it can still be used.
-async fn find(state: &AppState, code: &str) -> Result<Found, Response> {
+async fn find(state: &AppState, code: &str) -> Result<Found, PageError> {
     let Ok(secret) = Secret::parse(SecretKind::Invitation, code) else {
         return Err(unusable());
     };
-    match state.store.invitation_by_hash(&secret.hash()).await {
-        Ok(Some((invitation, account))) if check_usable(&invitation, state.clock.now()).is_ok() => {
+    match state.store.invitation_by_hash(&secret.hash()).await? {
+        Some((invitation, account)) if check_usable(&invitation, state.clock.now()).is_ok() => {
             Ok(Found {
                 invitation,
                 account,
             })
         }
-        Ok(_) => Err(unusable()),
-        Err(error) => Err(unavailable(&error)),
+        _ => Err(unusable()),
     }
 }
 
@@ -85,25 +84,25 @@ async fn find(state: &AppState, code: &str) -> Result<Found, Response> {
 /// not.
 pub async fn show_invitation(
     State(state): State<AppState>,
-    headers: HeaderMap,
     Path(code): Path<String>,
-) -> Response {
-    let found = match find(&state, &code).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
-    match current_session(&state, &headers).await {
-        Ok(Some(web)) => signed_in_page(&state, &web, &found, &code),
-        Ok(None) => signed_out_page(&state, &found, &code, StatusCode::OK, None).await,
-        Err(error) => unavailable(&error),
+    signed_in: Option<SignedIn>,
+) -> Result<Response, PageError> {
+    let found = find(&state, &code).await?;
+    match signed_in {
+        Some(SignedIn(web)) => signed_in_page(&state, &web, &found, &code),
+        None => signed_out_page(&state, &found, &code, StatusCode::OK, None).await,
     }
 }
 
-fn signed_in_page(state: &AppState, web: &WebSession, found: &Found, code: &str) -> Response {
+fn signed_in_page(
+    state: &AppState,
+    web: &WebSession,
+    found: &Found,
+    code: &str,
+) -> Result<Response, PageError> {
     let user = &web.principal.user;
-    if let Err(refused) = check_acceptable(&found.invitation, user, state.clock.now()) {
-        return refusal(refused, &user.email);
-    }
+    check_acceptable(&found.invitation, user, state.clock.now())
+        .map_err(|refused| refusal(refused, &user.email))?;
     let csrf = web.session.csrf_token.as_str();
     let body = html! {
         section.login {
@@ -121,10 +120,10 @@ fn signed_in_page(state: &AppState, web: &WebSession, found: &Found, code: &str)
             }
         }
     };
-    html_response(
+    Ok(html_response(
         StatusCode::OK,
         page("Invitation", Some((&web.principal, csrf)), body),
-    )
+    ))
 }
 
 async fn signed_out_page(
@@ -133,11 +132,12 @@ async fn signed_out_page(
     code: &str,
     status: StatusCode,
     message: Option<&str>,
-) -> Response {
-    let has_login = match state.store.user_by_email(&found.invitation.email).await {
-        Ok(user) => user.is_some(),
-        Err(error) => return unavailable(&error),
-    };
+) -> Result<Response, PageError> {
+    let has_login = state
+        .store
+        .user_by_email(&found.invitation.email)
+        .await?
+        .is_some();
     let token = new_token();
     let body = html! {
         section.login {
@@ -175,124 +175,97 @@ async fn signed_out_page(
             ),
         );
     }
-    response
+    Ok(response)
 }
 
-/// The signed-in session for an accept or decline form, or the answer to give instead.
-async fn answering_session(
-    state: &AppState,
-    headers: &HeaderMap,
-    csrf: &str,
-    code: &str,
-) -> Result<WebSession, Response> {
-    match current_session(state, headers).await {
-        Ok(Some(web)) if tokens_match(csrf, &web.session.csrf_token) => Ok(web),
-        Ok(Some(_)) => Err(error_page(
-            StatusCode::FORBIDDEN,
-            "The form expired. Please go back and try again.",
-        )),
-        Ok(None) => Err(Redirect::to(&format!("/login?next=/invitations/{code}")).into_response()),
-        Err(error) => Err(unavailable(&error)),
-    }
+/// An accept or decline form, checked: a usable link, the signed-in session answering it (with
+/// its CSRF token), and an invitation that person may answer now.
+struct Answer {
+    found: Found,
+    web: WebSession,
+    now: OffsetDateTime,
+    /// The answer's audit event.
+    audit: AuditEntry,
 }
 
-/// What accepting and declining both check first: a complete form, a usable link, the signed-in
-/// session answering it (with its CSRF token), and an invitation that person may answer now.
-async fn answerable(
+/// Checks an accept or decline form; a visitor without a session signs in and comes back to
+/// the invitation.
+async fn answer(
     state: &AppState,
-    headers: &HeaderMap,
+    client: ClientInfo,
     code: &str,
-    form: Result<Form<AnswerForm>, FormRejection>,
-) -> Result<(Found, WebSession, OffsetDateTime), Response> {
-    let Ok(Form(form)) = form else {
-        return Err(error_page(
-            StatusCode::BAD_REQUEST,
-            "The form was incomplete.",
-        ));
-    };
+    form: Result<CsrfForm<AnswerForm>, PageError>,
+    action: AuditAction,
+) -> Result<Answer, PageError> {
     let found = find(state, code).await?;
-    let web = answering_session(state, headers, &form.csrf_token, code).await?;
+    let CsrfForm {
+        signed_in: SignedIn(web),
+        ..
+    } = form.map_err(|e| e.returning_to(&format!("/invitations/{code}")))?;
     let now = state.clock.now();
     let user = &web.principal.user;
-    if let Err(refused) = check_acceptable(&found.invitation, user, now) {
-        return Err(refusal(refused, &user.email));
-    }
-    Ok((found, web, now))
+    check_acceptable(&found.invitation, user, now).map_err(|r| refusal(r, &user.email))?;
+    let actor = web.principal.actor(client.ip, client.user_agent);
+    let audit = invitation_audit(now, &actor, action, found.account.id, found.invitation.role);
+    Ok(Answer {
+        found,
+        web,
+        now,
+        audit,
+    })
 }
 
 /// Accepts: the membership is created and the invitation ends in one transaction; the session
 /// then acts in the new account.
 pub async fn accept_invitation(
     State(state): State<AppState>,
-    headers: HeaderMap,
     client: ClientInfo,
     Path(code): Path<String>,
-    form: Result<Form<AnswerForm>, FormRejection>,
-) -> Response {
-    let (found, web, now) = match answerable(&state, &headers, &code, form).await {
-        Ok(answerable) => answerable,
-        Err(response) => return response,
-    };
-    let user = &web.principal.user;
-    let actor = web.principal.actor(client.ip, client.user_agent);
-    let audit = invitation_audit(
-        now,
-        &actor,
-        AuditAction::InvitationAccepted,
-        found.account.id,
-        found.invitation.role,
-    );
-    match state
+    form: Result<CsrfForm<AnswerForm>, PageError>,
+) -> Result<Response, PageError> {
+    let answer = answer(&state, client, &code, form, AuditAction::InvitationAccepted).await?;
+    let (found, web) = (&answer.found, &answer.web);
+    let ended = state
         .store
-        .accept_invitation(found.invitation.id, user.id, now, audit)
-        .await
-    {
-        Ok(InvitationEnded::Done(_)) => {}
-        Ok(InvitationEnded::AlreadyMember) => {
-            return error_page(
+        .accept_invitation(
+            found.invitation.id,
+            web.principal.user.id,
+            answer.now,
+            answer.audit,
+        )
+        .await?;
+    match ended {
+        InvitationEnded::Done(_) => {}
+        InvitationEnded::AlreadyMember => {
+            return Err(PageError::refused(
                 StatusCode::CONFLICT,
-                &format!("You are already a member of {}.", found.account.name),
-            )
+                format!("You are already a member of {}.", found.account.name),
+            ))
         }
-        Ok(_) => return unusable(),
-        Err(error) => return unavailable(&error),
+        _ => return Err(unusable()),
     }
-    if let Err(error) = state
+    state
         .store
         .switch_session_account(web.session.id, found.account.id)
-        .await
-    {
-        return unavailable(&error);
-    }
-    Redirect::to("/").into_response()
+        .await?;
+    Ok(Redirect::to("/").into_response())
 }
 
 /// Declines: the invitation ends and nothing else changes.
 pub async fn decline_invitation(
     State(state): State<AppState>,
-    headers: HeaderMap,
     client: ClientInfo,
     Path(code): Path<String>,
-    form: Result<Form<AnswerForm>, FormRejection>,
-) -> Response {
-    let (found, web, now) = match answerable(&state, &headers, &code, form).await {
-        Ok(answerable) => answerable,
-        Err(response) => return response,
-    };
-    let actor = web.principal.actor(client.ip, client.user_agent);
-    let audit = invitation_audit(
-        now,
-        &actor,
-        AuditAction::InvitationDeclined,
-        found.account.id,
-        found.invitation.role,
-    );
-    match state
+    form: Result<CsrfForm<AnswerForm>, PageError>,
+) -> Result<Response, PageError> {
+    let answer = answer(&state, client, &code, form, AuditAction::InvitationDeclined).await?;
+    let (found, web) = (&answer.found, &answer.web);
+    let ended = state
         .store
-        .decline_invitation(found.invitation.id, now, audit)
-        .await
-    {
-        Ok(InvitationEnded::Done(())) => {
+        .decline_invitation(found.invitation.id, answer.now, answer.audit)
+        .await?;
+    match ended {
+        InvitationEnded::Done(()) => {
             let body = html! {
                 section.login {
                     h1 { "Invitation declined" }
@@ -301,13 +274,12 @@ pub async fn decline_invitation(
                 }
             };
             let csrf = web.session.csrf_token.as_str();
-            html_response(
+            Ok(html_response(
                 StatusCode::OK,
                 page("Invitation", Some((&web.principal, csrf)), body),
-            )
+            ))
         }
-        Ok(_) => unusable(),
-        Err(error) => unavailable(&error),
+        _ => Err(unusable()),
     }
 }
 
@@ -319,35 +291,31 @@ pub async fn register_invited_person(
     client: ClientInfo,
     Path(code): Path<String>,
     form: Result<Form<RegisterForm>, FormRejection>,
-) -> Response {
+) -> Result<Response, PageError> {
     let Ok(Form(form)) = form else {
-        return error_page(StatusCode::BAD_REQUEST, "The form was incomplete.");
+        return Err(PageError::IncompleteForm);
     };
     let expected = read_cookie(&headers, INVITE_CSRF_COOKIE).unwrap_or("");
     if !tokens_match(&form.csrf_token, expected) {
-        return error_page(
+        return Err(PageError::refused(
             StatusCode::FORBIDDEN,
             "The form expired. Please open the invitation link again.",
-        );
+        ));
     }
-    let found = match find(&state, &code).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
-    match state.store.user_by_email(&found.invitation.email).await {
-        Ok(None) => {}
-        Ok(Some(_)) => return login_exists(&state, &found, &code).await,
-        Err(error) => return unavailable(&error),
+    let found = find(&state, &code).await?;
+    if state
+        .store
+        .user_by_email(&found.invitation.email)
+        .await?
+        .is_some()
+    {
+        return login_exists(&state, &found, &code).await;
     }
     let RegisterForm { name, password, .. } = form;
-    let hashed = match state
+    let hashed = state
         .password_hashing
         .run(move |memory| hash_password_with(&password, memory))
-        .await
-    {
-        Ok(hashed) => hashed,
-        Err(refused) => return hashing_refused(refused),
-    };
+        .await?;
     let now = state.clock.now();
     let person = match hashed
         .map_err(|e| e.to_string())
@@ -381,61 +349,45 @@ pub async fn register_invited_person(
     let member = match state
         .store
         .accept_invitation_as_new_person(found.invitation.id, person, now, audit)
-        .await
+        .await?
     {
-        Ok(InvitationEnded::Done(member)) => member,
-        Ok(InvitationEnded::LoginExists) => return login_exists(&state, &found, &code).await,
-        Ok(_) => return unusable(),
-        Err(error) => return unavailable(&error),
+        InvitationEnded::Done(member) => member,
+        InvitationEnded::LoginExists => return login_exists(&state, &found, &code).await,
+        _ => return Err(unusable()),
     };
     sign_in(&state, &member, actor).await
 }
 
 /// Starts a session for a person who just created their login, and goes home.
-async fn sign_in(state: &AppState, member: &Member, actor: Actor) -> Response {
-    let now = state.clock.now();
-    let secret = Secret::generate(SecretKind::Session);
-    let session = Session {
-        id: 0,
-        hash: secret.hash(),
-        user_id: member.user.id,
-        account_id: member.membership.account_id,
-        csrf_token: new_token(),
-        created_at: now,
-        expires_at: now + SESSION_TTL,
-        last_seen_at: now,
-    };
+async fn sign_in(state: &AppState, member: &Member, actor: Actor) -> Result<Response, PageError> {
     let actor = Actor {
         user_id: Some(member.user.id),
         credential: CredentialRef::Session,
         ..actor
     };
-    let audit = AuditEntry::new(now, &actor, AuditAction::LoginSucceeded, "session")
-        .detail(format!("email {}", member.user.email));
-    if let Err(error) = state.store.create_session(session, audit).await {
-        return unavailable(&error);
-    }
-    let secure = state.secure_cookies();
-    let mut response = Redirect::to("/").into_response();
-    let headers = response.headers_mut();
-    headers.append(
-        header::SET_COOKIE,
-        cookie(
-            SESSION_COOKIE,
-            secret.expose(),
-            "/",
-            SESSION_TTL.whole_seconds(),
-            secure,
-        ),
-    );
-    headers.append(
-        header::SET_COOKIE,
-        cookie(INVITE_CSRF_COOKIE, "", "/invitations", 0, secure),
-    );
-    response
+    let audit = AuditEntry::new(
+        state.clock.now(),
+        &actor,
+        AuditAction::LoginSucceeded,
+        "session",
+    )
+    .detail(format!("email {}", member.user.email));
+    let spent = SpentCsrfCookie {
+        name: INVITE_CSRF_COOKIE,
+        path: "/invitations",
+    };
+    start_session(
+        state,
+        member.user.id,
+        member.membership.account_id,
+        audit,
+        "/",
+        spent,
+    )
+    .await
 }
 
-async fn login_exists(state: &AppState, found: &Found, code: &str) -> Response {
+async fn login_exists(state: &AppState, found: &Found, code: &str) -> Result<Response, PageError> {
     signed_out_page(
         state,
         found,
@@ -446,12 +398,12 @@ async fn login_exists(state: &AppState, found: &Found, code: &str) -> Response {
     .await
 }
 
-fn refusal(refused: AcceptRefused, signed_in_as: &str) -> Response {
+fn refusal(refused: AcceptRefused, signed_in_as: &str) -> PageError {
     match refused {
         AcceptRefused::Unusable => unusable(),
-        AcceptRefused::OtherEmail => error_page(
+        AcceptRefused::OtherEmail => PageError::refused(
             StatusCode::FORBIDDEN,
-            &format!(
+            format!(
                 "This invitation is for another email address; you are signed in as \
                  {signed_in_as}. Sign out, then open the link again."
             ),
@@ -459,14 +411,6 @@ fn refusal(refused: AcceptRefused, signed_in_as: &str) -> Response {
     }
 }
 
-fn unusable() -> Response {
-    error_page(StatusCode::NOT_FOUND, UNUSABLE)
-}
-
-fn unavailable(error: &StoreError) -> Response {
-    tracing::error!(%error, "storage failure on an invitation page");
-    error_page(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "The service is temporarily unavailable. Please try again.",
-    )
+fn unusable() -> PageError {
+    PageError::refused(StatusCode::NOT_FOUND, UNUSABLE)
 }

@@ -8,18 +8,18 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use gatekey_core::audit::{Actor, AuditAction, AuditEntry, CredentialRef};
 use gatekey_core::login::verify_login_with;
-use gatekey_core::secret::{Secret, SecretKind};
-use gatekey_core::session::{Session, SESSION_TTL};
-use gatekey_core::store::{AuditStore, SessionStore, UserStore};
+use gatekey_core::store::{AuditStore, StoreError, UserStore};
 use gatekey_core::user::{normalize_email, User, MAX_EMAIL_LEN};
 use maud::html;
 use serde::Deserialize;
 
 use super::csrf::{new_token, tokens_match, LOGIN_CSRF_COOKIE};
-use super::layout::{cookie, error_page, html_response, page};
-use crate::auth::session::{cookie as read_cookie, current_session, SESSION_COOKIE};
+use super::layout::{cookie, html_response, page};
+use super::page_error::PageError;
+use super::session_start::{start_session, SpentCsrfCookie};
+use super::signed_in::SignedIn;
+use crate::auth::session::cookie as read_cookie;
 use crate::auth::ClientInfo;
-use crate::password_hashing::{HashingRefused, BUSY_RETRY_AFTER};
 use crate::state::AppState;
 
 /// The login form.
@@ -95,13 +95,13 @@ fn login_page(
 /// Shows the form, or goes home when already signed in.
 pub async fn show_login(
     State(state): State<AppState>,
-    headers: HeaderMap,
     Query(query): Query<LoginQuery>,
+    signed_in: Option<SignedIn>,
 ) -> Response {
     let next = safe_next(query.next.as_deref());
-    match current_session(&state, &headers).await {
-        Ok(Some(_)) => Redirect::to(next).into_response(),
-        _ => login_page(&state, StatusCode::OK, "", None, next),
+    match signed_in {
+        Some(_) => Redirect::to(next).into_response(),
+        None => login_page(&state, StatusCode::OK, "", None, next),
     }
 }
 
@@ -111,25 +111,34 @@ pub async fn submit_login(
     headers: HeaderMap,
     client: ClientInfo,
     form: Result<Form<LoginForm>, FormRejection>,
-) -> Response {
+) -> Result<Response, PageError> {
     let Ok(Form(form)) = form else {
-        return error_page(StatusCode::BAD_REQUEST, "The sign-in form was incomplete.");
+        return Err(PageError::refused(
+            StatusCode::BAD_REQUEST,
+            "The sign-in form was incomplete.",
+        ));
     };
     // No account can have a longer email: refuse it before it is throttled, looked up or audited.
     if form.email.trim().len() > MAX_EMAIL_LEN {
         let next = safe_next(form.next.as_deref());
         let message = "That email address is too long.";
-        return login_page(&state, StatusCode::BAD_REQUEST, "", Some(message), next);
+        return Ok(login_page(
+            &state,
+            StatusCode::BAD_REQUEST,
+            "",
+            Some(message),
+            next,
+        ));
     }
     let expected = read_cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or("");
     if !tokens_match(&form.csrf_token, expected) {
-        return login_page(
+        return Ok(login_page(
             &state,
             StatusCode::FORBIDDEN,
             &form.email,
             Some("The form expired. Please try again."),
             safe_next(form.next.as_deref()),
-        );
+        ));
     }
     let now = state.clock.now();
     let email = normalize_email(&form.email).unwrap_or_else(|_| form.email.trim().to_lowercase());
@@ -140,12 +149,9 @@ pub async fn submit_login(
         user_agent: client.user_agent.clone(),
     };
 
-    let user = match state.store.user_by_email(&email).await {
-        Ok(user) => user,
-        Err(error) => return storage_failure(&error),
-    };
+    let user = state.store.user_by_email(&email).await?;
     let audit_account = match &user {
-        Some(user) => first_account(&state, user).await,
+        Some(user) => first_account(&state, user).await?,
         None => None,
     };
     let audit = |action| {
@@ -176,13 +182,14 @@ pub async fn submit_login(
             // Once per email (or address) per window: refusals cost nothing to send, so each one audited
             // would let anyone grow the audit log without bound.
             // Keyed by the refusing limit: distinct emails refused by one address's limit
-            // share one event.
+            // share one event. Like every other attempt, a refusal that cannot be audited is
+            // not answered as if it had been (503, as a lost `login.failed` event answers).
             let audit_key = throttled.audit_key(&email, client.ip.as_deref());
             if state.login_throttled_audited.first(&audit_key) {
-                let _ = state
+                state
                     .store
                     .record_audit(audit(AuditAction::LoginThrottled).failed())
-                    .await;
+                    .await?;
             }
             let minutes = throttled.retry_after.div_ceil(60);
             let message =
@@ -197,7 +204,7 @@ pub async fn submit_login(
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, throttled.retry_after.into());
-            return response;
+            return Ok(response);
         }
     };
 
@@ -211,39 +218,25 @@ pub async fn submit_login(
         Ok(verified) => verified,
         Err(refused) => {
             attempt.not_evaluated();
-            return hashing_refused(refused);
+            return Err(refused.into());
         }
     };
     let (Ok(()), Some(user), Some(account_id)) = (verified, &user, audit_account) else {
         attempt.failed();
-        if let Err(error) = state
+        state
             .store
             .record_audit(audit(AuditAction::LoginFailed).failed())
-            .await
-        {
-            return storage_failure(&error);
-        }
-        return login_page(
+            .await?;
+        return Ok(login_page(
             &state,
             StatusCode::UNAUTHORIZED,
             &form.email,
             Some("Wrong email or password."),
             safe_next(form.next.as_deref()),
-        );
+        ));
     };
     attempt.succeeded();
 
-    let secret = Secret::generate(SecretKind::Session);
-    let session = Session {
-        id: 0,
-        hash: secret.hash(),
-        user_id: user.id,
-        account_id,
-        csrf_token: new_token(),
-        created_at: now,
-        expires_at: now + SESSION_TTL,
-        last_seen_at: now,
-    };
     let entry = AuditEntry {
         actor: Actor {
             credential: CredentialRef::Session,
@@ -251,64 +244,21 @@ pub async fn submit_login(
         },
         ..audit(AuditAction::LoginSucceeded)
     };
-    if let Err(error) = state.store.create_session(session, entry).await {
-        return storage_failure(&error);
-    }
-    let secure = state.secure_cookies();
     // A generated first-run password must be replaced before anything else.
     let target = if user.must_change_password {
         "/password"
     } else {
         safe_next(form.next.as_deref())
     };
-    let mut response = Redirect::to(target).into_response();
-    let headers = response.headers_mut();
-    headers.append(
-        header::SET_COOKIE,
-        cookie(
-            SESSION_COOKIE,
-            secret.expose(),
-            "/",
-            SESSION_TTL.whole_seconds(),
-            secure,
-        ),
-    );
-    headers.append(
-        header::SET_COOKIE,
-        cookie(LOGIN_CSRF_COOKIE, "", "/login", 0, secure),
-    );
-    response
+    let spent = SpentCsrfCookie {
+        name: LOGIN_CSRF_COOKIE,
+        path: "/login",
+    };
+    start_session(&state, user.id, account_id, entry, target, spent).await
 }
 
 /// The account a user signs in to: their oldest membership.
-async fn first_account(state: &AppState, user: &User) -> Option<i64> {
-    state
-        .store
-        .memberships_of(user.id)
-        .await
-        .ok()?
-        .first()
-        .map(|(m, _)| m.account_id)
-}
-
-/// `503` with `Retry-After` when the password could not be checked: too many checks were
-/// running or waiting (the guess was not evaluated and does not count).
-pub fn hashing_refused(refused: HashingRefused) -> Response {
-    tracing::warn!(%refused, "password check refused");
-    let mut response = error_page(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "The service is busy. Please try again in a moment.",
-    );
-    response
-        .headers_mut()
-        .insert(header::RETRY_AFTER, BUSY_RETRY_AFTER.into());
-    response
-}
-
-fn storage_failure(error: &gatekey_core::store::StoreError) -> Response {
-    tracing::error!(%error, "storage failure during login");
-    error_page(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "The service is temporarily unavailable. Please try again.",
-    )
+async fn first_account(state: &AppState, user: &User) -> Result<Option<i64>, StoreError> {
+    let memberships = state.store.memberships_of(user.id).await?;
+    Ok(memberships.first().map(|(m, _)| m.account_id))
 }

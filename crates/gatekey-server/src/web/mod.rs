@@ -3,16 +3,23 @@
 
 mod account_switch;
 mod applications;
+mod applications_section;
 mod assets;
+pub(crate) mod content_security;
 pub(crate) mod csrf;
+pub(crate) mod csrf_form;
 mod home;
 mod invitation;
 mod keys;
 pub(crate) mod layout;
 mod login;
 mod logout;
+pub(crate) mod page_error;
 mod password;
 mod password_page;
+mod scope_boxes;
+mod session_start;
+pub(crate) mod signed_in;
 
 use axum::routing::{get, post};
 use axum::Router;

@@ -2,30 +2,27 @@
 //! again, so a borrowed session cannot lock its owner out; every other session of theirs ends.
 //! Wrong current passwords are throttled and audited like failed sign-ins.
 
-use axum::extract::rejection::FormRejection;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
+use axum::http::{header, StatusCode};
+use axum::response::Response;
 use gatekey_core::audit::{AuditAction, AuditEntry};
 use gatekey_core::login::verify_login_with;
 use gatekey_core::password::hash_password_with;
-use gatekey_core::store::{AuditStore, StoreError};
+use gatekey_core::store::AuditStore;
 use gatekey_core::user_admin::set_password;
 use serde::Deserialize;
 
-use super::csrf::tokens_match;
+use super::csrf_form::CsrfForm;
 use super::home::{render_home, Messages};
-use super::layout::error_page;
-use super::login::hashing_refused;
-use crate::auth::session::{session_allowing_password_change, WebSession};
+use super::page_error::PageError;
+use super::signed_in::SignedInToChangePassword;
+use crate::auth::session::WebSession;
 use crate::auth::ClientInfo;
 use crate::state::AppState;
 
 /// The change-password form.
 #[derive(Deserialize)]
 pub struct PasswordForm {
-    csrf_token: String,
     current_password: String,
     new_password: String,
 }
@@ -33,24 +30,13 @@ pub struct PasswordForm {
 /// Checks the current password and sets the new one.
 pub async fn change_password(
     State(state): State<AppState>,
-    headers: HeaderMap,
     client: ClientInfo,
-    form: Result<Form<PasswordForm>, FormRejection>,
-) -> Response {
-    let Ok(Form(form)) = form else {
-        return error_page(StatusCode::BAD_REQUEST, "The form was incomplete.");
-    };
-    let web = match session_allowing_password_change(&state, &headers).await {
-        Ok(Some(web)) if tokens_match(&form.csrf_token, &web.session.csrf_token) => web,
-        Ok(Some(_)) => {
-            return error_page(
-                StatusCode::FORBIDDEN,
-                "The form expired. Please go back and try again.",
-            )
-        }
-        Ok(None) => return Redirect::to("/login").into_response(),
-        Err(_) => return service_unavailable(),
-    };
+    form: CsrfForm<PasswordForm, SignedInToChangePassword>,
+) -> Result<Response, PageError> {
+    let CsrfForm {
+        signed_in: SignedInToChangePassword(web),
+        fields: form,
+    } = form;
     let now = state.clock.now();
     let actor = web
         .principal
@@ -75,13 +61,10 @@ pub async fn change_password(
                     throttled.audit_key(&web.principal.user.email, client.ip.as_deref());
                 let first = state.login_throttled_audited.first(&audit_key);
                 if first {
-                    if let Err(error) = state
+                    state
                         .store
                         .record_audit(audit(AuditAction::PasswordChangeThrottled))
-                        .await
-                    {
-                        return unavailable(&error);
-                    }
+                        .await?;
                 }
                 let minutes = throttled.retry_after.div_ceil(60);
                 let message =
@@ -91,18 +74,17 @@ pub async fn change_password(
                     ..Messages::default()
                 };
                 let mut response =
-                    render_home(&state, &web, StatusCode::TOO_MANY_REQUESTS, messages).await;
+                    render_home(&state, &web, StatusCode::TOO_MANY_REQUESTS, messages).await?;
                 response
                     .headers_mut()
                     .insert(header::RETRY_AFTER, throttled.retry_after.into());
-                return response;
+                return Ok(response);
             }
         };
     let user = (*web.principal.user).clone();
     let PasswordForm {
         current_password,
         new_password,
-        ..
     } = form;
     let checked = state
         .password_hashing
@@ -120,7 +102,7 @@ pub async fn change_password(
         Ok(checked) => checked,
         Err(refused) => {
             attempt.not_evaluated();
-            return hashing_refused(refused);
+            return Err(refused.into());
         }
     };
     let hash = match checked {
@@ -134,17 +116,14 @@ pub async fn change_password(
         }
         Checked::WrongCurrent => {
             attempt.failed();
-            if let Err(error) = state
+            state
                 .store
                 .record_audit(audit(AuditAction::PasswordChangeFailed))
-                .await
-            {
-                return unavailable(&error);
-            }
+                .await?;
             return refuse(&state, &web, "Your current password is not right.").await;
         }
     };
-    if set_password(
+    set_password(
         &state.store,
         now,
         web.principal.user.id,
@@ -152,11 +131,7 @@ pub async fn change_password(
         Some(web.session.id),
         &actor,
     )
-    .await
-    .is_err()
-    {
-        return service_unavailable();
-    }
+    .await?;
     let messages = Messages {
         password_notice: Some("Your password has been changed. Your other sessions have ended."),
         ..Messages::default()
@@ -174,22 +149,10 @@ enum Checked {
     Hashed(String),
 }
 
-async fn refuse(state: &AppState, web: &WebSession, message: &str) -> Response {
+async fn refuse(state: &AppState, web: &WebSession, message: &str) -> Result<Response, PageError> {
     let messages = Messages {
         password_error: Some(message),
         ..Messages::default()
     };
     render_home(state, web, StatusCode::BAD_REQUEST, messages).await
-}
-
-fn unavailable(error: &StoreError) -> Response {
-    tracing::error!(%error, "storage failure during a password change");
-    service_unavailable()
-}
-
-fn service_unavailable() -> Response {
-    error_page(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "The service is temporarily unavailable.",
-    )
 }

@@ -2,15 +2,13 @@
 //! is sent here after signing in with the generated password, and can reach nothing else (only
 //! this page, the form's `POST /password`, and sign-out) until the password is changed.
 
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use maud::{html, Markup};
 
-use super::home::Messages;
-use super::layout::{error_page, html_response, page};
-use crate::auth::session::{session_allowing_password_change, WebSession};
-use crate::state::AppState;
+use super::layout::{html_response, page};
+use super::signed_in::SignedInToChangePassword;
+use crate::auth::session::WebSession;
 
 /// The change-password form, with the last attempt's outcome; shared by this page and the home
 /// page.
@@ -29,11 +27,12 @@ pub fn password_form(csrf: &str, notice: Option<&str>, error: Option<&str>) -> M
     }
 }
 
-/// The page with the form alone.
+/// The page with the form alone, with the last attempt's outcome.
 pub fn render_password_page(
     web: &WebSession,
     status: StatusCode,
-    messages: &Messages<'_>,
+    notice: Option<&str>,
+    error: Option<&str>,
 ) -> Response {
     let csrf = web.session.csrf_token.as_str();
     let body = html! {
@@ -44,7 +43,7 @@ pub fn render_password_page(
                     "This account was created with a generated password. Choose your own password before you continue."
                 }
             }
-            (password_form(csrf, messages.password_notice, messages.password_error))
+            (password_form(csrf, notice, error))
         }
     };
     html_response(
@@ -54,13 +53,8 @@ pub fn render_password_page(
 }
 
 /// `GET /password`.
-pub async fn show_password_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    match session_allowing_password_change(&state, &headers).await {
-        Ok(Some(web)) => render_password_page(&web, StatusCode::OK, &Messages::default()),
-        Ok(None) => Redirect::to("/login").into_response(),
-        Err(_) => error_page(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "The service is temporarily unavailable.",
-        ),
-    }
+pub async fn show_password_page(
+    SignedInToChangePassword(web): SignedInToChangePassword,
+) -> Response {
+    render_password_page(&web, StatusCode::OK, None, None)
 }
