@@ -18,7 +18,7 @@ use gatekey_core::page::PageRequest;
 use gatekey_core::principal::Principal;
 use gatekey_core::scope::{Scope, ScopeSet};
 use gatekey_core::secret::Secret;
-use gatekey_core::store::{Invalidation, StoreError, UserStore};
+use gatekey_core::store::{StoreError, UserStore};
 use gatekey_core::user::UserKind;
 use maud::{html, Markup};
 use serde::Deserialize;
@@ -225,7 +225,6 @@ pub async fn delete_application(
     {
         return unavailable();
     }
-    state.invalidate(&[Invalidation::Application(app.id)]);
     Redirect::to("/").into_response()
 }
 
