@@ -156,7 +156,10 @@ where
     /// listener first.
     pub fn values(&self) -> Vec<V> {
         self.entries.run_pending_tasks();
-        self.entries.iter().map(|(_, stamped)| stamped.value).collect()
+        self.entries
+            .iter()
+            .map(|(_, stamped)| stamped.value)
+            .collect()
     }
 
     /// How many entries are held, after pending evictions.
@@ -193,11 +196,7 @@ mod tests {
 
     fn cache(ttl_secs: u64) -> (ClockedCache<u32, OfUser>, Arc<ManualClock>) {
         let clock = Arc::new(ManualClock::new(OffsetDateTime::UNIX_EPOCH));
-        let cache = ClockedCache::new(
-            100,
-            std::time::Duration::from_secs(ttl_secs),
-            clock.clone(),
-        );
+        let cache = ClockedCache::new(100, std::time::Duration::from_secs(ttl_secs), clock.clone());
         (cache, clock)
     }
 

@@ -301,11 +301,7 @@ impl TokenStore for SqlStore {
     }
 }
 
-async fn revoke_family_in(
-    tx: &mut InvalidatingTx,
-    family_id: i64,
-    at: i64,
-) -> StoreResult<()> {
+async fn revoke_family_in(tx: &mut InvalidatingTx, family_id: i64, at: i64) -> StoreResult<()> {
     for statement in [
         "UPDATE refresh_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL",
         "UPDATE access_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL",

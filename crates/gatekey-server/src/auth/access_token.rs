@@ -23,9 +23,10 @@ pub async fn check_access_token(
     presented: &str,
 ) -> Result<Arc<CachedKey>, ApiError> {
     let now = state.clock.now();
-    let lookup = state
-        .credentials
-        .look_up(SecretKind::AccessToken, presented, now, &state.metrics)?;
+    let lookup =
+        state
+            .credentials
+            .look_up(SecretKind::AccessToken, presented, now, &state.metrics)?;
     let (hash, generation) = match lookup {
         CacheLookup::Cached(entry) => return Ok(entry),
         CacheLookup::Missing { hash, generation } => (hash, generation),

@@ -227,3 +227,143 @@ impl CredentialCache {
 fn lock(pending: &PendingUsage) -> std::sync::MutexGuard<'_, Vec<(i64, OffsetDateTime)>> {
     pending.lock().unwrap_or_else(|p| p.into_inner())
 }
+
+#[cfg(test)]
+mod tests {
+    use gatekey_core::account::Account;
+    use gatekey_core::audit::CredentialRef;
+    use gatekey_core::role::Role;
+    use gatekey_core::scope::ScopeSet;
+    use gatekey_core::user::{User, UserKind};
+    use gatekey_core::ManualClock;
+
+    use super::*;
+
+    const START: OffsetDateTime = OffsetDateTime::UNIX_EPOCH;
+
+    fn principal(user_id: i64) -> Arc<Principal> {
+        Arc::new(Principal {
+            user: Arc::new(User {
+                id: user_id,
+                email: format!("user{user_id}@acme.test"),
+                name: "User".into(),
+                kind: UserKind::Person,
+                password_hash: None,
+                disabled_at: None,
+                created_at: START,
+                must_change_password: false,
+            }),
+            account: Arc::new(Account {
+                id: 1,
+                slug: "acme".into(),
+                name: "Acme".into(),
+                created_at: START,
+            }),
+            membership_id: user_id,
+            role: Role::Member,
+            credential: CredentialRef::Anonymous,
+            credential_scopes: ScopeSet::ALL,
+            expires_at: None,
+        })
+    }
+
+    fn hash(n: u8) -> TokenHash {
+        TokenHash::from_bytes([n; 32])
+    }
+
+    fn cache() -> (CredentialCache, Arc<ManualClock>) {
+        let clock = Arc::new(ManualClock::new(START));
+        (
+            CredentialCache::new(Duration::from_secs(60), clock.clone()),
+            clock,
+        )
+    }
+
+    fn token(
+        token_id: i64,
+        family_id: i64,
+        grant_id: i64,
+        application_id: i64,
+    ) -> CredentialSource {
+        CredentialSource::AccessToken {
+            token_id,
+            family_id: Some(family_id),
+            grant_id,
+            application_id,
+            issued_at: START,
+        }
+    }
+
+    #[test]
+    fn an_entry_expires_when_the_clock_passes_the_ttl() {
+        let (cache, clock) = cache();
+        let key = hash(1);
+        let source = CredentialSource::ApiKey { key_id: 1 };
+        cache.insert(key, principal(1), source, cache.entries.generation());
+        clock.advance(time::Duration::seconds(59));
+        assert!(cache.get(&key).is_some());
+        clock.advance(time::Duration::seconds(1));
+        assert!(cache.get(&key).is_none());
+    }
+
+    #[test]
+    fn each_invalidation_evicts_the_credentials_it_names() {
+        let (cache, _) = cache();
+        let entries = [
+            (hash(1), 10, CredentialSource::ApiKey { key_id: 1 }),
+            (hash(2), 20, token(2, 200, 2000, 20_000)),
+            (hash(3), 30, token(3, 300, 3000, 30_000)),
+            (hash(4), 40, token(4, 400, 4000, 40_000)),
+            (hash(5), 50, token(5, 500, 5000, 50_000)),
+            (hash(6), 60, token(6, 600, 6000, 60_000)),
+            (hash(7), 70, CredentialSource::ApiKey { key_id: 7 }),
+        ];
+        for (key, user, source) in &entries {
+            cache.insert(*key, principal(*user), *source, cache.entries.generation());
+        }
+        cache.invalidate(&[
+            Invalidation::ApiKey(1),
+            Invalidation::AccessToken(2),
+            Invalidation::Family(300),
+            Invalidation::Grant(4000),
+            Invalidation::Application(50_000),
+            Invalidation::User(60),
+            Invalidation::Session(7),
+        ]);
+        let cached: Vec<bool> = entries
+            .iter()
+            .map(|(key, _, _)| cache.get(key).is_some())
+            .collect();
+        assert_eq!(cached, [false, false, false, false, false, false, true]);
+    }
+
+    #[test]
+    fn a_use_is_written_once_even_after_its_key_left_the_cache() {
+        let (cache, _) = cache();
+        let (kept, evicted) = (hash(1), hash(2));
+        let used_at = START + time::Duration::seconds(5);
+        for (key, id) in [(&kept, 1), (&evicted, 2)] {
+            let source = CredentialSource::ApiKey { key_id: id };
+            let entry = cache.insert(*key, principal(id), source, cache.entries.generation());
+            entry.touch(used_at);
+        }
+        cache.invalidate(&[Invalidation::ApiKey(2)]);
+        let mut usage = cache.take_usage();
+        usage.sort_unstable();
+        assert_eq!(usage, [(1, used_at), (2, used_at)]);
+        assert!(cache.take_usage().is_empty(), "each use is taken once");
+    }
+
+    #[test]
+    fn uses_of_access_tokens_are_not_written() {
+        let (cache, _) = cache();
+        let entry = cache.insert(
+            hash(1),
+            principal(1),
+            token(1, 1, 1, 1),
+            cache.entries.generation(),
+        );
+        entry.touch(START);
+        assert!(cache.take_usage().is_empty());
+    }
+}

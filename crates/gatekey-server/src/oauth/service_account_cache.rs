@@ -89,9 +89,9 @@ impl ServiceAccountCache {
 #[cfg(test)]
 mod tests {
     use gatekey_core::role::Role;
-    use gatekey_core::ManualClock;
     use gatekey_core::scope::ScopeSet;
     use gatekey_core::user::{Membership, User, UserKind};
+    use gatekey_core::ManualClock;
     use time::OffsetDateTime;
 
     use super::*;
