@@ -183,14 +183,11 @@ pub async fn revoke_key(
         AuditAction::ApiKeyRevoked,
         "api_key",
     );
-    match state.store.revoke_api_key(id, now, audit).await {
-        Ok(_) => {}
-        Err(_) => {
-            return error_page(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "The service is temporarily unavailable.",
-            )
-        }
+    if state.store.revoke_api_key(id, now, audit).await.is_err() {
+        return error_page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The service is temporarily unavailable.",
+        );
     }
     Redirect::to("/").into_response()
 }
