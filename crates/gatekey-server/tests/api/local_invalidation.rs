@@ -11,12 +11,13 @@ use gatekey_core::role::Role;
 use gatekey_core::user_admin::disable_user;
 use gatekey_server::Config;
 use gatekey_store::Backend;
+use reqwest::header::HeaderMap;
 use reqwest::Method;
-use serde_json::json;
+use serde_json::{json, Value};
 use time::{Duration, OffsetDateTime};
 
 use crate::harness::{each_backend, seed, send, TestApp};
-use crate::oauth_fixture::{ClientSpec, REDIRECT};
+use crate::oauth_fixture::{Client, ClientSpec, REDIRECT};
 
 /// Caches trusted for an hour, and a feed polled once an hour.
 fn hour_long_caches(config: &mut Config) {
@@ -33,6 +34,17 @@ async fn me(app: &TestApp, credential: &str) -> u16 {
     send(app.request(Method::GET, "/api/v1/me", credential))
         .await
         .0
+}
+
+/// The token endpoint's answer to `client` presenting `refresh`.
+async fn refresh_with(app: &TestApp, client: &Client, refresh: &str) -> (u16, HeaderMap, Value) {
+    let form = [("grant_type", "refresh_token"), ("refresh_token", refresh)];
+    app.post_as(client, "/oauth/token", &form).await
+}
+
+/// The token named `field` in a token response.
+fn token_in(answer: &Value, field: &str) -> String {
+    answer[field].as_str().expect("a token").to_owned()
 }
 
 #[tokio::test]
@@ -134,22 +146,10 @@ async fn oauth_revocations_reach_the_next_request() {
         assert_eq!(me(&app, &access).await, 401, "refused at once");
 
         // A refresh token revoked by its client takes its family's access tokens.
-        let rotated = app
-            .post_as(
-                &client,
-                "/oauth/token",
-                &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
-            )
-            .await;
+        let rotated = refresh_with(&app, &client, &refresh).await;
         assert_eq!(rotated.0, 200, "{}", rotated.2);
-        let access = rotated.2["access_token"]
-            .as_str()
-            .expect("token")
-            .to_owned();
-        let refresh = rotated.2["refresh_token"]
-            .as_str()
-            .expect("token")
-            .to_owned();
+        let access = token_in(&rotated.2, "access_token");
+        let refresh = token_in(&rotated.2, "refresh_token");
         assert_eq!(me(&app, &access).await, 200, "cached");
         let answer = app
             .post_as(&client, "/oauth/revoke", &[("token", &refresh)])
@@ -159,26 +159,11 @@ async fn oauth_revocations_reach_the_next_request() {
 
         // A spent refresh token presented again revokes its family.
         let (_, refresh) = app.issue(&grant, hour).await;
-        let rotated = app
-            .post_as(
-                &client,
-                "/oauth/token",
-                &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
-            )
-            .await;
+        let rotated = refresh_with(&app, &client, &refresh).await;
         assert_eq!(rotated.0, 200, "{}", rotated.2);
-        let access = rotated.2["access_token"]
-            .as_str()
-            .expect("token")
-            .to_owned();
+        let access = token_in(&rotated.2, "access_token");
         assert_eq!(me(&app, &access).await, 200, "cached");
-        let reused = app
-            .post_as(
-                &client,
-                "/oauth/token",
-                &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
-            )
-            .await;
+        let reused = refresh_with(&app, &client, &refresh).await;
         assert_eq!(reused.0, 400, "{}", reused.2);
         assert_eq!(me(&app, &access).await, 401, "refused at once");
 
@@ -191,7 +176,7 @@ async fn oauth_revocations_reach_the_next_request() {
         ];
         let issued = app.post_as(&client, "/oauth/token", &redeem).await;
         assert_eq!(issued.0, 200, "{}", issued.2);
-        let access = issued.2["access_token"].as_str().expect("token").to_owned();
+        let access = token_in(&issued.2, "access_token");
         assert_eq!(me(&app, &access).await, 200, "cached");
         let replayed = app.post_as(&client, "/oauth/token", &redeem).await;
         assert_eq!(replayed.0, 400, "{}", replayed.2);
