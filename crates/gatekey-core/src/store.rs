@@ -89,17 +89,6 @@ pub struct RevokedKey {
     pub cascaded: Vec<i64>,
 }
 
-impl RevokedKey {
-    /// The cache entries the revocation makes stale: the key and every key revoked with it.
-    /// A server that revoked drops them all at once, not only the key asked for.
-    pub fn invalidations(&self) -> Vec<Invalidation> {
-        std::iter::once(self.key.id)
-            .chain(self.cascaded.iter().copied())
-            .map(Invalidation::ApiKey)
-            .collect()
-    }
-}
-
 /// An API key found by its hash, with everything needed to act on its behalf.
 #[derive(Debug, Clone)]
 pub struct KeyCredential {
@@ -353,8 +342,9 @@ pub trait AuditStore: Send + Sync {
 }
 
 /// The feed of changes that make cached credentials stale. Every revocation writes to it in
-/// its own transaction; every server polls it (and PostgreSQL also pushes it), so a change made
-/// by another replica or by an operator command reaches every cache.
+/// its own transaction, and the writing server evicts as it commits; every server polls it
+/// (and PostgreSQL also pushes it), so a change made by another replica or by an operator
+/// command reaches every cache.
 pub trait InvalidationStore: Send + Sync {
     /// Invalidations written at or after `since` (by the database's clock, in milliseconds).
     fn invalidations_since(

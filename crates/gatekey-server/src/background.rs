@@ -108,7 +108,7 @@ async fn poll_invalidations(state: AppState) {
         match state.store.invalidations_since(from).await {
             Ok((found, db_now)) => {
                 if since.is_some() {
-                    state.invalidate(&found);
+                    state.store.invalidate_locally(&found);
                 }
                 since = Some(db_now);
                 polls += 1;
@@ -134,7 +134,7 @@ async fn listen_for_invalidations(state: AppState) {
             Some(Ok(mut listener)) => loop {
                 match listener.next().await {
                     Ok(Some(invalidation)) => {
-                        state.invalidate(&[invalidation]);
+                        state.store.invalidate_locally(&[invalidation]);
                     }
                     Ok(None) => tracing::info!("invalidation listener reconnected"),
                     Err(error) => {

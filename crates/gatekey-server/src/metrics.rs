@@ -2,6 +2,7 @@
 //! checks by outcome. Served at `/metrics` in the text exposition format.
 
 use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
@@ -13,8 +14,6 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
-
-use crate::state::AppState;
 
 /// Labels of a request.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -164,7 +163,7 @@ pub fn method_label(method: &Method) -> &'static str {
 
 /// Middleware that counts and times every request.
 pub async fn track_requests(
-    State(state): State<AppState>,
+    State(metrics): State<Arc<Metrics>>,
     request: Request,
     next: Next,
 ) -> Response {
@@ -176,16 +175,14 @@ pub async fn track_requests(
     let method = method_label(request.method()).to_owned();
     let response = next.run(request).await;
     let status = response.status().as_u16();
-    state
-        .metrics
+    metrics
         .latency
         .get_or_create(&RouteLabels {
             route: route.clone(),
             method: method.clone(),
         })
         .observe(started.elapsed().as_secs_f64());
-    state
-        .metrics
+    metrics
         .requests
         .get_or_create(&RequestLabels {
             route,

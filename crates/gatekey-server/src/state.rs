@@ -4,13 +4,17 @@ use std::ops::Deref;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::extract::FromRef;
+use gatekey_core::store::Invalidation;
 use gatekey_core::Clock;
-use gatekey_store::SqlStore;
+use gatekey_store::{LocalCaches, SqlStore};
 
 use crate::auth::cache::CredentialCache;
 use crate::config::Config;
 use crate::login_throttle::{FirstInWindow, GuessThrottle, ThrottleLimits};
 use crate::metrics::Metrics;
+use crate::oauth::application_cache::ApplicationCache;
+use crate::oauth::service_account_cache::ServiceAccountCache;
 use crate::password_hashing::PasswordHashing;
 use crate::rate_limit::RateLimiter;
 
@@ -27,7 +31,7 @@ pub struct AppState(Arc<Inner>);
 /// What [`AppState`] holds.
 #[derive(Debug)]
 pub struct Inner {
-    /// The database.
+    /// The database, telling this server's caches of every invalidation its writes commit.
     pub store: SqlStore,
     /// The source of time.
     pub clock: Arc<dyn Clock>,
@@ -35,8 +39,8 @@ pub struct Inner {
     pub config: Config,
     /// The public base URL, without a trailing slash.
     pub issuer: String,
-    /// Checked API keys.
-    pub credentials: CredentialCache,
+    /// Checked API keys and access tokens.
+    pub credentials: Arc<CredentialCache>,
     /// Per-account rate limits.
     pub rate_limiter: RateLimiter,
     /// Password guessing protection (sign-in and password change), per email and per IP.
@@ -52,11 +56,11 @@ pub struct Inner {
     /// Bounded password hashing.
     pub password_hashing: PasswordHashing,
     /// Prometheus metrics.
-    pub metrics: Metrics,
+    pub metrics: Arc<Metrics>,
     /// Applications by client id.
-    pub applications: crate::oauth::application_cache::ApplicationCache,
+    pub applications: Arc<ApplicationCache>,
     /// What client credentials issuance needs, by application.
-    pub service_accounts: crate::oauth::service_account_cache::ServiceAccountCache,
+    pub service_accounts: Arc<ServiceAccountCache>,
     /// Refused API requests, audited at most once per caller per minute.
     pub refusals: crate::auth::refusals::RefusalAudit,
     /// Device authorization requests per client address.
@@ -66,13 +70,22 @@ pub struct Inner {
 }
 
 impl AppState {
-    /// Builds the state from an opened store.
+    /// Builds the state from an opened store, whose writes will reach the state's caches.
     pub fn new(store: SqlStore, clock: Arc<dyn Clock>, config: Config) -> Self {
         let issuer = config.issuer();
+        let ttl = Duration::from_secs(config.cache.credential_ttl);
+        let caches = ServerCaches {
+            credentials: Arc::new(CredentialCache::new(ttl, clock.clone())),
+            applications: Arc::new(ApplicationCache::new(ttl, clock.clone())),
+            service_accounts: Arc::new(ServiceAccountCache::new(ttl, clock.clone())),
+        };
+        let store = store.with_local_caches(Arc::new(caches.clone()));
         Self(Arc::new(Inner {
             store,
             clock,
-            credentials: CredentialCache::new(Duration::from_secs(config.cache.credential_ttl)),
+            credentials: caches.credentials,
+            applications: caches.applications,
+            service_accounts: caches.service_accounts,
             rate_limiter: RateLimiter::new(config.rate_limit.clone()),
             login_throttle: GuessThrottle::new(ThrottleLimits::login(&config.login)),
             user_code_throttle: GuessThrottle::new(ThrottleLimits {
@@ -92,13 +105,7 @@ impl AppState {
             client_auth_audited: FirstInWindow::new(CLIENT_AUTH_WINDOW),
             login_throttled_audited: FirstInWindow::new(config.login.failure_window),
             password_hashing: PasswordHashing::new(&config.password_hashing),
-            metrics: Metrics::default(),
-            applications: crate::oauth::application_cache::ApplicationCache::new(
-                Duration::from_secs(config.cache.credential_ttl),
-            ),
-            service_accounts: crate::oauth::service_account_cache::ServiceAccountCache::new(
-                Duration::from_secs(config.cache.credential_ttl),
-            ),
+            metrics: Arc::default(),
             refusals: crate::auth::refusals::RefusalAudit::default(),
             device_requests: crate::oauth::device_request_limit::DeviceRequestLimit::new(
                 config.device_authorization.per_ip_per_minute,
@@ -113,17 +120,33 @@ impl AppState {
         }))
     }
 
-    /// Evicts what the invalidations make stale from every cache of this server: checked
-    /// credentials, applications, and client credentials contexts.
-    pub fn invalidate(&self, invalidations: &[gatekey_core::store::Invalidation]) {
-        self.credentials.invalidate(invalidations);
-        self.applications.invalidate(invalidations);
-        self.service_accounts.invalidate(invalidations);
-    }
-
     /// Whether cookies must carry `Secure`: when the issuer is https.
     pub fn secure_cookies(&self) -> bool {
         self.issuer.starts_with("https://")
+    }
+}
+
+/// The metrics alone, for middleware that needs nothing else.
+impl FromRef<AppState> for Arc<Metrics> {
+    fn from_ref(state: &AppState) -> Self {
+        state.metrics.clone()
+    }
+}
+
+/// Every cache of this server, which the store tells of each invalidation: those its own
+/// writes commit, and those the feed brings from other processes.
+#[derive(Debug, Clone)]
+struct ServerCaches {
+    credentials: Arc<CredentialCache>,
+    applications: Arc<ApplicationCache>,
+    service_accounts: Arc<ServiceAccountCache>,
+}
+
+impl LocalCaches for ServerCaches {
+    fn invalidate(&self, invalidations: &[Invalidation]) {
+        self.credentials.invalidate(invalidations);
+        self.applications.invalidate(invalidations);
+        self.service_accounts.invalidate(invalidations);
     }
 }
 

@@ -14,11 +14,11 @@ use time::OffsetDateTime;
 
 use crate::audits::insert_audit;
 use crate::error::{conflict_as, from_sqlx};
-use crate::invalidations::insert_invalidation;
+use crate::invalidations::InvalidatingTx;
 use crate::rows::{
     self, column, ACCOUNT_COLUMNS, API_KEY_COLUMNS, MEMBERSHIP_COLUMNS, USER_COLUMNS,
 };
-use crate::{Backend, SqlStore};
+use crate::SqlStore;
 
 async fn select_key(conn: &mut AnyConnection, id: i64) -> StoreResult<Option<ApiKey>> {
     let row = sqlx::query(&format!(
@@ -65,6 +65,17 @@ async fn lock_usable_parent(
     Ok(key.rows_affected() > 0)
 }
 
+/// The user holding key `id`.
+async fn holder_of(conn: &mut AnyConnection, id: i64) -> StoreResult<Option<i64>> {
+    sqlx::query_scalar(
+        "SELECT m.user_id FROM api_keys k JOIN memberships m ON m.id = k.membership_id WHERE k.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+    .map_err(from_sqlx)
+}
+
 /// Whose descendants to revoke.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Lineage {
@@ -78,8 +89,7 @@ pub(crate) enum Lineage {
 /// revoked yet: an audit event (`audit` with `detail`, in the key's account) and an
 /// invalidation for each. Returns their ids.
 pub(crate) async fn revoke_descendants(
-    conn: &mut AnyConnection,
-    backend: Backend,
+    tx: &mut InvalidatingTx,
     lineage: Lineage,
     now: OffsetDateTime,
     audit: &AuditEntry,
@@ -107,7 +117,7 @@ pub(crate) async fn revoke_descendants(
              WHERE k.id IN (SELECT id FROM lineage) AND k.revoked_at IS NULL ORDER BY k.id"
         ))
         .bind(id)
-        .fetch_all(&mut *conn)
+        .fetch_all(tx.conn())
         .await
         .map_err(from_sqlx)?;
         if found.is_empty() {
@@ -121,13 +131,13 @@ pub(crate) async fn revoke_descendants(
             )
             .bind(to_millis(now))
             .bind(key_id)
-            .execute(&mut *conn)
+            .execute(tx.conn())
             .await
             .map_err(from_sqlx)?;
             if changed.rows_affected() == 0 {
                 continue;
             }
-            insert_invalidation(&mut *conn, backend, Invalidation::ApiKey(key_id)).await?;
+            tx.record(Invalidation::ApiKey(key_id)).await?;
             let entry = AuditEntry {
                 action: AuditAction::ApiKeyRevoked,
                 target_type: "api_key",
@@ -136,7 +146,7 @@ pub(crate) async fn revoke_descendants(
             .in_account(account_id)
             .target(key_id)
             .detail(detail);
-            insert_audit(&mut *conn, entry, None).await?;
+            insert_audit(tx, entry, None).await?;
             revoked.push(key_id);
         }
     }
@@ -148,6 +158,11 @@ impl ApiKeyStore for SqlStore {
         let mut tx = self.write.begin().await.map_err(from_sqlx)?;
         if let Some(parent) = key.parent_key_id {
             if !lock_usable_parent(&mut tx, parent, key.created_at).await? {
+                // This server may still trust the parent, its change recorded elsewhere and
+                // not yet heard from the feed: forget it and its holder's credentials now.
+                let mut stale = vec![Invalidation::ApiKey(parent)];
+                stale.extend(holder_of(&mut tx, parent).await?.map(Invalidation::User));
+                self.invalidate_locally(&stale);
                 return Ok(KeyCreation::ParentUnusable);
             }
         }
@@ -241,7 +256,7 @@ impl ApiKeyStore for SqlStore {
         now: OffsetDateTime,
         audit: AuditEntry,
     ) -> StoreResult<RevokedKey> {
-        let mut tx = self.write.begin().await.map_err(from_sqlx)?;
+        let mut tx = self.begin_invalidating().await.map_err(from_sqlx)?;
         let changed =
             sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
                 .bind(to_millis(now))
@@ -251,7 +266,7 @@ impl ApiKeyStore for SqlStore {
                 .map_err(from_sqlx)?;
         let key = select_key(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
         if changed.rows_affected() > 0 {
-            insert_invalidation(&mut tx, self.backend, Invalidation::ApiKey(id)).await?;
+            tx.record(Invalidation::ApiKey(id)).await?;
             insert_audit(
                 &mut tx,
                 audit.clone().in_account(key.account_id).target(id),
@@ -261,7 +276,6 @@ impl ApiKeyStore for SqlStore {
         }
         let cascaded = revoke_descendants(
             &mut tx,
-            self.backend,
             Lineage::OfKey(id),
             now,
             &audit,

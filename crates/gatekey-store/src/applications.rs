@@ -14,7 +14,7 @@ use time::OffsetDateTime;
 
 use crate::audits::insert_audit;
 use crate::error::{conflict_as, from_sqlx};
-use crate::invalidations::insert_invalidation;
+use crate::invalidations::InvalidatingTx;
 use crate::rows::{column, optional_time_column, time_column, total};
 use crate::SqlStore;
 
@@ -105,12 +105,12 @@ impl SqlStore {
     /// entry, and commits.
     async fn finish_application_change(
         &self,
-        mut tx: sqlx::Transaction<'_, sqlx::Any>,
+        mut tx: InvalidatingTx,
         id: i64,
         audit: AuditEntry,
     ) -> StoreResult<Application> {
         let updated = select_application(&mut tx, id).await?;
-        insert_invalidation(&mut tx, self.backend, Invalidation::Application(id)).await?;
+        tx.record(Invalidation::Application(id)).await?;
         let audit = audit
             .in_account(updated.account_id)
             .target(&updated.client_id);
@@ -224,7 +224,7 @@ impl ApplicationStore for SqlStore {
         now: OffsetDateTime,
         audit: AuditEntry,
     ) -> StoreResult<Application> {
-        let mut tx = self.write.begin().await.map_err(from_sqlx)?;
+        let mut tx = self.begin_invalidating().await.map_err(from_sqlx)?;
         let changed = sqlx::query(
             "UPDATE applications SET name = $1, redirect_uris = $2, grant_types = $3, scopes = $4, \
              implicit_allowed = $5, introspect = $6, service_account_id = $7, updated_at = $8 \
@@ -255,7 +255,7 @@ impl ApplicationStore for SqlStore {
         now: OffsetDateTime,
         audit: AuditEntry,
     ) -> StoreResult<Application> {
-        let mut tx = self.write.begin().await.map_err(from_sqlx)?;
+        let mut tx = self.begin_invalidating().await.map_err(from_sqlx)?;
         let changed = sqlx::query(
             "UPDATE applications SET introspect_all_accounts = $1, updated_at = $2 \
              WHERE id = $3 AND deleted_at IS NULL",
@@ -280,7 +280,7 @@ impl ApplicationStore for SqlStore {
         now: OffsetDateTime,
         audit: AuditEntry,
     ) -> StoreResult<Application> {
-        let mut tx = self.write.begin().await.map_err(from_sqlx)?;
+        let mut tx = self.begin_invalidating().await.map_err(from_sqlx)?;
         let changed = sqlx::query(
             "UPDATE applications SET previous_secret_hash = secret_hash, previous_secret_expires_at = $1, \
              secret_hash = $2, updated_at = $3 WHERE id = $4 AND deleted_at IS NULL AND client_type = 'confidential'",
@@ -305,7 +305,7 @@ impl ApplicationStore for SqlStore {
         audit: AuditEntry,
     ) -> StoreResult<()> {
         let at = to_millis(now);
-        let mut tx = self.write.begin().await.map_err(from_sqlx)?;
+        let mut tx = self.begin_invalidating().await.map_err(from_sqlx)?;
         let app = select_application(&mut tx, id).await?;
         let changed = sqlx::query(
             "UPDATE applications SET deleted_at = $1 WHERE id = $2 AND deleted_at IS NULL",
@@ -325,8 +325,8 @@ impl ApplicationStore for SqlStore {
         .fetch_all(&mut *tx)
         .await
         .map_err(from_sqlx)?;
-        crate::grants::revoke_grant_ids(&mut tx, self.backend, &grants, at).await?;
-        insert_invalidation(&mut tx, self.backend, Invalidation::Application(id)).await?;
+        crate::grants::revoke_grant_ids(&mut tx, &grants, at).await?;
+        tx.record(Invalidation::Application(id)).await?;
         insert_audit(
             &mut tx,
             audit.in_account(app.account_id).target(&app.client_id),

@@ -66,6 +66,7 @@ impl SqlStore {
                     write: pool,
                     backend,
                     url: url.to_owned(),
+                    local_caches: None,
                 }
             }
         };
@@ -155,5 +156,6 @@ async fn connect_sqlite(url: &str) -> Result<SqlStore, ConnectError> {
         write,
         backend: Backend::Sqlite,
         url,
+        local_caches: None,
     })
 }

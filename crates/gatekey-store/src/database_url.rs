@@ -112,6 +112,7 @@ mod tests {
             write: pool,
             backend: crate::Backend::Postgres,
             url: url.to_owned(),
+            local_caches: None,
         };
         let debug = format!("{store:?}");
         assert!(!debug.contains("s3cret-pw"), "{debug}");

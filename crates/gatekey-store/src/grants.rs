@@ -8,13 +8,12 @@ use gatekey_core::oauth::store::GrantStore;
 use gatekey_core::scope::ScopeSet;
 use gatekey_core::store::{Invalidation, StoreError, StoreResult};
 use sqlx::any::AnyRow;
-use sqlx::AnyConnection;
 use time::OffsetDateTime;
 
 use crate::applications::{application, APPLICATION_COLUMNS};
 use crate::audits::insert_audit;
 use crate::error::from_sqlx;
-use crate::invalidations::insert_invalidation;
+use crate::invalidations::InvalidatingTx;
 use crate::rows::{column, optional_time_column, time_column};
 use crate::SqlStore;
 
@@ -41,8 +40,7 @@ pub(crate) fn grant(row: &AnyRow) -> StoreResult<Grant> {
 /// Revokes grants and every access and refresh token under them; codes of a revoked grant are
 /// refused at redemption. Announces each grant's invalidation.
 pub(crate) async fn revoke_grant_ids(
-    conn: &mut AnyConnection,
-    backend: crate::Backend,
+    tx: &mut InvalidatingTx,
     ids: &[i64],
     at: i64,
 ) -> StoreResult<()> {
@@ -55,11 +53,11 @@ pub(crate) async fn revoke_grant_ids(
             sqlx::query(statement)
                 .bind(at)
                 .bind(*id)
-                .execute(&mut *conn)
+                .execute(tx.conn())
                 .await
                 .map_err(from_sqlx)?;
         }
-        insert_invalidation(conn, backend, Invalidation::Grant(*id)).await?;
+        tx.record(Invalidation::Grant(*id)).await?;
     }
     Ok(())
 }
@@ -147,7 +145,7 @@ impl GrantStore for SqlStore {
         now: OffsetDateTime,
         audit: AuditEntry,
     ) -> StoreResult<u64> {
-        let mut tx = self.write.begin().await.map_err(from_sqlx)?;
+        let mut tx = self.begin_invalidating().await.map_err(from_sqlx)?;
         let ids: Vec<i64> = sqlx::query_scalar(
             "SELECT id FROM grants WHERE user_id = $1 AND account_id = $2 AND application_id = $3 AND revoked_at IS NULL",
         )
@@ -157,7 +155,7 @@ impl GrantStore for SqlStore {
         .fetch_all(&mut *tx)
         .await
         .map_err(from_sqlx)?;
-        revoke_grant_ids(&mut tx, self.backend, &ids, to_millis(now)).await?;
+        revoke_grant_ids(&mut tx, &ids, to_millis(now)).await?;
         if !ids.is_empty() {
             insert_audit(&mut tx, audit.in_account(account_id), None).await?;
         }

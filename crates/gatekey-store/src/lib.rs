@@ -19,12 +19,14 @@ mod grants;
 mod invalidations;
 mod invitations;
 mod issue_batch;
-pub use invalidations::{parse_invalidation, InvalidationListener};
+pub use invalidations::{parse_invalidation, InvalidationListener, LocalCaches};
 mod retention;
 mod rows;
 mod sessions;
 mod tokens;
 mod users;
+
+use std::sync::Arc;
 
 use sqlx::AnyPool;
 
@@ -45,6 +47,8 @@ pub struct SqlStore {
     url: String,
     /// Writes issued tokens in group commits.
     issue_batcher: issue_batch::IssueBatcher,
+    /// This process's caches, told of every invalidation a write of this store commits.
+    local_caches: Option<Arc<dyn LocalCaches>>,
 }
 
 impl std::fmt::Debug for SqlStore {

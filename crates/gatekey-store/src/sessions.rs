@@ -10,7 +10,6 @@ use time::OffsetDateTime;
 
 use crate::audits::insert_audit;
 use crate::error::{conflict_as, from_sqlx};
-use crate::invalidations::insert_invalidation;
 use crate::rows::{column, time_column};
 use crate::users::insert_audit_in_user_accounts;
 use crate::SqlStore;
@@ -80,14 +79,14 @@ impl SessionStore for SqlStore {
     }
 
     async fn delete_session(&self, id: i64, audit: AuditEntry) -> StoreResult<()> {
-        let mut tx = self.write.begin().await.map_err(from_sqlx)?;
+        let mut tx = self.begin_invalidating().await.map_err(from_sqlx)?;
         let deleted = sqlx::query("DELETE FROM sessions WHERE id = $1")
             .bind(id)
             .execute(&mut *tx)
             .await
             .map_err(from_sqlx)?;
         if deleted.rows_affected() > 0 {
-            insert_invalidation(&mut tx, self.backend, Invalidation::Session(id)).await?;
+            tx.record(Invalidation::Session(id)).await?;
             insert_audit(&mut tx, audit, None).await?;
         }
         tx.commit().await.map_err(from_sqlx)
@@ -104,7 +103,7 @@ impl SessionStore for SqlStore {
     }
 
     async fn delete_user_sessions(&self, user_id: i64, audit: AuditEntry) -> StoreResult<u64> {
-        let mut tx = self.write.begin().await.map_err(from_sqlx)?;
+        let mut tx = self.begin_invalidating().await.map_err(from_sqlx)?;
         let ended: Vec<i64> =
             sqlx::query_scalar("DELETE FROM sessions WHERE user_id = $1 RETURNING id")
                 .bind(user_id)
@@ -112,7 +111,7 @@ impl SessionStore for SqlStore {
                 .await
                 .map_err(from_sqlx)?;
         for session in &ended {
-            insert_invalidation(&mut tx, self.backend, Invalidation::Session(*session)).await?;
+            tx.record(Invalidation::Session(*session)).await?;
         }
         let count = u64::try_from(ended.len()).unwrap_or(u64::MAX);
         insert_audit_in_user_accounts(

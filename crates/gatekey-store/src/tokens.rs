@@ -19,7 +19,7 @@ use crate::applications::{application, APPLICATION_COLUMNS};
 use crate::audits::insert_audit;
 use crate::error::{conflict_as, from_sqlx};
 use crate::grants::{grant, GRANT_COLUMNS};
-use crate::invalidations::insert_invalidation;
+use crate::invalidations::InvalidatingTx;
 use crate::rows::{self, column, optional_time_column, time_column, ACCOUNT_COLUMNS, USER_COLUMNS};
 use crate::SqlStore;
 
@@ -188,7 +188,7 @@ impl TokenStore for SqlStore {
         audit: AuditEntry,
     ) -> StoreResult<()> {
         let at = to_millis(now);
-        let mut tx = self.write.begin().await.map_err(from_sqlx)?;
+        let mut tx = self.begin_invalidating().await.map_err(from_sqlx)?;
         let issued: Vec<(i64, Option<i64>)> =
             sqlx::query_as("SELECT id, family_id FROM access_tokens WHERE code_id = $1")
                 .bind(code_id)
@@ -204,10 +204,9 @@ impl TokenStore for SqlStore {
             .execute(&mut *tx)
             .await
             .map_err(from_sqlx)?;
-            insert_invalidation(&mut tx, self.backend, Invalidation::AccessToken(access_id))
-                .await?;
+            tx.record(Invalidation::AccessToken(access_id)).await?;
             if let Some(family) = family {
-                revoke_family_in(&mut tx, self.backend, family, at).await?;
+                revoke_family_in(&mut tx, family, at).await?;
             }
         }
         insert_audit(&mut tx, audit, None).await?;
@@ -279,8 +278,8 @@ impl TokenStore for SqlStore {
         now: OffsetDateTime,
         audit: Option<AuditEntry>,
     ) -> StoreResult<()> {
-        let mut tx = self.write.begin().await.map_err(from_sqlx)?;
-        revoke_family_in(&mut tx, self.backend, family_id, to_millis(now)).await?;
+        let mut tx = self.begin_invalidating().await.map_err(from_sqlx)?;
+        revoke_family_in(&mut tx, family_id, to_millis(now)).await?;
         if let Some(audit) = audit {
             insert_audit(&mut tx, audit, None).await?;
         }
@@ -288,7 +287,7 @@ impl TokenStore for SqlStore {
     }
 
     async fn revoke_access_token(&self, id: i64, now: OffsetDateTime) -> StoreResult<()> {
-        let mut tx = self.write.begin().await.map_err(from_sqlx)?;
+        let mut tx = self.begin_invalidating().await.map_err(from_sqlx)?;
         sqlx::query(
             "UPDATE access_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
         )
@@ -297,17 +296,12 @@ impl TokenStore for SqlStore {
         .execute(&mut *tx)
         .await
         .map_err(from_sqlx)?;
-        insert_invalidation(&mut tx, self.backend, Invalidation::AccessToken(id)).await?;
+        tx.record(Invalidation::AccessToken(id)).await?;
         tx.commit().await.map_err(from_sqlx)
     }
 }
 
-async fn revoke_family_in(
-    conn: &mut AnyConnection,
-    backend: crate::Backend,
-    family_id: i64,
-    at: i64,
-) -> StoreResult<()> {
+async fn revoke_family_in(tx: &mut InvalidatingTx, family_id: i64, at: i64) -> StoreResult<()> {
     for statement in [
         "UPDATE refresh_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL",
         "UPDATE access_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL",
@@ -315,9 +309,9 @@ async fn revoke_family_in(
         sqlx::query(statement)
             .bind(at)
             .bind(family_id)
-            .execute(&mut *conn)
+            .execute(tx.conn())
             .await
             .map_err(from_sqlx)?;
     }
-    insert_invalidation(conn, backend, Invalidation::Family(family_id)).await
+    tx.record(Invalidation::Family(family_id)).await
 }

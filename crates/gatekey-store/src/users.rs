@@ -13,7 +13,6 @@ use time::OffsetDateTime;
 use crate::api_keys::{revoke_descendants, Lineage};
 use crate::audits::insert_audit;
 use crate::error::{conflict_as, from_sqlx};
-use crate::invalidations::insert_invalidation;
 use crate::rows::{self, returning, ACCOUNT_COLUMNS, MEMBERSHIP_COLUMNS, USER_COLUMNS};
 use crate::SqlStore;
 
@@ -239,7 +238,7 @@ impl UserStore for SqlStore {
         keep_session: Option<i64>,
         audit: AuditEntry,
     ) -> StoreResult<()> {
-        let mut tx = self.write.begin().await.map_err(from_sqlx)?;
+        let mut tx = self.begin_invalidating().await.map_err(from_sqlx)?;
         let changed =
             sqlx::query("UPDATE users SET password_hash = $1, must_change_password = 0 WHERE id = $2 AND kind = 'person'")
                 .bind(password_hash)
@@ -258,7 +257,7 @@ impl UserStore for SqlStore {
                 .await
                 .map_err(from_sqlx)?;
         for session in ended {
-            insert_invalidation(&mut tx, self.backend, Invalidation::Session(session)).await?;
+            tx.record(Invalidation::Session(session)).await?;
         }
         insert_audit_in_user_accounts(&mut tx, user_id, audit).await?;
         tx.commit().await.map_err(from_sqlx)
@@ -302,7 +301,7 @@ impl UserStore for SqlStore {
         role: Role,
         audit: AuditEntry,
     ) -> StoreResult<RoleChange> {
-        let mut tx = self.write.begin().await.map_err(from_sqlx)?;
+        let mut tx = self.begin_invalidating().await.map_err(from_sqlx)?;
         // The account's row is the lock that serialises its role changes, so two owners
         // demoting each other concurrently cannot both see the other still an owner.
         sqlx::query("UPDATE accounts SET name = name WHERE id = $1")
@@ -335,7 +334,7 @@ impl UserStore for SqlStore {
             .execute(&mut *tx)
             .await
             .map_err(from_sqlx)?;
-        insert_invalidation(&mut tx, self.backend, Invalidation::User(user_id)).await?;
+        tx.record(Invalidation::User(user_id)).await?;
         insert_audit(&mut tx, audit.in_account(account_id).target(user_id), None).await?;
         let after = select_member(&mut tx, account_id, user_id)
             .await?
@@ -350,7 +349,7 @@ impl UserStore for SqlStore {
         now: OffsetDateTime,
         audit: AuditEntry,
     ) -> StoreResult<User> {
-        let mut tx = self.write.begin().await.map_err(from_sqlx)?;
+        let mut tx = self.begin_invalidating().await.map_err(from_sqlx)?;
         let changed =
             sqlx::query("UPDATE users SET disabled_at = $1 WHERE id = $2 AND disabled_at IS NULL")
                 .bind(to_millis(now))
@@ -365,10 +364,9 @@ impl UserStore for SqlStore {
                 .execute(&mut *tx)
                 .await
                 .map_err(from_sqlx)?;
-            insert_invalidation(&mut tx, self.backend, Invalidation::User(user_id)).await?;
+            tx.record(Invalidation::User(user_id)).await?;
             revoke_descendants(
                 &mut tx,
-                self.backend,
                 Lineage::OfUser(user_id),
                 now,
                 &audit,

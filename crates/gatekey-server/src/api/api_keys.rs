@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use gatekey_core::api_key::{create_child_api_key, ApiKeyRequest, CreateApiKeyError, KeyOwner};
 use gatekey_core::audit::{AuditAction, AuditEntry};
 use gatekey_core::scope::{Scope, ScopeSet};
-use gatekey_core::store::{ApiKeyFilter, ApiKeyStore, Invalidation, UserStore};
+use gatekey_core::store::{ApiKeyFilter, ApiKeyStore, UserStore};
 use gatekey_proto::api::{ApiKeyList, CreateApiKeyRequest, CreatedApiKey};
 
 use super::paging::Paging;
@@ -109,12 +109,6 @@ pub(super) async fn create_key_for(
         Err(CreateApiKeyError::Input(e)) => Err(ApiError::bad_request(e.to_string())),
         Err(CreateApiKeyError::UserDisabled) => Err(ApiError::conflict("the user is disabled")),
         Err(CreateApiKeyError::CreatorRevoked) => {
-            // This server's cache still trusted the creating key: forget it now rather than
-            // when the invalidation feed arrives.
-            let creator = &caller.principal;
-            let mut stale = vec![Invalidation::User(creator.user.id)];
-            stale.extend(creator.parent_key().map(|k| Invalidation::ApiKey(k.id)));
-            state.invalidate(&stale);
             Err(ApiError::invalid_token("the credential has been revoked"))
         }
         Err(CreateApiKeyError::Store(e)) => Err(e.into()),
@@ -149,7 +143,6 @@ pub async fn revoke_api_key(
     }
     let now = state.clock.now();
     let audit = AuditEntry::new(now, &caller.actor(), AuditAction::ApiKeyRevoked, "api_key");
-    let revoked = state.store.revoke_api_key(id, now, audit).await?;
-    state.invalidate(&revoked.invalidations());
+    state.store.revoke_api_key(id, now, audit).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

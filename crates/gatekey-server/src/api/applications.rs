@@ -20,7 +20,6 @@ use gatekey_core::oauth::admin::{
 use gatekey_core::oauth::application::{Application, ApplicationSettings, ClientType, GrantType};
 use gatekey_core::oauth::store::ApplicationStore;
 use gatekey_core::scope::{Scope, ScopeSet};
-use gatekey_core::store::Invalidation;
 use gatekey_proto::api::{
     ApplicationList, ApplicationView, CreateApplicationRequest, CreatedApplication, RotatedSecret,
     UpdateApplicationRequest,
@@ -265,9 +264,6 @@ async fn update_application(
         UpdateApplicationError::NotFound => ApiError::not_found("application"),
         UpdateApplicationError::Store(e) => e.into(),
     })?;
-    // Tokens of this application cached here are checked again under the new settings; other
-    // servers follow the invalidation feed the store wrote.
-    state.invalidate(&[Invalidation::Application(updated.id)]);
     Ok(Json(application_view(&updated)).into_response())
 }
 
@@ -286,7 +282,6 @@ async fn delete_application(
             DeleteApplicationError::NotFound => ApiError::not_found("application"),
             DeleteApplicationError::Store(e) => e.into(),
         })?;
-    state.invalidate(&[Invalidation::Application(app.id)]);
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

@@ -104,6 +104,5 @@ pub async fn disable_service_account(
         &caller.actor(),
     )
     .await?;
-    state.invalidate(&[gatekey_core::store::Invalidation::User(member.user.id)]);
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -7,7 +7,6 @@ use axum::response::{IntoResponse, Response};
 use gatekey_core::invitation::InviteError;
 use gatekey_core::role::Role;
 use gatekey_core::scope::Scope;
-use gatekey_core::store::Invalidation;
 use gatekey_core::store::UserStore;
 use gatekey_core::user_admin::{
     change_role, invite_person, ChangeRoleError, InvitePersonError, Invitee,
@@ -155,6 +154,5 @@ pub async fn update_user(
         ChangeRoleError::LastOwner => ApiError::conflict(e.to_string()),
         ChangeRoleError::Store(e) => e.into(),
     })?;
-    state.invalidate(&[Invalidation::User(id)]);
     Ok(Json(member_view(&changed)).into_response())
 }

@@ -9,10 +9,10 @@ use gatekey_core::audit::CredentialRef;
 use gatekey_core::oauth::exchange::token_scopes_within_application;
 use gatekey_core::oauth::store::TokenStore;
 use gatekey_core::principal::Principal;
-use gatekey_core::secret::{Secret, SecretKind};
+use gatekey_core::secret::SecretKind;
 use gatekey_core::store::UserStore;
 
-use super::cache::{CachedKey, CredentialSource};
+use super::cache::{CacheLookup, CachedKey, CredentialSource};
 use crate::error::ApiError;
 use crate::metrics::CredentialOutcome;
 use crate::state::AppState;
@@ -23,20 +23,14 @@ pub async fn check_access_token(
     presented: &str,
 ) -> Result<Arc<CachedKey>, ApiError> {
     let now = state.clock.now();
-    let Ok(secret) = Secret::parse(SecretKind::AccessToken, presented) else {
-        state.metrics.credential_check(CredentialOutcome::Malformed);
-        return Err(ApiError::invalid_token("the credential is malformed"));
+    let lookup =
+        state
+            .credentials
+            .look_up(SecretKind::AccessToken, presented, now, &state.metrics)?;
+    let (hash, generation) = match lookup {
+        CacheLookup::Cached(entry) => return Ok(entry),
+        CacheLookup::Missing { hash, generation } => (hash, generation),
     };
-    let hash = secret.hash();
-    if let Some(entry) = state.credentials.get(&hash) {
-        if entry.principal.expires_at.is_some_and(|at| at <= now) {
-            state.metrics.credential_check(CredentialOutcome::Expired);
-            return Err(ApiError::invalid_token("the credential has expired"));
-        }
-        state.metrics.credential_check(CredentialOutcome::CacheHit);
-        return Ok(entry);
-    }
-    let generation = state.credentials.generation();
     let Some(token) = state.store.access_token(&hash).await? else {
         state.metrics.credential_check(CredentialOutcome::Unknown);
         return Err(ApiError::invalid_token("the credential is unknown"));
@@ -82,5 +76,5 @@ pub async fn check_access_token(
     };
     Ok(state
         .credentials
-        .insert_checked(hash, Arc::new(principal), source, generation))
+        .insert(hash, Arc::new(principal), source, generation))
 }

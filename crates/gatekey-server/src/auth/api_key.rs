@@ -4,10 +4,10 @@
 use std::sync::Arc;
 
 use gatekey_core::principal::Principal;
-use gatekey_core::secret::{Secret, SecretKind};
+use gatekey_core::secret::SecretKind;
 use gatekey_core::store::ApiKeyStore;
 
-use super::cache::CachedKey;
+use super::cache::{CacheLookup, CachedKey, CredentialSource};
 use crate::error::ApiError;
 use crate::metrics::CredentialOutcome;
 use crate::state::AppState;
@@ -15,21 +15,13 @@ use crate::state::AppState;
 /// Resolves an API key to its cached entry, or answers 401 `invalid_token`.
 pub async fn check_api_key(state: &AppState, presented: &str) -> Result<Arc<CachedKey>, ApiError> {
     let now = state.clock.now();
-    let Ok(secret) = Secret::parse(SecretKind::ApiKey, presented) else {
-        state.metrics.credential_check(CredentialOutcome::Malformed);
-        return Err(ApiError::invalid_token("the credential is malformed"));
+    let lookup = state
+        .credentials
+        .look_up(SecretKind::ApiKey, presented, now, &state.metrics)?;
+    let (hash, generation) = match lookup {
+        CacheLookup::Cached(entry) => return Ok(entry),
+        CacheLookup::Missing { hash, generation } => (hash, generation),
     };
-    let hash = secret.hash();
-    if let Some(entry) = state.credentials.get(&hash) {
-        if entry.principal.expires_at.is_some_and(|at| at <= now) {
-            state.metrics.credential_check(CredentialOutcome::Expired);
-            return Err(ApiError::invalid_token("the credential has expired"));
-        }
-        state.metrics.credential_check(CredentialOutcome::CacheHit);
-        entry.touch(now);
-        return Ok(entry);
-    }
-    let generation = state.credentials.generation();
     let Some(found) = state.store.api_key_credential(&hash).await? else {
         state.metrics.credential_check(CredentialOutcome::Unknown);
         return Err(ApiError::invalid_token("the credential is unknown"));
@@ -52,9 +44,12 @@ pub async fn check_api_key(state: &AppState, presented: &str) -> Result<Arc<Cach
         credential_scopes: found.key.scopes,
         expires_at: found.key.expires_at,
     };
+    let source = CredentialSource::ApiKey {
+        key_id: found.key.id,
+    };
     let entry = state
         .credentials
-        .insert(hash, Arc::new(principal), found.key.id, generation);
+        .insert(hash, Arc::new(principal), source, generation);
     entry.touch(now);
     Ok(entry)
 }

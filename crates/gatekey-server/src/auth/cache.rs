@@ -1,23 +1,30 @@
 //! The credential cache: a checked API key or OAuth access token is trusted for a short time
 //! without asking the database again, so the check on every request is a hash and a map lookup.
 //!
-//! Revocation stays immediate: the revoking server evicts at once, other servers evict when the
-//! invalidation feed reaches them (a `NOTIFY` on PostgreSQL, a poll otherwise). A generation
-//! counter stops a lookup that raced an invalidation from caching what it read.
+//! Revocation stays immediate: a write on this server evicts as it commits (the store tells
+//! the caches), other servers evict when the invalidation feed reaches them (a `NOTIFY` on
+//! PostgreSQL, a poll otherwise).
+//!
+//! Uses of API keys are counted here, without a database write, and written in batches as
+//! `last_used_at`; a use of a key leaving the cache is kept until the next batch.
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use gatekey_core::clock::{from_millis, to_millis};
 use gatekey_core::principal::Principal;
-use gatekey_core::secret::TokenHash;
+use gatekey_core::secret::{Secret, SecretKind, TokenHash};
 use gatekey_core::store::Invalidation;
+use gatekey_core::Clock;
 use time::OffsetDateTime;
 
-/// Entries kept before the cache is emptied and starts over.
-const MAX_ENTRIES: usize = 100_000;
+use crate::clocked_cache::{ClockedCache, Generation, Invalidated};
+use crate::error::ApiError;
+use crate::metrics::{CredentialOutcome, Metrics};
+
+/// Credentials kept at most.
+pub const MAX_ENTRIES: u64 = 100_000;
 
 /// What a cached credential is, with the ids that invalidations name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,9 +50,9 @@ pub enum CredentialSource {
 }
 
 impl CredentialSource {
-    /// Whether `invalidation` makes this credential stale. A user's invalidation is checked by
-    /// the caller, from the principal.
-    fn made_stale_by(&self, invalidation: &Invalidation) -> bool {
+    /// Whether `invalidation` names this credential itself (a user's is checked by the
+    /// caller, from the principal).
+    fn named_by(&self, invalidation: &Invalidation) -> bool {
         match (*self, *invalidation) {
             (Self::ApiKey { key_id }, Invalidation::ApiKey(id)) => key_id == id,
             (Self::AccessToken { token_id, .. }, Invalidation::AccessToken(id)) => token_id == id,
@@ -68,7 +75,6 @@ pub struct CachedKey {
     pub principal: Arc<Principal>,
     /// What it is.
     pub source: CredentialSource,
-    fetched_at: Instant,
     /// Last use, in milliseconds; 0 when never used since cached.
     last_used: AtomicI64,
     /// The last use already written to the database.
@@ -92,137 +98,272 @@ impl CachedKey {
     }
 }
 
+impl Invalidated<TokenHash> for Arc<CachedKey> {
+    fn concerned_by(invalidation: &Invalidation) -> bool {
+        !matches!(invalidation, Invalidation::Session(_))
+    }
+
+    fn stale_after(&self, _: &TokenHash, invalidation: &Invalidation) -> bool {
+        match invalidation {
+            Invalidation::User(id) => self.principal.user.id == *id,
+            other => self.source.named_by(other),
+        }
+    }
+}
+
+/// What the cache knows of a presented credential.
+#[derive(Debug)]
+pub enum CacheLookup {
+    /// Checked recently and still good; its use is recorded.
+    Cached(Arc<CachedKey>),
+    /// Not cached: check it against the database, then [`CredentialCache::insert`] it.
+    Missing {
+        /// The credential's hash.
+        hash: TokenHash,
+        /// Pass to [`CredentialCache::insert`].
+        generation: Generation,
+    },
+}
+
+/// Uses of keys that left the cache before their use was written.
+type PendingUsage = Arc<Mutex<Vec<(i64, OffsetDateTime)>>>;
+
 /// The cache of checked credentials.
 #[derive(Debug)]
 pub struct CredentialCache {
-    entries: RwLock<HashMap<TokenHash, Arc<CachedKey>>>,
-    ttl: Duration,
-    generation: AtomicU64,
-    /// Uses of keys evicted before their use was written.
-    pending_usage: Mutex<Vec<(i64, OffsetDateTime)>>,
+    entries: ClockedCache<TokenHash, Arc<CachedKey>>,
+    pending_usage: PendingUsage,
 }
 
 impl CredentialCache {
-    /// A cache trusting entries for `ttl`.
-    pub fn new(ttl: Duration) -> Self {
+    /// A cache trusting entries for `ttl` by `clock`.
+    pub fn new(ttl: Duration, clock: Arc<dyn Clock>) -> Self {
+        let pending_usage = PendingUsage::default();
+        let on_removal = {
+            let pending = pending_usage.clone();
+            move |entry: Arc<CachedKey>| {
+                if let Some(used) = entry.unflushed_use() {
+                    lock(&pending).push(used);
+                }
+            }
+        };
         Self {
-            entries: RwLock::new(HashMap::new()),
-            ttl,
-            generation: AtomicU64::new(0),
-            pending_usage: Mutex::new(Vec::new()),
+            entries: ClockedCache::with_removal_listener(MAX_ENTRIES, ttl, clock, on_removal),
+            pending_usage,
         }
+    }
+
+    /// Parses `presented` as a credential of `kind` and looks it up. A cached credential past
+    /// its own expiry is refused, as the database check would. Counts the check's outcome when
+    /// it ends here.
+    pub fn look_up(
+        &self,
+        kind: SecretKind,
+        presented: &str,
+        now: OffsetDateTime,
+        metrics: &Metrics,
+    ) -> Result<CacheLookup, ApiError> {
+        let Ok(secret) = Secret::parse(kind, presented) else {
+            metrics.credential_check(CredentialOutcome::Malformed);
+            return Err(ApiError::invalid_token("the credential is malformed"));
+        };
+        let hash = secret.hash();
+        let Some(entry) = self.entries.get(&hash) else {
+            let generation = self.entries.generation();
+            return Ok(CacheLookup::Missing { hash, generation });
+        };
+        if entry.principal.expires_at.is_some_and(|at| at <= now) {
+            metrics.credential_check(CredentialOutcome::Expired);
+            return Err(ApiError::invalid_token("the credential has expired"));
+        }
+        metrics.credential_check(CredentialOutcome::CacheHit);
+        entry.touch(now);
+        Ok(CacheLookup::Cached(entry))
     }
 
     /// The entry for `hash` if it is still fresh.
     pub fn get(&self, hash: &TokenHash) -> Option<Arc<CachedKey>> {
-        let entries = self.entries.read().unwrap_or_else(|p| p.into_inner());
-        entries
-            .get(hash)
-            .filter(|entry| entry.fetched_at.elapsed() < self.ttl)
-            .cloned()
+        self.entries.get(hash)
     }
 
-    /// The current generation; pass it to [`Self::insert`] after reading the database.
-    pub fn generation(&self) -> u64 {
-        self.generation.load(Ordering::Acquire)
-    }
-
-    /// Caches a checked key, unless an invalidation happened since `generation` was read.
+    /// Caches a checked credential, unless an invalidation happened since `generation` was
+    /// read; returns the entry either way.
     pub fn insert(
         &self,
         hash: TokenHash,
         principal: Arc<Principal>,
-        key_id: i64,
-        generation: u64,
-    ) -> Arc<CachedKey> {
-        self.insert_checked(
-            hash,
-            principal,
-            CredentialSource::ApiKey { key_id },
-            generation,
-        )
-    }
-
-    /// Caches a checked credential of any kind, unless an invalidation happened since
-    /// `generation` was read.
-    pub fn insert_checked(
-        &self,
-        hash: TokenHash,
-        principal: Arc<Principal>,
         source: CredentialSource,
-        generation: u64,
+        generation: Generation,
     ) -> Arc<CachedKey> {
         let entry = Arc::new(CachedKey {
             principal,
             source,
-            fetched_at: Instant::now(),
             last_used: AtomicI64::new(0),
             last_flushed: AtomicI64::new(0),
         });
-        let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
-        if self.generation.load(Ordering::Acquire) == generation {
-            if entries.len() >= MAX_ENTRIES {
-                self.drain_usage(entries.drain().map(|(_, e)| e));
-            }
-            if let Some(previous) = entries.insert(hash, entry.clone()) {
-                self.drain_usage(std::iter::once(previous));
-            }
-        }
+        self.entries.insert(hash, entry.clone(), generation);
         entry
     }
 
     /// Evicts every entry an invalidation makes stale.
     pub fn invalidate(&self, invalidations: &[Invalidation]) {
-        if invalidations.is_empty() {
-            return;
-        }
-        let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
-        self.generation.fetch_add(1, Ordering::AcqRel);
-        let mut evicted = Vec::new();
-        entries.retain(|_, entry| {
-            let stale = invalidations.iter().any(|inv| match inv {
-                Invalidation::User(id) => entry.principal.user.id == *id,
-                other => entry.source.made_stale_by(other),
-            });
-            if stale {
-                evicted.push(entry.clone());
-            }
-            !stale
-        });
-        self.drain_usage(evicted.into_iter());
-    }
-
-    /// Evicts everything: used when the invalidation feed may have been missed.
-    pub fn clear(&self) {
-        let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
-        self.generation.fetch_add(1, Ordering::AcqRel);
-        self.drain_usage(entries.drain().map(|(_, e)| e));
+        self.entries.invalidate(invalidations);
     }
 
     /// Takes every use not yet written to the database.
     pub fn take_usage(&self) -> Vec<(i64, OffsetDateTime)> {
-        let mut usage =
-            std::mem::take(&mut *self.pending_usage.lock().unwrap_or_else(|p| p.into_inner()));
-        let entries = self.entries.read().unwrap_or_else(|p| p.into_inner());
-        usage.extend(entries.values().filter_map(|e| e.unflushed_use()));
+        let held = self.entries.values();
+        let mut usage = std::mem::take(&mut *lock(&self.pending_usage));
+        usage.extend(held.iter().filter_map(|e| e.unflushed_use()));
         usage
     }
 
     /// Puts back uses that could not be written.
     pub fn requeue_usage(&self, usage: Vec<(i64, OffsetDateTime)>) {
-        self.pending_usage
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .extend(usage);
+        lock(&self.pending_usage).extend(usage);
+    }
+}
+
+fn lock(pending: &PendingUsage) -> std::sync::MutexGuard<'_, Vec<(i64, OffsetDateTime)>> {
+    pending.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use gatekey_core::account::Account;
+    use gatekey_core::audit::CredentialRef;
+    use gatekey_core::role::Role;
+    use gatekey_core::scope::ScopeSet;
+    use gatekey_core::user::{User, UserKind};
+    use gatekey_core::ManualClock;
+
+    use super::*;
+
+    const START: OffsetDateTime = OffsetDateTime::UNIX_EPOCH;
+
+    fn principal(user_id: i64) -> Arc<Principal> {
+        Arc::new(Principal {
+            user: Arc::new(User {
+                id: user_id,
+                email: format!("user{user_id}@acme.test"),
+                name: "User".into(),
+                kind: UserKind::Person,
+                password_hash: None,
+                disabled_at: None,
+                created_at: START,
+                must_change_password: false,
+            }),
+            account: Arc::new(Account {
+                id: 1,
+                slug: "acme".into(),
+                name: "Acme".into(),
+                created_at: START,
+            }),
+            membership_id: user_id,
+            role: Role::Member,
+            credential: CredentialRef::Anonymous,
+            credential_scopes: ScopeSet::ALL,
+            expires_at: None,
+        })
     }
 
-    fn drain_usage(&self, evicted: impl Iterator<Item = Arc<CachedKey>>) {
-        let used: Vec<_> = evicted.filter_map(|e| e.unflushed_use()).collect();
-        if !used.is_empty() {
-            self.pending_usage
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .extend(used);
+    fn hash(n: u8) -> TokenHash {
+        TokenHash::from_bytes([n; 32])
+    }
+
+    fn cache() -> (CredentialCache, Arc<ManualClock>) {
+        let clock = Arc::new(ManualClock::new(START));
+        (
+            CredentialCache::new(Duration::from_secs(60), clock.clone()),
+            clock,
+        )
+    }
+
+    fn token(
+        token_id: i64,
+        family_id: i64,
+        grant_id: i64,
+        application_id: i64,
+    ) -> CredentialSource {
+        CredentialSource::AccessToken {
+            token_id,
+            family_id: Some(family_id),
+            grant_id,
+            application_id,
+            issued_at: START,
         }
+    }
+
+    #[test]
+    fn an_entry_expires_when_the_clock_passes_the_ttl() {
+        let (cache, clock) = cache();
+        let key = hash(1);
+        let source = CredentialSource::ApiKey { key_id: 1 };
+        cache.insert(key, principal(1), source, cache.entries.generation());
+        clock.advance(time::Duration::seconds(59));
+        assert!(cache.get(&key).is_some());
+        clock.advance(time::Duration::seconds(1));
+        assert!(cache.get(&key).is_none());
+    }
+
+    #[test]
+    fn each_invalidation_evicts_the_credentials_it_names() {
+        let (cache, _) = cache();
+        let entries = [
+            (hash(1), 10, CredentialSource::ApiKey { key_id: 1 }),
+            (hash(2), 20, token(2, 200, 2000, 20_000)),
+            (hash(3), 30, token(3, 300, 3000, 30_000)),
+            (hash(4), 40, token(4, 400, 4000, 40_000)),
+            (hash(5), 50, token(5, 500, 5000, 50_000)),
+            (hash(6), 60, token(6, 600, 6000, 60_000)),
+            (hash(7), 70, CredentialSource::ApiKey { key_id: 7 }),
+        ];
+        for (key, user, source) in &entries {
+            cache.insert(*key, principal(*user), *source, cache.entries.generation());
+        }
+        cache.invalidate(&[
+            Invalidation::ApiKey(1),
+            Invalidation::AccessToken(2),
+            Invalidation::Family(300),
+            Invalidation::Grant(4000),
+            Invalidation::Application(50_000),
+            Invalidation::User(60),
+            Invalidation::Session(7),
+        ]);
+        let cached: Vec<bool> = entries
+            .iter()
+            .map(|(key, _, _)| cache.get(key).is_some())
+            .collect();
+        assert_eq!(cached, [false, false, false, false, false, false, true]);
+    }
+
+    #[test]
+    fn a_use_is_written_once_even_after_its_key_left_the_cache() {
+        let (cache, _) = cache();
+        let (kept, evicted) = (hash(1), hash(2));
+        let used_at = START + time::Duration::seconds(5);
+        for (key, id) in [(&kept, 1), (&evicted, 2)] {
+            let source = CredentialSource::ApiKey { key_id: id };
+            let entry = cache.insert(*key, principal(id), source, cache.entries.generation());
+            entry.touch(used_at);
+        }
+        cache.invalidate(&[Invalidation::ApiKey(2)]);
+        let mut usage = cache.take_usage();
+        usage.sort_unstable();
+        assert_eq!(usage, [(1, used_at), (2, used_at)]);
+        assert!(cache.take_usage().is_empty(), "each use is taken once");
+    }
+
+    #[test]
+    fn uses_of_access_tokens_are_not_written() {
+        let (cache, _) = cache();
+        let entry = cache.insert(
+            hash(1),
+            principal(1),
+            token(1, 1, 1, 1),
+            cache.entries.generation(),
+        );
+        entry.touch(START);
+        assert!(cache.take_usage().is_empty());
     }
 }

@@ -4,7 +4,7 @@
 use gatekey_core::audit::{Actor, AuditAction, AuditEntry};
 use gatekey_core::oauth::store::{ApplicationStore, GrantStore};
 use gatekey_core::principal::Principal;
-use gatekey_core::store::{Invalidation, StoreError};
+use gatekey_core::store::StoreError;
 
 use crate::state::AppState;
 
@@ -32,10 +32,5 @@ pub async fn revoke_application_for(
             audit,
         )
         .await?;
-    if revoked > 0 {
-        // Tokens of this application cached on this server are dropped now; other servers
-        // follow the invalidation feed.
-        state.invalidate(&[Invalidation::Application(application.id)]);
-    }
     Ok(revoked > 0)
 }

@@ -12,7 +12,6 @@ use axum::Router;
 use gatekey_core::oauth::store::TokenStore;
 use gatekey_core::oauth::token::TokenRecord;
 use gatekey_core::secret::{Secret, SecretKind};
-use gatekey_core::store::Invalidation;
 
 use super::client_auth::{authenticate_client, AuthenticatedClient};
 use super::error::{no_store, post_only, OAuthError};
@@ -66,8 +65,6 @@ async fn revoke_access_token(
             .store
             .revoke_access_token(token.id, state.clock.now())
             .await?;
-        // Refused on this server from now on; others follow the invalidation feed.
-        state.invalidate(&[Invalidation::AccessToken(token.id)]);
     }
     Ok(())
 }
@@ -88,7 +85,6 @@ async fn revoke_refresh_token(
             .store
             .revoke_family(family_id, state.clock.now(), None)
             .await?;
-        state.invalidate(&[Invalidation::Family(family_id)]);
     }
     Ok(())
 }

@@ -2,17 +2,19 @@
 //! account (and role), the standing grant tokens hang off, and the account's slug. Without it
 //! each issuance would read three rows before writing one.
 //!
-//! Bounded: at most [`MAX_ENTRIES`] applications, each trusted for the credential TTL (a `moka`
-//! cache). Entries are evicted by the invalidation feed when the application changes, the
-//! service account is disabled, or the grant is revoked, exactly as cached credentials are.
+//! Bounded: at most [`MAX_ENTRIES`] applications, each trusted for the credential TTL (a
+//! [`ClockedCache`]). Entries are evicted when the application changes, the service account is
+//! disabled, or the grant is revoked, exactly as cached credentials are.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use gatekey_core::oauth::grant::Grant;
 use gatekey_core::store::Invalidation;
 use gatekey_core::user::Member;
-use moka::sync::Cache;
+use gatekey_core::Clock;
+
+use crate::clocked_cache::{ClockedCache, Generation, Invalidated};
 
 /// Contexts kept at most.
 pub const MAX_ENTRIES: u64 = 10_000;
@@ -28,49 +30,44 @@ pub struct ServiceAccountContext {
     pub account_slug: String,
 }
 
-/// Contexts by application id.
-pub struct ServiceAccountCache {
-    entries: Cache<i64, Arc<ServiceAccountContext>>,
-    ttl: Duration,
-    /// Bumped by every invalidation; see [`Self::insert`].
-    generation: Mutex<u64>,
-}
-
-/// Counts only: the cache's own `Debug` would print every entry.
-impl std::fmt::Debug for ServiceAccountCache {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ServiceAccountCache")
-            .field("entries", &self.entries.entry_count())
-            .finish_non_exhaustive()
+/// Stale when the application changes, the service account is disabled or changes role, or
+/// the grant is revoked.
+impl Invalidated<i64> for Arc<ServiceAccountContext> {
+    fn concerned_by(invalidation: &Invalidation) -> bool {
+        matches!(
+            invalidation,
+            Invalidation::Application(_) | Invalidation::User(_) | Invalidation::Grant(_)
+        )
     }
-}
 
-impl ServiceAccountCache {
-    /// A cache trusting entries for `ttl` (zero caches nothing).
-    pub fn new(ttl: Duration) -> Self {
-        Self {
-            entries: Cache::builder()
-                .max_capacity(MAX_ENTRIES)
-                .time_to_live(ttl.max(Duration::from_millis(1)))
-                .support_invalidation_closures()
-                .build(),
-            ttl,
-            generation: Mutex::new(0),
+    fn stale_after(&self, application_id: &i64, invalidation: &Invalidation) -> bool {
+        match *invalidation {
+            Invalidation::Application(id) => id == *application_id,
+            Invalidation::User(id) => id == self.member.user.id,
+            Invalidation::Grant(id) => id == self.grant.id,
+            _ => false,
         }
     }
+}
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, u64> {
-        self.generation.lock().unwrap_or_else(|p| p.into_inner())
+/// Contexts by application id.
+#[derive(Debug)]
+pub struct ServiceAccountCache(ClockedCache<i64, Arc<ServiceAccountContext>>);
+
+impl ServiceAccountCache {
+    /// A cache trusting entries for `ttl` by `clock` (zero trusts nothing).
+    pub fn new(ttl: Duration, clock: Arc<dyn Clock>) -> Self {
+        Self(ClockedCache::new(MAX_ENTRIES, ttl, clock))
     }
 
     /// The context of `application_id`, if cached and fresh.
     pub fn get(&self, application_id: i64) -> Option<Arc<ServiceAccountContext>> {
-        self.entries.get(&application_id)
+        self.0.get(&application_id)
     }
 
     /// The generation to pass to [`Self::insert`] after reading the database.
-    pub fn generation(&self) -> u64 {
-        *self.lock()
+    pub fn generation(&self) -> Generation {
+        self.0.generation()
     }
 
     /// Caches a context unless an invalidation came in since `generation`.
@@ -78,42 +75,14 @@ impl ServiceAccountCache {
         &self,
         application_id: i64,
         context: Arc<ServiceAccountContext>,
-        generation: u64,
+        generation: Generation,
     ) {
-        let current = self.lock();
-        if *current == generation && !self.ttl.is_zero() {
-            self.entries.insert(application_id, context);
-        }
+        self.0.insert(application_id, context, generation);
     }
 
     /// Evicts contexts the invalidations make stale.
     pub fn invalidate(&self, invalidations: &[Invalidation]) {
-        let relevant: Vec<Invalidation> = invalidations
-            .iter()
-            .filter(|i| {
-                matches!(
-                    i,
-                    Invalidation::Application(_) | Invalidation::User(_) | Invalidation::Grant(_)
-                )
-            })
-            .copied()
-            .collect();
-        if relevant.is_empty() {
-            return;
-        }
-        let mut generation = self.lock();
-        *generation += 1;
-        let stale = move |app_id: &i64, c: &Arc<ServiceAccountContext>| {
-            relevant.iter().any(|i| match *i {
-                Invalidation::Application(id) => id == *app_id,
-                Invalidation::User(id) => id == c.member.user.id,
-                Invalidation::Grant(id) => id == c.grant.id,
-                _ => false,
-            })
-        };
-        if self.entries.invalidate_entries_if(stale).is_err() {
-            self.entries.invalidate_all();
-        }
+        self.0.invalidate(invalidations);
     }
 }
 
@@ -122,6 +91,7 @@ mod tests {
     use gatekey_core::role::Role;
     use gatekey_core::scope::ScopeSet;
     use gatekey_core::user::{Membership, User, UserKind};
+    use gatekey_core::ManualClock;
     use time::OffsetDateTime;
 
     use super::*;
@@ -161,9 +131,14 @@ mod tests {
         })
     }
 
+    fn cache() -> ServiceAccountCache {
+        let clock = Arc::new(ManualClock::new(OffsetDateTime::UNIX_EPOCH));
+        ServiceAccountCache::new(Duration::from_secs(60), clock)
+    }
+
     #[test]
     fn invalidations_evict_what_they_name_and_nothing_else() {
-        let cache = ServiceAccountCache::new(Duration::from_secs(60));
+        let cache = cache();
         for app in 1..=4 {
             cache.insert(app, context(app), cache.generation());
         }
@@ -179,21 +154,10 @@ mod tests {
 
     #[test]
     fn a_load_that_raced_an_invalidation_is_not_cached() {
-        let cache = ServiceAccountCache::new(Duration::from_secs(60));
+        let cache = cache();
         let before = cache.generation();
         cache.invalidate(&[Invalidation::Application(1)]);
         cache.insert(1, context(1), before);
         assert!(cache.get(1).is_none());
-    }
-
-    #[test]
-    fn the_cache_is_bounded() {
-        let cache = ServiceAccountCache::new(Duration::from_secs(60));
-        let shared = context(1);
-        for app in 0..(MAX_ENTRIES as i64 * 3) {
-            cache.insert(app, shared.clone(), cache.generation());
-        }
-        cache.entries.run_pending_tasks();
-        assert!(cache.entries.entry_count() <= MAX_ENTRIES);
     }
 }

@@ -13,7 +13,6 @@ use gatekey_core::oauth::application::{
     ApplicationInputError, ApplicationSettings, ClientType, GrantType,
 };
 use gatekey_core::oauth::store::ApplicationStore;
-use gatekey_core::store::Invalidation;
 use serde::Deserialize;
 
 use super::csrf_form::{CsrfChecked, CsrfForm};
@@ -166,6 +165,5 @@ pub async fn delete_application(
         Err(DeleteApplicationError::NotFound) => return Err(no_such_application()),
         Err(DeleteApplicationError::Store(error)) => return Err(error.into()),
     }
-    state.invalidate(&[Invalidation::Application(app.id)]);
     Ok(Redirect::to("/").into_response())
 }

@@ -132,8 +132,6 @@ pub async fn revoke_key(
         AuditAction::ApiKeyRevoked,
         "api_key",
     );
-    let revoked = state.store.revoke_api_key(id, now, audit).await?;
-    // The keys it created are revoked with it: drop them all from this server's cache.
-    state.invalidate(&revoked.invalidations());
+    state.store.revoke_api_key(id, now, audit).await?;
     Ok(Redirect::to("/").into_response())
 }

@@ -5,7 +5,6 @@ use gatekey_core::audit::Actor;
 use gatekey_core::oauth::admin::set_introspect_all_accounts;
 use gatekey_core::oauth::store::ApplicationStore;
 use gatekey_core::role::Role;
-use gatekey_core::store::Invalidation;
 use reqwest::Method;
 use serde_json::json;
 use time::{Duration, OffsetDateTime};
@@ -107,7 +106,7 @@ async fn introspect_sees_its_own_account_and_all_accounts_only_when_the_operator
         // calls) reaches every account, and turning it off takes it back.
         let now = OffsetDateTime::now_utc();
         let operator = Actor::operator();
-        let widened = set_introspect_all_accounts(
+        set_introspect_all_accounts(
             app.store(),
             now,
             &resource_server.application,
@@ -116,9 +115,6 @@ async fn introspect_sees_its_own_account_and_all_accounts_only_when_the_operator
         )
         .await
         .expect("operator setting");
-        app.server
-            .state
-            .invalidate(&[Invalidation::Application(widened.id)]);
         for token in [&other_access, &other_refresh] {
             let seen = app.introspect(&resource_server, token).await;
             assert_eq!(seen["active"], true, "{seen}");
@@ -151,9 +147,6 @@ async fn introspect_sees_its_own_account_and_all_accounts_only_when_the_operator
         set_introspect_all_accounts(app.store(), now, &current, false, &operator)
             .await
             .expect("operator setting");
-        app.server
-            .state
-            .invalidate(&[Invalidation::Application(current.id)]);
         let seen = app.introspect(&resource_server, &other_access).await;
         assert_eq!(seen, json!({"active": false}), "turned off again");
         let seen = app.introspect(&resource_server, &acme_access).await;

@@ -24,6 +24,7 @@ mod introspection_accounts;
 mod invitation_pages;
 mod invitations;
 mod key_lineage;
+mod local_invalidation;
 mod oauth_api_access;
 mod oauth_concurrency;
 mod oauth_fixture;

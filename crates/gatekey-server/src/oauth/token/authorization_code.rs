@@ -9,7 +9,7 @@ use gatekey_core::oauth::exchange::{check_code, CodeExchange, ExchangeError};
 use gatekey_core::oauth::store::TokenStore;
 use gatekey_core::oauth::token::{CodeRecord, CodeRedemption};
 use gatekey_core::secret::{Secret, SecretKind};
-use gatekey_core::store::{AccountStore, Invalidation, StoreError, UserStore};
+use gatekey_core::store::{AccountStore, StoreError, UserStore};
 
 use super::issue::{MintedTokens, TokenRequest};
 use crate::oauth::error::OAuthError;
@@ -84,9 +84,6 @@ async fn revoke_replayed_code(request: &TokenRequest, code: &CodeRecord) -> OAut
     if let Err(error) = state.store.revoke_tokens_of_code(code.id, now, audit).await {
         return OAuthError::unavailable(&error);
     }
-    // The code's tokens are not known here by id; evicting the grant's cached tokens drops
-    // them at once (the others are simply checked against the database again).
-    state.invalidate(&[Invalidation::Grant(code.grant.id)]);
     ExchangeError::invalid_grant(
         "the code was already used; the tokens issued from it have been revoked",
     )

@@ -8,7 +8,6 @@ use gatekey_core::oauth::exchange::{check_refresh, ExchangeError, RefreshDecisio
 use gatekey_core::oauth::store::TokenStore;
 use gatekey_core::oauth::token::TokenRecord;
 use gatekey_core::secret::{Secret, SecretKind};
-use gatekey_core::store::Invalidation;
 
 use super::issue::{MintedTokens, TokenRequest};
 use crate::oauth::error::OAuthError;
@@ -86,7 +85,6 @@ async fn revoke_reused_family(request: &TokenRequest, token: &TokenRecord) -> OA
     if let Err(error) = state.store.revoke_family(family_id, now, Some(audit)).await {
         return OAuthError::unavailable(&error);
     }
-    state.invalidate(&[Invalidation::Family(family_id)]);
     ExchangeError::invalid_grant(
         "the refresh token was already used; the tokens of this authorization have been revoked",
     )
