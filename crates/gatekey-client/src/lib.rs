@@ -19,8 +19,6 @@
 //!
 //! See `docs/client.md` in the repository for every method and option.
 
-#![warn(missing_docs)]
-
 mod client;
 mod command;
 pub mod connection;

@@ -1,72 +1,21 @@
 //! The client against a real server: typed answers, typed errors, no secret in `Debug`.
 
-use std::sync::Arc;
-
 use gatekey_client::ApiClient;
-use gatekey_core::api_key::{create_api_key, ApiKeyRequest};
-use gatekey_core::audit::{Actor, AuditAction, AuditEntry};
 use gatekey_core::role::Role;
-use gatekey_core::scope::ScopeSet;
-use gatekey_core::store::AccountStore;
-use gatekey_core::user_admin::{create_person, PersonRequest};
-use gatekey_core::SystemClock;
 use gatekey_proto::api::{ApiKeyList, CreatedApiKey, MeResponse};
-use gatekey_server::Config;
-use gatekey_store::testing::{backends, TestDatabase};
-use time::OffsetDateTime;
+use gatekey_server::testing::{each_backend, TestApp};
 
 #[tokio::test]
 async fn calls_the_api_and_reports_server_errors() {
-    for backend in backends() {
-        let db = TestDatabase::create(backend).await;
-        let mut config = Config {
-            database_url: db.url.clone(),
-            ..Config::default()
-        };
-        config.listen = "127.0.0.1:0".parse().unwrap();
-        let server = gatekey_server::start(config, Arc::new(SystemClock))
-            .await
-            .unwrap();
-        let store = server.state.store.clone();
-        let now = OffsetDateTime::now_utc();
-        let audit = AuditEntry::new(
-            now,
-            &Actor::operator(),
-            AuditAction::AccountCreated,
-            "account",
-        );
-        let account = store
-            .create_account("acme", "Acme", now, audit)
-            .await
-            .unwrap();
-        let person = PersonRequest {
-            email: "ada@acme.test",
-            name: "Ada",
-            role: Role::Member,
-            password_hash: None,
-        };
-        let ada = create_person(&store, now, &account, person, &Actor::operator())
-            .await
-            .unwrap();
-        let request = ApiKeyRequest {
-            name: "client".into(),
-            scopes: None,
-            expires_at: None,
-        };
-        let (_, secret) = create_api_key(
-            &store,
-            now,
-            (&ada).into(),
-            ScopeSet::ALL,
-            request,
-            &Actor::operator(),
-        )
-        .await
-        .unwrap();
+    each_backend(|backend| async move {
+        let app = TestApp::start(backend).await;
+        let acme = app.account("acme").await;
+        let ada = app.person(&acme, "ada@acme.test", Role::Member).await;
+        let secret = app.key(&ada, None).await;
 
-        let client = ApiClient::with_api_key(&server.url(), secret.expose()).unwrap();
+        let client = ApiClient::with_api_key(&app.base_url(), &secret).unwrap();
         assert!(
-            !format!("{client:?}").contains(secret.expose()),
+            !format!("{client:?}").contains(&secret),
             "Debug redacts the key"
         );
         let me: MeResponse = client.get("/api/v1/me").await.unwrap();
@@ -99,7 +48,7 @@ async fn calls_the_api_and_reports_server_errors() {
             Some("insufficient_scope"),
             "a member's key never carries admin"
         );
-        let revoked = ApiClient::with_api_key(&server.url(), &created.secret).unwrap();
+        let revoked = ApiClient::with_api_key(&app.base_url(), &created.secret).unwrap();
         let error = revoked.get::<MeResponse>("/api/v1/me").await.unwrap_err();
         assert_eq!(error.code(), Some("invalid_token"));
         assert!(matches!(
@@ -107,8 +56,7 @@ async fn calls_the_api_and_reports_server_errors() {
             gatekey_client::ClientError::Api { status: 401, .. }
         ));
 
-        server.shutdown().await.unwrap();
-        store.close().await;
-        db.drop_database().await;
-    }
+        app.stop().await;
+    })
+    .await;
 }

@@ -1,8 +1,6 @@
 //! The gatekey HTTP server: the REST API, the web pages, operations endpoints, configuration
 //! and telemetry. Start it with [`serve::start`].
 
-#![warn(missing_docs)]
-
 mod api;
 pub mod app;
 pub mod auth;
@@ -23,6 +21,8 @@ pub mod path;
 pub mod rate_limit;
 pub mod serve;
 pub mod state;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod web;
 
 pub use config::{Config, ConfigOverrides};

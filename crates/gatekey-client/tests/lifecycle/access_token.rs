@@ -1,31 +1,25 @@
 //! `AccessToken` alone: used until it expires, then a clear error, until the program hands
 //! in a new one.
 
-use std::time::Duration;
+use std::sync::Arc;
 
 use gatekey_client::{ApiClient, ClientError, ConnectionOptions};
+use gatekey_core::ManualClock;
+use time::{Duration, OffsetDateTime};
 
 use crate::harness::Server;
 
 async fn client_credentials_token(server: &Server) -> String {
-    let app = &server.service_app;
-    let answer: serde_json::Value = server
-        .http
-        .post(format!("{}/oauth/token", server.url()))
-        .basic_auth(&app.client_id, app.secret.as_deref())
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    answer["access_token"].as_str().unwrap().to_owned()
+    let form = [("grant_type", "client_credentials")];
+    let answer = server.app.token(&server.service_app, &form).await;
+    assert_eq!(answer.0, 200, "{}", answer.2);
+    answer.2["access_token"].as_str().unwrap().to_owned()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_expired_access_token_fails_until_a_new_one_is_set() {
-    let server = Server::start(2).await;
+    let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
+    let server = Server::start_with_clock(2, clock.clone()).await;
     let token = client_credentials_token(&server).await;
     let options: ConnectionOptions = format!("Server={};AccessToken={token}", server.url())
         .parse()
@@ -36,7 +30,8 @@ async fn an_expired_access_token_fails_until_a_new_one_is_set() {
         .await
         .expect("a fresh token works");
 
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    // The server's time passes the token's two seconds; the client never knew its expiry.
+    clock.advance(Duration::milliseconds(2500));
     let error = client
         .get::<serde_json::Value>("/api/v1/me")
         .await
@@ -60,5 +55,5 @@ async fn an_expired_access_token_fails_until_a_new_one_is_set() {
         .get::<serde_json::Value>("/api/v1/me")
         .await
         .expect("the new token works");
-    server.stop().await;
+    server.app.stop().await;
 }

@@ -4,10 +4,13 @@
 
 use std::time::Duration;
 
-use gatekey_client::{ApiClient, ConnectionOptions, DevicePrompt, Interaction};
+use gatekey_client::{
+    ApiClient, ClientError, ConnectionOptions, DevicePrompt, Interaction, TokenSet,
+};
 use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 
-use crate::harness::{call_for, Server};
+use crate::harness::{call_for, Server, EMAIL};
 
 /// Hands what the user would see to the test.
 struct TestUser {
@@ -25,60 +28,63 @@ impl Interaction for TestUser {
     }
 }
 
-fn client(options: ConnectionOptions) -> (ApiClient, mpsc::UnboundedReceiver<String>) {
+/// Starts a login on a client of the native application with `method` (the rest of the
+/// connection string); returns the client, what the user is shown, and the login under way.
+fn start_login(
+    server: &Server,
+    method: &str,
+) -> (
+    ApiClient,
+    mpsc::UnboundedReceiver<String>,
+    JoinHandle<Result<TokenSet, ClientError>>,
+) {
+    let options: ConnectionOptions = server
+        .connection(&server.native_app, &format!("{method};RefreshSkew=1"))
+        .parse()
+        .unwrap();
     let (seen, receiver) = mpsc::unbounded_channel();
     let client = ApiClient::builder(options)
         .interaction(TestUser { seen })
         .build()
         .unwrap();
-    (client, receiver)
+    let login = tokio::spawn({
+        let client = client.clone();
+        async move { client.login().await }
+    });
+    (client, receiver, login)
+}
+
+/// Calls the API through `client` across several expiries of its two-second tokens; asserts
+/// that no call failed and that it renewed.
+async fn assert_session_renews(server: &Server, client: &ApiClient) {
+    let (calls, failed, first) = call_for(client, Duration::from_secs(11)).await;
+    assert_eq!(failed, 0, "{failed} of {calls} failed: {first:?}");
+    assert!(server.app.requests_to("/oauth/token") >= 6);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn device_code_login_approved_on_the_device_page_then_renewed() {
     let server = Server::start(2).await;
-    let options: ConnectionOptions = format!(
-        "Server={};AuthenticationMethod=DeviceCode;ClientId={};Scope=read;RefreshSkew=1",
-        server.url(),
-        server.native_app.client_id
-    )
-    .parse()
-    .unwrap();
-    let (client, mut seen) = client(options);
-    let login = tokio::spawn({
-        let client = client.clone();
-        async move { client.login().await }
-    });
+    let (client, mut seen, login) =
+        start_login(&server, "AuthenticationMethod=DeviceCode;Scope=read");
     let user_code = seen.recv().await.expect("the client shows a user code");
     assert_eq!(user_code.len(), 9, "{user_code}");
     server
-        .approve_device(&user_code.to_lowercase().replace('-', ""))
+        .app
+        .approve_device(EMAIL, &user_code.to_lowercase().replace('-', ""), "acme")
         .await;
     let tokens = login.await.unwrap().expect("tokens once approved");
     assert_eq!(tokens.account(), Some("acme"));
     assert_eq!(tokens.scope(), Some("read"));
-
-    let (calls, failed, first) = call_for(&client, Duration::from_secs(11)).await;
-    assert_eq!(failed, 0, "{failed} of {calls} failed: {first:?}");
-    assert!(server.requests_to("/oauth/token") >= 6);
-    server.stop().await;
+    assert_session_renews(&server, &client).await;
+    server.app.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pkce_login_through_the_loopback_redirect_then_renewed() {
     let server = Server::start(2).await;
-    let options: ConnectionOptions = format!(
-        "Server={};AuthenticationMethod=PKCE;ClientId={};OpenBrowser=false;RefreshSkew=1",
-        server.url(),
-        server.native_app.client_id
-    )
-    .parse()
-    .unwrap();
-    let (client, mut seen) = client(options);
-    let login = tokio::spawn({
-        let client = client.clone();
-        async move { client.login().await }
-    });
+    let (client, mut seen, login) =
+        start_login(&server, "AuthenticationMethod=PKCE;OpenBrowser=false");
     let url = seen
         .recv()
         .await
@@ -88,12 +94,9 @@ async fn pkce_login_through_the_loopback_redirect_then_renewed() {
         url.contains("redirect_uri=http%3A%2F%2F127.0.0.1%3A"),
         "{url}"
     );
-    server.consent_in_browser(&url).await;
+    server.app.consent_in_browser(EMAIL, &url).await;
     let tokens = login.await.unwrap().expect("tokens once consented");
     assert_eq!(tokens.account(), Some("acme"));
-
-    let (calls, failed, first) = call_for(&client, Duration::from_secs(11)).await;
-    assert_eq!(failed, 0, "{failed} of {calls} failed: {first:?}");
-    assert!(server.requests_to("/oauth/token") >= 6);
-    server.stop().await;
+    assert_session_renews(&server, &client).await;
+    server.app.stop().await;
 }

@@ -13,9 +13,9 @@ const SPAN: Duration = Duration::from_secs(11);
 async fn assert_session_survives(server: &Server, connection: String) {
     let options: ConnectionOptions = connection.parse().expect("connection string");
     let client = ApiClient::new(options).expect("client");
-    let before = server.requests_to("/oauth/token");
+    let before = server.app.requests_to("/oauth/token");
     let (calls, failed, first) = call_for(&client, SPAN).await;
-    let renewals = server.requests_to("/oauth/token") - before;
+    let renewals = server.app.requests_to("/oauth/token") - before;
     assert_eq!(
         failed, 0,
         "{failed} of {calls} calls failed; first: {first:?}"
@@ -27,15 +27,12 @@ async fn assert_session_survives(server: &Server, connection: String) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn client_credentials_renews_without_a_failed_call() {
     let server = Server::start(2).await;
-    let app = &server.service_app;
-    let connection = format!(
-        "Server={};AuthenticationMethod=ClientCredentials;ClientId={};ClientSecret={{{}}};RefreshSkew=1",
-        server.url(),
-        app.client_id,
-        app.secret.as_deref().unwrap()
+    let connection = server.connection(
+        &server.service_app,
+        "AuthenticationMethod=ClientCredentials;RefreshSkew=1",
     );
     assert_session_survives(&server, connection).await;
-    server.stop().await;
+    server.app.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -43,14 +40,9 @@ async fn refresh_token_renews_without_a_failed_call() {
     let server = Server::start(2).await;
     let app = &server.web_app;
     let refresh_token = server.refresh_token_for(app).await;
-    let connection = format!(
-        "Server={};RefreshToken={refresh_token};ClientId={};ClientSecret={};RefreshSkew=1",
-        server.url(),
-        app.client_id,
-        app.secret.as_deref().unwrap()
-    );
+    let connection = server.connection(app, &format!("RefreshToken={refresh_token};RefreshSkew=1"));
     assert_session_survives(&server, connection).await;
-    server.stop().await;
+    server.app.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -58,14 +50,12 @@ async fn an_authorization_code_is_exchanged_once_then_refreshed() {
     let server = Server::start(2).await;
     let app = &server.web_app;
     let code = server.code_for(app).await;
-    let connection = format!(
-        "Server={};OAuthCode={code};RedirectURI={REDIRECT};ClientId={};ClientSecret={};RefreshSkew=1",
-        server.url(),
-        app.client_id,
-        app.secret.as_deref().unwrap()
+    let connection = server.connection(
+        app,
+        &format!("OAuthCode={code};RedirectURI={REDIRECT};RefreshSkew=1"),
     );
     assert_session_survives(&server, connection).await;
-    server.stop().await;
+    server.app.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -75,7 +65,7 @@ async fn an_access_token_command_is_run_whenever_a_token_is_due() {
     // The external process: curl asking the token endpoint, printing its JSON answer.
     let command = format!(
         "curl -sf -u {}:{} -d grant_type=client_credentials {}/oauth/token",
-        app.client_id,
+        app.id,
         app.secret.as_deref().unwrap(),
         server.url()
     );
@@ -84,7 +74,7 @@ async fn an_access_token_command_is_run_whenever_a_token_is_due() {
         server.url()
     );
     assert_session_survives(&server, connection).await;
-    server.stop().await;
+    server.app.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -92,7 +82,7 @@ async fn a_token_refused_by_the_server_is_replaced_and_the_call_retried_once() {
     let server = Server::start(3600).await;
     let app = &server.service_app;
     let options = ConnectionOptions::builder(&server.url())
-        .client_id(&app.client_id)
+        .client_id(&app.id)
         .client_secret(app.secret.clone().unwrap())
         .build()
         .unwrap();
@@ -100,14 +90,10 @@ async fn a_token_refused_by_the_server_is_replaced_and_the_call_retried_once() {
     let first = client.access_token().await.unwrap();
     // Revoked behind the client's back: its next call gets 401 invalid_token.
     let revoked = server
-        .http
-        .post(format!("{}/oauth/revoke", server.url()))
-        .basic_auth(&app.client_id, app.secret.as_deref())
-        .form(&[("token", first.expose_secret())])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(revoked.status(), 200);
+        .app
+        .post_as(app, "/oauth/revoke", &[("token", first.expose_secret())])
+        .await;
+    assert_eq!(revoked.0, 200, "{}", revoked.2);
     let me: serde_json::Value = client
         .get("/api/v1/me")
         .await
@@ -115,8 +101,8 @@ async fn a_token_refused_by_the_server_is_replaced_and_the_call_retried_once() {
     assert_eq!(me["credential"]["type"], "oauth");
     let second = client.access_token().await.unwrap();
     assert_ne!(first.expose_secret(), second.expose_secret());
-    assert!(!server.accepts(first.expose_secret()).await);
-    server.stop().await;
+    assert!(!server.app.accepts(first.expose_secret()).await);
+    server.app.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -124,14 +110,10 @@ async fn login_on_a_refresh_token_connection_renews_and_keeps_the_session() {
     let server = Server::start(3600).await;
     let app = &server.web_app;
     let refresh_token = server.refresh_token_for(app).await;
-    let options: ConnectionOptions = format!(
-        "Server={};RefreshToken={refresh_token};ClientId={};ClientSecret={}",
-        server.url(),
-        app.client_id,
-        app.secret.as_deref().unwrap()
-    )
-    .parse()
-    .unwrap();
+    let options: ConnectionOptions = server
+        .connection(app, &format!("RefreshToken={refresh_token}"))
+        .parse()
+        .unwrap();
     let client = ApiClient::new(options).unwrap();
     let first = client.login().await.expect("a refresh");
     let second = client
@@ -146,5 +128,5 @@ async fn login_on_a_refresh_token_connection_renews_and_keeps_the_session() {
         .get::<serde_json::Value>("/api/v1/me")
         .await
         .expect("the session goes on");
-    server.stop().await;
+    server.app.stop().await;
 }

@@ -16,19 +16,7 @@ fn cached_refresh_token(path: &Path) -> Option<String> {
 
 /// Whether the server still takes `refresh_token` (asking spends it, so only for spent ones).
 async fn refresh_is_refused(server: &Server, refresh_token: &str) -> bool {
-    let app = &server.web_app;
-    let answer = server
-        .http
-        .post(format!("{}/oauth/token", server.url()))
-        .basic_auth(&app.client_id, app.secret.as_deref())
-        .form(&[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", refresh_token),
-        ])
-        .send()
-        .await
-        .unwrap();
-    answer.status() == 400
+    server.app.refresh(&server.web_app, refresh_token).await.0 == 400
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -38,15 +26,16 @@ async fn the_callback_and_the_cache_hold_the_newest_refresh_token_across_restart
     let first_refresh = server.refresh_token_for(app).await;
     let dir = tempfile::tempdir().unwrap();
     let cache = dir.path().join("tokens.json");
-    let options: ConnectionOptions = format!(
-        "Server={};RefreshToken={first_refresh};ClientId={};ClientSecret={};TokenCache={};RefreshSkew=1",
-        server.url(),
-        app.client_id,
-        app.secret.as_deref().unwrap(),
-        cache.display()
-    )
-    .parse()
-    .unwrap();
+    let options: ConnectionOptions = server
+        .connection(
+            app,
+            &format!(
+                "RefreshToken={first_refresh};TokenCache={};RefreshSkew=1",
+                cache.display()
+            ),
+        )
+        .parse()
+        .unwrap();
 
     // Each callback records the token it got and what the cache held at that moment.
     let seen = Arc::new(Mutex::new(Vec::<(String, Option<String>)>::new()));
@@ -126,5 +115,5 @@ async fn the_callback_and_the_cache_hold_the_newest_refresh_token_across_restart
         refresh_is_refused(&server, &newest_after_restart).await,
         "the family is revoked"
     );
-    server.stop().await;
+    server.app.stop().await;
 }

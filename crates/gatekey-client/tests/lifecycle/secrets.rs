@@ -43,7 +43,7 @@ async fn no_secret_in_debug_display_or_errors() {
     let options: ConnectionOptions = format!(
         "Server={};ClientId={};ClientSecret={secret}",
         server.url(),
-        app.client_id
+        app.id
     )
     .parse()
     .unwrap();
@@ -68,7 +68,7 @@ async fn no_secret_in_debug_display_or_errors() {
     let wrong: ConnectionOptions = format!(
         "Server={};ClientId={};ClientSecret=gk_cs_wrong_secret",
         server.url(),
-        app.client_id
+        app.id
     )
     .parse()
     .unwrap();
@@ -79,5 +79,5 @@ async fn no_secret_in_debug_display_or_errors() {
         .expect_err("wrong secret");
     assert_eq!(error.code(), Some("invalid_client"));
     assert!(!format!("{error} {error:?}").contains("gk_cs_wrong_secret"));
-    server.stop().await;
+    server.app.stop().await;
 }

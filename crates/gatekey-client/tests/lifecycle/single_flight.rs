@@ -11,14 +11,14 @@ async fn a_hundred_concurrent_calls_at_expiry_renew_once() {
     let server = Server::start(2).await;
     let app = &server.service_app;
     let options = ConnectionOptions::builder(&server.url())
-        .client_id(&app.client_id)
+        .client_id(&app.id)
         .client_secret(app.secret.clone().unwrap())
         .refresh_skew(Duration::from_secs(1))
         .build()
         .unwrap();
     let client = ApiClient::new(options).unwrap();
     client.get::<serde_json::Value>("/api/v1/me").await.unwrap();
-    let before = server.requests_to("/oauth/token");
+    let before = server.app.requests_to("/oauth/token");
     assert_eq!(before, 1);
 
     // Past the point where the token is replaced, before it expires.
@@ -33,9 +33,9 @@ async fn a_hundred_concurrent_calls_at_expiry_renew_once() {
         call.await.unwrap().expect("every call succeeds");
     }
     assert_eq!(
-        server.requests_to("/oauth/token") - before,
+        server.app.requests_to("/oauth/token") - before,
         1,
         "exactly one renewal"
     );
-    server.stop().await;
+    server.app.stop().await;
 }

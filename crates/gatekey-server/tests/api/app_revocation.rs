@@ -9,30 +9,12 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::harness::{
-    assert_error, each_backend, seed, send, send_text, sign_in, TestApp, PASSWORD,
+    assert_error, consent_form, each_backend, seed, send, send_text, sign_in, TestApp, PASSWORD,
 };
 use crate::oauth_fixture::{Client, ClientSpec, REDIRECT};
 
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-
-/// The hidden inputs of the consent form, plus the decision.
-fn consent_fields(html: &str, decision: &str) -> Vec<(String, String)> {
-    let mut fields: Vec<(String, String)> = html
-        .split("<input type=\"hidden\" name=\"")
-        .skip(1)
-        .filter_map(|rest| {
-            let (name, rest) = rest.split_once('"')?;
-            let value = rest.split("value=\"").nth(1)?.split('"').next()?;
-            Some((
-                name.to_owned(),
-                value.replace("&amp;", "&").replace("&quot;", "\""),
-            ))
-        })
-        .collect();
-    fields.push(("decision".into(), decision.into()));
-    fields
-}
 
 /// Runs the authorization code flow with PKCE as `browser`'s user and returns the token
 /// endpoint's answer.
@@ -53,7 +35,7 @@ async fn authorize(
     let answer = send_text(
         browser
             .request(app, Method::POST, "/oauth/authorize")
-            .form(&consent_fields(&page.2, "allow")),
+            .form(&consent_form(&page.2, "allow")),
     )
     .await;
     assert_eq!(answer.0, 302, "{}", answer.2);
@@ -64,9 +46,8 @@ async fn authorize(
         .map(|(_, v)| v.into_owned())
         .expect("a code");
     let tokens = app
-        .post_as(
+        .token(
             client,
-            "/oauth/token",
             &[
                 ("grant_type", "authorization_code"),
                 ("code", &code),
@@ -94,10 +75,7 @@ async fn an_oauth_token_cannot_manage_credentials() {
         let mut spec = ClientSpec::confidential();
         spec.scopes = "read write admin";
         let client = app.register_client(seeded.acme.id, spec.clone()).await;
-        let grant = app
-            .consent(&seeded.owner, &client, "read write admin")
-            .await;
-        let (token, _) = app.issue(&grant, time::Duration::hours(1)).await;
+        let (token, _) = app.grant_with_tokens(&seeded.owner, &client, "read write admin").await;
         let key = app.key(&seeded.owner, None).await;
         let key_id = app.key_id(&key).await;
         let other = app.register_client(seeded.acme.id, spec).await;
@@ -191,14 +169,7 @@ async fn after_the_user_revokes_an_application_nothing_it_obtained_works() {
         // credentials (refused), and rotates its refresh token.
         let mut access_tokens = vec![text(&first, "access_token")];
         let refreshed = app
-            .post_as(
-                &client,
-                "/oauth/token",
-                &[
-                    ("grant_type", "refresh_token"),
-                    ("refresh_token", &text(&first, "refresh_token")),
-                ],
-            )
+            .refresh(&client, &text(&first, "refresh_token"))
             .await;
         assert_eq!(refreshed.0, 200, "{}", refreshed.2);
         access_tokens.push(text(&refreshed.2, "access_token"));
@@ -240,11 +211,7 @@ async fn after_the_user_revokes_an_application_nothing_it_obtained_works() {
             json!({"active": false})
         );
         let renewed = app
-            .post_as(
-                &client,
-                "/oauth/token",
-                &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
-            )
+            .refresh(&client, &refresh)
             .await;
         assert_error(&renewed, 400, "invalid_grant");
         // The code flow needs the user again: the grant is gone, not merely its tokens.

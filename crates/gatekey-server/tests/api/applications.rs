@@ -485,10 +485,9 @@ async fn only_admins_and_only_their_own_account() {
         let id = made.2["id"].as_i64().unwrap();
         let path = format!("/api/v1/applications/{id}");
 
-        let member = app
-            .person(&seeded.acme, "member@acme.test", Role::Member)
+        let (member, member_key) = app
+            .person_with_key(&seeded.acme, "member@acme.test", Role::Member)
             .await;
-        let member_key = app.key(&member, None).await;
         assert_error(
             &send(app.request(Method::GET, "/api/v1/applications", &member_key)).await,
             403,
@@ -507,10 +506,9 @@ async fn only_admins_and_only_their_own_account() {
             "insufficient_scope",
         );
 
-        let outsider = app
-            .person(&seeded.other, "admin@other.test", Role::Admin)
+        let (_, outsider_key) = app
+            .person_with_key(&seeded.other, "admin@other.test", Role::Admin)
             .await;
-        let outsider_key = app.key(&outsider, None).await;
         for (method, target) in [
             (Method::GET, path.clone()),
             (Method::PATCH, path.clone()),
@@ -534,10 +532,9 @@ async fn only_admins_and_only_their_own_account() {
         assert_eq!(shown.2["name"], "Desktop", "unchanged");
 
         // An admin cannot reach an owner's powers through a client_credentials application.
-        let admin = app
-            .person(&seeded.acme, "admin@acme.test", Role::Admin)
+        let (_, admin_key) = app
+            .person_with_key(&seeded.acme, "admin@acme.test", Role::Admin)
             .await;
-        let admin_key = app.key(&admin, None).await;
         let mighty = app
             .service_account(&seeded.acme, "mighty", Role::Owner)
             .await;

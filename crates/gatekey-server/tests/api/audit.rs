@@ -90,10 +90,9 @@ async fn only_administrators_read_the_audit_log() {
     each_backend(|backend| async move {
         let app = TestApp::start(backend).await;
         let seeded = seed(&app).await;
-        let member = app
-            .person(&seeded.acme, "member@acme.test", Role::Member)
+        let (_, member_key) = app
+            .person_with_key(&seeded.acme, "member@acme.test", Role::Member)
             .await;
-        let member_key = app.key(&member, None).await;
         let refused = send(app.request(Method::GET, "/api/v1/audits", &member_key)).await;
         assert_eq!(refused.0, 403, "{}", refused.2);
         assert!(refused.2["error"].is_string(), "{}", refused.2);
@@ -104,10 +103,9 @@ async fn only_administrators_read_the_audit_log() {
         assert_eq!(narrow.0, 403, "the admin scope is needed too: {}", narrow.2);
         assert_eq!(narrow.2["error"], "insufficient_scope");
 
-        let admin = app
-            .person(&seeded.acme, "admin@acme.test", Role::Admin)
+        let (_, admin_key) = app
+            .person_with_key(&seeded.acme, "admin@acme.test", Role::Admin)
             .await;
-        let admin_key = app.key(&admin, None).await;
         let allowed = send(app.request(Method::GET, "/api/v1/audits", &admin_key)).await;
         assert_eq!(allowed.0, 200, "{}", allowed.2);
         app.stop().await;

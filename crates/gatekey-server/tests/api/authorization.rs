@@ -4,7 +4,7 @@ use gatekey_core::role::Role;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::harness::{assert_error, each_backend, seed, send, TestApp};
+use crate::harness::{assert_error, each_backend, seed, send, Team, TestApp};
 
 /// The 403 of a role or scope that does not allow the request.
 #[track_caller]
@@ -74,10 +74,9 @@ async fn a_new_key_never_exceeds_its_creator() {
             assert_error(&wider, 400, "invalid_request");
         }
 
-        let member = app
-            .person(&seeded.acme, "member@acme.test", Role::Member)
+        let (_, member_key) = app
+            .person_with_key(&seeded.acme, "member@acme.test", Role::Member)
             .await;
-        let member_key = app.key(&member, None).await;
         let beyond_role = send(
             app.request(Method::POST, "/api/v1/api_keys", &member_key)
                 .json(&json!({"name": "wider", "scopes": ["admin"]})),
@@ -159,10 +158,9 @@ async fn an_admin_creates_a_key_for_a_service_account() {
     each_backend(|backend| async move {
         let app = TestApp::start(backend).await;
         let seeded = seed(&app).await;
-        let admin = app
-            .person(&seeded.acme, "admin@acme.test", Role::Admin)
+        let (_, admin_key) = app
+            .person_with_key(&seeded.acme, "admin@acme.test", Role::Admin)
             .await;
-        let admin_key = app.key(&admin, None).await;
         let robot = app
             .service_account(&seeded.acme, "Nightly export", Role::Member)
             .await;
@@ -214,14 +212,12 @@ async fn nothing_crosses_accounts() {
     each_backend(|backend| async move {
         let app = TestApp::start(backend).await;
         let seeded = seed(&app).await;
-        let admin_a = app
-            .person(&seeded.acme, "admin@acme.test", Role::Admin)
+        let (_, key_a) = app
+            .person_with_key(&seeded.acme, "admin@acme.test", Role::Admin)
             .await;
-        let key_a = app.key(&admin_a, None).await;
-        let admin_b = app
-            .person(&seeded.other, "admin@other.test", Role::Admin)
+        let (admin_b, key_b) = app
+            .person_with_key(&seeded.other, "admin@other.test", Role::Admin)
             .await;
-        let key_b = app.key(&admin_b, None).await;
         let user_b = app
             .person(&seeded.other, "member@other.test", Role::Member)
             .await;
@@ -326,10 +322,9 @@ async fn a_member_revokes_their_own_key_only() {
     each_backend(|backend| async move {
         let app = TestApp::start(backend).await;
         let seeded = seed(&app).await;
-        let member = app
-            .person(&seeded.acme, "member@acme.test", Role::Member)
+        let (member, member_key) = app
+            .person_with_key(&seeded.acme, "member@acme.test", Role::Member)
             .await;
-        let member_key = app.key(&member, None).await;
         let spare = app.key(&member, None).await;
         let spare_id = app.key_id(&spare).await;
         let owner_key = app.key(&seeded.owner, None).await;
@@ -364,10 +359,9 @@ async fn only_an_owner_makes_an_owner() {
     each_backend(|backend| async move {
         let app = TestApp::start(backend).await;
         let seeded = seed(&app).await;
-        let admin = app
-            .person(&seeded.acme, "admin@acme.test", Role::Admin)
+        let (_, admin_key) = app
+            .person_with_key(&seeded.acme, "admin@acme.test", Role::Admin)
             .await;
-        let admin_key = app.key(&admin, None).await;
         let owner_key = app.key(&seeded.owner, None).await;
         let new_owner = |email: &str| json!({"email": email, "name": "New Owner", "role": "owner"});
 
@@ -419,13 +413,11 @@ async fn only_an_owner_makes_an_owner() {
 async fn admins_create_keys_for_service_accounts_only_and_never_upwards() {
     each_backend(|backend| async move {
         let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
-        let admin = app
-            .person(&seeded.acme, "admin@acme.test", Role::Admin)
-            .await;
-        let member = app
-            .person(&seeded.acme, "member@acme.test", Role::Member)
-            .await;
+        let Team {
+            seeded,
+            admin,
+            member,
+        } = Team::seed(&app).await;
         let owner_bot = app
             .service_account(&seeded.acme, "Owner bot", Role::Owner)
             .await;

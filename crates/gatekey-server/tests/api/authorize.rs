@@ -3,7 +3,7 @@
 
 use gatekey_core::audit::{Actor, AuditAction, AuditEntry};
 use gatekey_core::oauth::application::{Application, ApplicationSettings, ClientType, GrantType};
-use gatekey_core::oauth::store::{ApplicationStore, NewApplication, TokenStore};
+use gatekey_core::oauth::store::TokenStore;
 use gatekey_core::oauth::token::CodeRedemption;
 use gatekey_core::role::Role;
 use gatekey_core::scope::ScopeSet;
@@ -14,8 +14,8 @@ use reqwest::Method;
 use time::OffsetDateTime;
 
 use crate::harness::{
-    assert_error, csrf_token_in, each_backend, seed, send, send_text, sign_in, Browser, TestApp,
-    PASSWORD,
+    assert_error, consent_form, csrf_token_in, each_backend, seed, send, send_text, sign_in,
+    Browser, TestApp, PASSWORD,
 };
 
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
@@ -38,47 +38,14 @@ async fn register(
         introspect: false,
         service_account_id: None,
     };
-    let secret = (client_type == ClientType::Confidential)
-        .then(|| Secret::generate(SecretKind::ClientSecret).hash());
-    let new = NewApplication {
-        client_id: client_id.into(),
-        account_id,
-        client_type,
-        secret_hash: secret,
-        settings,
-        created_at: OffsetDateTime::now_utc(),
-    };
-    let audit = AuditEntry::new(
-        OffsetDateTime::now_utc(),
-        &Actor::operator(),
-        AuditAction::ApplicationCreated,
-        "application",
-    );
-    app.store().create_application(new, audit).await.unwrap()
+    app.store_application(account_id, client_id, client_type, settings)
+        .await
 }
 
 fn authorize_path(client_id: &str, extra: &str) -> String {
     format!(
         "/oauth/authorize?client_id={client_id}&redirect_uri=https%3A%2F%2Fclient.example.com%2Fcb&response_type=code&state=xyz%20%26%201&code_challenge={CHALLENGE}&code_challenge_method=S256{extra}"
     )
-}
-
-/// The hidden inputs of the consent form, plus the decision.
-fn consent_form(html: &str, decision: &str) -> Vec<(String, String)> {
-    let mut fields: Vec<(String, String)> = html
-        .split("<input type=\"hidden\" name=\"")
-        .skip(1)
-        .filter_map(|rest| {
-            let (name, rest) = rest.split_once('"')?;
-            let value = rest.split("value=\"").nth(1)?.split('"').next()?;
-            Some((
-                name.to_owned(),
-                value.replace("&amp;", "&").replace("&quot;", "\""),
-            ))
-        })
-        .collect();
-    fields.push(("decision".into(), decision.into()));
-    fields
 }
 
 fn query_of(location: &str) -> Vec<(String, String)> {

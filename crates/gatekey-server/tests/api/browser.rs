@@ -13,7 +13,7 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use gatekey_core::audit::{Actor, AuditAction, AuditEntry};
 use gatekey_core::oauth::application::{ApplicationSettings, ClientType, GrantType};
 use gatekey_core::oauth::device::{display_user_code, new_user_code, DeviceStatus, NewDeviceCode};
-use gatekey_core::oauth::store::{ApplicationStore, DeviceStore, NewApplication};
+use gatekey_core::oauth::store::DeviceStore;
 use gatekey_core::role::Role;
 use gatekey_core::scope::ScopeSet;
 use gatekey_core::secret::{Secret, SecretKind};
@@ -169,21 +169,8 @@ async fn a_browser_signs_in_chooses_an_account_consents_and_gets_a_code() {
         introspect: false,
         service_account_id: None,
     };
-    let new = NewApplication {
-        client_id: "app_browser".into(),
-        account_id: seeded.acme.id,
-        client_type: ClientType::Public,
-        secret_hash: None,
-        settings,
-        created_at: now,
-    };
-    let audit = AuditEntry::new(
-        now,
-        &Actor::operator(),
-        AuditAction::ApplicationCreated,
-        "application",
-    );
-    app.store().create_application(new, audit).await.unwrap();
+    app.store_application(seeded.acme.id, "app_browser", ClientType::Public, settings)
+        .await;
 
     let (catcher, caught) = redirect_catcher().await;
     let redirect_uri = format!("http://127.0.0.1:{}/cb", catcher.port());
@@ -306,21 +293,9 @@ async fn a_browser_approves_a_device_on_the_device_page() {
         introspect: false,
         service_account_id: None,
     };
-    let new = NewApplication {
-        client_id: "app_device".into(),
-        account_id: seeded.acme.id,
-        client_type: ClientType::Public,
-        secret_hash: None,
-        settings,
-        created_at: now,
-    };
-    let audit = AuditEntry::new(
-        now,
-        &Actor::operator(),
-        AuditAction::ApplicationCreated,
-        "application",
-    );
-    let application = app.store().create_application(new, audit).await.unwrap();
+    let application = app
+        .store_application(seeded.acme.id, "app_device", ClientType::Public, settings)
+        .await;
     let user_code = new_user_code();
     let device = NewDeviceCode {
         hash: Secret::generate(SecretKind::DeviceCode).hash(),

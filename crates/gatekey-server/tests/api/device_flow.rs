@@ -5,15 +5,13 @@ use std::time::Duration;
 
 use gatekey_core::oauth::application::{ClientType, GrantType};
 use gatekey_core::oauth::device::normalize_user_code;
-use gatekey_core::oauth::store::{DeviceStore, GrantStore};
-use gatekey_core::scope::ScopeSet;
+use gatekey_core::oauth::store::DeviceStore;
 use oauth2::basic::BasicClient;
 use oauth2::{
     ClientId, DeviceAuthorizationUrl, Scope, StandardDeviceAuthorizationResponse, TokenResponse,
     TokenUrl,
 };
 use reqwest::Method;
-use time::OffsetDateTime;
 
 use crate::harness::{assert_error, each_backend, seed, send, sign_in, TestApp, PASSWORD};
 use crate::oauth_fixture::{assert_no_store, oauth2_http, ClientSpec};
@@ -31,11 +29,8 @@ fn device_spec(client_type: ClientType) -> ClientSpec {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_device_polls_until_the_user_approves_on_the_device_page() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
-        let device_app = app
-            .register_client(seeded.acme.id, device_spec(ClientType::Public))
-            .await;
+        let (app, _, device_app) =
+            TestApp::start_with_client(backend, device_spec(ClientType::Public)).await;
         let client = BasicClient::new(ClientId::new(device_app.id.clone()))
             .set_device_authorization_url(
                 DeviceAuthorizationUrl::new(app.url("/oauth/device_authorization")).unwrap(),
@@ -109,7 +104,8 @@ async fn a_device_polls_until_the_user_approves_on_the_device_page() {
 #[tokio::test]
 async fn every_polling_answer_of_rfc_8628() {
     each_backend(|backend| async move {
-        let app = TestApp::start_with(backend, |c| c.device_code_ttl = 2).await;
+        let (app, clock) =
+            TestApp::start_with_manual_clock(backend, |c| c.device_code_ttl = 2).await;
         let seeded = seed(&app).await;
         let device_app = app
             .register_client(seeded.acme.id, device_spec(ClientType::Confidential))
@@ -159,7 +155,7 @@ async fn every_polling_answer_of_rfc_8628() {
                 ("device_code", device_code.as_str()),
             ];
             let app = &app;
-            async move { app.post_as(client, "/oauth/token", &form).await }
+            async move { app.token(client, &form).await }
         };
 
         assert_error(&poll(&device_app).await, 400, "authorization_pending");
@@ -173,23 +169,7 @@ async fn every_polling_answer_of_rfc_8628() {
             .unwrap()
             .unwrap();
         assert_eq!(record.interval_secs, 10, "slow_down adds five seconds");
-        let grant = app
-            .store()
-            .create_grant(
-                seeded.owner.user.id,
-                seeded.acme.id,
-                device_app.application.id,
-                ScopeSet::parse("read").unwrap(),
-                OffsetDateTime::now_utc(),
-                gatekey_core::audit::AuditEntry::new(
-                    OffsetDateTime::now_utc(),
-                    &gatekey_core::audit::Actor::operator(),
-                    gatekey_core::audit::AuditAction::ConsentGranted,
-                    "grant",
-                ),
-            )
-            .await
-            .unwrap();
+        let grant = app.consent(&seeded.owner, &device_app, "read").await;
         assert!(app
             .store()
             .decide_device_code(record.id, Some(grant.id))
@@ -222,26 +202,23 @@ async fn every_polling_answer_of_rfc_8628() {
             .await
             .unwrap();
         let denied = app
-            .post_as(
+            .token(
                 &device_app,
-                "/oauth/token",
                 &[("grant_type", grant_type), ("device_code", &second_code)],
             )
             .await;
         assert_error(&denied, 400, "access_denied");
-        tokio::time::sleep(Duration::from_millis(2100)).await;
+        clock.advance(time::Duration::milliseconds(2100));
         let expired = app
-            .post_as(
+            .token(
                 &device_app,
-                "/oauth/token",
                 &[("grant_type", grant_type), ("device_code", &second_code)],
             )
             .await;
         assert_error(&expired, 400, "expired_token");
         let garbage = app
-            .post_as(
+            .token(
                 &device_app,
-                "/oauth/token",
                 &[("grant_type", grant_type), ("device_code", "gk_dc_nope")],
             )
             .await;

@@ -1,9 +1,8 @@
 //! The `/device` page of RFC 8628: a signed-in user types the code a device shows and decides.
 
-use gatekey_core::audit::{Actor, AuditAction, AuditEntry};
 use gatekey_core::oauth::application::{ApplicationSettings, ClientType, GrantType};
 use gatekey_core::oauth::device::{display_user_code, new_user_code, DeviceStatus, NewDeviceCode};
-use gatekey_core::oauth::store::{ApplicationStore, DeviceStore, NewApplication};
+use gatekey_core::oauth::store::{ApplicationStore, DeviceStore};
 use gatekey_core::scope::ScopeSet;
 use gatekey_core::secret::{Secret, SecretKind};
 use reqwest::header::LOCATION;
@@ -24,20 +23,6 @@ async fn start_device_flow(app: &TestApp, account_id: i64) -> String {
         introspect: false,
         service_account_id: None,
     };
-    let new = NewApplication {
-        client_id: "app_tv".into(),
-        account_id,
-        client_type: ClientType::Public,
-        secret_hash: None,
-        settings,
-        created_at: now,
-    };
-    let audit = AuditEntry::new(
-        now,
-        &Actor::operator(),
-        AuditAction::ApplicationCreated,
-        "application",
-    );
     let application = match app
         .store()
         .application_by_client_id("app_tv")
@@ -45,7 +30,10 @@ async fn start_device_flow(app: &TestApp, account_id: i64) -> String {
         .unwrap()
     {
         Some(existing) => existing,
-        None => app.store().create_application(new, audit).await.unwrap(),
+        None => {
+            app.store_application(account_id, "app_tv", ClientType::Public, settings)
+                .await
+        }
     };
     let user_code = new_user_code();
     let device = NewDeviceCode {

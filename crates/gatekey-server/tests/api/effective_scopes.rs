@@ -10,9 +10,9 @@ use gatekey_core::scope::ScopeSet;
 use gatekey_core::store::UserStore;
 use reqwest::Method;
 use serde_json::{json, Value};
-use time::{Duration, OffsetDateTime};
+use time::OffsetDateTime;
 
-use crate::harness::{assert_error, each_backend, seed, send, TestApp};
+use crate::harness::{assert_error, each_backend, seed, send, Team, TestApp};
 use crate::oauth_fixture::{Client, ClientSpec};
 
 async fn scopes_of(app: &TestApp, credential: &str) -> Value {
@@ -26,20 +26,18 @@ async fn refresh(app: &TestApp, client: &Client, token: &str, scope: Option<&str
     if let Some(scope) = scope {
         form.push(("scope", scope));
     }
-    let answer = app.post_as(client, "/oauth/token", &form).await;
+    let answer = app.token(client, &form).await;
     (answer.0, answer.2)
 }
 
 #[tokio::test]
 async fn narrowing_an_application_narrows_its_tokens_introspection_and_refreshes() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
-        let client = app
-            .register_client(seeded.acme.id, ClientSpec::confidential())
+        let (app, seeded, client) =
+            TestApp::start_with_client(backend, ClientSpec::confidential()).await;
+        let (access, refresh_token) = app
+            .grant_with_tokens(&seeded.owner, &client, "read write")
             .await;
-        let grant = app.consent(&seeded.owner, &client, "read write").await;
-        let (access, refresh_token) = app.issue(&grant, Duration::hours(1)).await;
         let owner_key = app.key(&seeded.owner, None).await;
         assert_eq!(scopes_of(&app, &access).await, json!(["read", "write"]));
         assert_eq!(
@@ -145,8 +143,7 @@ async fn lowering_a_role_narrows_keys_and_tokens_here_and_through_the_feed() {
         let client = app
             .register_client(seeded.acme.id, ClientSpec::confidential())
             .await;
-        let grant = app.consent(&member, &client, "read write").await;
-        let (access, refresh_token) = app.issue(&grant, Duration::hours(1)).await;
+        let (access, refresh_token) = app.grant_with_tokens(&member, &client, "read write").await;
         let key = app.key(&member, None).await;
         let owner_key = app.key(&seeded.owner, None).await;
         // Both are cached now.
@@ -209,13 +206,11 @@ async fn lowering_a_role_narrows_keys_and_tokens_here_and_through_the_feed() {
 async fn role_changes_follow_the_rank_rule_and_are_audited() {
     each_backend(|backend| async move {
         let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
-        let admin = app
-            .person(&seeded.acme, "admin@acme.test", Role::Admin)
-            .await;
-        let member = app
-            .person(&seeded.acme, "member@acme.test", Role::Member)
-            .await;
+        let Team {
+            seeded,
+            admin,
+            member,
+        } = Team::seed(&app).await;
         let stranger = app
             .person(&seeded.other, "x@other.test", Role::Member)
             .await;

@@ -232,11 +232,8 @@ fn client_from(ip: Ipv4Addr) -> reqwest::Client {
 #[tokio::test]
 async fn wrong_client_secrets_lock_out_only_their_sender_and_are_audited_once() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
-        let target = app
-            .register_client(seeded.acme.id, ClientSpec::confidential())
-            .await;
+        let (app, seeded, target) =
+            TestApp::start_with_client(backend, ClientSpec::confidential()).await;
         let form = [("grant_type", "refresh_token"), ("refresh_token", "x")];
         let attacker = client_from(Ipv4Addr::new(127, 0, 0, 2));
         let mut running = JoinSet::new();
@@ -292,11 +289,7 @@ async fn wrong_client_secrets_lock_out_only_their_sender_and_are_audited_once() 
 #[tokio::test]
 async fn nobody_can_lock_out_a_public_client() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
-        let public = app
-            .register_client(seeded.acme.id, ClientSpec::public())
-            .await;
+        let (app, _, public) = TestApp::start_with_client(backend, ClientSpec::public()).await;
         let form = [("grant_type", "refresh_token"), ("refresh_token", "x")];
         for _ in 0..30 {
             let answer = app

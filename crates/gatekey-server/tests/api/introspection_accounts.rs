@@ -7,7 +7,7 @@ use gatekey_core::oauth::store::ApplicationStore;
 use gatekey_core::role::Role;
 use reqwest::Method;
 use serde_json::json;
-use time::{Duration, OffsetDateTime};
+use time::OffsetDateTime;
 
 use crate::harness::{assert_error, each_backend, seed, send, TestApp};
 use crate::oauth_fixture::{Client, ClientSpec};
@@ -52,8 +52,9 @@ async fn introspect_sees_its_own_account_and_all_accounts_only_when_the_operator
         let acme_app = app
             .register_client(seeded.acme.id, ClientSpec::confidential())
             .await;
-        let acme_grant = app.consent(&seeded.owner, &acme_app, "read").await;
-        let (acme_access, acme_refresh) = app.issue(&acme_grant, Duration::hours(1)).await;
+        let (acme_access, acme_refresh) = app
+            .grant_with_tokens(&seeded.owner, &acme_app, "read")
+            .await;
         // A token of another account, through that account's application.
         let bob = app
             .person(&seeded.other, "bob@other.test", Role::Member)
@@ -61,8 +62,7 @@ async fn introspect_sees_its_own_account_and_all_accounts_only_when_the_operator
         let other_app = app
             .register_client(seeded.other.id, ClientSpec::confidential())
             .await;
-        let other_grant = app.consent(&bob, &other_app, "read").await;
-        let (other_access, other_refresh) = app.issue(&other_grant, Duration::hours(1)).await;
+        let (other_access, other_refresh) = app.grant_with_tokens(&bob, &other_app, "read").await;
 
         for token in [&acme_access, &acme_refresh] {
             let seen = app.introspect(&resource_server, token).await;

@@ -126,10 +126,7 @@ async fn an_admin_sets_no_password_and_invites_no_higher_rank() {
     each_backend(|backend| async move {
         let app = TestApp::start(backend).await;
         let seeded = seed(&app).await;
-        let admin = app
-            .person(&seeded.acme, "admin@acme.test", Role::Admin)
-            .await;
-        let admin_key = app.key(&admin, None).await;
+        let (_, admin_key) = app.person_with_key(&seeded.acme, "admin@acme.test", Role::Admin).await;
         let with_password = send(app.request(Method::POST, "/api/v1/users", &admin_key).json(
             &json!({"email": "p@example.test", "name": "P", "role": "member", "password": "a long enough password"}),
         ))
@@ -158,10 +155,9 @@ async fn a_withdrawn_invitation_leaves_the_list_and_the_audit_tells() {
         let app = TestApp::start(backend).await;
         let seeded = seed(&app).await;
         let key = app.key(&seeded.owner, None).await;
-        let other_owner = app
-            .person(&seeded.other, "boss@other.test", Role::Owner)
+        let (_, other_key) = app
+            .person_with_key(&seeded.other, "boss@other.test", Role::Owner)
             .await;
-        let other_key = app.key(&other_owner, None).await;
 
         let made = invite(&app, &key, "ada@example.test").await;
         let id = made.2["invitation"]["id"].as_i64().unwrap();

@@ -10,8 +10,11 @@ use serde_json::{json, Value};
 use time::OffsetDateTime;
 
 use crate::harness::{
-    assert_error, each_backend, seed, send, send_text, sign_in, TestApp, PASSWORD,
+    assert_error, each_backend, eventually, seed, send, send_text, sign_in, TestApp, PASSWORD,
 };
+
+/// How long the invalidation feed may take to reach this server.
+const TWO_SECONDS: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Creates a key with `creator` at `path`, asserting success; returns (secret, view).
 async fn create(app: &TestApp, creator: &str, path: &str, body: Value) -> (String, Value) {
@@ -189,24 +192,14 @@ async fn service_account_keys_made_with_an_admins_key_die_with_it_and_with_the_a
 
         // Disabling the admin (here by an operator, so through the invalidation feed) revokes
         // the keys made with their keys, in the same transaction.
-        let now = OffsetDateTime::now_utc();
-        app.store()
-            .disable_user(
-                admin.user.id,
-                now,
-                AuditEntry::new(now, &Actor::operator(), AuditAction::UserDisabled, "user"),
-            )
-            .await
-            .unwrap();
-        let mut refused = false;
-        for _ in 0..100 {
-            if status_of(&app, &robot_two).await == 401 {
-                refused = true;
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
-        assert!(refused, "the robot's key made by the admin is revoked");
+        app.disable_user(&admin).await;
+        assert!(
+            eventually(TWO_SECONDS, || async {
+                status_of(&app, &robot_two).await == 401
+            })
+            .await,
+            "the robot's key made by the admin is revoked"
+        );
         let events = audits(&app, &owner_key).await;
         assert!(
             events.iter().any(|e| e["action"] == "api_key.revoked"
@@ -219,19 +212,17 @@ async fn service_account_keys_made_with_an_admins_key_die_with_it_and_with_the_a
         app.store()
             .enable_user(
                 admin.user.id,
-                AuditEntry::new(now, &Actor::operator(), AuditAction::UserEnabled, "user"),
+                app.operator_audit(AuditAction::UserEnabled, "user"),
             )
             .await
             .unwrap();
-        let mut back = false;
-        for _ in 0..100 {
-            if status_of(&app, &second).await == 200 {
-                back = true;
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
-        assert!(back, "the admin's own key works again");
+        assert!(
+            eventually(TWO_SECONDS, || async {
+                status_of(&app, &second).await == 200
+            })
+            .await,
+            "the admin's own key works again"
+        );
         assert_eq!(status_of(&app, &robot_two).await, 401);
         app.stop().await;
     })

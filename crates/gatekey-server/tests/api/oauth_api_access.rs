@@ -1,26 +1,20 @@
 //! OAuth access tokens on the REST API: accepted like API keys, limited by their scopes and
 //! their user's role, refused at once when revoked.
 
-use gatekey_core::audit::{Actor, AuditAction, AuditEntry};
 use gatekey_core::role::Role;
-use gatekey_core::store::UserStore;
 use reqwest::Method;
 use serde_json::json;
-use time::{Duration, OffsetDateTime};
+use time::Duration;
 
-use crate::harness::{assert_error, each_backend, seed, send, TestApp};
+use crate::harness::{assert_error, each_backend, eventually, seed, send, TestApp};
 use crate::oauth_fixture::ClientSpec;
 
 #[tokio::test]
 async fn me_shows_the_oauth_credential_and_scopes_are_enforced() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
-        let client = app
-            .register_client(seeded.acme.id, ClientSpec::confidential())
-            .await;
-        let grant = app.consent(&seeded.owner, &client, "read").await;
-        let (access, _) = app.issue(&grant, Duration::hours(1)).await;
+        let (app, seeded, client) =
+            TestApp::start_with_client(backend, ClientSpec::confidential()).await;
+        let (access, _) = app.grant_with_tokens(&seeded.owner, &client, "read").await;
 
         let me = send(app.request(Method::GET, "/api/v1/me", &access)).await;
         assert_eq!(me.0, 200, "{}", me.2);
@@ -36,8 +30,9 @@ async fn me_shows_the_oauth_credential_and_scopes_are_enforced() {
 
         // Credentials are managed with first-party credentials only: not even a write token
         // may list or create API keys, since a key would outlive the application's revocation.
-        let writer = app.consent(&seeded.owner, &client, "read write").await;
-        let (write_access, _) = app.issue(&writer, Duration::hours(1)).await;
+        let (write_access, _) = app
+            .grant_with_tokens(&seeded.owner, &client, "read write")
+            .await;
         for token in [&access, &write_access] {
             let listed = send(app.request(Method::GET, "/api/v1/api_keys", token)).await;
             assert_error(&listed, 403, "forbidden");
@@ -56,11 +51,7 @@ async fn me_shows_the_oauth_credential_and_scopes_are_enforced() {
 #[tokio::test]
 async fn broken_expired_and_revoked_tokens_are_refused() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
-        let client = app
-            .register_client(seeded.acme.id, ClientSpec::confidential())
-            .await;
+        let (app, seeded, client) = TestApp::start_with_client(backend, ClientSpec::confidential()).await;
         let other = app
             .register_client(seeded.acme.id, ClientSpec::confidential())
             .await;
@@ -113,28 +104,14 @@ async fn broken_expired_and_revoked_tokens_are_refused() {
         assert_eq!(me(other_access.clone()).await.0, 200);
 
         // Disabling the user ends every token of theirs at once.
-        app.store()
-            .disable_user(
-                seeded.owner.user.id,
-                OffsetDateTime::now_utc(),
-                AuditEntry::new(
-                    OffsetDateTime::now_utc(),
-                    &Actor::operator(),
-                    AuditAction::UserDisabled,
-                    "user",
-                ),
-            )
-            .await
-            .unwrap();
-        let mut refused = false;
-        for _ in 0..50 {
-            if me(other_access.clone()).await.0 == 401 {
-                refused = true;
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
-        assert!(refused, "the invalidation feed evicts a disabled user's tokens");
+        app.disable_user(&seeded.owner).await;
+        let evicted = eventually(std::time::Duration::from_secs(1), || async {
+            me(other_access.clone()).await.0 == 401
+        });
+        assert!(
+            evicted.await,
+            "the invalidation feed evicts a disabled user's tokens"
+        );
         app.stop().await;
     })
     .await;
@@ -151,8 +128,7 @@ async fn a_token_acts_within_its_users_current_role() {
         let client = app
             .register_client(seeded.acme.id, ClientSpec::confidential())
             .await;
-        let grant = app.consent(&viewer, &client, "read write").await;
-        let (access, _) = app.issue(&grant, Duration::hours(1)).await;
+        let (access, _) = app.grant_with_tokens(&viewer, &client, "read write").await;
         let me = send(app.request(Method::GET, "/api/v1/me", &access)).await;
         assert_eq!(me.2["scopes"], json!(["read"]), "{}", me.2);
         app.stop().await;

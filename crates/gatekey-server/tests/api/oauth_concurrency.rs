@@ -24,7 +24,7 @@ async fn twenty_at_once(
             let (app, client, form) = (app.clone(), client.clone(), form.clone());
             tokio::spawn(async move {
                 let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
-                let (status, _, body) = app.post_as(&client, "/oauth/token", &pairs).await;
+                let (status, _, body) = app.token(&client, &pairs).await;
                 (status, body)
             })
         })
@@ -83,8 +83,7 @@ async fn twenty_parallel_refreshes_give_one_success_then_the_family_is_revoked()
         let client = app
             .register_client(seeded.acme.id, ClientSpec::confidential())
             .await;
-        let grant = app.consent(&seeded.owner, &client, "read").await;
-        let (_, refresh) = app.issue(&grant, Duration::hours(1)).await;
+        let (_, refresh) = app.grant_with_tokens(&seeded.owner, &client, "read").await;
         let form = vec![
             ("grant_type", "refresh_token".to_owned()),
             ("refresh_token", refresh),
@@ -99,13 +98,7 @@ async fn twenty_parallel_refreshes_give_one_success_then_the_family_is_revoked()
         let newest = won[0]["refresh_token"].as_str().unwrap();
         let me = send(app.request(Method::GET, "/api/v1/me", access)).await;
         assert_eq!(me.0, 401, "{}", me.2);
-        let again = app
-            .post_as(
-                &client,
-                "/oauth/token",
-                &[("grant_type", "refresh_token"), ("refresh_token", newest)],
-            )
-            .await;
+        let again = app.refresh(&client, newest).await;
         assert_eq!(again.0, 400, "{}", again.2);
         assert_eq!(again.2["error"], "invalid_grant");
         Arc::into_inner(app).expect("sole owner").stop().await;

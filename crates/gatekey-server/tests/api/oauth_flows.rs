@@ -127,11 +127,7 @@ async fn client_credentials_tokens_act_as_the_service_account() {
         assert_eq!(scopes, ["read"]);
 
         let raw = app
-            .post_as(
-                &client,
-                "/oauth/token",
-                &[("grant_type", "client_credentials")],
-            )
+            .token(&client, &[("grant_type", "client_credentials")])
             .await;
         assert_eq!(raw.0, 200, "{}", raw.2);
         assert_eq!(raw.2["account"], "acme", "the response names the account");
@@ -144,11 +140,7 @@ async fn client_credentials_tokens_act_as_the_service_account() {
 #[tokio::test]
 async fn authorization_code_with_pkce_then_refresh_then_revoke() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
-        let client = app
-            .register_client(seeded.acme.id, ClientSpec::public())
-            .await;
+        let (app, seeded, client) = TestApp::start_with_client(backend, ClientSpec::public()).await;
         let grant = app.consent(&seeded.owner, &client, "read write").await;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let code = app
@@ -232,11 +224,8 @@ async fn authorization_code_with_pkce_then_refresh_then_revoke() {
 #[tokio::test]
 async fn a_confidential_client_exchanges_a_code_and_introspects() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
-        let client = app
-            .register_client(seeded.acme.id, ClientSpec::confidential())
-            .await;
+        let (app, seeded, client) =
+            TestApp::start_with_client(backend, ClientSpec::confidential()).await;
         let grant = app.consent(&seeded.owner, &client, "read").await;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let code = app

@@ -6,7 +6,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use time::Duration;
 
-use crate::harness::{assert_error, each_backend, seed, send, TestApp};
+use crate::harness::{assert_error, each_backend, send, TestApp};
 use crate::oauth_fixture::{assert_no_store, ClientSpec};
 
 /// Whether `token` works on the REST API.
@@ -17,11 +17,7 @@ async fn works(app: &TestApp, token: &str) -> bool {
 #[tokio::test]
 async fn revocation_of_access_and_refresh_tokens() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
-        let client = app
-            .register_client(seeded.acme.id, ClientSpec::public())
-            .await;
+        let (app, seeded, client) = TestApp::start_with_client(backend, ClientSpec::public()).await;
         let grant = app.consent(&seeded.owner, &client, "read").await;
         let hour = Duration::hours(1);
 
@@ -38,13 +34,7 @@ async fn revocation_of_access_and_refresh_tokens() {
         assert_eq!(answer.0, 200, "{}", answer.2);
         assert_no_store(&answer.1);
         assert!(!works(&app, &access).await, "refused at once");
-        let refreshed = app
-            .post_as(
-                &client,
-                "/oauth/token",
-                &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
-            )
-            .await;
+        let refreshed = app.refresh(&client, &refresh).await;
         assert_eq!(
             refreshed.0, 200,
             "the refresh token survives: {}",
@@ -79,16 +69,14 @@ async fn revocation_of_access_and_refresh_tokens() {
 #[tokio::test]
 async fn another_clients_token_is_left_alone() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
-        let owner_client = app
-            .register_client(seeded.acme.id, ClientSpec::confidential())
-            .await;
+        let (app, seeded, owner_client) =
+            TestApp::start_with_client(backend, ClientSpec::confidential()).await;
         let intruder = app
             .register_client(seeded.acme.id, ClientSpec::confidential())
             .await;
-        let grant = app.consent(&seeded.owner, &owner_client, "read").await;
-        let (access, refresh) = app.issue(&grant, Duration::hours(1)).await;
+        let (access, refresh) = app
+            .grant_with_tokens(&seeded.owner, &owner_client, "read")
+            .await;
         for token in [&access, &refresh] {
             let answer = app
                 .post_as(&intruder, "/oauth/revoke", &[("token", token)])
@@ -96,13 +84,7 @@ async fn another_clients_token_is_left_alone() {
             assert_eq!(answer.0, 200, "{}", answer.2);
         }
         assert!(works(&app, &access).await);
-        let refreshed = app
-            .post_as(
-                &owner_client,
-                "/oauth/token",
-                &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
-            )
-            .await;
+        let refreshed = app.refresh(&owner_client, &refresh).await;
         assert_eq!(refreshed.0, 200, "{}", refreshed.2);
         app.stop().await;
     })
@@ -112,11 +94,8 @@ async fn another_clients_token_is_left_alone() {
 #[tokio::test]
 async fn revocation_needs_client_authentication_and_a_token() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
-        let client = app
-            .register_client(seeded.acme.id, ClientSpec::confidential())
-            .await;
+        let (app, _, client) =
+            TestApp::start_with_client(backend, ClientSpec::confidential()).await;
         let anonymous = app
             .post_form("/oauth/revoke", None, &[("token", "gk_at_x")])
             .await;
@@ -150,26 +129,15 @@ async fn revocation_needs_client_authentication_and_a_token() {
 #[tokio::test]
 async fn a_storage_failure_is_503_never_200() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
-        let client = app
-            .register_client(seeded.acme.id, ClientSpec::public())
-            .await;
-        let grant = app.consent(&seeded.owner, &client, "read").await;
-        let (access, _) = app.issue(&grant, Duration::hours(1)).await;
+        let (app, seeded, client) = TestApp::start_with_client(backend, ClientSpec::public()).await;
+        let (access, _) = app.grant_with_tokens(&seeded.owner, &client, "read").await;
         app.store().close().await;
         let answer = app
             .post_as(&client, "/oauth/revoke", &[("token", &access)])
             .await;
         assert_error(&answer, 503, "temporarily_unavailable");
         assert_no_store(&answer.1);
-        let token = app
-            .post_as(
-                &client,
-                "/oauth/token",
-                &[("grant_type", "refresh_token"), ("refresh_token", "x")],
-            )
-            .await;
+        let token = app.refresh(&client, "x").await;
         assert_error(&token, 503, "temporarily_unavailable");
         app.stop().await;
     })
@@ -179,11 +147,8 @@ async fn a_storage_failure_is_503_never_200() {
 #[tokio::test]
 async fn introspection_shows_active_tokens_to_those_allowed() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
-        let client = app
-            .register_client(seeded.acme.id, ClientSpec::confidential())
-            .await;
+        let (app, seeded, client) =
+            TestApp::start_with_client(backend, ClientSpec::confidential()).await;
         let resource_server = app
             .register_client(seeded.acme.id, ClientSpec::resource_server())
             .await;
@@ -218,8 +183,7 @@ async fn introspection_shows_active_tokens_to_those_allowed() {
         assert_eq!(hidden, json!({"active": false}), "not another client's");
 
         // The scope is what the token may do now: within the user's current role.
-        let viewer_grant = app.consent(&viewer, &client, "read write").await;
-        let (viewer_access, _) = app.issue(&viewer_grant, Duration::hours(1)).await;
+        let (viewer_access, _) = app.grant_with_tokens(&viewer, &client, "read write").await;
         let narrowed = app.introspect(&resource_server, &viewer_access).await;
         assert_eq!(narrowed["scope"], "read");
 
@@ -239,13 +203,7 @@ async fn introspection_shows_active_tokens_to_those_allowed() {
         }
 
         // A spent refresh token is no longer active.
-        let rotated = app
-            .post_as(
-                &client,
-                "/oauth/token",
-                &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
-            )
-            .await;
+        let rotated = app.refresh(&client, &refresh).await;
         assert_eq!(rotated.0, 200, "{}", rotated.2);
         assert_eq!(
             app.introspect(&resource_server, &refresh).await,
@@ -264,13 +222,8 @@ async fn introspection_shows_active_tokens_to_those_allowed() {
 #[tokio::test]
 async fn only_authenticated_confidential_clients_may_introspect() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
-        let public = app
-            .register_client(seeded.acme.id, ClientSpec::public())
-            .await;
-        let grant = app.consent(&seeded.owner, &public, "read").await;
-        let (access, _) = app.issue(&grant, Duration::hours(1)).await;
+        let (app, seeded, public) = TestApp::start_with_client(backend, ClientSpec::public()).await;
+        let (access, _) = app.grant_with_tokens(&seeded.owner, &public, "read").await;
         let answer = app
             .post_as(&public, "/oauth/introspect", &[("token", &access)])
             .await;

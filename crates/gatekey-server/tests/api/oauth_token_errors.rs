@@ -1,15 +1,12 @@
 //! Every refusal of the token endpoint over raw HTTP: status, `error`, and the headers RFC 6749
 //! §5.1 and §5.2 require (`Cache-Control: no-store`, `Pragma: no-cache`, `WWW-Authenticate`).
 
-use gatekey_core::audit::{Actor, AuditAction, AuditEntry};
 use gatekey_core::oauth::application::{ClientType, GrantType};
-use gatekey_core::oauth::store::GrantStore;
 use gatekey_core::role::Role;
-use gatekey_core::store::UserStore;
 use reqwest::header::{HeaderMap, CONTENT_TYPE, WWW_AUTHENTICATE};
 use reqwest::Method;
 use serde_json::Value;
-use time::{Duration, OffsetDateTime};
+use time::Duration;
 
 use crate::harness::{assert_error, each_backend, seed, send, TestApp};
 use crate::oauth_fixture::{assert_no_store, basic_header, Client, ClientSpec, REDIRECT};
@@ -43,11 +40,8 @@ fn secret(client: &Client) -> &str {
 #[tokio::test]
 async fn malformed_requests_are_invalid_request() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
-        let client = app
-            .register_client(seeded.acme.id, ClientSpec::confidential())
-            .await;
+        let (app, _, client) =
+            TestApp::start_with_client(backend, ClientSpec::confidential()).await;
         let basic = Some((client.id.as_str(), secret(&client)));
 
         let get = send(app.http.get(app.url("/oauth/token"))).await;
@@ -125,11 +119,8 @@ async fn malformed_requests_are_invalid_request() {
 #[tokio::test]
 async fn client_authentication_failures_are_invalid_client() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
-        let confidential = app
-            .register_client(seeded.acme.id, ClientSpec::confidential())
-            .await;
+        let (app, seeded, confidential) =
+            TestApp::start_with_client(backend, ClientSpec::confidential()).await;
         let public = app
             .register_client(seeded.acme.id, ClientSpec::public())
             .await;
@@ -237,11 +228,8 @@ async fn client_authentication_failures_are_invalid_client() {
 #[tokio::test]
 async fn failed_client_authentications_are_throttled_per_client() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
-        let target = app
-            .register_client(seeded.acme.id, ClientSpec::confidential())
-            .await;
+        let (app, seeded, target) =
+            TestApp::start_with_client(backend, ClientSpec::confidential()).await;
         let bystander = app
             .register_client(seeded.acme.id, ClientSpec::confidential())
             .await;
@@ -286,7 +274,7 @@ async fn client_credentials_refusals() {
         let code_client = app
             .register_client(seeded.acme.id, ClientSpec::confidential())
             .await;
-        let answer = app.post_as(&code_client, "/oauth/token", &cc).await;
+        let answer = app.token(&code_client, &cc).await;
         refused(&answer, 400, "unauthorized_client");
 
         let public = app
@@ -298,7 +286,7 @@ async fn client_credentials_refusals() {
                 },
             )
             .await;
-        let answer = app.post_as(&public, "/oauth/token", &cc).await;
+        let answer = app.token(&public, &cc).await;
         refused(&answer, 400, "unauthorized_client");
 
         let unlinked = app
@@ -310,25 +298,25 @@ async fn client_credentials_refusals() {
                 },
             )
             .await;
-        let answer = app.post_as(&unlinked, "/oauth/token", &cc).await;
+        let answer = app.token(&unlinked, &cc).await;
         refused(&answer, 400, "unauthorized_client");
 
         let elsewhere = app
             .register_client(seeded.acme.id, ClientSpec::service(&stranger))
             .await;
-        let answer = app.post_as(&elsewhere, "/oauth/token", &cc).await;
+        let answer = app.token(&elsewhere, &cc).await;
         refused(&answer, 400, "unauthorized_client");
 
         let person = app
             .register_client(seeded.acme.id, ClientSpec::service(&seeded.owner))
             .await;
-        let answer = app.post_as(&person, "/oauth/token", &cc).await;
+        let answer = app.token(&person, &cc).await;
         refused(&answer, 400, "unauthorized_client");
 
         let linked = app
             .register_client(seeded.acme.id, ClientSpec::service(&robot))
             .await;
-        let ok = app.post_as(&linked, "/oauth/token", &cc).await;
+        let ok = app.token(&linked, &cc).await;
         assert_eq!(ok.0, 200, "{}", ok.2);
         assert_eq!(
             ok.2["scope"], "read",
@@ -338,33 +326,20 @@ async fn client_credentials_refusals() {
         assert_no_store(&ok.1);
         for scope in ["write", "read admin", "sudo"] {
             let answer = app
-                .post_as(
+                .token(
                     &linked,
-                    "/oauth/token",
                     &[("grant_type", "client_credentials"), ("scope", scope)],
                 )
                 .await;
             refused(&answer, 400, "invalid_scope");
         }
 
-        app.store()
-            .disable_user(
-                robot.user.id,
-                OffsetDateTime::now_utc(),
-                AuditEntry::new(
-                    OffsetDateTime::now_utc(),
-                    &Actor::operator(),
-                    AuditAction::UserDisabled,
-                    "user",
-                ),
-            )
-            .await
-            .unwrap();
+        app.disable_user(&robot).await;
         // Disabled straight in the database, as an operator command does: the server learns
         // it from the invalidation feed within its poll interval.
         let started = std::time::Instant::now();
         let answer = loop {
-            let answer = app.post_as(&linked, "/oauth/token", &cc).await;
+            let answer = app.token(&linked, &cc).await;
             if answer.0 != 200 || started.elapsed() > std::time::Duration::from_secs(2) {
                 break answer;
             }
@@ -379,11 +354,7 @@ async fn client_credentials_refusals() {
 #[tokio::test]
 async fn authorization_code_refusals() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
-        let client = app
-            .register_client(seeded.acme.id, ClientSpec::public())
-            .await;
+        let (app, seeded, client) = TestApp::start_with_client(backend, ClientSpec::public()).await;
         let other = app
             .register_client(seeded.acme.id, ClientSpec::public())
             .await;
@@ -406,7 +377,7 @@ async fn authorization_code_refusals() {
         async fn post(app: &TestApp, client: &Client, form: Vec<(String, String)>) -> Answer {
             let pairs: Vec<(&str, &str)> =
                 form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-            app.post_as(client, "/oauth/token", &pairs).await
+            app.token(client, &pairs).await
         }
 
         let cases: Vec<(&str, Vec<(String, String)>)> = vec![
@@ -501,21 +472,7 @@ async fn authorization_code_refusals() {
 
         // A revoked grant's code and a disabled user's code are refused.
         let revoked_code = app.code(&grant, REDIRECT, Some(CHALLENGE), minute).await;
-        app.store()
-            .revoke_grants(
-                seeded.owner.user.id,
-                seeded.acme.id,
-                client.application.id,
-                OffsetDateTime::now_utc(),
-                AuditEntry::new(
-                    OffsetDateTime::now_utc(),
-                    &Actor::operator(),
-                    AuditAction::GrantRevoked,
-                    "application",
-                ),
-            )
-            .await
-            .unwrap();
+        app.revoke_grants(&seeded.owner, &client).await;
         let answer = post(
             &app,
             &client,
@@ -531,19 +488,7 @@ async fn authorization_code_refusals() {
         let member_code = app
             .code(&member_grant, REDIRECT, Some(CHALLENGE), minute)
             .await;
-        app.store()
-            .disable_user(
-                member.user.id,
-                OffsetDateTime::now_utc(),
-                AuditEntry::new(
-                    OffsetDateTime::now_utc(),
-                    &Actor::operator(),
-                    AuditAction::UserDisabled,
-                    "user",
-                ),
-            )
-            .await
-            .unwrap();
+        app.disable_user(&member).await;
         let answer = post(
             &app,
             &client,
@@ -563,9 +508,8 @@ async fn authorization_code_refusals() {
             )
             .await;
         let answer = app
-            .post_as(
+            .token(
                 &cc_only,
-                "/oauth/token",
                 &[("grant_type", "authorization_code"), ("code", "gk_ac_x")],
             )
             .await;
@@ -578,11 +522,8 @@ async fn authorization_code_refusals() {
 #[tokio::test]
 async fn a_replayed_code_is_refused_and_its_tokens_revoked() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
-        let client = app
-            .register_client(seeded.acme.id, ClientSpec::confidential())
-            .await;
+        let (app, seeded, client) =
+            TestApp::start_with_client(backend, ClientSpec::confidential()).await;
         let grant = app.consent(&seeded.owner, &client, "read").await;
         let code = app
             .code(&grant, REDIRECT, Some(CHALLENGE), Duration::seconds(60))
@@ -593,25 +534,19 @@ async fn a_replayed_code_is_refused_and_its_tokens_revoked() {
             ("redirect_uri", REDIRECT),
             ("code_verifier", VERIFIER),
         ];
-        let first = app.post_as(&client, "/oauth/token", &form).await;
+        let first = app.token(&client, &form).await;
         assert_eq!(first.0, 200, "{}", first.2);
         let access = first.2["access_token"].as_str().unwrap().to_owned();
         let refresh = first.2["refresh_token"].as_str().unwrap().to_owned();
         let me = send(app.request(Method::GET, "/api/v1/me", &access)).await;
         assert_eq!(me.0, 200, "cached before the replay");
 
-        let replay = app.post_as(&client, "/oauth/token", &form).await;
+        let replay = app.token(&client, &form).await;
         refused(&replay, 400, "invalid_grant");
 
         let me = send(app.request(Method::GET, "/api/v1/me", &access)).await;
         assert_error(&me, 401, "invalid_token");
-        let refreshed = app
-            .post_as(
-                &client,
-                "/oauth/token",
-                &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
-            )
-            .await;
+        let refreshed = app.refresh(&client, &refresh).await;
         refused(&refreshed, 400, "invalid_grant");
 
         let owner_key = app.key(&seeded.owner, None).await;
@@ -632,11 +567,7 @@ async fn a_replayed_code_is_refused_and_its_tokens_revoked() {
 #[tokio::test]
 async fn refresh_token_refusals() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
-        let client = app
-            .register_client(seeded.acme.id, ClientSpec::public())
-            .await;
+        let (app, seeded, client) = TestApp::start_with_client(backend, ClientSpec::public()).await;
         let other = app
             .register_client(seeded.acme.id, ClientSpec::public())
             .await;
@@ -650,7 +581,7 @@ async fn refresh_token_refusals() {
         async fn post(app: &TestApp, client: &Client, form: Vec<(String, String)>) -> Answer {
             let pairs: Vec<(&str, &str)> =
                 form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-            app.post_as(client, "/oauth/token", &pairs).await
+            app.token(client, &pairs).await
         }
 
         refused(
@@ -699,21 +630,8 @@ async fn refresh_token_refusals() {
         let member = app
             .person(&seeded.acme, "member@acme.test", Role::Member)
             .await;
-        let member_grant = app.consent(&member, &client, "read").await;
-        let (_, disabled) = app.issue(&member_grant, Duration::hours(1)).await;
-        app.store()
-            .disable_user(
-                member.user.id,
-                OffsetDateTime::now_utc(),
-                AuditEntry::new(
-                    OffsetDateTime::now_utc(),
-                    &Actor::operator(),
-                    AuditAction::UserDisabled,
-                    "user",
-                ),
-            )
-            .await
-            .unwrap();
+        let (_, disabled) = app.grant_with_tokens(&member, &client, "read").await;
+        app.disable_user(&member).await;
         refused(
             &post(&app, &client, refresh(&disabled)).await,
             400,
@@ -727,19 +645,17 @@ async fn refresh_token_refusals() {
 #[tokio::test]
 async fn a_reused_refresh_token_revokes_its_whole_family() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
-        let client = app
-            .register_client(seeded.acme.id, ClientSpec::confidential())
+        let (app, seeded, client) =
+            TestApp::start_with_client(backend, ClientSpec::confidential()).await;
+        let (_, first) = app
+            .grant_with_tokens(&seeded.owner, &client, "read write")
             .await;
-        let grant = app.consent(&seeded.owner, &client, "read write").await;
-        let (_, first) = app.issue(&grant, Duration::hours(1)).await;
         async fn rotate_with(app: &TestApp, client: &Client, token: String) -> Answer {
             let form = [
                 ("grant_type", "refresh_token"),
                 ("refresh_token", token.as_str()),
             ];
-            app.post_as(client, "/oauth/token", &form).await
+            app.token(client, &form).await
         }
         let rotate = |token: String| rotate_with(&app, &client, token);
         let second = rotate(first.clone()).await;
@@ -766,8 +682,9 @@ async fn a_reused_refresh_token_revokes_its_whole_family() {
         let elsewhere = app
             .register_client(seeded.acme.id, ClientSpec::confidential())
             .await;
-        let other_grant = app.consent(&seeded.owner, &elsewhere, "read").await;
-        let (other_access, _) = app.issue(&other_grant, Duration::hours(1)).await;
+        let (other_access, _) = app
+            .grant_with_tokens(&seeded.owner, &elsewhere, "read")
+            .await;
         assert_eq!(
             send(app.request(Method::GET, "/api/v1/me", &other_access))
                 .await
@@ -803,11 +720,7 @@ async fn every_token_answer_is_uncacheable_and_json() {
             .register_client(seeded.acme.id, ClientSpec::service(&robot))
             .await;
         let ok = app
-            .post_as(
-                &client,
-                "/oauth/token",
-                &[("grant_type", "client_credentials")],
-            )
+            .token(&client, &[("grant_type", "client_credentials")])
             .await;
         assert_eq!(ok.0, 200);
         assert_no_store(&ok.1);

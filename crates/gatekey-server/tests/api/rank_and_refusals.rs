@@ -5,7 +5,7 @@ use gatekey_core::role::Role;
 use reqwest::Method;
 use serde_json::Value;
 
-use crate::harness::{assert_error, each_backend, seed, send, TestApp};
+use crate::harness::{assert_error, each_backend, send, Team, TestApp};
 
 async fn refusals(app: &TestApp, key: &str) -> Vec<Value> {
     let answer = send(app.request(Method::GET, "/api/v1/audits?per_page=200", key)).await;
@@ -23,13 +23,11 @@ async fn refusals(app: &TestApp, key: &str) -> Vec<Value> {
 async fn an_admin_cannot_end_an_owners_credentials() {
     each_backend(|backend| async move {
         let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
-        let admin = app
-            .person(&seeded.acme, "admin@acme.test", Role::Admin)
-            .await;
-        let member = app
-            .person(&seeded.acme, "member@acme.test", Role::Member)
-            .await;
+        let Team {
+            seeded,
+            admin,
+            member,
+        } = Team::seed(&app).await;
         let owner_bot = app
             .service_account(&seeded.acme, "owner bot", Role::Owner)
             .await;
@@ -103,13 +101,11 @@ async fn an_admin_cannot_end_an_owners_credentials() {
 async fn refused_requests_are_audited_once_per_caller_per_minute() {
     each_backend(|backend| async move {
         let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
-        let admin = app
-            .person(&seeded.acme, "admin@acme.test", Role::Admin)
-            .await;
-        let member = app
-            .person(&seeded.acme, "member@acme.test", Role::Member)
-            .await;
+        let Team {
+            seeded,
+            admin,
+            member,
+        } = Team::seed(&app).await;
         let owner_key = app.key(&seeded.owner, None).await;
         let admin_key = app.key(&admin, None).await;
         let member_key = app.key(&member, None).await;

@@ -3,14 +3,11 @@
 //! and the admin page; `/oauth/authorize` redirects only to a registered URI, and lets the
 //! port of a loopback URI vary only for a public (native) client.
 
-use gatekey_core::audit::{Actor, AuditAction, AuditEntry};
 use gatekey_core::oauth::application::{ApplicationSettings, ClientType, GrantType};
-use gatekey_core::oauth::store::{ApplicationStore, NewApplication};
 use gatekey_core::scope::ScopeSet;
 use reqwest::header::LOCATION;
 use reqwest::Method;
 use serde_json::{json, Value};
-use time::OffsetDateTime;
 
 use crate::harness::{
     assert_error, each_backend, seed, send, send_text, sign_in, TestApp, PASSWORD,
@@ -286,21 +283,7 @@ async fn a_stored_uri_that_breaks_the_rules_is_never_redirected_to() {
             introspect: false,
             service_account_id: None,
         };
-        let new = NewApplication {
-            client_id: "app_legacy".into(),
-            account_id: seeded.acme.id,
-            client_type: ClientType::Public,
-            secret_hash: None,
-            settings,
-            created_at: OffsetDateTime::now_utc(),
-        };
-        let audit = AuditEntry::new(
-            OffsetDateTime::now_utc(),
-            &Actor::operator(),
-            AuditAction::ApplicationCreated,
-            "application",
-        );
-        app.store().create_application(new, audit).await.unwrap();
+        app.store_application(seeded.acme.id, "app_legacy", ClientType::Public, settings).await;
         let browser = sign_in(&app, "owner@acme.test", PASSWORD).await;
         for presented in [
             "javascript:alert(document.cookie)",

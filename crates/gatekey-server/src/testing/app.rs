@@ -1,0 +1,142 @@
+//! Starting the app for a test on a throwaway database, and stopping it.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use gatekey_core::{Clock, ManualClock, SystemClock};
+use gatekey_store::testing::{backends, TestDatabase};
+use gatekey_store::{Backend, SqlStore};
+use reqwest::{Method, RequestBuilder};
+use time::OffsetDateTime;
+
+use crate::{Config, RunningServer};
+
+/// A running app, its database and an HTTP client that follows no redirect.
+pub struct TestApp {
+    /// The running server, with its state.
+    pub server: RunningServer,
+    /// A client that follows no redirect, so tests see each `Location`.
+    pub http: reqwest::Client,
+    clock: Arc<dyn Clock>,
+    db: Option<TestDatabase>,
+}
+
+/// Runs `test` once per backend (SQLite, then PostgreSQL when configured).
+pub async fn each_backend<F, Fut>(test: F)
+where
+    F: Fn(Backend) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    for backend in backends() {
+        test(backend).await;
+    }
+}
+
+/// The configuration tests start from: port 0, limits that tests do not trip by accident.
+pub fn test_config(database_url: &str) -> Config {
+    let mut config = Config {
+        database_url: database_url.to_owned(),
+        ..Config::default()
+    };
+    config.listen = "127.0.0.1:0".parse().expect("address");
+    config.rate_limit.per_minute = 100_000;
+    config.rate_limit.per_second = 10_000;
+    config.cache.invalidation_poll_ms = 100;
+    config
+}
+
+impl TestApp {
+    /// Starts the app on a fresh database.
+    pub async fn start(backend: Backend) -> Self {
+        Self::start_with(backend, |_| {}).await
+    }
+
+    /// Starts the app on a fresh database, adjusting the configuration first.
+    pub async fn start_with(backend: Backend, configure: impl FnOnce(&mut Config)) -> Self {
+        Self::start_with_clock(backend, Arc::new(SystemClock), configure).await
+    }
+
+    /// Starts the app on a fresh database with a [`ManualClock`] set to now, adjusting the
+    /// configuration first; the test moves the clock to pass time.
+    pub async fn start_with_manual_clock(
+        backend: Backend,
+        configure: impl FnOnce(&mut Config),
+    ) -> (Self, Arc<ManualClock>) {
+        let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
+        let app = Self::start_with_clock(backend, clock.clone(), configure).await;
+        (app, clock)
+    }
+
+    /// Starts the app on a fresh database with `clock` (a `ManualClock` for tests that need
+    /// time to pass), adjusting the configuration first.
+    pub async fn start_with_clock(
+        backend: Backend,
+        clock: Arc<dyn Clock>,
+        configure: impl FnOnce(&mut Config),
+    ) -> Self {
+        let db = TestDatabase::create(backend).await;
+        let mut config = test_config(&db.url);
+        configure(&mut config);
+        let server = crate::start(config, clock.clone())
+            .await
+            .expect("server starts");
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        Self {
+            server,
+            http,
+            clock,
+            db: Some(db),
+        }
+    }
+
+    /// Stops the app and drops its database.
+    pub async fn stop(mut self) {
+        let store = self.server.state.store.clone();
+        let _ = self.server.shutdown().await;
+        store.close().await;
+        if let Some(db) = self.db.take() {
+            db.drop_database().await;
+        }
+    }
+
+    /// The store, for seeding and for reading what the database holds.
+    pub fn store(&self) -> &SqlStore {
+        &self.server.state.store
+    }
+
+    /// The time on the app's clock.
+    pub fn now(&self) -> OffsetDateTime {
+        self.clock.now()
+    }
+
+    /// The base URL (the issuer), with no trailing slash.
+    pub fn base_url(&self) -> String {
+        self.server.url()
+    }
+
+    /// The URL of `path` on the app.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.server.url())
+    }
+
+    /// A request to `path` with `Authorization: Bearer key`.
+    pub fn request(&self, method: Method, path: &str, key: &str) -> RequestBuilder {
+        self.http.request(method, self.url(path)).bearer_auth(key)
+    }
+
+    /// Requests the app has answered at `route` so far, counted by its own metrics.
+    pub fn requests_to(&self, route: &str) -> u64 {
+        let mark = format!("route=\"{route}\"");
+        self.server
+            .state
+            .metrics
+            .render()
+            .lines()
+            .filter(|line| line.starts_with("gatekey_http_requests_total{") && line.contains(&mark))
+            .filter_map(|line| line.rsplit(' ').next()?.parse::<u64>().ok())
+            .sum()
+    }
+}
