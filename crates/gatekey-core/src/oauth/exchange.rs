@@ -9,6 +9,7 @@ use std::fmt;
 use time::OffsetDateTime;
 
 use super::application::{Application, ClientType, GrantType};
+use super::grant::Grant;
 use super::pkce::verifier_matches;
 use super::token::{CodeRecord, TokenRecord};
 use crate::role::Role;
@@ -222,11 +223,7 @@ pub fn check_code(
     if now >= code.expires_at {
         return Err(ExchangeError::invalid_grant("the code has expired"));
     }
-    if !code.grant.is_active() {
-        return Err(ExchangeError::invalid_grant(
-            "the authorization was revoked",
-        ));
-    }
+    check_grant_standing(&code.grant, holder)?;
     check_code_redirect_uri(code, client, request.redirect_uri)?;
     match (code.code_challenge.as_deref(), request.code_verifier) {
         (Some(challenge), Some(verifier)) => {
@@ -253,9 +250,22 @@ pub fn check_code(
         }
         (None, None) => {}
     }
+    Ok(())
+}
+
+/// Whether `grant` still gives anything (RFC 6749 §5.2 `invalid_grant`: the grant "is …
+/// revoked"): it was not revoked, and `holder`, its user's membership in its account if there
+/// still is one, is an enabled member. Every grant type that issues tokens under a grant the
+/// user consented to (authorization code, device code) checks this before issuing.
+pub fn check_grant_standing(grant: &Grant, holder: Option<&Member>) -> Result<(), ExchangeError> {
+    if !grant.is_active() {
+        return Err(ExchangeError::invalid_grant(
+            "the authorization was revoked",
+        ));
+    }
     let active = holder.filter(|m| {
-        m.user.id == code.grant.user_id
-            && m.membership.account_id == code.grant.account_id
+        m.user.id == grant.user_id
+            && m.membership.account_id == grant.account_id
             && !m.user.is_disabled()
     });
     if active.is_none() {
@@ -375,7 +385,6 @@ mod tests {
 
     use super::*;
     use crate::account::Account;
-    use crate::oauth::grant::Grant;
     use crate::user::{Membership, User};
 
     const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";

@@ -72,7 +72,12 @@ async fn approved_device(backend: Backend) -> Approved {
 }
 
 fn operator_audit(action: AuditAction, target: &'static str) -> AuditEntry {
-    AuditEntry::new(OffsetDateTime::now_utc(), &Actor::operator(), action, target)
+    AuditEntry::new(
+        OffsetDateTime::now_utc(),
+        &Actor::operator(),
+        action,
+        target,
+    )
 }
 
 /// Approves a device code, lets `withdraw` take the authorization away, and checks that the
