@@ -259,67 +259,20 @@ pub fn normalize_user_code(typed: &str) -> Option<String> {
 mod tests {
     use super::*;
     use crate::oauth::application::{ClientType, GrantType};
+    use crate::oauth::fixtures::{self, grant, member, t0};
     use crate::role::Role;
-    use crate::user::{Membership, User, UserKind};
-
-    fn t0() -> OffsetDateTime {
-        OffsetDateTime::UNIX_EPOCH + Duration::days(20_000)
-    }
+    use crate::user::UserKind;
 
     fn app(id: i64) -> Application {
-        Application {
-            id,
-            client_id: format!("app_{id}"),
-            account_id: 1,
-            name: "TV".into(),
-            client_type: ClientType::Public,
-            secret_hash: None,
-            previous_secret_hash: None,
-            previous_secret_expires_at: None,
-            redirect_uris: vec![],
-            grant_types: vec![GrantType::DeviceCode],
-            scopes: ScopeSet::parse("read").unwrap(),
-            implicit_allowed: false,
-            introspect: false,
-            introspect_all_accounts: false,
-            service_account_id: None,
-            created_at: t0(),
-            updated_at: t0(),
-        }
+        fixtures::app(id, ClientType::Public, vec![GrantType::DeviceCode])
     }
 
     fn holder() -> Member {
-        Member {
-            user: User {
-                id: 5,
-                email: "u@x.test".into(),
-                name: "U".into(),
-                kind: UserKind::Person,
-                password_hash: None,
-                disabled_at: None,
-                created_at: t0(),
-                must_change_password: false,
-            },
-            membership: Membership {
-                id: 1,
-                user_id: 5,
-                account_id: 1,
-                role: Role::Member,
-                created_at: t0(),
-            },
-        }
+        member(5, UserKind::Person, Role::Member)
     }
 
     fn device(status: DeviceStatus) -> DeviceCodeRecord {
-        let grant = (status == DeviceStatus::Approved).then(|| Grant {
-            id: 3,
-            user_id: 5,
-            account_id: 1,
-            application_id: 1,
-            scopes: ScopeSet::parse("read").unwrap(),
-            created_at: t0(),
-            revoked_at: None,
-        });
+        let grant = (status == DeviceStatus::Approved).then(|| grant(1));
         DeviceCodeRecord {
             id: 9,
             user_code: "WDJBMJHT".into(),

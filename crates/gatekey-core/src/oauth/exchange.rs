@@ -385,70 +385,10 @@ mod tests {
 
     use super::*;
     use crate::account::Account;
-    use crate::user::{Membership, User};
+    use crate::oauth::fixtures::{app, grant, member, t0};
 
     const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
     const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-
-    fn t0() -> OffsetDateTime {
-        OffsetDateTime::UNIX_EPOCH + Duration::days(20_000)
-    }
-
-    fn app(id: i64, client_type: ClientType, grants: Vec<GrantType>) -> Application {
-        Application {
-            id,
-            client_id: format!("app_{id}"),
-            account_id: 1,
-            name: "App".into(),
-            client_type,
-            secret_hash: None,
-            previous_secret_hash: None,
-            previous_secret_expires_at: None,
-            redirect_uris: vec!["https://a.example/cb".into()],
-            grant_types: grants,
-            scopes: ScopeSet::parse("read write").unwrap(),
-            implicit_allowed: false,
-            introspect: false,
-            introspect_all_accounts: false,
-            service_account_id: Some(7),
-            created_at: t0(),
-            updated_at: t0(),
-        }
-    }
-
-    fn member(user_id: i64, kind: UserKind, role: Role) -> Member {
-        Member {
-            user: User {
-                id: user_id,
-                email: "u@x.test".into(),
-                name: "U".into(),
-                kind,
-                password_hash: None,
-                disabled_at: None,
-                created_at: t0(),
-                must_change_password: false,
-            },
-            membership: Membership {
-                id: 1,
-                user_id,
-                account_id: 1,
-                role,
-                created_at: t0(),
-            },
-        }
-    }
-
-    fn grant(application_id: i64) -> Grant {
-        Grant {
-            id: 3,
-            user_id: 5,
-            account_id: 1,
-            application_id,
-            scopes: ScopeSet::parse("read write").unwrap(),
-            created_at: t0(),
-            revoked_at: None,
-        }
-    }
 
     fn code(client: &Application, redirect_uri: &str, challenge: Option<&str>) -> CodeRecord {
         CodeRecord {

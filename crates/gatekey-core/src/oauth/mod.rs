@@ -7,6 +7,8 @@ pub mod authorize;
 pub mod consent;
 pub mod device;
 pub mod exchange;
+#[cfg(test)]
+mod fixtures;
 pub mod grant;
 pub mod introspection;
 pub mod pkce;
