@@ -47,7 +47,34 @@ async fn select_application(conn: &mut AnyConnection, id: i64) -> StoreResult<Ap
     application(&row)
 }
 
+/// How a live (not deleted) application is looked up.
+enum LiveApplication<'a> {
+    /// By its client id, in any account.
+    ClientId(&'a str),
+    /// By its id, in one account only.
+    InAccount { account_id: i64, id: i64 },
+}
+
 impl SqlStore {
+    /// The live application `key` names.
+    async fn live_application(&self, key: LiveApplication<'_>) -> StoreResult<Option<Application>> {
+        let condition = match key {
+            LiveApplication::ClientId(_) => "p.client_id = $1",
+            LiveApplication::InAccount { .. } => "p.id = $1 AND p.account_id = $2",
+        };
+        let sql = format!(
+            "SELECT {APPLICATION_COLUMNS} FROM applications p WHERE {condition} AND p.deleted_at IS NULL"
+        );
+        let query = match key {
+            LiveApplication::ClientId(client_id) => sqlx::query(&sql).bind(client_id.to_owned()),
+            LiveApplication::InAccount { account_id, id } => {
+                sqlx::query(&sql).bind(id).bind(account_id)
+            }
+        };
+        let row = query.fetch_optional(&self.read).await.map_err(from_sqlx)?;
+        row.as_ref().map(application).transpose()
+    }
+
     /// Applies `change`, an `UPDATE` of application `id` that matches no row once the
     /// application is deleted, and in the same transaction reads the application back, makes
     /// every server drop what it cached of it (its settings, secret or introspection rights)
@@ -115,14 +142,8 @@ impl ApplicationStore for SqlStore {
     }
 
     async fn application_by_client_id(&self, client_id: &str) -> StoreResult<Option<Application>> {
-        let row = sqlx::query(&format!(
-            "SELECT {APPLICATION_COLUMNS} FROM applications p WHERE p.client_id = $1 AND p.deleted_at IS NULL"
-        ))
-        .bind(client_id)
-        .fetch_optional(&self.read)
-        .await
-        .map_err(from_sqlx)?;
-        row.as_ref().map(application).transpose()
+        self.live_application(LiveApplication::ClientId(client_id))
+            .await
     }
 
     async fn application_in_account(
@@ -130,16 +151,8 @@ impl ApplicationStore for SqlStore {
         account_id: i64,
         id: i64,
     ) -> StoreResult<Option<Application>> {
-        let row = sqlx::query(&format!(
-            "SELECT {APPLICATION_COLUMNS} FROM applications p \
-             WHERE p.id = $1 AND p.account_id = $2 AND p.deleted_at IS NULL"
-        ))
-        .bind(id)
-        .bind(account_id)
-        .fetch_optional(&self.read)
-        .await
-        .map_err(from_sqlx)?;
-        row.as_ref().map(application).transpose()
+        self.live_application(LiveApplication::InAccount { account_id, id })
+            .await
     }
 
     async fn list_applications(
