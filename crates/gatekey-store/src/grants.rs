@@ -3,14 +3,14 @@
 use gatekey_core::audit::AuditEntry;
 use gatekey_core::clock::to_millis;
 use gatekey_core::oauth::application::Application;
-use gatekey_core::oauth::grant::Grant;
+use gatekey_core::oauth::grant::{Grant, NewGrant};
 use gatekey_core::oauth::store::GrantStore;
 use gatekey_core::scope::ScopeSet;
 use gatekey_core::store::{Invalidation, StoreError, StoreResult};
 use sqlx::any::AnyRow;
 use time::OffsetDateTime;
 
-use crate::applications::{application, APPLICATION_COLUMNS};
+use crate::application_rows::{application, APPLICATION_COLUMNS};
 use crate::audits::insert_audit;
 use crate::error::from_sqlx;
 use crate::invalidations::InvalidatingTx;
@@ -34,6 +34,36 @@ pub(crate) fn grant(row: &AnyRow) -> StoreResult<Grant> {
             .map_err(|_| StoreError::Unavailable("bad grant scopes".into()))?,
         created_at: time_column(row, "g_created_at")?,
         revoked_at: optional_time_column(row, "g_revoked_at")?,
+    })
+}
+
+/// Records a grant and its audit entry (in the grant's account, naming the grant).
+pub(crate) async fn insert_grant(
+    conn: &mut AnyConnection,
+    new: NewGrant,
+    audit: AuditEntry,
+) -> StoreResult<Grant> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO grants (user_id, account_id, application_id, scopes, created_at) \
+         VALUES ($1, $2, $3, $4, $5) RETURNING id",
+    )
+    .bind(new.user_id)
+    .bind(new.account_id)
+    .bind(new.application_id)
+    .bind(new.scopes.to_string())
+    .bind(to_millis(new.created_at))
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(from_sqlx)?;
+    insert_audit(conn, audit.in_account(new.account_id), Some(id)).await?;
+    Ok(Grant {
+        id,
+        user_id: new.user_id,
+        account_id: new.account_id,
+        application_id: new.application_id,
+        scopes: new.scopes,
+        created_at: new.created_at,
+        revoked_at: None,
     })
 }
 
@@ -72,30 +102,17 @@ impl GrantStore for SqlStore {
         now: OffsetDateTime,
         audit: AuditEntry,
     ) -> StoreResult<Grant> {
-        let mut tx = self.write.begin().await.map_err(from_sqlx)?;
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO grants (user_id, account_id, application_id, scopes, created_at) \
-             VALUES ($1, $2, $3, $4, $5) RETURNING id",
-        )
-        .bind(user_id)
-        .bind(account_id)
-        .bind(application_id)
-        .bind(scopes.to_string())
-        .bind(to_millis(now))
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(from_sqlx)?;
-        insert_audit(&mut tx, audit.in_account(account_id), Some(id)).await?;
-        tx.commit().await.map_err(from_sqlx)?;
-        Ok(Grant {
-            id,
+        let new = NewGrant {
             user_id,
             account_id,
             application_id,
             scopes,
             created_at: now,
-            revoked_at: None,
-        })
+        };
+        let mut tx = self.write.begin().await.map_err(from_sqlx)?;
+        let grant = insert_grant(&mut tx, new, audit).await?;
+        tx.commit().await.map_err(from_sqlx)?;
+        Ok(grant)
     }
 
     async fn active_grant(

@@ -4,6 +4,7 @@
 
 mod accounts;
 mod api_keys;
+mod application_rows;
 mod applications;
 mod audits;
 pub mod backend;

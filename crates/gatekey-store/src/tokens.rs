@@ -15,7 +15,7 @@ use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
 use time::OffsetDateTime;
 
-use crate::applications::{application, APPLICATION_COLUMNS};
+use crate::application_rows::{application, APPLICATION_COLUMNS};
 use crate::audits::insert_audit;
 use crate::error::{conflict_as, from_sqlx};
 use crate::grants::{grant, GRANT_COLUMNS};

@@ -352,32 +352,17 @@ pub fn response_location(
 
 #[cfg(test)]
 mod tests {
-    use time::OffsetDateTime;
-
     use super::*;
+    use crate::oauth::fixtures;
 
     fn app(client_type: ClientType) -> Application {
         Application {
-            id: 1,
-            client_id: "app_1".into(),
-            account_id: 1,
-            name: "App".into(),
-            client_type,
-            secret_hash: None,
-            previous_secret_hash: None,
-            previous_secret_expires_at: None,
             redirect_uris: vec![
                 "https://app.example.com/cb".into(),
                 "http://127.0.0.1/cb".into(),
             ],
-            grant_types: vec![GrantType::AuthorizationCode],
-            scopes: ScopeSet::parse("read write").unwrap(),
-            implicit_allowed: false,
-            introspect: false,
-            introspect_all_accounts: false,
             service_account_id: None,
-            created_at: OffsetDateTime::UNIX_EPOCH,
-            updated_at: OffsetDateTime::UNIX_EPOCH,
+            ..fixtures::app(1, client_type, vec![GrantType::AuthorizationCode])
         }
     }
 

@@ -9,6 +9,7 @@ use std::fmt;
 use time::OffsetDateTime;
 
 use super::application::{Application, ClientType, GrantType};
+use super::grant::Grant;
 use super::pkce::verifier_matches;
 use super::token::{CodeRecord, TokenRecord};
 use crate::role::Role;
@@ -222,11 +223,7 @@ pub fn check_code(
     if now >= code.expires_at {
         return Err(ExchangeError::invalid_grant("the code has expired"));
     }
-    if !code.grant.is_active() {
-        return Err(ExchangeError::invalid_grant(
-            "the authorization was revoked",
-        ));
-    }
+    check_grant_standing(&code.grant, holder)?;
     check_code_redirect_uri(code, client, request.redirect_uri)?;
     match (code.code_challenge.as_deref(), request.code_verifier) {
         (Some(challenge), Some(verifier)) => {
@@ -253,9 +250,22 @@ pub fn check_code(
         }
         (None, None) => {}
     }
+    Ok(())
+}
+
+/// Whether `grant` still gives anything (RFC 6749 §5.2 `invalid_grant`: the grant "is …
+/// revoked"): it was not revoked, and `holder`, its user's membership in its account if there
+/// still is one, is an enabled member. Every grant type that issues tokens under a grant the
+/// user consented to (authorization code, device code) checks this before issuing.
+pub fn check_grant_standing(grant: &Grant, holder: Option<&Member>) -> Result<(), ExchangeError> {
+    if !grant.is_active() {
+        return Err(ExchangeError::invalid_grant(
+            "the authorization was revoked",
+        ));
+    }
     let active = holder.filter(|m| {
-        m.user.id == code.grant.user_id
-            && m.membership.account_id == code.grant.account_id
+        m.user.id == grant.user_id
+            && m.membership.account_id == grant.account_id
             && !m.user.is_disabled()
     });
     if active.is_none() {
@@ -375,71 +385,10 @@ mod tests {
 
     use super::*;
     use crate::account::Account;
-    use crate::oauth::grant::Grant;
-    use crate::user::{Membership, User};
+    use crate::oauth::fixtures::{app, grant, member, t0};
 
     const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
     const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-
-    fn t0() -> OffsetDateTime {
-        OffsetDateTime::UNIX_EPOCH + Duration::days(20_000)
-    }
-
-    fn app(id: i64, client_type: ClientType, grants: Vec<GrantType>) -> Application {
-        Application {
-            id,
-            client_id: format!("app_{id}"),
-            account_id: 1,
-            name: "App".into(),
-            client_type,
-            secret_hash: None,
-            previous_secret_hash: None,
-            previous_secret_expires_at: None,
-            redirect_uris: vec!["https://a.example/cb".into()],
-            grant_types: grants,
-            scopes: ScopeSet::parse("read write").unwrap(),
-            implicit_allowed: false,
-            introspect: false,
-            introspect_all_accounts: false,
-            service_account_id: Some(7),
-            created_at: t0(),
-            updated_at: t0(),
-        }
-    }
-
-    fn member(user_id: i64, kind: UserKind, role: Role) -> Member {
-        Member {
-            user: User {
-                id: user_id,
-                email: "u@x.test".into(),
-                name: "U".into(),
-                kind,
-                password_hash: None,
-                disabled_at: None,
-                created_at: t0(),
-                must_change_password: false,
-            },
-            membership: Membership {
-                id: 1,
-                user_id,
-                account_id: 1,
-                role,
-                created_at: t0(),
-            },
-        }
-    }
-
-    fn grant(application_id: i64) -> Grant {
-        Grant {
-            id: 3,
-            user_id: 5,
-            account_id: 1,
-            application_id,
-            scopes: ScopeSet::parse("read write").unwrap(),
-            created_at: t0(),
-            revoked_at: None,
-        }
-    }
 
     fn code(client: &Application, redirect_uri: &str, challenge: Option<&str>) -> CodeRecord {
         CodeRecord {

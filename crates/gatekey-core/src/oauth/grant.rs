@@ -24,6 +24,21 @@ pub struct Grant {
     pub revoked_at: Option<OffsetDateTime>,
 }
 
+/// A grant to record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NewGrant {
+    /// The user the application will act as.
+    pub user_id: i64,
+    /// The account it will act in.
+    pub account_id: i64,
+    /// The application.
+    pub application_id: i64,
+    /// The scopes consented to.
+    pub scopes: ScopeSet,
+    /// When consent was given.
+    pub created_at: OffsetDateTime,
+}
+
 impl Grant {
     /// Whether the grant still stands.
     pub fn is_active(&self) -> bool {

@@ -7,7 +7,10 @@
 //! account's tokens is the operator's decision alone (`introspect_all_accounts`), and it widens
 //! the `introspect` permission rather than replacing it: taking `introspect` away takes it all.
 
+use time::OffsetDateTime;
+
 use super::application::Application;
+use super::token::TokenRecord;
 
 /// The facts about a token that decide who may introspect it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,6 +19,30 @@ pub struct TokenOwner {
     pub application_id: i64,
     /// The account the token acts in.
     pub account_id: i64,
+}
+
+impl TokenOwner {
+    /// The owner of a stored token.
+    pub fn of(token: &TokenRecord) -> Self {
+        Self {
+            application_id: token.application.id,
+            account_id: token.account.id,
+        }
+    }
+}
+
+/// Whether `resource_server` gets an active answer for refresh token `token` at `now`: it may
+/// learn about it ([`may_introspect`]) and the token can be used now (not revoked or expired,
+/// its grant standing, its user still an enabled member, and not spent: a spent refresh token
+/// is never active again, RFC 9700 §4.14.2).
+pub fn refresh_token_visible(
+    resource_server: &Application,
+    token: &TokenRecord,
+    now: OffsetDateTime,
+) -> bool {
+    may_introspect(resource_server, TokenOwner::of(token))
+        && token.is_active_at(now)
+        && token.used_at.is_none()
 }
 
 /// Whether `resource_server` may learn about a token of `owner`:
@@ -37,8 +64,6 @@ pub fn may_introspect(resource_server: &Application, owner: TokenOwner) -> bool 
 
 #[cfg(test)]
 mod tests {
-    use time::OffsetDateTime;
-
     use super::*;
     use crate::oauth::application::{ClientType, GrantType};
     use crate::scope::ScopeSet;

@@ -4,11 +4,15 @@
 pub mod admin;
 pub mod application;
 pub mod authorize;
+pub mod consent;
 pub mod device;
 pub mod exchange;
+#[cfg(test)]
+mod fixtures;
 pub mod grant;
 pub mod introspection;
 pub mod pkce;
 pub mod redirect_uri;
+pub mod revocation;
 pub mod store;
 pub mod token;

@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 
 use super::application::{Application, ApplicationSettings, ClientType};
 use super::device::{DeviceCodeRecord, DeviceCodeSlot, NewDeviceCode};
-use super::grant::Grant;
+use super::grant::{Grant, NewGrant};
 use super::token::{
     CodeRedemption, IssuedTokens, NewAccessToken, NewCode, NewRefreshToken, TokenRecord,
 };
@@ -216,6 +216,25 @@ pub trait DeviceStore: Send + Sync {
         &self,
         id: i64,
         grant_id: Option<i64>,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// Approves a pending device authorization that has not expired at `grant.created_at`:
+    /// records `grant` with `audit` (its account and id added) and the decision in one
+    /// transaction. `None` when the code was no longer pending or had expired: then nothing
+    /// is written.
+    fn approve_device_code(
+        &self,
+        id: i64,
+        grant: NewGrant,
+        audit: AuditEntry,
+    ) -> impl Future<Output = StoreResult<Option<Grant>>> + Send;
+    /// Denies a pending device authorization that has not expired at `now`, writing `audit`
+    /// in the same transaction; `false` when it was no longer pending or had expired: then
+    /// nothing is written.
+    fn deny_device_code(
+        &self,
+        id: i64,
+        now: OffsetDateTime,
+        audit: AuditEntry,
     ) -> impl Future<Output = StoreResult<bool>> + Send;
     /// The device authorization with this device code, recording this poll. The record shows
     /// the previous poll's time, for `slow_down`.

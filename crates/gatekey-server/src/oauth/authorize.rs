@@ -12,10 +12,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use gatekey_core::account::Account;
-use gatekey_core::audit::{AuditAction, AuditEntry};
-use gatekey_core::oauth::application::ClientType;
 use gatekey_core::oauth::authorize::{
     response_location, AuthorizationRequest, AuthorizeError, RawAuthorizeRequest, ResponseType,
+};
+use gatekey_core::oauth::consent::{
+    deny_consent, grant_consent, remembered_consent, Consent, ConsentPage,
 };
 use gatekey_core::oauth::grant::Grant;
 use gatekey_core::oauth::store::{ApplicationStore, GrantStore, TokenStore};
@@ -120,20 +121,16 @@ pub async fn show_authorization(
     let Some((_, account)) = chosen else {
         return account_choice_page(&web, &request, &accounts);
     };
-    if request.application.client_type == ClientType::Confidential {
-        // Consent is remembered for confidential clients; a public client could be anyone
-        // holding its client id, so it always asks (RFC 9700 §2.1.1 on native apps).
-        match state
-            .store
-            .active_grant(web.principal.user.id, account.id, request.application.id)
-            .await
-        {
-            Ok(Some(grant)) if request.scopes.is_subset_of(grant.scopes) => {
-                return answer(&state, &request, &grant).await
-            }
-            Ok(_) => {}
-            Err(error) => return unavailable(&error),
-        }
+    let standing = match state
+        .store
+        .active_grant(web.principal.user.id, account.id, request.application.id)
+        .await
+    {
+        Ok(standing) => standing,
+        Err(error) => return unavailable(&error),
+    };
+    if let Some(grant) = remembered_consent(&request.application, standing, request.scopes) {
+        return answer(&state, &request, &grant).await;
     }
     consent_page(&state, &web, &request, account).await
 }
@@ -175,38 +172,21 @@ pub async fn submit_consent(
     };
     let now = state.clock.now();
     let actor = web.principal.actor(client.ip, client.user_agent);
-    let detail = format!(
-        "{} ({}) for scopes {}",
-        request.application.name, request.application.client_id, request.scopes
-    );
+    let consent = Consent {
+        user_id: web.principal.user.id,
+        account_id: account.id,
+        application: &request.application,
+        scopes: request.scopes,
+        actor: &actor,
+        page: ConsentPage::Authorize,
+    };
     match decision.as_deref() {
-        Some("allow") => {
-            let audit =
-                AuditEntry::new(now, &actor, AuditAction::ConsentGranted, "grant").detail(detail);
-            let created = state
-                .store
-                .create_grant(
-                    web.principal.user.id,
-                    account.id,
-                    request.application.id,
-                    request.scopes,
-                    now,
-                    audit,
-                )
-                .await;
-            match created {
-                Ok(grant) => answer(&state, &request, &grant).await,
-                Err(error) => unavailable(&error),
-            }
-        }
+        Some("allow") => match grant_consent(&state.store, now, &consent).await {
+            Ok(grant) => answer(&state, &request, &grant).await,
+            Err(error) => unavailable(&error),
+        },
         Some("deny") => {
-            let audit = AuditEntry::new(now, &actor, AuditAction::ConsentDenied, "application")
-                .in_account(account.id)
-                .target(&request.application.client_id)
-                .detail(detail);
-            if let Err(error) =
-                gatekey_core::store::AuditStore::record_audit(&state.store, audit).await
-            {
+            if let Err(error) = deny_consent(&state.store, now, &consent).await {
                 return unavailable(&error);
             }
             found(

@@ -22,7 +22,7 @@ use gatekey_core::oauth::application::GrantType;
 use gatekey_core::oauth::device::{
     display_user_code, new_user_code, DeviceCodeSlot, NewDeviceCode, DEFAULT_INTERVAL_SECS,
 };
-use gatekey_core::oauth::exchange::{requested_scopes, ExchangeError, TokenErrorCode};
+use gatekey_core::oauth::exchange::{check_grant_type, requested_scopes};
 use gatekey_core::oauth::store::DeviceStore;
 use gatekey_core::secret::{Secret, SecretKind};
 use gatekey_core::store::StoreError;
@@ -56,14 +56,6 @@ struct DeviceAuthorizationResponse {
     interval: i64,
 }
 
-fn refused(code: TokenErrorCode, description: impl Into<String>) -> OAuthError {
-    ExchangeError {
-        code,
-        description: description.into(),
-    }
-    .into()
-}
-
 /// `429` with `Retry-After` and `temporarily_unavailable` (see the module documentation).
 fn too_many(retry_after: u64, description: &str) -> Response {
     let body = ErrorBody {
@@ -95,12 +87,7 @@ async fn start_device_authorization(
     }
     let client = authenticate_client(&state, &origin, &headers, &form).await?;
     let app = &client.application;
-    if !app.allows(GrantType::DeviceCode) {
-        return Err(refused(
-            TokenErrorCode::UnauthorizedClient,
-            "this application may not use the device flow",
-        ));
-    }
+    check_grant_type(app, GrantType::DeviceCode)?;
     let scopes = requested_scopes(form.get("scope"), app.scopes)?;
     let now = state.clock.now();
     // One address may not take all of the application's slots (a public client needs only

@@ -7,12 +7,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use gatekey_core::account::Account;
-use gatekey_core::audit::{AuditAction, AuditEntry};
+use gatekey_core::oauth::consent::{approve_device, deny_device, Consent, ConsentPage};
 use gatekey_core::oauth::device::{
     display_user_code, normalize_user_code, DeviceCodeRecord, DeviceStatus,
 };
-use gatekey_core::oauth::store::{DeviceStore, GrantStore};
-use gatekey_core::store::{AuditStore, StoreError, UserStore};
+use gatekey_core::oauth::store::DeviceStore;
+use gatekey_core::store::{StoreError, UserStore};
 use maud::html;
 use serde::Deserialize;
 
@@ -252,53 +252,27 @@ async fn submit_decision(
     };
     let now = state.clock.now();
     let actor = web.principal.actor(client.ip, client.user_agent);
-    let detail = format!(
-        "device flow: {} ({}) for scopes {}",
-        device.application.name, device.application.client_id, device.scopes
-    );
-    let (title, message) = if form.decision == "allow" {
-        let audit =
-            AuditEntry::new(now, &actor, AuditAction::ConsentGranted, "grant").detail(detail);
-        let grant = match state
-            .store
-            .create_grant(
-                web.principal.user.id,
-                account.id,
-                device.application.id,
-                device.scopes,
-                now,
-                audit,
-            )
+    let consent = Consent {
+        user_id: web.principal.user.id,
+        account_id: account.id,
+        application: &device.application,
+        scopes: device.scopes,
+        actor: &actor,
+        page: ConsentPage::Device,
+    };
+    let allow = form.decision == "allow";
+    let decided = if allow {
+        approve_device(&state.store, now, device.id, &consent)
             .await
-        {
-            Ok(grant) => grant,
-            Err(error) => return unavailable(&error),
-        };
-        match state
-            .store
-            .decide_device_code(device.id, Some(grant.id))
-            .await
-        {
-            Ok(true) => ("Device connected", "You can go back to your device now."),
-            Ok(false) => return error_page(StatusCode::CONFLICT, "This code was already used."),
-            Err(error) => return unavailable(&error),
-        }
+            .map(|grant| grant.is_some())
     } else {
-        let audit = AuditEntry::new(now, &actor, AuditAction::ConsentDenied, "application")
-            .in_account(account.id)
-            .target(&device.application.client_id)
-            .detail(detail);
-        let decided = match state.store.decide_device_code(device.id, None).await {
-            Ok(decided) => decided,
-            Err(error) => return unavailable(&error),
-        };
-        if let Err(error) = state.store.record_audit(audit).await {
-            return unavailable(&error);
-        }
-        if !decided {
-            return error_page(StatusCode::CONFLICT, "This code was already used.");
-        }
-        ("Request denied", "The device was not given access.")
+        deny_device(&state.store, now, device.id, &consent).await
+    };
+    let (title, message) = match decided {
+        Ok(false) => return error_page(StatusCode::CONFLICT, "This code was already used."),
+        Err(error) => return unavailable(&error),
+        Ok(true) if allow => ("Device connected", "You can go back to your device now."),
+        Ok(true) => ("Request denied", "The device was not given access."),
     };
     let body = html! { section.login { h1 { (title) } p { (message) } p { a href="/" { "Back to gatekey" } } } };
     html_response(

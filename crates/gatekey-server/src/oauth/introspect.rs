@@ -13,13 +13,12 @@ use axum::routing::post;
 use axum::{Json, Router};
 use gatekey_core::audit::CredentialRef;
 use gatekey_core::oauth::exchange::effective_token_scopes;
-use gatekey_core::oauth::introspection::{may_introspect, TokenOwner};
+use gatekey_core::oauth::introspection::{may_introspect, refresh_token_visible, TokenOwner};
 use gatekey_core::oauth::store::TokenStore;
 use gatekey_core::oauth::token::TokenRecord;
 use gatekey_core::secret::{Secret, SecretKind};
 use gatekey_core::store::StoreError;
 use gatekey_proto::oauth::IntrospectionResponse;
-use time::OffsetDateTime;
 
 use super::client_auth::{authenticate_client, AuthenticatedClient};
 use super::error::{no_store, post_only, OAuthError};
@@ -37,13 +36,6 @@ pub fn routes() -> Router<AppState> {
             post(introspect_token).fallback(post_only),
         )
         .layer(map_response(no_store))
-}
-
-/// What kind of token was presented; `token_type_hint` is not needed, the prefix says it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Presented {
-    Access,
-    Refresh,
 }
 
 /// `POST /oauth/introspect`.
@@ -79,11 +71,9 @@ async fn introspect_token(
                     .store
                     .refresh_token(&secret.hash())
                     .await?
-                    .filter(|token| {
-                        visible_to(token, &client) && is_active(Presented::Refresh, token, now)
-                    })
+                    .filter(|token| refresh_token_visible(&client.application, token, now))
                     .map_or_else(IntrospectionResponse::inactive, |token| {
-                        describe(&state.issuer, Presented::Refresh, &token)
+                        describe_refresh_token(&state.issuer, &token)
                     }),
                 Err(_) => IntrospectionResponse::inactive(),
             }
@@ -132,24 +122,10 @@ fn describe_cached(
     }
 }
 
-/// Whether `client` may learn about `token` ([`may_introspect`]).
-fn visible_to(token: &TokenRecord, client: &AuthenticatedClient) -> bool {
-    let owner = TokenOwner {
-        application_id: token.application.id,
-        account_id: token.account.id,
-    };
-    may_introspect(&client.application, owner)
-}
-
-/// Whether the token can be used now. A spent refresh token cannot.
-fn is_active(kind: Presented, token: &TokenRecord, now: OffsetDateTime) -> bool {
-    token.is_active_at(now) && (kind == Presented::Access || token.used_at.is_none())
-}
-
-/// The answer for an active token. `scope` is what the token may do now: its effective scopes
+/// The answer for an active refresh token. `scope` is what the token may do now: its effective scopes
 /// (granted ∩ the application's current scopes ∩ the user's current role), as the REST API
 /// applies them.
-fn describe(issuer: &str, kind: Presented, token: &TokenRecord) -> IntrospectionResponse {
+fn describe_refresh_token(issuer: &str, token: &TokenRecord) -> IntrospectionResponse {
     IntrospectionResponse {
         active: true,
         scope: Some(effective_token_scopes(token).to_string()),
@@ -159,10 +135,8 @@ fn describe(issuer: &str, kind: Presented, token: &TokenRecord) -> Introspection
         account: Some(token.account.slug.clone()),
         exp: Some(token.expires_at.unix_timestamp()),
         iat: Some(token.created_at.unix_timestamp()),
-        token_type: Some(match kind {
-            Presented::Access => "Bearer".to_owned(),
-            Presented::Refresh => "refresh_token".to_owned(),
-        }),
+        // Never `Bearer`: a resource server must not take a refresh token for an access token.
+        token_type: Some("refresh_token".to_owned()),
         iss: Some(issuer.to_owned()),
     }
 }

@@ -16,6 +16,7 @@ mod bounded_growth;
 mod browser;
 mod debug_output;
 mod device_flow;
+mod device_flow_standing;
 mod device_page;
 mod effective_scopes;
 mod forwarded;

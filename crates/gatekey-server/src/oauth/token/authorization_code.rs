@@ -3,7 +3,7 @@
 //! tokens issued from that code are revoked (RFC 6749 §4.1.2, RFC 9700 §4.2.4).
 
 use axum::response::Response;
-use gatekey_core::audit::{AuditAction, AuditEntry};
+use gatekey_core::audit::AuditAction;
 use gatekey_core::oauth::application::GrantType;
 use gatekey_core::oauth::exchange::{check_code, CodeExchange, ExchangeError};
 use gatekey_core::oauth::store::TokenStore;
@@ -68,19 +68,12 @@ async fn revoke_replayed_code(request: &TokenRequest, code: &CodeRecord) -> OAut
         "a spent authorization code was presented again; revoking its tokens"
     );
     let now = state.clock.now();
-    let audit = AuditEntry::new(
-        now,
-        &request.actor(code.grant.user_id, code.grant.id),
+    let audit = request.reuse_audit(
+        &code.grant,
         AuditAction::CodeReplayDetected,
-        "authorization_code",
-    )
-    .in_account(code.grant.account_id)
-    .target(code.id)
-    .detail(format!(
-        "{} ({}) presented a spent authorization code; the tokens issued from it were revoked",
-        app.name, app.client_id
-    ))
-    .failed();
+        ("authorization_code", code.id),
+        "a spent authorization code; the tokens issued from it were revoked",
+    );
     if let Err(error) = state.store.revoke_tokens_of_code(code.id, now, audit).await {
         return OAuthError::unavailable(&error);
     }

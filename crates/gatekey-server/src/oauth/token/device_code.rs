@@ -1,31 +1,24 @@
 //! The device code grant (RFC 8628 §3.4, §3.5): the device polls with its device code until
-//! the user decides, then collects its tokens exactly once.
+//! the user decides, then collects its tokens exactly once. What each poll gets is decided by
+//! [`check_device_poll`]; this handler looks the records up and stores what it allows.
 
 use axum::response::Response;
 use gatekey_core::oauth::application::GrantType;
-use gatekey_core::oauth::device::{DeviceStatus, SLOW_DOWN_SECS};
-use gatekey_core::oauth::exchange::{ExchangeError, TokenErrorCode};
+use gatekey_core::oauth::device::{check_device_poll, unknown_device_code, DeviceRefusal};
+use gatekey_core::oauth::exchange::ExchangeError;
 use gatekey_core::oauth::store::{DeviceStore, TokenStore};
 use gatekey_core::secret::{Secret, SecretKind};
-use gatekey_core::store::{AccountStore, StoreError};
+use gatekey_core::store::{AccountStore, StoreError, UserStore};
 
 use super::issue::{MintedTokens, TokenRequest};
 use crate::oauth::error::OAuthError;
-
-fn refused(code: TokenErrorCode, description: &str) -> OAuthError {
-    ExchangeError {
-        code,
-        description: description.to_owned(),
-    }
-    .into()
-}
 
 /// Answers one poll of a device.
 pub async fn poll_device(request: &TokenRequest) -> Result<Response, OAuthError> {
     let state = &request.state;
     let app = &request.client.application;
     let presented = request.form.require("device_code")?;
-    let invalid = || refused(TokenErrorCode::InvalidGrant, "the device code is not valid");
+    let invalid = || OAuthError::from(ExchangeError::from(unknown_device_code()));
     let hash = Secret::parse(SecretKind::DeviceCode, presented)
         .map_err(|_| invalid())?
         .hash();
@@ -33,62 +26,40 @@ pub async fn poll_device(request: &TokenRequest) -> Result<Response, OAuthError>
     let Some(device) = state.store.poll_device_code(&hash, now).await? else {
         return Err(invalid());
     };
-    if device.application.id != app.id {
-        // A device code is bound to the client it was issued to.
-        return Err(invalid());
-    }
-    if now >= device.expires_at {
-        return Err(refused(
-            TokenErrorCode::ExpiredToken,
-            "the device code has expired; start again",
-        ));
-    }
-    match device.status {
-        DeviceStatus::Pending => {
-            let too_soon = device
-                .last_polled_at
-                .is_some_and(|last| now - last < time::Duration::seconds(device.interval_secs));
-            if too_soon {
+    let holder = match &device.grant {
+        Some(grant) => state.store.member(grant.account_id, grant.user_id).await?,
+        None => None,
+    };
+    let issue = match check_device_poll(&device, app, holder.as_ref(), now) {
+        Ok(issue) => issue,
+        Err(refusal) => {
+            if let DeviceRefusal::SlowDown { interval_secs } = refusal {
                 state
                     .store
-                    .slow_down_device_code(device.id, device.interval_secs + SLOW_DOWN_SECS)
+                    .slow_down_device_code(device.id, interval_secs)
                     .await?;
-                return Err(refused(
-                    TokenErrorCode::SlowDown,
-                    "polling too often; wait five more seconds between polls",
-                ));
             }
-            Err(refused(
-                TokenErrorCode::AuthorizationPending,
-                "the user has not decided yet",
-            ))
+            return Err(ExchangeError::from(refusal).into());
         }
-        DeviceStatus::Denied => Err(refused(
-            TokenErrorCode::AccessDenied,
-            "the user denied the request",
-        )),
-        DeviceStatus::Redeemed => Err(invalid()),
-        DeviceStatus::Approved => {
-            let (Some(grant_id), Some(account_id)) = (device.grant_id, device.account_id) else {
-                return Err(invalid());
-            };
-            // Exactly one poll collects the tokens.
-            if !state.store.redeem_device_code(device.id).await? {
-                return Err(invalid());
-            }
-            let refresh_scopes = app.allows(GrantType::RefreshToken).then_some(device.scopes);
-            let minted = MintedTokens::draw(state, now, device.scopes, refresh_scopes, None);
-            let refresh = minted.refresh.as_ref().map(|(_, record)| record.clone());
-            state
-                .store
-                .issue_tokens(grant_id, minted.access_record.clone(), refresh)
-                .await?;
-            let account = state
-                .store
-                .account_by_id(account_id)
-                .await?
-                .ok_or(StoreError::NotFound)?;
-            Ok(minted.response(state, &account.slug))
-        }
+    };
+    // Exactly one poll collects the tokens.
+    if !state.store.redeem_device_code(device.id).await? {
+        return Err(invalid());
     }
+    let refresh_scopes = app.allows(GrantType::RefreshToken).then_some(issue.scopes);
+    let minted = MintedTokens::draw(state, now, issue.scopes, refresh_scopes, None);
+    state
+        .store
+        .issue_tokens(
+            issue.grant.id,
+            minted.access_record.clone(),
+            minted.refresh_record(),
+        )
+        .await?;
+    let account = state
+        .store
+        .account_by_id(issue.grant.account_id)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    Ok(minted.response(state, &account.slug))
 }

@@ -4,7 +4,8 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use gatekey_core::audit::{Actor, CredentialRef};
+use gatekey_core::audit::{Actor, AuditAction, AuditEntry, CredentialRef};
+use gatekey_core::oauth::grant::Grant;
 use gatekey_core::oauth::token::{NewAccessToken, NewRefreshToken};
 use gatekey_core::scope::ScopeSet;
 use gatekey_core::secret::{Secret, SecretKind};
@@ -30,6 +31,29 @@ pub struct TokenRequest {
 }
 
 impl TokenRequest {
+    /// The failed audit event of a spent credential presented again under `grant` (a replayed
+    /// code, a reused refresh token): the client acting for the grant's user, in its account,
+    /// about `target_type` `target_id`, saying what was revoked.
+    pub fn reuse_audit(
+        &self,
+        grant: &Grant,
+        action: AuditAction,
+        (target_type, target_id): (&'static str, i64),
+        what: &str,
+    ) -> AuditEntry {
+        let app = &self.client.application;
+        AuditEntry::new(
+            self.state.clock.now(),
+            &self.actor(grant.user_id, grant.id),
+            action,
+            target_type,
+        )
+        .in_account(grant.account_id)
+        .target(target_id)
+        .detail(format!("{} ({}) presented {what}", app.name, app.client_id))
+        .failed()
+    }
+
     /// The actor of an audit event about this request: the client acting for `user_id` under
     /// `grant_id`.
     pub fn actor(&self, user_id: i64, grant_id: i64) -> Actor {

@@ -3,7 +3,7 @@
 //! means two parties hold it, so the whole family is revoked, the newest tokens included.
 
 use axum::response::Response;
-use gatekey_core::audit::{AuditAction, AuditEntry};
+use gatekey_core::audit::AuditAction;
 use gatekey_core::oauth::exchange::{check_refresh, ExchangeError, RefreshDecision};
 use gatekey_core::oauth::store::TokenStore;
 use gatekey_core::oauth::token::TokenRecord;
@@ -69,19 +69,12 @@ async fn revoke_reused_family(request: &TokenRequest, token: &TokenRecord) -> OA
         "a spent refresh token was presented again; revoking its family"
     );
     let now = state.clock.now();
-    let audit = AuditEntry::new(
-        now,
-        &request.actor(token.user.id, token.grant.id),
+    let audit = request.reuse_audit(
+        &token.grant,
         AuditAction::RefreshReuseDetected,
-        "refresh_token_family",
-    )
-    .in_account(token.grant.account_id)
-    .target(family_id)
-    .detail(format!(
-        "{} ({}) presented a spent refresh token; every token of the family was revoked",
-        app.name, app.client_id
-    ))
-    .failed();
+        ("refresh_token_family", family_id),
+        "a spent refresh token; every token of the family was revoked",
+    );
     if let Err(error) = state.store.revoke_family(family_id, now, Some(audit)).await {
         return OAuthError::unavailable(&error);
     }

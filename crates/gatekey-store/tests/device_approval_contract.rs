@@ -1,0 +1,265 @@
+//! Deciding a device authorization, on every backend: the grant, its audit entry and the
+//! decision are one write, so an answer that lost the race (the code was decided by another
+//! answer, or expired, between the page and the submit) leaves nothing behind.
+
+use gatekey_core::audit::{Actor, AuditAction, AuditEntry};
+use gatekey_core::oauth::application::{ApplicationSettings, ClientType, GrantType};
+use gatekey_core::oauth::device::{new_user_code, DeviceStatus, NewDeviceCode};
+use gatekey_core::oauth::grant::NewGrant;
+use gatekey_core::oauth::store::{ApplicationStore, DeviceStore, GrantStore, NewApplication};
+use gatekey_core::page::PageRequest;
+use gatekey_core::role::Role;
+use gatekey_core::scope::ScopeSet;
+use gatekey_core::secret::{Secret, SecretKind};
+use gatekey_core::store::{AccountStore, AuditStore, NewUser, UserStore};
+use gatekey_core::user::UserKind;
+use gatekey_store::testing::{backends, TestDatabase};
+use gatekey_store::SqlStore;
+use time::{Duration, OffsetDateTime};
+
+fn audit(now: OffsetDateTime, action: AuditAction, target: &'static str) -> AuditEntry {
+    AuditEntry::new(now, &Actor::operator(), action, target)
+}
+
+/// An account with one member and one device application.
+struct Fixture {
+    store: SqlStore,
+    account_id: i64,
+    user_id: i64,
+    app_id: i64,
+    now: OffsetDateTime,
+}
+
+impl Fixture {
+    async fn new(store: SqlStore) -> Self {
+        let now = OffsetDateTime::now_utc();
+        let account = store
+            .create_account(
+                "acme",
+                "Acme",
+                now,
+                audit(now, AuditAction::AccountCreated, "account"),
+            )
+            .await
+            .unwrap();
+        let user = NewUser {
+            email: "ada@acme.test".into(),
+            name: "Ada".into(),
+            kind: UserKind::Person,
+            password_hash: None,
+            created_at: now,
+        };
+        let ada = store
+            .create_user(
+                user,
+                account.id,
+                Role::Member,
+                audit(now, AuditAction::UserCreated, "user"),
+            )
+            .await
+            .unwrap();
+        let settings = ApplicationSettings {
+            name: "TV".into(),
+            redirect_uris: vec![],
+            grant_types: vec![GrantType::DeviceCode],
+            scopes: ScopeSet::parse("read").unwrap(),
+            implicit_allowed: false,
+            introspect: false,
+            service_account_id: None,
+        };
+        let app = NewApplication {
+            client_id: "app_tv".into(),
+            account_id: account.id,
+            client_type: ClientType::Public,
+            secret_hash: None,
+            settings,
+            created_at: now,
+        };
+        let app = store
+            .create_application(
+                app,
+                audit(now, AuditAction::ApplicationCreated, "application"),
+            )
+            .await
+            .unwrap();
+        Self {
+            store,
+            account_id: account.id,
+            user_id: ada.user.id,
+            app_id: app.id,
+            now,
+        }
+    }
+
+    /// A pending device code expiring at `now + lifetime`.
+    async fn device_code(&self, lifetime: Duration) -> (i64, String) {
+        let user_code = new_user_code();
+        let new = NewDeviceCode {
+            hash: Secret::generate(SecretKind::DeviceCode).hash(),
+            user_code: user_code.clone(),
+            application_id: self.app_id,
+            scopes: ScopeSet::parse("read").unwrap(),
+            created_at: self.now,
+            expires_at: self.now + lifetime,
+        };
+        (self.store.create_device_code(new).await.unwrap(), user_code)
+    }
+
+    fn grant_at(&self, at: OffsetDateTime) -> NewGrant {
+        NewGrant {
+            user_id: self.user_id,
+            account_id: self.account_id,
+            application_id: self.app_id,
+            scopes: ScopeSet::parse("read").unwrap(),
+            created_at: at,
+        }
+    }
+
+    fn consent(&self, action: AuditAction) -> AuditEntry {
+        audit(self.now, action, "grant")
+    }
+
+    /// Standing grants of the member to the application, and `consent.granted` entries.
+    async fn left_behind(&self) -> (usize, usize) {
+        let grants = self
+            .store
+            .grants_of_user(self.user_id, self.account_id)
+            .await
+            .unwrap()
+            .len();
+        let granted = self
+            .store
+            .list_audits(self.account_id, PageRequest::default())
+            .await
+            .unwrap()
+            .items
+            .iter()
+            .filter(|r| r.action == AuditAction::ConsentGranted.as_str())
+            .count();
+        (grants, granted)
+    }
+}
+
+async fn each_backend<F, Fut>(test: F)
+where
+    F: Fn(Fixture) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    for backend in backends() {
+        let db = TestDatabase::create(backend).await;
+        let store = SqlStore::connect(&db.url).await.expect("connect");
+        test(Fixture::new(store.clone()).await).await;
+        store.close().await;
+        db.drop_database().await;
+    }
+}
+
+#[tokio::test]
+async fn an_approval_that_lost_the_race_leaves_no_grant_and_no_audit_entry() {
+    each_backend(|f| async move {
+        let (id, user_code) = f.device_code(Duration::minutes(10)).await;
+        let granted = f
+            .store
+            .approve_device_code(
+                id,
+                f.grant_at(f.now),
+                f.consent(AuditAction::ConsentGranted),
+            )
+            .await
+            .unwrap()
+            .expect("the first answer decides");
+        assert_eq!(f.left_behind().await, (1, 1));
+        let record = f
+            .store
+            .device_code_by_user_code(&user_code)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (record.status, record.grant_id),
+            (DeviceStatus::Approved, Some(granted.id))
+        );
+        assert_eq!(
+            record.grant.map(|g| (g.id, g.user_id, g.revoked_at)),
+            Some((granted.id, f.user_id, None)),
+            "read with its grant"
+        );
+
+        let late = f
+            .store
+            .approve_device_code(
+                id,
+                f.grant_at(f.now),
+                f.consent(AuditAction::ConsentGranted),
+            )
+            .await
+            .unwrap();
+        assert!(late.is_none(), "decided already");
+        assert!(!f
+            .store
+            .deny_device_code(id, f.now, f.consent(AuditAction::ConsentDenied))
+            .await
+            .unwrap());
+        assert_eq!(
+            f.left_behind().await,
+            (1, 1),
+            "the late answers wrote nothing"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_approval_after_expiry_leaves_no_grant_and_no_audit_entry() {
+    each_backend(|f| async move {
+        let (id, user_code) = f.device_code(Duration::seconds(30)).await;
+        let expired = f.now + Duration::seconds(30);
+        let late = f
+            .store
+            .approve_device_code(
+                id,
+                f.grant_at(expired),
+                f.consent(AuditAction::ConsentGranted),
+            )
+            .await
+            .unwrap();
+        assert!(late.is_none());
+        assert!(!f
+            .store
+            .deny_device_code(id, expired, f.consent(AuditAction::ConsentDenied))
+            .await
+            .unwrap());
+        assert_eq!(f.left_behind().await, (0, 0));
+        let record = f
+            .store
+            .device_code_by_user_code(&user_code)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((record.status, record.grant), (DeviceStatus::Pending, None));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn concurrent_approvals_make_exactly_one_grant() {
+    each_backend(|f| async move {
+        let (id, _) = f.device_code(Duration::minutes(10)).await;
+        let answers: Vec<_> = (0..8)
+            .map(|_| {
+                let store = f.store.clone();
+                let (grant, audit) = (f.grant_at(f.now), f.consent(AuditAction::ConsentGranted));
+                tokio::spawn(async move { store.approve_device_code(id, grant, audit).await })
+            })
+            .collect();
+        let mut won = 0;
+        for answer in answers {
+            if answer.await.unwrap().unwrap().is_some() {
+                won += 1;
+            }
+        }
+        assert_eq!(won, 1);
+        assert_eq!(f.left_behind().await, (1, 1));
+    })
+    .await;
+}
