@@ -8,6 +8,7 @@ use gatekey_core::oauth::store::GrantStore;
 use gatekey_core::scope::ScopeSet;
 use gatekey_core::store::{Invalidation, StoreError, StoreResult};
 use sqlx::any::AnyRow;
+use sqlx::AnyConnection;
 use time::OffsetDateTime;
 
 use crate::application_rows::{application, APPLICATION_COLUMNS};

@@ -15,7 +15,7 @@ use super::application::Application;
 use super::store::TokenStore;
 use super::token::TokenRecord;
 use crate::secret::{Secret, SecretKind};
-use crate::store::{Invalidation, StoreResult};
+use crate::store::StoreResult;
 
 /// Whether `client` may revoke `token`: it was issued to `client` and is not revoked yet.
 pub fn may_revoke(client: &Application, token: &TokenRecord) -> bool {
@@ -23,19 +23,19 @@ pub fn may_revoke(client: &Application, token: &TokenRecord) -> bool {
 }
 
 /// Revokes `presented` (an access or a refresh token; its prefix says which, so
-/// `token_type_hint` is never needed, RFC 7009 §2.1) if [`may_revoke`] allows it. Returns what
-/// the caller's caches must drop, `None` when nothing was revoked.
+/// `token_type_hint` is never needed, RFC 7009 §2.1) if [`may_revoke`] allows it. Returns
+/// whether anything was revoked; the store's write makes every server's caches drop it.
 pub async fn revoke_token<S: TokenStore>(
     store: &S,
     client: &Application,
     presented: &str,
     now: OffsetDateTime,
-) -> StoreResult<Option<Invalidation>> {
+) -> StoreResult<bool> {
     let Some(kind) = SecretKind::of(presented) else {
-        return Ok(None);
+        return Ok(false);
     };
     let Ok(secret) = Secret::parse(kind, presented) else {
-        return Ok(None);
+        return Ok(false);
     };
     let token = match kind {
         SecretKind::AccessToken => store.access_token(&secret.hash()).await?,
@@ -43,17 +43,17 @@ pub async fn revoke_token<S: TokenStore>(
         _ => None,
     };
     let Some(token) = token.filter(|token| may_revoke(client, token)) else {
-        return Ok(None);
+        return Ok(false);
     };
     match (kind, token.family_id) {
         (SecretKind::RefreshToken, Some(family_id)) => {
             store.revoke_family(family_id, now, None).await?;
-            Ok(Some(Invalidation::Family(family_id)))
+            Ok(true)
         }
         (SecretKind::AccessToken, _) => {
             store.revoke_access_token(token.id, now).await?;
-            Ok(Some(Invalidation::AccessToken(token.id)))
+            Ok(true)
         }
-        _ => Ok(None),
+        _ => Ok(false),
     }
 }
