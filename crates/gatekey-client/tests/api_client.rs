@@ -3,7 +3,8 @@
 use std::sync::Arc;
 
 use gatekey_client::ApiClient;
-use gatekey_core::api_key::{create_api_key, ApiKeyRequest};
+use gatekey_core::api_key::ApiKeyRequest;
+use gatekey_core::api_key_creation::create_api_key;
 use gatekey_core::audit::{Actor, AuditAction, AuditEntry};
 use gatekey_core::role::Role;
 use gatekey_core::scope::ScopeSet;

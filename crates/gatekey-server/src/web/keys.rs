@@ -5,9 +5,8 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
-use gatekey_core::api_key::{
-    create_api_key as create_key_in_store, ApiKeyRequest, CreateApiKeyError, KeyOwner,
-};
+use gatekey_core::api_key::{ApiKeyRequest, KeyOwner};
+use gatekey_core::api_key_creation::{create_api_key as create_key_in_store, CreateApiKeyError};
 use gatekey_core::audit::{AuditAction, AuditEntry};
 use gatekey_core::scope::{Scope, ScopeSet};
 use gatekey_core::store::ApiKeyStore;
