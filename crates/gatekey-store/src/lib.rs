@@ -18,6 +18,7 @@ mod invalidations;
 mod invitations;
 mod issue_batch;
 pub use invalidations::{parse_invalidation, InvalidationListener};
+mod query;
 mod retention;
 mod rows;
 mod sessions;
