@@ -62,7 +62,6 @@ pub async fn create_child_api_key<S: ApiKeyStore>(
     request: ApiKeyRequest,
     actor: &Actor,
 ) -> Result<(ApiKey, Secret), CreateApiKeyError> {
-
     validate_key_name(&request.name)?;
     validate_expiry(request.expires_at, now)?;
     let expires_at = expiry_within_parent(request.expires_at, parent.as_ref(), now)?;
@@ -95,4 +94,3 @@ pub async fn create_child_api_key<S: ApiKeyStore>(
         KeyCreation::ParentUnusable => Err(CreateApiKeyError::CreatorRevoked),
     }
 }
-

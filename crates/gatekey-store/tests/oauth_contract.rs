@@ -3,30 +3,20 @@
 
 use std::sync::Arc;
 
-use gatekey_core::audit::{Actor, AuditAction, AuditEntry};
+use gatekey_core::audit::AuditAction;
 use gatekey_core::oauth::application::{ApplicationSettings, ClientType, GrantType};
 use gatekey_core::oauth::store::{ApplicationStore, GrantStore, NewApplication, TokenStore};
-use gatekey_core::oauth::token::{CodeRedemption, NewAccessToken, NewCode, NewRefreshToken};
+use gatekey_core::oauth::token::{CodeRedemption, NewCode};
 use gatekey_core::page::PageRequest;
 use gatekey_core::role::Role;
 use gatekey_core::scope::ScopeSet;
 use gatekey_core::secret::{Secret, SecretKind};
-use gatekey_core::store::{
-    AccountStore, Invalidation, InvalidationStore, NewUser, StoreError, UserStore,
-};
-use gatekey_core::user::UserKind;
-use gatekey_store::testing::{backends, TestDatabase};
+use gatekey_core::store::{Invalidation, InvalidationStore, StoreError};
 use gatekey_store::SqlStore;
 use time::{Duration, OffsetDateTime};
 
-fn audit(action: AuditAction, target: &'static str) -> AuditEntry {
-    AuditEntry::new(
-        OffsetDateTime::now_utc(),
-        &Actor::operator(),
-        action,
-        target,
-    )
-}
+mod fixtures;
+use fixtures::{access_token, acme_with_ada, audit, refresh_token};
 
 fn settings() -> ApplicationSettings {
     ApplicationSettings {
@@ -52,31 +42,7 @@ struct Fixture {
 
 async fn fixture(store: SqlStore) -> Fixture {
     let now = OffsetDateTime::now_utc();
-    let account = store
-        .create_account(
-            "acme",
-            "Acme",
-            now,
-            audit(AuditAction::AccountCreated, "account"),
-        )
-        .await
-        .unwrap();
-    let user = NewUser {
-        email: "ada@acme.test".into(),
-        name: "Ada".into(),
-        kind: UserKind::Person,
-        password_hash: None,
-        created_at: now,
-    };
-    let ada = store
-        .create_user(
-            user,
-            account.id,
-            Role::Member,
-            audit(AuditAction::UserCreated, "user"),
-        )
-        .await
-        .unwrap();
+    let (account, ada) = acme_with_ada(&store, now).await;
     let secret = Secret::generate(SecretKind::ClientSecret);
     let app = NewApplication {
         client_id: "app_test".into(),
@@ -98,41 +64,12 @@ async fn fixture(store: SqlStore) -> Fixture {
     }
 }
 
-fn access(now: OffsetDateTime, code_id: Option<i64>) -> (Secret, NewAccessToken) {
-    let secret = Secret::generate(SecretKind::AccessToken);
-    let token = NewAccessToken {
-        hash: secret.hash(),
-        scopes: ScopeSet::parse("read").unwrap(),
-        created_at: now,
-        expires_at: now + Duration::hours(1),
-        code_id,
-    };
-    (secret, token)
-}
-
-fn refresh(now: OffsetDateTime) -> (Secret, NewRefreshToken) {
-    let secret = Secret::generate(SecretKind::RefreshToken);
-    let token = NewRefreshToken {
-        hash: secret.hash(),
-        scopes: ScopeSet::parse("read").unwrap(),
-        created_at: now,
-        expires_at: now + Duration::days(30),
-    };
-    (secret, token)
-}
-
 async fn each_backend<F, Fut>(test: F)
 where
     F: Fn(Fixture) -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
-    for backend in backends() {
-        let db = TestDatabase::create(backend).await;
-        let store = SqlStore::connect(&db.url).await.expect("connect");
-        test(fixture(store.clone()).await).await;
-        store.close().await;
-        db.drop_database().await;
-    }
+    fixtures::each_backend(|store| async { test(fixture(store).await).await }).await;
 }
 
 #[tokio::test]
@@ -243,7 +180,7 @@ async fn applications_round_trip_rotate_and_delete() {
             )
             .await
             .unwrap();
-        let (at, at_row) = access(now, None);
+        let (at, at_row) = access_token(now, None);
         store.issue_tokens(grant.id, at_row, None).await.unwrap();
         store
             .delete_application(
@@ -361,8 +298,8 @@ async fn refresh_tokens_rotate_once_and_reuse_revokes_the_family() {
             )
             .await
             .unwrap();
-        let (at, at_row) = access(now, None);
-        let (rt, rt_row) = refresh(now);
+        let (at, at_row) = access_token(now, None);
+        let (rt, rt_row) = refresh_token(now);
         let issued = store
             .issue_tokens(grant.id, at_row, Some(rt_row))
             .await
@@ -396,8 +333,8 @@ async fn refresh_tokens_rotate_once_and_reuse_revokes_the_family() {
             .map(|_| {
                 let store = store.clone();
                 tokio::spawn(async move {
-                    let (_, a) = access(now, None);
-                    let (_, r) = refresh(now);
+                    let (_, a) = access_token(now, None);
+                    let (_, r) = refresh_token(now);
                     store
                         .rotate_refresh_token(first.id, family, grant.id, now, a, r)
                         .await
@@ -455,8 +392,8 @@ async fn revoking_a_grant_revokes_only_what_hangs_off_it() {
             )
             .await
             .unwrap();
-        let (at, at_row) = access(now, None);
-        let (rt, rt_row) = refresh(now);
+        let (at, at_row) = access_token(now, None);
+        let (rt, rt_row) = refresh_token(now);
         store
             .issue_tokens(grant.id, at_row, Some(rt_row))
             .await
@@ -504,7 +441,7 @@ async fn revoking_a_grant_revokes_only_what_hangs_off_it() {
             )
             .await
             .unwrap();
-        let (other_at, other_row) = access(now, None);
+        let (other_at, other_row) = access_token(now, None);
         store
             .issue_tokens(other_grant.id, other_row, None)
             .await
@@ -669,8 +606,8 @@ async fn concurrent_issuances_are_all_committed_and_readable() {
             .map(|n| {
                 let store = store.clone();
                 tokio::spawn(async move {
-                    let (at, at_row) = access(now, None);
-                    let refresh = (n % 2 == 0).then(|| refresh(now).1);
+                    let (at, at_row) = access_token(now, None);
+                    let refresh = (n % 2 == 0).then(|| refresh_token(now).1);
                     let issued = store.issue_tokens(grant.id, at_row, refresh).await.unwrap();
                     (at, issued)
                 })
