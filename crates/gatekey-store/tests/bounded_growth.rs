@@ -21,7 +21,7 @@ use gatekey_store::SqlStore;
 use time::{Duration, OffsetDateTime};
 
 mod fixtures;
-use fixtures::{access_token, acme_with_ada, refresh_token};
+use fixtures::{access_token, acme_with_ada, read_on_own_connection, refresh_token};
 
 const GRACE: Duration = Duration::days(1);
 
@@ -109,32 +109,16 @@ where
 
 /// Rows in `table`, read on a connection of its own.
 async fn rows(url: &str, table: &str) -> i64 {
-    let pool = sqlx::any::AnyPoolOptions::new()
-        .max_connections(1)
-        .connect(url)
-        .await
-        .unwrap();
-    let count: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    pool.close().await;
-    count
+    read_on_own_connection(url, &format!("SELECT COUNT(*) FROM {table}")).await
 }
 
 /// The user code of the first device code stored.
 async fn oldest_user_code(url: &str) -> String {
-    let pool = sqlx::any::AnyPoolOptions::new()
-        .max_connections(1)
-        .connect(url)
-        .await
-        .unwrap();
-    let code = sqlx::query_scalar("SELECT user_code FROM device_codes ORDER BY id LIMIT 1")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    pool.close().await;
-    code
+    read_on_own_connection(
+        url,
+        "SELECT user_code FROM device_codes ORDER BY id LIMIT 1",
+    )
+    .await
 }
 
 async fn session(f: &Fixture) -> Secret {

@@ -13,7 +13,7 @@ use gatekey_core::user::UserKind;
 use time::OffsetDateTime;
 
 mod fixtures;
-use fixtures::{add_user, audit, create_account, each_backend, person};
+use fixtures::{acme_with, add_user, audit, create_account, each_backend, person};
 
 #[tokio::test]
 async fn accounts_users_and_memberships() {
@@ -198,8 +198,7 @@ async fn accounts_users_and_memberships() {
 async fn api_keys_are_stored_hashed_and_revocation_is_announced() {
     each_backend(|store| async move {
         let now = OffsetDateTime::now_utc();
-        let acme = create_account(&store, "acme", "Acme", now).await;
-        let ada = add_user(&store, person("ada@example.com", now), acme.id, Role::Admin).await;
+        let (acme, ada) = acme_with(&store, now, "ada@example.com", Role::Admin).await;
         let secret = Secret::generate(SecretKind::ApiKey);
         let key = store
             .create_api_key(
@@ -320,14 +319,7 @@ async fn api_keys_are_stored_hashed_and_revocation_is_announced() {
 async fn sessions_round_trip() {
     each_backend(|store| async move {
         let now = OffsetDateTime::now_utc();
-        let acme = create_account(&store, "acme", "Acme", now).await;
-        let ada = add_user(
-            &store,
-            person("ada@example.com", now),
-            acme.id,
-            Role::Member,
-        )
-        .await;
+        let (acme, ada) = acme_with(&store, now, "ada@example.com", Role::Member).await;
         let secret = Secret::generate(SecretKind::Session);
         let session = Session {
             id: 0,
@@ -454,8 +446,7 @@ async fn sessions_are_touched_ended_together_and_deleted_when_idle() {
 async fn a_required_password_change_is_cleared_by_the_change() {
     each_backend(|store| async move {
         let now = OffsetDateTime::now_utc();
-        let acme = create_account(&store, "acme", "Acme", now).await;
-        let ada = add_user(&store, person("ada@example.com", now), acme.id, Role::Owner).await;
+        let (_, ada) = acme_with(&store, now, "ada@example.com", Role::Owner).await;
         assert!(!ada.user.must_change_password);
         store.require_password_change(ada.user.id).await.unwrap();
         let marked = store

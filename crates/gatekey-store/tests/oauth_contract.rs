@@ -5,8 +5,9 @@ use std::sync::Arc;
 
 use gatekey_core::audit::AuditAction;
 use gatekey_core::oauth::application::{ApplicationSettings, ClientType, GrantType};
+use gatekey_core::oauth::grant::Grant;
 use gatekey_core::oauth::store::{ApplicationStore, GrantStore, NewApplication, TokenStore};
-use gatekey_core::oauth::token::{CodeRedemption, NewCode};
+use gatekey_core::oauth::token::{CodeRedemption, IssuedTokens, NewCode};
 use gatekey_core::page::PageRequest;
 use gatekey_core::role::Role;
 use gatekey_core::scope::ScopeSet;
@@ -38,6 +39,36 @@ struct Fixture {
     account_id: i64,
     user_id: i64,
     app_id: i64,
+}
+
+impl Fixture {
+    /// Ada's consent to `app_id` for `scopes`, given at `now`.
+    async fn grant(&self, app_id: i64, scopes: ScopeSet, now: OffsetDateTime) -> Grant {
+        self.store
+            .create_grant(
+                self.user_id,
+                self.account_id,
+                app_id,
+                scopes,
+                now,
+                audit(AuditAction::ConsentGranted, "grant"),
+            )
+            .await
+            .expect("grant")
+    }
+
+    /// An access and a refresh token issued at `now` under grant `grant_id`: their secrets,
+    /// and what the store answered.
+    async fn tokens(&self, grant_id: i64, now: OffsetDateTime) -> (Secret, Secret, IssuedTokens) {
+        let (access, access_row) = access_token(now, None);
+        let (refresh, refresh_row) = refresh_token(now);
+        let issued = self
+            .store
+            .issue_tokens(grant_id, access_row, Some(refresh_row))
+            .await
+            .expect("issued");
+        (access, refresh, issued)
+    }
 }
 
 async fn fixture(store: SqlStore) -> Fixture {
@@ -169,17 +200,7 @@ async fn applications_round_trip_rotate_and_delete() {
             "and not after"
         );
 
-        let grant = store
-            .create_grant(
-                f.user_id,
-                f.account_id,
-                app.id,
-                ScopeSet::ALL,
-                now,
-                audit(AuditAction::ConsentGranted, "grant"),
-            )
-            .await
-            .unwrap();
+        let grant = f.grant(app.id, ScopeSet::ALL, now).await;
         let (at, at_row) = access_token(now, None);
         store.issue_tokens(grant.id, at_row, None).await.unwrap();
         store
@@ -228,17 +249,7 @@ async fn a_code_is_redeemed_once_even_under_concurrency() {
     each_backend(|f| async move {
         let store = &f.store;
         let now = OffsetDateTime::now_utc();
-        let grant = store
-            .create_grant(
-                f.user_id,
-                f.account_id,
-                f.app_id,
-                ScopeSet::ALL,
-                now,
-                audit(AuditAction::ConsentGranted, "grant"),
-            )
-            .await
-            .unwrap();
+        let grant = f.grant(f.app_id, ScopeSet::ALL, now).await;
         let code = Secret::generate(SecretKind::AuthorizationCode);
         let new = NewCode {
             hash: code.hash(),
@@ -287,23 +298,8 @@ async fn refresh_tokens_rotate_once_and_reuse_revokes_the_family() {
     each_backend(|f| async move {
         let store = &f.store;
         let now = OffsetDateTime::now_utc();
-        let grant = store
-            .create_grant(
-                f.user_id,
-                f.account_id,
-                f.app_id,
-                ScopeSet::ALL,
-                now,
-                audit(AuditAction::ConsentGranted, "grant"),
-            )
-            .await
-            .unwrap();
-        let (at, at_row) = access_token(now, None);
-        let (rt, rt_row) = refresh_token(now);
-        let issued = store
-            .issue_tokens(grant.id, at_row, Some(rt_row))
-            .await
-            .unwrap();
+        let grant = f.grant(f.app_id, ScopeSet::ALL, now).await;
+        let (at, rt, issued) = f.tokens(grant.id, now).await;
         let family = issued.family_id.expect("a family");
         assert_eq!(
             Some(family),
@@ -381,23 +377,8 @@ async fn revoking_a_grant_revokes_only_what_hangs_off_it() {
     each_backend(|f| async move {
         let store = &f.store;
         let now = OffsetDateTime::now_utc();
-        let grant = store
-            .create_grant(
-                f.user_id,
-                f.account_id,
-                f.app_id,
-                ScopeSet::ALL,
-                now,
-                audit(AuditAction::ConsentGranted, "grant"),
-            )
-            .await
-            .unwrap();
-        let (at, at_row) = access_token(now, None);
-        let (rt, rt_row) = refresh_token(now);
-        store
-            .issue_tokens(grant.id, at_row, Some(rt_row))
-            .await
-            .unwrap();
+        let grant = f.grant(f.app_id, ScopeSet::ALL, now).await;
+        let (at, rt, _) = f.tokens(grant.id, now).await;
         assert_eq!(
             store
                 .active_grant(f.user_id, f.account_id, f.app_id)
@@ -430,17 +411,7 @@ async fn revoking_a_grant_revokes_only_what_hangs_off_it() {
             )
             .await
             .unwrap();
-        let other_grant = store
-            .create_grant(
-                f.user_id,
-                f.account_id,
-                other_app.id,
-                ScopeSet::ALL,
-                now,
-                audit(AuditAction::ConsentGranted, "grant"),
-            )
-            .await
-            .unwrap();
+        let other_grant = f.grant(other_app.id, ScopeSet::ALL, now).await;
         let (other_at, other_row) = access_token(now, None);
         store
             .issue_tokens(other_grant.id, other_row, None)
@@ -552,17 +523,9 @@ async fn device_codes_are_decided_once_and_redeemed_once() {
         assert!(again.last_polled_at.is_some());
         store.slow_down_device_code(id, 10).await.unwrap();
 
-        let grant = store
-            .create_grant(
-                f.user_id,
-                f.account_id,
-                f.app_id,
-                ScopeSet::parse("read").unwrap(),
-                now,
-                audit(AuditAction::ConsentGranted, "grant"),
-            )
-            .await
-            .unwrap();
+        let grant = f
+            .grant(f.app_id, ScopeSet::parse("read").unwrap(), now)
+            .await;
         assert!(store.decide_device_code(id, Some(grant.id)).await.unwrap());
         assert!(
             !store.decide_device_code(id, None).await.unwrap(),
@@ -591,17 +554,7 @@ async fn concurrent_issuances_are_all_committed_and_readable() {
     each_backend(|f| async move {
         let store = Arc::new(f.store.clone());
         let now = OffsetDateTime::now_utc();
-        let grant = store
-            .create_grant(
-                f.user_id,
-                f.account_id,
-                f.app_id,
-                ScopeSet::ALL,
-                now,
-                audit(AuditAction::ConsentGranted, "grant"),
-            )
-            .await
-            .unwrap();
+        let grant = f.grant(f.app_id, ScopeSet::ALL, now).await;
         let issuances: Vec<_> = (0..200)
             .map(|n| {
                 let store = store.clone();
