@@ -48,19 +48,18 @@ rs="$("$bin" admin app create --database-url "$db" --account default --name reso
 rs_id="$(echo "$rs" | json '["client_id"]')"; rs_secret="$(echo "$rs" | json '["client_secret"]')"
 basic() { printf '%s:%s' "$1" "$2" | base64 -w0; }
 
-cat >"$work/issue.lua" <<LUA
+wrk_post() { # script form client_id client_secret: a wrk script POSTing the form as the client
+  cat >"$1" <<LUA
 wrk.method = "POST"
-wrk.body = "grant_type=client_credentials&scope=read"
+wrk.body = "$2"
 wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
-wrk.headers["Authorization"] = "Basic $(basic "$client_id" "$client_secret")"
+wrk.headers["Authorization"] = "Basic $(basic "$3" "$4")"
 LUA
+}
+
+wrk_post "$work/issue.lua" "grant_type=client_credentials&scope=read" "$client_id" "$client_secret"
 token="$(curl -fs -u "$client_id:$client_secret" -d grant_type=client_credentials http://127.0.0.1:18180/oauth/token | json '["access_token"]')"
-cat >"$work/introspect.lua" <<LUA
-wrk.method = "POST"
-wrk.body = "token=$token"
-wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
-wrk.headers["Authorization"] = "Basic $(basic "$rs_id" "$rs_secret")"
-LUA
+wrk_post "$work/introspect.lua" "token=$token" "$rs_id" "$rs_secret"
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$server_pid/stat"; }
 run() { # name path script

@@ -6,6 +6,7 @@
 
 pub mod account;
 pub mod api_key;
+pub mod api_key_creation;
 pub mod audit;
 pub mod clock;
 pub mod invitation;

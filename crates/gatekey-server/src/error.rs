@@ -1,5 +1,8 @@
-//! The REST API's error: a status, an error code, a description, and for authentication
-//! failures the `WWW-Authenticate` challenge of RFC 6750 §3.
+//! Error answers. [`ErrorReply`] is the one body builder: `{"error","error_description"}` as
+//! JSON, never cached, with the optional `WWW-Authenticate` and `Retry-After` headers. The REST
+//! API's [`ApiError`] is built on it, and so is the OAuth endpoints' error (RFC 6749 §5.2) in
+//! [`crate::oauth::error`]. For authentication failures the REST API adds the Bearer challenge
+//! of RFC 6750 §3.
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -11,9 +14,10 @@ use gatekey_proto::ErrorBody;
 /// The realm named in every Bearer challenge.
 pub const REALM: &str = "gatekey";
 
-/// An error answered to an API caller.
+/// What every error answer holds: a status, an error code, a description, and the headers
+/// that go with some of them.
 #[derive(Debug)]
-pub struct ApiError {
+pub struct ErrorReply {
     status: StatusCode,
     code: &'static str,
     description: String,
@@ -21,8 +25,8 @@ pub struct ApiError {
     retry_after: Option<u64>,
 }
 
-impl ApiError {
-    /// An error with a status, a code and a description.
+impl ErrorReply {
+    /// An answer with a status, a code and a description.
     pub fn new(status: StatusCode, code: &'static str, description: impl Into<String>) -> Self {
         Self {
             status,
@@ -31,6 +35,67 @@ impl ApiError {
             challenge: None,
             retry_after: None,
         }
+    }
+
+    /// 503 `temporarily_unavailable`, for a storage failure whose detail stays in the log.
+    pub fn storage_unavailable() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "temporarily_unavailable",
+            "storage is unavailable; retry later",
+        )
+    }
+
+    /// Adds a `WWW-Authenticate` challenge.
+    pub fn with_challenge(mut self, challenge: String) -> Self {
+        self.challenge = Some(challenge);
+        self
+    }
+
+    /// Adds `Retry-After`, at least one second: zero would invite an immediate retry.
+    pub fn with_retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds.max(1));
+        self
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The `error` code.
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+}
+
+impl IntoResponse for ErrorReply {
+    fn into_response(self) -> Response {
+        let body = ErrorBody {
+            error: self.code.to_owned(),
+            error_description: Some(self.description),
+        };
+        let mut response = (self.status, Json(body)).into_response();
+        let headers = response.headers_mut();
+        if let Some(challenge) = self.challenge.and_then(|c| HeaderValue::from_str(&c).ok()) {
+            headers.insert(header::WWW_AUTHENTICATE, challenge);
+        }
+        if let Some(seconds) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        response
+    }
+}
+
+/// An error answered to an API caller.
+#[derive(Debug)]
+pub struct ApiError(ErrorReply);
+
+impl ApiError {
+    /// An error with a status, a code and a description.
+    pub fn new(status: StatusCode, code: &'static str, description: impl Into<String>) -> Self {
+        Self(ErrorReply::new(status, code, description))
     }
 
     /// 400 `invalid_request`.
@@ -59,66 +124,63 @@ impl ApiError {
 
     /// 401 without an error code: no credential was presented (RFC 6750 §3.1).
     pub fn missing_credential() -> Self {
-        let mut error = Self::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "authentication required",
-        );
-        error.challenge = Some(format!("Bearer realm=\"{REALM}\""));
-        error
+        Self(
+            ErrorReply::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "authentication required",
+            )
+            .with_challenge(format!("Bearer realm=\"{REALM}\"")),
+        )
     }
 
     /// 401 `invalid_token`: the credential is malformed, unknown, expired or revoked.
     pub fn invalid_token(description: &'static str) -> Self {
-        let mut error = Self::new(StatusCode::UNAUTHORIZED, "invalid_token", description);
-        error.challenge = Some(format!("Bearer realm=\"{REALM}\", error=\"invalid_token\", error_description=\"{description}\""));
-        error
+        Self(
+            ErrorReply::new(StatusCode::UNAUTHORIZED, "invalid_token", description)
+                .with_challenge(bearer_challenge("invalid_token", description)),
+        )
     }
 
     /// 400 `invalid_request` with a Bearer challenge: a malformed authentication attempt.
     pub fn invalid_auth_request(description: &'static str) -> Self {
-        let mut error = Self::new(StatusCode::BAD_REQUEST, "invalid_request", description);
-        error.challenge = Some(format!("Bearer realm=\"{REALM}\", error=\"invalid_request\", error_description=\"{description}\""));
-        error
+        Self(
+            ErrorReply::new(StatusCode::BAD_REQUEST, "invalid_request", description)
+                .with_challenge(bearer_challenge("invalid_request", description)),
+        )
     }
 
     /// 403 `insufficient_scope` naming the scope that is needed.
     pub fn insufficient_scope(scope: &'static str) -> Self {
         let description = format!("this request needs the {scope} scope");
-        let mut error = Self::new(
-            StatusCode::FORBIDDEN,
-            "insufficient_scope",
-            description.clone(),
-        );
-        error.challenge =
-            Some(format!("Bearer realm=\"{REALM}\", error=\"insufficient_scope\", scope=\"{scope}\", error_description=\"{description}\""));
-        error
+        let challenge = format!("Bearer realm=\"{REALM}\", error=\"insufficient_scope\", scope=\"{scope}\", error_description=\"{description}\"");
+        Self(
+            ErrorReply::new(StatusCode::FORBIDDEN, "insufficient_scope", description)
+                .with_challenge(challenge),
+        )
     }
 
     /// 429 `rate_limited`.
     pub fn rate_limited(retry_after: u64) -> Self {
-        let mut error = Self::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
-            "rate limit exceeded; retry later",
-        );
-        error.retry_after = Some(retry_after.max(1));
-        error
+        Self(
+            ErrorReply::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "rate limit exceeded; retry later",
+            )
+            .with_retry_after(retry_after),
+        )
     }
 
     /// 503 `temporarily_unavailable`: storage failed. The detail is logged, not returned.
     pub fn unavailable(detail: &str) -> Self {
         tracing::error!(error = %detail, "storage failure");
-        Self::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "temporarily_unavailable",
-            "storage is unavailable; retry later",
-        )
+        Self(ErrorReply::storage_unavailable())
     }
 
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
-        self.status
+        self.0.status()
     }
 }
 
@@ -140,19 +202,11 @@ impl From<PageError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = ErrorBody {
-            error: self.code.to_owned(),
-            error_description: Some(self.description),
-        };
-        let mut response = (self.status, Json(body)).into_response();
-        let headers = response.headers_mut();
-        if let Some(challenge) = self.challenge.and_then(|c| HeaderValue::from_str(&c).ok()) {
-            headers.insert(header::WWW_AUTHENTICATE, challenge);
-        }
-        if let Some(seconds) = self.retry_after {
-            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-        }
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        response
+        self.0.into_response()
     }
+}
+
+/// A Bearer challenge naming the error (RFC 6750 §3).
+fn bearer_challenge(code: &str, description: &str) -> String {
+    format!("Bearer realm=\"{REALM}\", error=\"{code}\", error_description=\"{description}\"")
 }

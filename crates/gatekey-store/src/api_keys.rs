@@ -15,6 +15,7 @@ use time::OffsetDateTime;
 use crate::audits::insert_audit;
 use crate::error::{conflict_as, from_sqlx};
 use crate::invalidations::InvalidatingTx;
+use crate::query::{fetch_page, rows_changed, Listing};
 use crate::rows::{
     self, column, ACCOUNT_COLUMNS, API_KEY_COLUMNS, MEMBERSHIP_COLUMNS, USER_COLUMNS,
 };
@@ -42,27 +43,25 @@ async fn lock_usable_parent(
     parent: i64,
     now: OffsetDateTime,
 ) -> StoreResult<bool> {
-    let user = sqlx::query(
+    let lock_user = sqlx::query(
         "UPDATE users SET disabled_at = disabled_at WHERE disabled_at IS NULL AND id = \
          (SELECT m.user_id FROM api_keys k JOIN memberships m ON m.id = k.membership_id WHERE k.id = $1)",
     )
-    .bind(parent)
-    .execute(&mut *conn)
-    .await
-    .map_err(from_sqlx)?;
-    if user.rows_affected() == 0 {
+    .bind(parent);
+    if rows_changed(lock_user, &mut *conn).await? == 0 {
         return Ok(false);
     }
-    let key = sqlx::query(
-        "UPDATE api_keys SET revoked_at = revoked_at WHERE id = $1 AND revoked_at IS NULL \
+    let key = rows_changed(
+        sqlx::query(
+            "UPDATE api_keys SET revoked_at = revoked_at WHERE id = $1 AND revoked_at IS NULL \
          AND (expires_at IS NULL OR expires_at > $2)",
+        )
+        .bind(parent)
+        .bind(to_millis(now)),
+        &mut *conn,
     )
-    .bind(parent)
-    .bind(to_millis(now))
-    .execute(&mut *conn)
-    .await
-    .map_err(from_sqlx)?;
-    Ok(key.rows_affected() > 0)
+    .await?;
+    Ok(key > 0)
 }
 
 /// The user holding key `id`.
@@ -126,15 +125,16 @@ pub(crate) async fn revoke_descendants(
         for row in found {
             let key_id: i64 = column(&row, "id")?;
             let account_id: i64 = column(&row, "account_id")?;
-            let changed = sqlx::query(
-                "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+            let changed = rows_changed(
+                sqlx::query(
+                    "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+                )
+                .bind(to_millis(now))
+                .bind(key_id),
+                tx.conn(),
             )
-            .bind(to_millis(now))
-            .bind(key_id)
-            .execute(tx.conn())
-            .await
-            .map_err(from_sqlx)?;
-            if changed.rows_affected() == 0 {
+            .await?;
+            if changed == 0 {
                 continue;
             }
             tx.record(Invalidation::ApiKey(key_id)).await?;
@@ -220,34 +220,23 @@ impl ApiKeyStore for SqlStore {
         page: PageRequest,
     ) -> StoreResult<Page<ApiKey>> {
         let condition = "($1 IS NULL OR m.account_id = $1) AND ($2 IS NULL OR m.user_id = $2)";
-        let found = sqlx::query(&format!(
-            "SELECT {API_KEY_COLUMNS} FROM api_keys k JOIN memberships m ON m.id = k.membership_id \
-             WHERE {condition} ORDER BY k.id DESC LIMIT $3 OFFSET $4"
-        ))
-        .bind(filter.account_id)
-        .bind(filter.user_id)
-        .bind(page.limit())
-        .bind(page.offset())
-        .fetch_all(&self.read)
+        let listing = Listing {
+            select: &format!(
+                "SELECT {API_KEY_COLUMNS} FROM api_keys k JOIN memberships m ON m.id = k.membership_id \
+                 WHERE {condition} ORDER BY k.id DESC LIMIT $3 OFFSET $4"
+            ),
+            count: &format!(
+                "SELECT COUNT(*) AS total FROM api_keys k JOIN memberships m ON m.id = k.membership_id WHERE {condition}"
+            ),
+        };
+        fetch_page(
+            &self.read,
+            listing,
+            |query| query.bind(filter.account_id).bind(filter.user_id),
+            page,
+            rows::api_key,
+        )
         .await
-        .map_err(from_sqlx)?;
-        let count = sqlx::query(&format!(
-            "SELECT COUNT(*) AS total FROM api_keys k JOIN memberships m ON m.id = k.membership_id WHERE {condition}"
-        ))
-        .bind(filter.account_id)
-        .bind(filter.user_id)
-        .fetch_one(&self.read)
-        .await
-        .map_err(from_sqlx)?;
-        let items = found
-            .iter()
-            .map(rows::api_key)
-            .collect::<StoreResult<_>>()?;
-        Ok(Page {
-            items,
-            total: rows::total(&count)?,
-            request: page,
-        })
     }
 
     async fn revoke_api_key(
@@ -257,15 +246,15 @@ impl ApiKeyStore for SqlStore {
         audit: AuditEntry,
     ) -> StoreResult<RevokedKey> {
         let mut tx = self.begin_invalidating().await.map_err(from_sqlx)?;
-        let changed =
+        let changed = rows_changed(
             sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
                 .bind(to_millis(now))
-                .bind(id)
-                .execute(&mut *tx)
-                .await
-                .map_err(from_sqlx)?;
+                .bind(id),
+            &mut *tx,
+        )
+        .await?;
         let key = select_key(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
-        if changed.rows_affected() > 0 {
+        if changed > 0 {
             tx.record(Invalidation::ApiKey(id)).await?;
             insert_audit(
                 &mut tx,

@@ -10,7 +10,8 @@ use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
 
 use crate::error::from_sqlx;
-use crate::rows::{column, time_column, total};
+use crate::query::{fetch_page, Listing};
+use crate::rows::{column, time_column};
 use crate::SqlStore;
 
 /// Writes `entry`; a creation passes the new row's id as `created_id`. Fields that can carry
@@ -86,25 +87,18 @@ impl AuditStore for SqlStore {
         account_id: i64,
         page: PageRequest,
     ) -> StoreResult<Page<AuditRecord>> {
-        let rows = sqlx::query(
-            "SELECT e.*, u.email AS actor_email FROM audit_events e LEFT JOIN users u ON u.id = e.actor_user_id \
-             WHERE e.account_id = $1 ORDER BY e.id DESC LIMIT $2 OFFSET $3",
+        let listing = Listing {
+            select: "SELECT e.*, u.email AS actor_email FROM audit_events e LEFT JOIN users u ON u.id = e.actor_user_id \
+                     WHERE e.account_id = $1 ORDER BY e.id DESC LIMIT $2 OFFSET $3",
+            count: "SELECT COUNT(*) AS total FROM audit_events WHERE account_id = $1",
+        };
+        fetch_page(
+            &self.read,
+            listing,
+            |query| query.bind(account_id),
+            page,
+            audit_record,
         )
-        .bind(account_id)
-        .bind(page.limit())
-        .bind(page.offset())
-        .fetch_all(&self.read)
         .await
-        .map_err(from_sqlx)?;
-        let count = sqlx::query("SELECT COUNT(*) AS total FROM audit_events WHERE account_id = $1")
-            .bind(account_id)
-            .fetch_one(&self.read)
-            .await
-            .map_err(from_sqlx)?;
-        Ok(Page {
-            items: rows.iter().map(audit_record).collect::<StoreResult<_>>()?,
-            total: total(&count)?,
-            request: page,
-        })
     }
 }

@@ -19,6 +19,7 @@ use time::OffsetDateTime;
 
 use crate::audits::insert_audit;
 use crate::error::{conflict_as, from_sqlx};
+use crate::query::{fetch_page, rows_changed, Listing};
 use crate::rows::{self, column, time_column, ACCOUNT_COLUMNS};
 use crate::users::{insert_membership, insert_user};
 use crate::SqlStore;
@@ -72,20 +73,21 @@ async fn end_invitation(
     now: OffsetDateTime,
     expired_too: bool,
 ) -> StoreResult<bool> {
-    let ended = sqlx::query(
-        "UPDATE invitations SET status = $1, ended_at = $2 \
+    let ended = rows_changed(
+        sqlx::query(
+            "UPDATE invitations SET status = $1, ended_at = $2 \
          WHERE id = $3 AND status = 'pending' AND ($4 IS NULL OR account_id = $4) \
          AND ($5 = 1 OR expires_at > $2)",
+        )
+        .bind(status.as_str())
+        .bind(to_millis(now))
+        .bind(id)
+        .bind(account_id)
+        .bind(i64::from(expired_too)),
+        conn,
     )
-    .bind(status.as_str())
-    .bind(to_millis(now))
-    .bind(id)
-    .bind(account_id)
-    .bind(i64::from(expired_too))
-    .execute(conn)
-    .await
-    .map_err(from_sqlx)?;
-    Ok(ended.rows_affected() > 0)
+    .await?;
+    Ok(ended > 0)
 }
 
 async fn is_member_by_email(
@@ -171,30 +173,21 @@ impl InvitationStore for SqlStore {
         page: PageRequest,
     ) -> StoreResult<Page<Invitation>> {
         let filter = "i.account_id = $1 AND i.status = 'pending' AND i.expires_at > $2";
-        let found = sqlx::query(&format!(
-            "SELECT {INVITATION_COLUMNS} FROM invitations i WHERE {filter} \
-             ORDER BY i.id LIMIT $3 OFFSET $4"
-        ))
-        .bind(account_id)
-        .bind(to_millis(now))
-        .bind(page.limit())
-        .bind(page.offset())
-        .fetch_all(&self.read)
+        let listing = Listing {
+            select: &format!(
+                "SELECT {INVITATION_COLUMNS} FROM invitations i WHERE {filter} \
+                 ORDER BY i.id LIMIT $3 OFFSET $4"
+            ),
+            count: &format!("SELECT COUNT(*) AS total FROM invitations i WHERE {filter}"),
+        };
+        fetch_page(
+            &self.read,
+            listing,
+            |query| query.bind(account_id).bind(to_millis(now)),
+            page,
+            invitation,
+        )
         .await
-        .map_err(from_sqlx)?;
-        let count = sqlx::query(&format!(
-            "SELECT COUNT(*) AS total FROM invitations i WHERE {filter}"
-        ))
-        .bind(account_id)
-        .bind(to_millis(now))
-        .fetch_one(&self.read)
-        .await
-        .map_err(from_sqlx)?;
-        Ok(Page {
-            items: found.iter().map(invitation).collect::<StoreResult<_>>()?,
-            total: rows::total(&count)?,
-            request: page,
-        })
     }
 
     async fn withdraw_invitation(

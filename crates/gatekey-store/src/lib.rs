@@ -19,6 +19,7 @@ mod invalidations;
 mod invitations;
 mod issue_batch;
 pub use invalidations::{parse_invalidation, InvalidationListener, LocalCaches};
+mod query;
 mod retention;
 mod rows;
 mod sessions;

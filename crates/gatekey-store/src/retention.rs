@@ -11,47 +11,31 @@ use gatekey_core::retention::{Expired, RetentionStore};
 use gatekey_core::store::StoreResult;
 use time::OffsetDateTime;
 
-use crate::error::from_sqlx;
+use crate::query::rows_changed;
 use crate::SqlStore;
 
 /// The `DELETE` of one batch of `kind`: `$1` is the cut-off in milliseconds, `$2` the limit.
-fn delete_sql(kind: Expired) -> &'static str {
-    match kind {
-        Expired::AuthorizationCodes => {
-            "DELETE FROM authorization_codes WHERE id IN \
-             (SELECT id FROM authorization_codes WHERE expires_at < $1 LIMIT $2)"
-        }
-        Expired::DeviceCodes => {
-            "DELETE FROM device_codes WHERE id IN \
-             (SELECT id FROM device_codes WHERE expires_at < $1 LIMIT $2)"
-        }
-        Expired::AccessTokens => {
-            "DELETE FROM access_tokens WHERE id IN \
-             (SELECT id FROM access_tokens WHERE expires_at < $1 OR revoked_at < $1 LIMIT $2)"
-        }
+fn delete_sql(kind: Expired) -> String {
+    let (table, expired) = match kind {
+        Expired::AuthorizationCodes => ("authorization_codes", "expires_at < $1"),
+        Expired::DeviceCodes => ("device_codes", "expires_at < $1"),
+        Expired::AccessTokens => ("access_tokens", "expires_at < $1 OR revoked_at < $1"),
         // A family goes whole, once no member is alive or died after the cut-off: a spent
         // member is kept while its family lives, so presenting it still revokes the family.
         Expired::RefreshFamilies => {
-            "DELETE FROM refresh_tokens WHERE family_id IN \
-             (SELECT r.family_id FROM refresh_tokens r \
-              WHERE (r.expires_at < $1 OR r.revoked_at < $1) \
-              AND NOT EXISTS (SELECT 1 FROM refresh_tokens l WHERE l.family_id = r.family_id \
-                AND l.expires_at >= $1 AND (l.revoked_at IS NULL OR l.revoked_at >= $1)) \
-              LIMIT $2)"
+            return "DELETE FROM refresh_tokens WHERE family_id IN \
+                    (SELECT r.family_id FROM refresh_tokens r \
+                     WHERE (r.expires_at < $1 OR r.revoked_at < $1) \
+                     AND NOT EXISTS (SELECT 1 FROM refresh_tokens l WHERE l.family_id = r.family_id \
+                       AND l.expires_at >= $1 AND (l.revoked_at IS NULL OR l.revoked_at >= $1)) \
+                     LIMIT $2)"
+                .to_owned()
         }
-        Expired::Sessions => {
-            "DELETE FROM sessions WHERE id IN \
-             (SELECT id FROM sessions WHERE expires_at < $1 LIMIT $2)"
-        }
-        Expired::IdleSessions => {
-            "DELETE FROM sessions WHERE id IN \
-             (SELECT id FROM sessions WHERE last_seen_at < $1 LIMIT $2)"
-        }
-        Expired::AuditEvents => {
-            "DELETE FROM audit_events WHERE id IN \
-             (SELECT id FROM audit_events WHERE at < $1 LIMIT $2)"
-        }
-    }
+        Expired::Sessions => ("sessions", "expires_at < $1"),
+        Expired::IdleSessions => ("sessions", "last_seen_at < $1"),
+        Expired::AuditEvents => ("audit_events", "at < $1"),
+    };
+    format!("DELETE FROM {table} WHERE id IN (SELECT id FROM {table} WHERE {expired} LIMIT $2)")
 }
 
 impl RetentionStore for SqlStore {
@@ -61,12 +45,10 @@ impl RetentionStore for SqlStore {
         before: OffsetDateTime,
         limit: u32,
     ) -> StoreResult<u64> {
-        let deleted = sqlx::query(delete_sql(kind))
+        let delete = delete_sql(kind);
+        let query = sqlx::query(&delete)
             .bind(to_millis(before))
-            .bind(i64::from(limit))
-            .execute(&self.write)
-            .await
-            .map_err(from_sqlx)?;
-        Ok(deleted.rows_affected())
+            .bind(i64::from(limit));
+        rows_changed(query, &self.write).await
     }
 }

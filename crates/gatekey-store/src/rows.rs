@@ -6,7 +6,7 @@ use gatekey_core::clock::from_millis;
 use gatekey_core::role::Role;
 use gatekey_core::scope::ScopeSet;
 use gatekey_core::store::StoreError;
-use gatekey_core::user::{Membership, User, UserKind};
+use gatekey_core::user::{Member, Membership, User, UserKind};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 use time::OffsetDateTime;
@@ -93,6 +93,14 @@ pub(crate) fn membership(row: &AnyRow) -> RowResult<Membership> {
         account_id: column(row, "m_account_id")?,
         role: role(&role_text)?,
         created_at: time_column(row, "m_created_at")?,
+    })
+}
+
+/// A user and membership read from one row holding [`USER_COLUMNS`] and [`MEMBERSHIP_COLUMNS`].
+pub(crate) fn member(row: &AnyRow) -> RowResult<Member> {
+    Ok(Member {
+        user: user(row)?,
+        membership: membership(row)?,
     })
 }
 

@@ -10,6 +10,7 @@ use time::OffsetDateTime;
 
 use crate::audits::insert_audit;
 use crate::error::{conflict_as, from_sqlx};
+use crate::query::{change_one, rows_changed};
 use crate::rows::{column, time_column};
 use crate::users::insert_audit_in_user_accounts;
 use crate::SqlStore;
@@ -66,26 +67,24 @@ impl SessionStore for SqlStore {
     }
 
     async fn switch_session_account(&self, id: i64, account_id: i64) -> StoreResult<()> {
-        let changed = sqlx::query("UPDATE sessions SET account_id = $1 WHERE id = $2")
-            .bind(account_id)
-            .bind(id)
-            .execute(&self.write)
-            .await
-            .map_err(from_sqlx)?;
-        if changed.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
+        change_one(
+            sqlx::query("UPDATE sessions SET account_id = $1 WHERE id = $2")
+                .bind(account_id)
+                .bind(id),
+            &self.write,
+        )
+        .await?;
         Ok(())
     }
 
     async fn delete_session(&self, id: i64, audit: AuditEntry) -> StoreResult<()> {
         let mut tx = self.begin_invalidating().await.map_err(from_sqlx)?;
-        let deleted = sqlx::query("DELETE FROM sessions WHERE id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await
-            .map_err(from_sqlx)?;
-        if deleted.rows_affected() > 0 {
+        let deleted = rows_changed(
+            sqlx::query("DELETE FROM sessions WHERE id = $1").bind(id),
+            &mut *tx,
+        )
+        .await?;
+        if deleted > 0 {
             tx.record(Invalidation::Session(id)).await?;
             insert_audit(&mut tx, audit, None).await?;
         }
@@ -125,11 +124,12 @@ impl SessionStore for SqlStore {
     }
 
     async fn delete_idle_sessions(&self, last_seen_before: OffsetDateTime) -> StoreResult<u64> {
-        let deleted = sqlx::query("DELETE FROM sessions WHERE last_seen_at < $1")
-            .bind(to_millis(last_seen_before))
-            .execute(&self.write)
-            .await
-            .map_err(from_sqlx)?;
-        Ok(deleted.rows_affected())
+        let deleted = rows_changed(
+            sqlx::query("DELETE FROM sessions WHERE last_seen_at < $1")
+                .bind(to_millis(last_seen_before)),
+            &self.write,
+        )
+        .await?;
+        Ok(deleted)
     }
 }

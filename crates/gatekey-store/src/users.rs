@@ -13,6 +13,7 @@ use time::OffsetDateTime;
 use crate::api_keys::{revoke_descendants, Lineage};
 use crate::audits::insert_audit;
 use crate::error::{conflict_as, from_sqlx};
+use crate::query::{change_one, fetch_page, rows_changed, Listing};
 use crate::rows::{self, returning, ACCOUNT_COLUMNS, MEMBERSHIP_COLUMNS, USER_COLUMNS};
 use crate::SqlStore;
 
@@ -62,13 +63,7 @@ async fn select_member(
     .fetch_optional(conn)
     .await
     .map_err(from_sqlx)?;
-    row.map(|row| {
-        Ok(Member {
-            user: rows::user(&row)?,
-            membership: rows::membership(&row)?,
-        })
-    })
-    .transpose()
+    row.as_ref().map(rows::member).transpose()
 }
 
 /// Writes `audit` once in each of the user's accounts, so every account's admins see it.
@@ -196,39 +191,23 @@ impl UserStore for SqlStore {
     ) -> StoreResult<Page<Member>> {
         // NULL parameters mean "any": one statement for every filter combination.
         let filter = "($1 IS NULL OR m.account_id = $1) AND ($2 IS NULL OR u.kind = $2)";
-        let found = sqlx::query(&format!(
-            "SELECT {USER_COLUMNS}, {MEMBERSHIP_COLUMNS} FROM memberships m JOIN users u ON u.id = m.user_id \
-             WHERE {filter} ORDER BY m.id LIMIT $3 OFFSET $4"
-        ))
-        .bind(account_id)
-        .bind(kind.map(UserKind::as_str))
-        .bind(page.limit())
-        .bind(page.offset())
-        .fetch_all(&self.read)
+        let listing = Listing {
+            select: &format!(
+                "SELECT {USER_COLUMNS}, {MEMBERSHIP_COLUMNS} FROM memberships m JOIN users u ON u.id = m.user_id \
+                 WHERE {filter} ORDER BY m.id LIMIT $3 OFFSET $4"
+            ),
+            count: &format!(
+                "SELECT COUNT(*) AS total FROM memberships m JOIN users u ON u.id = m.user_id WHERE {filter}"
+            ),
+        };
+        fetch_page(
+            &self.read,
+            listing,
+            |query| query.bind(account_id).bind(kind.map(UserKind::as_str)),
+            page,
+            rows::member,
+        )
         .await
-        .map_err(from_sqlx)?;
-        let count = sqlx::query(&format!(
-            "SELECT COUNT(*) AS total FROM memberships m JOIN users u ON u.id = m.user_id WHERE {filter}"
-        ))
-        .bind(account_id)
-        .bind(kind.map(UserKind::as_str))
-        .fetch_one(&self.read)
-        .await
-        .map_err(from_sqlx)?;
-        let items = found
-            .iter()
-            .map(|row| {
-                Ok(Member {
-                    user: rows::user(row)?,
-                    membership: rows::membership(row)?,
-                })
-            })
-            .collect::<StoreResult<_>>()?;
-        Ok(Page {
-            items,
-            total: rows::total(&count)?,
-            request: page,
-        })
     }
 
     async fn set_password(
@@ -239,16 +218,12 @@ impl UserStore for SqlStore {
         audit: AuditEntry,
     ) -> StoreResult<()> {
         let mut tx = self.begin_invalidating().await.map_err(from_sqlx)?;
-        let changed =
-            sqlx::query("UPDATE users SET password_hash = $1, must_change_password = 0 WHERE id = $2 AND kind = 'person'")
-                .bind(password_hash)
-                .bind(user_id)
-                .execute(&mut *tx)
-                .await
-                .map_err(from_sqlx)?;
-        if changed.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
+        let set_hash = sqlx::query(
+            "UPDATE users SET password_hash = $1, must_change_password = 0 WHERE id = $2 AND kind = 'person'",
+        )
+        .bind(password_hash)
+        .bind(user_id);
+        change_one(set_hash, &mut *tx).await?;
         let ended: Vec<i64> =
             sqlx::query_scalar("DELETE FROM sessions WHERE user_id = $1 AND id <> $2 RETURNING id")
                 .bind(user_id)
@@ -264,30 +239,29 @@ impl UserStore for SqlStore {
     }
 
     async fn require_password_change(&self, user_id: i64) -> StoreResult<()> {
-        let changed = sqlx::query(
-            "UPDATE users SET must_change_password = 1 WHERE id = $1 AND kind = 'person'",
+        change_one(
+            sqlx::query(
+                "UPDATE users SET must_change_password = 1 WHERE id = $1 AND kind = 'person'",
+            )
+            .bind(user_id),
+            &self.write,
         )
-        .bind(user_id)
-        .execute(&self.write)
-        .await
-        .map_err(from_sqlx)?;
-        if changed.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
+        .await?;
         Ok(())
     }
 
     async fn enable_user(&self, user_id: i64, audit: AuditEntry) -> StoreResult<User> {
         let mut tx = self.write.begin().await.map_err(from_sqlx)?;
-        let changed = sqlx::query(
-            "UPDATE users SET disabled_at = NULL WHERE id = $1 AND disabled_at IS NOT NULL",
+        let changed = rows_changed(
+            sqlx::query(
+                "UPDATE users SET disabled_at = NULL WHERE id = $1 AND disabled_at IS NOT NULL",
+            )
+            .bind(user_id),
+            &mut *tx,
         )
-        .bind(user_id)
-        .execute(&mut *tx)
-        .await
-        .map_err(from_sqlx)?;
+        .await?;
         let user = select_user(&mut tx, user_id).await?;
-        if changed.rows_affected() > 0 {
+        if changed > 0 {
             insert_audit_in_user_accounts(&mut tx, user_id, audit).await?;
         }
         tx.commit().await.map_err(from_sqlx)?;
@@ -350,15 +324,15 @@ impl UserStore for SqlStore {
         audit: AuditEntry,
     ) -> StoreResult<User> {
         let mut tx = self.begin_invalidating().await.map_err(from_sqlx)?;
-        let changed =
+        let changed = rows_changed(
             sqlx::query("UPDATE users SET disabled_at = $1 WHERE id = $2 AND disabled_at IS NULL")
                 .bind(to_millis(now))
-                .bind(user_id)
-                .execute(&mut *tx)
-                .await
-                .map_err(from_sqlx)?;
+                .bind(user_id),
+            &mut *tx,
+        )
+        .await?;
         let user = select_user(&mut tx, user_id).await?;
-        if changed.rows_affected() > 0 {
+        if changed > 0 {
             sqlx::query("DELETE FROM sessions WHERE user_id = $1")
                 .bind(user_id)
                 .execute(&mut *tx)

@@ -10,18 +10,18 @@ use gatekey_core::oauth::device::{new_user_code, DeviceCodeSlot, NewDeviceCode};
 use gatekey_core::oauth::store::{
     ApplicationStore, DeviceStore, GrantStore, NewApplication, TokenStore,
 };
-use gatekey_core::oauth::token::{NewAccessToken, NewCode, NewRefreshToken};
+use gatekey_core::oauth::token::NewCode;
 use gatekey_core::page::PageRequest;
 use gatekey_core::retention::{purge, Expired, PurgeLimits, RetentionPolicy};
-use gatekey_core::role::Role;
 use gatekey_core::scope::ScopeSet;
 use gatekey_core::secret::{Secret, SecretKind};
 use gatekey_core::session::Session;
-use gatekey_core::store::{AccountStore, AuditStore, NewUser, SessionStore, UserStore};
-use gatekey_core::user::UserKind;
-use gatekey_store::testing::{backends, TestDatabase};
+use gatekey_core::store::{AuditStore, SessionStore};
 use gatekey_store::SqlStore;
 use time::{Duration, OffsetDateTime};
+
+mod fixtures;
+use fixtures::{access_token, acme_with_ada, read_on_own_connection, refresh_token};
 
 const GRACE: Duration = Duration::days(1);
 
@@ -49,31 +49,7 @@ struct Fixture {
 async fn fixture(store: SqlStore) -> Fixture {
     let clock = ManualClock::new(OffsetDateTime::now_utc());
     let now = clock.now();
-    let account = store
-        .create_account(
-            "acme",
-            "Acme",
-            now,
-            audit(&clock, AuditAction::AccountCreated, "account"),
-        )
-        .await
-        .unwrap();
-    let user = NewUser {
-        email: "ada@acme.test".into(),
-        name: "Ada".into(),
-        kind: UserKind::Person,
-        password_hash: None,
-        created_at: now,
-    };
-    let ada = store
-        .create_user(
-            user,
-            account.id,
-            Role::Member,
-            audit(&clock, AuditAction::UserCreated, "user"),
-        )
-        .await
-        .unwrap();
+    let (account, ada) = acme_with_ada(&store, now).await;
     let app = NewApplication {
         client_id: "app_device".into(),
         account_id: account.id,
@@ -127,66 +103,22 @@ where
     F: Fn(Fixture, String) -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
-    for backend in backends() {
-        let db = TestDatabase::create(backend).await;
-        let store = SqlStore::connect(&db.url).await.expect("connect");
-        test(fixture(store.clone()).await, db.url.clone()).await;
-        store.close().await;
-        db.drop_database().await;
-    }
-}
-
-fn access(now: OffsetDateTime) -> (Secret, NewAccessToken) {
-    let secret = Secret::generate(SecretKind::AccessToken);
-    let token = NewAccessToken {
-        hash: secret.hash(),
-        scopes: ScopeSet::parse("read").unwrap(),
-        created_at: now,
-        expires_at: now + Duration::hours(1),
-        code_id: None,
-    };
-    (secret, token)
-}
-
-fn refresh(now: OffsetDateTime) -> (Secret, NewRefreshToken) {
-    let secret = Secret::generate(SecretKind::RefreshToken);
-    let token = NewRefreshToken {
-        hash: secret.hash(),
-        scopes: ScopeSet::parse("read").unwrap(),
-        created_at: now,
-        expires_at: now + Duration::days(30),
-    };
-    (secret, token)
+    fixtures::each_backend_with_url(|store, url| async { test(fixture(store).await, url).await })
+        .await;
 }
 
 /// Rows in `table`, read on a connection of its own.
 async fn rows(url: &str, table: &str) -> i64 {
-    let pool = sqlx::any::AnyPoolOptions::new()
-        .max_connections(1)
-        .connect(url)
-        .await
-        .unwrap();
-    let count: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    pool.close().await;
-    count
+    read_on_own_connection(url, &format!("SELECT COUNT(*) FROM {table}")).await
 }
 
 /// The user code of the first device code stored.
 async fn oldest_user_code(url: &str) -> String {
-    let pool = sqlx::any::AnyPoolOptions::new()
-        .max_connections(1)
-        .connect(url)
-        .await
-        .unwrap();
-    let code = sqlx::query_scalar("SELECT user_code FROM device_codes ORDER BY id LIMIT 1")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    pool.close().await;
-    code
+    read_on_own_connection(
+        url,
+        "SELECT user_code FROM device_codes ORDER BY id LIMIT 1",
+    )
+    .await
 }
 
 async fn session(f: &Fixture) -> Secret {
@@ -242,12 +174,12 @@ async fn dead_rows_go_after_their_grace_and_live_families_stay_whole() {
             .await
             .unwrap();
         // A live family whose first member was spent, and a family revoked at t0.
-        let (_, at) = access(t0);
-        let (spent, rt) = refresh(t0);
+        let (_, at) = access_token(t0, None);
+        let (spent, rt) = refresh_token(t0);
         let live = store.issue_tokens(f.grant_id, at, Some(rt)).await.unwrap();
         let spent_record = store.refresh_token(&spent.hash()).await.unwrap().unwrap();
-        let (_, at) = access(t0);
-        let (successor, rt) = refresh(t0);
+        let (_, at) = access_token(t0, None);
+        let (successor, rt) = refresh_token(t0);
         store
             .rotate_refresh_token(
                 spent_record.id,
@@ -260,8 +192,8 @@ async fn dead_rows_go_after_their_grace_and_live_families_stay_whole() {
             .await
             .unwrap()
             .expect("rotated");
-        let (revoked_access, at) = access(t0);
-        let (revoked, rt) = refresh(t0);
+        let (revoked_access, at) = access_token(t0, None);
+        let (revoked, rt) = refresh_token(t0);
         let dead = store.issue_tokens(f.grant_id, at, Some(rt)).await.unwrap();
         store
             .revoke_family(dead.family_id.unwrap(), t0, None)

@@ -1,7 +1,7 @@
 //! One contract suite for every backend: SQLite always, PostgreSQL when
 //! `GATEKEY_TEST_POSTGRES_URL` is set.
 
-use gatekey_core::audit::{Actor, AuditAction, AuditEntry};
+use gatekey_core::audit::AuditAction;
 use gatekey_core::clock::{from_millis, to_millis};
 use gatekey_core::page::PageRequest;
 use gatekey_core::role::Role;
@@ -10,65 +10,17 @@ use gatekey_core::secret::{Secret, SecretKind};
 use gatekey_core::session::Session;
 use gatekey_core::store::*;
 use gatekey_core::user::UserKind;
-use gatekey_store::testing::{backends, TestDatabase};
-use gatekey_store::SqlStore;
 use time::OffsetDateTime;
 
-fn audit(action: AuditAction, target: &'static str) -> AuditEntry {
-    AuditEntry::new(
-        OffsetDateTime::now_utc(),
-        &Actor::operator(),
-        action,
-        target,
-    )
-}
-
-fn person(email: &str) -> NewUser {
-    NewUser {
-        email: email.into(),
-        name: "Ada".into(),
-        kind: UserKind::Person,
-        password_hash: None,
-        created_at: OffsetDateTime::now_utc(),
-    }
-}
-
-async fn each_backend<F, Fut>(test: F)
-where
-    F: Fn(SqlStore) -> Fut,
-    Fut: std::future::Future<Output = ()>,
-{
-    for backend in backends() {
-        let db = TestDatabase::create(backend).await;
-        let store = SqlStore::connect(&db.url).await.expect("connect");
-        test(store.clone()).await;
-        store.close().await;
-        db.drop_database().await;
-    }
-}
+mod fixtures;
+use fixtures::{acme_with, add_user, audit, create_account, each_backend, person};
 
 #[tokio::test]
 async fn accounts_users_and_memberships() {
     each_backend(|store| async move {
         let now = OffsetDateTime::now_utc();
-        let acme = store
-            .create_account(
-                "acme",
-                "Acme",
-                now,
-                audit(AuditAction::AccountCreated, "account"),
-            )
-            .await
-            .unwrap();
-        let other = store
-            .create_account(
-                "other",
-                "Other",
-                now,
-                audit(AuditAction::AccountCreated, "account"),
-            )
-            .await
-            .unwrap();
+        let acme = create_account(&store, "acme", "Acme", now).await;
+        let other = create_account(&store, "other", "Other", now).await;
         let dup = store
             .create_account(
                 "acme",
@@ -84,18 +36,10 @@ async fn accounts_users_and_memberships() {
         );
         assert_eq!(store.list_accounts().await.unwrap().len(), 2);
 
-        let ada = store
-            .create_user(
-                person("ada@example.com"),
-                acme.id,
-                Role::Owner,
-                audit(AuditAction::UserCreated, "user"),
-            )
-            .await
-            .unwrap();
+        let ada = add_user(&store, person("ada@example.com", now), acme.id, Role::Owner).await;
         let again = store
             .create_user(
-                person("ada@example.com"),
+                person("ada@example.com", now),
                 other.id,
                 Role::Owner,
                 audit(AuditAction::UserCreated, "user"),
@@ -125,7 +69,7 @@ async fn accounts_users_and_memberships() {
 
         let bot = NewUser {
             kind: UserKind::Service,
-            ..person("bot@acme.service.invalid")
+            ..person("bot@acme.service.invalid", now)
         };
         store
             .create_user(
@@ -254,24 +198,7 @@ async fn accounts_users_and_memberships() {
 async fn api_keys_are_stored_hashed_and_revocation_is_announced() {
     each_backend(|store| async move {
         let now = OffsetDateTime::now_utc();
-        let acme = store
-            .create_account(
-                "acme",
-                "Acme",
-                now,
-                audit(AuditAction::AccountCreated, "account"),
-            )
-            .await
-            .unwrap();
-        let ada = store
-            .create_user(
-                person("ada@example.com"),
-                acme.id,
-                Role::Admin,
-                audit(AuditAction::UserCreated, "user"),
-            )
-            .await
-            .unwrap();
+        let (acme, ada) = acme_with(&store, now, "ada@example.com", Role::Admin).await;
         let secret = Secret::generate(SecretKind::ApiKey);
         let key = store
             .create_api_key(
@@ -392,24 +319,7 @@ async fn api_keys_are_stored_hashed_and_revocation_is_announced() {
 async fn sessions_round_trip() {
     each_backend(|store| async move {
         let now = OffsetDateTime::now_utc();
-        let acme = store
-            .create_account(
-                "acme",
-                "Acme",
-                now,
-                audit(AuditAction::AccountCreated, "account"),
-            )
-            .await
-            .unwrap();
-        let ada = store
-            .create_user(
-                person("ada@example.com"),
-                acme.id,
-                Role::Member,
-                audit(AuditAction::UserCreated, "user"),
-            )
-            .await
-            .unwrap();
+        let (acme, ada) = acme_with(&store, now, "ada@example.com", Role::Member).await;
         let secret = Secret::generate(SecretKind::Session);
         let session = Session {
             id: 0,
@@ -431,15 +341,7 @@ async fn sessions_round_trip() {
             .unwrap()
             .expect("session");
         assert_eq!(found.id, stored.id);
-        let beta = store
-            .create_account(
-                "beta",
-                "Beta",
-                now,
-                audit(AuditAction::AccountCreated, "account"),
-            )
-            .await
-            .unwrap();
+        let beta = create_account(&store, "beta", "Beta", now).await;
         store
             .switch_session_account(stored.id, beta.id)
             .await
@@ -471,26 +373,10 @@ async fn sessions_are_touched_ended_together_and_deleted_when_idle() {
     each_backend(|store| async move {
         // Stored to the millisecond.
         let now = from_millis(to_millis(OffsetDateTime::now_utc()));
-        let acme = store
-            .create_account(
-                "acme",
-                "Acme",
-                now,
-                audit(AuditAction::AccountCreated, "account"),
-            )
-            .await
-            .unwrap();
+        let acme = create_account(&store, "acme", "Acme", now).await;
         let mut users = Vec::new();
         for email in ["ada@example.com", "bob@example.com"] {
-            let member = store
-                .create_user(
-                    person(email),
-                    acme.id,
-                    Role::Member,
-                    audit(AuditAction::UserCreated, "user"),
-                )
-                .await
-                .unwrap();
+            let member = add_user(&store, person(email, now), acme.id, Role::Member).await;
             users.push(member.user.id);
         }
         let mut secrets = Vec::new();
@@ -560,24 +446,7 @@ async fn sessions_are_touched_ended_together_and_deleted_when_idle() {
 async fn a_required_password_change_is_cleared_by_the_change() {
     each_backend(|store| async move {
         let now = OffsetDateTime::now_utc();
-        let acme = store
-            .create_account(
-                "acme",
-                "Acme",
-                now,
-                audit(AuditAction::AccountCreated, "account"),
-            )
-            .await
-            .unwrap();
-        let ada = store
-            .create_user(
-                person("ada@example.com"),
-                acme.id,
-                Role::Owner,
-                audit(AuditAction::UserCreated, "user"),
-            )
-            .await
-            .unwrap();
+        let (_, ada) = acme_with(&store, now, "ada@example.com", Role::Owner).await;
         assert!(!ada.user.must_change_password);
         store.require_password_change(ada.user.id).await.unwrap();
         let marked = store

@@ -1,68 +1,26 @@
 //! The contract of what narrows and ends credentials, on every backend: role changes and the
 //! lineage of API keys.
 
-use gatekey_core::audit::{Actor, AuditAction, AuditEntry};
+use gatekey_core::audit::AuditAction;
 use gatekey_core::role::Role;
 use gatekey_core::store::*;
-use gatekey_core::user::UserKind;
-use gatekey_store::testing::{backends, TestDatabase};
 use gatekey_store::SqlStore;
 use time::OffsetDateTime;
 
-fn audit(action: AuditAction, target: &'static str) -> AuditEntry {
-    AuditEntry::new(
-        OffsetDateTime::now_utc(),
-        &Actor::operator(),
-        action,
-        target,
-    )
-}
-
-async fn each_backend<F, Fut>(test: F)
-where
-    F: Fn(SqlStore) -> Fut,
-    Fut: std::future::Future<Output = ()>,
-{
-    for backend in backends() {
-        let db = TestDatabase::create(backend).await;
-        let store = SqlStore::connect(&db.url).await.expect("connect");
-        test(store.clone()).await;
-        store.close().await;
-        db.drop_database().await;
-    }
-}
+mod fixtures;
+use fixtures::{add_user, audit, create_account, each_backend, person};
 
 async fn member(store: &SqlStore, account_id: i64, email: &str, role: Role) -> i64 {
     let user = NewUser {
-        email: email.into(),
         name: "Someone".into(),
-        kind: UserKind::Person,
-        password_hash: None,
-        created_at: OffsetDateTime::now_utc(),
+        ..person(email, OffsetDateTime::now_utc())
     };
-    store
-        .create_user(
-            user,
-            account_id,
-            role,
-            audit(AuditAction::UserCreated, "user"),
-        )
-        .await
-        .unwrap()
-        .user
-        .id
+    add_user(store, user, account_id, role).await.user.id
 }
 
 async fn account(store: &SqlStore, slug: &str) -> i64 {
-    store
-        .create_account(
-            slug,
-            slug,
-            OffsetDateTime::now_utc(),
-            audit(AuditAction::AccountCreated, "account"),
-        )
+    create_account(store, slug, slug, OffsetDateTime::now_utc())
         .await
-        .unwrap()
         .id
 }
 

@@ -1,30 +1,19 @@
 //! First-run setup on every backend: the first account and its owner are written together or
 //! not at all.
 
-use gatekey_core::audit::{Actor, AuditAction, AuditEntry};
+use gatekey_core::audit::AuditAction;
 use gatekey_core::role::Role;
 use gatekey_core::store::{AccountStore, NewUser, StoreError, UserStore};
-use gatekey_core::user::UserKind;
-use gatekey_store::testing::{backends, TestDatabase};
-use gatekey_store::{OwnerAccount, SqlStore};
+use gatekey_store::OwnerAccount;
 use time::OffsetDateTime;
 
-fn audit(action: AuditAction, target: &'static str) -> AuditEntry {
-    AuditEntry::new(
-        OffsetDateTime::now_utc(),
-        &Actor::operator(),
-        action,
-        target,
-    )
-}
+mod fixtures;
+use fixtures::{add_user, audit, create_account, each_backend, person};
 
 fn owner(email: &str) -> NewUser {
     NewUser {
-        email: email.into(),
         name: "Owner".into(),
-        kind: UserKind::Person,
-        password_hash: None,
-        created_at: OffsetDateTime::now_utc(),
+        ..person(email, OffsetDateTime::now_utc())
     }
 }
 
@@ -38,33 +27,15 @@ fn new_default() -> OwnerAccount<'static> {
 
 #[tokio::test]
 async fn the_first_account_and_its_owner_are_written_together_or_not_at_all() {
-    for backend in backends() {
-        let db = TestDatabase::create(backend).await;
-        let store = SqlStore::connect(&db.url).await.expect("connect");
+    each_backend(|store| async move {
         let now = OffsetDateTime::now_utc();
         let facts = store.first_run_facts("default").await.unwrap();
         assert!(!facts.any_account && !facts.any_owner);
 
         // An operator's account and user take the email; a first run that then fails on the
         // owner must not leave its account behind.
-        let acme = store
-            .create_account(
-                "acme",
-                "Acme",
-                now,
-                audit(AuditAction::AccountCreated, "account"),
-            )
-            .await
-            .unwrap();
-        store
-            .create_user(
-                owner("taken@example.com"),
-                acme.id,
-                Role::Member,
-                audit(AuditAction::UserCreated, "user"),
-            )
-            .await
-            .unwrap();
+        let acme = create_account(&store, "acme", "Acme", now).await;
+        add_user(&store, owner("taken@example.com"), acme.id, Role::Member).await;
         let refused = store
             .create_first_owner(
                 new_default(),
@@ -121,7 +92,6 @@ async fn the_first_account_and_its_owner_are_written_together_or_not_at_all() {
             store.user_by_email("second@example.com").await.unwrap(),
             None
         );
-        store.close().await;
-        db.drop_database().await;
-    }
+    })
+    .await;
 }

@@ -8,11 +8,14 @@ use gatekey_core::invitation::{
 };
 use gatekey_core::page::PageRequest;
 use gatekey_core::role::Role;
-use gatekey_core::store::{AccountStore, NewUser, UserStore};
+use gatekey_core::store::{NewUser, UserStore};
 use gatekey_core::user::UserKind;
 use gatekey_store::testing::{backends, TestDatabase};
 use gatekey_store::SqlStore;
 use time::{Duration, OffsetDateTime};
+
+mod fixtures;
+use fixtures::create_account;
 
 fn audit(action: AuditAction) -> AuditEntry {
     AuditEntry::new(
@@ -66,17 +69,8 @@ async fn invitations_are_used_once_and_refusals_change_nothing() {
         let db = TestDatabase::create(backend).await;
         let store = SqlStore::connect(&db.url).await.expect("connect");
         let now = OffsetDateTime::now_utc();
-        let account = |slug: &'static str| {
-            let store = store.clone();
-            async move {
-                store
-                    .create_account(slug, slug, now, audit(AuditAction::AccountCreated))
-                    .await
-                    .expect("account")
-            }
-        };
-        let acme = account("acme").await;
-        let other = account("other").await;
+        let acme = create_account(&store, "acme", "acme", now).await;
+        let other = create_account(&store, "other", "other", now).await;
         let existing = store
             .create_user(
                 person("ada@example.test", now),

@@ -3,30 +3,21 @@
 
 use std::sync::Arc;
 
-use gatekey_core::audit::{Actor, AuditAction, AuditEntry};
+use gatekey_core::audit::AuditAction;
 use gatekey_core::oauth::application::{ApplicationSettings, ClientType, GrantType};
+use gatekey_core::oauth::grant::Grant;
 use gatekey_core::oauth::store::{ApplicationStore, GrantStore, NewApplication, TokenStore};
-use gatekey_core::oauth::token::{CodeRedemption, NewAccessToken, NewCode, NewRefreshToken};
+use gatekey_core::oauth::token::{CodeRedemption, IssuedTokens, NewCode};
 use gatekey_core::page::PageRequest;
 use gatekey_core::role::Role;
 use gatekey_core::scope::ScopeSet;
 use gatekey_core::secret::{Secret, SecretKind};
-use gatekey_core::store::{
-    AccountStore, Invalidation, InvalidationStore, NewUser, StoreError, UserStore,
-};
-use gatekey_core::user::UserKind;
-use gatekey_store::testing::{backends, TestDatabase};
+use gatekey_core::store::{Invalidation, InvalidationStore, StoreError};
 use gatekey_store::SqlStore;
 use time::{Duration, OffsetDateTime};
 
-fn audit(action: AuditAction, target: &'static str) -> AuditEntry {
-    AuditEntry::new(
-        OffsetDateTime::now_utc(),
-        &Actor::operator(),
-        action,
-        target,
-    )
-}
+mod fixtures;
+use fixtures::{access_token, acme_with_ada, audit, refresh_token};
 
 fn settings() -> ApplicationSettings {
     ApplicationSettings {
@@ -50,33 +41,39 @@ struct Fixture {
     app_id: i64,
 }
 
+impl Fixture {
+    /// Ada's consent to `app_id` for `scopes`, given at `now`.
+    async fn grant(&self, app_id: i64, scopes: ScopeSet, now: OffsetDateTime) -> Grant {
+        self.store
+            .create_grant(
+                self.user_id,
+                self.account_id,
+                app_id,
+                scopes,
+                now,
+                audit(AuditAction::ConsentGranted, "grant"),
+            )
+            .await
+            .expect("grant")
+    }
+
+    /// An access and a refresh token issued at `now` under grant `grant_id`: their secrets,
+    /// and what the store answered.
+    async fn tokens(&self, grant_id: i64, now: OffsetDateTime) -> (Secret, Secret, IssuedTokens) {
+        let (access, access_row) = access_token(now, None);
+        let (refresh, refresh_row) = refresh_token(now);
+        let issued = self
+            .store
+            .issue_tokens(grant_id, access_row, Some(refresh_row))
+            .await
+            .expect("issued");
+        (access, refresh, issued)
+    }
+}
+
 async fn fixture(store: SqlStore) -> Fixture {
     let now = OffsetDateTime::now_utc();
-    let account = store
-        .create_account(
-            "acme",
-            "Acme",
-            now,
-            audit(AuditAction::AccountCreated, "account"),
-        )
-        .await
-        .unwrap();
-    let user = NewUser {
-        email: "ada@acme.test".into(),
-        name: "Ada".into(),
-        kind: UserKind::Person,
-        password_hash: None,
-        created_at: now,
-    };
-    let ada = store
-        .create_user(
-            user,
-            account.id,
-            Role::Member,
-            audit(AuditAction::UserCreated, "user"),
-        )
-        .await
-        .unwrap();
+    let (account, ada) = acme_with_ada(&store, now).await;
     let secret = Secret::generate(SecretKind::ClientSecret);
     let app = NewApplication {
         client_id: "app_test".into(),
@@ -98,41 +95,12 @@ async fn fixture(store: SqlStore) -> Fixture {
     }
 }
 
-fn access(now: OffsetDateTime, code_id: Option<i64>) -> (Secret, NewAccessToken) {
-    let secret = Secret::generate(SecretKind::AccessToken);
-    let token = NewAccessToken {
-        hash: secret.hash(),
-        scopes: ScopeSet::parse("read").unwrap(),
-        created_at: now,
-        expires_at: now + Duration::hours(1),
-        code_id,
-    };
-    (secret, token)
-}
-
-fn refresh(now: OffsetDateTime) -> (Secret, NewRefreshToken) {
-    let secret = Secret::generate(SecretKind::RefreshToken);
-    let token = NewRefreshToken {
-        hash: secret.hash(),
-        scopes: ScopeSet::parse("read").unwrap(),
-        created_at: now,
-        expires_at: now + Duration::days(30),
-    };
-    (secret, token)
-}
-
 async fn each_backend<F, Fut>(test: F)
 where
     F: Fn(Fixture) -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
-    for backend in backends() {
-        let db = TestDatabase::create(backend).await;
-        let store = SqlStore::connect(&db.url).await.expect("connect");
-        test(fixture(store.clone()).await).await;
-        store.close().await;
-        db.drop_database().await;
-    }
+    fixtures::each_backend(|store| async { test(fixture(store).await).await }).await;
 }
 
 #[tokio::test]
@@ -232,18 +200,8 @@ async fn applications_round_trip_rotate_and_delete() {
             "and not after"
         );
 
-        let grant = store
-            .create_grant(
-                f.user_id,
-                f.account_id,
-                app.id,
-                ScopeSet::ALL,
-                now,
-                audit(AuditAction::ConsentGranted, "grant"),
-            )
-            .await
-            .unwrap();
-        let (at, at_row) = access(now, None);
+        let grant = f.grant(app.id, ScopeSet::ALL, now).await;
+        let (at, at_row) = access_token(now, None);
         store.issue_tokens(grant.id, at_row, None).await.unwrap();
         store
             .delete_application(
@@ -291,17 +249,7 @@ async fn a_code_is_redeemed_once_even_under_concurrency() {
     each_backend(|f| async move {
         let store = &f.store;
         let now = OffsetDateTime::now_utc();
-        let grant = store
-            .create_grant(
-                f.user_id,
-                f.account_id,
-                f.app_id,
-                ScopeSet::ALL,
-                now,
-                audit(AuditAction::ConsentGranted, "grant"),
-            )
-            .await
-            .unwrap();
+        let grant = f.grant(f.app_id, ScopeSet::ALL, now).await;
         let code = Secret::generate(SecretKind::AuthorizationCode);
         let new = NewCode {
             hash: code.hash(),
@@ -350,23 +298,8 @@ async fn refresh_tokens_rotate_once_and_reuse_revokes_the_family() {
     each_backend(|f| async move {
         let store = &f.store;
         let now = OffsetDateTime::now_utc();
-        let grant = store
-            .create_grant(
-                f.user_id,
-                f.account_id,
-                f.app_id,
-                ScopeSet::ALL,
-                now,
-                audit(AuditAction::ConsentGranted, "grant"),
-            )
-            .await
-            .unwrap();
-        let (at, at_row) = access(now, None);
-        let (rt, rt_row) = refresh(now);
-        let issued = store
-            .issue_tokens(grant.id, at_row, Some(rt_row))
-            .await
-            .unwrap();
+        let grant = f.grant(f.app_id, ScopeSet::ALL, now).await;
+        let (at, rt, issued) = f.tokens(grant.id, now).await;
         let family = issued.family_id.expect("a family");
         assert_eq!(
             Some(family),
@@ -396,8 +329,8 @@ async fn refresh_tokens_rotate_once_and_reuse_revokes_the_family() {
             .map(|_| {
                 let store = store.clone();
                 tokio::spawn(async move {
-                    let (_, a) = access(now, None);
-                    let (_, r) = refresh(now);
+                    let (_, a) = access_token(now, None);
+                    let (_, r) = refresh_token(now);
                     store
                         .rotate_refresh_token(first.id, family, grant.id, now, a, r)
                         .await
@@ -444,23 +377,8 @@ async fn revoking_a_grant_revokes_only_what_hangs_off_it() {
     each_backend(|f| async move {
         let store = &f.store;
         let now = OffsetDateTime::now_utc();
-        let grant = store
-            .create_grant(
-                f.user_id,
-                f.account_id,
-                f.app_id,
-                ScopeSet::ALL,
-                now,
-                audit(AuditAction::ConsentGranted, "grant"),
-            )
-            .await
-            .unwrap();
-        let (at, at_row) = access(now, None);
-        let (rt, rt_row) = refresh(now);
-        store
-            .issue_tokens(grant.id, at_row, Some(rt_row))
-            .await
-            .unwrap();
+        let grant = f.grant(f.app_id, ScopeSet::ALL, now).await;
+        let (at, rt, _) = f.tokens(grant.id, now).await;
         assert_eq!(
             store
                 .active_grant(f.user_id, f.account_id, f.app_id)
@@ -493,18 +411,8 @@ async fn revoking_a_grant_revokes_only_what_hangs_off_it() {
             )
             .await
             .unwrap();
-        let other_grant = store
-            .create_grant(
-                f.user_id,
-                f.account_id,
-                other_app.id,
-                ScopeSet::ALL,
-                now,
-                audit(AuditAction::ConsentGranted, "grant"),
-            )
-            .await
-            .unwrap();
-        let (other_at, other_row) = access(now, None);
+        let other_grant = f.grant(other_app.id, ScopeSet::ALL, now).await;
+        let (other_at, other_row) = access_token(now, None);
         store
             .issue_tokens(other_grant.id, other_row, None)
             .await
@@ -615,17 +523,9 @@ async fn device_codes_are_decided_once_and_redeemed_once() {
         assert!(again.last_polled_at.is_some());
         store.slow_down_device_code(id, 10).await.unwrap();
 
-        let grant = store
-            .create_grant(
-                f.user_id,
-                f.account_id,
-                f.app_id,
-                ScopeSet::parse("read").unwrap(),
-                now,
-                audit(AuditAction::ConsentGranted, "grant"),
-            )
-            .await
-            .unwrap();
+        let grant = f
+            .grant(f.app_id, ScopeSet::parse("read").unwrap(), now)
+            .await;
         assert!(store.decide_device_code(id, Some(grant.id)).await.unwrap());
         assert!(
             !store.decide_device_code(id, None).await.unwrap(),
@@ -654,23 +554,13 @@ async fn concurrent_issuances_are_all_committed_and_readable() {
     each_backend(|f| async move {
         let store = Arc::new(f.store.clone());
         let now = OffsetDateTime::now_utc();
-        let grant = store
-            .create_grant(
-                f.user_id,
-                f.account_id,
-                f.app_id,
-                ScopeSet::ALL,
-                now,
-                audit(AuditAction::ConsentGranted, "grant"),
-            )
-            .await
-            .unwrap();
+        let grant = f.grant(f.app_id, ScopeSet::ALL, now).await;
         let issuances: Vec<_> = (0..200)
             .map(|n| {
                 let store = store.clone();
                 tokio::spawn(async move {
-                    let (at, at_row) = access(now, None);
-                    let refresh = (n % 2 == 0).then(|| refresh(now).1);
+                    let (at, at_row) = access_token(now, None);
+                    let refresh = (n % 2 == 0).then(|| refresh_token(now).1);
                     let issued = store.issue_tokens(grant.id, at_row, refresh).await.unwrap();
                     (at, issued)
                 })

@@ -4,26 +4,19 @@
 
 use std::borrow::Cow;
 
-use gatekey_core::audit::{Actor, AuditAction, AuditEntry};
+use gatekey_core::audit::AuditAction;
 use gatekey_core::oauth::application::{ApplicationSettings, ClientType, GrantType};
 use gatekey_core::oauth::redirect_uri::validate_redirect_uri;
 use gatekey_core::oauth::store::{ApplicationStore, NewApplication};
 use gatekey_core::page::PageRequest;
 use gatekey_core::scope::ScopeSet;
-use gatekey_core::store::AccountStore;
 use gatekey_store::testing::{backends, TestDatabase};
 use gatekey_store::{Backend, SqlStore};
 use proptest::prelude::*;
 use time::OffsetDateTime;
 
-fn audit(action: AuditAction, target: &'static str) -> AuditEntry {
-    AuditEntry::new(
-        OffsetDateTime::now_utc(),
-        &Actor::operator(),
-        action,
-        target,
-    )
-}
+mod fixtures;
+use fixtures::{audit, create_account};
 
 fn settings(redirect_uris: Vec<String>) -> ApplicationSettings {
     ApplicationSettings {
@@ -65,15 +58,8 @@ async fn stored_uris(store: &SqlStore, client_id: &str) -> Vec<String> {
 }
 
 async fn account(store: &SqlStore) -> i64 {
-    store
-        .create_account(
-            "acme",
-            "Acme",
-            OffsetDateTime::now_utc(),
-            audit(AuditAction::AccountCreated, "account"),
-        )
+    create_account(store, "acme", "Acme", OffsetDateTime::now_utc())
         .await
-        .expect("account")
         .id
 }
 

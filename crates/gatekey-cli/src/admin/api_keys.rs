@@ -2,7 +2,8 @@
 
 use anyhow::{anyhow, bail};
 use clap::{Args, Subcommand};
-use gatekey_core::api_key::{create_api_key, ApiKey, ApiKeyRequest};
+use gatekey_core::api_key::{ApiKey, ApiKeyRequest};
+use gatekey_core::api_key_creation::create_api_key;
 use gatekey_core::audit::{Actor, AuditAction, AuditEntry};
 use gatekey_core::scope::ScopeSet;
 use gatekey_core::store::{ApiKeyFilter, ApiKeyStore, StoreError, UserStore};

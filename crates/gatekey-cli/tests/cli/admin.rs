@@ -1,6 +1,7 @@
 //! `gatekey admin …`: output, exit codes, and the changes reaching the database.
 
-use gatekey_core::api_key::{self, ApiKeyRequest};
+use gatekey_core::api_key::ApiKeyRequest;
+use gatekey_core::api_key_creation;
 use gatekey_core::audit::Actor;
 use gatekey_core::scope::ScopeSet;
 use gatekey_core::store::{AccountStore, UserStore};
@@ -145,7 +146,7 @@ async fn key_expired_an_hour_ago(url: &str, user_id: i64) -> i64 {
         scopes: None,
         expires_at: Some(created_at + Duration::seconds(1)),
     };
-    let (key, _secret) = api_key::create_api_key(
+    let (key, _secret) = api_key_creation::create_api_key(
         &store,
         created_at,
         (&member).into(),

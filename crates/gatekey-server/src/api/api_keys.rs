@@ -3,7 +3,8 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use gatekey_core::api_key::{create_child_api_key, ApiKeyRequest, CreateApiKeyError, KeyOwner};
+use gatekey_core::api_key::{ApiKeyRequest, KeyOwner};
+use gatekey_core::api_key_creation::{create_child_api_key, CreateApiKeyError};
 use gatekey_core::audit::{AuditAction, AuditEntry};
 use gatekey_core::scope::{Scope, ScopeSet};
 use gatekey_core::store::{ApiKeyFilter, ApiKeyStore, UserStore};

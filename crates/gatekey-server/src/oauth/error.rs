@@ -1,36 +1,24 @@
 //! Error responses of the token, revocation and introspection endpoints (RFC 6749 §5.2):
-//! `{"error","error_description"}` as JSON, never cached.
+//! `{"error","error_description"}` as JSON, never cached, built by the same [`ErrorReply`] as
+//! the REST API's errors.
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use gatekey_core::oauth::exchange::{ExchangeError, TokenErrorCode};
 use gatekey_core::store::StoreError;
-use gatekey_proto::ErrorBody;
 
-use crate::error::REALM;
+use crate::error::{ErrorReply, REALM};
 
 /// A refused OAuth request.
 #[derive(Debug)]
 pub struct OAuthError {
-    status: StatusCode,
-    code: &'static str,
-    description: String,
-    basic_challenge: bool,
-    retry_after: Option<u64>,
+    reply: ErrorReply,
     allow: Option<&'static str>,
 }
 
 impl OAuthError {
     fn new(status: StatusCode, code: &'static str, description: impl Into<String>) -> Self {
-        Self {
-            status,
-            code,
-            description: description.into(),
-            basic_challenge: false,
-            retry_after: None,
-            allow: None,
-        }
+        ErrorReply::new(status, code, description).into()
     }
 
     /// 400 `invalid_request`.
@@ -43,20 +31,20 @@ impl OAuthError {
     /// the `Authorization` header; HTTP (RFC 9110 §15.5.2) requires the challenge on every 401,
     /// so it is sent for the other methods too.
     pub fn invalid_client(description: impl Into<String>) -> Self {
-        let mut error = Self::new(StatusCode::UNAUTHORIZED, "invalid_client", description);
-        error.basic_challenge = true;
-        error
+        ErrorReply::new(StatusCode::UNAUTHORIZED, "invalid_client", description)
+            .with_challenge(format!("Basic realm=\"{REALM}\""))
+            .into()
     }
 
     /// 429 `invalid_client`: too many failed authentications of this client id.
     pub fn client_throttled(retry_after: u64) -> Self {
-        let mut error = Self::new(
+        ErrorReply::new(
             StatusCode::TOO_MANY_REQUESTS,
             "invalid_client",
             "too many failed client authentications; retry later",
-        );
-        error.retry_after = Some(retry_after.max(1));
-        error
+        )
+        .with_retry_after(retry_after)
+        .into()
     }
 
     /// 400 `unsupported_grant_type`.
@@ -83,18 +71,18 @@ impl OAuthError {
     /// failure is never answered as a success (RFC 7009 §2.2.1 names 503 for this).
     pub fn unavailable(error: &StoreError) -> Self {
         tracing::error!(%error, "storage failure at an OAuth endpoint");
-        let mut answer = Self::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "temporarily_unavailable",
-            "storage is unavailable; retry later",
-        );
-        answer.retry_after = Some(1);
-        answer
+        ErrorReply::storage_unavailable().with_retry_after(1).into()
     }
 
     /// The `error` code.
     pub fn code(&self) -> &'static str {
-        self.code
+        self.reply.code()
+    }
+}
+
+impl From<ErrorReply> for OAuthError {
+    fn from(reply: ErrorReply) -> Self {
+        Self { reply, allow: None }
     }
 }
 
@@ -115,21 +103,9 @@ impl From<StoreError> for OAuthError {
 
 impl IntoResponse for OAuthError {
     fn into_response(self) -> Response {
-        let body = ErrorBody {
-            error: self.code.to_owned(),
-            error_description: Some(self.description),
-        };
-        let mut response = (self.status, Json(body)).into_response();
-        let headers = response.headers_mut();
-        if self.basic_challenge {
-            if let Ok(challenge) = HeaderValue::from_str(&format!("Basic realm=\"{REALM}\"")) {
-                headers.insert(header::WWW_AUTHENTICATE, challenge);
-            }
-        }
-        if let Some(seconds) = self.retry_after {
-            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-        }
+        let mut response = self.reply.into_response();
         if let Some(allow) = self.allow {
+            let headers = response.headers_mut();
             headers.insert(header::ALLOW, HeaderValue::from_static(allow));
         }
         set_no_store(&mut response);

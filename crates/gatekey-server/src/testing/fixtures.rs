@@ -2,7 +2,8 @@
 //! time of the app's clock, with the operator as the actor.
 
 use gatekey_core::account::Account;
-use gatekey_core::api_key::{create_api_key, ApiKeyRequest};
+use gatekey_core::api_key::ApiKeyRequest;
+use gatekey_core::api_key_creation::create_api_key;
 use gatekey_core::audit::{Actor, AuditAction, AuditEntry};
 use gatekey_core::password::hash_password;
 use gatekey_core::role::Role;

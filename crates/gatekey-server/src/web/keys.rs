@@ -3,9 +3,8 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use gatekey_core::api_key::{
-    create_api_key as create_key_in_store, ApiKeyRequest, CreateApiKeyError, KeyOwner,
-};
+use gatekey_core::api_key::{ApiKeyRequest, KeyOwner};
+use gatekey_core::api_key_creation::{create_api_key as create_key_in_store, CreateApiKeyError};
 use gatekey_core::audit::{AuditAction, AuditEntry};
 use gatekey_core::store::ApiKeyStore;
 use serde::Deserialize;
