@@ -19,6 +19,8 @@
 //!
 //! See `docs/client.md` in the repository for every method and option.
 
+#![warn(missing_docs)]
+
 mod client;
 mod command;
 pub mod connection;

@@ -4,6 +4,8 @@
 //! reached through the traits of [`store`], and every rule (who may do what, what a secret looks
 //! like, how a password is hashed) lives in exactly one module of this crate.
 
+#![warn(missing_docs)]
+
 pub mod account;
 pub mod api_key;
 pub mod api_key_creation;

@@ -1,5 +1,7 @@
 //! Wire types of gatekey's HTTP API, shared by the server and the client. Serde only, no I/O.
 
+#![warn(missing_docs)]
+
 pub mod api;
 pub mod error;
 pub mod invitation;

@@ -1,6 +1,8 @@
 //! The gatekey HTTP server: the REST API, the web pages, operations endpoints, configuration
 //! and telemetry. Start it with [`serve::start`].
 
+#![warn(missing_docs)]
+
 mod api;
 pub mod app;
 pub mod auth;

@@ -2,6 +2,8 @@
 //! (many replicas). Queries are written once in the SQL both understand (`$1` placeholders,
 //! `RETURNING`, milliseconds in `BIGINT`); the few differences live in [`backend`].
 
+#![warn(missing_docs)]
+
 mod accounts;
 mod api_keys;
 mod application_rows;
