@@ -6,6 +6,7 @@ pub mod api;
 pub mod error;
 pub mod invitation;
 pub mod oauth;
+pub mod pkce;
 mod redacted;
 
 pub use error::ErrorBody;

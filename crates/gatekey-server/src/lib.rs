@@ -8,6 +8,7 @@ pub mod app;
 pub mod auth;
 pub mod background;
 pub mod bootstrap;
+pub mod client_address;
 pub mod clocked_cache;
 pub mod config;
 pub mod connection;

@@ -23,7 +23,7 @@ use moka::sync::Cache;
 use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
 
-use crate::auth::client::counting_key;
+use crate::client_address::counting_key;
 use crate::config::LoginConfig;
 
 /// Most subjects (or IPs) one counter keeps; about 200 bytes each.

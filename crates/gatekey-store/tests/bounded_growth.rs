@@ -112,6 +112,18 @@ async fn rows(url: &str, table: &str) -> i64 {
     read_on_own_connection(url, &format!("SELECT COUNT(*) FROM {table}")).await
 }
 
+/// Rows held in the tables a purge trims: authorization codes, device codes, access tokens,
+/// refresh tokens and sessions, in that order.
+async fn purgeable_rows(url: &str) -> (i64, i64, i64, i64, i64) {
+    (
+        rows(url, "authorization_codes").await,
+        rows(url, "device_codes").await,
+        rows(url, "access_tokens").await,
+        rows(url, "refresh_tokens").await,
+        rows(url, "sessions").await,
+    )
+}
+
 /// The user code of the first device code stored.
 async fn oldest_user_code(url: &str) -> String {
     read_on_own_connection(
@@ -205,16 +217,7 @@ async fn dead_rows_go_after_their_grace_and_live_families_stay_whole() {
             .await
             .unwrap()
             .total;
-        assert_eq!(
-            (
-                rows(&url, "authorization_codes").await,
-                rows(&url, "device_codes").await,
-                rows(&url, "access_tokens").await,
-                rows(&url, "refresh_tokens").await,
-                rows(&url, "sessions").await,
-            ),
-            (1, 1, 3, 3, 1)
-        );
+        assert_eq!(purgeable_rows(&url).await, (1, 1, 3, 3, 1));
 
         // Two hours on: only the device code (dead, no grace) is gone.
         f.clock.advance(Duration::hours(2));
@@ -223,13 +226,7 @@ async fn dead_rows_go_after_their_grace_and_live_families_stay_whole() {
             .unwrap();
         assert_eq!(report.of(Expired::DeviceCodes), 1, "{report:?}");
         assert_eq!(
-            (
-                rows(&url, "authorization_codes").await,
-                rows(&url, "device_codes").await,
-                rows(&url, "access_tokens").await,
-                rows(&url, "refresh_tokens").await,
-                rows(&url, "sessions").await,
-            ),
+            purgeable_rows(&url).await,
             (1, 0, 3, 3, 1),
             "the grace keeps what died within it"
         );
@@ -241,15 +238,7 @@ async fn dead_rows_go_after_their_grace_and_live_families_stay_whole() {
         purge(store, &policy(None), PurgeLimits::default(), f.clock.now())
             .await
             .unwrap();
-        assert_eq!(
-            (
-                rows(&url, "authorization_codes").await,
-                rows(&url, "access_tokens").await,
-                rows(&url, "refresh_tokens").await,
-                rows(&url, "sessions").await,
-            ),
-            (0, 0, 2, 0)
-        );
+        assert_eq!(purgeable_rows(&url).await, (0, 0, 0, 2, 0));
         assert!(store
             .session_by_hash(&cookie.hash())
             .await
@@ -390,20 +379,13 @@ async fn an_application_holds_at_most_the_pending_device_codes_allowed() {
             created_at: at,
             expires_at: at + Duration::minutes(10),
         };
-        let first = f.store.create_device_code_within(new(t0), 2).await.unwrap();
+        let claim_slot = |at| f.store.create_device_code_within(new(at), 2);
+        let first = claim_slot(t0).await.unwrap();
         assert!(matches!(first, DeviceCodeSlot::Created(_)), "{first:?}");
         let later = t0 + Duration::minutes(1);
-        let second = f
-            .store
-            .create_device_code_within(new(later), 2)
-            .await
-            .unwrap();
+        let second = claim_slot(later).await.unwrap();
         assert!(matches!(second, DeviceCodeSlot::Created(_)), "{second:?}");
-        let full = f
-            .store
-            .create_device_code_within(new(later), 2)
-            .await
-            .unwrap();
+        let full = claim_slot(later).await.unwrap();
         assert_eq!(
             full,
             DeviceCodeSlot::Full {
@@ -423,18 +405,10 @@ async fn an_application_holds_at_most_the_pending_device_codes_allowed() {
             .unwrap()
             .unwrap();
         assert!(f.store.decide_device_code(pending.id, None).await.unwrap());
-        let freed = f
-            .store
-            .create_device_code_within(new(later), 2)
-            .await
-            .unwrap();
+        let freed = claim_slot(later).await.unwrap();
         assert!(matches!(freed, DeviceCodeSlot::Created(_)), "{freed:?}");
         let after_expiry = t0 + Duration::minutes(12);
-        let again = f
-            .store
-            .create_device_code_within(new(after_expiry), 2)
-            .await
-            .unwrap();
+        let again = claim_slot(after_expiry).await.unwrap();
         assert!(matches!(again, DeviceCodeSlot::Created(_)), "{again:?}");
     })
     .await;

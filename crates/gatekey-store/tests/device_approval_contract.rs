@@ -4,8 +4,8 @@
 
 use gatekey_core::audit::{Actor, AuditAction, AuditEntry};
 use gatekey_core::oauth::application::{ApplicationSettings, ClientType, GrantType};
-use gatekey_core::oauth::device::{new_user_code, DeviceStatus, NewDeviceCode};
-use gatekey_core::oauth::grant::NewGrant;
+use gatekey_core::oauth::device::{new_user_code, DeviceCodeRecord, DeviceStatus, NewDeviceCode};
+use gatekey_core::oauth::grant::{Grant, NewGrant};
 use gatekey_core::oauth::store::{ApplicationStore, DeviceStore, GrantStore, NewApplication};
 use gatekey_core::page::PageRequest;
 use gatekey_core::role::Role;
@@ -119,6 +119,27 @@ impl Fixture {
         audit(self.now, action, "grant")
     }
 
+    /// Approves device code `id` with a grant made at `at`, as the member consenting.
+    async fn approve_at(&self, id: i64, at: OffsetDateTime) -> Option<Grant> {
+        self.store
+            .approve_device_code(
+                id,
+                self.grant_at(at),
+                self.consent(AuditAction::ConsentGranted),
+            )
+            .await
+            .unwrap()
+    }
+
+    /// The device code with `user_code`, as stored now.
+    async fn record(&self, user_code: &str) -> DeviceCodeRecord {
+        self.store
+            .device_code_by_user_code(user_code)
+            .await
+            .unwrap()
+            .unwrap()
+    }
+
     /// Standing grants of the member to the application, and `consent.granted` entries.
     async fn left_behind(&self) -> (usize, usize) {
         let grants = self
@@ -159,22 +180,11 @@ async fn an_approval_that_lost_the_race_leaves_no_grant_and_no_audit_entry() {
     each_backend(|f| async move {
         let (id, user_code) = f.device_code(Duration::minutes(10)).await;
         let granted = f
-            .store
-            .approve_device_code(
-                id,
-                f.grant_at(f.now),
-                f.consent(AuditAction::ConsentGranted),
-            )
+            .approve_at(id, f.now)
             .await
-            .unwrap()
             .expect("the first answer decides");
         assert_eq!(f.left_behind().await, (1, 1));
-        let record = f
-            .store
-            .device_code_by_user_code(&user_code)
-            .await
-            .unwrap()
-            .unwrap();
+        let record = f.record(&user_code).await;
         assert_eq!(
             (record.status, record.grant_id),
             (DeviceStatus::Approved, Some(granted.id))
@@ -185,15 +195,7 @@ async fn an_approval_that_lost_the_race_leaves_no_grant_and_no_audit_entry() {
             "read with its grant"
         );
 
-        let late = f
-            .store
-            .approve_device_code(
-                id,
-                f.grant_at(f.now),
-                f.consent(AuditAction::ConsentGranted),
-            )
-            .await
-            .unwrap();
+        let late = f.approve_at(id, f.now).await;
         assert!(late.is_none(), "decided already");
         assert!(!f
             .store
@@ -214,15 +216,7 @@ async fn an_approval_after_expiry_leaves_no_grant_and_no_audit_entry() {
     each_backend(|f| async move {
         let (id, user_code) = f.device_code(Duration::seconds(30)).await;
         let expired = f.now + Duration::seconds(30);
-        let late = f
-            .store
-            .approve_device_code(
-                id,
-                f.grant_at(expired),
-                f.consent(AuditAction::ConsentGranted),
-            )
-            .await
-            .unwrap();
+        let late = f.approve_at(id, expired).await;
         assert!(late.is_none());
         assert!(!f
             .store
@@ -230,12 +224,7 @@ async fn an_approval_after_expiry_leaves_no_grant_and_no_audit_entry() {
             .await
             .unwrap());
         assert_eq!(f.left_behind().await, (0, 0));
-        let record = f
-            .store
-            .device_code_by_user_code(&user_code)
-            .await
-            .unwrap()
-            .unwrap();
+        let record = f.record(&user_code).await;
         assert_eq!((record.status, record.grant), (DeviceStatus::Pending, None));
     })
     .await;

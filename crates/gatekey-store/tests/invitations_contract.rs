@@ -3,13 +3,13 @@
 
 use gatekey_core::audit::{Actor, AuditAction, AuditEntry};
 use gatekey_core::invitation::{
-    prepare_invitation, InvitationCreated, InvitationEnded, InvitationStatus, InvitationStore,
-    PreparedInvitation,
+    prepare_invitation, Invitation, InvitationCreated, InvitationEnded, InvitationStatus,
+    InvitationStore, PreparedInvitation,
 };
 use gatekey_core::page::PageRequest;
 use gatekey_core::role::Role;
 use gatekey_core::store::{NewUser, UserStore};
-use gatekey_core::user::UserKind;
+use gatekey_core::user::{Member, Membership, UserKind};
 use gatekey_store::testing::{backends, TestDatabase};
 use gatekey_store::SqlStore;
 use time::{Duration, OffsetDateTime};
@@ -63,6 +63,50 @@ async fn created(store: &SqlStore, prepared: &PreparedInvitation) -> i64 {
     }
 }
 
+/// Accepts invitation `id` as the existing user `user_id`.
+async fn accept(
+    store: &SqlStore,
+    id: i64,
+    user_id: i64,
+    now: OffsetDateTime,
+) -> InvitationEnded<Membership> {
+    store
+        .accept_invitation(id, user_id, now, audit(AuditAction::InvitationAccepted))
+        .await
+        .expect("accept")
+}
+
+/// Accepts invitation `id` by creating a login for `email`.
+async fn accept_as_new_person(
+    store: &SqlStore,
+    id: i64,
+    email: &str,
+    now: OffsetDateTime,
+) -> InvitationEnded<Member> {
+    store
+        .accept_invitation_as_new_person(
+            id,
+            person(email, now),
+            now,
+            audit(AuditAction::InvitationAccepted),
+        )
+        .await
+        .expect("accept")
+}
+
+/// Withdraws invitation `id` as an admin of `account_id`.
+async fn withdraw(
+    store: &SqlStore,
+    account_id: i64,
+    id: i64,
+    now: OffsetDateTime,
+) -> InvitationEnded<Invitation> {
+    store
+        .withdraw_invitation(account_id, id, now, audit(AuditAction::InvitationWithdrawn))
+        .await
+        .expect("withdraw")
+}
+
 #[tokio::test]
 async fn invitations_are_used_once_and_refusals_change_nothing() {
     for backend in backends() {
@@ -100,27 +144,11 @@ async fn invitations_are_used_once_and_refusals_change_nothing() {
         assert_eq!(pending.total, 1);
         assert_eq!(pending.items[0].id, second_id);
         assert_eq!(pending.items[0].email, "ada@example.test");
-        let stale = store
-            .accept_invitation(
-                first_id,
-                existing.user.id,
-                now,
-                audit(AuditAction::InvitationAccepted),
-            )
-            .await
-            .expect("accept");
+        let stale = accept(&store, first_id, existing.user.id, now).await;
         assert!(matches!(stale, InvitationEnded::Gone), "{stale:?}");
 
         // Creating a login for an email that has one is refused and leaves the invitation usable.
-        let clash = store
-            .accept_invitation_as_new_person(
-                second_id,
-                person("ada@example.test", now),
-                now,
-                audit(AuditAction::InvitationAccepted),
-            )
-            .await
-            .expect("accept");
+        let clash = accept_as_new_person(&store, second_id, "ada@example.test", now).await;
         assert!(matches!(clash, InvitationEnded::LoginExists), "{clash:?}");
         let (still, _) = store
             .invitation_by_hash(&second.secret.hash())
@@ -130,29 +158,13 @@ async fn invitations_are_used_once_and_refusals_change_nothing() {
         assert_eq!(still.status, InvitationStatus::Pending);
 
         // Accepted once; the second time finds nothing to accept.
-        let accepted = store
-            .accept_invitation(
-                second_id,
-                existing.user.id,
-                now,
-                audit(AuditAction::InvitationAccepted),
-            )
-            .await
-            .expect("accept");
+        let accepted = accept(&store, second_id, existing.user.id, now).await;
         let InvitationEnded::Done(membership) = accepted else {
             panic!("accepted: {accepted:?}");
         };
         assert_eq!(membership.account_id, acme.id);
         assert_eq!(membership.role, Role::Member);
-        let again = store
-            .accept_invitation(
-                second_id,
-                existing.user.id,
-                now,
-                audit(AuditAction::InvitationAccepted),
-            )
-            .await
-            .expect("accept");
+        let again = accept(&store, second_id, existing.user.id, now).await;
         assert!(matches!(again, InvitationEnded::Gone), "{again:?}");
 
         // A member is not invited again.
@@ -168,15 +180,7 @@ async fn invitations_are_used_once_and_refusals_change_nothing() {
         // A new person: the login and the membership come together.
         let newcomer = prepared(acme.id, "bea@example.test", now);
         let newcomer_id = created(&store, &newcomer).await;
-        let joined = store
-            .accept_invitation_as_new_person(
-                newcomer_id,
-                person("bea@example.test", now),
-                now,
-                audit(AuditAction::InvitationAccepted),
-            )
-            .await
-            .expect("accept");
+        let joined = accept_as_new_person(&store, newcomer_id, "bea@example.test", now).await;
         let InvitationEnded::Done(bea) = joined else {
             panic!("joined: {joined:?}");
         };
@@ -193,15 +197,7 @@ async fn invitations_are_used_once_and_refusals_change_nothing() {
         // Expired links, withdrawn ones, and declined ones cannot be accepted.
         let late = prepared(acme.id, "cy@example.test", now - Duration::days(8));
         let late_id = created(&store, &late).await;
-        let expired = store
-            .accept_invitation_as_new_person(
-                late_id,
-                person("cy@example.test", now),
-                now,
-                audit(AuditAction::InvitationAccepted),
-            )
-            .await
-            .expect("accept");
+        let expired = accept_as_new_person(&store, late_id, "cy@example.test", now).await;
         assert!(matches!(expired, InvitationEnded::Gone), "{expired:?}");
         assert!(store
             .user_by_email("cy@example.test")
@@ -210,38 +206,14 @@ async fn invitations_are_used_once_and_refusals_change_nothing() {
             .is_none());
         let withdrawn = prepared(acme.id, "di@example.test", now);
         let withdrawn_id = created(&store, &withdrawn).await;
-        let by_other = store
-            .withdraw_invitation(
-                other.id,
-                withdrawn_id,
-                now,
-                audit(AuditAction::InvitationWithdrawn),
-            )
-            .await
-            .expect("withdraw");
+        let by_other = withdraw(&store, other.id, withdrawn_id, now).await;
         assert!(
             matches!(by_other, InvitationEnded::Gone),
             "another account's admin cannot"
         );
-        let done = store
-            .withdraw_invitation(
-                acme.id,
-                withdrawn_id,
-                now,
-                audit(AuditAction::InvitationWithdrawn),
-            )
-            .await
-            .expect("withdraw");
+        let done = withdraw(&store, acme.id, withdrawn_id, now).await;
         assert!(matches!(done, InvitationEnded::Done(_)));
-        let refused = store
-            .accept_invitation_as_new_person(
-                withdrawn_id,
-                person("di@example.test", now),
-                now,
-                audit(AuditAction::InvitationAccepted),
-            )
-            .await
-            .expect("accept");
+        let refused = accept_as_new_person(&store, withdrawn_id, "di@example.test", now).await;
         assert!(matches!(refused, InvitationEnded::Gone));
         let declined = prepared(acme.id, "ed@example.test", now);
         let declined_id = created(&store, &declined).await;

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use gatekey_core::audit::AuditAction;
-use gatekey_core::oauth::application::{ApplicationSettings, ClientType, GrantType};
+use gatekey_core::oauth::application::{Application, ApplicationSettings, ClientType, GrantType};
 use gatekey_core::oauth::grant::Grant;
 use gatekey_core::oauth::store::{ApplicationStore, GrantStore, NewApplication, TokenStore};
 use gatekey_core::oauth::token::{CodeRedemption, IssuedTokens, NewCode};
@@ -103,6 +103,24 @@ where
     fixtures::each_backend(|store| async { test(fixture(store).await).await }).await;
 }
 
+/// Changes application `id`'s settings as an operator.
+async fn update_settings(
+    store: &SqlStore,
+    id: i64,
+    settings: &ApplicationSettings,
+    now: OffsetDateTime,
+) -> Application {
+    store
+        .update_application(
+            id,
+            settings,
+            now,
+            audit(AuditAction::ApplicationUpdated, "application"),
+        )
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn applications_round_trip_rotate_and_delete() {
     each_backend(|f| async move {
@@ -137,15 +155,7 @@ async fn applications_round_trip_rotate_and_delete() {
             introspect: true,
             ..settings()
         };
-        let updated = store
-            .update_application(
-                app.id,
-                &changed,
-                now,
-                audit(AuditAction::ApplicationUpdated, "application"),
-            )
-            .await
-            .unwrap();
+        let updated = update_settings(store, app.id, &changed, now).await;
         assert_eq!(
             (updated.name.as_str(), updated.introspect),
             ("Reports", true)
@@ -164,15 +174,7 @@ async fn applications_round_trip_rotate_and_delete() {
             .await
             .unwrap();
         assert!(widened.introspect_all_accounts);
-        let again = store
-            .update_application(
-                app.id,
-                &changed,
-                now,
-                audit(AuditAction::ApplicationUpdated, "application"),
-            )
-            .await
-            .unwrap();
+        let again = update_settings(store, app.id, &changed, now).await;
         assert!(
             again.introspect_all_accounts,
             "changing the settings an account admin may change leaves it alone"

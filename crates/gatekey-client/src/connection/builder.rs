@@ -4,6 +4,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use gatekey_proto::pkce::is_well_formed_verifier;
 use secrecy::{ExposeSecret, SecretString};
 use url::{Host, Url};
 
@@ -362,11 +363,7 @@ fn check_not_empty(keyword: Keyword, secret: Option<&SecretString>) -> Result<()
 /// RFC 7636 §4.1: 43 to 128 characters of `[A-Z] / [a-z] / [0-9] / "-" / "." / "_" / "~"`.
 fn check_code_verifier(verifier: &SecretString) -> Result<(), ConnectionError> {
     let verifier = verifier.expose_secret();
-    let well_formed = (43..=128).contains(&verifier.len())
-        && verifier
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'));
-    if well_formed {
+    if is_well_formed_verifier(verifier) {
         Ok(())
     } else {
         Err(ConnectionError::invalid(

@@ -400,10 +400,10 @@ pub async fn update_application<S: ApplicationStore + UserStore>(
     store
         .update_application(application.id, &settings, now, audit)
         .await
-        .map_err(|e| match e {
-            StoreError::NotFound => UpdateApplicationError::NotFound,
-            other => UpdateApplicationError::Store(other),
-        })
+        .map_err(not_found_or(
+            UpdateApplicationError::NotFound,
+            UpdateApplicationError::Store,
+        ))
 }
 
 /// Gives a confidential `application` a new secret, returned once. The current secret stays
@@ -443,10 +443,10 @@ pub async fn rotate_secret<S: ApplicationStore + UserStore>(
             audit,
         )
         .await
-        .map_err(|e| match e {
-            StoreError::NotFound => RotateSecretError::NotFound,
-            other => RotateSecretError::Store(other),
-        })?;
+        .map_err(not_found_or(
+            RotateSecretError::NotFound,
+            RotateSecretError::Store,
+        ))?;
     Ok((rotated, secret))
 }
 
@@ -487,10 +487,10 @@ pub async fn set_introspect_all_accounts<S: ApplicationStore>(
     store
         .set_introspect_all_accounts(application.id, all_accounts, now, audit)
         .await
-        .map_err(|e| match e {
-            StoreError::NotFound => IntrospectAllAccountsError::NotFound,
-            other => IntrospectAllAccountsError::Store(other),
-        })
+        .map_err(not_found_or(
+            IntrospectAllAccountsError::NotFound,
+            IntrospectAllAccountsError::Store,
+        ))
 }
 
 /// Deletes `application`: every grant, code and token of it is revoked in the same
@@ -511,10 +511,19 @@ pub async fn delete_application<S: ApplicationStore>(
     store
         .delete_application(application.id, now, audit)
         .await
-        .map_err(|e| match e {
-            StoreError::NotFound => DeleteApplicationError::NotFound,
-            other => DeleteApplicationError::Store(other),
-        })
+        .map_err(not_found_or(
+            DeleteApplicationError::NotFound,
+            DeleteApplicationError::Store,
+        ))
+}
+
+/// Maps a store error to an operation's own: `NotFound` (the application was deleted meanwhile)
+/// to `not_found`, any other failure through `failed`.
+fn not_found_or<E>(not_found: E, failed: fn(StoreError) -> E) -> impl FnOnce(StoreError) -> E {
+    move |error| match error {
+        StoreError::NotFound => not_found,
+        other => failed(other),
+    }
 }
 
 fn grant_list(grants: &[GrantType]) -> String {

@@ -6,28 +6,10 @@ use std::str::FromStr;
 use rand::Rng;
 use time::OffsetDateTime;
 
+pub use super::client_type::ClientType;
 use super::redirect_uri::{validate_redirect_uri, RedirectUriError};
 use crate::scope::ScopeSet;
 use crate::secret::TokenHash;
-
-/// Whether a client can keep a secret (RFC 6749 §2.1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ClientType {
-    /// A server-side application with a client secret.
-    Confidential,
-    /// A native or browser application: no secret, PKCE required.
-    Public,
-}
-
-impl ClientType {
-    /// The type's name on the wire and in storage.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Confidential => "confidential",
-            Self::Public => "public",
-        }
-    }
-}
 
 impl FromStr for ClientType {
     type Err = ApplicationInputError;

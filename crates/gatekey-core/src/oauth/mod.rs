@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod application;
 pub mod authorize;
+pub mod client_type;
 pub mod consent;
 pub mod device;
 pub mod exchange;

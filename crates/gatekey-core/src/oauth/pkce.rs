@@ -3,6 +3,7 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use gatekey_proto::pkce::is_well_formed_verifier;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -39,11 +40,7 @@ pub fn validate_challenge(challenge: &str, method: Option<&str>) -> Result<(), P
 
 /// Checks a verifier's form (RFC 7636 §4.1).
 pub fn validate_verifier(verifier: &str) -> Result<(), PkceError> {
-    let well_formed = (43..=128).contains(&verifier.len())
-        && verifier
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'));
-    if well_formed {
+    if is_well_formed_verifier(verifier) {
         Ok(())
     } else {
         Err(PkceError::MalformedVerifier)

@@ -16,7 +16,7 @@
 
 use url::{Host, Url};
 
-use super::application::ClientType;
+use super::client_type::ClientType;
 
 /// The longest redirect URI that may be registered, in bytes.
 pub const MAX_REDIRECT_URI_LEN: usize = 2000;

@@ -17,7 +17,7 @@ use moka::policy::EvictionPolicy;
 use moka::sync::Cache;
 use time::{Duration, OffsetDateTime};
 
-use crate::auth::client::counting_key;
+use crate::client_address::counting_key;
 
 /// (Application, address) pairs remembered at once.
 pub const MAX_PAIRS: u64 = 100_000;

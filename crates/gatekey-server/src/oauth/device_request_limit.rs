@@ -13,7 +13,7 @@ use std::time::Duration as StdDuration;
 use moka::sync::Cache;
 use time::{Duration, OffsetDateTime};
 
-use crate::auth::client::counting_key;
+use crate::client_address::counting_key;
 
 /// Addresses remembered at once.
 pub const MAX_ADDRESSES: u64 = 100_000;
