@@ -24,7 +24,7 @@ use reqwest::header::HeaderMap;
 use serde_json::Value;
 use time::Duration;
 
-use super::fixtures::{seed, Seeded};
+use super::fixtures::Seeded;
 use super::http::{send, Answer};
 use super::TestApp;
 
@@ -100,8 +100,7 @@ impl TestApp {
     /// Starts the app on a fresh database of `backend`, seeds it ([`seed`]) and registers one
     /// application of `acme` as `spec`: where most OAuth tests begin.
     pub async fn start_with_client(backend: Backend, spec: ClientSpec) -> (Self, Seeded, Client) {
-        let app = Self::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = Self::start_seeded(backend).await;
         let client = app.register_client(seeded.acme.id, spec).await;
         (app, seeded, client)
     }

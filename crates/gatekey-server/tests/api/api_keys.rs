@@ -3,13 +3,12 @@
 use reqwest::Method;
 use serde_json::json;
 
-use crate::harness::{assert_error, each_backend, seed, send, TestApp};
+use crate::harness::{assert_error, each_backend, send, TestApp};
 
 #[tokio::test]
 async fn create_use_record_and_revoke() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         let bootstrap_key = app.key(&seeded.owner, None).await;
 
         let created = send(
@@ -90,8 +89,7 @@ async fn create_use_record_and_revoke() {
 #[tokio::test]
 async fn missing_malformed_and_unknown_credentials() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         let key = app.key(&seeded.owner, None).await;
 
         let none = send(app.http.get(app.url("/api/v1/me"))).await;

@@ -8,9 +8,7 @@ use gatekey_core::secret::TokenHash;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::harness::{
-    assert_error, each_backend, seed, send, send_text, sign_in, TestApp, PASSWORD,
-};
+use crate::harness::{assert_error, each_backend, send, send_text, sign_in, TestApp, PASSWORD};
 
 type Answer = (u16, reqwest::header::HeaderMap, Value);
 
@@ -50,8 +48,7 @@ async fn audit_actions(app: &TestApp, key: &str) -> Vec<Value> {
 #[tokio::test]
 async fn register_show_update_rotate_and_delete() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         let key = app.key(&seeded.owner, None).await;
         let robot = app
             .service_account(&seeded.acme, "reports robot", Role::Member)
@@ -309,8 +306,7 @@ async fn register_show_update_rotate_and_delete() {
 #[tokio::test]
 async fn registration_rules() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         let key = app.key(&seeded.owner, None).await;
         let robot = app
             .service_account(&seeded.acme, "robot", Role::Member)
@@ -477,8 +473,7 @@ async fn registration_rules() {
 #[tokio::test]
 async fn only_admins_and_only_their_own_account() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         let owner_key = app.key(&seeded.owner, None).await;
         let made = create(&app, &owner_key, public()).await;
         assert_eq!(made.0, 201, "{}", made.2);
@@ -575,8 +570,7 @@ fn element_text(html: &str, id: &str) -> Option<String> {
 #[tokio::test]
 async fn the_admin_page_registers_lists_and_deletes_applications() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         let admin = sign_in(&app, "owner@acme.test", PASSWORD).await;
         let (status, _, home) = send_text(admin.request(&app, Method::GET, "/")).await;
         assert_eq!(status, 200);

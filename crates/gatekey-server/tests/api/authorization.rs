@@ -4,7 +4,7 @@ use gatekey_core::role::Role;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::harness::{assert_error, each_backend, seed, send, Team, TestApp};
+use crate::harness::{assert_error, each_backend, send, TestApp};
 
 /// The 403 of a role or scope that does not allow the request.
 #[track_caller]
@@ -31,8 +31,7 @@ fn listed(body: &Value, things: &str, field: &str) -> Vec<Value> {
 #[tokio::test]
 async fn a_read_only_key_cannot_create_keys() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         let read_only = app.key(&seeded.owner, Some("read")).await;
 
         let refused = send(
@@ -61,8 +60,7 @@ async fn a_read_only_key_cannot_create_keys() {
 #[tokio::test]
 async fn a_new_key_never_exceeds_its_creator() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         let read_write = app.key(&seeded.owner, Some("read write")).await;
 
         for scopes in [json!(["admin"]), json!(["read", "admin"])] {
@@ -105,8 +103,7 @@ async fn a_new_key_never_exceeds_its_creator() {
 #[tokio::test]
 async fn members_and_viewers_cannot_administer() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         let member = app
             .person(&seeded.acme, "member@acme.test", Role::Member)
             .await;
@@ -156,8 +153,7 @@ async fn members_and_viewers_cannot_administer() {
 #[tokio::test]
 async fn an_admin_creates_a_key_for_a_service_account() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         let (_, admin_key) = app
             .person_with_key(&seeded.acme, "admin@acme.test", Role::Admin)
             .await;
@@ -210,8 +206,7 @@ async fn an_admin_creates_a_key_for_a_service_account() {
 #[tokio::test]
 async fn nothing_crosses_accounts() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         let (_, key_a) = app
             .person_with_key(&seeded.acme, "admin@acme.test", Role::Admin)
             .await;
@@ -320,8 +315,7 @@ async fn nothing_crosses_accounts() {
 #[tokio::test]
 async fn a_member_revokes_their_own_key_only() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         let (member, member_key) = app
             .person_with_key(&seeded.acme, "member@acme.test", Role::Member)
             .await;
@@ -357,8 +351,7 @@ async fn a_member_revokes_their_own_key_only() {
 #[tokio::test]
 async fn only_an_owner_makes_an_owner() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         let (_, admin_key) = app
             .person_with_key(&seeded.acme, "admin@acme.test", Role::Admin)
             .await;
@@ -412,12 +405,7 @@ async fn only_an_owner_makes_an_owner() {
 #[tokio::test]
 async fn admins_create_keys_for_service_accounts_only_and_never_upwards() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let Team {
-            seeded,
-            admin,
-            member,
-        } = Team::seed(&app).await;
+        let (app, seeded, admin, member) = TestApp::start_with_team(backend).await;
         let owner_bot = app
             .service_account(&seeded.acme, "Owner bot", Role::Owner)
             .await;

@@ -17,7 +17,7 @@ use gatekey_store::{Backend, SqlStore};
 use reqwest::Method;
 use time::OffsetDateTime;
 
-use crate::harness::{assert_error, each_backend, seed, send_text, sign_in, TestApp, PASSWORD};
+use crate::harness::{assert_error, each_backend, send_text, sign_in, TestApp, PASSWORD};
 use crate::oauth_fixture::{Client, ClientSpec};
 
 const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
@@ -33,8 +33,7 @@ struct Approved {
 
 /// Starts a device authorization for a public client and approves it as a member of `acme`.
 async fn approved_device(backend: Backend) -> Approved {
-    let app = TestApp::start(backend).await;
-    let seeded = seed(&app).await;
+    let (app, seeded) = TestApp::start_seeded(backend).await;
     let user = app.person(&seeded.acme, "tv@acme.test", Role::Member).await;
     let spec = ClientSpec {
         client_type: ClientType::Public,

@@ -9,7 +9,7 @@ use reqwest::header::LOCATION;
 use reqwest::Method;
 use time::{Duration, OffsetDateTime};
 
-use crate::harness::{each_backend, seed, send_text, sign_in, TestApp, PASSWORD};
+use crate::harness::{each_backend, send_text, sign_in, TestApp, PASSWORD};
 
 /// Registers a device application and starts a device authorization; returns its user code.
 async fn start_device_flow(app: &TestApp, account_id: i64) -> String {
@@ -59,8 +59,7 @@ fn field(html: &str, name: &str) -> String {
 #[tokio::test]
 async fn a_user_types_the_code_and_allows_or_denies() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         let user_code = start_device_flow(&app, seeded.acme.id).await;
         let typed = display_user_code(&user_code).to_lowercase();
 
@@ -155,8 +154,7 @@ async fn a_user_types_the_code_and_allows_or_denies() {
 #[tokio::test]
 async fn guessing_user_codes_is_throttled() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         let real = start_device_flow(&app, seeded.acme.id).await;
         let browser = sign_in(&app, "owner@acme.test", PASSWORD).await;
         let form = send_text(browser.request(&app, Method::GET, "/device")).await;

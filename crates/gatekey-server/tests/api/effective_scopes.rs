@@ -12,7 +12,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
-use crate::harness::{assert_error, each_backend, seed, send, Team, TestApp};
+use crate::harness::{assert_error, each_backend, send, TestApp};
 use crate::oauth_fixture::{Client, ClientSpec};
 
 async fn scopes_of(app: &TestApp, credential: &str) -> Value {
@@ -135,8 +135,7 @@ async fn narrowing_an_application_narrows_its_tokens_introspection_and_refreshes
 #[tokio::test]
 async fn lowering_a_role_narrows_keys_and_tokens_here_and_through_the_feed() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         let member = app
             .person(&seeded.acme, "member@acme.test", Role::Member)
             .await;
@@ -205,12 +204,7 @@ async fn lowering_a_role_narrows_keys_and_tokens_here_and_through_the_feed() {
 #[tokio::test]
 async fn role_changes_follow_the_rank_rule_and_are_audited() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let Team {
-            seeded,
-            admin,
-            member,
-        } = Team::seed(&app).await;
+        let (app, seeded, admin, member) = TestApp::start_with_team(backend).await;
         let stranger = app
             .person(&seeded.other, "x@other.test", Role::Member)
             .await;

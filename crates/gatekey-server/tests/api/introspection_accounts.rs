@@ -9,7 +9,7 @@ use reqwest::Method;
 use serde_json::json;
 use time::OffsetDateTime;
 
-use crate::harness::{assert_error, each_backend, seed, send, TestApp};
+use crate::harness::{assert_error, each_backend, send, TestApp};
 use crate::oauth_fixture::{Client, ClientSpec};
 
 /// Registers a resource server with `introspect` in acme through the REST API, as an account
@@ -43,8 +43,7 @@ async fn register_resource_server(app: &TestApp, admin_key: &str) -> Client {
 #[tokio::test]
 async fn introspect_sees_its_own_account_and_all_accounts_only_when_the_operator_says_so() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         let admin_key = app.key(&seeded.owner, None).await;
         let resource_server = register_resource_server(&app, &admin_key).await;
 

@@ -93,8 +93,7 @@ async fn members(app: &TestApp, key: &str) -> Vec<(String, String)> {
 #[tokio::test]
 async fn a_person_of_another_account_accepts_when_signed_in() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         app.person(&seeded.other, "ada@other.test", Role::Owner)
             .await;
         let key = app.key(&seeded.owner, None).await;
@@ -170,8 +169,7 @@ async fn a_person_of_another_account_accepts_when_signed_in() {
 #[tokio::test]
 async fn a_new_person_chooses_a_password_through_the_link_and_signs_in_with_it() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         let key = app.key(&seeded.owner, None).await;
         let (path, _) = invite(&app, &key, "new@example.test").await;
 
@@ -202,8 +200,7 @@ async fn a_new_person_chooses_a_password_through_the_link_and_signs_in_with_it()
 #[tokio::test]
 async fn a_link_for_an_email_with_a_login_cannot_set_its_password() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         app.person(&seeded.other, "ada@other.test", Role::Owner)
             .await;
         let key = app.key(&seeded.owner, None).await;
@@ -232,8 +229,7 @@ async fn a_link_for_an_email_with_a_login_cannot_set_its_password() {
 #[tokio::test]
 async fn a_signed_in_person_with_another_email_cannot_accept() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         app.person(&seeded.other, "eve@other.test", Role::Owner)
             .await;
         let key = app.key(&seeded.owner, None).await;

@@ -8,7 +8,7 @@ use gatekey_core::role::Role;
 use reqwest::Method;
 use serde_json::{json, Map, Value};
 
-use crate::harness::{assert_error, each_backend, seed, send, TestApp};
+use crate::harness::{assert_error, each_backend, send, TestApp};
 
 /// The shape of a JSON value: the same keys with each leaf replaced by its type's name.
 pub fn shape(value: &Value) -> Value {
@@ -48,8 +48,7 @@ async fn invite(app: &TestApp, key: &str, email: &str) -> (u16, reqwest::header:
 #[tokio::test]
 async fn adding_an_email_of_another_account_answers_as_for_a_new_one() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         app.person(&seeded.other, "taken@other.test", Role::Owner)
             .await;
         let key = app.key(&seeded.owner, None).await;
@@ -124,8 +123,7 @@ async fn adding_an_email_of_another_account_answers_as_for_a_new_one() {
 #[tokio::test]
 async fn an_admin_sets_no_password_and_invites_no_higher_rank() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         let (_, admin_key) = app.person_with_key(&seeded.acme, "admin@acme.test", Role::Admin).await;
         let with_password = send(app.request(Method::POST, "/api/v1/users", &admin_key).json(
             &json!({"email": "p@example.test", "name": "P", "role": "member", "password": "a long enough password"}),
@@ -152,8 +150,7 @@ async fn an_admin_sets_no_password_and_invites_no_higher_rank() {
 #[tokio::test]
 async fn a_withdrawn_invitation_leaves_the_list_and_the_audit_tells() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         let key = app.key(&seeded.owner, None).await;
         let (_, other_key) = app
             .person_with_key(&seeded.other, "boss@other.test", Role::Owner)

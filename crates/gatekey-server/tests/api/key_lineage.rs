@@ -36,8 +36,7 @@ async fn audits(app: &TestApp, key: &str) -> Vec<Value> {
 #[tokio::test]
 async fn a_key_cannot_outlive_or_exceed_the_key_that_creates_it() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         let root = app.key(&seeded.owner, None).await;
         let root_id = app.key_id(&root).await;
         let mine = "/api/v1/api_keys";
@@ -105,8 +104,7 @@ async fn a_key_cannot_outlive_or_exceed_the_key_that_creates_it() {
 #[tokio::test]
 async fn revoking_a_key_revokes_every_key_it_created() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         let root = app.key(&seeded.owner, None).await;
         let other = app.key(&seeded.owner, None).await;
         let mine = "/api/v1/api_keys";
@@ -161,8 +159,7 @@ async fn revoking_a_key_revokes_every_key_it_created() {
 #[tokio::test]
 async fn service_account_keys_made_with_an_admins_key_die_with_it_and_with_the_admin() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         let admin = app
             .person(&seeded.acme, "admin@acme.test", Role::Admin)
             .await;

@@ -6,7 +6,7 @@ use reqwest::Method;
 use serde_json::json;
 use time::Duration;
 
-use crate::harness::{assert_error, each_backend, eventually, seed, send, TestApp};
+use crate::harness::{assert_error, each_backend, eventually, send, TestApp};
 use crate::oauth_fixture::ClientSpec;
 
 #[tokio::test]
@@ -120,8 +120,7 @@ async fn broken_expired_and_revoked_tokens_are_refused() {
 #[tokio::test]
 async fn a_token_acts_within_its_users_current_role() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         let viewer = app
             .person(&seeded.acme, "viewer@acme.test", Role::Viewer)
             .await;

@@ -8,7 +8,7 @@ use reqwest::Method;
 use serde_json::Value;
 use time::Duration;
 
-use crate::harness::{assert_error, each_backend, seed, send, TestApp};
+use crate::harness::{assert_error, each_backend, send, TestApp};
 use crate::oauth_fixture::{assert_no_store, basic_header, Client, ClientSpec, REDIRECT};
 
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
@@ -261,8 +261,7 @@ async fn failed_client_authentications_are_throttled_per_client() {
 #[tokio::test]
 async fn client_credentials_refusals() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         let robot = app
             .service_account(&seeded.acme, "Robot", Role::Viewer)
             .await;
@@ -711,8 +710,7 @@ async fn a_reused_refresh_token_revokes_its_whole_family() {
 #[tokio::test]
 async fn every_token_answer_is_uncacheable_and_json() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         let robot = app
             .service_account(&seeded.acme, "Robot", Role::Member)
             .await;
