@@ -105,6 +105,18 @@ impl TestApp {
         (app, seeded, client)
     }
 
+    /// [`TestApp::start_with_client`], then a second application of `acme` as `second`: for the
+    /// tests of what one application must not do with another's credentials.
+    pub async fn start_with_clients(
+        backend: Backend,
+        first: ClientSpec,
+        second: ClientSpec,
+    ) -> (Self, Seeded, Client, Client) {
+        let (app, seeded, client) = Self::start_with_client(backend, first).await;
+        let other = app.register_client(seeded.acme.id, second).await;
+        (app, seeded, client, other)
+    }
+
     /// Registers an application in `account_id` straight through the store.
     pub async fn register_client(&self, account_id: i64, spec: ClientSpec) -> Client {
         let secret = (spec.client_type == ClientType::Confidential)

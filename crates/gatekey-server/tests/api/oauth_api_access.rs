@@ -51,10 +51,7 @@ async fn me_shows_the_oauth_credential_and_scopes_are_enforced() {
 #[tokio::test]
 async fn broken_expired_and_revoked_tokens_are_refused() {
     each_backend(|backend| async move {
-        let (app, seeded, client) = TestApp::start_with_client(backend, ClientSpec::confidential()).await;
-        let other = app
-            .register_client(seeded.acme.id, ClientSpec::confidential())
-            .await;
+        let (app, seeded, client, other) = TestApp::start_with_clients(backend, ClientSpec::confidential(), ClientSpec::confidential()).await;
         let grant = app.consent(&seeded.owner, &client, "read").await;
         let other_grant = app.consent(&seeded.owner, &other, "read").await;
         let me = |token: String| {

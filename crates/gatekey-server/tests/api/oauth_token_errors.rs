@@ -119,11 +119,9 @@ async fn malformed_requests_are_invalid_request() {
 #[tokio::test]
 async fn client_authentication_failures_are_invalid_client() {
     each_backend(|backend| async move {
-        let (app, seeded, confidential) =
-            TestApp::start_with_client(backend, ClientSpec::confidential()).await;
-        let public = app
-            .register_client(seeded.acme.id, ClientSpec::public())
-            .await;
+        let (app, _, confidential, public) =
+            TestApp::start_with_clients(backend, ClientSpec::confidential(), ClientSpec::public())
+                .await;
         let form = [("grant_type", "refresh_token"), ("refresh_token", "x")];
 
         let wrong_basic = app
@@ -228,11 +226,12 @@ async fn client_authentication_failures_are_invalid_client() {
 #[tokio::test]
 async fn failed_client_authentications_are_throttled_per_client() {
     each_backend(|backend| async move {
-        let (app, seeded, target) =
-            TestApp::start_with_client(backend, ClientSpec::confidential()).await;
-        let bystander = app
-            .register_client(seeded.acme.id, ClientSpec::confidential())
-            .await;
+        let (app, _, target, bystander) = TestApp::start_with_clients(
+            backend,
+            ClientSpec::confidential(),
+            ClientSpec::confidential(),
+        )
+        .await;
         let form = [("grant_type", "refresh_token"), ("refresh_token", "x")];
         for _ in 0..20 {
             let answer = app
@@ -353,10 +352,8 @@ async fn client_credentials_refusals() {
 #[tokio::test]
 async fn authorization_code_refusals() {
     each_backend(|backend| async move {
-        let (app, seeded, client) = TestApp::start_with_client(backend, ClientSpec::public()).await;
-        let other = app
-            .register_client(seeded.acme.id, ClientSpec::public())
-            .await;
+        let (app, seeded, client, other) =
+            TestApp::start_with_clients(backend, ClientSpec::public(), ClientSpec::public()).await;
         let grant = app.consent(&seeded.owner, &client, "read").await;
         let minute = Duration::seconds(60);
         let exchange =
@@ -566,10 +563,8 @@ async fn a_replayed_code_is_refused_and_its_tokens_revoked() {
 #[tokio::test]
 async fn refresh_token_refusals() {
     each_backend(|backend| async move {
-        let (app, seeded, client) = TestApp::start_with_client(backend, ClientSpec::public()).await;
-        let other = app
-            .register_client(seeded.acme.id, ClientSpec::public())
-            .await;
+        let (app, seeded, client, other) =
+            TestApp::start_with_clients(backend, ClientSpec::public(), ClientSpec::public()).await;
         let grant = app.consent(&seeded.owner, &client, "read").await;
         let refresh = |token: &str| {
             vec![
