@@ -107,6 +107,16 @@ impl TestApp {
         (person, key)
     }
 
+    /// Makes the user `user_id` a member of `account_id` as `role`, straight through the store.
+    pub async fn join(&self, user_id: i64, account_id: i64, role: Role) {
+        let now = self.now();
+        let audit = self.operator_audit(AuditAction::MembershipCreated, "membership");
+        self.store()
+            .add_membership(user_id, account_id, role, now, audit)
+            .await
+            .expect("membership");
+    }
+
     /// Disables `member`'s user straight in the database, as the operator command does.
     pub async fn disable_user(&self, member: &Member) {
         self.store()

@@ -8,8 +8,11 @@ use gatekey_core::audit::AuditAction;
 use gatekey_core::oauth::application::{
     new_client_id, Application, ApplicationSettings, ClientType, GrantType,
 };
+use gatekey_core::oauth::device::{new_user_code, NewDeviceCode};
 use gatekey_core::oauth::grant::Grant;
-use gatekey_core::oauth::store::{ApplicationStore, GrantStore, NewApplication, TokenStore};
+use gatekey_core::oauth::store::{
+    ApplicationStore, DeviceStore, GrantStore, NewApplication, TokenStore,
+};
 use gatekey_core::oauth::token::{NewAccessToken, NewCode, NewRefreshToken};
 use gatekey_core::scope::ScopeSet;
 use gatekey_core::secret::{Secret, SecretKind};
@@ -115,6 +118,26 @@ impl TestApp {
         let (app, seeded, client) = Self::start_with_client(backend, first).await;
         let other = app.register_client(seeded.acme.id, second).await;
         (app, seeded, client, other)
+    }
+
+    /// Starts a device authorization (RFC 8628 section 3.1) for `application` straight through
+    /// the store, good for ten minutes; returns its user code.
+    pub async fn start_device_authorization(&self, application: &Application) -> String {
+        let now = self.now();
+        let user_code = new_user_code();
+        let device = NewDeviceCode {
+            hash: Secret::generate(SecretKind::DeviceCode).hash(),
+            user_code: user_code.clone(),
+            application_id: application.id,
+            scopes: application.scopes,
+            created_at: now,
+            expires_at: now + Duration::minutes(10),
+        };
+        self.store()
+            .create_device_code(device)
+            .await
+            .expect("device code");
+        user_code
     }
 
     /// Registers an application in `account_id` straight through the store.

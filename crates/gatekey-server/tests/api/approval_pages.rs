@@ -10,7 +10,7 @@ use gatekey_core::oauth::device::{display_user_code, new_user_code, NewDeviceCod
 use gatekey_core::oauth::store::DeviceStore;
 use gatekey_core::role::Role;
 use gatekey_core::secret::{Secret, SecretKind};
-use gatekey_core::store::{AccountStore, UserStore};
+use gatekey_core::store::AccountStore;
 use reqwest::Method;
 use time::{Duration, OffsetDateTime};
 
@@ -87,17 +87,7 @@ fn hidden_value_in(html: &str, name: &str) -> String {
 
 /// Makes the user `user_id` a member of `account`.
 async fn join(app: &TestApp, user_id: i64, account: &Account) {
-    let now = OffsetDateTime::now_utc();
-    let audit = AuditEntry::new(
-        now,
-        &Actor::operator(),
-        AuditAction::MembershipCreated,
-        "membership",
-    );
-    app.store()
-        .add_membership(user_id, account.id, Role::Member, now, audit)
-        .await
-        .expect("membership");
+    app.join(user_id, account.id, Role::Member).await;
 }
 
 #[tokio::test]

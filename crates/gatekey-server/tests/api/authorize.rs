@@ -1,14 +1,12 @@
 //! The authorization endpoint as a browser drives it: sign-in, account choice, consent, and
 //! the answer at the redirect URI; then the user's list of authorized applications.
 
-use gatekey_core::audit::{Actor, AuditAction, AuditEntry};
 use gatekey_core::oauth::application::{Application, ApplicationSettings, ClientType, GrantType};
 use gatekey_core::oauth::store::TokenStore;
 use gatekey_core::oauth::token::CodeRedemption;
 use gatekey_core::role::Role;
 use gatekey_core::scope::ScopeSet;
 use gatekey_core::secret::{Secret, SecretKind};
-use gatekey_core::store::UserStore;
 use reqwest::header::LOCATION;
 use reqwest::Method;
 use time::OffsetDateTime;
@@ -235,23 +233,8 @@ async fn deny_choice_of_account_remembered_consent_and_csrf() {
             false,
         )
         .await;
-        let now = OffsetDateTime::now_utc();
-        let audit = AuditEntry::new(
-            now,
-            &Actor::operator(),
-            AuditAction::MembershipCreated,
-            "membership",
-        );
-        app.store()
-            .add_membership(
-                seeded.owner.user.id,
-                seeded.other.id,
-                Role::Member,
-                now,
-                audit,
-            )
-            .await
-            .unwrap();
+        app.join(seeded.owner.user.id, seeded.other.id, Role::Member)
+            .await;
         let browser = sign_in(&app, "owner@acme.test", PASSWORD).await;
 
         // Two accounts: the user chooses.

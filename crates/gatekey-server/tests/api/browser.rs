@@ -10,18 +10,14 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
-use gatekey_core::audit::{Actor, AuditAction, AuditEntry};
 use gatekey_core::oauth::application::{ApplicationSettings, ClientType, GrantType};
-use gatekey_core::oauth::device::{display_user_code, new_user_code, DeviceStatus, NewDeviceCode};
+use gatekey_core::oauth::device::{display_user_code, DeviceStatus};
 use gatekey_core::oauth::store::DeviceStore;
 use gatekey_core::role::Role;
 use gatekey_core::scope::ScopeSet;
-use gatekey_core::secret::{Secret, SecretKind};
-use gatekey_core::store::UserStore;
 use gatekey_store::Backend;
-use time::OffsetDateTime;
 
-use crate::harness::{seed, TestApp, PASSWORD};
+use crate::harness::{TestApp, PASSWORD};
 
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
@@ -141,25 +137,9 @@ async fn a_browser_signs_in_chooses_an_account_consents_and_gets_a_code() {
     if !enabled() {
         return;
     }
-    let app = TestApp::start(Backend::Sqlite).await;
-    let seeded = seed(&app).await;
-    let now = OffsetDateTime::now_utc();
-    let audit = AuditEntry::new(
-        now,
-        &Actor::operator(),
-        AuditAction::MembershipCreated,
-        "membership",
-    );
-    app.store()
-        .add_membership(
-            seeded.owner.user.id,
-            seeded.other.id,
-            Role::Member,
-            now,
-            audit,
-        )
-        .await
-        .unwrap();
+    let (app, seeded) = TestApp::start_seeded(Backend::Sqlite).await;
+    app.join(seeded.owner.user.id, seeded.other.id, Role::Member)
+        .await;
     let settings = ApplicationSettings {
         name: "Browser test app".into(),
         redirect_uris: vec!["http://127.0.0.1/cb".into()],
@@ -281,9 +261,7 @@ async fn a_browser_approves_a_device_on_the_device_page() {
     if !enabled() {
         return;
     }
-    let app = TestApp::start(Backend::Sqlite).await;
-    let seeded = seed(&app).await;
-    let now = OffsetDateTime::now_utc();
+    let (app, seeded) = TestApp::start_seeded(Backend::Sqlite).await;
     let settings = ApplicationSettings {
         name: "Device test app".into(),
         redirect_uris: vec![],
@@ -296,16 +274,7 @@ async fn a_browser_approves_a_device_on_the_device_page() {
     let application = app
         .store_application(seeded.acme.id, "app_device", ClientType::Public, settings)
         .await;
-    let user_code = new_user_code();
-    let device = NewDeviceCode {
-        hash: Secret::generate(SecretKind::DeviceCode).hash(),
-        user_code: user_code.clone(),
-        application_id: application.id,
-        scopes: application.scopes,
-        created_at: now,
-        expires_at: now + time::Duration::minutes(10),
-    };
-    app.store().create_device_code(device).await.unwrap();
+    let user_code = app.start_device_authorization(&application).await;
 
     let (_driver, client) = browser().await;
     client

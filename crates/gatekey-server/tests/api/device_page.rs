@@ -1,19 +1,16 @@
 //! The `/device` page of RFC 8628: a signed-in user types the code a device shows and decides.
 
 use gatekey_core::oauth::application::{ApplicationSettings, ClientType, GrantType};
-use gatekey_core::oauth::device::{display_user_code, new_user_code, DeviceStatus, NewDeviceCode};
+use gatekey_core::oauth::device::{display_user_code, DeviceStatus};
 use gatekey_core::oauth::store::{ApplicationStore, DeviceStore};
 use gatekey_core::scope::ScopeSet;
-use gatekey_core::secret::{Secret, SecretKind};
 use reqwest::header::LOCATION;
 use reqwest::Method;
-use time::{Duration, OffsetDateTime};
 
 use crate::harness::{each_backend, send_text, sign_in, TestApp, PASSWORD};
 
 /// Registers a device application and starts a device authorization; returns its user code.
 async fn start_device_flow(app: &TestApp, account_id: i64) -> String {
-    let now = OffsetDateTime::now_utc();
     let settings = ApplicationSettings {
         name: "TV app".into(),
         redirect_uris: vec![],
@@ -35,16 +32,7 @@ async fn start_device_flow(app: &TestApp, account_id: i64) -> String {
                 .await
         }
     };
-    let user_code = new_user_code();
-    let device = NewDeviceCode {
-        hash: Secret::generate(SecretKind::DeviceCode).hash(),
-        user_code: user_code.clone(),
-        application_id: application.id,
-        scopes: application.scopes,
-        created_at: now,
-        expires_at: now + Duration::minutes(10),
-    };
-    app.store().create_device_code(device).await.unwrap();
+    let user_code = app.start_device_authorization(&application).await;
     user_code
 }
 
