@@ -11,11 +11,14 @@ async fn create_use_record_and_revoke() {
         let (app, seeded) = TestApp::start_seeded(backend).await;
         let bootstrap_key = app.key(&seeded.owner, None).await;
 
-        let created = send(
-            app.request(Method::POST, "/api/v1/api_keys", &bootstrap_key)
-                .json(&json!({"name": "reporting", "scopes": ["read"], "expires_in": 3600})),
-        )
-        .await;
+        let created = app
+            .send_json(
+                Method::POST,
+                "/api/v1/api_keys",
+                &bootstrap_key,
+                json!({"name": "reporting", "scopes": ["read"], "expires_in": 3600}),
+            )
+            .await;
         assert_eq!(created.0, 201, "{}", created.2);
         let secret = created.2["secret"]
             .as_str()

@@ -174,11 +174,7 @@ async fn after_the_user_revokes_an_application_nothing_it_obtained_works() {
         let refresh = text(&refreshed.2, "refresh_token");
         for token in &access_tokens {
             assert_eq!(send(app.request(Method::GET, "/api/v1/me", token)).await.0, 200);
-            let minted = send(
-                app.request(Method::POST, "/api/v1/api_keys", token)
-                    .json(&json!({"name": "lasting"})),
-            )
-            .await;
+            let minted = app.send_json(Method::POST, "/api/v1/api_keys", token, json!({"name": "lasting"})).await;
             assert_error(&minted, 403, "forbidden");
             let registered = send(app.request(Method::POST, "/api/v1/applications", token).json(
                 &json!({"name": "lasting", "client_type": "confidential", "redirect_uris": [REDIRECT]}),

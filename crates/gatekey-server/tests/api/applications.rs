@@ -126,11 +126,14 @@ async fn register_show_update_rotate_and_delete() {
 
         // PATCH changes only what it is sent.
         let path = format!("/api/v1/applications/{id}");
-        let patched = send(
-            app.request(Method::PATCH, &path, &key)
-                .json(&json!({"name": "Reports v2", "scopes": ["read"], "introspect": true})),
-        )
-        .await;
+        let patched = app
+            .send_json(
+                Method::PATCH,
+                &path,
+                &key,
+                json!({"name": "Reports v2", "scopes": ["read"], "introspect": true}),
+            )
+            .await;
         assert_eq!(patched.0, 200, "{}", patched.2);
         assert_eq!(
             (
@@ -145,11 +148,14 @@ async fn register_show_update_rotate_and_delete() {
             json!(["https://reports.example/cb"])
         );
         assert_eq!(patched.2["service_account_id"], robot.user.id);
-        let unlink = send(
-            app.request(Method::PATCH, &path, &key)
-                .json(&json!({"service_account_id": null})),
-        )
-        .await;
+        let unlink = app
+            .send_json(
+                Method::PATCH,
+                &path,
+                &key,
+                json!({"service_account_id": null}),
+            )
+            .await;
         assert_error(&unlink, 400, "invalid_request");
         assert!(
             unlink.2["error_description"]
@@ -159,37 +165,39 @@ async fn register_show_update_rotate_and_delete() {
             "{}",
             unlink.2
         );
-        let retype = send(
-            app.request(Method::PATCH, &path, &key)
-                .json(&json!({"client_type": "public"})),
-        )
-        .await;
+        let retype = app
+            .send_json(Method::PATCH, &path, &key, json!({"client_type": "public"}))
+            .await;
         assert_error(&retype, 400, "invalid_request");
-        let restated = send(
-            app.request(Method::PATCH, &path, &key)
-                .json(&json!({"client_type": "confidential"})),
-        )
-        .await;
+        let restated = app
+            .send_json(
+                Method::PATCH,
+                &path,
+                &key,
+                json!({"client_type": "confidential"}),
+            )
+            .await;
         assert_eq!(
             restated.0, 200,
             "restating the type is fine: {}",
             restated.2
         );
-        let secret_field = send(
-            app.request(Method::PATCH, &path, &key)
-                .json(&json!({"client_secret": "gk_cs_mine"})),
-        )
-        .await;
+        let secret_field = app
+            .send_json(
+                Method::PATCH,
+                &path,
+                &key,
+                json!({"client_secret": "gk_cs_mine"}),
+            )
+            .await;
         assert_eq!(
             secret_field.0, 422,
             "unknown fields are refused: {}",
             secret_field.2
         );
-        let put = send(
-            app.request(Method::PUT, &path, &key)
-                .json(&json!({"name": "x"})),
-        )
-        .await;
+        let put = app
+            .send_json(Method::PUT, &path, &key, json!({"name": "x"}))
+            .await;
         assert_eq!(put.0, 405, "PATCH only: {}", put.2);
 
         // Rotation: a new secret, shown once; the old one works for the grace period.

@@ -151,11 +151,9 @@ async fn lowering_a_role_narrows_keys_and_tokens_here_and_through_the_feed() {
         }
 
         let path = format!("/api/v1/users/{}", member.user.id);
-        let lowered = send(
-            app.request(Method::PATCH, &path, &owner_key)
-                .json(&json!({"role": "viewer"})),
-        )
-        .await;
+        let lowered = app
+            .send_json(Method::PATCH, &path, &owner_key, json!({"role": "viewer"}))
+            .await;
         assert_eq!(lowered.0, 200, "{}", lowered.2);
         assert_eq!(lowered.2["role"], "viewer");
         for credential in [&key, &access] {
@@ -165,11 +163,14 @@ async fn lowering_a_role_narrows_keys_and_tokens_here_and_through_the_feed() {
         let (status, rolled) = refresh(&app, &client, &refresh_token, None).await;
         assert_eq!(status, 200, "{rolled}");
         assert_eq!(rolled["scope"], "read");
-        let created = send(
-            app.request(Method::POST, "/api/v1/api_keys", &key)
-                .json(&json!({"name": "wider", "scopes": ["read", "write"]})),
-        )
-        .await;
+        let created = app
+            .send_json(
+                Method::POST,
+                "/api/v1/api_keys",
+                &key,
+                json!({"name": "wider", "scopes": ["read", "write"]}),
+            )
+            .await;
         assert_error(&created, 400, "invalid_request");
 
         // A change written by another process (an operator command, another replica) reaches

@@ -20,11 +20,14 @@ const CHOSEN: &str = "a password I chose myself";
 
 /// Invites `email` as a member with `key`; returns the link's path and the invitation's id.
 async fn invite(app: &TestApp, key: &str, email: &str) -> (String, i64) {
-    let made = send(
-        app.request(Method::POST, "/api/v1/users", key)
-            .json(&json!({"email": email, "name": "Invited", "role": "member"})),
-    )
-    .await;
+    let made = app
+        .send_json(
+            Method::POST,
+            "/api/v1/users",
+            key,
+            json!({"email": email, "name": "Invited", "role": "member"}),
+        )
+        .await;
     assert_eq!(made.0, 201, "{}", made.2);
     let url = made.2["invitation"]["accept_url"].as_str().unwrap();
     let path = &url[url

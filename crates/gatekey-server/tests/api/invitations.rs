@@ -38,9 +38,11 @@ fn header_names(headers: &reqwest::header::HeaderMap) -> BTreeSet<String> {
 
 /// Invites `email` as a member with the owner's key.
 async fn invite(app: &TestApp, key: &str, email: &str) -> (u16, reqwest::header::HeaderMap, Value) {
-    send(
-        app.request(Method::POST, "/api/v1/users", key)
-            .json(&json!({"email": email, "name": "Invited", "role": "member"})),
+    app.send_json(
+        Method::POST,
+        "/api/v1/users",
+        key,
+        json!({"email": email, "name": "Invited", "role": "member"}),
     )
     .await
 }
@@ -134,11 +136,7 @@ async fn an_admin_sets_no_password_and_invites_no_higher_rank() {
             .as_str()
             .unwrap()
             .contains("own password"));
-        let owner = send(
-            app.request(Method::POST, "/api/v1/users", &admin_key)
-                .json(&json!({"email": "o@example.test", "name": "O", "role": "owner"})),
-        )
-        .await;
+        let owner = app.send_json(Method::POST, "/api/v1/users", &admin_key, json!({"email": "o@example.test", "name": "O", "role": "owner"})).await;
         assert_error(&owner, 403, "forbidden");
         let listed = send(app.request(Method::GET, "/api/v1/invitations", &admin_key)).await;
         assert_eq!(listed.2["pagination"]["total_records"], 0, "{}", listed.2);

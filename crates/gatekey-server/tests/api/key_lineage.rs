@@ -63,11 +63,14 @@ async fn a_key_cannot_outlive_or_exceed_the_key_that_creates_it() {
         .await;
         assert_ne!(sooner.1["expires_at"], short_view["expires_at"]);
 
-        let longer = send(
-            app.request(Method::POST, mine, &short)
-                .json(&json!({"name": "longer", "expires_in": 3600})),
-        )
-        .await;
+        let longer = app
+            .send_json(
+                Method::POST,
+                mine,
+                &short,
+                json!({"name": "longer", "expires_in": 3600}),
+            )
+            .await;
         assert_error(&longer, 400, "invalid_request");
         assert!(
             longer.2["error_description"]
@@ -77,11 +80,14 @@ async fn a_key_cannot_outlive_or_exceed_the_key_that_creates_it() {
             "{}",
             longer.2
         );
-        let wider = send(
-            app.request(Method::POST, mine, &short)
-                .json(&json!({"name": "wider", "scopes": ["admin"]})),
-        )
-        .await;
+        let wider = app
+            .send_json(
+                Method::POST,
+                mine,
+                &short,
+                json!({"name": "wider", "scopes": ["admin"]}),
+            )
+            .await;
         assert_error(&wider, 400, "invalid_request");
 
         // A key made with the web session has no parent.
@@ -268,11 +274,14 @@ async fn a_key_ended_elsewhere_creates_nothing_while_this_server_still_trusts_it
             .await
             .unwrap();
 
-        let mine = send(
-            app.request(Method::POST, "/api/v1/api_keys", &revoked)
-                .json(&json!({"name": "after revocation"})),
-        )
-        .await;
+        let mine = app
+            .send_json(
+                Method::POST,
+                "/api/v1/api_keys",
+                &revoked,
+                json!({"name": "after revocation"}),
+            )
+            .await;
         assert_error(&mine, 401, "invalid_token");
         assert_eq!(
             mine.2["error_description"], "the credential has been revoked",
@@ -280,11 +289,14 @@ async fn a_key_ended_elsewhere_creates_nothing_while_this_server_still_trusts_it
             mine.2
         );
         let path = format!("/api/v1/users/{}/api_keys", robot.user.id);
-        let for_robot = send(
-            app.request(Method::POST, &path, &paused)
-                .json(&json!({"name": "after disabling"})),
-        )
-        .await;
+        let for_robot = app
+            .send_json(
+                Method::POST,
+                &path,
+                &paused,
+                json!({"name": "after disabling"}),
+            )
+            .await;
         assert_error(&for_robot, 401, "invalid_token");
         assert_eq!(keys_in_store(&app, seeded.acme.id).await, keys_before);
 

@@ -36,11 +36,14 @@ async fn me_shows_the_oauth_credential_and_scopes_are_enforced() {
         for token in [&access, &write_access] {
             let listed = send(app.request(Method::GET, "/api/v1/api_keys", token)).await;
             assert_error(&listed, 403, "forbidden");
-            let created = send(
-                app.request(Method::POST, "/api/v1/api_keys", token)
-                    .json(&json!({"name": "from oauth"})),
-            )
-            .await;
+            let created = app
+                .send_json(
+                    Method::POST,
+                    "/api/v1/api_keys",
+                    token,
+                    json!({"name": "from oauth"}),
+                )
+                .await;
             assert_error(&created, 403, "forbidden");
         }
         app.stop().await;

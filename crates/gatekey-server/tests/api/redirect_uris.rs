@@ -115,11 +115,9 @@ async fn smuggled_redirect_uris_are_refused_at_registration() {
         assert_eq!(made.0, 201, "{}", made.2);
         let path = format!("/api/v1/applications/{}", made.2["id"]);
         for (case, uris, hint) in hostile_lists() {
-            let answer = send(
-                app.request(Method::PATCH, &path, &key)
-                    .json(&json!({"redirect_uris": uris})),
-            )
-            .await;
+            let answer = app
+                .send_json(Method::PATCH, &path, &key, json!({"redirect_uris": uris}))
+                .await;
             assert_error(&answer, 400, "invalid_redirect_uri");
             let description = answer.2["error_description"].as_str().unwrap();
             assert!(description.contains(hint), "{case}: {description}");

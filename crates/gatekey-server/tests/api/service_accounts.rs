@@ -11,11 +11,14 @@ async fn create_key_and_disable_a_service_account() {
         let (app, seeded) = TestApp::start_seeded(backend).await;
         let admin_key = app.key(&seeded.owner, None).await;
 
-        let created = send(
-            app.request(Method::POST, "/api/v1/service_accounts", &admin_key)
-                .json(&json!({"name": "Nightly sync"})),
-        )
-        .await;
+        let created = app
+            .send_json(
+                Method::POST,
+                "/api/v1/service_accounts",
+                &admin_key,
+                json!({"name": "Nightly sync"}),
+            )
+            .await;
         assert_eq!(created.0, 201, "{}", created.2);
         assert_eq!(
             (created.2["kind"].as_str(), created.2["role"].as_str()),

@@ -158,11 +158,14 @@ async fn a_signed_in_user_manages_keys_in_the_browser() {
     each_backend(|backend| async move {
         let (app, seeded) = TestApp::start_seeded(backend).await;
         let owner_key = app.key(&seeded.owner, None).await;
-        let named = send(
-            app.request(Method::POST, "/api/v1/api_keys", &owner_key)
-                .json(&json!({"name": "nightly-export"})),
-        )
-        .await;
+        let named = app
+            .send_json(
+                Method::POST,
+                "/api/v1/api_keys",
+                &owner_key,
+                json!({"name": "nightly-export"}),
+            )
+            .await;
         assert_eq!(named.0, 201, "{}", named.2);
 
         let (cookie, token) = login_form(&app).await;
