@@ -108,21 +108,25 @@ async fn redirect_catcher() -> (SocketAddr, Arc<Mutex<Option<String>>>) {
 }
 
 async fn fill_and_sign_in(client: &Client, email: &str) {
+    type_into(client, "#email", email).await;
+    type_into(client, "#password", PASSWORD).await;
+    submit(client).await;
+}
+
+/// Waits for the field `css` and types `text` into it.
+async fn type_into(client: &Client, css: &str, text: &str) {
     client
         .wait()
-        .for_element(Locator::Css("#email"))
+        .for_element(Locator::Css(css))
         .await
         .unwrap()
-        .send_keys(email)
+        .send_keys(text)
         .await
         .unwrap();
-    client
-        .find(Locator::Css("#password"))
-        .await
-        .unwrap()
-        .send_keys(PASSWORD)
-        .await
-        .unwrap();
+}
+
+/// Submits the page's main form.
+async fn submit(client: &Client) {
     client
         .find(Locator::Css("main button[type=submit]"))
         .await
@@ -170,13 +174,7 @@ async fn a_browser_signs_in_chooses_an_account_consents_and_gets_a_code() {
         .await
         .unwrap();
     select.select_by_value("other").await.unwrap();
-    client
-        .find(Locator::Css("main button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    submit(&client).await;
 
     let allow = client
         .wait()
@@ -282,22 +280,13 @@ async fn a_browser_approves_a_device_on_the_device_page() {
         .await
         .unwrap();
     fill_and_sign_in(&client, "owner@acme.test").await;
-    let input = client
-        .wait()
-        .for_element(Locator::Css("#user-code"))
-        .await
-        .unwrap();
-    input
-        .send_keys(&display_user_code(&user_code).to_lowercase())
-        .await
-        .unwrap();
-    client
-        .find(Locator::Css("main button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    type_into(
+        &client,
+        "#user-code",
+        &display_user_code(&user_code).to_lowercase(),
+    )
+    .await;
+    submit(&client).await;
     client
         .wait()
         .for_element(Locator::Css("button[value=allow]"))
