@@ -5,12 +5,14 @@
 use gatekey_core::audit::{Actor, AuditAction, AuditEntry};
 use gatekey_core::role::Role;
 use gatekey_core::store::{ApiKeyStore, UserStore};
+use gatekey_store::Backend;
 use reqwest::Method;
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
 use crate::harness::{
-    assert_error, each_backend, eventually, seed, send, send_text, sign_in, TestApp, PASSWORD,
+    assert_error, each_backend, eventually, seed, send, send_text, sign_in, Seeded, TestApp,
+    PASSWORD,
 };
 
 /// How long the invalidation feed may take to reach this server.
@@ -31,6 +33,17 @@ async fn audits(app: &TestApp, key: &str) -> Vec<Value> {
     let answer = send(app.request(Method::GET, "/api/v1/audits?per_page=200", key)).await;
     assert_eq!(answer.0, 200, "{}", answer.2);
     answer.2["audits"].as_array().unwrap().clone()
+}
+
+/// The app, seeded, polling its invalidation feed only hourly: what it has cached stays
+/// trusted for the whole test unless this server itself ends it.
+async fn start_deaf_to_the_feed(backend: Backend) -> (TestApp, Seeded) {
+    let app = TestApp::start_with(backend, |config| {
+        config.cache.invalidation_poll_ms = 3_600_000;
+    })
+    .await;
+    let seeded = seed(&app).await;
+    (app, seeded)
 }
 
 #[tokio::test]
@@ -238,11 +251,7 @@ async fn service_account_keys_made_with_an_admins_key_die_with_it_and_with_the_a
 #[tokio::test]
 async fn a_key_ended_elsewhere_creates_nothing_while_this_server_still_trusts_it() {
     each_backend(|backend| async move {
-        let app = TestApp::start_with(backend, |config| {
-            config.cache.invalidation_poll_ms = 3_600_000;
-        })
-        .await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = start_deaf_to_the_feed(backend).await;
         let admin = app
             .person(&seeded.acme, "admin@acme.test", Role::Admin)
             .await;
@@ -322,11 +331,7 @@ async fn keys_in_store(app: &TestApp, account_id: i64) -> u64 {
 #[tokio::test]
 async fn revoking_a_key_on_the_home_page_ends_its_descendants_at_once() {
     each_backend(|backend| async move {
-        let app = TestApp::start_with(backend, |config| {
-            config.cache.invalidation_poll_ms = 3_600_000;
-        })
-        .await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = start_deaf_to_the_feed(backend).await;
         let root = app.key(&seeded.owner, None).await;
         let root_id = app.key_id(&root).await;
         let mine = "/api/v1/api_keys";

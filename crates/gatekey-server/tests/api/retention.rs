@@ -65,6 +65,16 @@ async fn rows(url: &str, table: &str) -> i64 {
     count
 }
 
+/// The rows of (device codes, sessions, access tokens, refresh tokens): what the purge ages out.
+async fn short_lived_rows(url: &str) -> (i64, i64, i64, i64) {
+    (
+        rows(url, "device_codes").await,
+        rows(url, "sessions").await,
+        rows(url, "access_tokens").await,
+        rows(url, "refresh_tokens").await,
+    )
+}
+
 #[tokio::test]
 async fn the_purge_deletes_dead_rows_and_reuse_of_a_spent_refresh_token_is_still_caught() {
     each_backend(|backend| async move {
@@ -178,15 +188,7 @@ async fn the_purge_deletes_dead_rows_and_reuse_of_a_spent_refresh_token_is_still
         let rotated = refresh(spent.expose().to_owned()).await;
         assert_eq!(rotated.0, 200, "{}", rotated.2);
         let successor = rotated.2["refresh_token"].as_str().unwrap().to_owned();
-        assert_eq!(
-            (
-                rows(&db.url, "device_codes").await,
-                rows(&db.url, "sessions").await,
-                rows(&db.url, "access_tokens").await,
-                rows(&db.url, "refresh_tokens").await
-            ),
-            (1, 1, 2, 2)
-        );
+        assert_eq!(short_lived_rows(&db.url).await, (1, 1, 2, 2));
 
         // Two days on, past the tokens' expiry and the grace: the purge deletes the device
         // code, the session and both access tokens, and keeps the live family whole.
@@ -195,15 +197,7 @@ async fn the_purge_deletes_dead_rows_and_reuse_of_a_spent_refresh_token_is_still
             .await
             .unwrap();
         assert!(!report.deleted.is_empty(), "{report:?}");
-        assert_eq!(
-            (
-                rows(&db.url, "device_codes").await,
-                rows(&db.url, "sessions").await,
-                rows(&db.url, "access_tokens").await,
-                rows(&db.url, "refresh_tokens").await
-            ),
-            (0, 0, 0, 2)
-        );
+        assert_eq!(short_lived_rows(&db.url).await, (0, 0, 0, 2));
         let home = send(
             http.get(url("/"))
                 .header("cookie", format!("gatekey_session={}", session.expose())),
