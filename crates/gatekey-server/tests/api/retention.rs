@@ -13,7 +13,7 @@ use gatekey_core::oauth::token::{NewAccessToken, NewRefreshToken};
 use gatekey_core::password::hash_password;
 use gatekey_core::role::Role;
 use gatekey_core::scope::ScopeSet;
-use gatekey_core::secret::{Secret, SecretKind};
+use gatekey_core::secret::{Secret, SecretKind, TokenHash};
 use gatekey_core::session::Session;
 use gatekey_core::store::{AccountStore, SessionStore};
 use gatekey_core::user::Member;
@@ -48,6 +48,32 @@ async fn account_with_owner(store: &SqlStore, clock: &dyn Clock) -> (Account, Me
         .await
         .unwrap();
     (account, owner)
+}
+
+/// Writes a twelve-hour session of `owner` in `account` with `hash`, begun at the clock's time.
+async fn sign_in_at(
+    store: &SqlStore,
+    clock: &dyn Clock,
+    hash: TokenHash,
+    owner: &Member,
+    account: &Account,
+) {
+    store
+        .create_session(
+            Session {
+                id: 0,
+                hash,
+                user_id: owner.user.id,
+                account_id: account.id,
+                csrf_token: "csrf".into(),
+                created_at: clock.now(),
+                expires_at: clock.now() + Duration::hours(12),
+                last_seen_at: clock.now(),
+            },
+            operator(clock, AuditAction::LoginSucceeded, "session"),
+        )
+        .await
+        .unwrap();
 }
 
 /// Rows in `table`, read on a connection of its own.
@@ -125,22 +151,7 @@ async fn the_purge_deletes_dead_rows_and_reuse_of_a_spent_refresh_token_is_still
         .await;
         assert_eq!(started.0, 200, "{}", started.2);
         let session = Secret::generate(SecretKind::Session);
-        store
-            .create_session(
-                Session {
-                    id: 0,
-                    hash: session.hash(),
-                    user_id: owner.user.id,
-                    account_id: account.id,
-                    csrf_token: "csrf".into(),
-                    created_at: clock.now(),
-                    expires_at: clock.now() + Duration::hours(12),
-                    last_seen_at: clock.now(),
-                },
-                operator(clock.as_ref(), AuditAction::LoginSucceeded, "session"),
-            )
-            .await
-            .unwrap();
+        sign_in_at(&store, clock.as_ref(), session.hash(), &owner, &account).await;
 
         // A refresh family, rotated once over HTTP: its first member is spent.
         let grant = store
@@ -229,22 +240,14 @@ async fn every_server_purges_in_the_background() {
         let clock = ManualClock::new(OffsetDateTime::now_utc() - Duration::hours(13));
         let seeding = SqlStore::connect(&db.url).await.unwrap();
         let (account, owner) = account_with_owner(&seeding, &clock).await;
-        seeding
-            .create_session(
-                Session {
-                    id: 0,
-                    hash: Secret::generate(SecretKind::Session).hash(),
-                    user_id: owner.user.id,
-                    account_id: account.id,
-                    csrf_token: "csrf".into(),
-                    created_at: clock.now(),
-                    expires_at: clock.now() + Duration::hours(12),
-                    last_seen_at: clock.now(),
-                },
-                operator(&clock, AuditAction::LoginSucceeded, "session"),
-            )
-            .await
-            .unwrap();
+        sign_in_at(
+            &seeding,
+            &clock,
+            Secret::generate(SecretKind::Session).hash(),
+            &owner,
+            &account,
+        )
+        .await;
         seeding.close().await;
         assert_eq!(rows(&db.url, "sessions").await, 1);
 
