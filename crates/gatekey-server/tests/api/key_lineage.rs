@@ -5,6 +5,7 @@
 use gatekey_core::audit::{Actor, AuditAction, AuditEntry};
 use gatekey_core::role::Role;
 use gatekey_core::store::{ApiKeyStore, UserStore};
+use gatekey_core::user::Member;
 use gatekey_store::Backend;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -44,6 +45,17 @@ async fn start_deaf_to_the_feed(backend: Backend) -> (TestApp, Seeded) {
     .await;
     let seeded = seed(&app).await;
     (app, seeded)
+}
+
+/// Seeds `admin@acme.test`, an admin, and `robot`, a member service account, in `acme`.
+async fn admin_and_robot(app: &TestApp, seeded: &Seeded) -> (Member, Member) {
+    let admin = app
+        .person(&seeded.acme, "admin@acme.test", Role::Admin)
+        .await;
+    let robot = app
+        .service_account(&seeded.acme, "robot", Role::Member)
+        .await;
+    (admin, robot)
 }
 
 #[tokio::test]
@@ -179,12 +191,7 @@ async fn revoking_a_key_revokes_every_key_it_created() {
 async fn service_account_keys_made_with_an_admins_key_die_with_it_and_with_the_admin() {
     each_backend(|backend| async move {
         let (app, seeded) = TestApp::start_seeded(backend).await;
-        let admin = app
-            .person(&seeded.acme, "admin@acme.test", Role::Admin)
-            .await;
-        let robot = app
-            .service_account(&seeded.acme, "robot", Role::Member)
-            .await;
+        let (admin, robot) = admin_and_robot(&app, &seeded).await;
         let first = app.key(&admin, None).await;
         let second = app.key(&admin, None).await;
         let owner_key = app.key(&seeded.owner, None).await;
@@ -252,12 +259,7 @@ async fn service_account_keys_made_with_an_admins_key_die_with_it_and_with_the_a
 async fn a_key_ended_elsewhere_creates_nothing_while_this_server_still_trusts_it() {
     each_backend(|backend| async move {
         let (app, seeded) = start_deaf_to_the_feed(backend).await;
-        let admin = app
-            .person(&seeded.acme, "admin@acme.test", Role::Admin)
-            .await;
-        let robot = app
-            .service_account(&seeded.acme, "robot", Role::Member)
-            .await;
+        let (admin, robot) = admin_and_robot(&app, &seeded).await;
         let revoked = app.key(&seeded.owner, None).await;
         let revoked_id = app.key_id(&revoked).await;
         let paused = app.key(&admin, None).await;
