@@ -80,16 +80,7 @@ async fn a_user_types_the_code_and_allows_or_denies() {
         assert_eq!(consent.0, 200, "{}", consent.2);
         assert!(consent.2.contains("TV app") && consent.2.contains(&display_user_code(&user_code)));
 
-        let decided = browser
-            .request(&app, Method::POST, "/device/decision")
-            .form(&[
-                ("csrf_token", csrf.as_str()),
-                ("user_code", user_code.as_str()),
-                ("account", "acme"),
-                ("offered", "acme"),
-                ("decision", "allow"),
-            ]);
-        let done = send_text(decided).await;
+        let done = browser.allow_device(&app, &csrf, &user_code, "acme").await;
         assert_eq!(done.0, 200, "{}", done.2);
         assert!(done.2.contains("Device connected"));
         let record = app
