@@ -7,8 +7,10 @@ use gatekey_core::{Clock, ManualClock, SystemClock};
 use gatekey_store::testing::{backends, TestDatabase};
 use gatekey_store::{Backend, SqlStore};
 use reqwest::{Method, RequestBuilder};
+use serde_json::Value;
 use time::OffsetDateTime;
 
+use super::http::{send, Answer};
 use crate::{Config, RunningServer};
 
 /// A running app, its database and an HTTP client that follows no redirect.
@@ -125,6 +127,12 @@ impl TestApp {
     /// A request to `path` with `Authorization: Bearer key`.
     pub fn request(&self, method: Method, path: &str, key: &str) -> RequestBuilder {
         self.http.request(method, self.url(path)).bearer_auth(key)
+    }
+
+    /// Sends `body` as JSON to `path` with `Authorization: Bearer key`; the answer as [`send`]
+    /// reads it.
+    pub async fn send_json(&self, method: Method, path: &str, key: &str, body: Value) -> Answer {
+        send(self.request(method, path, key).json(&body)).await
     }
 
     /// Requests the app has answered at `route` so far, counted by its own metrics.

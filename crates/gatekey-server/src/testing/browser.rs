@@ -28,6 +28,25 @@ impl Browser {
             .request(method, app.url(path))
             .header(reqwest::header::COOKIE, self.cookie())
     }
+
+    /// Allows the device showing `user_code` for `account` on the `/device` decision form (RFC
+    /// 8628 section 3.3), with the form's CSRF token `csrf`.
+    pub async fn allow_device(
+        &self,
+        app: &TestApp,
+        csrf: &str,
+        user_code: &str,
+        account: &str,
+    ) -> TextAnswer {
+        let decided = self.request(app, Method::POST, "/device/decision").form(&[
+            ("csrf_token", csrf),
+            ("user_code", user_code),
+            ("account", account),
+            ("offered", account),
+            ("decision", "allow"),
+        ]);
+        send_text(decided).await
+    }
 }
 
 /// Fetches the login form: the `gatekey_login_csrf` cookie's value and the form's token.

@@ -11,6 +11,7 @@ use gatekey_core::scope::ScopeSet;
 use gatekey_core::store::{AccountStore, UserStore};
 use gatekey_core::user::Member;
 use gatekey_core::user_admin::{create_person, create_service_account, PersonRequest};
+use gatekey_store::Backend;
 use reqwest::Method;
 
 use super::http::send;
@@ -106,6 +107,16 @@ impl TestApp {
         (person, key)
     }
 
+    /// Makes the user `user_id` a member of `account_id` as `role`, straight through the store.
+    pub async fn join(&self, user_id: i64, account_id: i64, role: Role) {
+        let now = self.now();
+        let audit = self.operator_audit(AuditAction::MembershipCreated, "membership");
+        self.store()
+            .add_membership(user_id, account_id, role, now, audit)
+            .await
+            .expect("membership");
+    }
+
     /// Disables `member`'s user straight in the database, as the operator command does.
     pub async fn disable_user(&self, member: &Member) {
         self.store()
@@ -131,6 +142,28 @@ impl TestApp {
             .await
             .0
             == 200
+    }
+}
+
+impl TestApp {
+    /// Starts the app on a fresh database of `backend` and seeds it ([`seed`]): where most tests
+    /// begin.
+    pub async fn start_seeded(backend: Backend) -> (Self, Seeded) {
+        let app = Self::start(backend).await;
+        let seeded = seed(&app).await;
+        (app, seeded)
+    }
+
+    /// Starts the app on a fresh database of `backend` and seeds a [`Team`], handed back as
+    /// `(app, seeded, admin, member)`: where the tests of who may do what begin.
+    pub async fn start_with_team(backend: Backend) -> (Self, Seeded, Member, Member) {
+        let app = Self::start(backend).await;
+        let Team {
+            seeded,
+            admin,
+            member,
+        } = Team::seed(&app).await;
+        (app, seeded, admin, member)
     }
 }
 

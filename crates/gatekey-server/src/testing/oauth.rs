@@ -8,8 +8,11 @@ use gatekey_core::audit::AuditAction;
 use gatekey_core::oauth::application::{
     new_client_id, Application, ApplicationSettings, ClientType, GrantType,
 };
+use gatekey_core::oauth::device::{new_user_code, NewDeviceCode};
 use gatekey_core::oauth::grant::Grant;
-use gatekey_core::oauth::store::{ApplicationStore, GrantStore, NewApplication, TokenStore};
+use gatekey_core::oauth::store::{
+    ApplicationStore, DeviceStore, GrantStore, NewApplication, TokenStore,
+};
 use gatekey_core::oauth::token::{NewAccessToken, NewCode, NewRefreshToken};
 use gatekey_core::scope::ScopeSet;
 use gatekey_core::secret::{Secret, SecretKind};
@@ -24,7 +27,7 @@ use reqwest::header::HeaderMap;
 use serde_json::Value;
 use time::Duration;
 
-use super::fixtures::{seed, Seeded};
+use super::fixtures::Seeded;
 use super::http::{send, Answer};
 use super::TestApp;
 
@@ -100,10 +103,41 @@ impl TestApp {
     /// Starts the app on a fresh database of `backend`, seeds it ([`seed`]) and registers one
     /// application of `acme` as `spec`: where most OAuth tests begin.
     pub async fn start_with_client(backend: Backend, spec: ClientSpec) -> (Self, Seeded, Client) {
-        let app = Self::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = Self::start_seeded(backend).await;
         let client = app.register_client(seeded.acme.id, spec).await;
         (app, seeded, client)
+    }
+
+    /// [`TestApp::start_with_client`], then a second application of `acme` as `second`: for the
+    /// tests of what one application must not do with another's credentials.
+    pub async fn start_with_clients(
+        backend: Backend,
+        first: ClientSpec,
+        second: ClientSpec,
+    ) -> (Self, Seeded, Client, Client) {
+        let (app, seeded, client) = Self::start_with_client(backend, first).await;
+        let other = app.register_client(seeded.acme.id, second).await;
+        (app, seeded, client, other)
+    }
+
+    /// Starts a device authorization (RFC 8628 section 3.1) for `application` straight through
+    /// the store, good for ten minutes; returns its user code.
+    pub async fn start_device_authorization(&self, application: &Application) -> String {
+        let now = self.now();
+        let user_code = new_user_code();
+        let device = NewDeviceCode {
+            hash: Secret::generate(SecretKind::DeviceCode).hash(),
+            user_code: user_code.clone(),
+            application_id: application.id,
+            scopes: application.scopes,
+            created_at: now,
+            expires_at: now + Duration::minutes(10),
+        };
+        self.store()
+            .create_device_code(device)
+            .await
+            .expect("device code");
+        user_code
     }
 
     /// Registers an application in `account_id` straight through the store.

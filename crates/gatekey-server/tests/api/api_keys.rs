@@ -3,20 +3,22 @@
 use reqwest::Method;
 use serde_json::json;
 
-use crate::harness::{assert_error, each_backend, seed, send, TestApp};
+use crate::harness::{assert_error, each_backend, send, TestApp};
 
 #[tokio::test]
 async fn create_use_record_and_revoke() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         let bootstrap_key = app.key(&seeded.owner, None).await;
 
-        let created = send(
-            app.request(Method::POST, "/api/v1/api_keys", &bootstrap_key)
-                .json(&json!({"name": "reporting", "scopes": ["read"], "expires_in": 3600})),
-        )
-        .await;
+        let created = app
+            .send_json(
+                Method::POST,
+                "/api/v1/api_keys",
+                &bootstrap_key,
+                json!({"name": "reporting", "scopes": ["read"], "expires_in": 3600}),
+            )
+            .await;
         assert_eq!(created.0, 201, "{}", created.2);
         let secret = created.2["secret"]
             .as_str()
@@ -90,8 +92,7 @@ async fn create_use_record_and_revoke() {
 #[tokio::test]
 async fn missing_malformed_and_unknown_credentials() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         let key = app.key(&seeded.owner, None).await;
 
         let none = send(app.http.get(app.url("/api/v1/me"))).await;

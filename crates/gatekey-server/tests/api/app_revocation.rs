@@ -9,7 +9,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::harness::{
-    assert_error, consent_form, each_backend, seed, send, send_text, sign_in, TestApp, PASSWORD,
+    assert_error, consent_form, each_backend, send, send_text, sign_in, TestApp, PASSWORD,
 };
 use crate::oauth_fixture::{Client, ClientSpec, REDIRECT};
 
@@ -67,8 +67,7 @@ fn text(value: &Value, field: &str) -> String {
 #[tokio::test]
 async fn an_oauth_token_cannot_manage_credentials() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         let robot = app
             .service_account(&seeded.acme, "robot", Role::Member)
             .await;
@@ -152,8 +151,7 @@ async fn an_oauth_token_cannot_manage_credentials() {
 #[tokio::test]
 async fn after_the_user_revokes_an_application_nothing_it_obtained_works() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         let mut spec = ClientSpec::confidential();
         spec.scopes = "read write admin";
         let client = app.register_client(seeded.acme.id, spec.clone()).await;
@@ -176,11 +174,7 @@ async fn after_the_user_revokes_an_application_nothing_it_obtained_works() {
         let refresh = text(&refreshed.2, "refresh_token");
         for token in &access_tokens {
             assert_eq!(send(app.request(Method::GET, "/api/v1/me", token)).await.0, 200);
-            let minted = send(
-                app.request(Method::POST, "/api/v1/api_keys", token)
-                    .json(&json!({"name": "lasting"})),
-            )
-            .await;
+            let minted = app.send_json(Method::POST, "/api/v1/api_keys", token, json!({"name": "lasting"})).await;
             assert_error(&minted, 403, "forbidden");
             let registered = send(app.request(Method::POST, "/api/v1/applications", token).json(
                 &json!({"name": "lasting", "client_type": "confidential", "redirect_uris": [REDIRECT]}),

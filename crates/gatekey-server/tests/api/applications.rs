@@ -8,9 +8,7 @@ use gatekey_core::secret::TokenHash;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::harness::{
-    assert_error, each_backend, seed, send, send_text, sign_in, TestApp, PASSWORD,
-};
+use crate::harness::{assert_error, each_backend, send, send_text, sign_in, TestApp, PASSWORD};
 
 type Answer = (u16, reqwest::header::HeaderMap, Value);
 
@@ -50,8 +48,7 @@ async fn audit_actions(app: &TestApp, key: &str) -> Vec<Value> {
 #[tokio::test]
 async fn register_show_update_rotate_and_delete() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         let key = app.key(&seeded.owner, None).await;
         let robot = app
             .service_account(&seeded.acme, "reports robot", Role::Member)
@@ -129,11 +126,14 @@ async fn register_show_update_rotate_and_delete() {
 
         // PATCH changes only what it is sent.
         let path = format!("/api/v1/applications/{id}");
-        let patched = send(
-            app.request(Method::PATCH, &path, &key)
-                .json(&json!({"name": "Reports v2", "scopes": ["read"], "introspect": true})),
-        )
-        .await;
+        let patched = app
+            .send_json(
+                Method::PATCH,
+                &path,
+                &key,
+                json!({"name": "Reports v2", "scopes": ["read"], "introspect": true}),
+            )
+            .await;
         assert_eq!(patched.0, 200, "{}", patched.2);
         assert_eq!(
             (
@@ -148,11 +148,14 @@ async fn register_show_update_rotate_and_delete() {
             json!(["https://reports.example/cb"])
         );
         assert_eq!(patched.2["service_account_id"], robot.user.id);
-        let unlink = send(
-            app.request(Method::PATCH, &path, &key)
-                .json(&json!({"service_account_id": null})),
-        )
-        .await;
+        let unlink = app
+            .send_json(
+                Method::PATCH,
+                &path,
+                &key,
+                json!({"service_account_id": null}),
+            )
+            .await;
         assert_error(&unlink, 400, "invalid_request");
         assert!(
             unlink.2["error_description"]
@@ -162,37 +165,39 @@ async fn register_show_update_rotate_and_delete() {
             "{}",
             unlink.2
         );
-        let retype = send(
-            app.request(Method::PATCH, &path, &key)
-                .json(&json!({"client_type": "public"})),
-        )
-        .await;
+        let retype = app
+            .send_json(Method::PATCH, &path, &key, json!({"client_type": "public"}))
+            .await;
         assert_error(&retype, 400, "invalid_request");
-        let restated = send(
-            app.request(Method::PATCH, &path, &key)
-                .json(&json!({"client_type": "confidential"})),
-        )
-        .await;
+        let restated = app
+            .send_json(
+                Method::PATCH,
+                &path,
+                &key,
+                json!({"client_type": "confidential"}),
+            )
+            .await;
         assert_eq!(
             restated.0, 200,
             "restating the type is fine: {}",
             restated.2
         );
-        let secret_field = send(
-            app.request(Method::PATCH, &path, &key)
-                .json(&json!({"client_secret": "gk_cs_mine"})),
-        )
-        .await;
+        let secret_field = app
+            .send_json(
+                Method::PATCH,
+                &path,
+                &key,
+                json!({"client_secret": "gk_cs_mine"}),
+            )
+            .await;
         assert_eq!(
             secret_field.0, 422,
             "unknown fields are refused: {}",
             secret_field.2
         );
-        let put = send(
-            app.request(Method::PUT, &path, &key)
-                .json(&json!({"name": "x"})),
-        )
-        .await;
+        let put = app
+            .send_json(Method::PUT, &path, &key, json!({"name": "x"}))
+            .await;
         assert_eq!(put.0, 405, "PATCH only: {}", put.2);
 
         // Rotation: a new secret, shown once; the old one works for the grace period.
@@ -309,8 +314,7 @@ async fn register_show_update_rotate_and_delete() {
 #[tokio::test]
 async fn registration_rules() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         let key = app.key(&seeded.owner, None).await;
         let robot = app
             .service_account(&seeded.acme, "robot", Role::Member)
@@ -477,8 +481,7 @@ async fn registration_rules() {
 #[tokio::test]
 async fn only_admins_and_only_their_own_account() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         let owner_key = app.key(&seeded.owner, None).await;
         let made = create(&app, &owner_key, public()).await;
         assert_eq!(made.0, 201, "{}", made.2);
@@ -575,8 +578,7 @@ fn element_text(html: &str, id: &str) -> Option<String> {
 #[tokio::test]
 async fn the_admin_page_registers_lists_and_deletes_applications() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         let admin = sign_in(&app, "owner@acme.test", PASSWORD).await;
         let (status, _, home) = send_text(admin.request(&app, Method::GET, "/")).await;
         assert_eq!(status, 200);

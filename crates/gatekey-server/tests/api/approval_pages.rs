@@ -10,11 +10,11 @@ use gatekey_core::oauth::device::{display_user_code, new_user_code, NewDeviceCod
 use gatekey_core::oauth::store::DeviceStore;
 use gatekey_core::role::Role;
 use gatekey_core::secret::{Secret, SecretKind};
-use gatekey_core::store::{AccountStore, UserStore};
+use gatekey_core::store::AccountStore;
 use reqwest::Method;
 use time::{Duration, OffsetDateTime};
 
-use crate::harness::{csrf_token_in, each_backend, seed, send_text, sign_in, TestApp, PASSWORD};
+use crate::harness::{csrf_token_in, each_backend, send_text, sign_in, TestApp, PASSWORD};
 use crate::oauth_fixture::{Client, ClientSpec};
 
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
@@ -87,25 +87,14 @@ fn hidden_value_in(html: &str, name: &str) -> String {
 
 /// Makes the user `user_id` a member of `account`.
 async fn join(app: &TestApp, user_id: i64, account: &Account) {
-    let now = OffsetDateTime::now_utc();
-    let audit = AuditEntry::new(
-        now,
-        &Actor::operator(),
-        AuditAction::MembershipCreated,
-        "membership",
-    );
-    app.store()
-        .add_membership(user_id, account.id, Role::Member, now, audit)
-        .await
-        .expect("membership");
+    app.join(user_id, account.id, Role::Member).await;
 }
 
 #[tokio::test]
 async fn the_device_page_names_the_registrar_whatever_account_is_chosen_and_only_offered_ones_count(
 ) {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         join(&app, seeded.owner.user.id, &seeded.other).await;
         // Registered by the account the session acts in: the old notice stayed silent, though
         // the user may then choose another account in the drop-down.
@@ -168,8 +157,7 @@ async fn the_device_page_names_the_registrar_whatever_account_is_chosen_and_only
 #[tokio::test]
 async fn the_consent_notice_is_for_the_account_the_user_chose() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         join(&app, seeded.owner.user.id, &seeded.other).await;
         let own = app
             .register_client(seeded.acme.id, ClientSpec::confidential())
@@ -204,8 +192,7 @@ async fn the_consent_notice_is_for_the_account_the_user_chose() {
 #[tokio::test]
 async fn the_consent_page_names_another_registering_account_and_the_client_id() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         let evil = named_account(&app, "evil", "Evil Corp").await;
         // Both applications carry the same name: only the page can tell them apart.
         let own = app
@@ -245,8 +232,7 @@ async fn the_consent_page_names_another_registering_account_and_the_client_id() 
 #[tokio::test]
 async fn the_device_page_names_the_registering_account_and_describes_scopes_as_consent_does() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         let evil = named_account(&app, "evil", "Evil Corp").await;
         let own = app.register_client(seeded.acme.id, device_client()).await;
         let look_alike = app.register_client(evil.id, device_client()).await;

@@ -5,15 +5,14 @@ use reqwest::header::USER_AGENT;
 use reqwest::Method;
 use serde_json::json;
 
-use crate::harness::{each_backend, seed, send, TestApp};
+use crate::harness::{each_backend, send, TestApp};
 
 const AGENT: &str = "audit-test/1.0 (integration)";
 
 #[tokio::test]
 async fn key_creation_and_revocation_are_recorded_newest_first() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         let owner_key = app.key(&seeded.owner, None).await;
         let owner_key_id = app.key_id(&owner_key).await;
 
@@ -88,8 +87,7 @@ async fn key_creation_and_revocation_are_recorded_newest_first() {
 #[tokio::test]
 async fn only_administrators_read_the_audit_log() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         let (_, member_key) = app
             .person_with_key(&seeded.acme, "member@acme.test", Role::Member)
             .await;

@@ -4,7 +4,7 @@ use gatekey_core::role::Role;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::harness::{assert_error, each_backend, seed, send, Team, TestApp};
+use crate::harness::{assert_error, each_backend, send, TestApp};
 
 /// The 403 of a role or scope that does not allow the request.
 #[track_caller]
@@ -31,15 +31,17 @@ fn listed(body: &Value, things: &str, field: &str) -> Vec<Value> {
 #[tokio::test]
 async fn a_read_only_key_cannot_create_keys() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         let read_only = app.key(&seeded.owner, Some("read")).await;
 
-        let refused = send(
-            app.request(Method::POST, "/api/v1/api_keys", &read_only)
-                .json(&json!({"name": "escalation"})),
-        )
-        .await;
+        let refused = app
+            .send_json(
+                Method::POST,
+                "/api/v1/api_keys",
+                &read_only,
+                json!({"name": "escalation"}),
+            )
+            .await;
         assert_error(&refused, 403, "insufficient_scope");
         let challenge = refused.1["www-authenticate"].to_str().unwrap();
         assert!(
@@ -61,40 +63,51 @@ async fn a_read_only_key_cannot_create_keys() {
 #[tokio::test]
 async fn a_new_key_never_exceeds_its_creator() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         let read_write = app.key(&seeded.owner, Some("read write")).await;
 
         for scopes in [json!(["admin"]), json!(["read", "admin"])] {
-            let wider = send(
-                app.request(Method::POST, "/api/v1/api_keys", &read_write)
-                    .json(&json!({"name": "wider", "scopes": scopes})),
-            )
-            .await;
+            let wider = app
+                .send_json(
+                    Method::POST,
+                    "/api/v1/api_keys",
+                    &read_write,
+                    json!({"name": "wider", "scopes": scopes}),
+                )
+                .await;
             assert_error(&wider, 400, "invalid_request");
         }
 
         let (_, member_key) = app
             .person_with_key(&seeded.acme, "member@acme.test", Role::Member)
             .await;
-        let beyond_role = send(
-            app.request(Method::POST, "/api/v1/api_keys", &member_key)
-                .json(&json!({"name": "wider", "scopes": ["admin"]})),
-        )
-        .await;
+        let beyond_role = app
+            .send_json(
+                Method::POST,
+                "/api/v1/api_keys",
+                &member_key,
+                json!({"name": "wider", "scopes": ["admin"]}),
+            )
+            .await;
         assert_error(&beyond_role, 400, "invalid_request");
 
-        let narrower = send(
-            app.request(Method::POST, "/api/v1/api_keys", &read_write)
-                .json(&json!({"name": "narrower", "scopes": ["read"]})),
-        )
-        .await;
+        let narrower = app
+            .send_json(
+                Method::POST,
+                "/api/v1/api_keys",
+                &read_write,
+                json!({"name": "narrower", "scopes": ["read"]}),
+            )
+            .await;
         assert_eq!(narrower.0, 201, "{}", narrower.2);
-        let by_default = send(
-            app.request(Method::POST, "/api/v1/api_keys", &read_write)
-                .json(&json!({"name": "default"})),
-        )
-        .await;
+        let by_default = app
+            .send_json(
+                Method::POST,
+                "/api/v1/api_keys",
+                &read_write,
+                json!({"name": "default"}),
+            )
+            .await;
         assert_eq!(by_default.0, 201, "{}", by_default.2);
         assert_eq!(by_default.2["scopes"], json!(["read", "write"]));
         app.stop().await;
@@ -105,8 +118,7 @@ async fn a_new_key_never_exceeds_its_creator() {
 #[tokio::test]
 async fn members_and_viewers_cannot_administer() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         let member = app
             .person(&seeded.acme, "member@acme.test", Role::Member)
             .await;
@@ -125,11 +137,14 @@ async fn members_and_viewers_cannot_administer() {
             assert_refused(&send(app.request(Method::GET, path, &viewer_key)).await);
         }
         let someone_else = format!("/api/v1/users/{}/api_keys", member.user.id);
-        let refused = send(
-            app.request(Method::POST, &someone_else, &viewer_key)
-                .json(&json!({"name": "for the member"})),
-        )
-        .await;
+        let refused = app
+            .send_json(
+                Method::POST,
+                &someone_else,
+                &viewer_key,
+                json!({"name": "for the member"}),
+            )
+            .await;
         assert_refused(&refused);
         assert_refused(&send(app.request(Method::GET, &someone_else, &viewer_key)).await);
         let created = send(
@@ -156,8 +171,7 @@ async fn members_and_viewers_cannot_administer() {
 #[tokio::test]
 async fn an_admin_creates_a_key_for_a_service_account() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         let (_, admin_key) = app
             .person_with_key(&seeded.acme, "admin@acme.test", Role::Admin)
             .await;
@@ -210,8 +224,7 @@ async fn an_admin_creates_a_key_for_a_service_account() {
 #[tokio::test]
 async fn nothing_crosses_accounts() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         let (_, key_a) = app
             .person_with_key(&seeded.acme, "admin@acme.test", Role::Admin)
             .await;
@@ -225,11 +238,14 @@ async fn nothing_crosses_accounts() {
             .service_account(&seeded.other, "Other robot", Role::Member)
             .await;
         // Activity in B, so that B's audit log has events by B's people.
-        let made_in_b = send(
-            app.request(Method::POST, "/api/v1/api_keys", &key_b)
-                .json(&json!({"name": "b's own"})),
-        )
-        .await;
+        let made_in_b = app
+            .send_json(
+                Method::POST,
+                "/api/v1/api_keys",
+                &key_b,
+                json!({"name": "b's own"}),
+            )
+            .await;
         assert_eq!(made_in_b.0, 201, "{}", made_in_b.2);
         let key_in_b = made_in_b.2["id"].as_i64().unwrap();
         let secret_in_b = made_in_b.2["secret"].as_str().unwrap().to_owned();
@@ -320,8 +336,7 @@ async fn nothing_crosses_accounts() {
 #[tokio::test]
 async fn a_member_revokes_their_own_key_only() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         let (member, member_key) = app
             .person_with_key(&seeded.acme, "member@acme.test", Role::Member)
             .await;
@@ -357,8 +372,7 @@ async fn a_member_revokes_their_own_key_only() {
 #[tokio::test]
 async fn only_an_owner_makes_an_owner() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         let (_, admin_key) = app
             .person_with_key(&seeded.acme, "admin@acme.test", Role::Admin)
             .await;
@@ -371,11 +385,14 @@ async fn only_an_owner_makes_an_owner() {
         )
         .await;
         assert_error(&refused, 403, "forbidden");
-        let robot = send(
-            app.request(Method::POST, "/api/v1/service_accounts", &admin_key)
-                .json(&json!({"name": "Owner robot", "role": "owner"})),
-        )
-        .await;
+        let robot = app
+            .send_json(
+                Method::POST,
+                "/api/v1/service_accounts",
+                &admin_key,
+                json!({"name": "Owner robot", "role": "owner"}),
+            )
+            .await;
         assert_error(&robot, 403, "forbidden");
         let users = send(app.request(Method::GET, "/api/v1/users", &admin_key)).await;
         assert!(
@@ -412,12 +429,7 @@ async fn only_an_owner_makes_an_owner() {
 #[tokio::test]
 async fn admins_create_keys_for_service_accounts_only_and_never_upwards() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let Team {
-            seeded,
-            admin,
-            member,
-        } = Team::seed(&app).await;
+        let (app, seeded, admin, member) = TestApp::start_with_team(backend).await;
         let owner_bot = app
             .service_account(&seeded.acme, "Owner bot", Role::Owner)
             .await;
@@ -451,11 +463,14 @@ async fn admins_create_keys_for_service_accounts_only_and_never_upwards() {
             keys.2["pagination"]["total_records"], 1,
             "nothing was created for anyone else"
         );
-        let empty = send(
-            app.request(Method::POST, "/api/v1/api_keys", &admin_key)
-                .json(&json!({"name": "x", "scopes": []})),
-        )
-        .await;
+        let empty = app
+            .send_json(
+                Method::POST,
+                "/api/v1/api_keys",
+                &admin_key,
+                json!({"name": "x", "scopes": []}),
+            )
+            .await;
         assert_error(&empty, 400, "invalid_request");
         assert!(
             empty.2["error_description"]

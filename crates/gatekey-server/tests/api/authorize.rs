@@ -1,21 +1,19 @@
 //! The authorization endpoint as a browser drives it: sign-in, account choice, consent, and
 //! the answer at the redirect URI; then the user's list of authorized applications.
 
-use gatekey_core::audit::{Actor, AuditAction, AuditEntry};
 use gatekey_core::oauth::application::{Application, ApplicationSettings, ClientType, GrantType};
 use gatekey_core::oauth::store::TokenStore;
 use gatekey_core::oauth::token::CodeRedemption;
 use gatekey_core::role::Role;
 use gatekey_core::scope::ScopeSet;
 use gatekey_core::secret::{Secret, SecretKind};
-use gatekey_core::store::UserStore;
 use reqwest::header::LOCATION;
 use reqwest::Method;
 use time::OffsetDateTime;
 
 use crate::harness::{
-    assert_error, consent_form, csrf_token_in, each_backend, seed, send, send_text, sign_in,
-    Browser, TestApp, PASSWORD,
+    assert_error, consent_form, csrf_token_in, each_backend, send, send_text, sign_in, Browser,
+    TestApp, PASSWORD,
 };
 
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
@@ -82,8 +80,7 @@ async fn consent(app: &TestApp, browser: &Browser, path: &str, decision: &str) -
 #[tokio::test]
 async fn sign_in_consent_and_a_code_bound_to_the_request() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         register(
             &app,
             seeded.acme.id,
@@ -179,8 +176,7 @@ async fn sign_in_consent_and_a_code_bound_to_the_request() {
 #[tokio::test]
 async fn untrusted_requests_are_shown_and_never_redirected() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         register(&app, seeded.acme.id, "app_c", ClientType::Confidential, false).await;
         let browser = sign_in(&app, "owner@acme.test", PASSWORD).await;
         for path in [
@@ -201,8 +197,7 @@ async fn untrusted_requests_are_shown_and_never_redirected() {
 #[tokio::test]
 async fn other_errors_go_back_to_the_client() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         register(&app, seeded.acme.id, "app_public", ClientType::Public, false).await;
         let base = "/oauth/authorize?client_id=app_public&redirect_uri=https%3A%2F%2Fclient.example.com%2Fcb&state=s1";
         for (extra, error) in [
@@ -229,8 +224,7 @@ async fn other_errors_go_back_to_the_client() {
 #[tokio::test]
 async fn deny_choice_of_account_remembered_consent_and_csrf() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         register(
             &app,
             seeded.acme.id,
@@ -239,23 +233,8 @@ async fn deny_choice_of_account_remembered_consent_and_csrf() {
             false,
         )
         .await;
-        let now = OffsetDateTime::now_utc();
-        let audit = AuditEntry::new(
-            now,
-            &Actor::operator(),
-            AuditAction::MembershipCreated,
-            "membership",
-        );
-        app.store()
-            .add_membership(
-                seeded.owner.user.id,
-                seeded.other.id,
-                Role::Member,
-                now,
-                audit,
-            )
-            .await
-            .unwrap();
+        app.join(seeded.owner.user.id, seeded.other.id, Role::Member)
+            .await;
         let browser = sign_in(&app, "owner@acme.test", PASSWORD).await;
 
         // Two accounts: the user chooses.
@@ -305,8 +284,7 @@ async fn deny_choice_of_account_remembered_consent_and_csrf() {
 #[tokio::test]
 async fn implicit_only_when_allowed_and_in_the_fragment() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         register(&app, seeded.acme.id, "app_implicit", ClientType::Public, true).await;
         let browser = sign_in(&app, "owner@acme.test", PASSWORD).await;
         let path = "/oauth/authorize?client_id=app_implicit&redirect_uri=https%3A%2F%2Fclient.example.com%2Fcb&response_type=token&state=st";
@@ -328,8 +306,7 @@ async fn implicit_only_when_allowed_and_in_the_fragment() {
 #[tokio::test]
 async fn users_list_and_revoke_their_authorized_applications() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         register(
             &app,
             seeded.acme.id,

@@ -4,13 +4,12 @@ use reqwest::header::CONTENT_TYPE;
 use reqwest::Method;
 use serde_json::json;
 
-use crate::harness::{assert_error, each_backend, seed, send, TestApp};
+use crate::harness::{assert_error, each_backend, send, TestApp};
 
 #[tokio::test]
 async fn malformed_bodies() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         let key = app.key(&seeded.owner, None).await;
         let post = || app.request(Method::POST, "/api/v1/api_keys", &key);
 
@@ -70,8 +69,7 @@ async fn malformed_bodies() {
 #[tokio::test]
 async fn bad_users() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         let key = app.key(&seeded.owner, None).await;
         let create = |body: serde_json::Value| {
             send(app.request(Method::POST, "/api/v1/users", &key).json(&body))
@@ -117,8 +115,7 @@ async fn bad_users() {
 #[tokio::test]
 async fn bad_pages() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         let key = app.key(&seeded.owner, None).await;
 
         for list in ["/api/v1/api_keys", "/api/v1/users", "/api/v1/audits"] {
@@ -149,8 +146,7 @@ async fn bad_pages() {
 #[tokio::test]
 async fn wrong_methods_and_paths() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         let key = app.key(&seeded.owner, None).await;
 
         let delete_me = send(app.request(Method::DELETE, "/api/v1/me", &key)).await;
@@ -180,8 +176,7 @@ async fn wrong_methods_and_paths() {
 #[tokio::test]
 async fn a_credential_in_the_query_string_is_refused_even_with_the_header() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         let key = app.key(&seeded.owner, None).await;
 
         for name in ["access_token", "api_key", "token", "Access_Token"] {

@@ -10,18 +10,14 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
-use gatekey_core::audit::{Actor, AuditAction, AuditEntry};
 use gatekey_core::oauth::application::{ApplicationSettings, ClientType, GrantType};
-use gatekey_core::oauth::device::{display_user_code, new_user_code, DeviceStatus, NewDeviceCode};
+use gatekey_core::oauth::device::{display_user_code, DeviceStatus};
 use gatekey_core::oauth::store::DeviceStore;
 use gatekey_core::role::Role;
 use gatekey_core::scope::ScopeSet;
-use gatekey_core::secret::{Secret, SecretKind};
-use gatekey_core::store::UserStore;
 use gatekey_store::Backend;
-use time::OffsetDateTime;
 
-use crate::harness::{seed, TestApp, PASSWORD};
+use crate::harness::{TestApp, PASSWORD};
 
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
@@ -112,21 +108,25 @@ async fn redirect_catcher() -> (SocketAddr, Arc<Mutex<Option<String>>>) {
 }
 
 async fn fill_and_sign_in(client: &Client, email: &str) {
+    type_into(client, "#email", email).await;
+    type_into(client, "#password", PASSWORD).await;
+    submit(client).await;
+}
+
+/// Waits for the field `css` and types `text` into it.
+async fn type_into(client: &Client, css: &str, text: &str) {
     client
         .wait()
-        .for_element(Locator::Css("#email"))
+        .for_element(Locator::Css(css))
         .await
         .unwrap()
-        .send_keys(email)
+        .send_keys(text)
         .await
         .unwrap();
-    client
-        .find(Locator::Css("#password"))
-        .await
-        .unwrap()
-        .send_keys(PASSWORD)
-        .await
-        .unwrap();
+}
+
+/// Submits the page's main form.
+async fn submit(client: &Client) {
     client
         .find(Locator::Css("main button[type=submit]"))
         .await
@@ -141,25 +141,9 @@ async fn a_browser_signs_in_chooses_an_account_consents_and_gets_a_code() {
     if !enabled() {
         return;
     }
-    let app = TestApp::start(Backend::Sqlite).await;
-    let seeded = seed(&app).await;
-    let now = OffsetDateTime::now_utc();
-    let audit = AuditEntry::new(
-        now,
-        &Actor::operator(),
-        AuditAction::MembershipCreated,
-        "membership",
-    );
-    app.store()
-        .add_membership(
-            seeded.owner.user.id,
-            seeded.other.id,
-            Role::Member,
-            now,
-            audit,
-        )
-        .await
-        .unwrap();
+    let (app, seeded) = TestApp::start_seeded(Backend::Sqlite).await;
+    app.join(seeded.owner.user.id, seeded.other.id, Role::Member)
+        .await;
     let settings = ApplicationSettings {
         name: "Browser test app".into(),
         redirect_uris: vec!["http://127.0.0.1/cb".into()],
@@ -190,13 +174,7 @@ async fn a_browser_signs_in_chooses_an_account_consents_and_gets_a_code() {
         .await
         .unwrap();
     select.select_by_value("other").await.unwrap();
-    client
-        .find(Locator::Css("main button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    submit(&client).await;
 
     let allow = client
         .wait()
@@ -281,9 +259,7 @@ async fn a_browser_approves_a_device_on_the_device_page() {
     if !enabled() {
         return;
     }
-    let app = TestApp::start(Backend::Sqlite).await;
-    let seeded = seed(&app).await;
-    let now = OffsetDateTime::now_utc();
+    let (app, seeded) = TestApp::start_seeded(Backend::Sqlite).await;
     let settings = ApplicationSettings {
         name: "Device test app".into(),
         redirect_uris: vec![],
@@ -296,16 +272,7 @@ async fn a_browser_approves_a_device_on_the_device_page() {
     let application = app
         .store_application(seeded.acme.id, "app_device", ClientType::Public, settings)
         .await;
-    let user_code = new_user_code();
-    let device = NewDeviceCode {
-        hash: Secret::generate(SecretKind::DeviceCode).hash(),
-        user_code: user_code.clone(),
-        application_id: application.id,
-        scopes: application.scopes,
-        created_at: now,
-        expires_at: now + time::Duration::minutes(10),
-    };
-    app.store().create_device_code(device).await.unwrap();
+    let user_code = app.start_device_authorization(&application).await;
 
     let (_driver, client) = browser().await;
     client
@@ -313,22 +280,13 @@ async fn a_browser_approves_a_device_on_the_device_page() {
         .await
         .unwrap();
     fill_and_sign_in(&client, "owner@acme.test").await;
-    let input = client
-        .wait()
-        .for_element(Locator::Css("#user-code"))
-        .await
-        .unwrap();
-    input
-        .send_keys(&display_user_code(&user_code).to_lowercase())
-        .await
-        .unwrap();
-    client
-        .find(Locator::Css("main button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    type_into(
+        &client,
+        "#user-code",
+        &display_user_code(&user_code).to_lowercase(),
+    )
+    .await;
+    submit(&client).await;
     client
         .wait()
         .for_element(Locator::Css("button[value=allow]"))

@@ -14,10 +14,9 @@ use gatekey_core::role::Role;
 use gatekey_core::store::UserStore;
 use gatekey_core::user::Member;
 use gatekey_store::{Backend, SqlStore};
-use reqwest::Method;
 use time::OffsetDateTime;
 
-use crate::harness::{assert_error, each_backend, seed, send_text, sign_in, TestApp, PASSWORD};
+use crate::harness::{assert_error, each_backend, sign_in, TestApp, PASSWORD};
 use crate::oauth_fixture::{Client, ClientSpec};
 
 const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
@@ -33,8 +32,7 @@ struct Approved {
 
 /// Starts a device authorization for a public client and approves it as a member of `acme`.
 async fn approved_device(backend: Backend) -> Approved {
-    let app = TestApp::start(backend).await;
-    let seeded = seed(&app).await;
+    let (app, seeded) = TestApp::start_seeded(backend).await;
     let user = app.person(&seeded.acme, "tv@acme.test", Role::Member).await;
     let spec = ClientSpec {
         client_type: ClientType::Public,
@@ -51,16 +49,9 @@ async fn approved_device(backend: Backend) -> Approved {
     let device_code = started.2["device_code"].as_str().unwrap().to_owned();
     let user_code = normalize_user_code(started.2["user_code"].as_str().unwrap()).unwrap();
     let browser = sign_in(&app, "tv@acme.test", PASSWORD).await;
-    let decided = browser
-        .request(&app, Method::POST, "/device/decision")
-        .form(&[
-            ("csrf_token", browser.csrf.as_str()),
-            ("user_code", user_code.as_str()),
-            ("account", "acme"),
-            ("offered", "acme"),
-            ("decision", "allow"),
-        ]);
-    let done = send_text(decided).await;
+    let done = browser
+        .allow_device(&app, &browser.csrf, &user_code, "acme")
+        .await;
     assert_eq!(done.0, 200, "{}", done.2);
     Approved {
         app,

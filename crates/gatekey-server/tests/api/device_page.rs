@@ -1,19 +1,16 @@
 //! The `/device` page of RFC 8628: a signed-in user types the code a device shows and decides.
 
 use gatekey_core::oauth::application::{ApplicationSettings, ClientType, GrantType};
-use gatekey_core::oauth::device::{display_user_code, new_user_code, DeviceStatus, NewDeviceCode};
+use gatekey_core::oauth::device::{display_user_code, DeviceStatus};
 use gatekey_core::oauth::store::{ApplicationStore, DeviceStore};
 use gatekey_core::scope::ScopeSet;
-use gatekey_core::secret::{Secret, SecretKind};
 use reqwest::header::LOCATION;
 use reqwest::Method;
-use time::{Duration, OffsetDateTime};
 
-use crate::harness::{each_backend, seed, send_text, sign_in, TestApp, PASSWORD};
+use crate::harness::{each_backend, send_text, sign_in, TestApp, PASSWORD};
 
 /// Registers a device application and starts a device authorization; returns its user code.
 async fn start_device_flow(app: &TestApp, account_id: i64) -> String {
-    let now = OffsetDateTime::now_utc();
     let settings = ApplicationSettings {
         name: "TV app".into(),
         redirect_uris: vec![],
@@ -35,16 +32,7 @@ async fn start_device_flow(app: &TestApp, account_id: i64) -> String {
                 .await
         }
     };
-    let user_code = new_user_code();
-    let device = NewDeviceCode {
-        hash: Secret::generate(SecretKind::DeviceCode).hash(),
-        user_code: user_code.clone(),
-        application_id: application.id,
-        scopes: application.scopes,
-        created_at: now,
-        expires_at: now + Duration::minutes(10),
-    };
-    app.store().create_device_code(device).await.unwrap();
+    let user_code = app.start_device_authorization(&application).await;
     user_code
 }
 
@@ -59,8 +47,7 @@ fn field(html: &str, name: &str) -> String {
 #[tokio::test]
 async fn a_user_types_the_code_and_allows_or_denies() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         let user_code = start_device_flow(&app, seeded.acme.id).await;
         let typed = display_user_code(&user_code).to_lowercase();
 
@@ -93,16 +80,7 @@ async fn a_user_types_the_code_and_allows_or_denies() {
         assert_eq!(consent.0, 200, "{}", consent.2);
         assert!(consent.2.contains("TV app") && consent.2.contains(&display_user_code(&user_code)));
 
-        let decided = browser
-            .request(&app, Method::POST, "/device/decision")
-            .form(&[
-                ("csrf_token", csrf.as_str()),
-                ("user_code", user_code.as_str()),
-                ("account", "acme"),
-                ("offered", "acme"),
-                ("decision", "allow"),
-            ]);
-        let done = send_text(decided).await;
+        let done = browser.allow_device(&app, &csrf, &user_code, "acme").await;
         assert_eq!(done.0, 200, "{}", done.2);
         assert!(done.2.contains("Device connected"));
         let record = app
@@ -155,8 +133,7 @@ async fn a_user_types_the_code_and_allows_or_denies() {
 #[tokio::test]
 async fn guessing_user_codes_is_throttled() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         let real = start_device_flow(&app, seeded.acme.id).await;
         let browser = sign_in(&app, "owner@acme.test", PASSWORD).await;
         let form = send_text(browser.request(&app, Method::GET, "/device")).await;

@@ -12,7 +12,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
-use crate::harness::{assert_error, each_backend, seed, send, Team, TestApp};
+use crate::harness::{assert_error, each_backend, send, TestApp};
 use crate::oauth_fixture::{Client, ClientSpec};
 
 async fn scopes_of(app: &TestApp, credential: &str) -> Value {
@@ -135,8 +135,7 @@ async fn narrowing_an_application_narrows_its_tokens_introspection_and_refreshes
 #[tokio::test]
 async fn lowering_a_role_narrows_keys_and_tokens_here_and_through_the_feed() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         let member = app
             .person(&seeded.acme, "member@acme.test", Role::Member)
             .await;
@@ -152,11 +151,9 @@ async fn lowering_a_role_narrows_keys_and_tokens_here_and_through_the_feed() {
         }
 
         let path = format!("/api/v1/users/{}", member.user.id);
-        let lowered = send(
-            app.request(Method::PATCH, &path, &owner_key)
-                .json(&json!({"role": "viewer"})),
-        )
-        .await;
+        let lowered = app
+            .send_json(Method::PATCH, &path, &owner_key, json!({"role": "viewer"}))
+            .await;
         assert_eq!(lowered.0, 200, "{}", lowered.2);
         assert_eq!(lowered.2["role"], "viewer");
         for credential in [&key, &access] {
@@ -166,11 +163,14 @@ async fn lowering_a_role_narrows_keys_and_tokens_here_and_through_the_feed() {
         let (status, rolled) = refresh(&app, &client, &refresh_token, None).await;
         assert_eq!(status, 200, "{rolled}");
         assert_eq!(rolled["scope"], "read");
-        let created = send(
-            app.request(Method::POST, "/api/v1/api_keys", &key)
-                .json(&json!({"name": "wider", "scopes": ["read", "write"]})),
-        )
-        .await;
+        let created = app
+            .send_json(
+                Method::POST,
+                "/api/v1/api_keys",
+                &key,
+                json!({"name": "wider", "scopes": ["read", "write"]}),
+            )
+            .await;
         assert_error(&created, 400, "invalid_request");
 
         // A change written by another process (an operator command, another replica) reaches
@@ -205,12 +205,7 @@ async fn lowering_a_role_narrows_keys_and_tokens_here_and_through_the_feed() {
 #[tokio::test]
 async fn role_changes_follow_the_rank_rule_and_are_audited() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let Team {
-            seeded,
-            admin,
-            member,
-        } = Team::seed(&app).await;
+        let (app, seeded, admin, member) = TestApp::start_with_team(backend).await;
         let stranger = app
             .person(&seeded.other, "x@other.test", Role::Member)
             .await;

@@ -2,6 +2,7 @@
 //! counts, not whatever the client wrote to the left of it.
 
 use gatekey_core::role::Role;
+use gatekey_core::user::Member;
 use reqwest::header::COOKIE;
 use reqwest::Method;
 use serde_json::Value;
@@ -52,18 +53,9 @@ async fn the_nearest_proxys_entry_counts_and_garbage_is_ignored() {
         let garbage = "x".repeat(8000);
         assert_eq!(wrong_login(&app, "p4@acme.test", &garbage).await, 401);
 
-        let key = app.key(&seeded.owner, None).await;
-        let listed = send(app.request(Method::GET, "/api/v1/audits?per_page=200", &key)).await;
-        let events: &Vec<Value> = listed.2["audits"].as_array().unwrap();
-        let ip_of = |email: &str| {
-            events
-                .iter()
-                .find(|e| e["detail"] == format!("email {email}").as_str())
-                .map(|e| e["ip"].clone())
-                .unwrap_or_else(|| panic!("an event for {email}: {events:?}"))
-        };
-        assert_eq!(ip_of("p0@acme.test"), "198.51.100.7");
-        assert_eq!(ip_of("p4@acme.test"), "127.0.0.1");
+        let events = audit_events(&app, &seeded.owner).await;
+        assert_eq!(ip_of(&events, "p0@acme.test"), "198.51.100.7");
+        assert_eq!(ip_of(&events, "p4@acme.test"), "127.0.0.1");
         app.stop().await;
     })
     .await;
@@ -108,19 +100,26 @@ async fn a_client_written_non_ascii_entry_does_not_hide_the_proxys_entry() {
             401
         );
 
-        let key = app.key(&seeded.owner, None).await;
-        let listed = send(app.request(Method::GET, "/api/v1/audits?per_page=200", &key)).await;
-        let events: &Vec<Value> = listed.2["audits"].as_array().unwrap();
-        let ip_of = |email: &str| {
-            events
-                .iter()
-                .find(|e| e["detail"] == format!("email {email}").as_str())
-                .map(|e| e["ip"].clone())
-                .unwrap_or_else(|| panic!("an event for {email}: {events:?}"))
-        };
-        assert_eq!(ip_of("q0@acme.test"), "198.51.100.9");
-        assert_eq!(ip_of("q1@acme.test"), "198.51.100.10");
+        let events = audit_events(&app, &seeded.owner).await;
+        assert_eq!(ip_of(&events, "q0@acme.test"), "198.51.100.9");
+        assert_eq!(ip_of(&events, "q1@acme.test"), "198.51.100.10");
         app.stop().await;
     })
     .await;
+}
+
+/// The audit events of the owner's account, as the API lists them.
+async fn audit_events(app: &TestApp, owner: &Member) -> Vec<Value> {
+    let key = app.key(owner, None).await;
+    let listed = send(app.request(Method::GET, "/api/v1/audits?per_page=200", &key)).await;
+    listed.2["audits"].as_array().unwrap().clone()
+}
+
+/// The address recorded on the failed sign-in of `email` among `events`.
+fn ip_of(events: &[Value], email: &str) -> Value {
+    events
+        .iter()
+        .find(|e| e["detail"] == format!("email {email}").as_str())
+        .map(|e| e["ip"].clone())
+        .unwrap_or_else(|| panic!("an event for {email}: {events:?}"))
 }

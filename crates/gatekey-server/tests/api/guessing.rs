@@ -6,6 +6,7 @@
 use std::net::{IpAddr, Ipv4Addr};
 
 use gatekey_core::role::Role;
+use gatekey_store::Backend;
 use reqwest::header::COOKIE;
 use reqwest::Method;
 use serde_json::Value;
@@ -58,17 +59,24 @@ fn statuses(answers: &[(u16, Option<String>)]) -> Vec<u16> {
     answers.iter().map(|(status, _)| *status).collect()
 }
 
+/// The app with room for every hash a test throws at it to wait its turn, seeded with
+/// `member@acme.test` besides the owner.
+async fn start_with_patient_hashing(backend: Backend) -> (TestApp, Seeded) {
+    let app = TestApp::start_with(backend, |c| {
+        c.password_hashing.max_wait_ms = 60_000;
+        c.password_hashing.max_waiting = 100;
+    })
+    .await;
+    let seeded = seed(&app).await;
+    app.person(&seeded.acme, "member@acme.test", Role::Member)
+        .await;
+    (app, seeded)
+}
+
 #[tokio::test]
 async fn simultaneous_wrong_passwords_get_no_more_than_the_limit_evaluated() {
     each_backend(|backend| async move {
-        let app = TestApp::start_with(backend, |c| {
-            c.password_hashing.max_wait_ms = 60_000;
-            c.password_hashing.max_waiting = 100;
-        })
-        .await;
-        let seeded = seed(&app).await;
-        app.person(&seeded.acme, "member@acme.test", Role::Member)
-            .await;
+        let (app, seeded) = start_with_patient_hashing(backend).await;
         app.person(&seeded.acme, "viewer@acme.test", Role::Viewer)
             .await;
 
@@ -149,14 +157,7 @@ async fn past_the_hashing_bound_logins_get_503_with_retry_after() {
 #[tokio::test]
 async fn wrong_current_passwords_are_throttled_and_audited_like_sign_ins() {
     each_backend(|backend| async move {
-        let app = TestApp::start_with(backend, |c| {
-            c.password_hashing.max_wait_ms = 60_000;
-            c.password_hashing.max_waiting = 100;
-        })
-        .await;
-        let seeded = seed(&app).await;
-        app.person(&seeded.acme, "member@acme.test", Role::Member)
-            .await;
+        let (app, seeded) = start_with_patient_hashing(backend).await;
         let member = sign_in(&app, "member@acme.test", PASSWORD).await;
         let change = |current: &str| {
             member.request(&app, Method::POST, "/password").form(&[

@@ -9,7 +9,7 @@ use reqwest::Method;
 use serde_json::json;
 use time::OffsetDateTime;
 
-use crate::harness::{assert_error, each_backend, seed, send, TestApp};
+use crate::harness::{assert_error, each_backend, send, TestApp};
 use crate::oauth_fixture::{Client, ClientSpec};
 
 /// Registers a resource server with `introspect` in acme through the REST API, as an account
@@ -43,8 +43,7 @@ async fn register_resource_server(app: &TestApp, admin_key: &str) -> Client {
 #[tokio::test]
 async fn introspect_sees_its_own_account_and_all_accounts_only_when_the_operator_says_so() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         let admin_key = app.key(&seeded.owner, None).await;
         let resource_server = register_resource_server(&app, &admin_key).await;
 
@@ -81,11 +80,14 @@ async fn introspect_sees_its_own_account_and_all_accounts_only_when_the_operator
         // The account admin cannot widen it through the API: the field is unknown there, and
         // refused like any unknown field (422).
         let path = format!("/api/v1/applications/{}", resource_server.application.id);
-        let patched = send(
-            app.request(Method::PATCH, &path, &admin_key)
-                .json(&json!({"introspect_all_accounts": true})),
-        )
-        .await;
+        let patched = app
+            .send_json(
+                Method::PATCH,
+                &path,
+                &admin_key,
+                json!({"introspect_all_accounts": true}),
+            )
+            .await;
         assert_error(&patched, 422, "invalid_request");
         let created = send(
             app.request(Method::POST, "/api/v1/applications", &admin_key)
@@ -121,22 +123,28 @@ async fn introspect_sees_its_own_account_and_all_accounts_only_when_the_operator
             assert_eq!(seen["account"], "other");
         }
         // Taking `introspect` away through the API takes every account away too.
-        let narrowed = send(
-            app.request(Method::PATCH, &path, &admin_key)
-                .json(&json!({"introspect": false})),
-        )
-        .await;
+        let narrowed = app
+            .send_json(
+                Method::PATCH,
+                &path,
+                &admin_key,
+                json!({"introspect": false}),
+            )
+            .await;
         assert_eq!(narrowed.0, 200, "{}", narrowed.2);
         let seen = app.introspect(&resource_server, &other_access).await;
         assert_eq!(seen, json!({"active": false}));
         let seen = app.introspect(&resource_server, &acme_access).await;
         assert_eq!(seen, json!({"active": false}));
 
-        let restored = send(
-            app.request(Method::PATCH, &path, &admin_key)
-                .json(&json!({"introspect": true})),
-        )
-        .await;
+        let restored = app
+            .send_json(
+                Method::PATCH,
+                &path,
+                &admin_key,
+                json!({"introspect": true}),
+            )
+            .await;
         assert_eq!(restored.0, 200, "{}", restored.2);
         let current = app
             .store()

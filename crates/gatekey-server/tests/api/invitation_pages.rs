@@ -20,11 +20,14 @@ const CHOSEN: &str = "a password I chose myself";
 
 /// Invites `email` as a member with `key`; returns the link's path and the invitation's id.
 async fn invite(app: &TestApp, key: &str, email: &str) -> (String, i64) {
-    let made = send(
-        app.request(Method::POST, "/api/v1/users", key)
-            .json(&json!({"email": email, "name": "Invited", "role": "member"})),
-    )
-    .await;
+    let made = app
+        .send_json(
+            Method::POST,
+            "/api/v1/users",
+            key,
+            json!({"email": email, "name": "Invited", "role": "member"}),
+        )
+        .await;
     assert_eq!(made.0, 201, "{}", made.2);
     let url = made.2["invitation"]["accept_url"].as_str().unwrap();
     let path = &url[url
@@ -93,8 +96,7 @@ async fn members(app: &TestApp, key: &str) -> Vec<(String, String)> {
 #[tokio::test]
 async fn a_person_of_another_account_accepts_when_signed_in() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         app.person(&seeded.other, "ada@other.test", Role::Owner)
             .await;
         let key = app.key(&seeded.owner, None).await;
@@ -170,8 +172,7 @@ async fn a_person_of_another_account_accepts_when_signed_in() {
 #[tokio::test]
 async fn a_new_person_chooses_a_password_through_the_link_and_signs_in_with_it() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         let key = app.key(&seeded.owner, None).await;
         let (path, _) = invite(&app, &key, "new@example.test").await;
 
@@ -202,8 +203,7 @@ async fn a_new_person_chooses_a_password_through_the_link_and_signs_in_with_it()
 #[tokio::test]
 async fn a_link_for_an_email_with_a_login_cannot_set_its_password() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         app.person(&seeded.other, "ada@other.test", Role::Owner)
             .await;
         let key = app.key(&seeded.owner, None).await;
@@ -232,8 +232,7 @@ async fn a_link_for_an_email_with_a_login_cannot_set_its_password() {
 #[tokio::test]
 async fn a_signed_in_person_with_another_email_cannot_accept() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         app.person(&seeded.other, "eve@other.test", Role::Owner)
             .await;
         let key = app.key(&seeded.owner, None).await;

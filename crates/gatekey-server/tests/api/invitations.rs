@@ -8,7 +8,7 @@ use gatekey_core::role::Role;
 use reqwest::Method;
 use serde_json::{json, Map, Value};
 
-use crate::harness::{assert_error, each_backend, seed, send, TestApp};
+use crate::harness::{assert_error, each_backend, send, TestApp};
 
 /// The shape of a JSON value: the same keys with each leaf replaced by its type's name.
 pub fn shape(value: &Value) -> Value {
@@ -38,9 +38,11 @@ fn header_names(headers: &reqwest::header::HeaderMap) -> BTreeSet<String> {
 
 /// Invites `email` as a member with the owner's key.
 async fn invite(app: &TestApp, key: &str, email: &str) -> (u16, reqwest::header::HeaderMap, Value) {
-    send(
-        app.request(Method::POST, "/api/v1/users", key)
-            .json(&json!({"email": email, "name": "Invited", "role": "member"})),
+    app.send_json(
+        Method::POST,
+        "/api/v1/users",
+        key,
+        json!({"email": email, "name": "Invited", "role": "member"}),
     )
     .await
 }
@@ -48,8 +50,7 @@ async fn invite(app: &TestApp, key: &str, email: &str) -> (u16, reqwest::header:
 #[tokio::test]
 async fn adding_an_email_of_another_account_answers_as_for_a_new_one() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         app.person(&seeded.other, "taken@other.test", Role::Owner)
             .await;
         let key = app.key(&seeded.owner, None).await;
@@ -124,8 +125,7 @@ async fn adding_an_email_of_another_account_answers_as_for_a_new_one() {
 #[tokio::test]
 async fn an_admin_sets_no_password_and_invites_no_higher_rank() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         let (_, admin_key) = app.person_with_key(&seeded.acme, "admin@acme.test", Role::Admin).await;
         let with_password = send(app.request(Method::POST, "/api/v1/users", &admin_key).json(
             &json!({"email": "p@example.test", "name": "P", "role": "member", "password": "a long enough password"}),
@@ -136,11 +136,7 @@ async fn an_admin_sets_no_password_and_invites_no_higher_rank() {
             .as_str()
             .unwrap()
             .contains("own password"));
-        let owner = send(
-            app.request(Method::POST, "/api/v1/users", &admin_key)
-                .json(&json!({"email": "o@example.test", "name": "O", "role": "owner"})),
-        )
-        .await;
+        let owner = app.send_json(Method::POST, "/api/v1/users", &admin_key, json!({"email": "o@example.test", "name": "O", "role": "owner"})).await;
         assert_error(&owner, 403, "forbidden");
         let listed = send(app.request(Method::GET, "/api/v1/invitations", &admin_key)).await;
         assert_eq!(listed.2["pagination"]["total_records"], 0, "{}", listed.2);
@@ -152,8 +148,7 @@ async fn an_admin_sets_no_password_and_invites_no_higher_rank() {
 #[tokio::test]
 async fn a_withdrawn_invitation_leaves_the_list_and_the_audit_tells() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         let key = app.key(&seeded.owner, None).await;
         let (_, other_key) = app
             .person_with_key(&seeded.other, "boss@other.test", Role::Owner)

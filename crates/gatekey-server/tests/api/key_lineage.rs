@@ -5,12 +5,15 @@
 use gatekey_core::audit::{Actor, AuditAction, AuditEntry};
 use gatekey_core::role::Role;
 use gatekey_core::store::{ApiKeyStore, UserStore};
+use gatekey_core::user::Member;
+use gatekey_store::Backend;
 use reqwest::Method;
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
 use crate::harness::{
-    assert_error, each_backend, eventually, seed, send, send_text, sign_in, TestApp, PASSWORD,
+    assert_error, each_backend, eventually, seed, send, send_text, sign_in, Seeded, TestApp,
+    PASSWORD,
 };
 
 /// How long the invalidation feed may take to reach this server.
@@ -33,11 +36,32 @@ async fn audits(app: &TestApp, key: &str) -> Vec<Value> {
     answer.2["audits"].as_array().unwrap().clone()
 }
 
+/// The app, seeded, polling its invalidation feed only hourly: what it has cached stays
+/// trusted for the whole test unless this server itself ends it.
+async fn start_deaf_to_the_feed(backend: Backend) -> (TestApp, Seeded) {
+    let app = TestApp::start_with(backend, |config| {
+        config.cache.invalidation_poll_ms = 3_600_000;
+    })
+    .await;
+    let seeded = seed(&app).await;
+    (app, seeded)
+}
+
+/// Seeds `admin@acme.test`, an admin, and `robot`, a member service account, in `acme`.
+async fn admin_and_robot(app: &TestApp, seeded: &Seeded) -> (Member, Member) {
+    let admin = app
+        .person(&seeded.acme, "admin@acme.test", Role::Admin)
+        .await;
+    let robot = app
+        .service_account(&seeded.acme, "robot", Role::Member)
+        .await;
+    (admin, robot)
+}
+
 #[tokio::test]
 async fn a_key_cannot_outlive_or_exceed_the_key_that_creates_it() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         let root = app.key(&seeded.owner, None).await;
         let root_id = app.key_id(&root).await;
         let mine = "/api/v1/api_keys";
@@ -64,11 +88,14 @@ async fn a_key_cannot_outlive_or_exceed_the_key_that_creates_it() {
         .await;
         assert_ne!(sooner.1["expires_at"], short_view["expires_at"]);
 
-        let longer = send(
-            app.request(Method::POST, mine, &short)
-                .json(&json!({"name": "longer", "expires_in": 3600})),
-        )
-        .await;
+        let longer = app
+            .send_json(
+                Method::POST,
+                mine,
+                &short,
+                json!({"name": "longer", "expires_in": 3600}),
+            )
+            .await;
         assert_error(&longer, 400, "invalid_request");
         assert!(
             longer.2["error_description"]
@@ -78,11 +105,14 @@ async fn a_key_cannot_outlive_or_exceed_the_key_that_creates_it() {
             "{}",
             longer.2
         );
-        let wider = send(
-            app.request(Method::POST, mine, &short)
-                .json(&json!({"name": "wider", "scopes": ["admin"]})),
-        )
-        .await;
+        let wider = app
+            .send_json(
+                Method::POST,
+                mine,
+                &short,
+                json!({"name": "wider", "scopes": ["admin"]}),
+            )
+            .await;
         assert_error(&wider, 400, "invalid_request");
 
         // A key made with the web session has no parent.
@@ -105,8 +135,7 @@ async fn a_key_cannot_outlive_or_exceed_the_key_that_creates_it() {
 #[tokio::test]
 async fn revoking_a_key_revokes_every_key_it_created() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         let root = app.key(&seeded.owner, None).await;
         let other = app.key(&seeded.owner, None).await;
         let mine = "/api/v1/api_keys";
@@ -161,14 +190,8 @@ async fn revoking_a_key_revokes_every_key_it_created() {
 #[tokio::test]
 async fn service_account_keys_made_with_an_admins_key_die_with_it_and_with_the_admin() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
-        let admin = app
-            .person(&seeded.acme, "admin@acme.test", Role::Admin)
-            .await;
-        let robot = app
-            .service_account(&seeded.acme, "robot", Role::Member)
-            .await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
+        let (admin, robot) = admin_and_robot(&app, &seeded).await;
         let first = app.key(&admin, None).await;
         let second = app.key(&admin, None).await;
         let owner_key = app.key(&seeded.owner, None).await;
@@ -235,17 +258,8 @@ async fn service_account_keys_made_with_an_admins_key_die_with_it_and_with_the_a
 #[tokio::test]
 async fn a_key_ended_elsewhere_creates_nothing_while_this_server_still_trusts_it() {
     each_backend(|backend| async move {
-        let app = TestApp::start_with(backend, |config| {
-            config.cache.invalidation_poll_ms = 3_600_000;
-        })
-        .await;
-        let seeded = seed(&app).await;
-        let admin = app
-            .person(&seeded.acme, "admin@acme.test", Role::Admin)
-            .await;
-        let robot = app
-            .service_account(&seeded.acme, "robot", Role::Member)
-            .await;
+        let (app, seeded) = start_deaf_to_the_feed(backend).await;
+        let (admin, robot) = admin_and_robot(&app, &seeded).await;
         let revoked = app.key(&seeded.owner, None).await;
         let revoked_id = app.key_id(&revoked).await;
         let paused = app.key(&admin, None).await;
@@ -271,11 +285,14 @@ async fn a_key_ended_elsewhere_creates_nothing_while_this_server_still_trusts_it
             .await
             .unwrap();
 
-        let mine = send(
-            app.request(Method::POST, "/api/v1/api_keys", &revoked)
-                .json(&json!({"name": "after revocation"})),
-        )
-        .await;
+        let mine = app
+            .send_json(
+                Method::POST,
+                "/api/v1/api_keys",
+                &revoked,
+                json!({"name": "after revocation"}),
+            )
+            .await;
         assert_error(&mine, 401, "invalid_token");
         assert_eq!(
             mine.2["error_description"], "the credential has been revoked",
@@ -283,11 +300,14 @@ async fn a_key_ended_elsewhere_creates_nothing_while_this_server_still_trusts_it
             mine.2
         );
         let path = format!("/api/v1/users/{}/api_keys", robot.user.id);
-        let for_robot = send(
-            app.request(Method::POST, &path, &paused)
-                .json(&json!({"name": "after disabling"})),
-        )
-        .await;
+        let for_robot = app
+            .send_json(
+                Method::POST,
+                &path,
+                &paused,
+                json!({"name": "after disabling"}),
+            )
+            .await;
         assert_error(&for_robot, 401, "invalid_token");
         assert_eq!(keys_in_store(&app, seeded.acme.id).await, keys_before);
 
@@ -313,11 +333,7 @@ async fn keys_in_store(app: &TestApp, account_id: i64) -> u64 {
 #[tokio::test]
 async fn revoking_a_key_on_the_home_page_ends_its_descendants_at_once() {
     each_backend(|backend| async move {
-        let app = TestApp::start_with(backend, |config| {
-            config.cache.invalidation_poll_ms = 3_600_000;
-        })
-        .await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = start_deaf_to_the_feed(backend).await;
         let root = app.key(&seeded.owner, None).await;
         let root_id = app.key_id(&root).await;
         let mine = "/api/v1/api_keys";

@@ -65,11 +65,14 @@ async fn api_key_and_user_changes_reach_the_next_request() {
 
         // A key created with a key, revoked with it.
         let parent = app.key(&ada, None).await;
-        let created = send(
-            app.request(Method::POST, "/api/v1/api_keys", &parent)
-                .json(&json!({"name": "child"})),
-        )
-        .await;
+        let created = app
+            .send_json(
+                Method::POST,
+                "/api/v1/api_keys",
+                &parent,
+                json!({"name": "child"}),
+            )
+            .await;
         assert_eq!(created.0, 201, "{}", created.2);
         let child = created.2["secret"].as_str().expect("secret").to_owned();
         assert_eq!(me(&app, &child).await, 200, "cached");
@@ -87,11 +90,9 @@ async fn api_key_and_user_changes_reach_the_next_request() {
         let seen = send(app.request(Method::GET, "/api/v1/me", &key)).await;
         assert_eq!(seen.2["role"], "admin", "{}", seen.2);
         let path = format!("/api/v1/users/{}", ada.user.id);
-        let changed = send(
-            app.request(Method::PATCH, &path, &owner_key)
-                .json(&json!({"role": "viewer"})),
-        )
-        .await;
+        let changed = app
+            .send_json(Method::PATCH, &path, &owner_key, json!({"role": "viewer"}))
+            .await;
         assert_eq!(changed.0, 200, "{}", changed.2);
         let seen = send(app.request(Method::GET, "/api/v1/me", &key)).await;
         assert_eq!(seen.2["role"], "viewer", "{}", seen.2);
@@ -196,11 +197,14 @@ async fn oauth_revocations_reach_the_next_request() {
         let seen = send(app.request(Method::GET, "/api/v1/me", &access)).await;
         assert_eq!(seen.2["scopes"], json!(["read", "write"]), "{}", seen.2);
         let path = format!("/api/v1/applications/{}", client.application.id);
-        let narrowed = send(
-            app.request(Method::PATCH, &path, &owner_key)
-                .json(&json!({"scopes": ["read"]})),
-        )
-        .await;
+        let narrowed = app
+            .send_json(
+                Method::PATCH,
+                &path,
+                &owner_key,
+                json!({"scopes": ["read"]}),
+            )
+            .await;
         assert_eq!(narrowed.0, 200, "{}", narrowed.2);
         let seen = send(app.request(Method::GET, "/api/v1/me", &access)).await;
         assert_eq!(seen.2["scopes"], json!(["read"]), "{}", seen.2);

@@ -6,7 +6,7 @@ use reqwest::Method;
 use serde_json::json;
 use time::Duration;
 
-use crate::harness::{assert_error, each_backend, eventually, seed, send, TestApp};
+use crate::harness::{assert_error, each_backend, eventually, send, TestApp};
 use crate::oauth_fixture::ClientSpec;
 
 #[tokio::test]
@@ -36,11 +36,14 @@ async fn me_shows_the_oauth_credential_and_scopes_are_enforced() {
         for token in [&access, &write_access] {
             let listed = send(app.request(Method::GET, "/api/v1/api_keys", token)).await;
             assert_error(&listed, 403, "forbidden");
-            let created = send(
-                app.request(Method::POST, "/api/v1/api_keys", token)
-                    .json(&json!({"name": "from oauth"})),
-            )
-            .await;
+            let created = app
+                .send_json(
+                    Method::POST,
+                    "/api/v1/api_keys",
+                    token,
+                    json!({"name": "from oauth"}),
+                )
+                .await;
             assert_error(&created, 403, "forbidden");
         }
         app.stop().await;
@@ -51,10 +54,7 @@ async fn me_shows_the_oauth_credential_and_scopes_are_enforced() {
 #[tokio::test]
 async fn broken_expired_and_revoked_tokens_are_refused() {
     each_backend(|backend| async move {
-        let (app, seeded, client) = TestApp::start_with_client(backend, ClientSpec::confidential()).await;
-        let other = app
-            .register_client(seeded.acme.id, ClientSpec::confidential())
-            .await;
+        let (app, seeded, client, other) = TestApp::start_with_clients(backend, ClientSpec::confidential(), ClientSpec::confidential()).await;
         let grant = app.consent(&seeded.owner, &client, "read").await;
         let other_grant = app.consent(&seeded.owner, &other, "read").await;
         let me = |token: String| {
@@ -120,8 +120,7 @@ async fn broken_expired_and_revoked_tokens_are_refused() {
 #[tokio::test]
 async fn a_token_acts_within_its_users_current_role() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         let viewer = app
             .person(&seeded.acme, "viewer@acme.test", Role::Viewer)
             .await;

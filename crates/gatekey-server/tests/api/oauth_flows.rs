@@ -10,7 +10,7 @@ use reqwest::Method;
 use serde_json::Value;
 use time::Duration;
 
-use crate::harness::{each_backend, seed, send, TestApp};
+use crate::harness::{each_backend, send, TestApp};
 use crate::oauth_fixture::{oauth2_http, ClientSpec, REDIRECT};
 
 #[tokio::test]
@@ -72,8 +72,7 @@ async fn the_metadata_document_names_what_works() {
 #[tokio::test]
 async fn client_credentials_tokens_act_as_the_service_account() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         let robot = app
             .service_account(&seeded.acme, "Reporting robot", Role::Member)
             .await;

@@ -69,11 +69,12 @@ async fn revocation_of_access_and_refresh_tokens() {
 #[tokio::test]
 async fn another_clients_token_is_left_alone() {
     each_backend(|backend| async move {
-        let (app, seeded, owner_client) =
-            TestApp::start_with_client(backend, ClientSpec::confidential()).await;
-        let intruder = app
-            .register_client(seeded.acme.id, ClientSpec::confidential())
-            .await;
+        let (app, seeded, owner_client, intruder) = TestApp::start_with_clients(
+            backend,
+            ClientSpec::confidential(),
+            ClientSpec::confidential(),
+        )
+        .await;
         let (access, refresh) = app
             .grant_with_tokens(&seeded.owner, &owner_client, "read")
             .await;
@@ -147,11 +148,12 @@ async fn a_storage_failure_is_503_never_200() {
 #[tokio::test]
 async fn introspection_shows_active_tokens_to_those_allowed() {
     each_backend(|backend| async move {
-        let (app, seeded, client) =
-            TestApp::start_with_client(backend, ClientSpec::confidential()).await;
-        let resource_server = app
-            .register_client(seeded.acme.id, ClientSpec::resource_server())
-            .await;
+        let (app, seeded, client, resource_server) = TestApp::start_with_clients(
+            backend,
+            ClientSpec::confidential(),
+            ClientSpec::resource_server(),
+        )
+        .await;
         let bystander = app
             .register_client(seeded.acme.id, ClientSpec::confidential())
             .await;

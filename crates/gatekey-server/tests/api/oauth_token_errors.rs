@@ -8,7 +8,7 @@ use reqwest::Method;
 use serde_json::Value;
 use time::Duration;
 
-use crate::harness::{assert_error, each_backend, seed, send, TestApp};
+use crate::harness::{assert_error, each_backend, send, TestApp};
 use crate::oauth_fixture::{assert_no_store, basic_header, Client, ClientSpec, REDIRECT};
 
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
@@ -119,11 +119,9 @@ async fn malformed_requests_are_invalid_request() {
 #[tokio::test]
 async fn client_authentication_failures_are_invalid_client() {
     each_backend(|backend| async move {
-        let (app, seeded, confidential) =
-            TestApp::start_with_client(backend, ClientSpec::confidential()).await;
-        let public = app
-            .register_client(seeded.acme.id, ClientSpec::public())
-            .await;
+        let (app, _, confidential, public) =
+            TestApp::start_with_clients(backend, ClientSpec::confidential(), ClientSpec::public())
+                .await;
         let form = [("grant_type", "refresh_token"), ("refresh_token", "x")];
 
         let wrong_basic = app
@@ -228,11 +226,12 @@ async fn client_authentication_failures_are_invalid_client() {
 #[tokio::test]
 async fn failed_client_authentications_are_throttled_per_client() {
     each_backend(|backend| async move {
-        let (app, seeded, target) =
-            TestApp::start_with_client(backend, ClientSpec::confidential()).await;
-        let bystander = app
-            .register_client(seeded.acme.id, ClientSpec::confidential())
-            .await;
+        let (app, _, target, bystander) = TestApp::start_with_clients(
+            backend,
+            ClientSpec::confidential(),
+            ClientSpec::confidential(),
+        )
+        .await;
         let form = [("grant_type", "refresh_token"), ("refresh_token", "x")];
         for _ in 0..20 {
             let answer = app
@@ -261,8 +260,7 @@ async fn failed_client_authentications_are_throttled_per_client() {
 #[tokio::test]
 async fn client_credentials_refusals() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         let robot = app
             .service_account(&seeded.acme, "Robot", Role::Viewer)
             .await;
@@ -354,10 +352,8 @@ async fn client_credentials_refusals() {
 #[tokio::test]
 async fn authorization_code_refusals() {
     each_backend(|backend| async move {
-        let (app, seeded, client) = TestApp::start_with_client(backend, ClientSpec::public()).await;
-        let other = app
-            .register_client(seeded.acme.id, ClientSpec::public())
-            .await;
+        let (app, seeded, client, other) =
+            TestApp::start_with_clients(backend, ClientSpec::public(), ClientSpec::public()).await;
         let grant = app.consent(&seeded.owner, &client, "read").await;
         let minute = Duration::seconds(60);
         let exchange =
@@ -567,10 +563,8 @@ async fn a_replayed_code_is_refused_and_its_tokens_revoked() {
 #[tokio::test]
 async fn refresh_token_refusals() {
     each_backend(|backend| async move {
-        let (app, seeded, client) = TestApp::start_with_client(backend, ClientSpec::public()).await;
-        let other = app
-            .register_client(seeded.acme.id, ClientSpec::public())
-            .await;
+        let (app, seeded, client, other) =
+            TestApp::start_with_clients(backend, ClientSpec::public(), ClientSpec::public()).await;
         let grant = app.consent(&seeded.owner, &client, "read").await;
         let refresh = |token: &str| {
             vec![
@@ -711,8 +705,7 @@ async fn a_reused_refresh_token_revokes_its_whole_family() {
 #[tokio::test]
 async fn every_token_answer_is_uncacheable_and_json() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         let robot = app
             .service_account(&seeded.acme, "Robot", Role::Member)
             .await;

@@ -2,7 +2,7 @@
 
 use reqwest::Method;
 
-use crate::harness::{each_backend, seed, send, send_text, TestApp};
+use crate::harness::{each_backend, send, send_text, TestApp};
 
 /// The value of the sample whose line starts with `metric{` and contains every label given.
 fn sample(metrics: &str, metric: &str, labels: &[&str]) -> Option<f64> {
@@ -30,8 +30,7 @@ async fn health_and_readiness() {
 #[tokio::test]
 async fn metrics_count_requests_by_route_and_credential_checks_by_outcome() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         let key = app.key(&seeded.owner, None).await;
         for _ in 0..3 {
             let me = send(app.request(Method::GET, "/api/v1/me", &key)).await;

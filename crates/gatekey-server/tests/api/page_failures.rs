@@ -51,8 +51,7 @@ fn logged_failures(logs: &CapturedLogs) -> usize {
 async fn a_page_whose_store_fails_logs_it_once_and_answers_503() {
     let (logs, _capturing) = CapturedLogs::start();
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         let key = app.key(&seeded.owner, None).await;
         let key_id = app.key_id(&key).await;
         let browser = sign_in(&app, "owner@acme.test", PASSWORD).await;
@@ -127,8 +126,7 @@ async fn a_throttled_sign_in_that_cannot_be_audited_answers_503() {
 #[tokio::test]
 async fn only_a_signed_in_admin_with_the_pages_token_registers_an_application() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         app.person(&seeded.acme, "member@acme.test", Role::Member)
             .await;
         let owner = sign_in(&app, "owner@acme.test", PASSWORD).await;
@@ -190,8 +188,7 @@ async fn only_a_signed_in_admin_with_the_pages_token_registers_an_application() 
 #[tokio::test]
 async fn a_button_without_its_token_is_refused_like_a_forged_one() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         let key = app.key(&seeded.owner, None).await;
         let key_id = app.key_id(&key).await;
         let browser = sign_in(&app, "owner@acme.test", PASSWORD).await;

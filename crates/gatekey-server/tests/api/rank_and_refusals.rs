@@ -5,7 +5,7 @@ use gatekey_core::role::Role;
 use reqwest::Method;
 use serde_json::Value;
 
-use crate::harness::{assert_error, each_backend, send, Team, TestApp};
+use crate::harness::{assert_error, each_backend, send, TestApp};
 
 async fn refusals(app: &TestApp, key: &str) -> Vec<Value> {
     let answer = send(app.request(Method::GET, "/api/v1/audits?per_page=200", key)).await;
@@ -22,12 +22,7 @@ async fn refusals(app: &TestApp, key: &str) -> Vec<Value> {
 #[tokio::test]
 async fn an_admin_cannot_end_an_owners_credentials() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let Team {
-            seeded,
-            admin,
-            member,
-        } = Team::seed(&app).await;
+        let (app, seeded, admin, member) = TestApp::start_with_team(backend).await;
         let owner_bot = app
             .service_account(&seeded.acme, "owner bot", Role::Owner)
             .await;
@@ -100,12 +95,7 @@ async fn an_admin_cannot_end_an_owners_credentials() {
 #[tokio::test]
 async fn refused_requests_are_audited_once_per_caller_per_minute() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let Team {
-            seeded,
-            admin,
-            member,
-        } = Team::seed(&app).await;
+        let (app, seeded, admin, member) = TestApp::start_with_team(backend).await;
         let owner_key = app.key(&seeded.owner, None).await;
         let admin_key = app.key(&admin, None).await;
         let member_key = app.key(&member, None).await;

@@ -9,9 +9,7 @@ use reqwest::header::LOCATION;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::harness::{
-    assert_error, each_backend, seed, send, send_text, sign_in, TestApp, PASSWORD,
-};
+use crate::harness::{assert_error, each_backend, send, send_text, sign_in, TestApp, PASSWORD};
 
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
@@ -86,8 +84,7 @@ fn signed_in_authorize(client_id: &str, redirect_uri: &str) -> String {
 #[tokio::test]
 async fn smuggled_redirect_uris_are_refused_at_registration() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         let key = app.key(&seeded.owner, None).await;
 
         for (case, uris, hint) in hostile_lists() {
@@ -118,11 +115,9 @@ async fn smuggled_redirect_uris_are_refused_at_registration() {
         assert_eq!(made.0, 201, "{}", made.2);
         let path = format!("/api/v1/applications/{}", made.2["id"]);
         for (case, uris, hint) in hostile_lists() {
-            let answer = send(
-                app.request(Method::PATCH, &path, &key)
-                    .json(&json!({"redirect_uris": uris})),
-            )
-            .await;
+            let answer = app
+                .send_json(Method::PATCH, &path, &key, json!({"redirect_uris": uris}))
+                .await;
             assert_error(&answer, 400, "invalid_redirect_uri");
             let description = answer.2["error_description"].as_str().unwrap();
             assert!(description.contains(hint), "{case}: {description}");
@@ -155,8 +150,7 @@ async fn smuggled_redirect_uris_are_refused_at_registration() {
 #[tokio::test]
 async fn the_admin_page_refuses_smuggled_redirect_uris() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         let browser = sign_in(&app, "owner@acme.test", PASSWORD).await;
         for (uris, hint) in [
             (
@@ -199,8 +193,7 @@ async fn the_admin_page_refuses_smuggled_redirect_uris() {
 #[tokio::test]
 async fn only_a_public_client_may_vary_a_loopback_port() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         let key = app.key(&seeded.owner, None).await;
         let browser = sign_in(&app, "owner@acme.test", PASSWORD).await;
         let mut client_ids = Vec::new();
@@ -268,8 +261,7 @@ async fn only_a_public_client_may_vary_a_loopback_port() {
 #[tokio::test]
 async fn a_stored_uri_that_breaks_the_rules_is_never_redirected_to() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         // As a database written before these rules could hold it.
         let settings = ApplicationSettings {
             name: "Legacy".into(),

@@ -13,7 +13,7 @@ use gatekey_core::oauth::token::{NewAccessToken, NewRefreshToken};
 use gatekey_core::password::hash_password;
 use gatekey_core::role::Role;
 use gatekey_core::scope::ScopeSet;
-use gatekey_core::secret::{Secret, SecretKind};
+use gatekey_core::secret::{Secret, SecretKind, TokenHash};
 use gatekey_core::session::Session;
 use gatekey_core::store::{AccountStore, SessionStore};
 use gatekey_core::user::Member;
@@ -50,6 +50,32 @@ async fn account_with_owner(store: &SqlStore, clock: &dyn Clock) -> (Account, Me
     (account, owner)
 }
 
+/// Writes a twelve-hour session of `owner` in `account` with `hash`, begun at the clock's time.
+async fn sign_in_at(
+    store: &SqlStore,
+    clock: &dyn Clock,
+    hash: TokenHash,
+    owner: &Member,
+    account: &Account,
+) {
+    store
+        .create_session(
+            Session {
+                id: 0,
+                hash,
+                user_id: owner.user.id,
+                account_id: account.id,
+                csrf_token: "csrf".into(),
+                created_at: clock.now(),
+                expires_at: clock.now() + Duration::hours(12),
+                last_seen_at: clock.now(),
+            },
+            operator(clock, AuditAction::LoginSucceeded, "session"),
+        )
+        .await
+        .unwrap();
+}
+
 /// Rows in `table`, read on a connection of its own.
 async fn rows(url: &str, table: &str) -> i64 {
     let pool = sqlx::any::AnyPoolOptions::new()
@@ -63,6 +89,16 @@ async fn rows(url: &str, table: &str) -> i64 {
         .unwrap();
     pool.close().await;
     count
+}
+
+/// The rows of (device codes, sessions, access tokens, refresh tokens): what the purge ages out.
+async fn short_lived_rows(url: &str) -> (i64, i64, i64, i64) {
+    (
+        rows(url, "device_codes").await,
+        rows(url, "sessions").await,
+        rows(url, "access_tokens").await,
+        rows(url, "refresh_tokens").await,
+    )
 }
 
 #[tokio::test]
@@ -115,22 +151,7 @@ async fn the_purge_deletes_dead_rows_and_reuse_of_a_spent_refresh_token_is_still
         .await;
         assert_eq!(started.0, 200, "{}", started.2);
         let session = Secret::generate(SecretKind::Session);
-        store
-            .create_session(
-                Session {
-                    id: 0,
-                    hash: session.hash(),
-                    user_id: owner.user.id,
-                    account_id: account.id,
-                    csrf_token: "csrf".into(),
-                    created_at: clock.now(),
-                    expires_at: clock.now() + Duration::hours(12),
-                    last_seen_at: clock.now(),
-                },
-                operator(clock.as_ref(), AuditAction::LoginSucceeded, "session"),
-            )
-            .await
-            .unwrap();
+        sign_in_at(&store, clock.as_ref(), session.hash(), &owner, &account).await;
 
         // A refresh family, rotated once over HTTP: its first member is spent.
         let grant = store
@@ -178,15 +199,7 @@ async fn the_purge_deletes_dead_rows_and_reuse_of_a_spent_refresh_token_is_still
         let rotated = refresh(spent.expose().to_owned()).await;
         assert_eq!(rotated.0, 200, "{}", rotated.2);
         let successor = rotated.2["refresh_token"].as_str().unwrap().to_owned();
-        assert_eq!(
-            (
-                rows(&db.url, "device_codes").await,
-                rows(&db.url, "sessions").await,
-                rows(&db.url, "access_tokens").await,
-                rows(&db.url, "refresh_tokens").await
-            ),
-            (1, 1, 2, 2)
-        );
+        assert_eq!(short_lived_rows(&db.url).await, (1, 1, 2, 2));
 
         // Two days on, past the tokens' expiry and the grace: the purge deletes the device
         // code, the session and both access tokens, and keeps the live family whole.
@@ -195,15 +208,7 @@ async fn the_purge_deletes_dead_rows_and_reuse_of_a_spent_refresh_token_is_still
             .await
             .unwrap();
         assert!(!report.deleted.is_empty(), "{report:?}");
-        assert_eq!(
-            (
-                rows(&db.url, "device_codes").await,
-                rows(&db.url, "sessions").await,
-                rows(&db.url, "access_tokens").await,
-                rows(&db.url, "refresh_tokens").await
-            ),
-            (0, 0, 0, 2)
-        );
+        assert_eq!(short_lived_rows(&db.url).await, (0, 0, 0, 2));
         let home = send(
             http.get(url("/"))
                 .header("cookie", format!("gatekey_session={}", session.expose())),
@@ -235,22 +240,14 @@ async fn every_server_purges_in_the_background() {
         let clock = ManualClock::new(OffsetDateTime::now_utc() - Duration::hours(13));
         let seeding = SqlStore::connect(&db.url).await.unwrap();
         let (account, owner) = account_with_owner(&seeding, &clock).await;
-        seeding
-            .create_session(
-                Session {
-                    id: 0,
-                    hash: Secret::generate(SecretKind::Session).hash(),
-                    user_id: owner.user.id,
-                    account_id: account.id,
-                    csrf_token: "csrf".into(),
-                    created_at: clock.now(),
-                    expires_at: clock.now() + Duration::hours(12),
-                    last_seen_at: clock.now(),
-                },
-                operator(&clock, AuditAction::LoginSucceeded, "session"),
-            )
-            .await
-            .unwrap();
+        sign_in_at(
+            &seeding,
+            &clock,
+            Secret::generate(SecretKind::Session).hash(),
+            &owner,
+            &account,
+        )
+        .await;
         seeding.close().await;
         assert_eq!(rows(&db.url, "sessions").await, 1);
 

@@ -38,19 +38,25 @@ async fn leave_traces(app: &TestApp) -> Traces {
     let owner_key = app.key(&seeded.owner, None).await;
     let mut api_keys = vec![owner_key.clone()];
 
-    let created = send(
-        app.request(Method::POST, "/api/v1/api_keys", &owner_key)
-            .json(&json!({"name": "over http"})),
-    )
-    .await;
+    let created = app
+        .send_json(
+            Method::POST,
+            "/api/v1/api_keys",
+            &owner_key,
+            json!({"name": "over http"}),
+        )
+        .await;
     assert_eq!(created.0, 201, "{}", created.2);
     api_keys.push(created.2["secret"].as_str().unwrap().to_owned());
 
-    let robot = send(
-        app.request(Method::POST, "/api/v1/service_accounts", &owner_key)
-            .json(&json!({"name": "Robot"})),
-    )
-    .await;
+    let robot = app
+        .send_json(
+            Method::POST,
+            "/api/v1/service_accounts",
+            &owner_key,
+            json!({"name": "Robot"}),
+        )
+        .await;
     assert_eq!(robot.0, 201, "{}", robot.2);
     let for_robot = send(
         app.request(
@@ -65,11 +71,14 @@ async fn leave_traces(app: &TestApp) -> Traces {
     api_keys.push(for_robot.2["secret"].as_str().unwrap().to_owned());
 
     // The second person joins by invitation and chooses their password through the link.
-    let invited = send(
-        app.request(Method::POST, "/api/v1/users", &owner_key)
-            .json(&json!({"email": "second@acme.test", "name": "Second", "role": "member"})),
-    )
-    .await;
+    let invited = app
+        .send_json(
+            Method::POST,
+            "/api/v1/users",
+            &owner_key,
+            json!({"email": "second@acme.test", "name": "Second", "role": "member"}),
+        )
+        .await;
     assert_eq!(invited.0, 201, "{}", invited.2);
     let url = invited.2["invitation"]["accept_url"].as_str().unwrap();
     let invitation = url[url.find("gk_inv_").expect("a gk_inv_ secret")..].to_owned();

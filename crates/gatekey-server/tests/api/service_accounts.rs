@@ -3,20 +3,22 @@
 use reqwest::Method;
 use serde_json::json;
 
-use crate::harness::{assert_error, each_backend, seed, send, TestApp};
+use crate::harness::{assert_error, each_backend, send, TestApp};
 
 #[tokio::test]
 async fn create_key_and_disable_a_service_account() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         let admin_key = app.key(&seeded.owner, None).await;
 
-        let created = send(
-            app.request(Method::POST, "/api/v1/service_accounts", &admin_key)
-                .json(&json!({"name": "Nightly sync"})),
-        )
-        .await;
+        let created = app
+            .send_json(
+                Method::POST,
+                "/api/v1/service_accounts",
+                &admin_key,
+                json!({"name": "Nightly sync"}),
+            )
+            .await;
         assert_eq!(created.0, 201, "{}", created.2);
         assert_eq!(
             (created.2["kind"].as_str(), created.2["role"].as_str()),

@@ -3,13 +3,12 @@
 use reqwest::Method;
 use serde_json::json;
 
-use crate::harness::{assert_error, each_backend, seed, send, TestApp};
+use crate::harness::{assert_error, each_backend, send, TestApp};
 
 #[tokio::test]
 async fn a_lost_database_answers_503() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         let cached = app.key(&seeded.owner, None).await;
         let uncached = app.key(&seeded.owner, None).await;
         assert_eq!(
@@ -35,11 +34,14 @@ async fn a_lost_database_answers_503() {
         );
         let check = send(app.request(Method::GET, "/api/v1/me", &uncached)).await;
         assert_error(&check, 503, "temporarily_unavailable");
-        let create = send(
-            app.request(Method::POST, "/api/v1/api_keys", &cached)
-                .json(&json!({"name": "lost"})),
-        )
-        .await;
+        let create = app
+            .send_json(
+                Method::POST,
+                "/api/v1/api_keys",
+                &cached,
+                json!({"name": "lost"}),
+            )
+            .await;
         assert_error(&create, 503, "temporarily_unavailable");
         assert!(
             !create.2.to_string().contains("pool"),

@@ -156,14 +156,16 @@ async fn login_refusals_csrf_password_and_throttle() {
 #[tokio::test]
 async fn a_signed_in_user_manages_keys_in_the_browser() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         let owner_key = app.key(&seeded.owner, None).await;
-        let named = send(
-            app.request(Method::POST, "/api/v1/api_keys", &owner_key)
-                .json(&json!({"name": "nightly-export"})),
-        )
-        .await;
+        let named = app
+            .send_json(
+                Method::POST,
+                "/api/v1/api_keys",
+                &owner_key,
+                json!({"name": "nightly-export"}),
+            )
+            .await;
         assert_eq!(named.0, 201, "{}", named.2);
 
         let (cookie, token) = login_form(&app).await;
@@ -263,8 +265,7 @@ async fn a_signed_in_user_manages_keys_in_the_browser() {
 #[tokio::test]
 async fn a_user_cannot_revoke_someone_elses_key_in_the_browser() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         app.person(&seeded.acme, "member@acme.test", Role::Member)
             .await;
         let owner_key = app.key(&seeded.owner, None).await;
@@ -288,8 +289,7 @@ async fn a_user_cannot_revoke_someone_elses_key_in_the_browser() {
 #[tokio::test]
 async fn the_json_api_with_the_session_cookie_needs_the_csrf_header_to_change_things() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         let browser = sign_in(&app, "owner@acme.test", PASSWORD).await;
 
         let me = send(browser.request(&app, Method::GET, "/api/v1/me")).await;
@@ -417,8 +417,7 @@ async fn cookies_are_secure_when_the_issuer_is_https() {
 #[tokio::test]
 async fn a_person_changes_their_password_and_other_sessions_end() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         let here = sign_in(&app, "owner@acme.test", PASSWORD).await;
         let elsewhere = sign_in(&app, "owner@acme.test", PASSWORD).await;
         let form = |current: &str, new: &str, csrf: &str| {
@@ -478,8 +477,7 @@ async fn a_person_changes_their_password_and_other_sessions_end() {
 #[tokio::test]
 async fn a_person_in_two_accounts_switches_between_them() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         let now = time::OffsetDateTime::now_utc();
         let audit = gatekey_core::audit::AuditEntry::new(
             now,

@@ -110,8 +110,7 @@ fn clock_now(clock: &ManualClock) -> OffsetDateTime {
 #[tokio::test]
 async fn sign_out_everywhere_ends_every_session_of_the_user_and_is_audited() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let seeded = seed(&app).await;
+        let (app, seeded) = TestApp::start_seeded(backend).await;
         app.person(
             &seeded.acme,
             "other@acme.test",
