@@ -80,12 +80,20 @@ async fn simultaneous_wrong_passwords_get_no_more_than_the_limit_evaluated() {
         app.person(&seeded.acme, "viewer@acme.test", Role::Viewer)
             .await;
 
-        // 30 wrong passwords and the right one at once: at most 5 are checked.
+        // 30 wrong passwords and the right one at once: at most 5 are checked. If the right one
+        // got a slot and signed in first, the success forgives the email's failures (its person
+        // is back), so guesses arriving after it start a fresh count of 5: which of the two
+        // happens depends on the order the server takes them in.
         let mut race = vec![("member@acme.test", "wrong password!"); 30];
         race.insert(15, ("member@acme.test", PASSWORD));
         let answers = statuses(&logins_at_once(&app, &race).await);
-        let evaluated = count(&answers, 401) + count(&answers, 303);
-        assert!(evaluated <= 5, "{evaluated} guesses evaluated: {answers:?}");
+        let signed_in = count(&answers, 303);
+        let evaluated = count(&answers, 401) + signed_in;
+        let bound = 5 * (1 + signed_in);
+        assert!(
+            evaluated <= bound,
+            "{evaluated} guesses evaluated: {answers:?}"
+        );
         assert_eq!(count(&answers, 429), 31 - evaluated, "{answers:?}");
 
         // 30 wrong at once: exactly the limit is checked, then even the right one waits.
