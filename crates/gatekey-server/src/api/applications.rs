@@ -158,8 +158,7 @@ async fn create_application(
     caller: Caller,
     Json(body): Json<CreateApplicationRequest>,
 ) -> Result<Response, ApiError> {
-    caller.require_first_party()?;
-    caller.require(Scope::Admin)?;
+    caller.require_first_party_with(Scope::Admin)?;
     let client_type: ClientType = body.client_type.parse().map_err(
         |e: gatekey_core::oauth::application::ApplicationInputError| {
             ApiError::bad_request(e.to_string())
@@ -230,8 +229,7 @@ async fn update_application(
     Path(id): Path<i64>,
     Json(body): Json<UpdateApplicationRequest>,
 ) -> Result<Response, ApiError> {
-    caller.require_first_party()?;
-    caller.require(Scope::Admin)?;
+    caller.require_first_party_with(Scope::Admin)?;
     let app = find_application(&state, &caller, id).await?;
     if let Some(client_type) = &body.client_type {
         if client_type != app.client_type.as_str() {
@@ -273,8 +271,7 @@ async fn delete_application(
     caller: Caller,
     Path(id): Path<i64>,
 ) -> Result<Response, ApiError> {
-    caller.require_first_party()?;
-    caller.require(Scope::Admin)?;
+    caller.require_first_party_with(Scope::Admin)?;
     let app = find_application(&state, &caller, id).await?;
     delete_in_store(&state.store, state.clock.now(), &app, &caller.actor())
         .await
@@ -292,8 +289,7 @@ async fn rotate_application_secret(
     caller: Caller,
     Path(id): Path<i64>,
 ) -> Result<Response, ApiError> {
-    caller.require_first_party()?;
-    caller.require(Scope::Admin)?;
+    caller.require_first_party_with(Scope::Admin)?;
     let app = find_application(&state, &caller, id).await?;
     let actor = caller.actor();
     let (rotated, secret) = rotate_in_store(
