@@ -1,7 +1,7 @@
 //! The gatekey HTTP server: the REST API, the web pages, operations endpoints, configuration
 //! and telemetry. Start it with [`serve::start`].
 
-mod api;
+pub mod api;
 pub mod app;
 pub mod auth;
 pub mod background;

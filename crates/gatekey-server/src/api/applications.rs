@@ -21,12 +21,12 @@ use gatekey_core::oauth::application::{Application, ApplicationSettings, ClientT
 use gatekey_core::oauth::store::ApplicationStore;
 use gatekey_core::scope::{Scope, ScopeSet};
 use gatekey_proto::api::{
-    ApplicationList, ApplicationView, CreateApplicationRequest, CreatedApplication, RotatedSecret,
+    ApplicationList, CreateApplicationRequest, CreatedApplication, RotatedSecret,
     UpdateApplicationRequest,
 };
 
 use super::paging::Paging;
-use super::views::{pagination, timestamp};
+use super::views::{application_view, pagination};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::json::Json;
@@ -53,29 +53,6 @@ pub fn routes() -> Router<AppState> {
             "/api/v1/applications/{id}/rotate_secret",
             post(rotate_application_secret),
         )
-}
-
-/// An application as the API shows it: never a secret.
-fn application_view(app: &Application) -> ApplicationView {
-    ApplicationView {
-        id: app.id,
-        client_id: app.client_id.clone(),
-        name: app.name.clone(),
-        client_type: app.client_type.as_str().to_owned(),
-        redirect_uris: app.redirect_uris.clone(),
-        grant_types: app
-            .grant_types
-            .iter()
-            .map(|g| g.as_str().to_owned())
-            .collect(),
-        scopes: app.scopes.names().into_iter().map(str::to_owned).collect(),
-        implicit_allowed: app.implicit_allowed,
-        introspect: app.introspect,
-        service_account_id: app.service_account_id,
-        previous_secret_expires_at: app.previous_secret_expires_at.map(timestamp),
-        created_at: timestamp(app.created_at),
-        updated_at: timestamp(app.updated_at),
-    }
 }
 
 fn registrar<'a>(caller: &Caller, actor: &'a gatekey_core::audit::Actor) -> Registrar<'a> {
