@@ -3,7 +3,7 @@
 
 #![warn(missing_docs)]
 
-mod api;
+pub mod api;
 pub mod app;
 pub mod auth;
 pub mod background;

@@ -1,17 +1,20 @@
-//! What `gatekey admin … --json` prints: the REST API's views (`gatekey_proto::api`), with
-//! what only the operator sees added (the account's slug, `introspect_all_accounts`, a key's
-//! state), and times that keep their milliseconds (the API rounds them to the second).
+//! What `gatekey admin … --json` prints: the REST API's views (`gatekey_proto::api`, filled by
+//! the server's own functions), with what only the operator sees added (the account's slug,
+//! `introspect_all_accounts`, a key's state), and times that keep their milliseconds (the API
+//! rounds them to the second).
 //!
 //! The documented output of `admin user …` and `admin api-key …` predates two fields of the
 //! API's views (a member's `created_at`, a key's `parent_key_id`); those views are taken apart
 //! field by field, so that a field added to a view is a compile error here, not a silent
 //! change of the printed output.
 
-use gatekey_core::account::Account;
 use gatekey_core::api_key::ApiKey;
 use gatekey_core::oauth::application::Application;
-use gatekey_core::user::{Member, User};
+use gatekey_core::user::Member;
 use gatekey_proto::api::{AccountView, ApiKeyView, ApplicationView, MemberView, UserView};
+// The API's account view is the operator's too.
+pub use gatekey_server::api::views::account_view;
+use gatekey_server::api::views::{api_key_view_timed, application_view_timed, member_view};
 use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -19,27 +22,6 @@ use time::OffsetDateTime;
 /// An RFC 3339 time in UTC, as precise as the database keeps it.
 pub fn timestamp(at: OffsetDateTime) -> String {
     at.format(&Rfc3339).unwrap_or_default()
-}
-
-/// An account.
-pub fn account_view(account: &Account) -> AccountView {
-    AccountView {
-        id: account.id,
-        slug: account.slug.clone(),
-        name: account.name.clone(),
-    }
-}
-
-/// A user, as the API shows it.
-fn user_view(user: &User) -> UserView {
-    UserView {
-        id: user.id,
-        email: user.email.clone(),
-        name: user.name.clone(),
-        kind: user.kind.as_str().to_owned(),
-        disabled: user.is_disabled(),
-        created_at: timestamp(user.created_at),
-    }
 }
 
 /// A membership: the user, their role, and the account.
@@ -77,10 +59,7 @@ impl MemberOutput {
                     created_at: _,
                 },
             role,
-        } = MemberView {
-            user: user_view(&member.user),
-            role: member.membership.role.as_str().to_owned(),
-        };
+        } = member_view(member);
         Self {
             id,
             email,
@@ -155,18 +134,7 @@ impl ApiKeyOutput {
             expires_at,
             revoked_at,
             parent_key_id: _,
-        } = ApiKeyView {
-            id: key.id,
-            name: key.name.clone(),
-            prefix: key.display_prefix.clone(),
-            user_id: key.user_id,
-            scopes: key.scopes.names().into_iter().map(str::to_owned).collect(),
-            created_at: timestamp(key.created_at),
-            last_used_at: key.last_used_at.map(timestamp),
-            expires_at: key.expires_at.map(timestamp),
-            revoked_at: key.revoked_at.map(timestamp),
-            parent_key_id: key.parent_key_id,
-        };
+        } = api_key_view_timed(key, timestamp);
         Self {
             id,
             name,
@@ -218,25 +186,7 @@ impl ApplicationOutput {
     /// `app` of the account with slug `account`.
     pub fn new(app: &Application, account: &str) -> Self {
         Self {
-            application: ApplicationView {
-                id: app.id,
-                client_id: app.client_id.clone(),
-                name: app.name.clone(),
-                client_type: app.client_type.as_str().to_owned(),
-                redirect_uris: app.redirect_uris.clone(),
-                grant_types: app
-                    .grant_types
-                    .iter()
-                    .map(|g| g.as_str().to_owned())
-                    .collect(),
-                scopes: app.scopes.names().into_iter().map(str::to_owned).collect(),
-                implicit_allowed: app.implicit_allowed,
-                introspect: app.introspect,
-                service_account_id: app.service_account_id,
-                previous_secret_expires_at: app.previous_secret_expires_at.map(timestamp),
-                created_at: timestamp(app.created_at),
-                updated_at: timestamp(app.updated_at),
-            },
+            application: application_view_timed(app, timestamp),
             account: account.to_owned(),
             introspect_all_accounts: app.introspect_all_accounts,
         }

@@ -25,8 +25,7 @@ pub async fn list_api_keys(
     caller: Caller,
     Paging(page): Paging,
 ) -> Result<Response, ApiError> {
-    caller.require_first_party()?;
-    caller.require(Scope::Read)?;
+    caller.require_first_party_with(Scope::Read)?;
     flush_usage(&state).await;
     let filter = ApiKeyFilter {
         account_id: Some(caller.principal.account.id),
@@ -47,8 +46,7 @@ pub async fn create_api_key(
     caller: Caller,
     Json(body): Json<CreateApiKeyRequest>,
 ) -> Result<Response, ApiError> {
-    caller.require_first_party()?;
-    caller.require_credential_scope(Scope::Write)?;
+    caller.require_first_party_credential(Scope::Write)?;
     let p = &caller.principal;
     let owner = KeyOwner {
         membership_id: p.membership_id,
@@ -124,8 +122,7 @@ pub async fn revoke_api_key(
     caller: Caller,
     Path(id): Path<i64>,
 ) -> Result<Response, ApiError> {
-    caller.require_first_party()?;
-    caller.require_credential_scope(Scope::Write)?;
+    caller.require_first_party_credential(Scope::Write)?;
     let p = &caller.principal;
     let key = state
         .store

@@ -21,12 +21,12 @@ use gatekey_core::oauth::application::{Application, ApplicationSettings, ClientT
 use gatekey_core::oauth::store::ApplicationStore;
 use gatekey_core::scope::{Scope, ScopeSet};
 use gatekey_proto::api::{
-    ApplicationList, ApplicationView, CreateApplicationRequest, CreatedApplication, RotatedSecret,
+    ApplicationList, CreateApplicationRequest, CreatedApplication, RotatedSecret,
     UpdateApplicationRequest,
 };
 
 use super::paging::Paging;
-use super::views::{pagination, timestamp};
+use super::views::{application_view, pagination};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::json::Json;
@@ -53,29 +53,6 @@ pub fn routes() -> Router<AppState> {
             "/api/v1/applications/{id}/rotate_secret",
             post(rotate_application_secret),
         )
-}
-
-/// An application as the API shows it: never a secret.
-fn application_view(app: &Application) -> ApplicationView {
-    ApplicationView {
-        id: app.id,
-        client_id: app.client_id.clone(),
-        name: app.name.clone(),
-        client_type: app.client_type.as_str().to_owned(),
-        redirect_uris: app.redirect_uris.clone(),
-        grant_types: app
-            .grant_types
-            .iter()
-            .map(|g| g.as_str().to_owned())
-            .collect(),
-        scopes: app.scopes.names().into_iter().map(str::to_owned).collect(),
-        implicit_allowed: app.implicit_allowed,
-        introspect: app.introspect,
-        service_account_id: app.service_account_id,
-        previous_secret_expires_at: app.previous_secret_expires_at.map(timestamp),
-        created_at: timestamp(app.created_at),
-        updated_at: timestamp(app.updated_at),
-    }
 }
 
 fn registrar<'a>(caller: &Caller, actor: &'a gatekey_core::audit::Actor) -> Registrar<'a> {
@@ -158,8 +135,7 @@ async fn create_application(
     caller: Caller,
     Json(body): Json<CreateApplicationRequest>,
 ) -> Result<Response, ApiError> {
-    caller.require_first_party()?;
-    caller.require(Scope::Admin)?;
+    caller.require_first_party_with(Scope::Admin)?;
     let client_type: ClientType = body.client_type.parse().map_err(
         |e: gatekey_core::oauth::application::ApplicationInputError| {
             ApiError::bad_request(e.to_string())
@@ -230,8 +206,7 @@ async fn update_application(
     Path(id): Path<i64>,
     Json(body): Json<UpdateApplicationRequest>,
 ) -> Result<Response, ApiError> {
-    caller.require_first_party()?;
-    caller.require(Scope::Admin)?;
+    caller.require_first_party_with(Scope::Admin)?;
     let app = find_application(&state, &caller, id).await?;
     if let Some(client_type) = &body.client_type {
         if client_type != app.client_type.as_str() {
@@ -273,8 +248,7 @@ async fn delete_application(
     caller: Caller,
     Path(id): Path<i64>,
 ) -> Result<Response, ApiError> {
-    caller.require_first_party()?;
-    caller.require(Scope::Admin)?;
+    caller.require_first_party_with(Scope::Admin)?;
     let app = find_application(&state, &caller, id).await?;
     delete_in_store(&state.store, state.clock.now(), &app, &caller.actor())
         .await
@@ -292,8 +266,7 @@ async fn rotate_application_secret(
     caller: Caller,
     Path(id): Path<i64>,
 ) -> Result<Response, ApiError> {
-    caller.require_first_party()?;
-    caller.require(Scope::Admin)?;
+    caller.require_first_party_with(Scope::Admin)?;
     let app = find_application(&state, &caller, id).await?;
     let actor = caller.actor();
     let (rotated, secret) = rotate_in_store(

@@ -35,8 +35,7 @@ async fn list_authorizations(
     caller: Caller,
     Paging(page): Paging,
 ) -> Result<Response, ApiError> {
-    caller.require_first_party()?;
-    caller.require(Scope::Read)?;
+    caller.require_first_party_with(Scope::Read)?;
     let p = &caller.principal;
     let grants = state.store.grants_of_user(p.user.id, p.account.id).await?;
     let total = grants.len() as u64;
@@ -76,8 +75,7 @@ async fn revoke_authorization(
     caller: Caller,
     Path(client_id): Path<String>,
 ) -> Result<Response, ApiError> {
-    caller.require_first_party()?;
-    caller.require_credential_scope(Scope::Write)?;
+    caller.require_first_party_credential(Scope::Write)?;
     if revoke_application_for(&state, &caller.principal, &client_id, &caller.actor()).await? {
         Ok(StatusCode::NO_CONTENT.into_response())
     } else {

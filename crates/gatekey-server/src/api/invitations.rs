@@ -45,8 +45,7 @@ pub async fn list_invitations(
     caller: Caller,
     Paging(page): Paging,
 ) -> Result<Response, ApiError> {
-    caller.require_first_party()?;
-    caller.require(Scope::Admin)?;
+    caller.require_first_party_with(Scope::Admin)?;
     let found = state
         .store
         .pending_invitations(caller.principal.account.id, state.clock.now(), page)
@@ -64,8 +63,7 @@ pub async fn withdraw_invitation(
     caller: Caller,
     Path(id): Path<i64>,
 ) -> Result<Response, ApiError> {
-    caller.require_first_party()?;
-    caller.require(Scope::Admin)?;
+    caller.require_first_party_with(Scope::Admin)?;
     let now = state.clock.now();
     let audit = AuditEntry::new(
         now,

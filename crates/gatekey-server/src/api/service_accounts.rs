@@ -52,8 +52,7 @@ pub async fn create_service_account(
 ) -> Result<Response, ApiError> {
     // A service account holds credentials of its own, which would outlast the revocation of an
     // application that created it.
-    caller.require_first_party()?;
-    caller.require(Scope::Admin)?;
+    caller.require_first_party_with(Scope::Admin)?;
     let role = match body.role.as_deref() {
         Some(role) => grantable_role(&caller, role)?,
         None => Role::Member,
@@ -83,8 +82,7 @@ pub async fn disable_service_account(
     caller: Caller,
     Path(id): Path<i64>,
 ) -> Result<Response, ApiError> {
-    caller.require_first_party()?;
-    caller.require(Scope::Admin)?;
+    caller.require_first_party_with(Scope::Admin)?;
     let member = state
         .store
         .member(caller.principal.account.id, id)

@@ -24,8 +24,7 @@ pub async fn list_user_api_keys(
     Path(user_id): Path<i64>,
     Paging(page): Paging,
 ) -> Result<Response, ApiError> {
-    caller.require_first_party()?;
-    caller.require(Scope::Admin)?;
+    caller.require_first_party_with(Scope::Admin)?;
     let account_id = caller.principal.account.id;
     state
         .store
@@ -59,8 +58,7 @@ pub async fn create_user_api_key(
     Path(user_id): Path<i64>,
     Json(body): Json<CreateApiKeyRequest>,
 ) -> Result<Response, ApiError> {
-    caller.require_first_party()?;
-    caller.require(Scope::Admin)?;
+    caller.require_first_party_with(Scope::Admin)?;
     let owner = state
         .store
         .member(caller.principal.account.id, user_id)

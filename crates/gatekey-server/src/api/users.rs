@@ -80,8 +80,7 @@ pub async fn create_user(
     Json(body): Json<CreateUserRequest>,
 ) -> Result<Response, ApiError> {
     // The link is a way in to the account: handed out only with a first-party credential.
-    caller.require_first_party()?;
-    caller.require(Scope::Admin)?;
+    caller.require_first_party_with(Scope::Admin)?;
     if body.password.is_some() {
         return Err(ApiError::bad_request(
             "a person chooses their own password when accepting the invitation; leave out `password`",
@@ -131,8 +130,7 @@ pub async fn update_user(
 ) -> Result<Response, ApiError> {
     // A role decides what every credential of the member may do: an application acting for an
     // admin must not be able to raise anyone.
-    caller.require_first_party()?;
-    caller.require(Scope::Admin)?;
+    caller.require_first_party_with(Scope::Admin)?;
     let role: Role = body
         .role
         .parse()

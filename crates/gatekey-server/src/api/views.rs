@@ -3,10 +3,12 @@
 use gatekey_core::account::Account;
 use gatekey_core::api_key::ApiKey;
 use gatekey_core::audit::{AuditRecord, CredentialRef};
+use gatekey_core::oauth::application::Application;
 use gatekey_core::page::Page;
 use gatekey_core::user::{Member, User};
 use gatekey_proto::api::{
-    AccountView, ApiKeyView, AuditView, CredentialView, MemberView, Pagination, UserView,
+    AccountView, ApiKeyView, ApplicationView, AuditView, CredentialView, MemberView, Pagination,
+    UserView,
 };
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -60,16 +62,22 @@ pub fn account_view(account: &Account) -> AccountView {
 
 /// An API key, without its secret.
 pub fn api_key_view(key: &ApiKey) -> ApiKeyView {
+    api_key_view_timed(key, timestamp)
+}
+
+/// An API key, without its secret, with its times written by `time_text`: the API rounds them
+/// to the second ([`timestamp`]), the operator's command line keeps what the database holds.
+pub fn api_key_view_timed(key: &ApiKey, time_text: fn(OffsetDateTime) -> String) -> ApiKeyView {
     ApiKeyView {
         id: key.id,
         name: key.name.clone(),
         prefix: key.display_prefix.clone(),
         user_id: key.user_id,
         scopes: key.scopes.names().into_iter().map(str::to_owned).collect(),
-        created_at: timestamp(key.created_at),
-        last_used_at: key.last_used_at.map(timestamp),
-        expires_at: key.expires_at.map(timestamp),
-        revoked_at: key.revoked_at.map(timestamp),
+        created_at: time_text(key.created_at),
+        last_used_at: key.last_used_at.map(time_text),
+        expires_at: key.expires_at.map(time_text),
+        revoked_at: key.revoked_at.map(time_text),
         parent_key_id: key.parent_key_id,
     }
 }
@@ -110,5 +118,37 @@ pub fn audit_view(record: &AuditRecord) -> AuditView {
         ip: record.actor.ip.clone(),
         user_agent: record.actor.user_agent.clone(),
         detail: record.detail.clone(),
+    }
+}
+
+/// An application as the API shows it: never a secret.
+pub fn application_view(app: &Application) -> ApplicationView {
+    application_view_timed(app, timestamp)
+}
+
+/// An application as the API shows it, with its times written by `time_text` (see
+/// [`api_key_view_timed`]).
+pub fn application_view_timed(
+    app: &Application,
+    time_text: fn(OffsetDateTime) -> String,
+) -> ApplicationView {
+    ApplicationView {
+        id: app.id,
+        client_id: app.client_id.clone(),
+        name: app.name.clone(),
+        client_type: app.client_type.as_str().to_owned(),
+        redirect_uris: app.redirect_uris.clone(),
+        grant_types: app
+            .grant_types
+            .iter()
+            .map(|g| g.as_str().to_owned())
+            .collect(),
+        scopes: app.scopes.names().into_iter().map(str::to_owned).collect(),
+        implicit_allowed: app.implicit_allowed,
+        introspect: app.introspect,
+        service_account_id: app.service_account_id,
+        previous_secret_expires_at: app.previous_secret_expires_at.map(time_text),
+        created_at: time_text(app.created_at),
+        updated_at: time_text(app.updated_at),
     }
 }

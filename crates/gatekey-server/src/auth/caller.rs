@@ -78,6 +78,20 @@ impl Caller {
         }
     }
 
+    /// The one check of a handler that manages credentials or members: first-party (403
+    /// `forbidden` otherwise, checked first), then [`Caller::require`] for `scope`.
+    pub fn require_first_party_with(&self, scope: Scope) -> Result<(), ApiError> {
+        self.require_first_party()?;
+        self.require(scope)
+    }
+
+    /// Like [`Caller::require_first_party_with`], but checks the credential's own scopes
+    /// ([`Caller::require_credential_scope`]): for actions on one's own credentials.
+    pub fn require_first_party_credential(&self, scope: Scope) -> Result<(), ApiError> {
+        self.require_first_party()?;
+        self.require_credential_scope(scope)
+    }
+
     /// The actor to record in audit events.
     pub fn actor(&self) -> gatekey_core::audit::Actor {
         self.principal

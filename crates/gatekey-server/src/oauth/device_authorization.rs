@@ -13,7 +13,7 @@
 //! registered OAuth code for "try again later" (RFC 6749 §4.1.2.1, §11.4).
 
 use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::map_response;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -29,10 +29,8 @@ use gatekey_core::store::StoreError;
 use gatekey_proto::ErrorBody;
 use serde::Serialize;
 
-use super::client_auth::authenticate_client;
+use super::client_request::ClientRequest;
 use super::error::{no_store, post_only, set_no_store, OAuthError};
-use super::form::OAuthForm;
-use crate::auth::ClientInfo;
 use crate::state::AppState;
 
 /// The endpoint's routes.
@@ -73,11 +71,9 @@ fn too_many(retry_after: u64, description: &str) -> Response {
 /// Starts a device authorization for the authenticated client.
 async fn start_device_authorization(
     State(state): State<AppState>,
-    origin: ClientInfo,
-    headers: HeaderMap,
-    form: OAuthForm,
+    request: ClientRequest,
 ) -> Result<Response, OAuthError> {
-    if let Some(ip) = &origin.ip {
+    if let Some(ip) = &request.origin.ip {
         if let Err(retry_after) = state.device_requests.check(ip, state.clock.now()) {
             return Ok(too_many(
                 retry_after,
@@ -85,15 +81,15 @@ async fn start_device_authorization(
             ));
         }
     }
-    let client = authenticate_client(&state, &origin, &headers, &form).await?;
+    let client = request.authenticate(&state).await?;
     let app = &client.application;
     check_grant_type(app, GrantType::DeviceCode)?;
-    let scopes = requested_scopes(form.get("scope"), app.scopes)?;
+    let scopes = requested_scopes(request.form.get("scope"), app.scopes)?;
     let now = state.clock.now();
     // One address may not take all of the application's slots (a public client needs only
     // its id); the slot is given back if no code is issued after all.
     let per_address = &state.device_codes_per_address;
-    if let Some(ip) = &origin.ip {
+    if let Some(ip) = &request.origin.ip {
         if let Err(retry_after) = per_address.take(app.id, ip, now) {
             return Ok(too_many(
                 retry_after,
@@ -103,7 +99,7 @@ async fn start_device_authorization(
         }
     }
     let give_back = || {
-        if let Some(ip) = &origin.ip {
+        if let Some(ip) = &request.origin.ip {
             per_address.give_back(app.id, ip, now);
         }
     };

@@ -13,6 +13,7 @@ use gatekey_core::oauth::device::{
 };
 use gatekey_core::oauth::store::DeviceStore;
 use gatekey_core::store::{StoreError, UserStore};
+use gatekey_core::user::Membership;
 use maud::html;
 use serde::Deserialize;
 
@@ -162,23 +163,72 @@ async fn pending_device(
     }
 }
 
+/// A device form: each carries the user code it is about.
+trait TypedCode {
+    /// The user code as typed (or as the consent page echoed it).
+    fn user_code(&self) -> &str;
+}
+
+impl TypedCode for UserCodeForm {
+    fn user_code(&self) -> &str {
+        &self.user_code
+    }
+}
+
+impl TypedCode for DecisionForm {
+    fn user_code(&self) -> &str {
+        &self.user_code
+    }
+}
+
+/// Where both device form posts start from: the signed-in user and their form, the pending
+/// request its code names, and the accounts the user may answer it for.
+struct DeviceStep<F> {
+    web: WebSession,
+    form: F,
+    device: DeviceCodeRecord,
+    accounts: Vec<(Membership, Account)>,
+}
+
+/// Reads a device form post into a [`DeviceStep`]. A refused form goes back to `/device`; an
+/// unknown code or a storage failure is the page to answer.
+async fn device_step<F: TypedCode>(
+    state: &AppState,
+    client: &ClientInfo,
+    form: Result<CsrfForm<F>, PageError>,
+) -> Result<DeviceStep<F>, Response> {
+    let (SignedIn(web), form) = match form {
+        Ok(form) => (form.signed_in, form.fields),
+        Err(refused) => return Err(refused.returning_to("/device").into_response()),
+    };
+    let device = pending_device(state, &web, client, form.user_code()).await?;
+    let accounts = state
+        .store
+        .memberships_of(web.principal.user.id)
+        .await
+        .map_err(|error| unavailable(&error))?;
+    Ok(DeviceStep {
+        web,
+        form,
+        device,
+        accounts,
+    })
+}
+
 /// `POST /device`: the typed code; answers with the consent page.
 async fn submit_user_code(
     State(state): State<AppState>,
     client: ClientInfo,
     form: Result<CsrfForm<UserCodeForm>, PageError>,
 ) -> Response {
-    let (SignedIn(web), form) = match form {
-        Ok(form) => (form.signed_in, form.fields),
-        Err(refused) => return refused.returning_to("/device").into_response(),
-    };
-    let device = match pending_device(&state, &web, &client, &form.user_code).await {
-        Ok(device) => device,
+    let DeviceStep {
+        web,
+        form: _,
+        device,
+        accounts,
+    } = match device_step(&state, &client, form).await {
+        Ok(step) => step,
         Err(response) => return response,
-    };
-    let accounts = match state.store.memberships_of(web.principal.user.id).await {
-        Ok(accounts) => accounts,
-        Err(error) => return unavailable(&error),
     };
     let registrar = match registering_account(&state, &device.application).await {
         Ok(registrar) => registrar,
@@ -228,17 +278,14 @@ async fn submit_decision(
     client: ClientInfo,
     form: Result<CsrfForm<DecisionForm>, PageError>,
 ) -> Response {
-    let (SignedIn(web), form) = match form {
-        Ok(form) => (form.signed_in, form.fields),
-        Err(refused) => return refused.returning_to("/device").into_response(),
-    };
-    let device = match pending_device(&state, &web, &client, &form.user_code).await {
-        Ok(device) => device,
+    let DeviceStep {
+        web,
+        form,
+        device,
+        accounts,
+    } = match device_step(&state, &client, form).await {
+        Ok(step) => step,
         Err(response) => return response,
-    };
-    let accounts = match state.store.memberships_of(web.principal.user.id).await {
-        Ok(accounts) => accounts,
-        Err(error) => return unavailable(&error),
     };
     // Only an account the page offered: who registered the application was shown for those.
     if !form.offered.split(',').any(|slug| slug == form.account) {

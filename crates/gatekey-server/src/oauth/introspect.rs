@@ -6,7 +6,6 @@
 //! exactly `{"active":false}` (§2.2), so the answer never tells whether a token exists.
 
 use axum::extract::State;
-use axum::http::HeaderMap;
 use axum::http::StatusCode;
 use axum::middleware::map_response;
 use axum::routing::post;
@@ -20,12 +19,11 @@ use gatekey_core::secret::{Secret, SecretKind};
 use gatekey_core::store::StoreError;
 use gatekey_proto::oauth::IntrospectionResponse;
 
-use super::client_auth::{authenticate_client, AuthenticatedClient};
+use super::client_auth::AuthenticatedClient;
+use super::client_request::ClientRequest;
 use super::error::{no_store, post_only, OAuthError};
-use super::form::OAuthForm;
 use crate::auth::access_token::check_access_token;
 use crate::auth::cache::{CachedKey, CredentialSource};
-use crate::auth::ClientInfo;
 use crate::state::AppState;
 
 /// The introspection endpoint's routes.
@@ -41,17 +39,15 @@ pub fn routes() -> Router<AppState> {
 /// `POST /oauth/introspect`.
 async fn introspect_token(
     State(state): State<AppState>,
-    origin: ClientInfo,
-    headers: HeaderMap,
-    form: OAuthForm,
+    request: ClientRequest,
 ) -> Result<Json<IntrospectionResponse>, OAuthError> {
-    let client = authenticate_client(&state, &origin, &headers, &form).await?;
+    let client = request.authenticate(&state).await?;
     if !client.is_confidential() {
         return Err(OAuthError::invalid_client(
             "introspection needs a confidential client authenticated with its secret",
         ));
     }
-    let presented = form.require("token")?;
+    let presented = request.form.require("token")?;
     let now = state.clock.now();
     let answer = match SecretKind::of(presented) {
         // Access tokens go through the same cache as the REST API: a revocation anywhere

@@ -7,6 +7,7 @@ mod approval;
 mod authorize;
 mod authorized_applications;
 pub(crate) mod client_auth;
+mod client_request;
 mod consent_page;
 mod device_authorization;
 pub(crate) mod device_codes_per_address;

@@ -4,16 +4,14 @@
 //! storage failure is 503, never 200.
 
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::middleware::map_response;
 use axum::routing::post;
 use axum::Router;
 use gatekey_core::oauth::revocation::revoke_token as revoke;
 
-use super::client_auth::authenticate_client;
+use super::client_request::ClientRequest;
 use super::error::{no_store, post_only, OAuthError};
-use super::form::OAuthForm;
-use crate::auth::ClientInfo;
 use crate::state::AppState;
 
 /// The revocation endpoint's routes.
@@ -27,12 +25,10 @@ pub fn routes() -> Router<AppState> {
 /// what it is, so a missing or wrong hint changes nothing (RFC 7009 §2.1).
 async fn revoke_token(
     State(state): State<AppState>,
-    origin: ClientInfo,
-    headers: HeaderMap,
-    form: OAuthForm,
+    request: ClientRequest,
 ) -> Result<StatusCode, OAuthError> {
-    let client = authenticate_client(&state, &origin, &headers, &form).await?;
-    let presented = form.require("token")?;
+    let client = request.authenticate(&state).await?;
+    let presented = request.form.require("token")?;
     let now = state.clock.now();
     // Whether anything was revoked is not told: an unknown token or another client's is
     // answered like a success (RFC 7009 §2.2).

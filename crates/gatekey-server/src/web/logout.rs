@@ -2,22 +2,40 @@
 //! in every account, this one included. Both are CSRF-checked, so another site cannot sign you
 //! out, and both accept a session that must still change its password.
 
-use axum::extract::State;
+use axum::extract::{FromRequest, FromRequestParts, Request, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
-use gatekey_core::audit::{AuditAction, AuditEntry};
+use gatekey_core::audit::{Actor, AuditAction, AuditEntry};
 use gatekey_core::store::SessionStore;
 
 use super::csrf_form::CsrfChecked;
 use super::layout::cookie;
 use super::page_error::PageError;
 use super::signed_in::SignedInToChangePassword;
-use crate::auth::session::SESSION_COOKIE;
+use crate::auth::session::{WebSession, SESSION_COOKIE};
 use crate::auth::ClientInfo;
 use crate::state::AppState;
 
-/// A sign-out button.
-type SignOut = CsrfChecked<SignedInToChangePassword>;
+/// A press of a sign-out button: the CSRF-checked session, and who pressed it, as the audit
+/// records them.
+pub struct SignOut {
+    web: WebSession,
+    actor: Actor,
+}
+
+impl FromRequest<AppState> for SignOut {
+    type Rejection = PageError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, PageError> {
+        let (mut parts, body) = request.into_parts();
+        let Ok(client) = ClientInfo::from_request_parts(&mut parts, state).await;
+        let request = Request::from_parts(parts, body);
+        let CsrfChecked(SignedInToChangePassword(web)) =
+            CsrfChecked::from_request(request, state).await?;
+        let actor = web.principal.actor(client.ip, client.user_agent);
+        Ok(Self { web, actor })
+    }
+}
 
 /// To the sign-in page, with the session cookie cleared.
 fn signed_out(state: &AppState) -> Response {
@@ -32,10 +50,8 @@ fn signed_out(state: &AppState) -> Response {
 /// Deletes the session and its cookie.
 pub async fn submit_logout(
     State(state): State<AppState>,
-    client: ClientInfo,
-    CsrfChecked(SignedInToChangePassword(web)): SignOut,
+    SignOut { web, actor }: SignOut,
 ) -> Result<Response, PageError> {
-    let actor = web.principal.actor(client.ip, client.user_agent);
     let audit = AuditEntry::new(state.clock.now(), &actor, AuditAction::Logout, "session")
         .in_account(web.session.account_id)
         .target(web.session.id);
@@ -47,10 +63,8 @@ pub async fn submit_logout(
 /// in each of the user's accounts with the number of sessions ended.
 pub async fn submit_logout_everywhere(
     State(state): State<AppState>,
-    client: ClientInfo,
-    CsrfChecked(SignedInToChangePassword(web)): SignOut,
+    SignOut { web, actor }: SignOut,
 ) -> Result<Response, PageError> {
-    let actor = web.principal.actor(client.ip, client.user_agent);
     let audit = AuditEntry::new(
         state.clock.now(),
         &actor,

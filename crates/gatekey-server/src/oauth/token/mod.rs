@@ -9,7 +9,6 @@ mod issue;
 mod refresh_token;
 
 use axum::extract::State;
-use axum::http::HeaderMap;
 use axum::middleware::map_response;
 use axum::response::Response;
 use axum::routing::post;
@@ -18,10 +17,8 @@ use gatekey_core::oauth::application::GrantType;
 use gatekey_core::oauth::exchange::check_grant_type;
 
 use self::issue::TokenRequest;
-use super::client_auth::authenticate_client;
+use super::client_request::ClientRequest;
 use super::error::{no_store, post_only, OAuthError};
-use super::form::OAuthForm;
-use crate::auth::ClientInfo;
 use crate::state::AppState;
 
 /// The token endpoint's routes.
@@ -45,12 +42,10 @@ fn served_grant_type(name: &str) -> Option<GrantType> {
 /// `POST /oauth/token`.
 async fn issue_token(
     State(state): State<AppState>,
-    origin: ClientInfo,
-    headers: HeaderMap,
-    form: OAuthForm,
+    request: ClientRequest,
 ) -> Result<Response, OAuthError> {
-    let grant_type = form.require("grant_type")?.to_owned();
-    let client = authenticate_client(&state, &origin, &headers, &form).await?;
+    let grant_type = request.form.require("grant_type")?.to_owned();
+    let client = request.authenticate(&state).await?;
     let Some(grant) = served_grant_type(&grant_type) else {
         return Err(OAuthError::unsupported_grant_type(format!(
             "the grant type {grant_type:?} is not supported"
@@ -60,8 +55,8 @@ async fn issue_token(
     let request = TokenRequest {
         state,
         client,
-        form,
-        origin,
+        form: request.form,
+        origin: request.origin,
     };
     match grant {
         GrantType::AuthorizationCode => authorization_code::exchange_code(&request).await,
