@@ -135,6 +135,29 @@ impl TestApp {
         send(self.request(method, path, key).json(&body)).await
     }
 
+    /// The `action` of each audit event `key` may read on `GET /api/v1/audits`, newest first.
+    pub async fn audit_actions(&self, key: &str) -> Vec<String> {
+        let (status, _, body) = send(self.request(Method::GET, "/api/v1/audits", key)).await;
+        assert_eq!(status, 200, "the audit log; body {body}");
+        body["audits"]
+            .as_array()
+            .expect("an audit list")
+            .iter()
+            .map(|event| event["action"].as_str().expect("an action").to_owned())
+            .collect()
+    }
+
+    /// A connection of its own to the app's database, behind the server's back: for reading
+    /// what is stored, or breaking it.
+    pub async fn second_connection(&self) -> sqlx::AnyPool {
+        sqlx::any::install_default_drivers();
+        sqlx::any::AnyPoolOptions::new()
+            .max_connections(1)
+            .connect(self.store().url())
+            .await
+            .expect("a second connection to the database")
+    }
+
     /// Requests the app has answered at `route` so far, counted by its own metrics.
     pub fn requests_to(&self, route: &str) -> u64 {
         let mark = format!("route=\"{route}\"");

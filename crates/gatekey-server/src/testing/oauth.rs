@@ -8,7 +8,7 @@ use gatekey_core::audit::AuditAction;
 use gatekey_core::oauth::application::{
     new_client_id, Application, ApplicationSettings, ClientType, GrantType,
 };
-use gatekey_core::oauth::device::{new_user_code, NewDeviceCode};
+use gatekey_core::oauth::device::{new_user_code, DeviceCodeRecord, NewDeviceCode};
 use gatekey_core::oauth::grant::Grant;
 use gatekey_core::oauth::store::{
     ApplicationStore, DeviceStore, GrantStore, NewApplication, TokenStore,
@@ -100,6 +100,15 @@ impl ClientSpec {
 }
 
 impl TestApp {
+    /// The device authorization whose user code is `user_code` (normalized), as stored.
+    pub async fn device_code(&self, user_code: &str) -> DeviceCodeRecord {
+        self.store()
+            .device_code_by_user_code(user_code)
+            .await
+            .expect("the device code lookup")
+            .expect("a device code with that user code")
+    }
+
     /// Starts the app on a fresh database of `backend`, seeds it ([`seed`]) and registers one
     /// application of `acme` as `spec`: where most OAuth tests begin.
     pub async fn start_with_client(backend: Backend, spec: ClientSpec) -> (Self, Seeded, Client) {

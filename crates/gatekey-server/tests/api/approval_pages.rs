@@ -137,12 +137,7 @@ async fn the_device_page_names_the_registrar_whatever_account_is_chosen_and_only
         let refused = send_text(decide("third")).await;
         assert_eq!(refused.0, 400, "{}", refused.2);
         assert!(refused.2.contains("not offered"), "{}", refused.2);
-        let record = app
-            .store()
-            .device_code_by_user_code(&user_code)
-            .await
-            .expect("lookup")
-            .expect("the code");
+        let record = app.device_code(&user_code).await;
         assert!(record.grant_id.is_none(), "nothing was granted");
 
         // An offered account other than the session's is accepted.

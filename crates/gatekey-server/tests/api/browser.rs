@@ -12,7 +12,6 @@ use std::time::{Duration, Instant};
 use fantoccini::{Client, ClientBuilder, Locator};
 use gatekey_core::oauth::application::{ApplicationSettings, ClientType, GrantType};
 use gatekey_core::oauth::device::{display_user_code, DeviceStatus};
-use gatekey_core::oauth::store::DeviceStore;
 use gatekey_core::role::Role;
 use gatekey_core::scope::ScopeSet;
 use gatekey_store::Backend;
@@ -301,12 +300,7 @@ async fn a_browser_approves_a_device_on_the_device_page() {
         .await
         .unwrap();
     client.close().await.unwrap();
-    let record = app
-        .store()
-        .device_code_by_user_code(&user_code)
-        .await
-        .unwrap()
-        .unwrap();
+    let record = app.device_code(&user_code).await;
     assert_eq!(record.status, DeviceStatus::Approved);
     app.stop().await;
 }

@@ -163,11 +163,8 @@ async fn every_polling_answer_of_rfc_8628() {
         assert_error(&poll(&other_app).await, 400, "invalid_grant");
 
         let record = app
-            .store()
-            .device_code_by_user_code(&normalize_user_code(&user_code).unwrap())
-            .await
-            .unwrap()
-            .unwrap();
+            .device_code(&normalize_user_code(&user_code).unwrap())
+            .await;
         assert_eq!(record.interval_secs, 10, "slow_down adds five seconds");
         let grant = app.consent(&seeded.owner, &device_app, "read").await;
         assert!(app
@@ -191,12 +188,7 @@ async fn every_polling_answer_of_rfc_8628() {
         let second_code = second.2["device_code"].as_str().unwrap().to_owned();
         let second_user_code =
             normalize_user_code(second.2["user_code"].as_str().unwrap()).unwrap();
-        let record = app
-            .store()
-            .device_code_by_user_code(&second_user_code)
-            .await
-            .unwrap()
-            .unwrap();
+        let record = app.device_code(&second_user_code).await;
         app.store()
             .decide_device_code(record.id, None)
             .await

@@ -9,7 +9,7 @@ use std::future::Future;
 use gatekey_core::audit::{Actor, AuditAction, AuditEntry};
 use gatekey_core::oauth::application::{ClientType, GrantType};
 use gatekey_core::oauth::device::{normalize_user_code, DeviceStatus};
-use gatekey_core::oauth::store::{DeviceStore, GrantStore};
+use gatekey_core::oauth::store::GrantStore;
 use gatekey_core::role::Role;
 use gatekey_core::store::UserStore;
 use gatekey_core::user::Member;
@@ -93,12 +93,7 @@ where
     let polled = app.post_as(&approved.client, "/oauth/token", &form).await;
     assert_error(&polled, 400, "invalid_grant");
     assert!(polled.2.get("access_token").is_none(), "{}", polled.2);
-    let record = app
-        .store()
-        .device_code_by_user_code(&approved.user_code)
-        .await
-        .unwrap()
-        .unwrap();
+    let record = app.device_code(&approved.user_code).await;
     assert_eq!(
         record.status,
         DeviceStatus::Approved,

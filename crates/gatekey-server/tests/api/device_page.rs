@@ -2,7 +2,7 @@
 
 use gatekey_core::oauth::application::{ApplicationSettings, ClientType, GrantType};
 use gatekey_core::oauth::device::{display_user_code, DeviceStatus};
-use gatekey_core::oauth::store::{ApplicationStore, DeviceStore};
+use gatekey_core::oauth::store::ApplicationStore;
 use gatekey_core::scope::ScopeSet;
 use reqwest::header::LOCATION;
 use reqwest::Method;
@@ -83,12 +83,7 @@ async fn a_user_types_the_code_and_allows_or_denies() {
         let done = browser.allow_device(&app, &csrf, &user_code, "acme").await;
         assert_eq!(done.0, 200, "{}", done.2);
         assert!(done.2.contains("Device connected"));
-        let record = app
-            .store()
-            .device_code_by_user_code(&user_code)
-            .await
-            .unwrap()
-            .unwrap();
+        let record = app.device_code(&user_code).await;
         assert_eq!(record.status, DeviceStatus::Approved);
         assert!(record.grant_id.is_some());
 
@@ -111,15 +106,7 @@ async fn a_user_types_the_code_and_allows_or_denies() {
                 ("decision", "deny"),
             ]);
         assert!(send_text(denied).await.2.contains("denied"));
-        assert_eq!(
-            app.store()
-                .device_code_by_user_code(&second)
-                .await
-                .unwrap()
-                .unwrap()
-                .status,
-            DeviceStatus::Denied
-        );
+        assert_eq!(app.device_code(&second).await.status, DeviceStatus::Denied);
 
         let forged = browser
             .request(&app, Method::POST, "/device")

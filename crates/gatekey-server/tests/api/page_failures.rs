@@ -7,7 +7,6 @@ use gatekey_core::role::Role;
 use gatekey_store::testing::backends;
 use reqwest::header::{HeaderMap, LOCATION};
 use reqwest::Method;
-use sqlx::any::AnyPoolOptions;
 
 use crate::captured_logs::CapturedLogs;
 use crate::harness::{
@@ -19,12 +18,7 @@ const LOGGED: &str = "storage failure on a web page";
 
 /// Renames `table` behind the server's back, so every statement on it fails from now on.
 async fn break_table(app: &TestApp, table: &str) {
-    sqlx::any::install_default_drivers();
-    let pool = AnyPoolOptions::new()
-        .max_connections(1)
-        .connect(app.store().url())
-        .await
-        .expect("a second connection to the database");
+    let pool = app.second_connection().await;
     sqlx::query(&format!("ALTER TABLE {table} RENAME TO {table}_lost"))
         .execute(&pool)
         .await

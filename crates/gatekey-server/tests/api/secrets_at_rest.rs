@@ -8,7 +8,6 @@ use gatekey_store::testing::backends;
 use gatekey_store::Backend;
 use reqwest::Method;
 use serde_json::json;
-use sqlx::any::AnyPoolOptions;
 
 use crate::captured_logs::CapturedLogs;
 use crate::harness::{
@@ -206,12 +205,7 @@ fn hex(bytes: &[u8]) -> String {
 
 /// Every row of every table, each as `table: text`; bytes appear in hex.
 async fn dump_database(app: &TestApp) -> Vec<String> {
-    sqlx::any::install_default_drivers();
-    let pool = AnyPoolOptions::new()
-        .max_connections(1)
-        .connect(app.store().url())
-        .await
-        .expect("a second connection to the database");
+    let pool = app.second_connection().await;
     let backend = app.store().backend();
     let tables_sql = match backend {
         Backend::Sqlite => "SELECT name FROM sqlite_master WHERE type = 'table'",

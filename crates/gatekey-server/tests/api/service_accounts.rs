@@ -77,13 +77,7 @@ async fn create_key_and_disable_a_service_account() {
             "invalid_token",
         );
 
-        let audits = send(app.request(Method::GET, "/api/v1/audits", &admin_key)).await;
-        let actions: Vec<&str> = audits.2["audits"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|a| a["action"].as_str().unwrap())
-            .collect();
+        let actions = app.audit_actions(&admin_key).await;
         assert_eq!(
             &actions[..3],
             [
