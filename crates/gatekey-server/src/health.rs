@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 
+use crate::metrics::{CacheName, Snapshot, StorageFailure};
 use crate::state::AppState;
 
 /// The operations routes.
@@ -26,12 +27,16 @@ async fn readyz(State(state): State<AppState>) -> Response {
         Ok(()) => (StatusCode::OK, "ready\n").into_response(),
         Err(error) => {
             tracing::warn!(%error, "readiness check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n").into_response()
+            let mut response =
+                (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n").into_response();
+            response.extensions_mut().insert(StorageFailure);
+            response
         }
     }
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {
+    state.metrics.observe(&snapshot(&state));
     (
         [(
             header::CONTENT_TYPE,
@@ -40,4 +45,20 @@ async fn metrics(State(state): State<AppState>) -> Response {
         state.metrics.render(),
     )
         .into_response()
+}
+
+/// The states `/metrics` reports as they are now.
+fn snapshot(state: &AppState) -> Snapshot {
+    let feed_age = state.invalidation_feed.age(state.clock.now());
+    Snapshot {
+        invalidation_feed_age: feed_age.unsigned_abs(),
+        cache_entries: [
+            (CacheName::Credentials, state.credentials.entry_count()),
+            (CacheName::Applications, state.applications.entry_count()),
+            (
+                CacheName::ServiceAccounts,
+                state.service_accounts.entry_count(),
+            ),
+        ],
+    }
 }
