@@ -1,5 +1,7 @@
-//! Operations endpoints: `/healthz` (the process answers), `/readyz` (the database answers),
-//! `/metrics` (Prometheus).
+//! Operations endpoints: `/healthz` (the process answers), `/readyz` (the database answers
+//! and the invalidation feed is current), `/metrics` (Prometheus).
+
+use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::{header, StatusCode};
@@ -9,6 +11,9 @@ use axum::Router;
 
 use crate::metrics::{CacheName, Snapshot, StorageFailure};
 use crate::state::AppState;
+
+/// How long `/readyz` waits for the database.
+const PING_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The operations routes.
 pub fn routes() -> Router<AppState> {
@@ -22,17 +27,35 @@ async fn healthz() -> &'static str {
     "ok\n"
 }
 
+/// Ready when the database answers `SELECT 1` within [`PING_TIMEOUT`] and the invalidation
+/// feed was read within its bound: a server that cannot hear of revocations should not be sent
+/// requests, even while its database answers.
 async fn readyz(State(state): State<AppState>) -> Response {
-    match state.store.ping().await {
-        Ok(()) => (StatusCode::OK, "ready\n").into_response(),
-        Err(error) => {
-            tracing::warn!(%error, "readiness check failed");
-            let mut response =
-                (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n").into_response();
-            response.extensions_mut().insert(StorageFailure);
-            response
-        }
+    let unready = |reason: String| (StatusCode::SERVICE_UNAVAILABLE, reason).into_response();
+    let ping = tokio::time::timeout(PING_TIMEOUT, state.store.ping()).await;
+    if let Some(error) = match ping {
+        Ok(Ok(())) => None,
+        Ok(Err(error)) => Some(error.to_string()),
+        Err(_) => Some(format!("no answer within {PING_TIMEOUT:?}")),
+    } {
+        tracing::warn!(%error, "readiness check failed");
+        let mut response = unready("database unavailable\n".to_owned());
+        response.extensions_mut().insert(StorageFailure);
+        return response;
     }
+    let age = state.invalidation_feed.age(state.clock.now());
+    let bound = state
+        .config
+        .operations
+        .invalidation_feed_max_age(&state.config.cache);
+    if age > bound {
+        let seconds = age.whole_seconds();
+        tracing::warn!(seconds, "readiness check failed: the invalidation feed is stale");
+        return unready(format!(
+            "invalidation feed stale: last read {seconds} s ago\n"
+        ));
+    }
+    (StatusCode::OK, "ready\n").into_response()
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {

@@ -37,6 +37,7 @@ mod operations_metrics;
 mod page_failures;
 mod rank_and_refusals;
 mod rate_limit;
+mod readiness;
 mod redirect_uris;
 mod retention;
 mod secrets_at_rest;
