@@ -290,6 +290,9 @@ impl Default for DeviceAuthorizationConfig {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct OperationsConfig {
+    /// A separate address for `/metrics` (and `/healthz`, `/readyz`); `/metrics` is then no
+    /// longer served on `listen`. Unset: everything on `listen`.
+    pub listen: Option<SocketAddr>,
     /// Milliseconds since the invalidation feed was last read past which `/readyz` fails;
     /// unset: four poll intervals, at least 10 seconds.
     pub invalidation_feed_max_age_ms: Option<u64>,

@@ -15,12 +15,17 @@ use crate::state::AppState;
 /// How long `/readyz` waits for the database.
 const PING_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// The operations routes.
-pub fn routes() -> Router<AppState> {
+/// The probes: `/healthz` and `/readyz`. They tell nothing but up and ready, and load
+/// balancers often probe the port they send traffic to, so every listener serves them.
+pub fn probes() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
+}
+
+/// `/metrics`: on the operations listener when there is one, else on the main one.
+pub fn metrics_route() -> Router<AppState> {
+    Router::new().route("/metrics", get(metrics))
 }
 
 async fn healthz() -> &'static str {
@@ -50,7 +55,10 @@ async fn readyz(State(state): State<AppState>) -> Response {
         .invalidation_feed_max_age(&state.config.cache);
     if age > bound {
         let seconds = age.whole_seconds();
-        tracing::warn!(seconds, "readiness check failed: the invalidation feed is stale");
+        tracing::warn!(
+            seconds,
+            "readiness check failed: the invalidation feed is stale"
+        );
         return unready(format!(
             "invalidation feed stale: last read {seconds} s ago\n"
         ));

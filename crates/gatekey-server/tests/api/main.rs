@@ -33,6 +33,7 @@ mod oauth_flows;
 mod oauth_revocation;
 mod oauth_token_errors;
 mod operations;
+mod operations_listener;
 mod operations_metrics;
 mod page_failures;
 mod rank_and_refusals;

@@ -3,6 +3,7 @@
 
 use std::time::Duration as StdDuration;
 
+use gatekey_server::config::ConfigError;
 use gatekey_server::{Config, ConfigOverrides};
 use time::Duration;
 
@@ -73,16 +74,22 @@ async fn the_feeds_bound_can_be_configured() {
     .await;
 }
 
+/// Loads a configuration file holding `toml`, over the defaults.
+pub(crate) fn load_config_file(name: &str, toml: &str) -> Result<Config, ConfigError> {
+    let path = std::env::temp_dir().join(format!("gatekey-{name}-{}.toml", std::process::id()));
+    std::fs::write(&path, toml).expect("config written");
+    let loaded = Config::load(Some(&path), &ConfigOverrides::default());
+    let _ = std::fs::remove_file(&path);
+    loaded
+}
+
 #[test]
 fn a_bound_within_one_poll_interval_is_refused() {
-    let path = std::env::temp_dir().join(format!("gatekey-feed-bound-{}.toml", std::process::id()));
-    std::fs::write(
-        &path,
+    let error = load_config_file(
+        "feed-bound",
         "[cache]\ninvalidation_poll_ms = 1000\n[operations]\ninvalidation_feed_max_age_ms = 1000\n",
     )
-    .expect("config written");
-    let error = Config::load(Some(&path), &ConfigOverrides::default()).expect_err("refused");
-    let _ = std::fs::remove_file(&path);
+    .expect_err("refused");
     assert!(
         error
             .to_string()
