@@ -4,6 +4,7 @@
 mod captured_logs;
 mod harness;
 
+mod alert_rules;
 mod api_keys;
 mod app_revocation;
 mod applications;
