@@ -5,7 +5,8 @@
 use reqwest::Method;
 
 use crate::harness::{
-    each_backend, eventually, login_form, seed, send, send_text, submit_login, TestApp, PASSWORD,
+    each_backend, eventually, login_form, seed, send, send_text, sign_in, submit_login, TestApp,
+    PASSWORD,
 };
 use crate::oauth_fixture::{ClientSpec, REDIRECT};
 use crate::operations::sample;
@@ -39,6 +40,7 @@ async fn a_database_outage_shows_in_the_storage_error_counts_while_it_lasts() {
     each_backend(|backend| async move {
         let (app, seeded) = TestApp::start_seeded(backend).await;
         let key = app.key(&seeded.owner, None).await;
+        let browser = sign_in(&app, &seeded.owner.user.email, PASSWORD).await;
         let before = scrape(&app).await;
         assert_eq!(storage_errors(&before, "/api/v1/me"), None, "{before}");
         assert_eq!(
@@ -53,7 +55,14 @@ async fn a_database_outage_shows_in_the_storage_error_counts_while_it_lasts() {
         assert_eq!(me.0, 503, "{}", me.2);
         let ready = send_text(app.http.get(app.url("/readyz"))).await;
         assert_eq!(ready.0, 503, "{}", ready.2);
+        let home = send_text(browser.request(&app, Method::GET, "/")).await;
+        assert_eq!(home.0, 503, "{}", home.2);
         let during = scrape(&app).await;
+        assert_eq!(
+            storage_errors(&during, "/"),
+            Some(1.0),
+            "a page's failure: {during}"
+        );
         assert_eq!(storage_errors(&during, "/api/v1/me"), Some(1.0), "{during}");
         assert_eq!(storage_errors(&during, "/readyz"), Some(1.0), "{during}");
         assert!(
