@@ -20,15 +20,8 @@ async fn metrics_on_their_own_listener(backend: Backend) {
     assert_ne!(operations, app.server.addr);
     let on_operations = |path: &str| format!("http://{operations}{path}");
 
-    let (status, headers, metrics) = send_text(app.http.get(on_operations("/metrics"))).await;
+    let (status, _, metrics) = send_text(app.http.get(on_operations("/metrics"))).await;
     assert_eq!(status, 200, "{metrics}");
-    assert!(
-        headers["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("application/openmetrics-text"),
-        "{headers:?}"
-    );
     assert!(metrics.contains("gatekey_build_info"), "{metrics}");
 
     let (status, _, body) = send_text(app.http.get(app.url("/metrics"))).await;

@@ -12,14 +12,14 @@ use crate::oauth_fixture::{ClientSpec, REDIRECT};
 use crate::operations::sample;
 
 /// The app's `/metrics` as a scraper reads it.
-async fn scrape(app: &TestApp) -> String {
+pub(crate) async fn scrape(app: &TestApp) -> String {
     let (status, _, metrics) = send_text(app.http.get(app.url("/metrics"))).await;
     assert_eq!(status, 200, "{metrics}");
     metrics
 }
 
 /// The value of the metric `name` that has no labels.
-fn unlabelled(metrics: &str, name: &str) -> Option<f64> {
+pub(crate) fn unlabelled(metrics: &str, name: &str) -> Option<f64> {
     metrics
         .lines()
         .find_map(|line| line.strip_prefix(&format!("{name} ")))
@@ -27,7 +27,7 @@ fn unlabelled(metrics: &str, name: &str) -> Option<f64> {
 }
 
 /// The storage-error count of `operation`, or `None` if it has no series.
-fn storage_errors(metrics: &str, operation: &str) -> Option<f64> {
+pub(crate) fn storage_errors(metrics: &str, operation: &str) -> Option<f64> {
     sample(
         metrics,
         "gatekey_storage_errors_total",

@@ -8,17 +8,12 @@ use gatekey_server::{Config, ConfigOverrides};
 use time::Duration;
 
 use crate::harness::{each_backend, eventually, send_text, TestApp};
-use crate::operations::sample;
+use crate::operations_metrics::{scrape, storage_errors, unlabelled};
 use crate::page_failures::break_table;
 
 /// Whether the feed's poller has counted a failure.
 async fn poll_failed(app: &TestApp) -> bool {
-    let (_, _, metrics) = send_text(app.http.get(app.url("/metrics"))).await;
-    sample(
-        &metrics,
-        "gatekey_storage_errors_total",
-        &[r#"operation="invalidation_poll""#],
-    ) >= Some(1.0)
+    storage_errors(&scrape(app).await, "invalidation_poll") >= Some(1.0)
 }
 
 #[tokio::test]
@@ -45,11 +40,8 @@ async fn a_stale_invalidation_feed_makes_the_server_unready() {
         let (status, _, body) = send_text(app.http.get(app.url("/readyz"))).await;
         assert_eq!(status, 503, "{body}");
         assert_eq!(body.trim(), "invalidation feed stale: last read 11 s ago");
-        let (_, _, metrics) = send_text(app.http.get(app.url("/metrics"))).await;
-        let age = metrics
-            .lines()
-            .find_map(|line| line.strip_prefix("gatekey_invalidation_feed_age_seconds "))
-            .and_then(|value| value.parse::<f64>().ok());
+        let metrics = scrape(&app).await;
+        let age = unlabelled(&metrics, "gatekey_invalidation_feed_age_seconds");
         assert!(age >= Some(11.0), "{metrics}");
         app.stop().await;
     })
