@@ -76,6 +76,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         server.state.store.backend()
     );
     tracing::info!(addr = %server.addr, "listening");
+    if let Some(operations) = server.operations_addr {
+        println!("gatekey: /metrics, /healthz and /readyz on http://{operations}");
+    }
     let stopped_by_signal = tokio::select! {
         result = server.wait() => {
             result.context("server failed")?;

@@ -58,6 +58,8 @@ pub struct Config {
     pub device_authorization: DeviceAuthorizationConfig,
     /// Web sessions.
     pub session: SessionConfig,
+    /// The operations endpoints.
+    pub operations: OperationsConfig,
 }
 
 /// HTTP limits.
@@ -165,6 +167,7 @@ impl Default for Config {
             retention: RetentionConfig::default(),
             device_authorization: DeviceAuthorizationConfig::default(),
             session: SessionConfig::default(),
+            operations: OperationsConfig::default(),
         }
     }
 }
@@ -283,6 +286,41 @@ impl Default for DeviceAuthorizationConfig {
     }
 }
 
+/// The operations endpoints (see docs/operations.md).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OperationsConfig {
+    /// A separate address for `/metrics` (and `/healthz`, `/readyz`); `/metrics` is then no
+    /// longer served on `listen`. Unset: everything on `listen`.
+    pub listen: Option<SocketAddr>,
+    /// Milliseconds since the invalidation feed was last read past which `/readyz` fails;
+    /// unset: four poll intervals, at least 10 seconds.
+    pub invalidation_feed_max_age_ms: Option<u64>,
+}
+
+impl OperationsConfig {
+    /// The feed's age past which the server is not ready, for polls every `cache`'s interval.
+    pub fn invalidation_feed_max_age(&self, cache: &CacheConfig) -> time::Duration {
+        let millis = self
+            .invalidation_feed_max_age_ms
+            .unwrap_or_else(|| cache.invalidation_poll_ms.saturating_mul(4).max(10_000));
+        time::Duration::milliseconds(i64::try_from(millis).unwrap_or(i64::MAX))
+    }
+
+    fn validate(&self, cache: &CacheConfig) -> Result<(), ConfigError> {
+        match self.invalidation_feed_max_age_ms {
+            Some(max_age) if max_age <= cache.invalidation_poll_ms => {
+                Err(ConfigError::Invalid(format!(
+                    "operations.invalidation_feed_max_age_ms ({max_age}) must be more than \
+                     cache.invalidation_poll_ms ({})",
+                    cache.invalidation_poll_ms
+                )))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
 /// Values given on the command line; `None` leaves the layers below in force. `Debug` shows
 /// `database_url` without its password.
 #[derive(Clone, Default, Serialize)]
@@ -327,6 +365,7 @@ impl fmt::Debug for Config {
             .field("retention", &self.retention)
             .field("device_authorization", &self.device_authorization)
             .field("session", &self.session)
+            .field("operations", &self.operations)
             .finish_non_exhaustive()
     }
 }
@@ -444,6 +483,7 @@ impl Config {
                 "cache intervals must be more than 0".into(),
             ));
         }
+        self.operations.validate(&self.cache)?;
         Ok(())
     }
 }

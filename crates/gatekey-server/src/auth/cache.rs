@@ -210,6 +210,11 @@ impl CredentialCache {
         self.entries.invalidate(invalidations);
     }
 
+    /// How many credentials are held.
+    pub fn entry_count(&self) -> u64 {
+        self.entries.len()
+    }
+
     /// Takes every use not yet written to the database.
     pub fn take_usage(&self) -> Vec<(i64, OffsetDateTime)> {
         let held = self.entries.values();

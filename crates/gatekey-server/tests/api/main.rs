@@ -4,6 +4,7 @@
 mod captured_logs;
 mod harness;
 
+mod alert_rules;
 mod api_keys;
 mod app_revocation;
 mod applications;
@@ -33,9 +34,12 @@ mod oauth_flows;
 mod oauth_revocation;
 mod oauth_token_errors;
 mod operations;
+mod operations_listener;
+mod operations_metrics;
 mod page_failures;
 mod rank_and_refusals;
 mod rate_limit;
+mod readiness;
 mod redirect_uris;
 mod retention;
 mod secrets_at_rest;
