@@ -7,6 +7,7 @@ mod web;
 mod admin;
 mod apps;
 mod durability;
+mod environment;
 mod json_output;
 mod replicas;
 mod serve;
