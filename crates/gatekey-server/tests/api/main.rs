@@ -21,6 +21,7 @@ mod device_page;
 mod effective_scopes;
 mod forwarded;
 mod guessing;
+mod introspect_api_keys;
 mod introspection_accounts;
 mod invitation_pages;
 mod invitations;

@@ -35,7 +35,8 @@ pub struct CreateArgs {
     /// Space-separated scopes it may ask for (read, write, admin); default: all.
     #[arg(long)]
     scope: Option<String>,
-    /// May introspect the tokens of its own account, not only its own (a resource server).
+    /// May introspect the tokens and API keys of its own account, not only its own tokens (a
+    /// resource server).
     #[arg(long)]
     introspect: bool,
     /// The service account (user id) client_credentials tokens act as.

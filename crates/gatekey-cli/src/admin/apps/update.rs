@@ -37,7 +37,7 @@ pub struct UpdateArgs {
     /// Take the introspection permission away.
     #[arg(long)]
     no_introspect: bool,
-    /// Let the introspection permission reach every account's tokens, not only the
+    /// Let the introspection permission reach every account's tokens and API keys, not only the
     /// application's own account's (operator-only; implies --introspect).
     #[arg(
         long,
