@@ -8,6 +8,7 @@ mod admin;
 mod apps;
 mod durability;
 mod environment;
+mod introspection_only_apps;
 mod json_output;
 mod replicas;
 mod serve;

@@ -23,6 +23,7 @@ mod forwarded;
 mod guessing;
 mod introspect_api_keys;
 mod introspection_accounts;
+mod introspection_only_applications;
 mod invitation_pages;
 mod invitations;
 mod key_lineage;
