@@ -4,46 +4,37 @@
 //! limit or moving its `last_used_at`; anything it may not see, or that no longer works, is
 //! `{"active":false}`.
 
-use gatekey_core::api_key::ApiKeyRequest;
-use gatekey_core::api_key_creation::create_api_key;
 use gatekey_core::audit::Actor;
 use gatekey_core::oauth::admin::set_introspect_all_accounts;
 use gatekey_core::page::PageRequest;
 use gatekey_core::role::Role;
-use gatekey_core::scope::ScopeSet;
 use gatekey_core::store::ApiKeyStore;
-use gatekey_core::user::Member;
 use reqwest::Method;
 use serde_json::{json, Value};
 use time::{Duration, OffsetDateTime};
 
-use crate::harness::{assert_error, each_backend, send, TestApp};
+use crate::harness::{assert_error, each_backend, send, Seeded, TestApp};
 use crate::oauth_fixture::{Client, ClientSpec};
 
-/// Creates a key for `member` with `scopes`, expiring at `expires_at` if given, straight
-/// through the store at the app's time.
-async fn key_expiring(
-    app: &TestApp,
-    member: &Member,
-    scopes: &str,
-    expires_at: Option<OffsetDateTime>,
-) -> String {
-    let request = ApiKeyRequest {
-        name: "checked by a resource server".into(),
-        scopes: Some(ScopeSet::parse(scopes).expect("scopes")),
-        expires_at,
-    };
-    let (_, secret) = create_api_key(
-        app.store(),
-        app.now(),
-        member.into(),
-        ScopeSet::ALL,
-        request,
-        &Actor::operator(),
-    )
-    .await
-    .expect("key");
-    secret.expose().to_owned()
+/// Revokes `key` through the API, as its owner with `owner_key`.
+async fn revoke(app: &TestApp, owner_key: &str, key: &str) {
+    let id = app.key_id(key).await;
+    let answer =
+        send(app.request(Method::DELETE, &format!("/api/v1/api_keys/{id}"), owner_key)).await;
+    assert_eq!(answer.0, 204, "{}", answer.2);
+}
+
+/// A key of the owner of account `other`.
+async fn other_accounts_key(app: &TestApp, seeded: &Seeded) -> String {
+    let bob = app
+        .person(&seeded.other, "bob@other.test", Role::Owner)
+        .await;
+    app.key(&bob, None).await
+}
+
+/// Whether `resource_server` is told `key` is active.
+async fn is_active(app: &TestApp, resource_server: &Client, key: &str) -> bool {
+    app.introspect(resource_server, key).await["active"] == true
 }
 
 /// When `key` was last used, as stored once pending uses are written.
@@ -81,9 +72,9 @@ async fn an_api_key_is_described_like_an_access_token_of_the_same_user() {
         let (app, seeded, resource_server) =
             TestApp::start_with_client(backend, ClientSpec::resource_server()).await;
         let ada = app.person(&seeded.acme, "ada@acme.test", Role::Admin).await;
-        let key = key_expiring(&app, &ada, "read write", None).await;
+        let key = app.key(&ada, Some("read write")).await;
         let expires_at = app.now() + Duration::days(1);
-        let expiring = key_expiring(&app, &ada, "read", Some(expires_at)).await;
+        let expiring = app.key_expiring(&ada, Some("read"), Some(expires_at)).await;
         let web_app = app
             .register_client(seeded.acme.id, ClientSpec::confidential())
             .await;
@@ -172,18 +163,8 @@ async fn keys_that_no_longer_work_or_belong_elsewhere_are_inactive() {
         let owner_key = app.key(&seeded.owner, None).await;
 
         let revoked = app.key(&seeded.owner, Some("read")).await;
-        let revoked_id = app.key_id(&revoked).await;
-        assert_eq!(
-            app.introspect(&resource_server, &revoked).await["active"],
-            true
-        );
-        let answer = send(app.request(
-            Method::DELETE,
-            &format!("/api/v1/api_keys/{revoked_id}"),
-            &owner_key,
-        ))
-        .await;
-        assert_eq!(answer.0, 204, "{}", answer.2);
+        assert!(is_active(&app, &resource_server, &revoked).await);
+        revoke(&app, &owner_key, &revoked).await;
         assert_eq!(app.introspect(&resource_server, &revoked).await, inactive);
 
         // A key made with a key is revoked with it.
@@ -198,26 +179,15 @@ async fn keys_that_no_longer_work_or_belong_elsewhere_are_inactive() {
             .await;
         assert_eq!(child.0, 201, "{}", child.2);
         let child = child.2["secret"].as_str().expect("secret").to_owned();
-        assert_eq!(
-            app.introspect(&resource_server, &child).await["active"],
-            true
-        );
-        let parent_id = app.key_id(&parent).await;
-        let answer = send(app.request(
-            Method::DELETE,
-            &format!("/api/v1/api_keys/{parent_id}"),
-            &owner_key,
-        ))
-        .await;
-        assert_eq!(answer.0, 204, "{}", answer.2);
+        assert!(is_active(&app, &resource_server, &child).await);
+        revoke(&app, &owner_key, &parent).await;
         assert_eq!(app.introspect(&resource_server, &child).await, inactive);
 
         let expires_at = app.now() + Duration::hours(1);
-        let expiring = key_expiring(&app, &seeded.owner, "read", Some(expires_at)).await;
-        assert_eq!(
-            app.introspect(&resource_server, &expiring).await["active"],
-            true
-        );
+        let expiring = app
+            .key_expiring(&seeded.owner, Some("read"), Some(expires_at))
+            .await;
+        assert!(is_active(&app, &resource_server, &expiring).await);
         clock.advance(Duration::hours(1));
         assert_eq!(app.introspect(&resource_server, &expiring).await, inactive);
 
@@ -225,17 +195,11 @@ async fn keys_that_no_longer_work_or_belong_elsewhere_are_inactive() {
             .person(&seeded.acme, "bea@acme.test", Role::Member)
             .await;
         let beas = app.key(&bea, None).await;
-        assert_eq!(
-            app.introspect(&resource_server, &beas).await["active"],
-            true
-        );
+        assert!(is_active(&app, &resource_server, &beas).await);
         app.disable_user(&bea).await;
         assert_eq!(app.introspect(&resource_server, &beas).await, inactive);
 
-        let bob = app
-            .person(&seeded.other, "bob@other.test", Role::Owner)
-            .await;
-        let bobs = app.key(&bob, None).await;
+        let bobs = other_accounts_key(&app, &seeded).await;
         assert_eq!(
             app.introspect(&resource_server, &bobs).await,
             inactive,
@@ -284,10 +248,7 @@ async fn only_applications_with_the_permission_see_keys() {
         let resource_server = app
             .register_client(seeded.acme.id, ClientSpec::resource_server())
             .await;
-        let bob = app
-            .person(&seeded.other, "bob@other.test", Role::Owner)
-            .await;
-        let bobs = app.key(&bob, None).await;
+        let bobs = other_accounts_key(&app, &seeded).await;
         assert_eq!(
             app.introspect(&resource_server, &bobs).await,
             json!({"active": false})
@@ -326,7 +287,7 @@ async fn checking_a_key_spends_no_rate_limit_and_is_no_use_of_it() {
         let key = app.key(&seeded.owner, None).await;
 
         for _ in 0..50 {
-            assert_eq!(app.introspect(&resource_server, &key).await["active"], true);
+            assert!(is_active(&app, &resource_server, &key).await);
         }
         assert_eq!(last_used(&app, &key).await, None, "introspection is no use");
 

@@ -7,7 +7,7 @@ use gatekey_core::oauth::store::ApplicationStore;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::harness::{assert_error, each_backend, send_text, sign_in, TestApp, PASSWORD};
+use crate::harness::{assert_error, each_backend, send_text, sign_in, Answer, TestApp, PASSWORD};
 use crate::oauth_fixture::{Client, ClientSpec};
 
 /// The body of a registration of a resource server named `name`, as `client_type`.
@@ -18,6 +18,19 @@ fn resource_server(name: &str, client_type: &str) -> Value {
         "grant_types": [],
         "introspect": true,
     })
+}
+
+/// Asserts a refusal with `status` and `code` whose description says `reason`.
+#[track_caller]
+fn assert_refused_saying(answer: &Answer, status: u16, code: &str, reason: &str) {
+    assert_error(answer, status, code);
+    assert!(
+        answer.2["error_description"]
+            .as_str()
+            .is_some_and(|description| description.contains(reason)),
+        "{}",
+        answer.2
+    );
 }
 
 /// The application registered as `created` (a `201` answer's body), with its secret.
@@ -90,14 +103,7 @@ async fn a_confidential_resource_server_registers_without_grant_types_or_redirec
                 json!({"introspect": false}),
             )
             .await;
-        assert_error(&narrowed, 400, "invalid_request");
-        assert!(
-            narrowed.2["error_description"]
-                .as_str()
-                .is_some_and(|d| d.contains("only introspects")),
-            "{}",
-            narrowed.2
-        );
+        assert_refused_saying(&narrowed, 400, "invalid_request", "only introspects");
         app.stop().await;
     })
     .await;
@@ -118,18 +124,15 @@ async fn applications_that_could_do_nothing_are_refused_with_the_reason() {
 
         // A public client cannot authenticate, so it cannot introspect (RFC 7662 §2.1).
         let public = register(resource_server("Public", "public")).await;
-        assert_error(&public, 400, "invalid_request");
         let mut useless = resource_server("Useless", "confidential");
         useless["introspect"] = json!(false);
         let useless = register(useless).await;
-        assert_error(&useless, 400, "invalid_request");
         for refused in [&public, &useless] {
-            assert!(
-                refused.2["error_description"]
-                    .as_str()
-                    .is_some_and(|d| d.contains("needs at least one grant type")),
-                "{}",
-                refused.2
+            assert_refused_saying(
+                refused,
+                400,
+                "invalid_request",
+                "needs at least one grant type",
             );
         }
 
@@ -141,13 +144,11 @@ async fn applications_that_could_do_nothing_are_refused_with_the_reason() {
             "introspect": true,
         }))
         .await;
-        assert_error(&defaulted, 400, "invalid_redirect_uri");
-        assert!(
-            defaulted.2["error_description"]
-                .as_str()
-                .is_some_and(|d| d.contains("only introspects has no grant type")),
-            "{}",
-            defaulted.2
+        assert_refused_saying(
+            &defaulted,
+            400,
+            "invalid_redirect_uri",
+            "only introspects has no grant type",
         );
         app.stop().await;
     })
