@@ -25,6 +25,7 @@ pub const NON_CONFIG_ENV: &[&str] = &[
     "BOOTSTRAP_PASSWORD",
     "TEST_POSTGRES_URL",
     "TEST_BROWSER",
+    "TEST_README",
     "BENCH_POSTGRES_URL",
     "CONNECTION",
     "CONFIG",

@@ -1,7 +1,11 @@
 //! Tests of the `gatekey` binary as a user runs it: separate processes, real databases.
 
+#[cfg(unix)]
+mod documented_shape;
 mod fixtures;
 mod process;
+#[cfg(unix)]
+mod readme_steps;
 mod web;
 
 mod admin;
@@ -10,6 +14,8 @@ mod durability;
 mod environment;
 mod introspection_only_apps;
 mod json_output;
+#[cfg(unix)]
+mod readme_walkthrough;
 mod replicas;
 mod serve;
 mod user;
