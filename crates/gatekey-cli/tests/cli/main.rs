@@ -11,6 +11,8 @@ mod web;
 mod admin;
 mod apps;
 mod durability;
+mod environment;
+mod introspection_only_apps;
 mod json_output;
 #[cfg(unix)]
 mod readme_walkthrough;
