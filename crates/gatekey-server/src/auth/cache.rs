@@ -106,6 +106,9 @@ impl Invalidated<TokenHash> for Arc<CachedKey> {
     fn stale_after(&self, _: &TokenHash, invalidation: &Invalidation) -> bool {
         match invalidation {
             Invalidation::User(id) => self.principal.user.id == *id,
+            // What the role holds was read with the credential.
+            Invalidation::ScopeCatalogue => true,
+            Invalidation::AccountScopes(id) => self.principal.account.id == *id,
             other => self.source.named_by(other),
         }
     }
@@ -261,6 +264,7 @@ mod tests {
             }),
             membership_id: user_id,
             role: Role::Member,
+            role_scopes: Role::Member.scopes(),
             credential: CredentialRef::Anonymous,
             credential_scopes: ScopeSet::ALL,
             expires_at: None,

@@ -170,7 +170,7 @@ async fn home_body(
                 input #key-name type="text" name="name" required maxlength="100" placeholder="e.g. reporting script";
                 label { "Scopes" }
                 div.inline {
-                    @for scope in grantable.iter() {
+                    @for scope in grantable.builtins() {
                         label { input type="checkbox" name={ "scope_" (scope.as_str()) } value="on" checked; " " (scope.as_str()) }
                     }
                 }

@@ -60,6 +60,7 @@ pub async fn create_key(
         membership_id: p.membership_id,
         user: &p.user,
         role: p.role,
+        role_scopes: &p.role_scopes,
     };
     let request = ApiKeyRequest {
         name: form.name.trim().to_owned(),
@@ -71,7 +72,7 @@ pub async fn create_key(
         &state.store,
         now,
         owner,
-        p.credential_scopes,
+        p.credential_scopes.clone(),
         request,
         &actor,
     )

@@ -14,6 +14,7 @@ mod authorize;
 mod bad_input;
 mod bounded_growth;
 mod browser;
+mod consent_scopes;
 mod debug_output;
 mod device_flow;
 mod device_flow_standing;
