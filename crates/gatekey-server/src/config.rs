@@ -57,6 +57,9 @@ pub struct Config {
     pub device_authorization: DeviceAuthorizationConfig,
     /// Web sessions.
     pub session: SessionConfig,
+    /// The slug of the operator account: its owners and admins manage the scope catalogue
+    /// over the REST API and the web pages. Defaults to the account the first run creates.
+    pub operator_account: String,
 }
 
 /// HTTP limits.
@@ -164,6 +167,7 @@ impl Default for Config {
             retention: RetentionConfig::default(),
             device_authorization: DeviceAuthorizationConfig::default(),
             session: SessionConfig::default(),
+            operator_account: crate::bootstrap::FIRST_ACCOUNT_SLUG.into(),
         }
     }
 }
@@ -326,6 +330,7 @@ impl fmt::Debug for Config {
             .field("retention", &self.retention)
             .field("device_authorization", &self.device_authorization)
             .field("session", &self.session)
+            .field("operator_account", &self.operator_account)
             .finish_non_exhaustive()
     }
 }
@@ -402,6 +407,12 @@ impl Config {
                     "issuer must be an http(s) URL, got {issuer:?}"
                 )));
             }
+        }
+        if gatekey_core::account::validate_slug(&self.operator_account).is_err() {
+            return Err(ConfigError::Invalid(format!(
+                "operator_account must be an account slug, got {:?}",
+                self.operator_account
+            )));
         }
         if self.http.body_limit == 0 {
             return Err(ConfigError::Invalid(

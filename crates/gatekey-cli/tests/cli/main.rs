@@ -9,5 +9,6 @@ mod apps;
 mod durability;
 mod json_output;
 mod replicas;
+mod scopes;
 mod serve;
 mod user;

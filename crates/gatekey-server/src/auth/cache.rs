@@ -342,6 +342,20 @@ mod tests {
     }
 
     #[test]
+    fn a_change_to_what_roles_hold_evicts_the_credentials_checked_under_it() {
+        let (cache, _) = cache();
+        let key = CredentialSource::ApiKey { key_id: 1 };
+        cache.insert(hash(1), principal(1), key, cache.entries.generation());
+        cache.invalidate(&[Invalidation::AccountScopes(2)]);
+        assert!(cache.get(&hash(1)).is_some(), "another account's mapping");
+        cache.invalidate(&[Invalidation::AccountScopes(1)]);
+        assert!(cache.get(&hash(1)).is_none(), "its account's mapping");
+        cache.insert(hash(1), principal(1), key, cache.entries.generation());
+        cache.invalidate(&[Invalidation::ScopeCatalogue]);
+        assert!(cache.get(&hash(1)).is_none(), "the catalogue");
+    }
+
+    #[test]
     fn a_use_is_written_once_even_after_its_key_left_the_cache() {
         let (cache, _) = cache();
         let (kept, evicted) = (hash(1), hash(2));

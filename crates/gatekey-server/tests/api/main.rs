@@ -39,6 +39,8 @@ mod rank_and_refusals;
 mod rate_limit;
 mod redirect_uris;
 mod retention;
+mod role_scopes;
+mod scope_catalogue;
 mod secrets_at_rest;
 mod service_accounts;
 mod slow_connections;
