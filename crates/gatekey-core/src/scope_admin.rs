@@ -36,9 +36,25 @@ pub enum ScopeAdminError {
     /// The role to map ranks above the caller's.
     #[error(transparent)]
     Rank(#[from] RankError),
-    /// Storage failed, or found no such entry (`NotFound`) or the name taken (`Conflict`).
+    /// No catalogue entry has that name.
+    #[error("the catalogue has no scope of that name")]
+    NotFound,
+    /// A catalogue entry of that name exists already.
+    #[error("a scope of that name already exists")]
+    Taken,
+    /// Storage failed.
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(StoreError),
+}
+
+impl From<StoreError> for ScopeAdminError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::NotFound => Self::NotFound,
+            StoreError::Conflict(_) => Self::Taken,
+            other => Self::Store(other),
+        }
+    }
 }
 
 impl From<CatalogueInputError> for ScopeAdminError {

@@ -6,10 +6,8 @@ use gatekey_core::audit::Actor;
 use gatekey_core::role::RoleSet;
 use gatekey_core::scope_admin::{
     create_catalogue_scope, delete_catalogue_scope, update_catalogue_scope, CatalogueInput,
-    ScopeAdminError,
 };
 use gatekey_core::scope_catalogue::{CatalogueChange, ScopeCatalogue, ScopeStore};
-use gatekey_core::store::StoreError;
 use gatekey_proto::scopes::ScopeView;
 use gatekey_server::api::scope_views::{entry_view, scope_views};
 use gatekey_store::SqlStore;
@@ -87,7 +85,7 @@ pub async fn run(store: &SqlStore, out: Output, command: ScopeCommand) -> anyhow
                 default_roles: roles(&args.roles)?,
             };
             let created = create_catalogue_scope(store, now(), input, &actor, None).await;
-            let created = created.map_err(refusal)?;
+            let created = created?;
             out.print(&entry_view(&created), || {
                 format!(
                     "created scope {} for roles {}",
@@ -106,9 +104,8 @@ pub async fn run(store: &SqlStore, out: Output, command: ScopeCommand) -> anyhow
                 },
                 default_roles: roles(&args.roles)?,
             };
-            let updated = update_catalogue_scope(store, now(), &args.name, change, &actor, None)
-                .await
-                .map_err(refusal)?;
+            let updated =
+                update_catalogue_scope(store, now(), &args.name, change, &actor, None).await?;
             out.print(&entry_view(&updated), || {
                 format!(
                     "updated scope {} (roles {})",
@@ -117,9 +114,7 @@ pub async fn run(store: &SqlStore, out: Output, command: ScopeCommand) -> anyhow
             })
         }
         ScopeCommand::Delete { name } => {
-            delete_catalogue_scope(store, now(), &name, &actor, None)
-                .await
-                .map_err(refusal)?;
+            delete_catalogue_scope(store, now(), &name, &actor, None).await?;
             out.print(&serde_json::json!({ "deleted": name }), || {
                 format!("deleted scope {name}; credentials that carry it keep it, without effect")
             })
@@ -133,19 +128,6 @@ fn roles(names: &[String]) -> anyhow::Result<Option<RoleSet>> {
         return Ok(None);
     }
     Ok(Some(RoleSet::from_names(names)?))
-}
-
-/// A refusal in words an operator can act on.
-fn refusal(error: ScopeAdminError) -> anyhow::Error {
-    match error {
-        ScopeAdminError::Store(StoreError::NotFound) => {
-            anyhow::anyhow!("the catalogue has no scope of that name")
-        }
-        ScopeAdminError::Store(StoreError::Conflict(_)) => {
-            anyhow::anyhow!("a scope of that name already exists")
-        }
-        other => other.into(),
-    }
 }
 
 async fn list_scopes(store: &SqlStore, out: Output) -> anyhow::Result<()> {

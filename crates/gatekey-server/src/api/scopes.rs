@@ -15,7 +15,6 @@ use gatekey_core::scope_admin::{
     ScopeAdminError,
 };
 use gatekey_core::scope_catalogue::CatalogueChange;
-use gatekey_core::store::StoreError;
 use gatekey_proto::scopes::{CreateScopeRequest, ScopeList, UpdateScopeRequest};
 
 use super::paging::Paging;
@@ -45,10 +44,8 @@ pub(super) fn scope_admin_error(error: ScopeAdminError) -> ApiError {
         }
         ScopeAdminError::Input(e) => ApiError::bad_request(e.to_string()),
         ScopeAdminError::Rank(e) => ApiError::forbidden(e.to_string()),
-        ScopeAdminError::Store(StoreError::NotFound) => ApiError::not_found("scope"),
-        ScopeAdminError::Store(StoreError::Conflict(_)) => {
-            ApiError::conflict("a scope of that name already exists")
-        }
+        ScopeAdminError::NotFound => ApiError::not_found("scope"),
+        ScopeAdminError::Taken => ApiError::conflict(error.to_string()),
         ScopeAdminError::Store(e) => e.into(),
     }
 }
@@ -80,19 +77,7 @@ async fn list_scopes(
 ) -> Result<Response, ApiError> {
     caller.require(Scope::Read)?;
     let catalogue = state.scopes.catalogue(&state.store).await?;
-    let all = scope_views(&catalogue);
-    let total = all.len() as u64;
-    let skip = usize::try_from(page.offset()).unwrap_or(usize::MAX);
-    let items = all
-        .into_iter()
-        .skip(skip)
-        .take(page.per_page as usize)
-        .collect();
-    let listed = Page {
-        items,
-        total,
-        request: page,
-    };
+    let listed = Page::of_all(scope_views(&catalogue), page);
     Ok(Json(ScopeList {
         pagination: pagination(&listed),
         scopes: listed.items,

@@ -10,7 +10,7 @@ use reqwest::Method;
 use serde_json::json;
 
 use crate::harness::{
-    consent_form, csrf_token_in, each_backend, send, send_text, sign_in, Browser, Client,
+    consent_form, csrf_token_in, each_backend, send, send_text, sign_in, Answer, Browser, Client,
     ClientSpec, TestApp, PASSWORD, REDIRECT,
 };
 
@@ -26,7 +26,8 @@ fn asking_for_admin(grant_types: Vec<GrantType>) -> ClientSpec {
     }
 }
 
-fn authorize_path(client: &Client, scope: &str) -> String {
+/// The authorization request of `client` for `scope` (URL-encoded), with PKCE.
+pub(crate) fn authorize_path(client: &Client, scope: &str) -> String {
     format!(
         "/oauth/authorize?client_id={}&redirect_uri=https%3A%2F%2Fclient.example.com%2Fcb&response_type=code&scope={scope}&state=s&code_challenge={CHALLENGE}&code_challenge_method=S256",
         client.id
@@ -49,8 +50,19 @@ fn query_param(location: &str, name: &str) -> Option<String> {
         .map(|(_, v)| v.into_owned())
 }
 
+/// Exchanges `code` (of a request with [`CHALLENGE`] for [`REDIRECT`]) as `client`.
+pub(crate) async fn exchange(app: &TestApp, client: &Client, code: &str) -> Answer {
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", VERIFIER),
+    ];
+    app.token(client, &form).await
+}
+
 /// Opens the consent page as `browser`, allows, and returns the code sent back.
-async fn allow(app: &TestApp, browser: &Browser, path: &str) -> String {
+pub(crate) async fn allow(app: &TestApp, browser: &Browser, path: &str) -> String {
     let page = send_text(browser.request(app, Method::GET, path)).await;
     let form = consent_form(&page.2, "allow");
     let answer = send_text(
@@ -84,17 +96,7 @@ async fn a_member_is_never_offered_admin_and_the_token_says_what_it_may_do() {
         assert_eq!(listed_scopes(&admins_page.2), ["read", "write", "admin"]);
 
         let code = allow(&app, &member, &path).await;
-        let tokens = app
-            .token(
-                &client,
-                &[
-                    ("grant_type", "authorization_code"),
-                    ("code", &code),
-                    ("redirect_uri", REDIRECT),
-                    ("code_verifier", VERIFIER),
-                ],
-            )
-            .await;
+        let tokens = exchange(&app, &client, &code).await;
         assert_eq!(tokens.0, 200, "{}", tokens.2);
         assert_eq!(tokens.2["scope"], "read write");
         let access = tokens.2["access_token"].as_str().unwrap();

@@ -41,6 +41,7 @@ mod redirect_uris;
 mod retention;
 mod role_scopes;
 mod scope_catalogue;
+mod scope_pages;
 mod secrets_at_rest;
 mod service_accounts;
 mod slow_connections;

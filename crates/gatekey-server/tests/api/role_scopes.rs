@@ -7,12 +7,13 @@ use gatekey_core::audit::Actor;
 use gatekey_core::oauth::application::GrantType;
 use gatekey_core::role::RoleSet;
 use gatekey_core::scope_admin::{create_catalogue_scope, CatalogueInput};
+use gatekey_core::user::Member;
 use reqwest::Method;
 use serde_json::json;
 
+use crate::consent_scopes::{allow, authorize_path, exchange};
 use crate::harness::{
-    assert_error, consent_form, each_backend, send, send_text, sign_in, ClientSpec, Team, TestApp,
-    PASSWORD, REDIRECT,
+    assert_error, each_backend, send, send_text, sign_in, ClientSpec, Team, TestApp, PASSWORD,
 };
 
 /// Adds `name` to the catalogue as the operator would, held by default by `roles`.
@@ -28,14 +29,21 @@ async fn catalogue_scope(app: &TestApp, name: &str, description: &str, roles: &[
         .expect("catalogue scope");
 }
 
+/// The app with a team, `billing` in the catalogue held by owners only, and the keys of the
+/// admin and of the member, handed back as `(app, member, admin_key, member_key)`.
+async fn start_with_billing(backend: gatekey_store::Backend) -> (TestApp, Member, String, String) {
+    let app = TestApp::start(backend).await;
+    let Team { admin, member, .. } = Team::seed(&app).await;
+    catalogue_scope(&app, "billing", "See invoices", &["owner"]).await;
+    let admin_key = app.key(&admin, None).await;
+    let member_key = app.key(&member, None).await;
+    (app, member, admin_key, member_key)
+}
+
 #[tokio::test]
 async fn an_admin_maps_a_role_and_the_members_keys_follow_at_once() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let Team { admin, member, .. } = Team::seed(&app).await;
-        catalogue_scope(&app, "billing", "See invoices", &["owner"]).await;
-        let admin_key = app.key(&admin, None).await;
-        let member_key = app.key(&member, None).await;
+        let (app, member, admin_key, member_key) = start_with_billing(backend).await;
 
         let roles = send(app.request(Method::GET, "/api/v1/roles", &member_key)).await;
         assert_eq!(roles.0, 200, "{}", roles.2);
@@ -101,11 +109,7 @@ async fn an_admin_maps_a_role_and_the_members_keys_follow_at_once() {
 #[tokio::test]
 async fn a_role_mapped_to_what_is_not_a_catalogue_scope_is_refused() {
     each_backend(|backend| async move {
-        let app = TestApp::start(backend).await;
-        let Team { admin, member, .. } = Team::seed(&app).await;
-        catalogue_scope(&app, "billing", "See invoices", &["owner"]).await;
-        let admin_key = app.key(&admin, None).await;
-        let member_key = app.key(&member, None).await;
+        let (app, _, admin_key, member_key) = start_with_billing(backend).await;
         let put = |role: &'static str, key: &str, scopes: serde_json::Value| {
             let path = format!("/api/v1/roles/{role}/scopes");
             let request = app
@@ -146,7 +150,13 @@ async fn consent_describes_catalogue_scopes_and_tokens_carry_them() {
     each_backend(|backend| async move {
         let app = TestApp::start(backend).await;
         let Team { seeded, .. } = Team::seed(&app).await;
-        catalogue_scope(&app, "features:read", "Read the feature list", &["owner", "admin", "member"]).await;
+        catalogue_scope(
+            &app,
+            "features:read",
+            "Read the feature list",
+            &["owner", "admin", "member"],
+        )
+        .await;
         catalogue_scope(&app, "billing", "See invoices", &["owner"]).await;
         let spec = ClientSpec {
             scopes: "read features:read billing",
@@ -155,14 +165,12 @@ async fn consent_describes_catalogue_scopes_and_tokens_carry_them() {
         };
         let client = app.register_client(seeded.acme.id, spec).await;
         let member = sign_in(&app, "member@acme.test", PASSWORD).await;
-        let path = format!(
-            "/oauth/authorize?client_id={}&redirect_uri=https%3A%2F%2Fclient.example.com%2Fcb&response_type=code&scope=read%20features%3Aread%20billing&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256",
-            client.id
-        );
+        let path = authorize_path(&client, "read%20features%3Aread%20billing");
         let page = send_text(member.request(&app, Method::GET, &path)).await;
         assert_eq!(page.0, 200, "{}", page.2);
         assert!(
-            page.2.contains("<code>features:read</code> — Read the feature list"),
+            page.2
+                .contains("<code>features:read</code> — Read the feature list"),
             "{}",
             page.2
         );
@@ -171,37 +179,17 @@ async fn consent_describes_catalogue_scopes_and_tokens_carry_them() {
             "a member does not hold billing: {}",
             page.2
         );
-
-        let form = consent_form(&page.2, "allow");
-        let answer = send_text(
-            member
-                .request(&app, Method::POST, "/oauth/authorize")
-                .form(&form),
-        )
-        .await;
-        assert_eq!(answer.0, 302, "{}", answer.2);
-        let location = url::Url::parse(answer.1["location"].to_str().unwrap()).unwrap();
-        let code = location
-            .query_pairs()
-            .find(|(k, _)| k == "code")
-            .map(|(_, v)| v.into_owned())
-            .expect("a code");
-        let tokens = app
-            .token(
-                &client,
-                &[
-                    ("grant_type", "authorization_code"),
-                    ("code", &code),
-                    ("redirect_uri", REDIRECT),
-                    ("code_verifier", "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
-                ],
-            )
-            .await;
+        let code = allow(&app, &member, &path).await;
+        let tokens = exchange(&app, &client, &code).await;
         assert_eq!(tokens.0, 200, "{}", tokens.2);
         assert_eq!(tokens.2["scope"], "read features:read");
 
         let bad = app
-            .post_as(&client, "/oauth/device_authorization", &[("scope", "read \"x\"")])
+            .post_as(
+                &client,
+                "/oauth/device_authorization",
+                &[("scope", "read \"x\"")],
+            )
             .await;
         assert_error(&bad, 400, "invalid_scope");
         app.stop().await;

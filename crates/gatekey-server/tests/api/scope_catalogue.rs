@@ -8,7 +8,7 @@ use gatekey_core::scope_admin::{create_catalogue_scope, delete_catalogue_scope, 
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::harness::{assert_error, each_backend, eventually, send, Seeded, Team, TestApp};
+use crate::harness::{assert_error, each_backend, eventually, send, Answer, Seeded, Team, TestApp};
 
 /// The app with `acme` as the operator account, its owner's key, and a member's key.
 async fn start_operated_by_acme(
@@ -19,6 +19,12 @@ async fn start_operated_by_acme(
     let owner_key = app.key(&seeded.owner, None).await;
     let member_key = app.key(&member, None).await;
     (app, seeded, owner_key, member_key)
+}
+
+/// `POST /api/v1/scopes` with `body`, as the holder of `key`.
+async fn create_scope(app: &TestApp, key: &str, body: Value) -> Answer {
+    app.send_json(Method::POST, "/api/v1/scopes", key, body)
+        .await
 }
 
 fn names(list: &Value) -> Vec<&str> {
@@ -34,14 +40,7 @@ fn names(list: &Value) -> Vec<&str> {
 async fn the_operator_accounts_admins_manage_the_catalogue_and_everyone_reads_it() {
     each_backend(|backend| async move {
         let (app, seeded, owner_key, member_key) = start_operated_by_acme(backend).await;
-        let created = app
-            .send_json(
-                Method::POST,
-                "/api/v1/scopes",
-                &owner_key,
-                json!({"name": "features:read", "description": "Read the feature list", "group": "Product"}),
-            )
-            .await;
+        let created = create_scope(&app, &owner_key, json!({"name": "features:read", "description": "Read the feature list", "group": "Product"})).await;
         assert_eq!(created.0, 201, "{}", created.2);
         assert_eq!(created.1["location"], "/api/v1/scopes/features:read");
         assert_eq!(created.2["roles"], json!(["owner", "admin", "member"]));
@@ -76,16 +75,12 @@ async fn the_operator_accounts_admins_manage_the_catalogue_and_everyone_reads_it
 
         // Not an admin, or an admin of another account: refused.
         let body = json!({"name": "x", "description": "x"});
-        let by_member = app
-            .send_json(Method::POST, "/api/v1/scopes", &member_key, body.clone())
-            .await;
+        let by_member = create_scope(&app, &member_key, body.clone()).await;
         assert_eq!(by_member.0, 403, "{}", by_member.2);
         let (_, other_owner) = app
             .person_with_key(&seeded.other, "owner@other.test", Role::Owner)
             .await;
-        let elsewhere = app
-            .send_json(Method::POST, "/api/v1/scopes", &other_owner, body)
-            .await;
+        let elsewhere = create_scope(&app, &other_owner, body).await;
         assert_error(&elsewhere, 403, "forbidden");
         assert!(elsewhere.2["error_description"]
             .as_str()
@@ -122,51 +117,16 @@ async fn bad_scope_names_and_built_in_scopes_are_refused_with_invalid_scope() {
         let (app, _seeded, owner_key, _) = start_operated_by_acme(backend).await;
         let long = "x".repeat(65);
         for bad in ["has space", "quo\"te", "back\\slash", "tab\tbed", "nul\u{0}", "é", "", &long, "read"] {
-            let refused = app
-                .send_json(
-                    Method::POST,
-                    "/api/v1/scopes",
-                    &owner_key,
-                    json!({"name": bad, "description": "x"}),
-                )
-                .await;
+            let refused = create_scope(&app, &owner_key, json!({"name": bad, "description": "x"})).await;
             assert_error(&refused, 400, "invalid_scope");
         }
-        let bad_description = app
-            .send_json(
-                Method::POST,
-                "/api/v1/scopes",
-                &owner_key,
-                json!({"name": "ok", "description": "line\nbreak"}),
-            )
-            .await;
+        let bad_description = create_scope(&app, &owner_key, json!({"name": "ok", "description": "line\nbreak"})).await;
         assert_error(&bad_description, 400, "invalid_request");
-        let bad_role = app
-            .send_json(
-                Method::POST,
-                "/api/v1/scopes",
-                &owner_key,
-                json!({"name": "ok", "description": "x", "roles": ["guest"]}),
-            )
-            .await;
+        let bad_role = create_scope(&app, &owner_key, json!({"name": "ok", "description": "x", "roles": ["guest"]})).await;
         assert_error(&bad_role, 400, "invalid_request");
-        let made = app
-            .send_json(
-                Method::POST,
-                "/api/v1/scopes",
-                &owner_key,
-                json!({"name": "ok", "description": "x"}),
-            )
-            .await;
+        let made = create_scope(&app, &owner_key, json!({"name": "ok", "description": "x"})).await;
         assert_eq!(made.0, 201);
-        let twice = app
-            .send_json(
-                Method::POST,
-                "/api/v1/scopes",
-                &owner_key,
-                json!({"name": "ok", "description": "x"}),
-            )
-            .await;
+        let twice = create_scope(&app, &owner_key, json!({"name": "ok", "description": "x"})).await;
         assert_error(&twice, 409, "conflict");
         for builtin in ["read", "admin"] {
             let path = format!("/api/v1/scopes/{builtin}");
@@ -212,14 +172,12 @@ async fn bad_scope_names_and_built_in_scopes_are_refused_with_invalid_scope() {
 async fn a_deleted_entry_stops_being_effective_and_the_keys_keep_it() {
     each_backend(|backend| async move {
         let (app, seeded, owner_key, _) = start_operated_by_acme(backend).await;
-        let created = app
-            .send_json(
-                Method::POST,
-                "/api/v1/scopes",
-                &owner_key,
-                json!({"name": "billing", "description": "See invoices", "roles": ["owner"]}),
-            )
-            .await;
+        let created = create_scope(
+            &app,
+            &owner_key,
+            json!({"name": "billing", "description": "See invoices", "roles": ["owner"]}),
+        )
+        .await;
         assert_eq!(created.0, 201, "{}", created.2);
         let secret = app.key(&seeded.owner, Some("read billing")).await;
         let me = send(app.request(Method::GET, "/api/v1/me", &secret)).await;
