@@ -135,6 +135,12 @@ impl TestApp {
         send(self.request(method, path, key).json(&body)).await
     }
 
+    /// Asks `POST /api/v1/api_keys` for a key described by `body`, authenticated by `key`.
+    pub async fn post_api_key(&self, key: &str, body: Value) -> Answer {
+        self.send_json(Method::POST, "/api/v1/api_keys", key, body)
+            .await
+    }
+
     /// The `action` of each audit event `key` may read on `GET /api/v1/audits`, newest first.
     pub async fn audit_actions(&self, key: &str) -> Vec<String> {
         let (status, _, body) = send(self.request(Method::GET, "/api/v1/audits", key)).await;
