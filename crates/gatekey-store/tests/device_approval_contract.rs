@@ -3,17 +3,17 @@
 //! answer, or expired, between the page and the submit) leaves nothing behind.
 
 use gatekey_core::audit::{Actor, AuditAction, AuditEntry};
-use gatekey_core::oauth::application::{ApplicationSettings, ClientType, GrantType};
+use gatekey_core::oauth::application::{ApplicationSettings, GrantType};
 use gatekey_core::oauth::device::{new_user_code, DeviceCodeRecord, DeviceStatus, NewDeviceCode};
 use gatekey_core::oauth::grant::{Grant, NewGrant};
-use gatekey_core::oauth::store::{ApplicationStore, DeviceStore, GrantStore, NewApplication};
+use gatekey_core::oauth::store::{ApplicationStore, DeviceStore, GrantStore};
 use gatekey_core::page::PageRequest;
 use gatekey_core::role::Role;
 use gatekey_core::scope::ScopeSet;
 use gatekey_core::secret::{Secret, SecretKind};
 use gatekey_core::store::{AccountStore, AuditStore, NewUser, UserStore};
 use gatekey_core::user::UserKind;
-use gatekey_store::testing::{backends, TestDatabase};
+use gatekey_store::testing::{application_settings, backends, public_application, TestDatabase};
 use gatekey_store::SqlStore;
 use time::{Duration, OffsetDateTime};
 
@@ -59,22 +59,10 @@ impl Fixture {
             .await
             .unwrap();
         let settings = ApplicationSettings {
-            name: "TV".into(),
-            redirect_uris: vec![],
-            grant_types: vec![GrantType::DeviceCode],
             scopes: ScopeSet::parse("read").unwrap(),
-            implicit_allowed: false,
-            introspect: false,
-            service_account_id: None,
+            ..application_settings("TV", &[GrantType::DeviceCode])
         };
-        let app = NewApplication {
-            client_id: "app_tv".into(),
-            account_id: account.id,
-            client_type: ClientType::Public,
-            secret_hash: None,
-            settings,
-            created_at: now,
-        };
+        let app = public_application("app_tv", account.id, settings, now);
         let app = store
             .create_application(
                 app,
