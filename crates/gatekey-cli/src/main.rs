@@ -93,6 +93,19 @@ fn one_line(error: &anyhow::Error) -> String {
         .replace('\n', " ")
 }
 
+/// Loads the configuration, and warns in one line on standard error about `GATEKEY_*`
+/// variables that are not configuration keys (they are ignored).
+pub fn load_config(
+    file: Option<&std::path::Path>,
+    overrides: &gatekey_server::ConfigOverrides,
+) -> anyhow::Result<gatekey_server::Config> {
+    let (config, ignored) = gatekey_server::Config::load_reporting(file, overrides)?;
+    if !ignored.is_empty() {
+        eprintln!("gatekey: warning: {ignored}");
+    }
+    Ok(config)
+}
+
 /// Starts logging to standard error; `GATEKEY_LOG` (or `RUST_LOG`) overrides `default`.
 pub fn init_logging(default: &str) {
     let filter = std::env::var("GATEKEY_LOG")

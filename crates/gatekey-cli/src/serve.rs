@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use gatekey_core::SystemClock;
 use gatekey_server::bootstrap::bootstrap_if_empty;
-use gatekey_server::{Config, ConfigOverrides};
+use gatekey_server::ConfigOverrides;
 use gatekey_store::SqlStore;
 
 use crate::database_url::DatabaseUrl;
@@ -37,7 +37,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         database_url: args.database_url.map(DatabaseUrl::into_inner),
         issuer: args.issuer,
     };
-    let config = Config::load(args.config.as_deref(), &overrides)?;
+    let config = crate::load_config(args.config.as_deref(), &overrides)?;
     let store = SqlStore::connect(&config.database_url)
         .await
         .context("opening the database")?;
@@ -76,6 +76,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         server.state.store.backend()
     );
     tracing::info!(addr = %server.addr, "listening");
+    if let Some(operations) = server.operations_addr {
+        println!("gatekey: /metrics, /healthz and /readyz on http://{operations}");
+    }
     let stopped_by_signal = tokio::select! {
         result = server.wait() => {
             result.context("server failed")?;

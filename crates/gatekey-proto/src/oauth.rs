@@ -41,16 +41,16 @@ impl std::fmt::Debug for TokenResponse {
     }
 }
 
-/// An introspection response (RFC 7662 §2.2). An inactive token is exactly
-/// `{"active":false}`: every other field is left out.
+/// An introspection response (RFC 7662 §2.2), for an access token, a refresh token or an API
+/// key. An inactive one is exactly `{"active":false}`: every other field is left out.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct IntrospectionResponse {
-    /// Whether the token is currently active.
+    /// Whether the token or key is currently active.
     pub active: bool,
-    /// Its scopes, space-separated.
+    /// What it may do now, space-separated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
-    /// The client it was issued to.
+    /// The client a token was issued to; absent for an API key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
     /// The email of the user it acts as.
@@ -62,13 +62,14 @@ pub struct IntrospectionResponse {
     /// The slug of the account it acts in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account: Option<String>,
-    /// Expiry, in seconds since the Unix epoch.
+    /// Expiry, in seconds since the Unix epoch; absent for an API key that never expires.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exp: Option<i64>,
-    /// Issue time, in seconds since the Unix epoch.
+    /// Issue time (an API key's creation), in seconds since the Unix epoch.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iat: Option<i64>,
-    /// `Bearer` for an access token, `refresh_token` for a refresh token.
+    /// `Bearer` for an access token, `refresh_token` for a refresh token, `api_key` for an API
+    /// key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_type: Option<String>,
     /// The issuer.

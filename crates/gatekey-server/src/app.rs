@@ -25,12 +25,15 @@ pub fn router(state: AppState) -> Router {
         state.clone(),
         require_caller,
     ));
-    Router::new()
+    let mut app = Router::new()
         .merge(api)
         .merge(crate::web::routes())
         .merge(crate::oauth::routes())
-        .merge(crate::health::routes())
-        .fallback(not_found)
+        .merge(crate::health::probes());
+    if state.config.operations.listen.is_none() {
+        app = app.merge(crate::health::metrics_route());
+    }
+    app.fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.config.http.body_limit))
         .layer(middleware::from_fn_with_state(
@@ -49,6 +52,19 @@ pub fn router(state: AppState) -> Router {
                 )
             }),
         )
+        .with_state(state)
+}
+
+/// The application of the operations listener (`operations.listen`): the probes and
+/// `/metrics`, counted like every other request.
+pub fn operations_router(state: AppState) -> Router {
+    crate::health::probes()
+        .merge(crate::health::metrics_route())
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            track_requests,
+        ))
         .with_state(state)
 }
 

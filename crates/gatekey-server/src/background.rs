@@ -14,6 +14,7 @@ use gatekey_core::store::{ApiKeyStore, InvalidationStore, StoreResult};
 use gatekey_store::Backend;
 use tokio::task::JoinHandle;
 
+use crate::metrics::BackgroundOperation;
 use crate::state::AppState;
 
 /// How far back each poll of the invalidation feed looks, beyond the previous poll: covers
@@ -52,6 +53,9 @@ pub async fn flush_usage(state: &AppState) {
         return;
     }
     if let Err(error) = state.store.record_key_usage(&usage).await {
+        state
+            .metrics
+            .background_storage_error(BackgroundOperation::UsageFlush);
         tracing::warn!(%error, "could not record API key usage; will retry");
         state.credentials.requeue_usage(usage);
     }
@@ -90,7 +94,12 @@ async fn purge_periodically(state: AppState) {
                     tracing::info!(what = kind.as_str(), deleted, "retention purge");
                 }
             }
-            Err(error) => tracing::warn!(%error, "retention purge failed; will retry"),
+            Err(error) => {
+                state
+                    .metrics
+                    .background_storage_error(BackgroundOperation::RetentionPurge);
+                tracing::warn!(%error, "retention purge failed; will retry");
+            }
         }
     }
 }
@@ -110,6 +119,7 @@ async fn poll_invalidations(state: AppState) {
                 if since.is_some() {
                     state.store.invalidate_locally(&found);
                 }
+                state.invalidation_feed.read_at(state.clock.now());
                 since = Some(db_now);
                 polls += 1;
                 if polls.is_multiple_of(240) {
@@ -118,11 +128,19 @@ async fn poll_invalidations(state: AppState) {
                         .prune_invalidations(db_now - KEEP_INVALIDATIONS_MILLIS)
                         .await
                     {
+                        state
+                            .metrics
+                            .background_storage_error(BackgroundOperation::InvalidationPrune);
                         tracing::warn!(%error, "could not prune invalidations");
                     }
                 }
             }
-            Err(error) => tracing::warn!(%error, "could not poll invalidations"),
+            Err(error) => {
+                state
+                    .metrics
+                    .background_storage_error(BackgroundOperation::InvalidationPoll);
+                tracing::warn!(%error, "could not poll invalidations");
+            }
         }
     }
 }
@@ -138,12 +156,20 @@ async fn listen_for_invalidations(state: AppState) {
                     }
                     Ok(None) => tracing::info!("invalidation listener reconnected"),
                     Err(error) => {
+                        state
+                            .metrics
+                            .background_storage_error(BackgroundOperation::InvalidationListen);
                         tracing::warn!(%error, "invalidation listener failed");
                         break;
                     }
                 }
             },
-            Some(Err(error)) => tracing::warn!(%error, "could not LISTEN for invalidations"),
+            Some(Err(error)) => {
+                state
+                    .metrics
+                    .background_storage_error(BackgroundOperation::InvalidationListen);
+                tracing::warn!(%error, "could not LISTEN for invalidations");
+            }
         }
         // Anything announced while disconnected is caught by the poller.
         tokio::time::sleep(Duration::from_secs(1)).await;

@@ -1,22 +1,31 @@
 //! Configuration: defaults, then a TOML file, then `GATEKEY_*` environment variables (a key
-//! `a.b` is `GATEKEY_A__B`), then command-line flags. An unknown key is an error naming it.
+//! `a.b` is `GATEKEY_A__B`), then command-line flags. An unknown key in the file is an error
+//! naming it; a `GATEKEY_*` variable that is no key is ignored with a warning
+//! ([`unknown_keys`]).
+
+mod unknown_keys;
 
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::Path;
 
-use figment::providers::{Env, Format, Serialized, Toml};
+use figment::providers::{Format, Serialized, Toml};
 use figment::Figment;
 use gatekey_core::session::{MIN_IDLE_TIMEOUT, SESSION_TTL};
 use gatekey_store::redact_database_url;
 use serde::{Deserialize, Serialize};
 
-/// Environment variables that start with `GATEKEY_` but are not configuration keys.
+pub use unknown_keys::IgnoredEnvVariables;
+use unknown_keys::KnownKeys;
+
+/// Environment variables that start with `GATEKEY_` but are not configuration keys: gatekey reads
+/// them for something else, so they are not warned about. None may ever be a key's name.
 pub const NON_CONFIG_ENV: &[&str] = &[
     "BOOTSTRAP_EMAIL",
     "BOOTSTRAP_PASSWORD",
     "TEST_POSTGRES_URL",
     "TEST_BROWSER",
+    "TEST_README",
     "BENCH_POSTGRES_URL",
     "CONNECTION",
     "CONFIG",
@@ -57,6 +66,8 @@ pub struct Config {
     pub device_authorization: DeviceAuthorizationConfig,
     /// Web sessions.
     pub session: SessionConfig,
+    /// The operations endpoints.
+    pub operations: OperationsConfig,
     /// The slug of the operator account: its owners and admins manage the scope catalogue
     /// over the REST API and the web pages. Defaults to the account the first run creates.
     pub operator_account: String,
@@ -167,6 +178,7 @@ impl Default for Config {
             retention: RetentionConfig::default(),
             device_authorization: DeviceAuthorizationConfig::default(),
             session: SessionConfig::default(),
+            operations: OperationsConfig::default(),
             operator_account: crate::bootstrap::FIRST_ACCOUNT_SLUG.into(),
         }
     }
@@ -286,6 +298,41 @@ impl Default for DeviceAuthorizationConfig {
     }
 }
 
+/// The operations endpoints (see docs/operations.md).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OperationsConfig {
+    /// A separate address for `/metrics` (and `/healthz`, `/readyz`); `/metrics` is then no
+    /// longer served on `listen`. Unset: everything on `listen`.
+    pub listen: Option<SocketAddr>,
+    /// Milliseconds since the invalidation feed was last read past which `/readyz` fails;
+    /// unset: four poll intervals, at least 10 seconds.
+    pub invalidation_feed_max_age_ms: Option<u64>,
+}
+
+impl OperationsConfig {
+    /// The feed's age past which the server is not ready, for polls every `cache`'s interval.
+    pub fn invalidation_feed_max_age(&self, cache: &CacheConfig) -> time::Duration {
+        let millis = self
+            .invalidation_feed_max_age_ms
+            .unwrap_or_else(|| cache.invalidation_poll_ms.saturating_mul(4).max(10_000));
+        time::Duration::milliseconds(i64::try_from(millis).unwrap_or(i64::MAX))
+    }
+
+    fn validate(&self, cache: &CacheConfig) -> Result<(), ConfigError> {
+        match self.invalidation_feed_max_age_ms {
+            Some(max_age) if max_age <= cache.invalidation_poll_ms => {
+                Err(ConfigError::Invalid(format!(
+                    "operations.invalidation_feed_max_age_ms ({max_age}) must be more than \
+                     cache.invalidation_poll_ms ({})",
+                    cache.invalidation_poll_ms
+                )))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
 /// Values given on the command line; `None` leaves the layers below in force. `Debug` shows
 /// `database_url` without its password.
 #[derive(Clone, Default, Serialize)]
@@ -330,6 +377,7 @@ impl fmt::Debug for Config {
             .field("retention", &self.retention)
             .field("device_authorization", &self.device_authorization)
             .field("session", &self.session)
+            .field("operations", &self.operations)
             .field("operator_account", &self.operator_account)
             .finish_non_exhaustive()
     }
@@ -368,7 +416,17 @@ impl Config {
     }
 
     /// Loads the layers: defaults, `file` (if given), `GATEKEY_*` variables, then `overrides`.
+    /// Variables that are not keys are ignored; [`Config::load_reporting`] also names them.
     pub fn load(file: Option<&Path>, overrides: &ConfigOverrides) -> Result<Self, ConfigError> {
+        Self::load_reporting(file, overrides).map(|(config, _)| config)
+    }
+
+    /// As [`Config::load`], and also returns the `GATEKEY_*` variables that were ignored because
+    /// they are not keys, for the caller to warn about.
+    pub fn load_reporting(
+        file: Option<&Path>,
+        overrides: &ConfigOverrides,
+    ) -> Result<(Self, IgnoredEnvVariables), ConfigError> {
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
         if let Some(file) = file {
             if !file.exists() {
@@ -376,19 +434,15 @@ impl Config {
             }
             figment = figment.merge(Toml::file_exact(file));
         }
-        let env = Env::prefixed("GATEKEY_")
-            .filter(|key| {
-                !NON_CONFIG_ENV
-                    .iter()
-                    .any(|skip| key.as_str().eq_ignore_ascii_case(skip))
-            })
-            .split("__");
-        figment = figment.merge(env).merge(Serialized::defaults(overrides));
+        let known = KnownKeys::of_config();
+        figment = figment
+            .merge(known.env_provider())
+            .merge(Serialized::defaults(overrides));
         let config: Config = figment
             .extract()
             .map_err(|e| ConfigError::Invalid(render_figment_error(e)))?;
         config.validate()?;
-        Ok(config)
+        Ok((config, IgnoredEnvVariables::in_process_env(&known)))
     }
 
     /// The issuer: the configured public URL, or `http://` + the listen address.
@@ -454,6 +508,7 @@ impl Config {
                 "cache intervals must be more than 0".into(),
             ));
         }
+        self.operations.validate(&self.cache)?;
         Ok(())
     }
 }
@@ -461,7 +516,7 @@ impl Config {
 fn render_figment_error(error: figment::Error) -> String {
     error
         .into_iter()
-        .map(|e| e.to_string())
+        .map(|e| unknown_keys::describe(&e))
         .collect::<Vec<_>>()
         .join("; ")
 }
@@ -541,7 +596,7 @@ mod tests {
     }
 
     #[test]
-    fn unknown_keys_are_errors_naming_the_key() {
+    fn unknown_file_keys_are_errors_naming_the_key() {
         Jail::expect_with(|jail| {
             jail.create_file(
                 "gatekey.toml",
@@ -555,14 +610,6 @@ mod tests {
             let error = load_in(jail, Some("nested.toml"), &ConfigOverrides::default())
                 .expect_err("unknown nested key");
             assert!(error.to_string().contains("per_hour"), "{error}");
-
-            jail.set_env("GATEKEY_LISTN", "127.0.0.1:1");
-            let error =
-                load_in(jail, None, &ConfigOverrides::default()).expect_err("unknown variable");
-            assert!(
-                error.to_string().to_lowercase().contains("listn"),
-                "{error}"
-            );
             Ok(())
         });
     }

@@ -11,6 +11,8 @@ use gatekey_core::page::PageError;
 use gatekey_core::store::StoreError;
 use gatekey_proto::ErrorBody;
 
+use crate::metrics::StorageFailure;
+
 /// The realm named in every Bearer challenge.
 pub const REALM: &str = "gatekey";
 
@@ -23,6 +25,7 @@ pub struct ErrorReply {
     description: String,
     challenge: Option<String>,
     retry_after: Option<u64>,
+    storage_failure: bool,
 }
 
 impl ErrorReply {
@@ -34,16 +37,21 @@ impl ErrorReply {
             description: description.into(),
             challenge: None,
             retry_after: None,
+            storage_failure: false,
         }
     }
 
-    /// 503 `temporarily_unavailable`, for a storage failure whose detail stays in the log.
+    /// 503 `temporarily_unavailable`, for a storage failure whose detail stays in the log. The
+    /// response is marked [`StorageFailure`], so the metrics count it under its route.
     pub fn storage_unavailable() -> Self {
-        Self::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "temporarily_unavailable",
-            "storage is unavailable; retry later",
-        )
+        Self {
+            storage_failure: true,
+            ..Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                "storage is unavailable; retry later",
+            )
+        }
     }
 
     /// Adds a `WWW-Authenticate` challenge.
@@ -84,6 +92,9 @@ impl IntoResponse for ErrorReply {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if self.storage_failure {
+            response.extensions_mut().insert(StorageFailure);
+        }
         response
     }
 }

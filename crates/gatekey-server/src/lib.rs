@@ -13,6 +13,7 @@ pub mod clocked_cache;
 pub mod config;
 pub mod connection;
 pub mod error;
+pub mod feed_freshness;
 mod health;
 pub mod input;
 pub mod json;

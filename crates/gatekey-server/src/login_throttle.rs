@@ -25,6 +25,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::client_address::counting_key;
 use crate::config::LoginConfig;
+use crate::metrics::GuessCounters;
 
 /// Most subjects (or IPs) one counter keeps; about 200 bytes each.
 pub const MAX_TRACKED: u64 = 100_000;
@@ -77,6 +78,20 @@ pub enum RefusedBy {
     Capacity,
 }
 
+impl RefusedBy {
+    /// Every limit.
+    pub const ALL: [Self; 3] = [Self::Subject, Self::Address, Self::Capacity];
+
+    /// The name of the limit, as metrics label it.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Subject => "subject",
+            Self::Address => "address",
+            Self::Capacity => "capacity",
+        }
+    }
+}
+
 /// Counts guesses; see the module documentation.
 #[derive(Debug)]
 pub struct GuessThrottle {
@@ -84,6 +99,7 @@ pub struct GuessThrottle {
     window: Duration,
     subjects: Counter,
     ips: Option<Counter>,
+    counters: Option<GuessCounters>,
 }
 
 /// One reserved guess. Settle it with [`Attempt::succeeded`], [`Attempt::failed`] or
@@ -97,6 +113,7 @@ pub struct Attempt {
     forgive_on_success: bool,
     reserved_at: OffsetDateTime,
     settled: bool,
+    counters: Option<GuessCounters>,
 }
 
 #[derive(Debug)]
@@ -128,12 +145,21 @@ impl GuessThrottle {
                 .per_ip
                 .map(|limit| Counter::new(limit, idle, capacity, false)),
             limits,
+            counters: None,
         }
     }
 
-    /// Reserves one guess for `subject` from `ip` at `now`, or says how long to wait. The IP
-    /// takes its slot first; the subject is not touched when the IP is refused.
-    pub fn reserve(
+    /// Counts this throttle's failures and refusals into `counters`.
+    pub fn counted_by(mut self, counters: GuessCounters) -> Self {
+        for by in RefusedBy::ALL {
+            counters.start_at_zero(by.as_str());
+        }
+        self.counters = Some(counters);
+        self
+    }
+
+    /// The reservation of [`Self::reserve`], which also counts its refusals.
+    fn try_reserve(
         &self,
         subject: &str,
         ip: Option<&str>,
@@ -170,7 +196,23 @@ impl GuessThrottle {
             forgive_on_success: self.limits.forgive_on_success,
             reserved_at: now,
             settled: false,
+            counters: self.counters.clone(),
         })
+    }
+
+    /// Reserves one guess for `subject` from `ip` at `now`, or says how long to wait. The IP
+    /// takes its slot first; the subject is not touched when the IP is refused.
+    pub fn reserve(
+        &self,
+        subject: &str,
+        ip: Option<&str>,
+        now: OffsetDateTime,
+    ) -> Result<Attempt, Throttled> {
+        let reserved = self.try_reserve(subject, ip, now);
+        if let (Err(throttled), Some(counters)) = (&reserved, &self.counters) {
+            counters.refused(throttled.by.as_str());
+        }
+        reserved
     }
 }
 
@@ -206,6 +248,9 @@ impl Attempt {
     }
 
     fn record_failure(&self) {
+        if let Some(counters) = &self.counters {
+            counters.failed();
+        }
         for slots in std::iter::once(&self.subject).chain(&self.ip) {
             let mut slots = lock(slots);
             slots.in_flight = slots.in_flight.saturating_sub(1);

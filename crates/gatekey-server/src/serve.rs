@@ -26,6 +26,8 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 pub struct RunningServer {
     /// The address it listens on (useful with port 0).
     pub addr: SocketAddr,
+    /// The address of the operations listener (`operations.listen`), if there is one.
+    pub operations_addr: Option<SocketAddr>,
     /// The shared state, for tests that look inside.
     pub state: AppState,
     stop: Option<oneshot::Sender<()>>,
@@ -54,22 +56,35 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> Result<RunningServe
     start_with_store(store, config, clock).await
 }
 
+/// Binds `addr`, and says which address it got (useful with port 0).
+async fn bind(addr: SocketAddr) -> Result<(TcpListener, SocketAddr), StartError> {
+    let bind_error = |source| StartError::Bind { addr, source };
+    let listener = TcpListener::bind(addr).await.map_err(bind_error)?;
+    let bound = listener.local_addr().map_err(bind_error)?;
+    Ok((listener, bound))
+}
+
 /// Starts serving with an already opened store.
 pub async fn start_with_store(
     store: SqlStore,
     config: Config,
     clock: Arc<dyn Clock>,
 ) -> Result<RunningServer, StartError> {
-    let listener = TcpListener::bind(config.listen)
-        .await
-        .map_err(|source| StartError::Bind {
-            addr: config.listen,
-            source,
-        })?;
-    let addr = listener.local_addr().map_err(|source| StartError::Bind {
-        addr: config.listen,
-        source,
-    })?;
+    let (listener, addr) = bind(config.listen).await?;
+    let operations = match config.operations.listen {
+        Some(operations_addr) => Some(bind(operations_addr).await?),
+        None => {
+            if !addr.ip().is_loopback() {
+                tracing::warn!(
+                    %addr,
+                    "/metrics is served on a listener that is not loopback; set \
+                     operations.listen to serve it on an address of its own"
+                );
+            }
+            None
+        }
+    };
+    let operations_addr = operations.as_ref().map(|(_, addr)| *addr);
     let mut config = config;
     if config.issuer.is_none() {
         config.issuer = Some(format!("http://{addr}"));
@@ -80,13 +95,30 @@ pub async fn start_with_store(
     let task_state = state.clone();
     let task = tokio::spawn(async move {
         let tasks = background::start(&task_state);
-        accept_connections(listener, router, connection_limits(&task_state), stopped).await;
+        let limits = connection_limits(&task_state);
+        // The operations listener answers until the main one has finished its requests.
+        let (stop_operations, operations_stopped) = oneshot::channel::<()>();
+        let operations = operations.map(|(listener, _)| {
+            let router = crate::app::operations_router(task_state.clone());
+            tokio::spawn(accept_connections(
+                listener,
+                router,
+                limits,
+                operations_stopped,
+            ))
+        });
+        accept_connections(listener, router, limits, stopped).await;
+        let _ = stop_operations.send(());
+        if let Some(operations) = operations {
+            let _ = operations.await;
+        }
         drop(tasks);
         flush_usage(&task_state).await;
         Ok(())
     });
     Ok(RunningServer {
         addr,
+        operations_addr,
         state,
         stop: Some(stop),
         task,

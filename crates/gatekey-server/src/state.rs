@@ -14,8 +14,9 @@ use gatekey_store::{LocalCaches, SqlStore};
 
 use crate::auth::cache::CredentialCache;
 use crate::config::Config;
+use crate::feed_freshness::FeedFreshness;
 use crate::login_throttle::{FirstInWindow, GuessThrottle, ThrottleLimits};
-use crate::metrics::Metrics;
+use crate::metrics::{GuessedSecret, Metrics};
 use crate::oauth::application_cache::ApplicationCache;
 use crate::oauth::service_account_cache::ServiceAccountCache;
 use crate::password_hashing::PasswordHashing;
@@ -61,6 +62,8 @@ pub struct Inner {
     pub password_hashing: PasswordHashing,
     /// Prometheus metrics.
     pub metrics: Arc<Metrics>,
+    /// When the invalidation feed was last read.
+    pub invalidation_feed: FeedFreshness,
     /// Applications by client id.
     pub applications: Arc<ApplicationCache>,
     /// What client credentials issuance needs, by application.
@@ -87,7 +90,10 @@ impl AppState {
             scopes: Arc::new(ScopeCache::new(ttl, clock.clone())),
         };
         let store = store.with_local_caches(Arc::new(caches.clone()));
+        let metrics = Arc::new(Metrics::default());
+        let counted = |secret| metrics.guess_counters(secret);
         Self(Arc::new(Inner {
+            invalidation_feed: FeedFreshness::new(clock.now()),
             store,
             clock,
             credentials: caches.credentials,
@@ -95,13 +101,15 @@ impl AppState {
             service_accounts: caches.service_accounts,
             scopes: caches.scopes,
             rate_limiter: RateLimiter::new(config.rate_limit.clone()),
-            login_throttle: GuessThrottle::new(ThrottleLimits::login(&config.login)),
+            login_throttle: GuessThrottle::new(ThrottleLimits::login(&config.login))
+                .counted_by(counted(GuessedSecret::Password)),
             user_code_throttle: GuessThrottle::new(ThrottleLimits {
                 per_subject: 10,
                 per_ip: Some(30),
                 window: 900,
                 forgive_on_success: false,
-            }),
+            })
+            .counted_by(counted(GuessedSecret::UserCode)),
             // Keyed by client id and source IP together, so that nobody can lock a client out
             // from its own servers: 20 wrong secrets per 5 minutes.
             client_auth_throttle: GuessThrottle::new(ThrottleLimits {
@@ -109,11 +117,12 @@ impl AppState {
                 per_ip: None,
                 window: CLIENT_AUTH_WINDOW,
                 forgive_on_success: true,
-            }),
+            })
+            .counted_by(counted(GuessedSecret::ClientSecret)),
             client_auth_audited: FirstInWindow::new(CLIENT_AUTH_WINDOW),
             login_throttled_audited: FirstInWindow::new(config.login.failure_window),
             password_hashing: PasswordHashing::new(&config.password_hashing),
-            metrics: Arc::default(),
+            metrics: metrics.clone(),
             refusals: crate::auth::refusals::RefusalAudit::default(),
             device_requests: crate::oauth::device_request_limit::DeviceRequestLimit::new(
                 config.device_authorization.per_ip_per_minute,

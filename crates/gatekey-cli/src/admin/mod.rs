@@ -17,7 +17,7 @@ use gatekey_core::account::Account;
 use gatekey_core::page::{Page, PageRequest, MAX_PER_PAGE};
 use gatekey_core::store::{AccountStore, UserStore};
 use gatekey_core::user::{normalize_email, User};
-use gatekey_server::{Config, ConfigOverrides};
+use gatekey_server::ConfigOverrides;
 use gatekey_store::SqlStore;
 
 use crate::database_url::DatabaseUrl;
@@ -69,7 +69,7 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
         database_url: args.database.database_url.map(DatabaseUrl::into_inner),
         ..ConfigOverrides::default()
     };
-    let config = Config::load(args.database.config.as_deref(), &overrides)?;
+    let config = crate::load_config(args.database.config.as_deref(), &overrides)?;
     let store = if args.create_database {
         SqlStore::connect(&config.database_url).await
     } else {

@@ -17,7 +17,10 @@ pub async fn run(args: ConnectionArgs) -> anyhow::Result<()> {
     match expiry {
         Some(at) => {
             let left = at.duration_since(SystemTime::now()).unwrap_or_default();
+            // To the second, as the REST API writes times.
             let stamp = time::OffsetDateTime::from(at)
+                .replace_nanosecond(0)
+                .unwrap_or_else(|_| time::OffsetDateTime::from(at))
                 .format(&time::format_description::well_known::Rfc3339)
                 .unwrap_or_default();
             println!(

@@ -1,13 +1,21 @@
 //! Tests of the `gatekey` binary as a user runs it: separate processes, real databases.
 
+#[cfg(unix)]
+mod documented_shape;
 mod fixtures;
 mod process;
+#[cfg(unix)]
+mod readme_steps;
 mod web;
 
 mod admin;
 mod apps;
 mod durability;
+mod environment;
+mod introspection_only_apps;
 mod json_output;
+#[cfg(unix)]
+mod readme_walkthrough;
 mod replicas;
 mod scopes;
 mod serve;

@@ -86,12 +86,19 @@ impl Server {
             .env("GATEKEY_CACHE__INVALIDATION_POLL_MS", "100")
             .env("GATEKEY_RATE_LIMIT__PER_SECOND", "0")
             .env("GATEKEY_RATE_LIMIT__PER_MINUTE", "0")
-            .stdout(Stdio::piped())
             .stderr(Stdio::null());
         for (key, value) in envs {
             command.env(key, value);
         }
-        let child = command.spawn().expect("gatekey serve starts");
+        Self::spawn(command)
+    }
+
+    /// Spawns `command`, a `gatekey serve …`, and waits until it prints that it listens.
+    pub fn spawn(mut command: Command) -> Self {
+        let child = command
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("gatekey serve starts");
         // Owned by `server` at once, so that a failed start still kills the process.
         let mut server = Self {
             child,

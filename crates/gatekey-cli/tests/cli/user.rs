@@ -216,6 +216,16 @@ async fn login_by_device_then_token_api_status_and_logout() {
     for expected in [EMAIL, "acme", "read", "expires in"] {
         assert!(shown.contains(expected), "{shown}");
     }
+    let expiry = shown
+        .lines()
+        .find_map(|line| line.strip_prefix("Token:"))
+        .and_then(|line| line.split(" at ").nth(1))
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("the token's expiry");
+    assert!(
+        expiry.ends_with('Z') && !expiry.contains('.'),
+        "the expiry is shown to the second, as the REST API writes times: {shown}"
+    );
 
     let logout = user_command(home.path(), &["logout"]);
     assert!(logout.status.success(), "{}", text(&logout.stderr));

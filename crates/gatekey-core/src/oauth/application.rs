@@ -170,7 +170,10 @@ pub enum ApplicationInputError {
     #[error(transparent)]
     RedirectUri(#[from] RedirectUriError),
     /// The code flow (or implicit) needs at least one redirect URI.
-    #[error("authorization_code and the implicit flow need at least one redirect URI")]
+    #[error(
+        "authorization_code and the implicit flow need at least one redirect URI (an application \
+         that only introspects has no grant type and no redirect URI)"
+    )]
     MissingRedirectUri,
     /// `client_credentials` needs a confidential client linked to a service account.
     #[error("client_credentials needs a confidential application linked to a service account")]
@@ -178,8 +181,11 @@ pub enum ApplicationInputError {
     /// A public client cannot use `client_credentials` or introspect.
     #[error("a public application cannot use client_credentials or introspect")]
     PublicClientTooPowerful,
-    /// No grant type at all.
-    #[error("an application needs at least one grant type")]
+    /// No grant type, and not a confidential application that introspects.
+    #[error(
+        "an application needs at least one grant type, unless it is a confidential application \
+         that only introspects (with the introspect permission)"
+    )]
     NoGrantType,
     /// `refresh_token` alone issues nothing.
     #[error("refresh_token needs authorization_code or the device flow")]
@@ -212,7 +218,7 @@ pub fn validate_settings(
         validate_redirect_uri(uri)?;
     }
     let grants = &settings.grant_types;
-    if grants.is_empty() && !settings.implicit_allowed {
+    if grants.is_empty() && !settings.implicit_allowed && !only_introspects(client_type, settings) {
         return Err(ApplicationInputError::NoGrantType);
     }
     let needs_redirect =
@@ -235,6 +241,15 @@ pub fn validate_settings(
         return Err(ApplicationInputError::ClientCredentialsNeedsServiceAccount);
     }
     Ok(())
+}
+
+/// Whether the settings describe a resource server that only introspects (RFC 7662): a
+/// confidential application with the `introspect` permission. It needs no grant type and no
+/// redirect URI, since it obtains no token; it authenticates with its secret at the
+/// introspection endpoint (RFC 7662 §2.1). A public application cannot authenticate, so it can
+/// never be one; without `introspect` an application with no grant type could do nothing.
+pub fn only_introspects(client_type: ClientType, settings: &ApplicationSettings) -> bool {
+    client_type == ClientType::Confidential && settings.introspect
 }
 
 /// A new public client identifier: `app_` and 24 base62 characters. Not a secret.
@@ -293,5 +308,34 @@ mod tests {
         assert_eq!(validate_settings(ClientType::Confidential, &linked), Ok(()));
         assert!("password".parse::<GrantType>().is_err());
         assert!(new_client_id().starts_with("app_"));
+    }
+
+    #[test]
+    fn a_confidential_resource_server_needs_no_grant_type_nor_redirect_uri() {
+        let resource_server = ApplicationSettings {
+            redirect_uris: vec![],
+            grant_types: vec![],
+            introspect: true,
+            ..settings()
+        };
+        assert_eq!(
+            validate_settings(ClientType::Confidential, &resource_server),
+            Ok(())
+        );
+        let useless = ApplicationSettings {
+            introspect: false,
+            ..resource_server.clone()
+        };
+        assert_eq!(
+            validate_settings(ClientType::Confidential, &useless),
+            Err(ApplicationInputError::NoGrantType)
+        );
+        for public in [&resource_server, &useless] {
+            assert_eq!(
+                validate_settings(ClientType::Public, public),
+                Err(ApplicationInputError::NoGrantType),
+                "a public client cannot authenticate to introspect"
+            );
+        }
     }
 }

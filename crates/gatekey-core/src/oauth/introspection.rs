@@ -1,4 +1,4 @@
-//! Who may introspect which token (RFC 7662 §2.1: "the authorization server MUST determine
+//! Who may introspect which token or API key (RFC 7662 §2.1: "the authorization server MUST determine
 //! whether or not the token can be used at the resource server making the introspection
 //! call"; §4: a server should not answer for tokens the caller has no business with).
 //!
@@ -54,12 +54,21 @@ pub fn refresh_token_visible(
 /// Everything else must be answered exactly as an unknown token (`{"active":false}`, RFC 7662
 /// §2.2), so that the answer does not tell another account's tokens exist.
 pub fn may_introspect(resource_server: &Application, owner: TokenOwner) -> bool {
-    if owner.application_id == resource_server.id {
-        return true;
-    }
+    owner.application_id == resource_server.id
+        || may_introspect_account(resource_server, owner.account_id)
+}
+
+/// Whether `resource_server` may learn about credentials acting in account `account_id` that
+/// were not issued to it: with `introspect`, its own account's; with `introspect` and
+/// `introspect_all_accounts`, every account's.
+///
+/// This is the whole rule for API keys. No application issued one, so none is "its own": an
+/// application without `introspect` sees no API key, and gets `{"active":false}` for every one
+/// (RFC 7662 §2.2: a token "the protected resource is not allowed to introspect"), as it does
+/// for other applications' tokens.
+pub fn may_introspect_account(resource_server: &Application, account_id: i64) -> bool {
     resource_server.introspect
-        && (owner.account_id == resource_server.account_id
-            || resource_server.introspect_all_accounts)
+        && (account_id == resource_server.account_id || resource_server.introspect_all_accounts)
 }
 
 #[cfg(test)]
@@ -115,6 +124,15 @@ mod tests {
         assert!(!may_introspect(&app(false, false), SAME_ACCOUNT));
         assert!(may_introspect(&app(true, false), SAME_ACCOUNT));
         assert!(!may_introspect(&app(true, false), OTHER_ACCOUNT));
+    }
+
+    #[test]
+    fn api_keys_need_introspect_whatever_the_account() {
+        assert!(!may_introspect_account(&app(false, false), 10));
+        assert!(!may_introspect_account(&app(false, true), 10));
+        assert!(may_introspect_account(&app(true, false), 10));
+        assert!(!may_introspect_account(&app(true, false), 20));
+        assert!(may_introspect_account(&app(true, true), 20));
     }
 
     #[test]

@@ -12,8 +12,19 @@ use crate::error::ApiError;
 use crate::metrics::CredentialOutcome;
 use crate::state::AppState;
 
-/// Resolves an API key to its cached entry, or answers 401 `invalid_token`.
+/// Resolves an API key to its cached entry and records its use (`last_used_at`), or answers
+/// 401 `invalid_token`: authenticating a request with the key.
 pub async fn check_api_key(state: &AppState, presented: &str) -> Result<Arc<CachedKey>, ApiError> {
+    let entry = verify_api_key(state, presented).await?;
+    entry.touch(state.clock.now());
+    Ok(entry)
+}
+
+/// Resolves an API key to its cached entry, or answers 401 `invalid_token`, by the same checks
+/// as [`check_api_key`] (revoked, with its parent too; expired; user disabled), without
+/// recording a use: a resource server checking a key it was handed is not the key's holder
+/// using it.
+pub async fn verify_api_key(state: &AppState, presented: &str) -> Result<Arc<CachedKey>, ApiError> {
     let now = state.clock.now();
     let lookup = state
         .credentials
@@ -49,10 +60,9 @@ pub async fn check_api_key(state: &AppState, presented: &str) -> Result<Arc<Cach
     };
     let source = CredentialSource::ApiKey {
         key_id: found.key.id,
+        created_at: found.key.created_at,
     };
-    let entry = state
+    Ok(state
         .credentials
-        .insert(hash, Arc::new(principal), source, generation);
-    entry.touch(now);
-    Ok(entry)
+        .insert(hash, Arc::new(principal), source, generation))
 }

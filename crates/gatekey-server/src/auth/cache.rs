@@ -33,6 +33,8 @@ pub enum CredentialSource {
     ApiKey {
         /// The key's id.
         key_id: i64,
+        /// When it was created, for introspection's `iat`.
+        created_at: time::OffsetDateTime,
     },
     /// An OAuth access token.
     AccessToken {
@@ -54,7 +56,7 @@ impl CredentialSource {
     /// caller, from the principal).
     fn named_by(&self, invalidation: &Invalidation) -> bool {
         match (*self, *invalidation) {
-            (Self::ApiKey { key_id }, Invalidation::ApiKey(id)) => key_id == id,
+            (Self::ApiKey { key_id, .. }, Invalidation::ApiKey(id)) => key_id == id,
             (Self::AccessToken { token_id, .. }, Invalidation::AccessToken(id)) => token_id == id,
             (Self::AccessToken { family_id, .. }, Invalidation::Family(id)) => {
                 family_id == Some(id)
@@ -89,7 +91,7 @@ impl CachedKey {
     }
 
     fn unflushed_use(&self) -> Option<(i64, OffsetDateTime)> {
-        let CredentialSource::ApiKey { key_id } = self.source else {
+        let CredentialSource::ApiKey { key_id, .. } = self.source else {
             return None;
         };
         let used = self.last_used.load(Ordering::Relaxed);
@@ -117,7 +119,8 @@ impl Invalidated<TokenHash> for Arc<CachedKey> {
 /// What the cache knows of a presented credential.
 #[derive(Debug)]
 pub enum CacheLookup {
-    /// Checked recently and still good; its use is recorded.
+    /// Checked recently and still good. Its use is not recorded here: the caller that
+    /// authenticates with it does ([`CachedKey::touch`]); introspection does not.
     Cached(Arc<CachedKey>),
     /// Not cached: check it against the database, then [`CredentialCache::insert`] it.
     Missing {
@@ -180,7 +183,6 @@ impl CredentialCache {
             return Err(ApiError::invalid_token("the credential has expired"));
         }
         metrics.credential_check(CredentialOutcome::CacheHit);
-        entry.touch(now);
         Ok(CacheLookup::Cached(entry))
     }
 
@@ -211,6 +213,11 @@ impl CredentialCache {
     /// Evicts every entry an invalidation makes stale.
     pub fn invalidate(&self, invalidations: &[Invalidation]) {
         self.entries.invalidate(invalidations);
+    }
+
+    /// How many credentials are held.
+    pub fn entry_count(&self) -> u64 {
+        self.entries.len()
     }
 
     /// Takes every use not yet written to the database.
@@ -283,6 +290,13 @@ mod tests {
         )
     }
 
+    fn api_key(key_id: i64) -> CredentialSource {
+        CredentialSource::ApiKey {
+            key_id,
+            created_at: START,
+        }
+    }
+
     fn token(
         token_id: i64,
         family_id: i64,
@@ -302,7 +316,7 @@ mod tests {
     fn an_entry_expires_when_the_clock_passes_the_ttl() {
         let (cache, clock) = cache();
         let key = hash(1);
-        let source = CredentialSource::ApiKey { key_id: 1 };
+        let source = api_key(1);
         cache.insert(key, principal(1), source, cache.entries.generation());
         clock.advance(time::Duration::seconds(59));
         assert!(cache.get(&key).is_some());
@@ -314,13 +328,13 @@ mod tests {
     fn each_invalidation_evicts_the_credentials_it_names() {
         let (cache, _) = cache();
         let entries = [
-            (hash(1), 10, CredentialSource::ApiKey { key_id: 1 }),
+            (hash(1), 10, api_key(1)),
             (hash(2), 20, token(2, 200, 2000, 20_000)),
             (hash(3), 30, token(3, 300, 3000, 30_000)),
             (hash(4), 40, token(4, 400, 4000, 40_000)),
             (hash(5), 50, token(5, 500, 5000, 50_000)),
             (hash(6), 60, token(6, 600, 6000, 60_000)),
-            (hash(7), 70, CredentialSource::ApiKey { key_id: 7 }),
+            (hash(7), 70, api_key(7)),
         ];
         for (key, user, source) in &entries {
             cache.insert(*key, principal(*user), *source, cache.entries.generation());
@@ -361,7 +375,7 @@ mod tests {
         let (kept, evicted) = (hash(1), hash(2));
         let used_at = START + time::Duration::seconds(5);
         for (key, id) in [(&kept, 1), (&evicted, 2)] {
-            let source = CredentialSource::ApiKey { key_id: id };
+            let source = api_key(id);
             let entry = cache.insert(*key, principal(id), source, cache.entries.generation());
             entry.touch(used_at);
         }

@@ -18,6 +18,7 @@ use super::api_key::check_api_key;
 use super::session::{current_session, password_change_pending};
 use super::ClientInfo;
 use crate::error::ApiError;
+use crate::metrics::BackgroundOperation;
 use crate::rate_limit::RateDecision;
 use crate::state::AppState;
 use gatekey_core::store::AuditStore;
@@ -132,6 +133,7 @@ pub async fn require_caller(
     request = Request::from_parts(parts, body);
     let mut response = match decision {
         RateDecision { allowed: false, .. } => {
+            state.metrics.rate_limited(&caller.principal.account.slug);
             ApiError::rate_limited(decision.retry_after).into_response()
         }
         _ => {
@@ -202,6 +204,9 @@ async fn audit_refusal(
         .detail(detail)
         .failed();
     if let Err(error) = state.store.record_audit(entry).await {
+        state
+            .metrics
+            .background_storage_error(BackgroundOperation::RefusalAudit);
         tracing::warn!(%error, "could not record a refused request in the audit log");
     }
 }

@@ -76,4 +76,9 @@ impl ApplicationCache {
     pub fn invalidate(&self, invalidations: &[Invalidation]) {
         self.0.invalidate(invalidations);
     }
+
+    /// How many applications are held.
+    pub fn entry_count(&self) -> u64 {
+        self.0.len()
+    }
 }

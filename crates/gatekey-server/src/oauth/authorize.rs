@@ -32,7 +32,7 @@ use crate::auth::ClientInfo;
 use crate::state::AppState;
 use crate::web::csrf_form::with_csrf_token;
 use crate::web::layout::error_page;
-use crate::web::page_error::PageError;
+use crate::web::page_error::{storage_failure_page, PageError};
 use crate::web::signed_in::SignedIn;
 
 /// The authorization endpoint's routes.
@@ -45,10 +45,7 @@ pub fn routes() -> Router<AppState> {
 
 fn unavailable(error: &StoreError) -> Response {
     tracing::error!(%error, "storage failure at the authorization endpoint");
-    error_page(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "The service is temporarily unavailable. Please try again.",
-    )
+    storage_failure_page()
 }
 
 /// A `302 Found` to the client (RFC 6749 §4.1.2 uses 302 in its examples; any 3xx but 307

@@ -14,6 +14,7 @@ use gatekey_core::store::AuditStore;
 use super::error::OAuthError;
 use super::form::OAuthForm;
 use crate::auth::ClientInfo;
+use crate::metrics::BackgroundOperation;
 use crate::state::{AppState, CLIENT_AUTH_WINDOW};
 
 /// Longest client id looked up or counted; longer ones cannot exist.
@@ -166,6 +167,9 @@ async fn audit_failure(
     .detail(detail)
     .failed();
     if let Err(error) = state.store.record_audit(entry).await {
+        state
+            .metrics
+            .background_storage_error(BackgroundOperation::ClientAuthAudit);
         tracing::error!(%error, "could not audit a failed client authentication");
     }
 }

@@ -12,7 +12,8 @@ use super::approval::{application_identity, registering_account, scope_list};
 use crate::auth::session::WebSession;
 use crate::state::AppState;
 use crate::web::content_security::policy_with_form_action;
-use crate::web::layout::{error_page, html_response, page};
+use crate::web::layout::{html_response, page};
+use crate::web::page_error::storage_failure_page;
 
 fn hidden_params(request: &AuthorizationRequest) -> Markup {
     html! {
@@ -99,10 +100,7 @@ pub async fn consent_page(
         Ok(found) => found,
         Err(error) => {
             tracing::error!(%error, "storage failure on the consent page");
-            return error_page(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "The service is temporarily unavailable. Please try again.",
-            );
+            return storage_failure_page();
         }
     };
     let csrf = web.session.csrf_token.as_str();

@@ -26,7 +26,7 @@ use crate::auth::ClientInfo;
 use crate::state::AppState;
 use crate::web::csrf_form::CsrfForm;
 use crate::web::layout::{error_page, html_response, page};
-use crate::web::page_error::PageError;
+use crate::web::page_error::{storage_failure_page, PageError};
 use crate::web::signed_in::SignedIn;
 
 /// The device page's routes.
@@ -62,10 +62,7 @@ pub struct DecisionForm {
 
 fn unavailable(error: &StoreError) -> Response {
     tracing::error!(%error, "storage failure on the device page");
-    error_page(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "The service is temporarily unavailable. Please try again.",
-    )
+    storage_failure_page()
 }
 
 fn code_form(

@@ -84,6 +84,11 @@ impl ServiceAccountCache {
     pub fn invalidate(&self, invalidations: &[Invalidation]) {
         self.0.invalidate(invalidations);
     }
+
+    /// How many contexts are held.
+    pub fn entry_count(&self) -> u64 {
+        self.0.len()
+    }
 }
 
 #[cfg(test)]

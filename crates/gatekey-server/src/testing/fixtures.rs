@@ -78,10 +78,21 @@ impl TestApp {
 
     /// Creates an API key for `member` with `scopes` (all the role allows when `None`).
     pub async fn key(&self, member: &Member, scopes: Option<&str>) -> String {
+        self.key_expiring(member, scopes, None).await
+    }
+
+    /// Creates an API key for `member` with `scopes` (all the role allows when `None`) that
+    /// stops working at `expires_at`, if given.
+    pub async fn key_expiring(
+        &self,
+        member: &Member,
+        scopes: Option<&str>,
+        expires_at: Option<time::OffsetDateTime>,
+    ) -> String {
         let request = ApiKeyRequest {
             name: "test key".into(),
             scopes: scopes.map(|s| ScopeSet::parse(s).expect("scopes")),
-            expires_at: None,
+            expires_at,
         };
         let held = load_account_scopes(self.store(), member.membership.account_id)
             .await

@@ -4,6 +4,7 @@
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use gatekey_core::account::Account;
 use gatekey_core::audit::AuditAction;
 use gatekey_core::oauth::application::{
     new_client_id, Application, ApplicationSettings, ClientType, GrantType,
@@ -14,6 +15,7 @@ use gatekey_core::oauth::store::{
     ApplicationStore, DeviceStore, GrantStore, NewApplication, TokenStore,
 };
 use gatekey_core::oauth::token::{NewAccessToken, NewCode, NewRefreshToken};
+use gatekey_core::role::Role;
 use gatekey_core::scope::ScopeSet;
 use gatekey_core::secret::{Secret, SecretKind};
 use gatekey_core::user::Member;
@@ -127,6 +129,20 @@ impl TestApp {
         let (app, seeded, client) = Self::start_with_client(backend, first).await;
         let other = app.register_client(seeded.acme.id, second).await;
         (app, seeded, client, other)
+    }
+
+    /// Creates a service account of `account` named `name` with `role`, and registers a client
+    /// credentials application of `account` acting as it.
+    pub async fn service_client(
+        &self,
+        account: &Account,
+        name: &str,
+        role: Role,
+    ) -> (Member, Client) {
+        let service_account = self.service_account(account, name, role).await;
+        let spec = ClientSpec::service(&service_account);
+        let client = self.register_client(account.id, spec).await;
+        (service_account, client)
     }
 
     /// Starts a device authorization (RFC 8628 section 3.1) for `application` straight through

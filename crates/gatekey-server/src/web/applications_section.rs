@@ -110,7 +110,7 @@ pub async fn applications_section(
                 }
                 label { "Permissions" }
                 div.inline {
-                    label { input type="checkbox" name="introspect" value="on"; " introspect this account's tokens (resource server)" }
+                    label { input type="checkbox" name="introspect" value="on"; " introspect this account's tokens and API keys (resource server)" }
                     label { input type="checkbox" name="implicit_allowed" value="on"; " implicit flow (discouraged)" }
                 }
                 p { button type="submit" { "Register application" } }

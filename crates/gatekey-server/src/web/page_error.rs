@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use gatekey_core::store::StoreError;
 
 use super::layout::error_page;
+use crate::metrics::StorageFailure;
 use crate::password_hashing::{HashingRefused, BUSY_RETRY_AFTER};
 
 /// Why a page was not shown or a form not carried out.
@@ -64,6 +65,17 @@ impl PageError {
     }
 }
 
+/// The page answering a storage failure: 503, marked [`StorageFailure`] so that the metrics
+/// count it under its route. The caller logs the failure.
+pub fn storage_failure_page() -> Response {
+    let mut response = error_page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "The service is temporarily unavailable. Please try again.",
+    );
+    response.extensions_mut().insert(StorageFailure);
+    response
+}
+
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         match self {
@@ -80,10 +92,7 @@ impl IntoResponse for PageError {
             Self::Refused { status, message } => error_page(status, &message),
             Self::Store(error) => {
                 tracing::error!(%error, "storage failure on a web page");
-                error_page(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "The service is temporarily unavailable. Please try again.",
-                )
+                storage_failure_page()
             }
             Self::Busy(refused) => {
                 tracing::warn!(%refused, "password check refused");

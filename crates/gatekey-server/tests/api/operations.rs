@@ -5,7 +5,7 @@ use reqwest::Method;
 use crate::harness::{each_backend, send, send_text, TestApp};
 
 /// The value of the sample whose line starts with `metric{` and contains every label given.
-fn sample(metrics: &str, metric: &str, labels: &[&str]) -> Option<f64> {
+pub(crate) fn sample(metrics: &str, metric: &str, labels: &[&str]) -> Option<f64> {
     metrics
         .lines()
         .filter(|line| line.starts_with(&format!("{metric}{{")))

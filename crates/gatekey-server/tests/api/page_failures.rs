@@ -17,7 +17,7 @@ use crate::harness::{
 const LOGGED: &str = "storage failure on a web page";
 
 /// Renames `table` behind the server's back, so every statement on it fails from now on.
-async fn break_table(app: &TestApp, table: &str) {
+pub(crate) async fn break_table(app: &TestApp, table: &str) {
     let pool = app.second_connection().await;
     sqlx::query(&format!("ALTER TABLE {table} RENAME TO {table}_lost"))
         .execute(&pool)

@@ -32,10 +32,15 @@ pub struct CreateArgs {
     /// refresh_token.
     #[arg(long = "grant-type", value_name = "GRANT_TYPE", value_parser = GRANT_TYPES)]
     grant_types: Vec<String>,
+    /// No grant type at all: a confidential resource server that only introspects (with
+    /// --introspect), with no redirect URI.
+    #[arg(long, conflicts_with = "grant_types")]
+    no_grant_type: bool,
     /// Space-separated scopes it may ask for (read, write, admin); default: all.
     #[arg(long)]
     scope: Option<String>,
-    /// May introspect the tokens of its own account, not only its own (a resource server).
+    /// May introspect the tokens and API keys of its own account, not only its own tokens (a
+    /// resource server).
     #[arg(long)]
     introspect: bool,
     /// The service account (user id) client_credentials tokens act as.
@@ -49,7 +54,9 @@ pub struct CreateArgs {
 impl CreateArgs {
     /// The settings asked for, with the defaults filled in.
     fn settings(self, catalogue: &ScopeCatalogue) -> anyhow::Result<ApplicationSettings> {
-        let grant_types = if self.grant_types.is_empty() {
+        let grant_types = if self.no_grant_type {
+            Vec::new()
+        } else if self.grant_types.is_empty() {
             vec![GrantType::AuthorizationCode, GrantType::RefreshToken]
         } else {
             parse_grant_types(&self.grant_types)?

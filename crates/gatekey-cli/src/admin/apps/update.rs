@@ -28,6 +28,10 @@ pub struct UpdateArgs {
     /// Replaces the grant types (repeat for several).
     #[arg(long = "grant-type", value_name = "GRANT_TYPE", value_parser = GRANT_TYPES)]
     grant_types: Vec<String>,
+    /// Removes every grant type: the application then only introspects (it needs
+    /// --introspect and a confidential type).
+    #[arg(long, conflicts_with = "grant_types")]
+    no_grant_type: bool,
     /// Replaces the scopes (space-separated).
     #[arg(long)]
     scope: Option<String>,
@@ -37,7 +41,7 @@ pub struct UpdateArgs {
     /// Take the introspection permission away.
     #[arg(long)]
     no_introspect: bool,
-    /// Let the introspection permission reach every account's tokens, not only the
+    /// Let the introspection permission reach every account's tokens and API keys, not only the
     /// application's own account's (operator-only; implies --introspect).
     #[arg(
         long,
@@ -80,7 +84,9 @@ impl UpdateArgs {
         Ok(ApplicationChanges {
             name: self.name.clone(),
             redirect_uris: (!self.redirect_uris.is_empty()).then(|| self.redirect_uris.clone()),
-            grant_types: if self.grant_types.is_empty() {
+            grant_types: if self.no_grant_type {
+                Some(Vec::new())
+            } else if self.grant_types.is_empty() {
                 None
             } else {
                 Some(parse_grant_types(&self.grant_types)?)

@@ -14,6 +14,7 @@ use gatekey_core::secret::{Secret, SecretKind};
 use gatekey_core::store::{AccountStore, StoreError, UserStore};
 
 use super::issue::{MintedTokens, TokenRequest};
+use crate::metrics::ReusedCredential;
 use crate::oauth::error::OAuthError;
 
 /// Exchanges an authorization code for an access token, and a refresh token when the client
@@ -72,6 +73,9 @@ pub async fn exchange_code(request: &TokenRequest) -> Result<Response, OAuthErro
 async fn revoke_replayed_code(request: &TokenRequest, code: &CodeRecord) -> OAuthError {
     let state = &request.state;
     let app = &request.client.application;
+    state
+        .metrics
+        .reuse_detected(ReusedCredential::AuthorizationCode);
     tracing::warn!(
         client_id = %app.client_id,
         code_id = code.id,

@@ -10,6 +10,7 @@ use gatekey_core::oauth::token::TokenRecord;
 use gatekey_core::secret::{Secret, SecretKind};
 
 use super::issue::{MintedTokens, TokenRequest};
+use crate::metrics::ReusedCredential;
 use crate::oauth::error::OAuthError;
 
 /// Exchanges a refresh token for a new access token and a new refresh token.
@@ -60,6 +61,7 @@ pub async fn exchange_refresh_token(request: &TokenRequest) -> Result<Response, 
 /// error to answer.
 async fn revoke_reused_family(request: &TokenRequest, token: &TokenRecord) -> OAuthError {
     let state = &request.state;
+    state.metrics.reuse_detected(ReusedCredential::RefreshToken);
     let Some(family_id) = token.family_id else {
         return ExchangeError::invalid_grant("the refresh token is invalid").into();
     };
