@@ -358,7 +358,7 @@ mod tests {
     #[test]
     fn a_change_to_what_roles_hold_evicts_the_credentials_checked_under_it() {
         let (cache, _) = cache();
-        let key = CredentialSource::ApiKey { key_id: 1 };
+        let key = api_key(1);
         cache.insert(hash(1), principal(1), key, cache.entries.generation());
         cache.invalidate(&[Invalidation::AccountScopes(2)]);
         assert!(cache.get(&hash(1)).is_some(), "another account's mapping");

@@ -251,3 +251,25 @@ async fn an_operators_change_reaches_checked_credentials_through_the_feed() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_first_runs_account_is_the_operator_account_by_default() {
+    each_backend(|backend| async move {
+        let app = TestApp::start(backend).await;
+        let first = app
+            .account(gatekey_server::bootstrap::FIRST_ACCOUNT_SLUG)
+            .await;
+        let (_, key) = app
+            .person_with_key(&first, "owner@example.com", Role::Owner)
+            .await;
+        let created = create_scope(
+            &app,
+            &key,
+            json!({"name": "billing", "description": "See invoices"}),
+        )
+        .await;
+        assert_eq!(created.0, 201, "{}", created.2);
+        app.stop().await;
+    })
+    .await;
+}
