@@ -17,5 +17,6 @@ mod json_output;
 #[cfg(unix)]
 mod readme_walkthrough;
 mod replicas;
+mod scopes;
 mod serve;
 mod user;

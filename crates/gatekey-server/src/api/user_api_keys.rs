@@ -2,7 +2,7 @@
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use gatekey_core::api_key::may_create_key_for;
+use gatekey_core::api_key::{may_create_key_for, KeyOwner};
 use gatekey_core::scope::Scope;
 use gatekey_core::store::{ApiKeyFilter, ApiKeyStore};
 use gatekey_proto::api::{ApiKeyList, CreateApiKeyRequest};
@@ -60,5 +60,9 @@ pub async fn create_user_api_key(
     may_create_key_for(caller.principal.role, &owner)
         .map_err(|e| ApiError::forbidden(e.to_string()))?;
     let grantable = caller.principal.effective_scopes();
-    create_key_for(&state, &caller, (&owner).into(), grantable, body).await
+    let held = state
+        .role_scopes(owner.membership.account_id, owner.membership.role)
+        .await?;
+    let owner = KeyOwner::new(&owner, &held);
+    create_key_for(&state, &caller, owner, grantable, body).await
 }

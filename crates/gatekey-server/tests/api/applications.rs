@@ -362,11 +362,6 @@ async fn registration_rules() {
                 "client type",
             ),
             (
-                "unknown scope",
-                json!({"name": "A", "client_type": "public", "redirect_uris": ["https://a.example/cb"], "scopes": ["everything"]}),
-                "unknown scope",
-            ),
-            (
                 "no scope",
                 json!({"name": "A", "client_type": "public", "redirect_uris": ["https://a.example/cb"], "scopes": []}),
                 "scope",

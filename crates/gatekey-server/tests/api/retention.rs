@@ -159,7 +159,7 @@ async fn the_purge_deletes_dead_rows_and_reuse_of_a_spent_refresh_token_is_still
                 grant.id,
                 NewAccessToken {
                     hash: access.hash(),
-                    scopes: grant.scopes,
+                    scopes: grant.scopes.clone(),
                     created_at: clock.now(),
                     expires_at: clock.now() + Duration::hours(1),
                     code_id: None,
