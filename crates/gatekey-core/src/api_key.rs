@@ -76,7 +76,7 @@ pub enum ApiKeyInputError {
 /// scope the parent lacks, no lifetime beyond the parent's, and it is revoked when the parent
 /// is revoked or the parent's user disabled. Keys made with a web session (or by an operator)
 /// have no parent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParentKey {
     /// The parent's id.
     pub id: i64,
@@ -126,7 +126,7 @@ pub fn scopes_for_new_key(
     match requested {
         None => Ok(grantable),
         Some(requested) if requested.is_empty() => Err(ApiKeyInputError::NoScope),
-        Some(requested) if requested.is_subset_of(grantable) => Ok(requested),
+        Some(requested) if requested.is_subset_of(&grantable) => Ok(requested),
         Some(requested) => Err(ApiKeyInputError::ScopeTooWide {
             requested: requested.to_string(),
             allowed: grantable.to_string(),
@@ -167,14 +167,19 @@ pub struct KeyOwner<'a> {
     pub user: &'a crate::user::User,
     /// The user's role in the membership's account.
     pub role: crate::role::Role,
+    /// What that role holds in the account ([`crate::role_scopes::AccountScopes::held_by`]):
+    /// no key of the user gets more.
+    pub role_scopes: &'a ScopeSet,
 }
 
-impl<'a> From<&'a crate::user::Member> for KeyOwner<'a> {
-    fn from(member: &'a crate::user::Member) -> Self {
+impl<'a> KeyOwner<'a> {
+    /// `member` as a key's owner, its role holding `role_scopes` in its account.
+    pub fn new(member: &'a crate::user::Member, role_scopes: &'a ScopeSet) -> Self {
         Self {
             membership_id: member.membership.id,
             user: &member.user,
             role: member.membership.role,
+            role_scopes,
         }
     }
 }

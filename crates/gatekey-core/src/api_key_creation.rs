@@ -32,8 +32,8 @@ pub enum CreateApiKeyError {
     Store(#[from] StoreError),
 }
 
-/// Creates an API key for `owner`. `grantable` is what the creator may hand out: the owner's
-/// role scopes, further narrowed by the creating credential's scopes. The secret is returned
+/// Creates an API key for `owner`. `grantable` is what the creator may hand out; the key gets
+/// no more than what the owner's role holds either. The secret is returned
 /// once and only its SHA-256 is stored. For a key created with another API key, see
 /// [`create_child_api_key`].
 pub async fn create_api_key<S: ApiKeyStore>(
@@ -68,9 +68,9 @@ pub async fn create_child_api_key<S: ApiKeyStore>(
     if owner.user.is_disabled() {
         return Err(CreateApiKeyError::UserDisabled);
     }
-    let mut grantable = grantable.intersect(owner.role.scopes());
+    let mut grantable = grantable.intersect(owner.role_scopes);
     if let Some(parent) = &parent {
-        grantable = grantable.intersect(parent.scopes);
+        grantable = grantable.intersect(&parent.scopes);
     }
     let scopes = scopes_for_new_key(request.scopes, grantable)?;
     let secret = Secret::generate(SecretKind::ApiKey);
@@ -79,10 +79,10 @@ pub async fn create_child_api_key<S: ApiKeyStore>(
         name: request.name,
         display_prefix: secret.display_prefix(),
         hash: secret.hash(),
-        scopes,
+        scopes: scopes.clone(),
         created_at: now,
         expires_at,
-        parent_key_id: parent.map(|p| p.id),
+        parent_key_id: parent.as_ref().map(|p| p.id),
     };
     let lineage = parent.map_or(String::new(), |p| format!(", child of key {}", p.id));
     let audit = AuditEntry::new(now, actor, AuditAction::ApiKeyCreated, "api_key").detail(format!(

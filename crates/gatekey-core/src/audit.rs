@@ -141,6 +141,16 @@ pub enum AuditAction {
     InvitationDeclined,
     /// An admin withdrew an invitation.
     InvitationWithdrawn,
+    /// A scope was added to the catalogue.
+    ScopeCreated,
+    /// A catalogue scope's description, group or default roles changed.
+    ScopeUpdated,
+    /// A scope was removed from the catalogue.
+    ScopeDeleted,
+    /// An account mapped one of its roles to catalogue scopes.
+    RoleScopesChanged,
+    /// An account returned one of its roles to the catalogue's default roles.
+    RoleScopesReset,
 }
 
 impl AuditAction {
@@ -179,6 +189,11 @@ impl AuditAction {
             Self::InvitationAccepted => "invitation.accepted",
             Self::InvitationDeclined => "invitation.declined",
             Self::InvitationWithdrawn => "invitation.withdrawn",
+            Self::ScopeCreated => "scope.created",
+            Self::ScopeUpdated => "scope.updated",
+            Self::ScopeDeleted => "scope.deleted",
+            Self::RoleScopesChanged => "role_scopes.changed",
+            Self::RoleScopesReset => "role_scopes.reset",
         }
     }
 }

@@ -94,6 +94,22 @@ impl<T> Page<T> {
         }
     }
 
+    /// The page `request` asks for of a whole list held in memory.
+    pub fn of_all(all: Vec<T>, request: PageRequest) -> Self {
+        let total = all.len() as u64;
+        let skip = usize::try_from(request.offset()).unwrap_or(usize::MAX);
+        let items = all
+            .into_iter()
+            .skip(skip)
+            .take(request.per_page as usize)
+            .collect();
+        Self {
+            items,
+            total,
+            request,
+        }
+    }
+
     /// Maps every item, keeping the counts.
     pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
         Page {

@@ -22,6 +22,11 @@ pub struct Principal {
     pub membership_id: i64,
     /// The user's role in the account.
     pub role: Role,
+    /// Everything the role holds in the account when the credential was checked: the
+    /// built-in scopes of its rank and the catalogue scopes mapped to it
+    /// ([`crate::role_scopes::AccountScopes::held_by`]). A change to the catalogue or to the
+    /// account's mapping invalidates the checked credential, so this is never stale for long.
+    pub role_scopes: ScopeSet,
     /// The credential used.
     pub credential: CredentialRef,
     /// The credential's own scopes, before the role is applied.
@@ -31,9 +36,11 @@ pub struct Principal {
 }
 
 impl Principal {
-    /// What this caller may do: the role's scopes intersected with the credential's.
+    /// What this caller may do: what the role holds intersected with the credential's scopes.
+    /// A catalogue name the credential carries but the catalogue no longer has is held by no
+    /// role, so it is not effective.
     pub fn effective_scopes(&self) -> ScopeSet {
-        self.role.scopes().intersect(self.credential_scopes)
+        self.role_scopes.intersect(&self.credential_scopes)
     }
 
     /// Whether the credential is first-party: a web session or an API key, which the user
@@ -55,16 +62,16 @@ impl Principal {
         match self.credential {
             CredentialRef::ApiKey(id) => Some(ParentKey {
                 id,
-                scopes: self.credential_scopes,
+                scopes: self.credential_scopes.clone(),
                 expires_at: self.expires_at,
             }),
             _ => None,
         }
     }
 
-    /// Whether the caller may exercise `scope`.
+    /// Whether the caller may exercise the built-in `scope`; reads two bytes, allocates nothing.
     pub fn may(&self, scope: Scope) -> bool {
-        self.effective_scopes().contains(scope)
+        self.role_scopes.contains(scope) && self.credential_scopes.contains(scope)
     }
 
     /// The actor to record in audit events, given where the request came from.

@@ -19,6 +19,9 @@ pub enum Role {
 }
 
 impl Role {
+    /// Every role, highest first.
+    pub const ALL: [Role; 4] = [Role::Owner, Role::Admin, Role::Member, Role::Viewer];
+
     /// The role's name on the wire and in storage.
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -29,7 +32,9 @@ impl Role {
         }
     }
 
-    /// The scopes a credential of a user with this role can ever exercise.
+    /// The built-in scopes (gatekey's own management authority) a credential of a user with
+    /// this role can ever exercise. They are fixed; what the role holds of the scope catalogue
+    /// is in [`crate::role_scopes::AccountScopes`].
     pub const fn scopes(self) -> ScopeSet {
         match self {
             Self::Owner | Self::Admin => ScopeSet::ALL,
@@ -66,6 +71,10 @@ impl Role {
                 target,
             })
         }
+    }
+
+    const fn bit(self) -> u8 {
+        1 << self.rank()
     }
 
     /// Whether the role administers its account.
@@ -106,5 +115,83 @@ impl FromStr for Role {
 impl fmt::Display for Role {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// A set of roles, such as those that hold a catalogue scope by default.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct RoleSet(u8);
+
+impl RoleSet {
+    /// No role.
+    pub const EMPTY: RoleSet = RoleSet(0);
+    /// The roles that hold a new catalogue scope unless told otherwise: owner, admin and
+    /// member (a viewer reads, and catalogue scopes usually do more).
+    pub const CATALOGUE_DEFAULT: RoleSet = RoleSet::EMPTY
+        .with(Role::Owner)
+        .with(Role::Admin)
+        .with(Role::Member);
+
+    /// This set with `role` added.
+    pub const fn with(self, role: Role) -> Self {
+        Self(self.0 | role.bit())
+    }
+
+    /// Whether `role` is in the set.
+    pub const fn contains(self, role: Role) -> bool {
+        self.0 & role.bit() != 0
+    }
+
+    /// The roles, highest first.
+    pub fn iter(self) -> impl Iterator<Item = Role> {
+        Role::ALL.into_iter().filter(move |r| self.contains(*r))
+    }
+
+    /// Parses a list of role names.
+    pub fn from_names<S: AsRef<str>>(names: &[S]) -> Result<Self, UnknownRole> {
+        names.iter().try_fold(
+            Self::EMPTY,
+            |set, name| Ok(set.with(name.as_ref().parse()?)),
+        )
+    }
+
+    /// Parses the space-separated form of [`fmt::Display`].
+    pub fn parse(text: &str) -> Result<Self, UnknownRole> {
+        Self::from_names(&text.split_ascii_whitespace().collect::<Vec<_>>())
+    }
+
+    /// The role names, highest first.
+    pub fn names(self) -> Vec<&'static str> {
+        self.iter().map(Role::as_str).collect()
+    }
+}
+
+impl fmt::Display for RoleSet {
+    /// Space-separated, highest first; the form stored.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.names().join(" "))
+    }
+}
+
+impl fmt::Debug for RoleSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RoleSet({self})")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn role_sets_print_highest_first_and_parse_back() {
+        let set = RoleSet::from_names(&["viewer", "owner"]).expect("roles");
+        assert_eq!(set.to_string(), "owner viewer");
+        assert_eq!(RoleSet::parse("owner viewer"), Ok(set));
+        assert_eq!(RoleSet::CATALOGUE_DEFAULT.to_string(), "owner admin member");
+        assert_eq!(
+            RoleSet::from_names(&["guest"]),
+            Err(UnknownRole("guest".into()))
+        );
     }
 }

@@ -1,9 +1,14 @@
-//! Scopes: `read`, `write`, `admin`. A credential may do what its user's role allows
-//! intersected with the credential's scopes.
+//! Scopes: gatekey's own `read`, `write` and `admin`, and the names of the scope catalogue
+//! (the API's own scopes, such as `features:read`; see [`crate::scope_catalogue`]). A
+//! credential may do what its user's role holds intersected with the credential's scopes.
 
 use std::fmt;
+use std::sync::Arc;
 
-/// One scope.
+pub use crate::scope_name::{ScopeName, ScopeNameError, MAX_SCOPE_NAME_LEN};
+
+/// One of gatekey's built-in scopes: its own management authority, which its REST routes
+/// require.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Scope {
     /// Read the account's data.
@@ -27,6 +32,11 @@ impl Scope {
         }
     }
 
+    /// The built-in scope named `name`, if it is one.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+
     const fn bit(self) -> u8 {
         match self {
             Self::Read => 1,
@@ -36,79 +46,196 @@ impl Scope {
     }
 }
 
-/// A set of scopes.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub struct ScopeSet(u8);
+/// A set of scopes: built-ins as bits, catalogue names as a shared sorted list. A set of
+/// built-ins alone allocates nothing, and checking a built-in ([`ScopeSet::contains`]) reads
+/// one byte, so the check on every request costs what it did before the catalogue existed.
+#[derive(Clone, PartialEq, Eq, Hash, Default)]
+pub struct ScopeSet {
+    builtins: u8,
+    /// Sorted, without duplicates; `None` rather than empty, so equal sets compare equal.
+    named: Option<Arc<[ScopeName]>>,
+}
 
-/// A scope string named something that is not a scope.
+/// A scope string named something that is neither a built-in scope nor in the catalogue.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown scope {0:?}; scopes are read, write and admin")]
+#[error("unknown scope {0:?}: it is neither read, write, admin nor in the scope catalogue")]
 pub struct UnknownScope(pub String);
 
 impl ScopeSet {
     /// No scope at all.
-    pub const EMPTY: ScopeSet = ScopeSet(0);
-    /// Every scope.
-    pub const ALL: ScopeSet = ScopeSet(7);
+    pub const EMPTY: ScopeSet = ScopeSet {
+        builtins: 0,
+        named: None,
+    };
+    /// Every built-in scope (`read write admin`), and no catalogue scope.
+    pub const ALL: ScopeSet = ScopeSet {
+        builtins: 7,
+        named: None,
+    };
 
-    /// Parses a space-separated list (RFC 6749 §3.3); empty input gives the empty set.
-    pub fn parse(text: &str) -> Result<Self, UnknownScope> {
-        text.split_ascii_whitespace()
-            .try_fold(Self::EMPTY, |set, word| {
-                Scope::ALL
-                    .into_iter()
-                    .find(|s| s.as_str() == word)
-                    .map(|s| set.with(s))
-                    .ok_or_else(|| UnknownScope(word.to_owned()))
-            })
+    /// Parses a space-separated list (RFC 6749 §3.3); empty input gives the empty set. Every
+    /// word must be a built-in scope or a well-formed scope name ([`ScopeName::parse`]);
+    /// whether a name is in the catalogue is checked by the catalogue
+    /// ([`crate::scope_catalogue::ScopeCatalogue::parse_input`]), since stored scopes keep a
+    /// name the catalogue no longer has (it is simply not effective).
+    pub fn parse(text: &str) -> Result<Self, ScopeNameError> {
+        Self::from_words(text.split(' ').filter(|word| !word.is_empty()))
     }
 
-    /// Builds a set from a list of names.
-    pub fn from_names<S: AsRef<str>>(names: &[S]) -> Result<Self, UnknownScope> {
-        let joined: Vec<&str> = names.iter().map(AsRef::as_ref).collect();
-        Self::parse(&joined.join(" "))
+    /// Builds a set from a list of names, each one scope: a name with a space in it is
+    /// refused, not split.
+    pub fn from_names<S: AsRef<str>>(names: &[S]) -> Result<Self, ScopeNameError> {
+        Self::from_words(names.iter().map(AsRef::as_ref))
+    }
+
+    fn from_words<'a>(words: impl Iterator<Item = &'a str>) -> Result<Self, ScopeNameError> {
+        let mut builtins = 0;
+        let mut named = Vec::new();
+        for word in words {
+            match Scope::from_name(word) {
+                Some(scope) => builtins |= scope.bit(),
+                None => named.push(ScopeName::parse(word)?),
+            }
+        }
+        Ok(Self::from_parts(builtins, named))
+    }
+
+    fn from_parts(builtins: u8, mut named: Vec<ScopeName>) -> Self {
+        named.sort_unstable();
+        named.dedup();
+        Self {
+            builtins,
+            named: (!named.is_empty()).then(|| named.into()),
+        }
+    }
+
+    /// The set of catalogue names `names` (no built-in).
+    pub fn of_names(names: impl IntoIterator<Item = ScopeName>) -> Self {
+        Self::from_parts(0, names.into_iter().collect())
     }
 
     /// This set with `scope` added.
-    pub const fn with(self, scope: Scope) -> Self {
-        Self(self.0 | scope.bit())
+    pub const fn with(mut self, scope: Scope) -> Self {
+        self.builtins |= scope.bit();
+        self
     }
 
-    /// Whether `scope` is in the set.
-    pub const fn contains(self, scope: Scope) -> bool {
-        self.0 & scope.bit() != 0
+    /// Whether the built-in `scope` is in the set.
+    pub const fn contains(&self, scope: Scope) -> bool {
+        self.builtins & scope.bit() != 0
+    }
+
+    /// Whether the scope named `name` (built-in or catalogue) is in the set.
+    pub fn contains_name(&self, name: &str) -> bool {
+        match Scope::from_name(name) {
+            Some(scope) => self.contains(scope),
+            None => self
+                .named()
+                .binary_search_by(|n| n.as_str().cmp(name))
+                .is_ok(),
+        }
     }
 
     /// Scopes in both sets.
-    pub const fn intersect(self, other: ScopeSet) -> Self {
-        Self(self.0 & other.0)
+    pub fn intersect(&self, other: &ScopeSet) -> Self {
+        let named = match (&self.named, &other.named) {
+            (Some(mine), Some(theirs)) if Arc::ptr_eq(mine, theirs) => Some(mine.clone()),
+            (Some(mine), Some(_)) => {
+                let both: Vec<ScopeName> = mine
+                    .iter()
+                    .filter(|n| other.contains_catalogue_name(n))
+                    .cloned()
+                    .collect();
+                (!both.is_empty()).then(|| both.into())
+            }
+            _ => None,
+        };
+        Self {
+            builtins: self.builtins & other.builtins,
+            named,
+        }
+    }
+
+    /// Scopes in either set.
+    pub fn union(&self, other: &ScopeSet) -> Self {
+        let named = match (&self.named, &other.named) {
+            (None, theirs) => theirs.clone(),
+            (mine, None) => mine.clone(),
+            (Some(mine), Some(theirs)) => {
+                let all: Vec<ScopeName> = mine.iter().chain(theirs.iter()).cloned().collect();
+                return Self::from_parts(self.builtins | other.builtins, all);
+            }
+        };
+        Self {
+            builtins: self.builtins | other.builtins,
+            named,
+        }
+    }
+
+    /// The built-in scopes of this set, without its catalogue names.
+    pub const fn builtins_only(&self) -> Self {
+        Self {
+            builtins: self.builtins,
+            named: None,
+        }
+    }
+
+    fn contains_catalogue_name(&self, name: &ScopeName) -> bool {
+        self.named().binary_search(name).is_ok()
     }
 
     /// Whether every scope of `self` is in `other`.
-    pub const fn is_subset_of(self, other: ScopeSet) -> bool {
-        self.0 & !other.0 == 0
+    pub fn is_subset_of(&self, other: &ScopeSet) -> bool {
+        self.builtins & !other.builtins == 0
+            && self
+                .named()
+                .iter()
+                .all(|n| other.contains_catalogue_name(n))
+    }
+
+    /// The first scope of `self` that `other` lacks, by name.
+    pub fn first_missing_from(&self, other: &ScopeSet) -> Option<&str> {
+        self.names_iter().find(|name| !other.contains_name(name))
     }
 
     /// Whether the set is empty.
-    pub const fn is_empty(self) -> bool {
-        self.0 == 0
+    pub fn is_empty(&self) -> bool {
+        self.builtins == 0 && self.named.is_none()
     }
 
-    /// The scopes in canonical order.
-    pub fn iter(self) -> impl Iterator<Item = Scope> {
-        Scope::ALL.into_iter().filter(move |s| self.contains(*s))
+    /// The built-in scopes, in canonical order.
+    pub fn builtins(&self) -> impl Iterator<Item = Scope> {
+        let bits = self.builtins;
+        Scope::ALL.into_iter().filter(move |s| bits & s.bit() != 0)
     }
 
-    /// The names in canonical order.
-    pub fn names(self) -> Vec<&'static str> {
-        self.iter().map(Scope::as_str).collect()
+    /// The catalogue names, sorted.
+    pub fn named(&self) -> &[ScopeName] {
+        self.named.as_deref().unwrap_or(&[])
+    }
+
+    fn names_iter<'a>(&'a self) -> impl Iterator<Item = &'a str> + 'a {
+        self.builtins()
+            .map(|s| -> &'a str { s.as_str() })
+            .chain(self.named().iter().map(ScopeName::as_str))
+    }
+
+    /// Every name: the built-ins in canonical order, then the catalogue names sorted.
+    pub fn names(&self) -> Vec<&str> {
+        self.names_iter().collect()
     }
 }
 
 impl fmt::Display for ScopeSet {
     /// The space-separated form used on the wire and in storage.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.names().join(" "))
+        for (i, name) in self.names_iter().enumerate() {
+            if i > 0 {
+                f.write_str(" ")?;
+            }
+            f.write_str(name)?;
+        }
+        Ok(())
     }
 }
 
@@ -122,14 +249,57 @@ impl fmt::Debug for ScopeSet {
 mod tests {
     use super::*;
 
+    fn set(text: &str) -> ScopeSet {
+        ScopeSet::parse(text).expect("valid")
+    }
+
     #[test]
     fn parse_display_round_trip() {
-        let set = ScopeSet::parse("write  read").expect("valid");
-        assert_eq!(set.to_string(), "read write");
-        assert!(ScopeSet::parse("read").expect("valid").is_subset_of(set));
+        let parsed = set("write  read");
+        assert_eq!(parsed.to_string(), "read write");
+        assert!(set("read").is_subset_of(&parsed));
+        let mixed = set("ideas:write admin features:read ideas:write");
+        assert_eq!(mixed.to_string(), "admin features:read ideas:write");
+        assert_eq!(set(&mixed.to_string()), mixed);
+        assert_eq!(ScopeSet::from_names(&mixed.names()), Ok(mixed));
+    }
+
+    #[test]
+    fn malformed_names_are_refused_wherever_they_stand() {
+        for bad in [
+            "read \"x\"",
+            "a\\b",
+            "read\twrite",
+            "bill\u{7}ing",
+            "é",
+            &"x".repeat(65),
+        ] {
+            assert!(ScopeSet::parse(bad).is_err(), "{bad:?}");
+        }
+        assert!(ScopeSet::from_names(&["read write"]).is_err());
+        assert!(ScopeSet::from_names(&[""]).is_err());
+        assert!(ScopeSet::parse(&"x".repeat(64)).is_ok());
+    }
+
+    #[test]
+    fn set_operations_cover_catalogue_names() {
+        let held = set("read write billing features:read");
+        let asked = set("read admin billing ideas:write");
+        assert_eq!(asked.intersect(&held), set("read billing"));
         assert_eq!(
-            ScopeSet::parse("read sudo"),
-            Err(UnknownScope("sudo".into()))
+            held.union(&asked).to_string(),
+            "read write admin billing features:read ideas:write"
         );
+        assert!(!asked.is_subset_of(&held));
+        assert_eq!(asked.first_missing_from(&held), Some("admin"));
+        assert_eq!(
+            set("billing ideas:write").first_missing_from(&held),
+            Some("ideas:write")
+        );
+        assert!(held.contains_name("billing") && held.contains_name("write"));
+        assert!(!held.contains_name("admin") && !held.contains_name("ideas:write"));
+        assert_eq!(set("billing").intersect(&set("read")), ScopeSet::EMPTY);
+        assert!(set("billing").intersect(&set("read")).is_empty());
+        assert_eq!(held.builtins_only(), set("read write"));
     }
 }

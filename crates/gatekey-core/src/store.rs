@@ -128,6 +128,12 @@ pub enum Invalidation {
     Grant(i64),
     /// An application was deleted or changed: every token of it.
     Application(i64),
+    /// The scope catalogue changed: what every role holds, in every account, and every
+    /// credential checked under it.
+    ScopeCatalogue,
+    /// An account mapped a role to other catalogue scopes: what its roles hold, and every
+    /// credential checked in it.
+    AccountScopes(i64),
 }
 
 /// What a role change did.

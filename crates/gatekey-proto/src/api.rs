@@ -373,7 +373,7 @@ pub struct UpdateApplicationRequest {
 }
 
 /// Tells a field given as `null` (`Some(None)`) from an absent one (`None`, by `default`).
-fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+pub(crate) fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
 where
     D: serde::Deserializer<'de>,
     T: Deserialize<'de>,

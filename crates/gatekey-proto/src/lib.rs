@@ -8,5 +8,6 @@ pub mod invitation;
 pub mod oauth;
 pub mod pkce;
 mod redacted;
+pub mod scopes;
 
 pub use error::ErrorBody;

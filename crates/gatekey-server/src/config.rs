@@ -68,6 +68,9 @@ pub struct Config {
     pub session: SessionConfig,
     /// The operations endpoints.
     pub operations: OperationsConfig,
+    /// The slug of the operator account: its owners and admins manage the scope catalogue
+    /// over the REST API and the web pages. Defaults to the account the first run creates.
+    pub operator_account: String,
 }
 
 /// HTTP limits.
@@ -176,6 +179,7 @@ impl Default for Config {
             device_authorization: DeviceAuthorizationConfig::default(),
             session: SessionConfig::default(),
             operations: OperationsConfig::default(),
+            operator_account: crate::bootstrap::FIRST_ACCOUNT_SLUG.into(),
         }
     }
 }
@@ -374,6 +378,7 @@ impl fmt::Debug for Config {
             .field("device_authorization", &self.device_authorization)
             .field("session", &self.session)
             .field("operations", &self.operations)
+            .field("operator_account", &self.operator_account)
             .finish_non_exhaustive()
     }
 }
@@ -456,6 +461,12 @@ impl Config {
                     "issuer must be an http(s) URL, got {issuer:?}"
                 )));
             }
+        }
+        if gatekey_core::account::validate_slug(&self.operator_account).is_err() {
+            return Err(ConfigError::Invalid(format!(
+                "operator_account must be an account slug, got {:?}",
+                self.operator_account
+            )));
         }
         if self.http.body_limit == 0 {
             return Err(ConfigError::Invalid(

@@ -114,6 +114,12 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, "invalid_request", description)
     }
 
+    /// 400 `invalid_scope` (RFC 6749 §5.2's code, in the REST API's error shape): a scope name
+    /// that is malformed, unknown, or not allowed where it was given.
+    pub fn invalid_scope(description: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_scope", description)
+    }
+
     /// 404 `not_found`.
     pub fn not_found(what: &str) -> Self {
         Self::new(

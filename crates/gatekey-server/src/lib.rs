@@ -23,6 +23,7 @@ mod oauth;
 pub mod password_hashing;
 pub mod path;
 pub mod rate_limit;
+pub mod scope_cache;
 pub mod serve;
 pub mod state;
 #[cfg(feature = "testing")]

@@ -5,7 +5,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::FromRef;
-use gatekey_core::store::Invalidation;
+use gatekey_core::role::Role;
+use gatekey_core::role_scopes::AccountScopes;
+use gatekey_core::scope::ScopeSet;
+use gatekey_core::store::{Invalidation, StoreError};
 use gatekey_core::Clock;
 use gatekey_store::{LocalCaches, SqlStore};
 
@@ -18,6 +21,7 @@ use crate::oauth::application_cache::ApplicationCache;
 use crate::oauth::service_account_cache::ServiceAccountCache;
 use crate::password_hashing::PasswordHashing;
 use crate::rate_limit::RateLimiter;
+use crate::scope_cache::ScopeCache;
 
 /// Wrong client secrets allowed per client and source IP within [`CLIENT_AUTH_WINDOW`].
 pub const CLIENT_AUTH_FAILURES: u32 = 20;
@@ -64,6 +68,8 @@ pub struct Inner {
     pub applications: Arc<ApplicationCache>,
     /// What client credentials issuance needs, by application.
     pub service_accounts: Arc<ServiceAccountCache>,
+    /// The scope catalogue and what the roles hold in each account.
+    pub scopes: Arc<ScopeCache>,
     /// Refused API requests, audited at most once per caller per minute.
     pub refusals: crate::auth::refusals::RefusalAudit,
     /// Device authorization requests per client address.
@@ -81,6 +87,7 @@ impl AppState {
             credentials: Arc::new(CredentialCache::new(ttl, clock.clone())),
             applications: Arc::new(ApplicationCache::new(ttl, clock.clone())),
             service_accounts: Arc::new(ServiceAccountCache::new(ttl, clock.clone())),
+            scopes: Arc::new(ScopeCache::new(ttl, clock.clone())),
         };
         let store = store.with_local_caches(Arc::new(caches.clone()));
         let metrics = Arc::new(Metrics::default());
@@ -92,6 +99,7 @@ impl AppState {
             credentials: caches.credentials,
             applications: caches.applications,
             service_accounts: caches.service_accounts,
+            scopes: caches.scopes,
             rate_limiter: RateLimiter::new(config.rate_limit.clone()),
             login_throttle: GuessThrottle::new(ThrottleLimits::login(&config.login))
                 .counted_by(counted(GuessedSecret::Password)),
@@ -129,6 +137,16 @@ impl AppState {
         }))
     }
 
+    /// What the roles hold in `account_id` (built-in and catalogue scopes), from the cache.
+    pub async fn account_scopes(&self, account_id: i64) -> Result<Arc<AccountScopes>, StoreError> {
+        self.scopes.of_account(&self.store, account_id).await
+    }
+
+    /// Everything `role` holds in `account_id`.
+    pub async fn role_scopes(&self, account_id: i64, role: Role) -> Result<ScopeSet, StoreError> {
+        Ok(self.account_scopes(account_id).await?.held_by(role).clone())
+    }
+
     /// Whether cookies must carry `Secure`: when the issuer is https.
     pub fn secure_cookies(&self) -> bool {
         self.issuer.starts_with("https://")
@@ -149,6 +167,7 @@ struct ServerCaches {
     credentials: Arc<CredentialCache>,
     applications: Arc<ApplicationCache>,
     service_accounts: Arc<ServiceAccountCache>,
+    scopes: Arc<ScopeCache>,
 }
 
 impl LocalCaches for ServerCaches {
@@ -156,6 +175,7 @@ impl LocalCaches for ServerCaches {
         self.credentials.invalidate(invalidations);
         self.applications.invalidate(invalidations);
         self.service_accounts.invalidate(invalidations);
+        self.scopes.invalidate(invalidations);
     }
 }
 

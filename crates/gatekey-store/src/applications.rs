@@ -7,13 +7,14 @@ use gatekey_core::oauth::store::{ApplicationStore, NewApplication};
 use gatekey_core::page::{Page, PageRequest};
 use gatekey_core::secret::TokenHash;
 use gatekey_core::store::{Invalidation, StoreError, StoreResult};
-use sqlx::AnyConnection;
+use sqlx::{AnyConnection, Row};
 use time::OffsetDateTime;
 
 use crate::application_rows::{application, APPLICATION_COLUMNS};
 use crate::audits::insert_audit;
 use crate::error::{conflict_as, from_sqlx};
 use crate::grants::revoke_grant_ids;
+use crate::query::AnyQuery;
 use crate::rows::total;
 use crate::SqlStore;
 
@@ -35,6 +36,26 @@ fn grant_types_text(grants: &[GrantType]) -> String {
         .join(" ")
 }
 
+/// A rotation: the current secret becomes the previous one, valid until `$1`, and `$2` the
+/// new one. A public client's row has no secret and never matches.
+const ROTATE_SECRET: &str = "UPDATE applications SET previous_secret_hash = secret_hash, \
+     previous_secret_expires_at = $1, secret_hash = $2, updated_at = $3 \
+     WHERE id = $4 AND deleted_at IS NULL AND client_type = 'confidential'";
+
+/// Binds `s` to `query` as the seven parameters that follow those bound so far, in the order
+/// of the columns `name, redirect_uris, grant_types, scopes, implicit_allowed, introspect,
+/// service_account_id`: how an insert and an update of an application write its settings.
+fn bind_settings<'q>(query: AnyQuery<'q>, s: &'q ApplicationSettings) -> StoreResult<AnyQuery<'q>> {
+    Ok(query
+        .bind(&s.name)
+        .bind(redirect_uris_json(&s.redirect_uris)?)
+        .bind(grant_types_text(&s.grant_types))
+        .bind(s.scopes.to_string())
+        .bind(i64::from(s.implicit_allowed))
+        .bind(i64::from(s.introspect))
+        .bind(s.service_account_id))
+}
+
 async fn select_application(conn: &mut AnyConnection, id: i64) -> StoreResult<Application> {
     let row = sqlx::query(&format!(
         "SELECT {APPLICATION_COLUMNS} FROM applications p WHERE p.id = $1"
@@ -53,37 +74,39 @@ enum LiveApplication<'a> {
     /// By its id, in one account only.
     InAccount { account_id: i64, id: i64 },
 }
+use LiveApplication::{ClientId, InAccount};
 
 impl SqlStore {
     /// The live application `key` names.
     async fn live_application(&self, key: LiveApplication<'_>) -> StoreResult<Option<Application>> {
         let condition = match key {
-            LiveApplication::ClientId(_) => "p.client_id = $1",
-            LiveApplication::InAccount { .. } => "p.id = $1 AND p.account_id = $2",
+            ClientId(_) => "p.client_id = $1",
+            InAccount { .. } => "p.id = $1 AND p.account_id = $2",
         };
         let sql = format!(
             "SELECT {APPLICATION_COLUMNS} FROM applications p WHERE {condition} AND p.deleted_at IS NULL"
         );
         let query = match key {
-            LiveApplication::ClientId(client_id) => sqlx::query(&sql).bind(client_id.to_owned()),
-            LiveApplication::InAccount { account_id, id } => {
-                sqlx::query(&sql).bind(id).bind(account_id)
-            }
+            ClientId(client_id) => sqlx::query(&sql).bind(client_id.to_owned()),
+            InAccount { account_id, id } => sqlx::query(&sql).bind(id).bind(account_id),
         };
         let row = query.fetch_optional(&self.read).await.map_err(from_sqlx)?;
         row.as_ref().map(application).transpose()
     }
 
     /// Applies `change`, an `UPDATE` of application `id` that matches no row once the
-    /// application is deleted, and in the same transaction reads the application back, makes
-    /// every server drop what it cached of it (its settings, secret or introspection rights)
-    /// and writes the audit entry.
-    async fn change_application<'q>(
+    /// application is deleted and whose last two parameters, bound here, are `updated_at`
+    /// (`now`) and the id. In the same transaction it reads the application back, makes every
+    /// server drop what it cached of it (its settings, secret or introspection rights) and
+    /// writes the audit entry.
+    async fn change_application(
         &self,
         id: i64,
-        change: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+        change: AnyQuery<'_>,
+        now: OffsetDateTime,
         audit: AuditEntry,
     ) -> StoreResult<Application> {
+        let change = change.bind(to_millis(now)).bind(id);
         let mut tx = self.begin_invalidating().await.map_err(from_sqlx)?;
         let changed = change.execute(&mut *tx).await.map_err(from_sqlx)?;
         if changed.rows_affected() == 0 {
@@ -109,26 +132,22 @@ impl ApplicationStore for SqlStore {
         let s = &app.settings;
         let now = to_millis(app.created_at);
         let mut tx = self.write.begin().await.map_err(from_sqlx)?;
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO applications (client_id, account_id, name, client_type, secret_hash, redirect_uris, \
+        let insert = sqlx::query(
+            "INSERT INTO applications (client_id, account_id, client_type, secret_hash, name, redirect_uris, \
              grant_types, scopes, implicit_allowed, introspect, service_account_id, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING id",
         )
         .bind(&app.client_id)
         .bind(app.account_id)
-        .bind(&s.name)
         .bind(app.client_type.as_str())
-        .bind(app.secret_hash.map(|h| h.as_bytes().to_vec()))
-        .bind(redirect_uris_json(&s.redirect_uris)?)
-        .bind(grant_types_text(&s.grant_types))
-        .bind(s.scopes.to_string())
-        .bind(i64::from(s.implicit_allowed))
-        .bind(i64::from(s.introspect))
-        .bind(s.service_account_id)
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(conflict_as("client id"))?;
+        .bind(app.secret_hash.map(|h| h.as_bytes().to_vec()));
+        let id: i64 = bind_settings(insert, s)?
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(conflict_as("client id"))?
+            .try_get("id")
+            .map_err(from_sqlx)?;
         let created = select_application(&mut tx, id).await?;
         insert_audit(
             &mut tx,
@@ -141,8 +160,7 @@ impl ApplicationStore for SqlStore {
     }
 
     async fn application_by_client_id(&self, client_id: &str) -> StoreResult<Option<Application>> {
-        self.live_application(LiveApplication::ClientId(client_id))
-            .await
+        self.live_application(ClientId(client_id)).await
     }
 
     async fn application_in_account(
@@ -150,8 +168,7 @@ impl ApplicationStore for SqlStore {
         account_id: i64,
         id: i64,
     ) -> StoreResult<Option<Application>> {
-        self.live_application(LiveApplication::InAccount { account_id, id })
-            .await
+        self.live_application(InAccount { account_id, id }).await
     }
 
     async fn list_applications(
@@ -194,17 +211,9 @@ impl ApplicationStore for SqlStore {
             "UPDATE applications SET name = $1, redirect_uris = $2, grant_types = $3, scopes = $4, \
              implicit_allowed = $5, introspect = $6, service_account_id = $7, updated_at = $8 \
              WHERE id = $9 AND deleted_at IS NULL",
-        )
-        .bind(&s.name)
-        .bind(redirect_uris_json(&s.redirect_uris)?)
-        .bind(grant_types_text(&s.grant_types))
-        .bind(s.scopes.to_string())
-        .bind(i64::from(s.implicit_allowed))
-        .bind(i64::from(s.introspect))
-        .bind(s.service_account_id)
-        .bind(to_millis(now))
-        .bind(id);
-        self.change_application(id, change, audit).await
+        );
+        let change = bind_settings(change, s)?;
+        self.change_application(id, change, now, audit).await
     }
 
     async fn set_introspect_all_accounts(
@@ -218,10 +227,8 @@ impl ApplicationStore for SqlStore {
             "UPDATE applications SET introspect_all_accounts = $1, updated_at = $2 \
              WHERE id = $3 AND deleted_at IS NULL",
         )
-        .bind(i64::from(all_accounts))
-        .bind(to_millis(now))
-        .bind(id);
-        self.change_application(id, change, audit).await
+        .bind(i64::from(all_accounts));
+        self.change_application(id, change, now, audit).await
     }
 
     async fn rotate_application_secret(
@@ -232,15 +239,10 @@ impl ApplicationStore for SqlStore {
         now: OffsetDateTime,
         audit: AuditEntry,
     ) -> StoreResult<Application> {
-        let change = sqlx::query(
-            "UPDATE applications SET previous_secret_hash = secret_hash, previous_secret_expires_at = $1, \
-             secret_hash = $2, updated_at = $3 WHERE id = $4 AND deleted_at IS NULL AND client_type = 'confidential'",
-        )
-        .bind(to_millis(previous_valid_until))
-        .bind(new_hash.as_bytes().to_vec())
-        .bind(to_millis(now))
-        .bind(id);
-        self.change_application(id, change, audit).await
+        let change = sqlx::query(ROTATE_SECRET)
+            .bind(to_millis(previous_valid_until))
+            .bind(new_hash.as_bytes().to_vec());
+        self.change_application(id, change, now, audit).await
     }
 
     async fn delete_application(

@@ -180,8 +180,8 @@ impl DeviceStore for SqlStore {
         audit: AuditEntry,
     ) -> StoreResult<Option<Grant>> {
         let mut tx = self.write.begin().await.map_err(from_sqlx)?;
-        let grant = insert_grant(&mut tx, new, audit).await?;
         let now = Some(new.created_at);
+        let grant = insert_grant(&mut tx, new, audit).await?;
         if !decide(&mut tx, id, DeviceStatus::Approved, Some(grant.id), now).await? {
             // Dropping the transaction rolls the grant and its audit entry back.
             return Ok(None);

@@ -32,6 +32,8 @@ fn kind_and_target(invalidation: Invalidation) -> (&'static str, i64) {
         Invalidation::Family(id) => ("family", id),
         Invalidation::Grant(id) => ("grant", id),
         Invalidation::Application(id) => ("application", id),
+        Invalidation::ScopeCatalogue => ("scope_catalogue", 0),
+        Invalidation::AccountScopes(id) => ("account_scopes", id),
     }
 }
 
@@ -45,6 +47,8 @@ pub fn parse_invalidation(kind: &str, target: i64) -> Option<Invalidation> {
         "family" => Some(Invalidation::Family(target)),
         "grant" => Some(Invalidation::Grant(target)),
         "application" => Some(Invalidation::Application(target)),
+        "scope_catalogue" => Some(Invalidation::ScopeCatalogue),
+        "account_scopes" => Some(Invalidation::AccountScopes(target)),
         _ => None,
     }
 }

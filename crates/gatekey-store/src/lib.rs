@@ -24,6 +24,7 @@ pub use invalidations::{parse_invalidation, InvalidationListener, LocalCaches};
 mod query;
 mod retention;
 mod rows;
+mod scopes;
 mod sessions;
 mod tokens;
 mod users;

@@ -1,5 +1,10 @@
 //! Throwaway databases for tests: a temporary SQLite file, or a fresh PostgreSQL database
-//! created on the server named by `GATEKEY_TEST_POSTGRES_URL` and dropped afterwards.
+//! created on the server named by `GATEKEY_TEST_POSTGRES_URL` and dropped afterwards; and the
+//! applications tests store when their settings are not what the test is about.
+
+mod applications;
+
+pub use applications::{application_settings, public_application};
 
 use rand::Rng;
 use sqlx::Connection;

@@ -5,11 +5,9 @@
 
 use gatekey_core::audit::{Actor, AuditAction, AuditEntry};
 use gatekey_core::clock::{Clock, ManualClock};
-use gatekey_core::oauth::application::{ApplicationSettings, ClientType, GrantType};
+use gatekey_core::oauth::application::{ApplicationSettings, GrantType};
 use gatekey_core::oauth::device::{new_user_code, DeviceCodeSlot, NewDeviceCode};
-use gatekey_core::oauth::store::{
-    ApplicationStore, DeviceStore, GrantStore, NewApplication, TokenStore,
-};
+use gatekey_core::oauth::store::{ApplicationStore, DeviceStore, GrantStore, TokenStore};
 use gatekey_core::oauth::token::NewCode;
 use gatekey_core::page::PageRequest;
 use gatekey_core::retention::{purge, Expired, PurgeLimits, RetentionPolicy};
@@ -17,6 +15,7 @@ use gatekey_core::scope::ScopeSet;
 use gatekey_core::secret::{Secret, SecretKind};
 use gatekey_core::session::Session;
 use gatekey_core::store::{AuditStore, SessionStore};
+use gatekey_store::testing::{application_settings, public_application};
 use gatekey_store::SqlStore;
 use time::{Duration, OffsetDateTime};
 
@@ -50,26 +49,18 @@ async fn fixture(store: SqlStore) -> Fixture {
     let clock = ManualClock::new(OffsetDateTime::now_utc());
     let now = clock.now();
     let (account, ada) = acme_with_ada(&store, now).await;
-    let app = NewApplication {
-        client_id: "app_device".into(),
-        account_id: account.id,
-        client_type: ClientType::Public,
-        secret_hash: None,
-        settings: ApplicationSettings {
-            name: "Device".into(),
-            redirect_uris: vec!["http://127.0.0.1/cb".into()],
-            grant_types: vec![
+    let settings = ApplicationSettings {
+        redirect_uris: vec!["http://127.0.0.1/cb".into()],
+        ..application_settings(
+            "Device",
+            &[
                 GrantType::AuthorizationCode,
                 GrantType::RefreshToken,
                 GrantType::DeviceCode,
             ],
-            scopes: ScopeSet::ALL,
-            implicit_allowed: false,
-            introspect: false,
-            service_account_id: None,
-        },
-        created_at: now,
+        )
     };
+    let app = public_application("app_device", account.id, settings, now);
     let app = store
         .create_application(
             app,

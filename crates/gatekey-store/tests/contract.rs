@@ -9,11 +9,24 @@ use gatekey_core::scope::ScopeSet;
 use gatekey_core::secret::{Secret, SecretKind};
 use gatekey_core::session::Session;
 use gatekey_core::store::*;
-use gatekey_core::user::UserKind;
+use gatekey_core::user::{User, UserKind};
+use gatekey_store::SqlStore;
 use time::OffsetDateTime;
 
 mod fixtures;
-use fixtures::{acme_with, add_user, audit, create_account, each_backend, person};
+use fixtures::{acme_with, acme_with_ada, add_user, audit, create_account, each_backend, person};
+
+/// Sets the password hash of `user_id` as the operator, keeping no session.
+async fn set_password(store: &SqlStore, user_id: i64, hash: &str) -> StoreResult<()> {
+    let audit = audit(AuditAction::PasswordChanged, "user");
+    store.set_password(user_id, hash, None, audit).await
+}
+
+/// The user whose email is `email`, who must exist.
+async fn user_by_email(store: &SqlStore, email: &str) -> User {
+    let found = store.user_by_email(email).await.unwrap();
+    found.expect("a user with that email")
+}
 
 #[tokio::test]
 async fn accounts_users_and_memberships() {
@@ -46,25 +59,12 @@ async fn accounts_users_and_memberships() {
             )
             .await;
         assert!(matches!(again, Err(StoreError::Conflict(_))));
-        store
-            .add_membership(
-                ada.user.id,
-                other.id,
-                Role::Viewer,
-                now,
-                audit(AuditAction::MembershipCreated, "membership"),
-            )
-            .await
-            .unwrap();
-        let twice = store
-            .add_membership(
-                ada.user.id,
-                other.id,
-                Role::Viewer,
-                now,
-                audit(AuditAction::MembershipCreated, "membership"),
-            )
-            .await;
+        let join_other = || {
+            let audit = audit(AuditAction::MembershipCreated, "membership");
+            store.add_membership(ada.user.id, other.id, Role::Viewer, now, audit)
+        };
+        join_other().await.unwrap();
+        let twice = join_other().await;
         assert!(matches!(twice, Err(StoreError::Conflict(_))));
 
         let bot = NewUser {
@@ -134,34 +134,13 @@ async fn accounts_users_and_memberships() {
             .await
             .unwrap();
         assert!(!enabled.is_disabled());
-        store
-            .set_password(
-                ada.user.id,
-                "$argon2id$new",
-                None,
-                audit(AuditAction::PasswordChanged, "user"),
-            )
+        set_password(&store, ada.user.id, "$argon2id$new")
             .await
             .unwrap();
-        assert_eq!(
-            store
-                .user_by_email("ada@example.com")
-                .await
-                .unwrap()
-                .unwrap()
-                .password_hash
-                .as_deref(),
-            Some("$argon2id$new")
-        );
+        let changed = user_by_email(&store, "ada@example.com").await;
+        assert_eq!(changed.password_hash.as_deref(), Some("$argon2id$new"));
         let bot_id = services.items[0].user.id;
-        let for_service = store
-            .set_password(
-                bot_id,
-                "$argon2id$x",
-                None,
-                audit(AuditAction::PasswordChanged, "user"),
-            )
-            .await;
+        let for_service = set_password(&store, bot_id, "$argon2id$x").await;
         assert!(
             matches!(for_service, Err(StoreError::NotFound)),
             "service accounts never get a password"
@@ -245,28 +224,17 @@ async fn api_keys_are_stored_hashed_and_revocation_is_announced() {
             Some(gatekey_core::clock::to_millis(later))
         );
 
-        let listed = store
-            .list_api_keys(
-                ApiKeyFilter {
-                    account_id: Some(acme.id),
-                    user_id: None,
-                },
-                PageRequest::default(),
-            )
-            .await
-            .unwrap();
-        assert_eq!(listed.total, 1);
-        let none = store
-            .list_api_keys(
-                ApiKeyFilter {
-                    account_id: Some(acme.id + 100),
-                    user_id: None,
-                },
-                PageRequest::default(),
-            )
-            .await
-            .unwrap();
-        assert_eq!(none.total, 0);
+        for (account_id, total) in [(acme.id, 1), (acme.id + 100, 0)] {
+            let in_account = ApiKeyFilter {
+                account_id: Some(account_id),
+                user_id: None,
+            };
+            let listed = store
+                .list_api_keys(in_account, PageRequest::default())
+                .await
+                .unwrap();
+            assert_eq!(listed.total, total, "keys of account {account_id}");
+        }
 
         let revoked = store
             .revoke_api_key(key.id, later, audit(AuditAction::ApiKeyRevoked, "api_key"))
@@ -319,7 +287,7 @@ async fn api_keys_are_stored_hashed_and_revocation_is_announced() {
 async fn sessions_round_trip() {
     each_backend(|store| async move {
         let now = OffsetDateTime::now_utc();
-        let (acme, ada) = acme_with(&store, now, "ada@example.com", Role::Member).await;
+        let (acme, ada) = acme_with_ada(&store, now).await;
         let secret = Secret::generate(SecretKind::Session);
         let session = Session {
             id: 0,
@@ -445,30 +413,21 @@ async fn sessions_are_touched_ended_together_and_deleted_when_idle() {
 #[tokio::test]
 async fn a_required_password_change_is_cleared_by_the_change() {
     each_backend(|store| async move {
-        let now = OffsetDateTime::now_utc();
-        let (_, ada) = acme_with(&store, now, "ada@example.com", Role::Owner).await;
+        let (_, ada) = acme_with(
+            &store,
+            OffsetDateTime::now_utc(),
+            "ada@example.com",
+            Role::Owner,
+        )
+        .await;
         assert!(!ada.user.must_change_password);
         store.require_password_change(ada.user.id).await.unwrap();
-        let marked = store
-            .user_by_email("ada@example.com")
-            .await
-            .unwrap()
-            .unwrap();
+        let marked = user_by_email(&store, "ada@example.com").await;
         assert!(marked.must_change_password);
-        store
-            .set_password(
-                ada.user.id,
-                "$argon2id$placeholder",
-                None,
-                audit(AuditAction::PasswordChanged, "user"),
-            )
+        set_password(&store, ada.user.id, "$argon2id$placeholder")
             .await
             .unwrap();
-        let changed = store
-            .user_by_email("ada@example.com")
-            .await
-            .unwrap()
-            .unwrap();
+        let changed = user_by_email(&store, "ada@example.com").await;
         assert!(!changed.must_change_password);
         assert!(matches!(
             store.require_password_change(i64::MAX).await,

@@ -3,92 +3,38 @@
 //! answer, or expired, between the page and the submit) leaves nothing behind.
 
 use gatekey_core::audit::{Actor, AuditAction, AuditEntry};
-use gatekey_core::oauth::application::{ApplicationSettings, ClientType, GrantType};
+use gatekey_core::oauth::application::{ApplicationSettings, GrantType};
 use gatekey_core::oauth::device::{new_user_code, DeviceCodeRecord, DeviceStatus, NewDeviceCode};
 use gatekey_core::oauth::grant::{Grant, NewGrant};
-use gatekey_core::oauth::store::{ApplicationStore, DeviceStore, GrantStore, NewApplication};
+use gatekey_core::oauth::store::{DeviceStore, GrantStore};
 use gatekey_core::page::PageRequest;
-use gatekey_core::role::Role;
 use gatekey_core::scope::ScopeSet;
 use gatekey_core::secret::{Secret, SecretKind};
-use gatekey_core::store::{AccountStore, AuditStore, NewUser, UserStore};
-use gatekey_core::user::UserKind;
-use gatekey_store::testing::{backends, TestDatabase};
+use gatekey_core::store::AuditStore;
+use gatekey_store::testing::{application_settings, public_application};
 use gatekey_store::SqlStore;
 use time::{Duration, OffsetDateTime};
+
+mod fixtures;
+use fixtures::{acme_application, AcmeApplication};
 
 fn audit(now: OffsetDateTime, action: AuditAction, target: &'static str) -> AuditEntry {
     AuditEntry::new(now, &Actor::operator(), action, target)
 }
 
 /// An account with one member and one device application.
-struct Fixture {
-    store: SqlStore,
-    account_id: i64,
-    user_id: i64,
-    app_id: i64,
-    now: OffsetDateTime,
-}
+type Fixture = AcmeApplication;
 
 impl Fixture {
     async fn new(store: SqlStore) -> Self {
-        let now = OffsetDateTime::now_utc();
-        let account = store
-            .create_account(
-                "acme",
-                "Acme",
-                now,
-                audit(now, AuditAction::AccountCreated, "account"),
-            )
-            .await
-            .unwrap();
-        let user = NewUser {
-            email: "ada@acme.test".into(),
-            name: "Ada".into(),
-            kind: UserKind::Person,
-            password_hash: None,
-            created_at: now,
-        };
-        let ada = store
-            .create_user(
-                user,
-                account.id,
-                Role::Member,
-                audit(now, AuditAction::UserCreated, "user"),
-            )
-            .await
-            .unwrap();
-        let settings = ApplicationSettings {
-            name: "TV".into(),
-            redirect_uris: vec![],
-            grant_types: vec![GrantType::DeviceCode],
-            scopes: ScopeSet::parse("read").unwrap(),
-            implicit_allowed: false,
-            introspect: false,
-            service_account_id: None,
-        };
-        let app = NewApplication {
-            client_id: "app_tv".into(),
-            account_id: account.id,
-            client_type: ClientType::Public,
-            secret_hash: None,
-            settings,
-            created_at: now,
-        };
-        let app = store
-            .create_application(
-                app,
-                audit(now, AuditAction::ApplicationCreated, "application"),
-            )
-            .await
-            .unwrap();
-        Self {
-            store,
-            account_id: account.id,
-            user_id: ada.user.id,
-            app_id: app.id,
-            now,
-        }
+        acme_application(store, |account_id, now| {
+            let settings = ApplicationSettings {
+                scopes: ScopeSet::parse("read").unwrap(),
+                ..application_settings("TV", &[GrantType::DeviceCode])
+            };
+            public_application("app_tv", account_id, settings, now)
+        })
+        .await
     }
 
     /// A pending device code expiring at `now + lifetime`.
@@ -166,13 +112,7 @@ where
     F: Fn(Fixture) -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
-    for backend in backends() {
-        let db = TestDatabase::create(backend).await;
-        let store = SqlStore::connect(&db.url).await.expect("connect");
-        test(Fixture::new(store.clone()).await).await;
-        store.close().await;
-        db.drop_database().await;
-    }
+    fixtures::each_backend(|store| async { test(Fixture::new(store).await).await }).await;
 }
 
 #[tokio::test]

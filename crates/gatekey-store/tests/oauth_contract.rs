@@ -7,17 +7,18 @@ use gatekey_core::audit::AuditAction;
 use gatekey_core::oauth::application::{Application, ApplicationSettings, ClientType, GrantType};
 use gatekey_core::oauth::grant::Grant;
 use gatekey_core::oauth::store::{ApplicationStore, GrantStore, NewApplication, TokenStore};
-use gatekey_core::oauth::token::{CodeRedemption, IssuedTokens, NewCode};
+use gatekey_core::oauth::token::{CodeRedemption, IssuedTokens, NewCode, TokenRecord};
 use gatekey_core::page::PageRequest;
 use gatekey_core::role::Role;
 use gatekey_core::scope::ScopeSet;
 use gatekey_core::secret::{Secret, SecretKind};
 use gatekey_core::store::{Invalidation, InvalidationStore, StoreError};
+use gatekey_store::testing::public_application;
 use gatekey_store::SqlStore;
 use time::{Duration, OffsetDateTime};
 
 mod fixtures;
-use fixtures::{access_token, acme_with_ada, audit, refresh_token};
+use fixtures::{access_token, acme_application, audit, refresh_token, AcmeApplication};
 
 fn settings() -> ApplicationSettings {
     ApplicationSettings {
@@ -34,12 +35,8 @@ fn settings() -> ApplicationSettings {
     }
 }
 
-struct Fixture {
-    store: SqlStore,
-    account_id: i64,
-    user_id: i64,
-    app_id: i64,
-}
+/// Account `acme` with Ada, and the confidential application `app_test` of it.
+type Fixture = AcmeApplication;
 
 impl Fixture {
     /// Ada's consent to `app_id` for `scopes`, given at `now`.
@@ -57,42 +54,49 @@ impl Fixture {
             .expect("grant")
     }
 
-    /// An access and a refresh token issued at `now` under grant `grant_id`: their secrets,
-    /// and what the store answered.
-    async fn tokens(&self, grant_id: i64, now: OffsetDateTime) -> (Secret, Secret, IssuedTokens) {
-        let (access, access_row) = access_token(now, None);
-        let (refresh, refresh_row) = refresh_token(now);
+    /// Ada's consent to the test application for every scope, and an access and a refresh
+    /// token issued under it: the grant, the tokens' secrets, and what the store answered.
+    async fn grant_with_tokens(&self) -> (Grant, Secret, Secret, IssuedTokens) {
+        let grant = self.grant(self.app_id, ScopeSet::ALL, self.now).await;
+        let (access, access_row) = access_token(self.now, None);
+        let (refresh, refresh_row) = refresh_token(self.now);
         let issued = self
             .store
-            .issue_tokens(grant_id, access_row, Some(refresh_row))
+            .issue_tokens(grant.id, access_row, Some(refresh_row))
             .await
             .expect("issued");
-        (access, refresh, issued)
+        (grant, access, refresh, issued)
+    }
+
+    /// The stored access token whose secret is `secret`, in whatever state.
+    async fn access_record(&self, secret: &Secret) -> TokenRecord {
+        let found = self.store.access_token(&secret.hash()).await.unwrap();
+        found.expect("the access token is stored")
+    }
+
+    /// The stored refresh token whose secret is `secret`, in whatever state.
+    async fn refresh_record(&self, secret: &Secret) -> TokenRecord {
+        let found = self.store.refresh_token(&secret.hash()).await.unwrap();
+        found.expect("the refresh token is stored")
+    }
+
+    /// Ada's live grants in `acme`, with their applications.
+    async fn grants_of_ada(&self) -> Vec<(Grant, Application)> {
+        let grants = self.store.grants_of_user(self.user_id, self.account_id);
+        grants.await.unwrap()
     }
 }
 
 async fn fixture(store: SqlStore) -> Fixture {
-    let now = OffsetDateTime::now_utc();
-    let (account, ada) = acme_with_ada(&store, now).await;
-    let secret = Secret::generate(SecretKind::ClientSecret);
-    let app = NewApplication {
+    acme_application(store, |account_id, now| NewApplication {
         client_id: "app_test".into(),
-        account_id: account.id,
+        account_id,
         client_type: ClientType::Confidential,
-        secret_hash: Some(secret.hash()),
+        secret_hash: Some(Secret::generate(SecretKind::ClientSecret).hash()),
         settings: settings(),
         created_at: now,
-    };
-    let app = store
-        .create_application(app, audit(AuditAction::ApplicationCreated, "application"))
-        .await
-        .unwrap();
-    Fixture {
-        store,
-        account_id: account.id,
-        user_id: ada.user.id,
-        app_id: app.id,
-    }
+    })
+    .await
 }
 
 async fn each_backend<F, Fut>(test: F)
@@ -124,8 +128,7 @@ async fn update_settings(
 #[tokio::test]
 async fn applications_round_trip_rotate_and_delete() {
     each_backend(|f| async move {
-        let store = &f.store;
-        let now = OffsetDateTime::now_utc();
+        let (store, now) = (&f.store, f.now);
         let app = store
             .application_by_client_id("app_test")
             .await
@@ -218,11 +221,7 @@ async fn applications_round_trip_rotate_and_delete() {
             .await
             .unwrap()
             .is_none());
-        let token = store
-            .access_token(&at.hash())
-            .await
-            .unwrap()
-            .expect("still readable");
+        let token = f.access_record(&at).await;
         assert!(
             !token.is_active_at(now),
             "deleting an application revokes its tokens"
@@ -249,8 +248,7 @@ async fn applications_round_trip_rotate_and_delete() {
 #[tokio::test]
 async fn a_code_is_redeemed_once_even_under_concurrency() {
     each_backend(|f| async move {
-        let store = &f.store;
-        let now = OffsetDateTime::now_utc();
+        let (store, now) = (&f.store, f.now);
         let grant = f.grant(f.app_id, ScopeSet::ALL, now).await;
         let code = Secret::generate(SecretKind::AuthorizationCode);
         let new = NewCode {
@@ -298,10 +296,8 @@ async fn a_code_is_redeemed_once_even_under_concurrency() {
 #[tokio::test]
 async fn refresh_tokens_rotate_once_and_reuse_revokes_the_family() {
     each_backend(|f| async move {
-        let store = &f.store;
-        let now = OffsetDateTime::now_utc();
-        let grant = f.grant(f.app_id, ScopeSet::ALL, now).await;
-        let (at, rt, issued) = f.tokens(grant.id, now).await;
+        let (store, now) = (&f.store, f.now);
+        let (grant, at, rt, issued) = f.grant_with_tokens().await;
         let family = issued.family_id.expect("a family");
         assert_eq!(
             Some(family),
@@ -309,20 +305,12 @@ async fn refresh_tokens_rotate_once_and_reuse_revokes_the_family() {
             "a family is named after its first member"
         );
 
-        let first = store
-            .refresh_token(&rt.hash())
-            .await
-            .unwrap()
-            .expect("refresh token");
+        let first = f.refresh_record(&rt).await;
         assert_eq!(
             (first.family_id, first.grant.id, first.role),
             (Some(family), grant.id, Some(Role::Member))
         );
-        let access_record = store
-            .access_token(&at.hash())
-            .await
-            .unwrap()
-            .expect("access token");
+        let access_record = f.access_record(&at).await;
         assert!(access_record.is_active_at(now));
         assert_eq!(access_record.user.email, "ada@acme.test");
 
@@ -345,13 +333,7 @@ async fn refresh_tokens_rotate_once_and_reuse_revokes_the_family() {
             rotated += usize::from(attempt.await.unwrap().is_some());
         }
         assert_eq!(rotated, 1, "exactly one rotation wins");
-        assert!(store
-            .refresh_token(&rt.hash())
-            .await
-            .unwrap()
-            .unwrap()
-            .used_at
-            .is_some());
+        assert!(f.refresh_record(&rt).await.used_at.is_some());
 
         store
             .revoke_family(
@@ -362,12 +344,7 @@ async fn refresh_tokens_rotate_once_and_reuse_revokes_the_family() {
             .await
             .unwrap();
         assert!(
-            !store
-                .access_token(&at.hash())
-                .await
-                .unwrap()
-                .unwrap()
-                .is_active_at(now),
+            !f.access_record(&at).await.is_active_at(now),
             "the family's access tokens go too"
         );
     })
@@ -377,10 +354,15 @@ async fn refresh_tokens_rotate_once_and_reuse_revokes_the_family() {
 #[tokio::test]
 async fn revoking_a_grant_revokes_only_what_hangs_off_it() {
     each_backend(|f| async move {
-        let store = &f.store;
-        let now = OffsetDateTime::now_utc();
-        let grant = f.grant(f.app_id, ScopeSet::ALL, now).await;
-        let (at, rt, _) = f.tokens(grant.id, now).await;
+        let (store, now) = (&f.store, f.now);
+        let other_app = store
+            .create_application(
+                public_application("app_other", f.account_id, settings(), now),
+                audit(AuditAction::ApplicationCreated, "application"),
+            )
+            .await
+            .unwrap();
+        let (grant, at, rt, _) = f.grant_with_tokens().await;
         assert_eq!(
             store
                 .active_grant(f.user_id, f.account_id, f.app_id)
@@ -389,30 +371,8 @@ async fn revoking_a_grant_revokes_only_what_hangs_off_it() {
                 .map(|g| g.id),
             Some(grant.id)
         );
-        assert_eq!(
-            store
-                .grants_of_user(f.user_id, f.account_id)
-                .await
-                .unwrap()
-                .len(),
-            1
-        );
+        assert_eq!(f.grants_of_ada().await.len(), 1);
 
-        let other_app = NewApplication {
-            client_id: "app_other".into(),
-            account_id: f.account_id,
-            client_type: ClientType::Public,
-            secret_hash: None,
-            settings: settings(),
-            created_at: now,
-        };
-        let other_app = store
-            .create_application(
-                other_app,
-                audit(AuditAction::ApplicationCreated, "application"),
-            )
-            .await
-            .unwrap();
         let other_grant = f.grant(other_app.id, ScopeSet::ALL, now).await;
         let (other_at, other_row) = access_token(now, None);
         store
@@ -431,25 +391,10 @@ async fn revoking_a_grant_revokes_only_what_hangs_off_it() {
             .await
             .unwrap();
         assert_eq!(revoked, 1);
-        assert!(!store
-            .access_token(&at.hash())
-            .await
-            .unwrap()
-            .unwrap()
-            .is_active_at(now));
-        assert!(!store
-            .refresh_token(&rt.hash())
-            .await
-            .unwrap()
-            .unwrap()
-            .is_active_at(now));
+        assert!(!f.access_record(&at).await.is_active_at(now));
+        assert!(!f.refresh_record(&rt).await.is_active_at(now));
         assert!(
-            store
-                .access_token(&other_at.hash())
-                .await
-                .unwrap()
-                .unwrap()
-                .is_active_at(now),
+            f.access_record(&other_at).await.is_active_at(now),
             "another application is untouched"
         );
         assert!(store
@@ -457,14 +402,7 @@ async fn revoking_a_grant_revokes_only_what_hangs_off_it() {
             .await
             .unwrap()
             .is_none());
-        assert_eq!(
-            store
-                .grants_of_user(f.user_id, f.account_id)
-                .await
-                .unwrap()
-                .len(),
-            1
-        );
+        assert_eq!(f.grants_of_ada().await.len(), 1, "the other grant stays");
     })
     .await;
 }
@@ -474,8 +412,7 @@ async fn device_codes_are_decided_once_and_redeemed_once() {
     use gatekey_core::oauth::device::{new_user_code, DeviceStatus, NewDeviceCode};
     use gatekey_core::oauth::store::DeviceStore;
     each_backend(|f| async move {
-        let store = &f.store;
-        let now = OffsetDateTime::now_utc();
+        let (store, now) = (&f.store, f.now);
         let device = Secret::generate(SecretKind::DeviceCode);
         let user_code = new_user_code();
         let new = NewDeviceCode {
@@ -554,8 +491,7 @@ async fn device_codes_are_decided_once_and_redeemed_once() {
 #[tokio::test]
 async fn concurrent_issuances_are_all_committed_and_readable() {
     each_backend(|f| async move {
-        let store = Arc::new(f.store.clone());
-        let now = OffsetDateTime::now_utc();
+        let (store, now) = (Arc::new(f.store.clone()), f.now);
         let grant = f.grant(f.app_id, ScopeSet::ALL, now).await;
         let issuances: Vec<_> = (0..200)
             .map(|n| {
@@ -572,11 +508,8 @@ async fn concurrent_issuances_are_all_committed_and_readable() {
         for issuance in issuances {
             let (secret, issued) = issuance.await.unwrap();
             assert!(ids.insert(issued.access_token_id), "distinct ids");
-            let record = store
-                .access_token(&secret.hash())
-                .await
-                .unwrap()
-                .expect("committed before answered");
+            // Committed before answered.
+            let record = f.access_record(&secret).await;
             assert_eq!(
                 (record.id, record.family_id),
                 (issued.access_token_id, issued.family_id)

@@ -2,10 +2,10 @@
 
 use anyhow::{anyhow, bail};
 use clap::{Args, Subcommand};
-use gatekey_core::api_key::{ApiKey, ApiKeyRequest};
+use gatekey_core::api_key::{ApiKey, ApiKeyRequest, KeyOwner};
 use gatekey_core::api_key_creation::create_api_key;
 use gatekey_core::audit::{Actor, AuditAction, AuditEntry};
-use gatekey_core::scope::ScopeSet;
+use gatekey_core::role_scopes::load_account_scopes;
 use gatekey_core::store::{ApiKeyFilter, ApiKeyStore, StoreError, UserStore};
 use gatekey_store::SqlStore;
 use time::OffsetDateTime;
@@ -110,16 +110,22 @@ async fn create(store: &SqlStore, out: Output, args: CreateArgs) -> anyhow::Resu
         .await?
         .ok_or_else(|| anyhow!("user {owner_id} is not a member of {}", account.slug))?;
     let at = now();
+    let held = load_account_scopes(store, account.id).await?;
+    let role_scopes = held.held_by(member.membership.role);
+    let scopes = match args.scope.as_deref() {
+        Some(text) => Some(held.catalogue().parse_input(text)?),
+        None => None,
+    };
     let request = ApiKeyRequest {
         name: args.name,
-        scopes: args.scope.as_deref().map(ScopeSet::parse).transpose()?,
+        scopes,
         expires_at: expiry(at, args.expires_in)?,
     };
     let (key, secret) = create_api_key(
         store,
         at,
-        (&member).into(),
-        ScopeSet::ALL,
+        KeyOwner::new(&member, role_scopes),
+        role_scopes.clone(),
         request,
         &Actor::operator(),
     )

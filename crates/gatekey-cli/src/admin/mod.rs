@@ -4,6 +4,7 @@
 mod accounts;
 mod api_keys;
 mod apps;
+mod scopes;
 mod service_accounts;
 mod users;
 mod views;
@@ -56,6 +57,9 @@ enum AdminCommand {
     /// OAuth applications (clients) registered in an account.
     #[command(subcommand)]
     App(apps::AppCommand),
+    /// The scope catalogue: the API's own scopes beside read, write and admin.
+    #[command(subcommand)]
+    Scope(scopes::ScopeCommand),
 }
 
 /// Runs an admin command.
@@ -79,6 +83,7 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
         AdminCommand::ServiceAccount(command) => service_accounts::run(&store, out, command).await,
         AdminCommand::ApiKey(command) => api_keys::run(&store, out, command).await,
         AdminCommand::App(command) => apps::run(&store, out, command).await,
+        AdminCommand::Scope(command) => scopes::run(&store, out, command).await,
     };
     store.close().await;
     result

@@ -149,7 +149,7 @@ async fn key_expired_an_hour_ago(url: &str, user_id: i64) -> i64 {
     let (key, _secret) = api_key_creation::create_api_key(
         &store,
         created_at,
-        (&member).into(),
+        gatekey_core::api_key::KeyOwner::new(&member, &member.membership.role.scopes()),
         ScopeSet::ALL,
         request,
         &Actor::operator(),

@@ -18,5 +18,6 @@ mod json_output;
 mod readme_walkthrough;
 mod replicas;
 mod resource_server_examples;
+mod scopes;
 mod serve;
 mod user;

@@ -198,7 +198,7 @@ pub fn settings_of(application: &Application) -> ApplicationSettings {
         name: application.name.clone(),
         redirect_uris: application.redirect_uris.clone(),
         grant_types: application.grant_types.clone(),
-        scopes: application.scopes,
+        scopes: application.scopes.clone(),
         implicit_allowed: application.implicit_allowed,
         introspect: application.introspect,
         service_account_id: application.service_account_id,

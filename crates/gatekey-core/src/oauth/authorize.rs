@@ -208,13 +208,13 @@ impl RawAuthorizeRequest {
             }
         };
         let scopes = match self.scope.as_deref() {
-            None => application.scopes,
+            None => application.scopes.clone(),
             Some(text) => {
                 let asked =
                     ScopeSet::parse(text).map_err(|e| fail("invalid_scope", e.to_string()))?;
                 if asked.is_empty() {
-                    application.scopes
-                } else if asked.is_subset_of(application.scopes) {
+                    application.scopes.clone()
+                } else if asked.is_subset_of(&application.scopes) {
                     asked
                 } else {
                     return Err(fail(

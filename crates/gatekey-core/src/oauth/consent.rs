@@ -22,7 +22,7 @@ pub enum ConsentPage {
 }
 
 /// A user's answer to one application's request for `scopes` in one account.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Consent<'a> {
     /// The user answering.
     pub user_id: i64,
@@ -57,7 +57,7 @@ impl Consent<'_> {
             user_id: self.user_id,
             account_id: self.account_id,
             application_id: self.application.id,
-            scopes: self.scopes,
+            scopes: self.scopes.clone(),
             created_at: now,
         }
     }
@@ -76,6 +76,19 @@ impl Consent<'_> {
     }
 }
 
+/// What a consent page offers and a grant records: the scopes requested, within what the
+/// application may have and what the user's role holds in the account the application will
+/// act in (`held`). A scope the role does not hold is never shown, so a member is never asked
+/// to hand over `admin`, which they do not have; the token response then says this set
+/// (RFC 6749 §5.1).
+pub fn consentable_scopes(
+    requested: &ScopeSet,
+    application: &Application,
+    held: &ScopeSet,
+) -> ScopeSet {
+    requested.intersect(&application.scopes).intersect(held)
+}
+
 /// The grant that answers a new authorization request without asking again, if any: consent
 /// is remembered for confidential clients only, and only for scopes within what was granted.
 /// A public client could be anyone holding its client id, so it always asks (RFC 9700 §2.1.1
@@ -83,12 +96,12 @@ impl Consent<'_> {
 pub fn remembered_consent(
     application: &Application,
     standing: Option<Grant>,
-    scopes: ScopeSet,
+    scopes: &ScopeSet,
 ) -> Option<Grant> {
     if application.client_type != ClientType::Confidential {
         return None;
     }
-    standing.filter(|grant| grant.is_active() && scopes.is_subset_of(grant.scopes))
+    standing.filter(|grant| grant.is_active() && scopes.is_subset_of(&grant.scopes))
 }
 
 /// The user allowed the request on the authorization page: records the grant with its
@@ -170,4 +183,33 @@ pub async fn revoke_application_for<S: ApplicationStore + GrantStore>(
         .revoke_grants(user_id, account_id, application.id, now, audit)
         .await?;
     Ok((revoked > 0).then_some(application.id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::oauth::application::GrantType;
+    use crate::oauth::fixtures::app;
+    use crate::role::Role;
+
+    #[test]
+    fn consent_offers_only_what_the_role_holds() {
+        let client = Application {
+            scopes: ScopeSet::ALL,
+            ..app(1, ClientType::Public, vec![GrantType::AuthorizationCode])
+        };
+        let asked = ScopeSet::parse("read write admin").unwrap();
+        let offered = |role: Role| consentable_scopes(&asked, &client, &role.scopes()).to_string();
+        assert_eq!(offered(Role::Member), "read write");
+        assert_eq!(offered(Role::Viewer), "read");
+        assert_eq!(offered(Role::Admin), "read write admin");
+        let narrow = Application {
+            scopes: ScopeSet::parse("read").unwrap(),
+            ..client.clone()
+        };
+        assert_eq!(
+            consentable_scopes(&asked, &narrow, &Role::Owner.scopes()).to_string(),
+            "read"
+        );
+    }
 }

@@ -219,7 +219,7 @@ pub fn check_device_poll(
             check_grant_standing(grant, holder).map_err(DeviceRefusal::Invalid)?;
             Ok(DeviceIssue {
                 grant: grant.clone(),
-                scopes: device.scopes,
+                scopes: device.scopes.intersect(&grant.scopes),
             })
         }
     }
@@ -325,7 +325,7 @@ mod tests {
         );
         let approved = device(DeviceStatus::Approved);
         let issue = poll(&approved, t0()).expect("issues");
-        assert_eq!((issue.grant.id, issue.scopes), (3, approved.scopes));
+        assert_eq!((issue.grant.id, issue.scopes), (3, approved.scopes.clone()));
         assert_eq!(
             code_of(check_device_poll(&approved, &app(2), Some(&member), t0())),
             TokenErrorCode::InvalidGrant,

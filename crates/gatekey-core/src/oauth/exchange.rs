@@ -12,7 +12,7 @@ use super::application::{Application, ClientType, GrantType};
 use super::grant::Grant;
 use super::pkce::verifier_matches;
 use super::token::{CodeRecord, TokenRecord};
-use crate::role::Role;
+use crate::role_scopes::AccountScopes;
 use crate::scope::ScopeSet;
 use crate::user::{Member, UserKind};
 
@@ -112,15 +112,15 @@ impl ExchangeError {
 /// `invalid_scope`, as is ending up with no scope at all.
 pub fn requested_scopes(
     requested: Option<&str>,
-    allowed: ScopeSet,
+    allowed: &ScopeSet,
 ) -> Result<ScopeSet, ExchangeError> {
     let asked = match requested {
-        None => allowed,
+        None => allowed.clone(),
         Some(text) => {
             let asked =
                 ScopeSet::parse(text).map_err(|e| ExchangeError::invalid_scope(e.to_string()))?;
             if asked.is_empty() {
-                allowed
+                allowed.clone()
             } else {
                 asked
             }
@@ -156,10 +156,11 @@ pub fn check_grant_type(client: &Application, grant: GrantType) -> Result<(), Ex
 /// intersected with the service account's role, all of that intersection by default.
 ///
 /// `service_account` is the membership of the linked user in the application's account, if
-/// there is one.
+/// there is one; `held` is what the roles hold in the application's account.
 pub fn client_credentials_scopes(
     client: &Application,
     service_account: Option<&Member>,
+    held: &AccountScopes,
     requested: Option<&str>,
 ) -> Result<ScopeSet, ExchangeError> {
     check_grant_type(client, GrantType::ClientCredentials)?;
@@ -181,14 +182,14 @@ pub fn client_credentials_scopes(
     };
     requested_scopes(
         requested,
-        client_credentials_allowed(client, member.membership.role),
+        &client_credentials_allowed(client, held.held_by(member.membership.role)),
     )
 }
 
-/// Every scope a client credentials token of `client` may carry when its service account has
-/// `role`: the application's scopes within what the role allows.
-pub fn client_credentials_allowed(client: &Application, role: Role) -> ScopeSet {
-    client.scopes.intersect(role.scopes())
+/// Every scope a client credentials token of `client` may carry when its service account's
+/// role holds `role_scopes`: the application's scopes within what the role holds.
+pub fn client_credentials_allowed(client: &Application, role_scopes: &ScopeSet) -> ScopeSet {
+    client.scopes.intersect(role_scopes)
 }
 
 /// The authorization code token request, after the code was spent (RFC 6749 §4.1.3).
@@ -303,21 +304,47 @@ fn check_code_redirect_uri(
 /// applied: what the token may carry as a credential. Narrowing an application narrows every
 /// token already issued to it, at its next use.
 pub fn token_scopes_within_application(token: &TokenRecord) -> ScopeSet {
-    token.scopes.intersect(token.application.scopes)
+    token.scopes.intersect(&token.application.scopes)
 }
 
 /// A token's effective scopes, computed when it is used and never frozen at issue: the scopes
-/// granted ∩ the application's current scopes ∩ what the user's current role allows (nothing
-/// when the user is no longer a member). The REST API, introspection's `scope` and the refresh
-/// grant all apply this, so narrowing an application or lowering a role takes effect on tokens
-/// already issued.
-pub fn effective_token_scopes(token: &TokenRecord) -> ScopeSet {
-    let role_scopes = token.role.map_or(ScopeSet::EMPTY, Role::scopes);
-    token_scopes_within_application(token).intersect(role_scopes)
+/// granted ∩ the application's current scopes ∩ what the user's current role holds in the
+/// token's account, `held` (nothing when the user is no longer a member). The REST API,
+/// introspection's `scope`, the token responses and the refresh grant all apply this, so
+/// narrowing an application, lowering a role or changing what a role holds takes effect on
+/// tokens already issued.
+pub fn effective_token_scopes(token: &TokenRecord, held: &AccountScopes) -> ScopeSet {
+    match token.role {
+        Some(role) => token_scopes_within_application(token).intersect(held.held_by(role)),
+        None => ScopeSet::EMPTY,
+    }
+}
+
+/// The scopes of an access token issued now from `granted` (a code's or a device
+/// authorization's) for `holder`: within the application's current scopes and what the
+/// holder's role holds (`held`). The token response's `scope` says this set (RFC 6749 §5.1
+/// requires it when it differs from what was asked for), which is what the REST API and
+/// introspection then apply. When nothing is left (the role lost what was consented to), the
+/// grant is `invalid_grant`, as for a refresh.
+pub fn effective_issued_scopes(
+    granted: &ScopeSet,
+    client: &Application,
+    holder: &Member,
+    held: &AccountScopes,
+) -> Result<ScopeSet, ExchangeError> {
+    let scopes = granted
+        .intersect(&client.scopes)
+        .intersect(held.held_by(holder.membership.role));
+    if scopes.is_empty() {
+        return Err(ExchangeError::invalid_grant(
+            "nothing this authorization granted is still allowed by the application's scopes and the user's role",
+        ));
+    }
+    Ok(scopes)
 }
 
 /// What a presented refresh token allows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RefreshDecision {
     /// Rotate it: a new refresh token with the same scopes as the spent one (RFC 6749 §6), and
     /// an access token with `access_scopes`.
@@ -340,6 +367,7 @@ pub enum RefreshDecision {
 pub fn check_refresh(
     token: &TokenRecord,
     client: &Application,
+    held: &AccountScopes,
     requested: Option<&str>,
     now: OffsetDateTime,
 ) -> Result<RefreshDecision, ExchangeError> {
@@ -367,13 +395,13 @@ pub fn check_refresh(
         ));
     }
     check_grant_type(client, GrantType::RefreshToken)?;
-    let allowed = effective_token_scopes(token);
+    let allowed = effective_token_scopes(token, held);
     if allowed.is_empty() {
         return Err(ExchangeError::invalid_grant(
             "nothing this authorization granted is still allowed by the application's scopes and the user's role",
         ));
     }
-    let access_scopes = requested_scopes(requested, allowed)?;
+    let access_scopes = requested_scopes(requested, &allowed)?;
     Ok(RefreshDecision::Rotate { access_scopes })
 }
 
@@ -386,6 +414,7 @@ mod tests {
     use super::*;
     use crate::account::Account;
     use crate::oauth::fixtures::{app, grant, member, t0};
+    use crate::role::Role;
 
     const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
     const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
@@ -429,6 +458,10 @@ mod tests {
         }
     }
 
+    fn builtin() -> AccountScopes {
+        AccountScopes::builtin_only()
+    }
+
     fn code_of(error: Result<impl fmt::Debug, ExchangeError>) -> TokenErrorCode {
         error.expect_err("refused").code
     }
@@ -436,22 +469,22 @@ mod tests {
     #[test]
     fn scopes_default_to_what_is_allowed_and_never_exceed_it() {
         let allowed = ScopeSet::parse("read write").unwrap();
-        assert_eq!(requested_scopes(None, allowed), Ok(allowed));
-        assert_eq!(requested_scopes(Some(""), allowed), Ok(allowed));
+        assert_eq!(requested_scopes(None, &allowed), Ok(allowed.clone()));
+        assert_eq!(requested_scopes(Some(""), &allowed), Ok(allowed.clone()));
         assert_eq!(
-            requested_scopes(Some("read"), allowed),
+            requested_scopes(Some("read"), &allowed),
             Ok(ScopeSet::parse("read").unwrap())
         );
         assert_eq!(
-            code_of(requested_scopes(Some("read admin"), allowed)),
+            code_of(requested_scopes(Some("read admin"), &allowed)),
             TokenErrorCode::InvalidScope
         );
         assert_eq!(
-            code_of(requested_scopes(Some("sudo"), allowed)),
+            code_of(requested_scopes(Some("sudo"), &allowed)),
             TokenErrorCode::InvalidScope
         );
         assert_eq!(
-            code_of(requested_scopes(None, ScopeSet::EMPTY)),
+            code_of(requested_scopes(None, &ScopeSet::EMPTY)),
             TokenErrorCode::InvalidScope
         );
     }
@@ -465,43 +498,73 @@ mod tests {
         );
         let robot = member(7, UserKind::Service, Role::Viewer);
         assert_eq!(
-            client_credentials_scopes(&cc, Some(&robot), None),
+            client_credentials_scopes(&cc, Some(&robot), &builtin(), None),
             Ok(ScopeSet::parse("read").unwrap()),
             "the app's scopes within the service account's role"
         );
         assert_eq!(
-            code_of(client_credentials_scopes(&cc, Some(&robot), Some("write"))),
+            code_of(client_credentials_scopes(
+                &cc,
+                Some(&robot),
+                &builtin(),
+                Some("write")
+            )),
             TokenErrorCode::InvalidScope
         );
         let person = member(7, UserKind::Person, Role::Owner);
         assert_eq!(
-            code_of(client_credentials_scopes(&cc, Some(&person), None)),
+            code_of(client_credentials_scopes(
+                &cc,
+                Some(&person),
+                &builtin(),
+                None
+            )),
             TokenErrorCode::UnauthorizedClient
         );
         let mut disabled = robot.clone();
         disabled.user.disabled_at = Some(t0());
         assert_eq!(
-            code_of(client_credentials_scopes(&cc, Some(&disabled), None)),
+            code_of(client_credentials_scopes(
+                &cc,
+                Some(&disabled),
+                &builtin(),
+                None
+            )),
             TokenErrorCode::UnauthorizedClient
         );
         let mut elsewhere = robot.clone();
         elsewhere.membership.account_id = 2;
         assert_eq!(
-            code_of(client_credentials_scopes(&cc, Some(&elsewhere), None)),
+            code_of(client_credentials_scopes(
+                &cc,
+                Some(&elsewhere),
+                &builtin(),
+                None
+            )),
             TokenErrorCode::UnauthorizedClient
         );
         assert_eq!(
-            code_of(client_credentials_scopes(&cc, None, None)),
+            code_of(client_credentials_scopes(&cc, None, &builtin(), None)),
             TokenErrorCode::UnauthorizedClient
         );
         let public = app(1, ClientType::Public, vec![GrantType::ClientCredentials]);
         assert_eq!(
-            code_of(client_credentials_scopes(&public, Some(&robot), None)),
+            code_of(client_credentials_scopes(
+                &public,
+                Some(&robot),
+                &builtin(),
+                None
+            )),
             TokenErrorCode::UnauthorizedClient
         );
         let no_grant = app(1, ClientType::Confidential, code_grants());
         assert_eq!(
-            code_of(client_credentials_scopes(&no_grant, Some(&robot), None)),
+            code_of(client_credentials_scopes(
+                &no_grant,
+                Some(&robot),
+                &builtin(),
+                None
+            )),
             TokenErrorCode::UnauthorizedClient
         );
     }
@@ -615,24 +678,30 @@ mod tests {
         let client = app(1, ClientType::Public, code_grants());
         let token = refresh_token(&client);
         assert_eq!(
-            check_refresh(&token, &client, None, t0()),
+            check_refresh(&token, &client, &builtin(), None, t0()),
             Ok(RefreshDecision::Rotate {
-                access_scopes: token.scopes
+                access_scopes: token.scopes.clone()
             })
         );
         assert_eq!(
-            check_refresh(&token, &client, Some("read"), t0()),
+            check_refresh(&token, &client, &builtin(), Some("read"), t0()),
             Ok(RefreshDecision::Rotate {
                 access_scopes: ScopeSet::parse("read").unwrap()
             })
         );
         assert_eq!(
-            code_of(check_refresh(&token, &client, Some("read admin"), t0())),
+            code_of(check_refresh(
+                &token,
+                &client,
+                &builtin(),
+                Some("read admin"),
+                t0()
+            )),
             TokenErrorCode::InvalidScope
         );
         let other = app(2, ClientType::Public, code_grants());
         assert_eq!(
-            code_of(check_refresh(&token, &other, None, t0())),
+            code_of(check_refresh(&token, &other, &builtin(), None, t0())),
             TokenErrorCode::InvalidGrant
         );
         let spent = TokenRecord {
@@ -640,7 +709,7 @@ mod tests {
             ..token.clone()
         };
         assert_eq!(
-            check_refresh(&spent, &client, None, t0()),
+            check_refresh(&spent, &client, &builtin(), None, t0()),
             Ok(RefreshDecision::Reused)
         );
         let revoked_spent = TokenRecord {
@@ -648,7 +717,13 @@ mod tests {
             ..spent
         };
         assert_eq!(
-            code_of(check_refresh(&revoked_spent, &client, None, t0())),
+            code_of(check_refresh(
+                &revoked_spent,
+                &client,
+                &builtin(),
+                None,
+                t0()
+            )),
             TokenErrorCode::InvalidGrant,
             "a revoked family is not detected twice"
         );
@@ -656,6 +731,7 @@ mod tests {
             code_of(check_refresh(
                 &token,
                 &client,
+                &builtin(),
                 None,
                 t0() + Duration::days(30)
             )),
@@ -666,7 +742,7 @@ mod tests {
             ..token.clone()
         };
         assert_eq!(
-            code_of(check_refresh(&gone, &client, None, t0())),
+            code_of(check_refresh(&gone, &client, &builtin(), None, t0())),
             TokenErrorCode::InvalidGrant
         );
         let narrowed_app = TokenRecord {
@@ -677,14 +753,20 @@ mod tests {
             ..token.clone()
         };
         assert_eq!(
-            check_refresh(&narrowed_app, &client, None, t0()),
+            check_refresh(&narrowed_app, &client, &builtin(), None, t0()),
             Ok(RefreshDecision::Rotate {
                 access_scopes: ScopeSet::parse("read").unwrap()
             }),
             "the application's current scopes bound the refresh"
         );
         assert_eq!(
-            code_of(check_refresh(&narrowed_app, &client, Some("write"), t0())),
+            code_of(check_refresh(
+                &narrowed_app,
+                &client,
+                &builtin(),
+                Some("write"),
+                t0()
+            )),
             TokenErrorCode::InvalidScope
         );
         let viewer = TokenRecord {
@@ -692,7 +774,7 @@ mod tests {
             ..token.clone()
         };
         assert_eq!(
-            effective_token_scopes(&viewer),
+            effective_token_scopes(&viewer, &builtin()),
             ScopeSet::parse("read").unwrap(),
             "the user's current role bounds the token"
         );
@@ -701,14 +783,82 @@ mod tests {
             ..viewer
         };
         assert_eq!(
-            code_of(check_refresh(&nothing_left, &client, None, t0())),
+            code_of(check_refresh(
+                &nothing_left,
+                &client,
+                &builtin(),
+                None,
+                t0()
+            )),
             TokenErrorCode::InvalidGrant
         );
         let mut revoked_grant = token.clone();
         revoked_grant.grant.revoked_at = Some(t0());
         assert_eq!(
-            code_of(check_refresh(&revoked_grant, &client, None, t0())),
+            code_of(check_refresh(
+                &revoked_grant,
+                &client,
+                &builtin(),
+                None,
+                t0()
+            )),
             TokenErrorCode::InvalidGrant
+        );
+    }
+
+    #[test]
+    fn catalogue_scopes_are_effective_only_while_the_role_holds_them() {
+        use crate::role::RoleSet;
+        use crate::role_scopes::AccountScopes;
+        use crate::scope::ScopeName;
+        use crate::scope_catalogue::{CatalogueEntry, RoleOverride, ScopeCatalogue};
+
+        let billing = CatalogueEntry {
+            name: ScopeName::parse("billing").unwrap(),
+            description: "see invoices".into(),
+            group: None,
+            default_roles: RoleSet::EMPTY.with(Role::Owner),
+            created_at: t0(),
+            updated_at: t0(),
+        };
+        let catalogue = Arc::new(ScopeCatalogue::new(vec![billing]));
+        let client = Application {
+            scopes: ScopeSet::parse("read write billing").unwrap(),
+            ..app(1, ClientType::Public, code_grants())
+        };
+        let token = TokenRecord {
+            scopes: ScopeSet::parse("read write admin billing").unwrap(),
+            application: Arc::new(client.clone()),
+            ..refresh_token(&client)
+        };
+        let defaults = AccountScopes::new(catalogue.clone(), &[]);
+        assert_eq!(
+            effective_token_scopes(&token, &defaults).to_string(),
+            "read write"
+        );
+        let mapped = AccountScopes::new(
+            catalogue,
+            &[RoleOverride {
+                role: Role::Member,
+                scopes: ScopeSet::parse("billing").unwrap(),
+                updated_at: t0(),
+            }],
+        );
+        assert_eq!(
+            effective_token_scopes(&token, &mapped).to_string(),
+            "read write billing"
+        );
+        let deleted = AccountScopes::builtin_only();
+        assert_eq!(
+            effective_token_scopes(&token, &deleted).to_string(),
+            "read write",
+            "a scope that left the catalogue is not effective"
+        );
+        let holder = member(5, UserKind::Person, Role::Member);
+        assert_eq!(
+            effective_issued_scopes(&token.scopes, &client, &holder, &mapped)
+                .map(|s| s.to_string()),
+            Ok("read write billing".to_owned())
         );
     }
 }

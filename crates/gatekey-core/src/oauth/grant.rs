@@ -25,7 +25,7 @@ pub struct Grant {
 }
 
 /// A grant to record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewGrant {
     /// The user the application will act as.
     pub user_id: i64,

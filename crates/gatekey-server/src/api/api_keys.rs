@@ -52,8 +52,9 @@ pub async fn create_api_key(
         membership_id: p.membership_id,
         user: &p.user,
         role: p.role,
+        role_scopes: &p.role_scopes,
     };
-    create_key_for(&state, &caller, owner, p.credential_scopes, body).await
+    create_key_for(&state, &caller, owner, p.credential_scopes.clone(), body).await
 }
 
 /// Creates a key for `owner`, as `caller`, limited to `grantable`. Shared with the admin route.
@@ -65,12 +66,14 @@ pub(super) async fn create_key_for(
     body: CreateApiKeyRequest,
 ) -> Result<Response, ApiError> {
     let now = state.clock.now();
-    let scopes = body
-        .scopes
-        .as_deref()
-        .map(ScopeSet::from_names)
-        .transpose()
-        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let scopes = match body.scopes.as_deref() {
+        Some(names) => {
+            let catalogue = state.scopes.catalogue(&state.store).await?;
+            let known = catalogue.names_input(names);
+            Some(known.map_err(|e| ApiError::invalid_scope(e.to_string()))?)
+        }
+        None => None,
+    };
     let expires_at = match body.expires_in {
         None => None,
         Some(seconds) => Some(

@@ -75,8 +75,19 @@ async fn find_application(
         .ok_or_else(|| ApiError::not_found("application"))
 }
 
-fn parse_scopes(names: &[String]) -> Result<ScopeSet, ApiError> {
-    ScopeSet::from_names(names).map_err(|e| ApiError::bad_request(e.to_string()))
+/// The scopes an application may have: each a built-in or a catalogue scope (`invalid_scope`
+/// otherwise); none named means every scope the catalogue has now.
+async fn application_scopes(
+    state: &AppState,
+    names: Option<&[String]>,
+) -> Result<ScopeSet, ApiError> {
+    let catalogue = state.scopes.catalogue(&state.store).await?;
+    match names {
+        Some(names) => catalogue
+            .names_input(names)
+            .map_err(|e| ApiError::invalid_scope(e.to_string())),
+        None => Ok(catalogue.every_scope()),
+    }
 }
 
 fn parse_grants(names: &[String]) -> Result<Vec<GrantType>, ApiError> {
@@ -145,10 +156,7 @@ async fn create_application(
         Some(names) => parse_grants(names)?,
         None => DEFAULT_GRANT_TYPES.to_vec(),
     };
-    let scopes = match &body.scopes {
-        Some(names) => parse_scopes(names)?,
-        None => ScopeSet::ALL,
-    };
+    let scopes = application_scopes(&state, body.scopes.as_deref()).await?;
     let settings = ApplicationSettings {
         name: body.name,
         redirect_uris: body.redirect_uris,
@@ -219,7 +227,10 @@ async fn update_application(
         name: body.name,
         redirect_uris: body.redirect_uris,
         grant_types: body.grant_types.as_deref().map(parse_grants).transpose()?,
-        scopes: body.scopes.as_deref().map(parse_scopes).transpose()?,
+        scopes: match body.scopes.as_deref() {
+            Some(names) => Some(application_scopes(&state, Some(names)).await?),
+            None => None,
+        },
         implicit_allowed: body.implicit_allowed,
         introspect: body.introspect,
         service_account_id: body.service_account_id,

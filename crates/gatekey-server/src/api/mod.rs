@@ -7,6 +7,9 @@ mod authorizations;
 mod invitations;
 mod me;
 mod paging;
+mod roles;
+pub mod scope_views;
+mod scopes;
 mod service_accounts;
 mod user_api_keys;
 mod users;
@@ -55,4 +58,6 @@ pub fn routes() -> Router<AppState> {
         )
         .merge(applications::routes())
         .merge(authorizations::routes())
+        .merge(scopes::routes())
+        .merge(roles::routes())
 }

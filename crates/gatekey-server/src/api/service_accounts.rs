@@ -5,7 +5,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use gatekey_core::role::Role;
 use gatekey_core::scope::Scope;
-use gatekey_core::store::UserStore;
 use gatekey_core::user::UserKind;
 use gatekey_core::user_admin::{
     create_service_account as create_service_user, disable_user, CreateUserError,
@@ -13,7 +12,7 @@ use gatekey_core::user_admin::{
 use gatekey_proto::api::{CreateServiceAccountRequest, ServiceAccountList};
 
 use super::paging::Paging;
-use super::users::grantable_role;
+use super::users::{account_member, account_members, grantable_role};
 use super::views::{member_view, pagination};
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -28,14 +27,7 @@ pub async fn list_service_accounts(
     Paging(page): Paging,
 ) -> Result<Response, ApiError> {
     caller.require(Scope::Admin)?;
-    let members = state
-        .store
-        .list_members(
-            Some(caller.principal.account.id),
-            Some(UserKind::Service),
-            page,
-        )
-        .await?;
+    let members = account_members(&state, &caller, Some(UserKind::Service), page).await?;
     let body = ServiceAccountList {
         pagination: pagination(&members),
         service_accounts: members.items.iter().map(member_view).collect(),
@@ -83,12 +75,7 @@ pub async fn disable_service_account(
     Path(id): Path<i64>,
 ) -> Result<Response, ApiError> {
     caller.require_first_party_with(Scope::Admin)?;
-    let member = state
-        .store
-        .member(caller.principal.account.id, id)
-        .await?
-        .filter(|m| m.user.kind == UserKind::Service)
-        .ok_or_else(|| ApiError::not_found("service account"))?;
+    let member = account_member(&state, &caller, id, Some(UserKind::Service)).await?;
     // The rank rule of creation: an admin cannot disable an owner-role service account.
     caller
         .principal

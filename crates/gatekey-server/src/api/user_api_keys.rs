@@ -2,13 +2,14 @@
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use gatekey_core::api_key::may_create_key_for;
+use gatekey_core::api_key::{may_create_key_for, KeyOwner};
 use gatekey_core::scope::Scope;
-use gatekey_core::store::{ApiKeyFilter, ApiKeyStore, UserStore};
+use gatekey_core::store::{ApiKeyFilter, ApiKeyStore};
 use gatekey_proto::api::{ApiKeyList, CreateApiKeyRequest};
 
 use super::api_keys::create_key_for;
 use super::paging::Paging;
+use super::users::account_member;
 use super::views::{api_key_view, pagination};
 use crate::auth::Caller;
 use crate::background::flush_usage;
@@ -26,11 +27,7 @@ pub async fn list_user_api_keys(
 ) -> Result<Response, ApiError> {
     caller.require_first_party_with(Scope::Admin)?;
     let account_id = caller.principal.account.id;
-    state
-        .store
-        .member(account_id, user_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("user"))?;
+    account_member(&state, &caller, user_id, None).await?;
     flush_usage(&state).await;
     let keys = state
         .store
@@ -59,13 +56,13 @@ pub async fn create_user_api_key(
     Json(body): Json<CreateApiKeyRequest>,
 ) -> Result<Response, ApiError> {
     caller.require_first_party_with(Scope::Admin)?;
-    let owner = state
-        .store
-        .member(caller.principal.account.id, user_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("user"))?;
+    let owner = account_member(&state, &caller, user_id, None).await?;
     may_create_key_for(caller.principal.role, &owner)
         .map_err(|e| ApiError::forbidden(e.to_string()))?;
     let grantable = caller.principal.effective_scopes();
-    create_key_for(&state, &caller, (&owner).into(), grantable, body).await
+    let held = state
+        .role_scopes(owner.membership.account_id, owner.membership.role)
+        .await?;
+    let owner = KeyOwner::new(&owner, &held);
+    create_key_for(&state, &caller, owner, grantable, body).await
 }

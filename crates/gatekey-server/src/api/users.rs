@@ -5,9 +5,11 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use gatekey_core::invitation::InviteError;
+use gatekey_core::page::{Page, PageRequest};
 use gatekey_core::role::Role;
 use gatekey_core::scope::Scope;
 use gatekey_core::store::UserStore;
+use gatekey_core::user::{Member, UserKind};
 use gatekey_core::user_admin::{
     change_role, invite_person, ChangeRoleError, InvitePersonError, Invitee,
 };
@@ -30,10 +32,7 @@ pub async fn list_users(
     Paging(page): Paging,
 ) -> Result<Response, ApiError> {
     caller.require(Scope::Admin)?;
-    let members = state
-        .store
-        .list_members(Some(caller.principal.account.id), None, page)
-        .await?;
+    let members = account_members(&state, &caller, None, page).await?;
     Ok(Json(UserList {
         pagination: pagination(&members),
         users: members.items.iter().map(member_view).collect(),
@@ -48,12 +47,42 @@ pub async fn show_user(
     Path(id): Path<i64>,
 ) -> Result<Response, ApiError> {
     caller.require(Scope::Admin)?;
-    let member = state
+    let member = account_member(&state, &caller, id, None).await?;
+    Ok(Json(member_view(&member)).into_response())
+}
+
+/// One page of the members of the caller's account, of `kind` when one is named, oldest first.
+pub(super) async fn account_members(
+    state: &AppState,
+    caller: &Caller,
+    kind: Option<UserKind>,
+    page: PageRequest,
+) -> Result<Page<Member>, ApiError> {
+    let account_id = caller.principal.account.id;
+    Ok(state
+        .store
+        .list_members(Some(account_id), kind, page)
+        .await?)
+}
+
+/// Member `id` of the caller's account, of `kind` when one is named; otherwise 404, the same
+/// for a member of another account as for no one.
+pub(super) async fn account_member(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+    kind: Option<UserKind>,
+) -> Result<Member, ApiError> {
+    let what = match kind {
+        Some(UserKind::Service) => "service account",
+        _ => "user",
+    };
+    state
         .store
         .member(caller.principal.account.id, id)
         .await?
-        .ok_or_else(|| ApiError::not_found("user"))?;
-    Ok(Json(member_view(&member)).into_response())
+        .filter(|m| kind.is_none_or(|kind| m.user.kind == kind))
+        .ok_or_else(|| ApiError::not_found(what))
 }
 
 /// Parses a role and checks the caller may hand it out: only an owner makes owners.

@@ -52,12 +52,16 @@ pub async fn check_access_token(
         state.metrics.credential_check(CredentialOutcome::Revoked);
         return Err(ApiError::invalid_token("the credential has been revoked"));
     };
+    let role_scopes = state
+        .role_scopes(token.account.id, member.membership.role)
+        .await?;
     state.metrics.credential_check(CredentialOutcome::Verified);
     let principal = Principal {
         user: token.user.clone(),
         account: token.account.clone(),
         membership_id: member.membership.id,
         role: member.membership.role,
+        role_scopes,
         credential: CredentialRef::OAuth {
             client_id: token.application.client_id.clone(),
             grant_id: token.grant.id,

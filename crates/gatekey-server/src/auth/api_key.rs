@@ -45,12 +45,15 @@ pub async fn verify_api_key(state: &AppState, presented: &str) -> Result<Arc<Cac
         state.metrics.credential_check(CredentialOutcome::Expired);
         return Err(ApiError::invalid_token("the credential has expired"));
     }
+    // Read before the key is cached: a change to what the role holds evicts the key.
+    let role_scopes = state.role_scopes(found.account.id, found.role).await?;
     state.metrics.credential_check(CredentialOutcome::Verified);
     let principal = Principal {
         user: Arc::new(found.user),
         account: Arc::new(found.account),
         membership_id: found.key.membership_id,
         role: found.role,
+        role_scopes,
         credential: gatekey_core::audit::CredentialRef::ApiKey(found.key.id),
         credential_scopes: found.key.scopes,
         expires_at: found.key.expires_at,

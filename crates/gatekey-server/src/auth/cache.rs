@@ -108,6 +108,9 @@ impl Invalidated<TokenHash> for Arc<CachedKey> {
     fn stale_after(&self, _: &TokenHash, invalidation: &Invalidation) -> bool {
         match invalidation {
             Invalidation::User(id) => self.principal.user.id == *id,
+            // What the role holds was read with the credential.
+            Invalidation::ScopeCatalogue => true,
+            Invalidation::AccountScopes(id) => self.principal.account.id == *id,
             other => self.source.named_by(other),
         }
     }
@@ -268,6 +271,7 @@ mod tests {
             }),
             membership_id: user_id,
             role: Role::Member,
+            role_scopes: Role::Member.scopes(),
             credential: CredentialRef::Anonymous,
             credential_scopes: ScopeSet::ALL,
             expires_at: None,
@@ -349,6 +353,20 @@ mod tests {
             .map(|(key, _, _)| cache.get(key).is_some())
             .collect();
         assert_eq!(cached, [false, false, false, false, false, false, true]);
+    }
+
+    #[test]
+    fn a_change_to_what_roles_hold_evicts_the_credentials_checked_under_it() {
+        let (cache, _) = cache();
+        let key = api_key(1);
+        cache.insert(hash(1), principal(1), key, cache.entries.generation());
+        cache.invalidate(&[Invalidation::AccountScopes(2)]);
+        assert!(cache.get(&hash(1)).is_some(), "another account's mapping");
+        cache.invalidate(&[Invalidation::AccountScopes(1)]);
+        assert!(cache.get(&hash(1)).is_none(), "its account's mapping");
+        cache.insert(hash(1), principal(1), key, cache.entries.generation());
+        cache.invalidate(&[Invalidation::ScopeCatalogue]);
+        assert!(cache.get(&hash(1)).is_none(), "the catalogue");
     }
 
     #[test]

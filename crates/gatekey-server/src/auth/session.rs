@@ -116,13 +116,18 @@ pub async fn session_allowing_password_change(
         .account_by_id(session.account_id)
         .await?
         .ok_or(StoreError::NotFound)?;
+    let role_scopes = state
+        .role_scopes(account.id, member.membership.role)
+        .await?;
     let principal = Principal {
         user: Arc::new(member.user),
         account: Arc::new(account),
         membership_id: member.membership.id,
         role: member.membership.role,
+        // A session carries every scope; what the role holds limits it.
+        credential_scopes: ScopeSet::ALL.union(&role_scopes),
+        role_scopes,
         credential: CredentialRef::Session,
-        credential_scopes: ScopeSet::ALL,
         expires_at: Some(session.expires_at),
     };
     Ok(Some(WebSession { session, principal }))

@@ -7,20 +7,12 @@
 
 use gatekey_core::account::Account;
 use gatekey_core::oauth::application::Application;
-use gatekey_core::scope::{Scope, ScopeSet};
+use gatekey_core::scope::ScopeSet;
+use gatekey_core::scope_catalogue::ScopeCatalogue;
 use gatekey_core::store::{AccountStore, StoreError};
 use maud::{html, Markup};
 
 use crate::state::AppState;
-
-/// What a scope lets an application do, in words.
-fn scope_description(scope: Scope) -> &'static str {
-    match scope {
-        Scope::Read => "read your data in this account",
-        Scope::Write => "change your data in this account",
-        Scope::Admin => "administer this account as you (users, keys, audit log)",
-    }
-}
 
 /// The account that registered `application`.
 pub async fn registering_account(
@@ -65,12 +57,19 @@ pub fn application_identity(
     }
 }
 
-/// The scopes the application asks for, each with what it allows.
-pub fn scope_list(scopes: ScopeSet) -> Markup {
+/// The scopes the user is asked to allow, each with what it allows: the built-ins' fixed
+/// words, the catalogue's descriptions (and groups). Only scopes the user's role holds reach
+/// this list (see `consentable_scopes`).
+pub fn scope_list(scopes: &ScopeSet, catalogue: &ScopeCatalogue) -> Markup {
     html! {
         ul.scopes {
-            @for scope in scopes.iter() {
-                li { code { (scope.as_str()) } " — " (scope_description(scope)) }
+            @for name in scopes.names() {
+                li {
+                    code { (name) } " — " (catalogue.description(name).unwrap_or(""))
+                    @if let Some(group) = catalogue.entry(name).and_then(|e| e.group.as_deref()) {
+                        " " span.muted { "(" (group) ")" }
+                    }
+                }
             }
         }
     }

@@ -16,12 +16,13 @@ use gatekey_core::oauth::authorize::{
     response_location, AuthorizationRequest, AuthorizeError, RawAuthorizeRequest, ResponseType,
 };
 use gatekey_core::oauth::consent::{
-    deny_consent, grant_consent, remembered_consent, Consent, ConsentPage,
+    consentable_scopes, deny_consent, grant_consent, remembered_consent, Consent, ConsentPage,
 };
 use gatekey_core::oauth::grant::Grant;
 use gatekey_core::oauth::store::{ApplicationStore, GrantStore, TokenStore};
 use gatekey_core::oauth::token::{NewAccessToken, NewCode};
 use gatekey_core::role::Role;
+use gatekey_core::scope::ScopeSet;
 use gatekey_core::secret::{Secret, SecretKind};
 use gatekey_core::store::{StoreError, UserStore};
 
@@ -88,6 +89,30 @@ async fn accounts_of(
     Ok(memberships.into_iter().map(|(m, a)| (m.role, a)).collect())
 }
 
+/// What the user may allow `request` to do in `account`, where they have `role`: the requested
+/// scopes within what the role holds there. `Err` is the answer when that is nothing: the
+/// client learns `invalid_scope` (RFC 6749 §4.1.2.1) instead of a grant that does nothing.
+async fn offered_scopes(
+    state: &AppState,
+    request: &AuthorizationRequest,
+    account: &Account,
+    role: Role,
+) -> Result<ScopeSet, Response> {
+    let held = state
+        .role_scopes(account.id, role)
+        .await
+        .map_err(|e| unavailable(&e))?;
+    let offered = consentable_scopes(&request.scopes, &request.application, &held);
+    if offered.is_empty() {
+        let refusal = request.error(
+            "invalid_scope",
+            "the user's role in this account holds none of the requested scopes",
+        );
+        return Err(found(&refusal.location(&state.issuer)));
+    }
+    Ok(offered)
+}
+
 /// `GET /oauth/authorize`.
 pub async fn show_authorization(
     State(state): State<AppState>,
@@ -115,8 +140,12 @@ pub async fn show_authorization(
         None if accounts.len() == 1 => accounts.first(),
         None => None,
     };
-    let Some((_, account)) = chosen else {
+    let Some((role, account)) = chosen else {
         return account_choice_page(&web, &request, &accounts);
+    };
+    let offered = match offered_scopes(&state, &request, account, *role).await {
+        Ok(offered) => offered,
+        Err(response) => return response,
     };
     let standing = match state
         .store
@@ -126,10 +155,10 @@ pub async fn show_authorization(
         Ok(standing) => standing,
         Err(error) => return unavailable(&error),
     };
-    if let Some(grant) = remembered_consent(&request.application, standing, request.scopes) {
-        return answer(&state, &request, &grant).await;
+    if let Some(grant) = remembered_consent(&request.application, standing, &offered) {
+        return answer(&state, &request, &grant, &offered).await;
     }
-    consent_page(&state, &web, &request, account).await
+    consent_page(&state, &web, &request, account, &offered).await
 }
 
 /// `POST /oauth/authorize`: the consent form.
@@ -160,12 +189,17 @@ pub async fn submit_consent(
         Ok(accounts) => accounts,
         Err(error) => return unavailable(&error),
     };
-    let Some((_, account)) = request
+    let Some((role, account)) = request
         .account
         .as_ref()
         .and_then(|slug| accounts.iter().find(|(_, a)| &a.slug == slug))
     else {
         return error_page(StatusCode::BAD_REQUEST, "Choose one of your accounts.");
+    };
+    // Computed again, as on the page: what the role holds may have changed meanwhile.
+    let offered = match offered_scopes(&state, &request, account, *role).await {
+        Ok(offered) => offered,
+        Err(response) => return response,
     };
     let now = state.clock.now();
     let actor = web.principal.actor(client.ip, client.user_agent);
@@ -173,13 +207,13 @@ pub async fn submit_consent(
         user_id: web.principal.user.id,
         account_id: account.id,
         application: &request.application,
-        scopes: request.scopes,
+        scopes: offered.clone(),
         actor: &actor,
         page: ConsentPage::Authorize,
     };
     match decision.as_deref() {
         Some("allow") => match grant_consent(&state.store, now, &consent).await {
-            Ok(grant) => answer(&state, &request, &grant).await,
+            Ok(grant) => answer(&state, &request, &grant, &offered).await,
             Err(error) => unavailable(&error),
         },
         Some("deny") => {
@@ -212,9 +246,15 @@ fn consent_refused(refused: PageError) -> PageError {
     }
 }
 
-/// Sends the client its answer under `grant`: a code (RFC 6749 §4.1.2), or for the implicit
-/// flow an access token in the fragment (§4.2.2), with `state` and `iss` (RFC 9207).
-async fn answer(state: &AppState, request: &AuthorizationRequest, grant: &Grant) -> Response {
+/// Sends the client its answer under `grant` for `scopes` (what the user was offered): a code
+/// (RFC 6749 §4.1.2), or for the implicit flow an access token in the fragment (§4.2.2), with
+/// `state` and `iss` (RFC 9207).
+async fn answer(
+    state: &AppState,
+    request: &AuthorizationRequest,
+    grant: &Grant,
+    scopes: &ScopeSet,
+) -> Response {
     let now = state.clock.now();
     let seconds = |ttl: u64| time::Duration::seconds(i64::try_from(ttl).unwrap_or(i64::MAX / 2));
     let mut params: Vec<(&str, String)> = Vec::new();
@@ -230,7 +270,7 @@ async fn answer(state: &AppState, request: &AuthorizationRequest, grant: &Grant)
                 } else {
                     String::new()
                 },
-                scopes: request.scopes,
+                scopes: scopes.clone(),
                 code_challenge: request.code_challenge.clone(),
                 created_at: now,
                 expires_at: now + seconds(state.config.authorization_code_ttl),
@@ -245,7 +285,7 @@ async fn answer(state: &AppState, request: &AuthorizationRequest, grant: &Grant)
             let ttl = state.config.access_token_ttl;
             let access = NewAccessToken {
                 hash: token.hash(),
-                scopes: request.scopes,
+                scopes: scopes.clone(),
                 created_at: now,
                 expires_at: now + seconds(ttl),
                 code_id: None,
@@ -256,7 +296,7 @@ async fn answer(state: &AppState, request: &AuthorizationRequest, grant: &Grant)
             params.push(("access_token", token.expose().to_owned()));
             params.push(("token_type", "Bearer".to_owned()));
             params.push(("expires_in", ttl.to_string()));
-            params.push(("scope", request.scopes.to_string()));
+            params.push(("scope", scopes.to_string()));
         }
     }
     if let Some(client_state) = &request.state {

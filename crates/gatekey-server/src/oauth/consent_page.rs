@@ -5,6 +5,7 @@ use axum::response::Response;
 use gatekey_core::account::Account;
 use gatekey_core::oauth::authorize::AuthorizationRequest;
 use gatekey_core::role::Role;
+use gatekey_core::scope::ScopeSet;
 use maud::{html, Markup};
 
 use super::approval::{application_identity, registering_account, scope_list};
@@ -79,15 +80,24 @@ fn consent_policy(request: &AuthorizationRequest) -> Option<HeaderValue> {
 
 /// Asks the user to allow or deny the application in `account`, the one account the form
 /// submits: naming it, who registered it (as a notice when another account than `account`),
-/// its client id, the account and the scopes.
+/// its client id, the account and `offered`, the scopes the user's role there holds of those
+/// requested, with their descriptions.
 pub async fn consent_page(
     state: &AppState,
     web: &WebSession,
     request: &AuthorizationRequest,
     account: &Account,
+    offered: &ScopeSet,
 ) -> Response {
-    let registrar = match registering_account(state, &request.application).await {
-        Ok(registrar) => registrar,
+    let found = async {
+        let registrar = registering_account(state, &request.application).await?;
+        Ok::<_, gatekey_core::store::StoreError>((
+            registrar,
+            state.scopes.catalogue(&state.store).await?,
+        ))
+    };
+    let (registrar, catalogue) = match found.await {
+        Ok(found) => found,
         Err(error) => {
             tracing::error!(%error, "storage failure on the consent page");
             return storage_failure_page();
@@ -102,7 +112,7 @@ pub async fn consent_page(
                 strong { (request.application.name) } " wants to act as you (" (web.principal.user.email) ") in the account "
                 strong { (account.name) } ". It will be able to:"
             }
-            (scope_list(request.scopes))
+            (scope_list(offered, &catalogue))
             p.muted { "You will be sent back to " code { (redirect_host(request)) } ". You can revoke this at any time under Authorized applications." }
             form method="post" action="/oauth/authorize" {
                 (hidden_params(request))

@@ -84,7 +84,7 @@ async fn start_device_authorization(
     let client = request.authenticate(&state).await?;
     let app = &client.application;
     check_grant_type(app, GrantType::DeviceCode)?;
-    let scopes = requested_scopes(request.form.get("scope"), app.scopes)?;
+    let scopes = requested_scopes(request.form.get("scope"), &app.scopes)?;
     let now = state.clock.now();
     // One address may not take all of the application's slots (a public client needs only
     // its id); the slot is given back if no code is issued after all.
@@ -113,7 +113,7 @@ async fn start_device_authorization(
             hash: device_code.hash(),
             user_code: user_code.clone(),
             application_id: app.id,
-            scopes,
+            scopes: scopes.clone(),
             created_at: now,
             expires_at: now + time::Duration::seconds(i64::try_from(ttl).unwrap_or(600)),
         };

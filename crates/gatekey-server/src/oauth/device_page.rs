@@ -7,11 +7,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use gatekey_core::account::Account;
-use gatekey_core::oauth::consent::{approve_device, deny_device, Consent, ConsentPage};
+use gatekey_core::oauth::consent::{
+    approve_device, consentable_scopes, deny_device, Consent, ConsentPage,
+};
 use gatekey_core::oauth::device::{
     display_user_code, normalize_user_code, DeviceCodeRecord, DeviceStatus,
 };
 use gatekey_core::oauth::store::DeviceStore;
+use gatekey_core::scope::ScopeSet;
 use gatekey_core::store::{StoreError, UserStore};
 use gatekey_core::user::Membership;
 use maud::html;
@@ -212,6 +215,26 @@ async fn device_step<F: TypedCode>(
     })
 }
 
+/// What the device's request may do in each of the user's accounts: the requested scopes within
+/// what the user's role holds there. The page lists them per account, since the user picks the
+/// account on the same page and roles differ between accounts.
+async fn offered_per_account(
+    state: &AppState,
+    device: &DeviceCodeRecord,
+    accounts: &[(Membership, Account)],
+) -> Result<Vec<ScopeSet>, StoreError> {
+    let mut offered = Vec::with_capacity(accounts.len());
+    for (membership, account) in accounts {
+        let held = state.role_scopes(account.id, membership.role).await?;
+        offered.push(consentable_scopes(
+            &device.scopes,
+            &device.application,
+            &held,
+        ));
+    }
+    Ok(offered)
+}
+
 /// `POST /device`: the typed code; answers with the consent page.
 async fn submit_user_code(
     State(state): State<AppState>,
@@ -227,8 +250,14 @@ async fn submit_user_code(
         Ok(step) => step,
         Err(response) => return response,
     };
-    let registrar = match registering_account(&state, &device.application).await {
-        Ok(registrar) => registrar,
+    let found = async {
+        let registrar = registering_account(&state, &device.application).await?;
+        let catalogue = state.scopes.catalogue(&state.store).await?;
+        let offered = offered_per_account(&state, &device, &accounts).await?;
+        Ok::<_, StoreError>((registrar, catalogue, offered))
+    };
+    let (registrar, catalogue, offered_scopes) = match found.await {
+        Ok(found) => found,
         Err(error) => return unavailable(&error),
     };
     let offered: Vec<&Account> = accounts.iter().map(|(_, account)| account).collect();
@@ -243,7 +272,19 @@ async fn submit_user_code(
             h1 { "Authorize " (device.application.name) "?" }
             (application_identity(&device.application, &registrar, &offered))
             p { "A device showing the code " code { (display_user_code(&device.user_code)) } " asks to act as you (" (web.principal.user.email) "). It will be able to:" }
-            (scope_list(device.scopes))
+            @match (accounts.as_slice(), offered_scopes.as_slice()) {
+                ([_], [only]) => { (scope_list(only, &catalogue)) }
+                _ => {
+                    @for ((membership, account), scopes) in accounts.iter().zip(&offered_scopes) {
+                        p.account-scopes { "In " strong { (account.name) } " (" (membership.role) "):" }
+                        @if scopes.is_empty() {
+                            p.muted { "nothing: your role there holds none of the scopes it asks for." }
+                        } @else {
+                            (scope_list(scopes, &catalogue))
+                        }
+                    }
+                }
+            }
             p.muted { "Only allow this if you started the sign-in on that device yourself." }
             form method="post" action="/device/decision" {
                 input type="hidden" name="csrf_token" value=(csrf);
@@ -291,20 +332,32 @@ async fn submit_decision(
             "That account was not offered on the page you answered. Enter the code again to see the request for it.",
         );
     }
-    let Some((_, account)) = accounts.iter().find(|(_, a)| a.slug == form.account) else {
+    let Some((membership, account)) = accounts.iter().find(|(_, a)| a.slug == form.account) else {
         return error_page(StatusCode::BAD_REQUEST, "Choose one of your accounts.");
     };
+    // What the page showed for that account, computed again: the role may have changed.
+    let held = match state.role_scopes(account.id, membership.role).await {
+        Ok(held) => held,
+        Err(error) => return unavailable(&error),
+    };
+    let offered = consentable_scopes(&device.scopes, &device.application, &held);
+    let allow = form.decision == "allow";
+    if allow && offered.is_empty() {
+        return error_page(
+            StatusCode::FORBIDDEN,
+            "Your role in that account holds none of the scopes this device asks for.",
+        );
+    }
     let now = state.clock.now();
     let actor = web.principal.actor(client.ip, client.user_agent);
     let consent = Consent {
         user_id: web.principal.user.id,
         account_id: account.id,
         application: &device.application,
-        scopes: device.scopes,
+        scopes: offered,
         actor: &actor,
         page: ConsentPage::Device,
     };
-    let allow = form.decision == "allow";
     let decided = if allow {
         approve_device(&state.store, now, device.id, &consent)
             .await

@@ -25,6 +25,7 @@ use gatekey_core::oauth::introspection::{
 };
 use gatekey_core::oauth::store::TokenStore;
 use gatekey_core::oauth::token::TokenRecord;
+use gatekey_core::role_scopes::AccountScopes;
 use gatekey_core::secret::{Secret, SecretKind};
 use gatekey_core::store::StoreError;
 use gatekey_proto::oauth::IntrospectionResponse;
@@ -77,14 +78,18 @@ async fn introspect_token(
         }
         Some(SecretKind::RefreshToken) => {
             match Secret::parse(SecretKind::RefreshToken, presented) {
-                Ok(secret) => state
+                Ok(secret) => match state
                     .store
                     .refresh_token(&secret.hash())
                     .await?
                     .filter(|token| refresh_token_visible(&client.application, token, now))
-                    .map_or_else(IntrospectionResponse::inactive, |token| {
-                        describe_refresh_token(&state.issuer, &token)
-                    }),
+                {
+                    Some(token) => {
+                        let held = state.account_scopes(token.account.id).await?;
+                        describe_refresh_token(&state.issuer, &token, &held)
+                    }
+                    None => IntrospectionResponse::inactive(),
+                },
                 Err(_) => IntrospectionResponse::inactive(),
             }
         }
@@ -166,12 +171,16 @@ fn describe_cached(
 }
 
 /// The answer for an active refresh token. `scope` is what the token may do now: its effective scopes
-/// (granted ∩ the application's current scopes ∩ the user's current role), as the REST API
-/// applies them.
-fn describe_refresh_token(issuer: &str, token: &TokenRecord) -> IntrospectionResponse {
+/// (granted ∩ the application's current scopes ∩ what the user's current role holds, `held`),
+/// as the REST API applies them.
+fn describe_refresh_token(
+    issuer: &str,
+    token: &TokenRecord,
+    held: &AccountScopes,
+) -> IntrospectionResponse {
     IntrospectionResponse {
         active: true,
-        scope: Some(effective_token_scopes(token).to_string()),
+        scope: Some(effective_token_scopes(token, held).to_string()),
         client_id: Some(token.application.client_id.clone()),
         username: Some(token.user.email.clone()),
         sub: Some(token.user.id.to_string()),

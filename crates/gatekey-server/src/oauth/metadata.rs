@@ -9,6 +9,7 @@ use gatekey_core::oauth::application::GrantType;
 use gatekey_core::scope::Scope;
 use gatekey_proto::oauth::AuthorizationServerMetadata;
 
+use super::error::OAuthError;
 use crate::state::AppState;
 
 /// The metadata endpoint's routes.
@@ -54,7 +55,18 @@ pub fn metadata(issuer: &str) -> AuthorizationServerMetadata {
     }
 }
 
-/// `GET /.well-known/oauth-authorization-server`.
-async fn show_metadata(State(state): State<AppState>) -> Json<AuthorizationServerMetadata> {
-    Json(metadata(&state.issuer))
+/// `GET /.well-known/oauth-authorization-server`, with the scope catalogue's names in
+/// `scopes_supported` beside the built-in scopes.
+async fn show_metadata(
+    State(state): State<AppState>,
+) -> Result<Json<AuthorizationServerMetadata>, OAuthError> {
+    let catalogue = state.scopes.catalogue(&state.store).await?;
+    let mut document = metadata(&state.issuer);
+    document.scopes_supported = catalogue
+        .every_scope()
+        .names()
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    Ok(Json(document))
 }

@@ -135,16 +135,31 @@ impl TestApp {
         send(self.request(method, path, key).json(&body)).await
     }
 
-    /// The `action` of each audit event `key` may read on `GET /api/v1/audits`, newest first.
-    pub async fn audit_actions(&self, key: &str) -> Vec<String> {
+    /// Asks `POST /api/v1/api_keys` for a key described by `body`, authenticated by `key`.
+    pub async fn post_api_key(&self, key: &str, body: Value) -> Answer {
+        self.send_json(Method::POST, "/api/v1/api_keys", key, body)
+            .await
+    }
+
+    /// The audit events `key` may read on `GET /api/v1/audits`, newest first.
+    pub async fn audit_events(&self, key: &str) -> Vec<Value> {
         let (status, _, body) = send(self.request(Method::GET, "/api/v1/audits", key)).await;
         assert_eq!(status, 200, "the audit log; body {body}");
-        body["audits"]
-            .as_array()
-            .expect("an audit list")
-            .iter()
-            .map(|event| event["action"].as_str().expect("an action").to_owned())
-            .collect()
+        body["audits"].as_array().expect("an audit list").clone()
+    }
+
+    /// The audit events `key` may read whose action is `action`, newest first.
+    pub async fn audit_events_of(&self, key: &str, action: &str) -> Vec<Value> {
+        let mut events = self.audit_events(key).await;
+        events.retain(|event| event["action"] == action);
+        events
+    }
+
+    /// The `action` of each audit event `key` may read on `GET /api/v1/audits`, newest first.
+    pub async fn audit_actions(&self, key: &str) -> Vec<String> {
+        let events = self.audit_events(key).await;
+        let action = |event: &Value| event["action"].as_str().expect("an action").to_owned();
+        events.iter().map(action).collect()
     }
 
     /// A connection of its own to the app's database, behind the server's back: for reading

@@ -2,11 +2,12 @@
 //! time of the app's clock, with the operator as the actor.
 
 use gatekey_core::account::Account;
-use gatekey_core::api_key::ApiKeyRequest;
+use gatekey_core::api_key::{ApiKeyRequest, KeyOwner};
 use gatekey_core::api_key_creation::create_api_key;
 use gatekey_core::audit::{Actor, AuditAction, AuditEntry};
 use gatekey_core::password::hash_password;
 use gatekey_core::role::Role;
+use gatekey_core::role_scopes::load_account_scopes;
 use gatekey_core::scope::ScopeSet;
 use gatekey_core::store::{AccountStore, UserStore};
 use gatekey_core::user::Member;
@@ -93,11 +94,15 @@ impl TestApp {
             scopes: scopes.map(|s| ScopeSet::parse(s).expect("scopes")),
             expires_at,
         };
+        let held = load_account_scopes(self.store(), member.membership.account_id)
+            .await
+            .expect("what the roles hold");
+        let role_scopes = held.held_by(member.membership.role);
         let (_, secret) = create_api_key(
             self.store(),
             self.now(),
-            member.into(),
-            ScopeSet::ALL,
+            KeyOwner::new(member, role_scopes),
+            role_scopes.clone(),
             request,
             &Actor::operator(),
         )

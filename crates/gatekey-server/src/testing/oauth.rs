@@ -4,6 +4,7 @@
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use gatekey_core::account::Account;
 use gatekey_core::audit::AuditAction;
 use gatekey_core::oauth::application::{
     new_client_id, Application, ApplicationSettings, ClientType, GrantType,
@@ -14,6 +15,7 @@ use gatekey_core::oauth::store::{
     ApplicationStore, DeviceStore, GrantStore, NewApplication, TokenStore,
 };
 use gatekey_core::oauth::token::{NewAccessToken, NewCode, NewRefreshToken};
+use gatekey_core::role::Role;
 use gatekey_core::scope::ScopeSet;
 use gatekey_core::secret::{Secret, SecretKind};
 use gatekey_core::user::Member;
@@ -129,6 +131,20 @@ impl TestApp {
         (app, seeded, client, other)
     }
 
+    /// Creates a service account of `account` named `name` with `role`, and registers a client
+    /// credentials application of `account` acting as it.
+    pub async fn service_client(
+        &self,
+        account: &Account,
+        name: &str,
+        role: Role,
+    ) -> (Member, Client) {
+        let service_account = self.service_account(account, name, role).await;
+        let spec = ClientSpec::service(&service_account);
+        let client = self.register_client(account.id, spec).await;
+        (service_account, client)
+    }
+
     /// Starts a device authorization (RFC 8628 section 3.1) for `application` straight through
     /// the store, good for ten minutes; returns its user code.
     pub async fn start_device_authorization(&self, application: &Application) -> String {
@@ -138,7 +154,7 @@ impl TestApp {
             hash: Secret::generate(SecretKind::DeviceCode).hash(),
             user_code: user_code.clone(),
             application_id: application.id,
-            scopes: application.scopes,
+            scopes: application.scopes.clone(),
             created_at: now,
             expires_at: now + Duration::minutes(10),
         };
@@ -264,7 +280,7 @@ impl TestApp {
             hash: code.hash(),
             grant_id: grant.id,
             redirect_uri: redirect_uri.into(),
-            scopes: grant.scopes,
+            scopes: grant.scopes.clone(),
             code_challenge: challenge.map(str::to_owned),
             created_at: now,
             expires_at: now + lifetime,
@@ -284,14 +300,14 @@ impl TestApp {
                 grant.id,
                 NewAccessToken {
                     hash: access.hash(),
-                    scopes: grant.scopes,
+                    scopes: grant.scopes.clone(),
                     created_at: now,
                     expires_at: now + lifetime,
                     code_id: None,
                 },
                 Some(NewRefreshToken {
                     hash: refresh.hash(),
-                    scopes: grant.scopes,
+                    scopes: grant.scopes.clone(),
                     created_at: now,
                     expires_at: now + lifetime,
                 }),

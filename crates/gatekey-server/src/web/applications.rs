@@ -2,6 +2,8 @@
 //! `POST /applications/{id}/delete`, for admins. The section that shows them is in
 //! `applications_section`.
 
+use std::collections::HashMap;
+
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -13,6 +15,7 @@ use gatekey_core::oauth::application::{
     ApplicationInputError, ApplicationSettings, ClientType, GrantType,
 };
 use gatekey_core::oauth::store::ApplicationStore;
+use gatekey_core::scope_catalogue::ScopeCatalogue;
 use serde::Deserialize;
 
 use super::csrf_form::{CsrfChecked, CsrfForm};
@@ -36,19 +39,20 @@ pub struct RegisterApplicationForm {
     grant_refresh_token: Option<String>,
     grant_client_credentials: Option<String>,
     grant_device_code: Option<String>,
-    scope_read: Option<String>,
-    scope_write: Option<String>,
-    scope_admin: Option<String>,
     implicit_allowed: Option<String>,
     introspect: Option<String>,
     /// A user id, or empty for none.
     #[serde(default)]
     service_account_id: String,
+    /// The ticked `scope_<name>` boxes, among the other fields.
+    #[serde(flatten)]
+    boxes: HashMap<String, String>,
 }
 
 /// The settings a form asks for, or why it cannot be read.
 fn form_settings(
     form: &RegisterApplicationForm,
+    catalogue: &ScopeCatalogue,
 ) -> Result<(ClientType, ApplicationSettings), String> {
     let client_type: ClientType = form
         .client_type
@@ -65,7 +69,7 @@ fn form_settings(
             grant_types.push(grant);
         }
     }
-    let scopes = ticked_scopes(&form.scope_read, &form.scope_write, &form.scope_admin);
+    let scopes = ticked_scopes(&form.boxes, catalogue).map_err(|e| e.to_string())?;
     let service_account_id = match form.service_account_id.trim() {
         "" => None,
         id => Some(
@@ -110,7 +114,8 @@ pub async fn register_application(
         signed_in: SignedInAdmin(web),
         fields: form,
     } = form;
-    let (client_type, settings) = match form_settings(&form) {
+    let catalogue = state.scopes.catalogue(&state.store).await?;
+    let (client_type, settings) = match form_settings(&form, &catalogue) {
         Ok(parsed) => parsed,
         Err(error) => return refuse(&state, &web, &error).await,
     };

@@ -6,12 +6,12 @@ use gatekey_core::oauth::application::Application;
 use gatekey_core::oauth::store::ApplicationStore;
 use gatekey_core::page::PageRequest;
 use gatekey_core::principal::Principal;
-use gatekey_core::scope::Scope;
 use gatekey_core::secret::Secret;
 use gatekey_core::store::{StoreError, UserStore};
 use gatekey_core::user::UserKind;
 use maud::{html, Markup};
 
+use super::scope_boxes::scope_boxes;
 use crate::state::AppState;
 
 /// The notice shown once after registering: the client id, and a confidential client's secret
@@ -50,6 +50,8 @@ pub async fn applications_section(
         .store
         .list_members(Some(principal.account.id), Some(UserKind::Service), all)
         .await?;
+    let catalogue = state.scopes.catalogue(&state.store).await?;
+    let every_scope = catalogue.every_scope();
     Ok(html! {
         section #applications {
             h2 { "Applications" }
@@ -98,11 +100,7 @@ pub async fn applications_section(
                     label { input type="checkbox" name="grant_device_code" value="on"; " device code" }
                 }
                 label { "Scopes" }
-                div.inline {
-                    @for scope in Scope::ALL {
-                        label { input type="checkbox" name={ "scope_" (scope.as_str()) } value="on" checked; " " (scope.as_str()) }
-                    }
-                }
+                (scope_boxes(&every_scope, &every_scope, &catalogue))
                 label for="app-service-account" { "Service account (client credentials act as it)" }
                 select #app-service-account name="service_account_id" {
                     option value="" { "none" }

@@ -18,6 +18,7 @@ use super::applications_section::{applications_section, created_notice};
 use super::layout::{display_time, html_response, page};
 use super::page_error::PageError;
 use super::password_page::{password_form, render_password_page};
+use super::scope_boxes::scope_boxes;
 use super::signed_in::SignedInToChangePassword;
 use crate::auth::session::WebSession;
 use crate::background::flush_usage;
@@ -100,7 +101,8 @@ async fn home_body(
         )
         .await?;
     let csrf = web.session.csrf_token.as_str();
-    let grantable = p.role.scopes();
+    let grantable = &p.role_scopes;
+    let catalogue = state.scopes.catalogue(&state.store).await?;
     let accounts = state.store.memberships_of(p.user.id).await?;
     let admin = if p.may(Scope::Admin) {
         Some(admin_sections(state, p, csrf, messages.application_error).await?)
@@ -169,11 +171,7 @@ async fn home_body(
                 label for="key-name" { "Name" }
                 input #key-name type="text" name="name" required maxlength="100" placeholder="e.g. reporting script";
                 label { "Scopes" }
-                div.inline {
-                    @for scope in grantable.iter() {
-                        label { input type="checkbox" name={ "scope_" (scope.as_str()) } value="on" checked; " " (scope.as_str()) }
-                    }
-                }
+                (scope_boxes(grantable, grantable, &catalogue))
                 label for="key-expiry" { "Expires" }
                 select #key-expiry name="expires_in_days" {
                     option value="" { "never" }
@@ -237,6 +235,15 @@ async fn admin_sections(
                             td { (m.membership.role) } td { @if m.user.is_disabled() { "disabled" } @else { "active" } }
                         }
                     }
+                }
+            }
+        }
+        section {
+            h2 { "Scopes" }
+            p {
+                a href="/roles" { "What each role holds in " (principal.account.name) }
+                @if principal.account.slug == state.config.operator_account {
+                    " · " a href="/scopes" { "The scope catalogue" }
                 }
             }
         }

@@ -1,5 +1,7 @@
 //! `POST /keys` and `POST /keys/{id}/revoke`: API key management from the home page.
 
+use std::collections::HashMap;
+
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -21,10 +23,10 @@ use crate::state::AppState;
 #[derive(Deserialize)]
 pub struct CreateKeyForm {
     name: String,
-    scope_read: Option<String>,
-    scope_write: Option<String>,
-    scope_admin: Option<String>,
     expires_in_days: Option<String>,
+    /// The ticked `scope_<name>` boxes, among the other fields.
+    #[serde(flatten)]
+    boxes: HashMap<String, String>,
 }
 
 /// Creates a key and shows its secret once.
@@ -37,7 +39,18 @@ pub async fn create_key(
         signed_in: SignedIn(web),
         fields: form,
     } = form;
-    let scopes = ticked_scopes(&form.scope_read, &form.scope_write, &form.scope_admin);
+    let catalogue = state.scopes.catalogue(&state.store).await?;
+    let scopes = match ticked_scopes(&form.boxes, &catalogue) {
+        Ok(scopes) => scopes,
+        Err(error) => {
+            let error = error.to_string();
+            let messages = Messages {
+                key_error: Some(&error),
+                ..Messages::default()
+            };
+            return render_home(&state, &web, StatusCode::BAD_REQUEST, messages).await;
+        }
+    };
     let now = state.clock.now();
     let days = form
         .expires_in_days
@@ -60,6 +73,7 @@ pub async fn create_key(
         membership_id: p.membership_id,
         user: &p.user,
         role: p.role,
+        role_scopes: &p.role_scopes,
     };
     let request = ApiKeyRequest {
         name: form.name.trim().to_owned(),
@@ -71,7 +85,7 @@ pub async fn create_key(
         &state.store,
         now,
         owner,
-        p.credential_scopes,
+        p.credential_scopes.clone(),
         request,
         &actor,
     )

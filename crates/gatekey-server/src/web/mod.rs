@@ -17,7 +17,9 @@ mod logout;
 pub(crate) mod page_error;
 mod password;
 mod password_page;
+mod roles_page;
 mod scope_boxes;
+mod scope_catalogue_page;
 mod session_start;
 pub(crate) mod signed_in;
 
@@ -45,6 +47,18 @@ pub fn routes() -> Router<AppState> {
             "/applications/{id}/delete",
             post(applications::delete_application),
         )
+        .route(
+            "/scopes",
+            get(scope_catalogue_page::show_scopes).post(scope_catalogue_page::create_scope),
+        )
+        .route("/scopes/{name}", post(scope_catalogue_page::update_scope))
+        .route(
+            "/scopes/{name}/delete",
+            post(scope_catalogue_page::delete_scope),
+        )
+        .route("/roles", get(roles_page::show_roles))
+        .route("/roles/{role}", post(roles_page::map_role_scopes))
+        .route("/roles/{role}/reset", post(roles_page::reset_role_scopes))
         .route("/invitations/{code}", get(invitation::show_invitation))
         .route(
             "/invitations/{code}/accept",

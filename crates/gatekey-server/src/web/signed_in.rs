@@ -80,6 +80,21 @@ pub async fn session_for<W: SignedInAs>(
     found.ok_or(PageError::NotSignedIn { next: None })
 }
 
+/// For pages that show something else to a visitor without a session; a failed lookup is still
+/// an error, not "signed out".
+impl OptionalFromRequestParts<AppState> for SignedIn {
+    type Rejection = PageError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Option<Self>, PageError> {
+        Ok(current_session(state, &parts.headers).await?.map(Self))
+    }
+}
+
+/// Finds and admits the session as kind `W` requires: the whole of each kind's extractor below
+/// (axum's trait cannot be implemented once for every kind, so each kind has its own impl).
 async fn signed_in_as<W: SignedInAs>(parts: &Parts, state: &AppState) -> Result<W, PageError> {
     W::admit(session_for::<W>(state, &parts.headers).await?)
 }
@@ -105,18 +120,5 @@ impl FromRequestParts<AppState> for SignedInAdmin {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, PageError> {
         signed_in_as(parts, state).await
-    }
-}
-
-/// For pages that show something else to a visitor without a session; a failed lookup is still
-/// an error, not "signed out".
-impl OptionalFromRequestParts<AppState> for SignedIn {
-    type Rejection = PageError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Option<Self>, PageError> {
-        Ok(current_session(state, &parts.headers).await?.map(Self))
     }
 }

@@ -35,12 +35,7 @@ async fn a_read_only_key_cannot_create_keys() {
         let read_only = app.key(&seeded.owner, Some("read")).await;
 
         let refused = app
-            .send_json(
-                Method::POST,
-                "/api/v1/api_keys",
-                &read_only,
-                json!({"name": "escalation"}),
-            )
+            .post_api_key(&read_only, json!({"name": "escalation"}))
             .await;
         assert_error(&refused, 403, "insufficient_scope");
         let challenge = refused.1["www-authenticate"].to_str().unwrap();
@@ -68,12 +63,7 @@ async fn a_new_key_never_exceeds_its_creator() {
 
         for scopes in [json!(["admin"]), json!(["read", "admin"])] {
             let wider = app
-                .send_json(
-                    Method::POST,
-                    "/api/v1/api_keys",
-                    &read_write,
-                    json!({"name": "wider", "scopes": scopes}),
-                )
+                .post_api_key(&read_write, json!({"name": "wider", "scopes": scopes}))
                 .await;
             assert_error(&wider, 400, "invalid_request");
         }
@@ -82,31 +72,16 @@ async fn a_new_key_never_exceeds_its_creator() {
             .person_with_key(&seeded.acme, "member@acme.test", Role::Member)
             .await;
         let beyond_role = app
-            .send_json(
-                Method::POST,
-                "/api/v1/api_keys",
-                &member_key,
-                json!({"name": "wider", "scopes": ["admin"]}),
-            )
+            .post_api_key(&member_key, json!({"name": "wider", "scopes": ["admin"]}))
             .await;
         assert_error(&beyond_role, 400, "invalid_request");
 
         let narrower = app
-            .send_json(
-                Method::POST,
-                "/api/v1/api_keys",
-                &read_write,
-                json!({"name": "narrower", "scopes": ["read"]}),
-            )
+            .post_api_key(&read_write, json!({"name": "narrower", "scopes": ["read"]}))
             .await;
         assert_eq!(narrower.0, 201, "{}", narrower.2);
         let by_default = app
-            .send_json(
-                Method::POST,
-                "/api/v1/api_keys",
-                &read_write,
-                json!({"name": "default"}),
-            )
+            .post_api_key(&read_write, json!({"name": "default"}))
             .await;
         assert_eq!(by_default.0, 201, "{}", by_default.2);
         assert_eq!(by_default.2["scopes"], json!(["read", "write"]));
@@ -238,14 +213,7 @@ async fn nothing_crosses_accounts() {
             .service_account(&seeded.other, "Other robot", Role::Member)
             .await;
         // Activity in B, so that B's audit log has events by B's people.
-        let made_in_b = app
-            .send_json(
-                Method::POST,
-                "/api/v1/api_keys",
-                &key_b,
-                json!({"name": "b's own"}),
-            )
-            .await;
+        let made_in_b = app.post_api_key(&key_b, json!({"name": "b's own"})).await;
         assert_eq!(made_in_b.0, 201, "{}", made_in_b.2);
         let key_in_b = made_in_b.2["id"].as_i64().unwrap();
         let secret_in_b = made_in_b.2["secret"].as_str().unwrap().to_owned();
@@ -464,12 +432,7 @@ async fn admins_create_keys_for_service_accounts_only_and_never_upwards() {
             "nothing was created for anyone else"
         );
         let empty = app
-            .send_json(
-                Method::POST,
-                "/api/v1/api_keys",
-                &admin_key,
-                json!({"name": "x", "scopes": []}),
-            )
+            .post_api_key(&admin_key, json!({"name": "x", "scopes": []}))
             .await;
         assert_error(&empty, 400, "invalid_request");
         assert!(

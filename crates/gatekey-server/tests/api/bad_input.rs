@@ -53,7 +53,7 @@ async fn malformed_bodies() {
             assert_error(&bad_name, 400, "invalid_request");
         }
         let bad_scope = send(post().json(&json!({"name": "x", "scopes": ["sudo"]}))).await;
-        assert_error(&bad_scope, 400, "invalid_request");
+        assert_error(&bad_scope, 400, "invalid_scope");
 
         let keys = send(app.request(Method::GET, "/api/v1/api_keys", &key)).await;
         assert_eq!(

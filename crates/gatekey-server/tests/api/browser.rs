@@ -14,6 +14,7 @@ use gatekey_core::oauth::application::{ApplicationSettings, ClientType, GrantTyp
 use gatekey_core::oauth::device::{display_user_code, DeviceStatus};
 use gatekey_core::role::Role;
 use gatekey_core::scope::ScopeSet;
+use gatekey_store::testing::application_settings;
 use gatekey_store::Backend;
 
 use crate::harness::{TestApp, PASSWORD};
@@ -260,13 +261,8 @@ async fn a_browser_approves_a_device_on_the_device_page() {
     }
     let (app, seeded) = TestApp::start_seeded(Backend::Sqlite).await;
     let settings = ApplicationSettings {
-        name: "Device test app".into(),
-        redirect_uris: vec![],
-        grant_types: vec![GrantType::DeviceCode],
         scopes: ScopeSet::parse("read").unwrap(),
-        implicit_allowed: false,
-        introspect: false,
-        service_account_id: None,
+        ..application_settings("Device test app", &[GrantType::DeviceCode])
     };
     let application = app
         .store_application(seeded.acme.id, "app_device", ClientType::Public, settings)

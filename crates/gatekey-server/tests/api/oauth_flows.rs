@@ -2,6 +2,8 @@
 //! server must work with a standard client unmodified.
 
 use gatekey_core::role::Role;
+use gatekey_core::user::Member;
+use oauth2::basic::BasicTokenResponse;
 use oauth2::{
     AccessToken, AuthorizationCode, PkceCodeChallenge, RefreshToken, Scope,
     TokenIntrospectionResponse, TokenResponse,
@@ -11,7 +13,44 @@ use serde_json::Value;
 use time::Duration;
 
 use crate::harness::{each_backend, send, TestApp};
-use crate::oauth_fixture::{oauth2_http, ClientSpec, REDIRECT};
+use crate::oauth_fixture::{oauth2_http, Client, ClientSpec, FullClient, REDIRECT};
+
+/// The scopes a token response grants, in order.
+fn scopes_of(token: &BasicTokenResponse) -> Vec<String> {
+    let scopes = token.scopes().expect("scope");
+    scopes.iter().map(|s| s.to_string()).collect()
+}
+
+/// A form naming `token` and what kind of token it is (RFC 7009 §2.1, RFC 7662 §2.1).
+fn hinted<'a>(token: &'a str, hint: &'a str) -> [(&'a str, &'a str); 2] {
+    [("token", token), ("token_type_hint", hint)]
+}
+
+/// `member` consents to `client` with `scopes`, and the `oauth2` crate exchanges the code the
+/// authorization endpoint would have sent back, with its PKCE verifier: the crate's client,
+/// the HTTP client it uses, and the tokens.
+async fn exchange_a_pkce_code(
+    app: &TestApp,
+    member: &Member,
+    client: &Client,
+    scopes: &str,
+) -> (FullClient, reqwest::Client, BasicTokenResponse) {
+    let grant = app.consent(member, client, scopes).await;
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let minute = Duration::seconds(60);
+    let code = app
+        .code(&grant, REDIRECT, Some(challenge.as_str()), minute)
+        .await;
+    let oauth = app.oauth2_client(client);
+    let http = oauth2_http();
+    let tokens = oauth
+        .exchange_code(AuthorizationCode::new(code))
+        .set_pkce_verifier(verifier)
+        .request_async(&http)
+        .await
+        .expect("the code exchanged with its PKCE verifier");
+    (oauth, http, tokens)
+}
 
 #[tokio::test]
 async fn the_metadata_document_names_what_works() {
@@ -92,13 +131,7 @@ async fn client_credentials_tokens_act_as_the_service_account() {
             token.expires_in(),
             Some(std::time::Duration::from_secs(3600))
         );
-        let scopes: Vec<String> = token
-            .scopes()
-            .expect("scope")
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        assert_eq!(scopes, ["read", "write"]);
+        assert_eq!(scopes_of(&token), ["read", "write"]);
 
         let me = send(app.request(Method::GET, "/api/v1/me", token.access_token().secret())).await;
         assert_eq!(me.0, 200, "{}", me.2);
@@ -117,13 +150,7 @@ async fn client_credentials_tokens_act_as_the_service_account() {
             .request_async(&http)
             .await
             .expect("client_credentials with client_secret_post");
-        let scopes: Vec<String> = narrow
-            .scopes()
-            .expect("scope")
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        assert_eq!(scopes, ["read"]);
+        assert_eq!(scopes_of(&narrow), ["read"]);
 
         let raw = app
             .token(&client, &[("grant_type", "client_credentials")])
@@ -140,25 +167,8 @@ async fn client_credentials_tokens_act_as_the_service_account() {
 async fn authorization_code_with_pkce_then_refresh_then_revoke() {
     each_backend(|backend| async move {
         let (app, seeded, client) = TestApp::start_with_client(backend, ClientSpec::public()).await;
-        let grant = app.consent(&seeded.owner, &client, "read write").await;
-        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-        let code = app
-            .code(
-                &grant,
-                REDIRECT,
-                Some(challenge.as_str()),
-                Duration::seconds(60),
-            )
-            .await;
-        let oauth = app.oauth2_client(&client);
-        let http = oauth2_http();
-
-        let first = oauth
-            .exchange_code(AuthorizationCode::new(code))
-            .set_pkce_verifier(verifier)
-            .request_async(&http)
-            .await
-            .expect("code exchanged by a public client with PKCE");
+        let (oauth, http, first) =
+            exchange_a_pkce_code(&app, &seeded.owner, &client, "read write").await;
         let refresh = first.refresh_token().expect("a refresh token").clone();
         let me = send(app.request(Method::GET, "/api/v1/me", first.access_token().secret())).await;
         assert_eq!(me.0, 200, "{}", me.2);
@@ -181,25 +191,13 @@ async fn authorization_code_with_pkce_then_refresh_then_revoke() {
             .expect("refreshed");
         let rotated = second.refresh_token().expect("a new refresh token").clone();
         assert_ne!(rotated.secret(), refresh.secret());
-        let scopes: Vec<String> = second
-            .scopes()
-            .expect("scope")
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        assert_eq!(scopes, ["read"]);
+        assert_eq!(scopes_of(&second), ["read"]);
         let third = oauth
             .exchange_refresh_token(&rotated)
             .request_async(&http)
             .await
             .expect("the rotated token keeps the original scope");
-        let scopes: Vec<String> = third
-            .scopes()
-            .expect("scope")
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        assert_eq!(scopes, ["read", "write"]);
+        assert_eq!(scopes_of(&third), ["read", "write"]);
 
         // Revoking the refresh token ends its family, access tokens too. (The library refuses
         // a revocation URL without TLS, as RFC 7009 §5 asks, so this one is sent raw.)
@@ -225,24 +223,9 @@ async fn a_confidential_client_exchanges_a_code_and_introspects() {
     each_backend(|backend| async move {
         let (app, seeded, client) =
             TestApp::start_with_client(backend, ClientSpec::confidential()).await;
-        let grant = app.consent(&seeded.owner, &client, "read").await;
-        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-        let code = app
-            .code(
-                &grant,
-                REDIRECT,
-                Some(challenge.as_str()),
-                Duration::seconds(60),
-            )
-            .await;
-        let oauth = app.oauth2_client(&client);
-        let http = oauth2_http();
-        let tokens = oauth
-            .exchange_code(AuthorizationCode::new(code))
-            .set_pkce_verifier(verifier)
-            .request_async(&http)
-            .await
-            .expect("code exchanged with Basic authentication");
+        // The crate authenticates a confidential client with HTTP Basic.
+        let (oauth, http, tokens) =
+            exchange_a_pkce_code(&app, &seeded.owner, &client, "read").await;
 
         let access = AccessToken::new(tokens.access_token().secret().clone());
         let seen = oauth
@@ -262,10 +245,7 @@ async fn a_confidential_client_exchanges_a_code_and_introspects() {
             .post_as(
                 &client,
                 "/oauth/revoke",
-                &[
-                    ("token", access.secret()),
-                    ("token_type_hint", "access_token"),
-                ],
+                &hinted(access.secret(), "access_token"),
             )
             .await;
         assert_eq!(revoked.0, 200, "{}", revoked.2);
@@ -282,10 +262,7 @@ async fn a_confidential_client_exchanges_a_code_and_introspects() {
             .post_as(
                 &client,
                 "/oauth/introspect",
-                &[
-                    ("token", refresh.secret()),
-                    ("token_type_hint", "refresh_token"),
-                ],
+                &hinted(refresh.secret(), "refresh_token"),
             )
             .await;
         assert_eq!(raw.2["active"], Value::Bool(true), "{}", raw.2);

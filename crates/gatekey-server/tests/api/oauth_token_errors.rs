@@ -2,13 +2,15 @@
 //! §5.1 and §5.2 require (`Cache-Control: no-store`, `Pragma: no-cache`, `WWW-Authenticate`).
 
 use gatekey_core::oauth::application::{ClientType, GrantType};
+use gatekey_core::oauth::grant::Grant;
 use gatekey_core::role::Role;
+use gatekey_store::Backend;
 use reqwest::header::{HeaderMap, CONTENT_TYPE, WWW_AUTHENTICATE};
 use reqwest::Method;
 use serde_json::Value;
 use time::Duration;
 
-use crate::harness::{assert_error, each_backend, send, TestApp};
+use crate::harness::{assert_error, each_backend, send, Seeded, TestApp};
 use crate::oauth_fixture::{assert_no_store, basic_header, Client, ClientSpec, REDIRECT};
 
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
@@ -37,6 +39,12 @@ fn secret(client: &Client) -> &str {
     client.secret.as_deref().expect("a confidential client")
 }
 
+/// Posts `form` to the token endpoint, with Basic authentication as `basic` (id, secret) when
+/// given.
+async fn post_token(app: &TestApp, basic: Option<(&str, &str)>, form: &[(&str, &str)]) -> Answer {
+    app.post_form("/oauth/token", basic, form).await
+}
+
 #[tokio::test]
 async fn malformed_requests_are_invalid_request() {
     each_backend(|backend| async move {
@@ -60,31 +68,12 @@ async fn malformed_requests_are_invalid_request() {
         .await;
         refused(&json, 400, "invalid_request");
 
-        let repeated = app
-            .post_form(
-                "/oauth/token",
-                basic,
-                &[
-                    ("grant_type", "refresh_token"),
-                    ("grant_type", "client_credentials"),
-                ],
-            )
-            .await;
-        refused(&repeated, 400, "invalid_request");
-
-        let missing = app
-            .post_form("/oauth/token", basic, &[("scope", "read")])
-            .await;
-        refused(&missing, 400, "invalid_request");
-
         for unknown in [
             "password",
             "implicit",
             "urn:ietf:params:oauth:grant-type:saml2-bearer",
         ] {
-            let answer = app
-                .post_form("/oauth/token", basic, &[("grant_type", unknown)])
-                .await;
+            let answer = post_token(&app, basic, &[("grant_type", unknown)]).await;
             refused(&answer, 400, "unsupported_grant_type");
         }
 
@@ -99,18 +88,24 @@ async fn malformed_requests_are_invalid_request() {
         .await;
         refused(&in_url, 400, "invalid_request");
 
-        let missing_code = app
-            .post_form(
-                "/oauth/token",
-                basic,
-                &[("grant_type", "authorization_code")],
-            )
-            .await;
-        refused(&missing_code, 400, "invalid_request");
-        let missing_refresh = app
-            .post_form("/oauth/token", basic, &[("grant_type", "refresh_token")])
-            .await;
-        refused(&missing_refresh, 400, "invalid_request");
+        let invalid: [&[(&str, &str)]; 4] = [
+            // A parameter twice (RFC 6749 §3.2).
+            &[
+                ("grant_type", "refresh_token"),
+                ("grant_type", "client_credentials"),
+            ],
+            // No grant type.
+            &[("scope", "read")],
+            // No code.
+            &[("grant_type", "authorization_code")],
+            // No refresh token.
+            &[("grant_type", "refresh_token")],
+        ];
+        for form in invalid {
+            let answer = post_token(&app, basic, form).await;
+            assert_eq!(answer.0, 400, "{form:?}: {}", answer.2);
+            refused(&answer, 400, "invalid_request");
+        }
         app.stop().await;
     })
     .await;
@@ -123,55 +118,19 @@ async fn client_authentication_failures_are_invalid_client() {
             TestApp::start_with_clients(backend, ClientSpec::confidential(), ClientSpec::public())
                 .await;
         let form = [("grant_type", "refresh_token"), ("refresh_token", "x")];
+        let by_id = [&form[..], &[("client_id", confidential.id.as_str())]].concat();
+        let wrong_post = [&by_id[..], &[("client_secret", "gk_cs_wrong")]].concat();
 
-        let wrong_basic = app
-            .post_form(
-                "/oauth/token",
-                Some((&confidential.id, "gk_cs_wrong")),
-                &form,
-            )
-            .await;
-        client_refused(&wrong_basic);
-
-        let wrong_post = app
-            .post_form(
-                "/oauth/token",
-                None,
-                &[
-                    ("grant_type", "refresh_token"),
-                    ("refresh_token", "x"),
-                    ("client_id", &confidential.id),
-                    ("client_secret", "gk_cs_wrong"),
-                ],
-            )
-            .await;
-        client_refused(&wrong_post);
-
-        let no_secret = app
-            .post_form(
-                "/oauth/token",
-                None,
-                &[
-                    ("grant_type", "refresh_token"),
-                    ("refresh_token", "x"),
-                    ("client_id", &confidential.id),
-                ],
-            )
-            .await;
-        client_refused(&no_secret);
-
-        let unknown = app
-            .post_form("/oauth/token", Some(("app_nobody", "secret")), &form)
-            .await;
-        client_refused(&unknown);
-
-        let anonymous = app.post_form("/oauth/token", None, &form).await;
-        client_refused(&anonymous);
-
-        let public_with_secret = app
-            .post_form("/oauth/token", Some((&public.id, "gk_cs_made_up")), &form)
-            .await;
-        client_refused(&public_with_secret);
+        let wrong_basic = Some((confidential.id.as_str(), "gk_cs_wrong"));
+        client_refused(&post_token(&app, wrong_basic, &form).await);
+        client_refused(&post_token(&app, None, &wrong_post).await);
+        // A confidential client's id without its secret.
+        client_refused(&post_token(&app, None, &by_id).await);
+        let unknown = Some(("app_nobody", "secret"));
+        client_refused(&post_token(&app, unknown, &form).await);
+        client_refused(&post_token(&app, None, &form).await);
+        let public_with_secret = Some((public.id.as_str(), "gk_cs_made_up"));
+        client_refused(&post_token(&app, public_with_secret, &form).await);
 
         let bearer = send(
             app.http
@@ -182,18 +141,14 @@ async fn client_authentication_failures_are_invalid_client() {
         .await;
         client_refused(&bearer);
 
-        let both = app
-            .post_form(
-                "/oauth/token",
-                Some((&confidential.id, secret(&confidential))),
-                &[
-                    ("grant_type", "refresh_token"),
-                    ("refresh_token", "x"),
-                    ("client_secret", secret(&confidential)),
-                ],
-            )
-            .await;
-        refused(&both, 400, "invalid_request");
+        // Basic and client_secret in the body at once (RFC 6749 §2.3.1 allows one method).
+        let basic = Some((confidential.id.as_str(), secret(&confidential)));
+        let also_in_body = [&form[..], &[("client_secret", secret(&confidential))]].concat();
+        refused(
+            &post_token(&app, basic, &also_in_body).await,
+            400,
+            "invalid_request",
+        );
 
         // RFC 6749 §2.3.1: id and secret are form-url-encoded before Base64, so a client may
         // escape any character; the server decodes after Base64.
@@ -233,24 +188,16 @@ async fn failed_client_authentications_are_throttled_per_client() {
         )
         .await;
         let form = [("grant_type", "refresh_token"), ("refresh_token", "x")];
+        let guess = Some((target.id.as_str(), "gk_cs_guess"));
         for _ in 0..20 {
-            let answer = app
-                .post_form("/oauth/token", Some((&target.id, "gk_cs_guess")), &form)
-                .await;
-            client_refused(&answer);
+            client_refused(&post_token(&app, guess, &form).await);
         }
-        let right = app
-            .post_form("/oauth/token", Some((&target.id, secret(&target))), &form)
-            .await;
-        refused(&right, 429, "invalid_client");
-        assert!(right.1.get("retry-after").is_some(), "Retry-After");
-        let other = app
-            .post_form(
-                "/oauth/token",
-                Some((&bystander.id, secret(&bystander))),
-                &form,
-            )
-            .await;
+        let right = Some((target.id.as_str(), secret(&target)));
+        let throttled = post_token(&app, right, &form).await;
+        refused(&throttled, 429, "invalid_client");
+        assert!(throttled.1.get("retry-after").is_some(), "Retry-After");
+        let bystander = Some((bystander.id.as_str(), secret(&bystander)));
+        let other = post_token(&app, bystander, &form).await;
         refused(&other, 400, "invalid_grant");
         app.stop().await;
     })
@@ -269,47 +216,31 @@ async fn client_credentials_refusals() {
             .await;
         let cc = [("grant_type", "client_credentials")];
 
-        let code_client = app
-            .register_client(seeded.acme.id, ClientSpec::confidential())
-            .await;
-        let answer = app.token(&code_client, &cc).await;
-        refused(&answer, 400, "unauthorized_client");
-
-        let public = app
-            .register_client(
-                seeded.acme.id,
+        let unauthorized = [
+            ("a client of the code flow", ClientSpec::confidential()),
+            (
+                "a public client",
                 ClientSpec {
                     client_type: ClientType::Public,
                     ..ClientSpec::service(&robot)
                 },
-            )
-            .await;
-        let answer = app.token(&public, &cc).await;
-        refused(&answer, 400, "unauthorized_client");
-
-        let unlinked = app
-            .register_client(
-                seeded.acme.id,
+            ),
+            (
+                "no service account",
                 ClientSpec {
                     service_account_id: None,
                     ..ClientSpec::service(&robot)
                 },
-            )
-            .await;
-        let answer = app.token(&unlinked, &cc).await;
-        refused(&answer, 400, "unauthorized_client");
-
-        let elsewhere = app
-            .register_client(seeded.acme.id, ClientSpec::service(&stranger))
-            .await;
-        let answer = app.token(&elsewhere, &cc).await;
-        refused(&answer, 400, "unauthorized_client");
-
-        let person = app
-            .register_client(seeded.acme.id, ClientSpec::service(&seeded.owner))
-            .await;
-        let answer = app.token(&person, &cc).await;
-        refused(&answer, 400, "unauthorized_client");
+            ),
+            ("another account's", ClientSpec::service(&stranger)),
+            ("a person", ClientSpec::service(&seeded.owner)),
+        ];
+        for (case, spec) in unauthorized {
+            let client = app.register_client(seeded.acme.id, spec).await;
+            let answer = app.token(&client, &cc).await;
+            assert_eq!(answer.0, 400, "{case}: {}", answer.2);
+            refused(&answer, 400, "unauthorized_client");
+        }
 
         let linked = app
             .register_client(seeded.acme.id, ClientSpec::service(&robot))
@@ -349,41 +280,54 @@ async fn client_credentials_refusals() {
     .await;
 }
 
+/// Two public clients of `acme`, and the owner's grant of `read` to the first: the second
+/// presents what was issued to the first.
+async fn two_public_clients(backend: Backend) -> (TestApp, Seeded, Client, Client, Grant) {
+    let (app, seeded, client, other) =
+        TestApp::start_with_clients(backend, ClientSpec::public(), ClientSpec::public()).await;
+    let grant = app.consent(&seeded.owner, &client, "read").await;
+    (app, seeded, client, other, grant)
+}
+
+/// The token request redeeming `code` (RFC 6749 §4.1.3), with the `redirect_uri` and the PKCE
+/// `code_verifier` when given.
+fn code_exchange(
+    code: String,
+    redirect: Option<&str>,
+    verifier: Option<&str>,
+) -> Vec<(String, String)> {
+    let mut form = vec![
+        ("grant_type".to_owned(), "authorization_code".to_owned()),
+        ("code".to_owned(), code),
+    ];
+    if let Some(r) = redirect {
+        form.push(("redirect_uri".into(), r.into()));
+    }
+    if let Some(v) = verifier {
+        form.push(("code_verifier".into(), v.into()));
+    }
+    form
+}
+
+/// Posts `form` to the token endpoint as `client`.
+async fn post(app: &TestApp, client: &Client, form: Vec<(String, String)>) -> Answer {
+    let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    app.token(client, &pairs).await
+}
+
 #[tokio::test]
 async fn authorization_code_refusals() {
     each_backend(|backend| async move {
-        let (app, seeded, client, other) =
-            TestApp::start_with_clients(backend, ClientSpec::public(), ClientSpec::public()).await;
-        let grant = app.consent(&seeded.owner, &client, "read").await;
+        let (app, seeded, client, other, grant) = two_public_clients(backend).await;
         let minute = Duration::seconds(60);
-        let exchange =
-            |code: String, redirect: Option<&'static str>, verifier: Option<&'static str>| {
-                let mut form = vec![
-                    ("grant_type".to_owned(), "authorization_code".to_owned()),
-                    ("code".to_owned(), code),
-                ];
-                if let Some(r) = redirect {
-                    form.push(("redirect_uri".into(), r.into()));
-                }
-                if let Some(v) = verifier {
-                    form.push(("code_verifier".into(), v.into()));
-                }
-                form
-            };
-        async fn post(app: &TestApp, client: &Client, form: Vec<(String, String)>) -> Answer {
-            let pairs: Vec<(&str, &str)> =
-                form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-            app.token(client, &pairs).await
-        }
-
         let cases: Vec<(&str, Vec<(String, String)>)> = vec![
             (
                 "bogus",
-                exchange("gk_ac_nonsense".into(), Some(REDIRECT), Some(VERIFIER)),
+                code_exchange("gk_ac_nonsense".into(), Some(REDIRECT), Some(VERIFIER)),
             ),
             (
                 "expired",
-                exchange(
+                code_exchange(
                     app.code(&grant, REDIRECT, Some(CHALLENGE), -minute).await,
                     Some(REDIRECT),
                     Some(VERIFIER),
@@ -391,7 +335,7 @@ async fn authorization_code_refusals() {
             ),
             (
                 "other redirect_uri",
-                exchange(
+                code_exchange(
                     app.code(&grant, REDIRECT, Some(CHALLENGE), minute).await,
                     Some("http://127.0.0.1/cb"),
                     Some(VERIFIER),
@@ -399,7 +343,7 @@ async fn authorization_code_refusals() {
             ),
             (
                 "redirect_uri missing",
-                exchange(
+                code_exchange(
                     app.code(&grant, REDIRECT, Some(CHALLENGE), minute).await,
                     None,
                     Some(VERIFIER),
@@ -407,7 +351,7 @@ async fn authorization_code_refusals() {
             ),
             (
                 "verifier missing",
-                exchange(
+                code_exchange(
                     app.code(&grant, REDIRECT, Some(CHALLENGE), minute).await,
                     Some(REDIRECT),
                     None,
@@ -415,7 +359,7 @@ async fn authorization_code_refusals() {
             ),
             (
                 "wrong verifier",
-                exchange(
+                code_exchange(
                     app.code(&grant, REDIRECT, Some(CHALLENGE), minute).await,
                     Some(REDIRECT),
                     Some("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXK"),
@@ -423,7 +367,7 @@ async fn authorization_code_refusals() {
             ),
             (
                 "verifier without a challenge",
-                exchange(
+                code_exchange(
                     app.code(&grant, REDIRECT, None, minute).await,
                     Some(REDIRECT),
                     Some(VERIFIER),
@@ -431,7 +375,7 @@ async fn authorization_code_refusals() {
             ),
             (
                 "public client without PKCE",
-                exchange(
+                code_exchange(
                     app.code(&grant, REDIRECT, None, minute).await,
                     Some(REDIRECT),
                     None,
@@ -443,19 +387,20 @@ async fn authorization_code_refusals() {
             assert_eq!(answer.2["error"], "invalid_grant", "{case}: {}", answer.2);
             refused(&answer, 400, "invalid_grant");
         }
+        // The client redeems a code as it should: its redirect URI and its verifier.
+        let redeem = async |client: &Client, code: String| {
+            let form = code_exchange(code, Some(REDIRECT), Some(VERIFIER));
+            post(&app, client, form).await
+        };
 
-        let stolen = exchange(
-            app.code(&grant, REDIRECT, Some(CHALLENGE), minute).await,
-            Some(REDIRECT),
-            Some(VERIFIER),
-        );
-        refused(&post(&app, &other, stolen).await, 400, "invalid_grant");
+        let stolen = app.code(&grant, REDIRECT, Some(CHALLENGE), minute).await;
+        refused(&redeem(&other, stolen).await, 400, "invalid_grant");
 
         // A code whose authorization request named no redirect_uri needs none.
         let ok = post(
             &app,
             &client,
-            exchange(
+            code_exchange(
                 app.code(&grant, "", Some(CHALLENGE), minute).await,
                 None,
                 Some(VERIFIER),
@@ -469,13 +414,7 @@ async fn authorization_code_refusals() {
         // A revoked grant's code and a disabled user's code are refused.
         let revoked_code = app.code(&grant, REDIRECT, Some(CHALLENGE), minute).await;
         app.revoke_grants(&seeded.owner, &client).await;
-        let answer = post(
-            &app,
-            &client,
-            exchange(revoked_code, Some(REDIRECT), Some(VERIFIER)),
-        )
-        .await;
-        refused(&answer, 400, "invalid_grant");
+        refused(&redeem(&client, revoked_code).await, 400, "invalid_grant");
 
         let member = app
             .person(&seeded.acme, "member@acme.test", Role::Member)
@@ -485,13 +424,7 @@ async fn authorization_code_refusals() {
             .code(&member_grant, REDIRECT, Some(CHALLENGE), minute)
             .await;
         app.disable_user(&member).await;
-        let answer = post(
-            &app,
-            &client,
-            exchange(member_code, Some(REDIRECT), Some(VERIFIER)),
-        )
-        .await;
-        refused(&answer, 400, "invalid_grant");
+        refused(&redeem(&client, member_code).await, 400, "invalid_grant");
 
         // A client without the code grant may not redeem codes at all.
         let cc_only = app
@@ -515,6 +448,14 @@ async fn authorization_code_refusals() {
     .await;
 }
 
+/// The access and the refresh token of a successful token answer.
+#[track_caller]
+fn issued(answer: &Answer) -> (String, String) {
+    assert_eq!(answer.0, 200, "{}", answer.2);
+    let token = |field: &str| answer.2[field].as_str().expect(field).to_owned();
+    (token("access_token"), token("refresh_token"))
+}
+
 #[tokio::test]
 async fn a_replayed_code_is_refused_and_its_tokens_revoked() {
     each_backend(|backend| async move {
@@ -524,20 +465,11 @@ async fn a_replayed_code_is_refused_and_its_tokens_revoked() {
         let code = app
             .code(&grant, REDIRECT, Some(CHALLENGE), Duration::seconds(60))
             .await;
-        let form = [
-            ("grant_type", "authorization_code"),
-            ("code", code.as_str()),
-            ("redirect_uri", REDIRECT),
-            ("code_verifier", VERIFIER),
-        ];
-        let first = app.token(&client, &form).await;
-        assert_eq!(first.0, 200, "{}", first.2);
-        let access = first.2["access_token"].as_str().unwrap().to_owned();
-        let refresh = first.2["refresh_token"].as_str().unwrap().to_owned();
-        let me = send(app.request(Method::GET, "/api/v1/me", &access)).await;
-        assert_eq!(me.0, 200, "cached before the replay");
+        let form = code_exchange(code, Some(REDIRECT), Some(VERIFIER));
+        let (access, refresh) = issued(&post(&app, &client, form.clone()).await);
+        assert!(app.accepts(&access).await, "cached before the replay");
 
-        let replay = app.token(&client, &form).await;
+        let replay = post(&app, &client, form).await;
         refused(&replay, 400, "invalid_grant");
 
         let me = send(app.request(Method::GET, "/api/v1/me", &access)).await;
@@ -546,14 +478,10 @@ async fn a_replayed_code_is_refused_and_its_tokens_revoked() {
         refused(&refreshed, 400, "invalid_grant");
 
         let owner_key = app.key(&seeded.owner, None).await;
-        let audits = send(app.request(Method::GET, "/api/v1/audits", &owner_key)).await;
-        let replays: Vec<&Value> = audits.2["audits"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|a| a["action"] == "authorization_code.replay_detected")
-            .collect();
-        assert_eq!(replays.len(), 1, "{}", audits.2);
+        let replays = app
+            .audit_events_of(&owner_key, "authorization_code.replay_detected")
+            .await;
+        assert_eq!(replays.len(), 1, "{replays:?}");
         assert_eq!(replays[0]["credential"]["client_id"], client.id.as_str());
         app.stop().await;
     })
@@ -563,43 +491,21 @@ async fn a_replayed_code_is_refused_and_its_tokens_revoked() {
 #[tokio::test]
 async fn refresh_token_refusals() {
     each_backend(|backend| async move {
-        let (app, seeded, client, other) =
-            TestApp::start_with_clients(backend, ClientSpec::public(), ClientSpec::public()).await;
-        let grant = app.consent(&seeded.owner, &client, "read").await;
-        let refresh = |token: &str| {
-            vec![
-                ("grant_type".to_owned(), "refresh_token".to_owned()),
-                ("refresh_token".to_owned(), token.to_owned()),
-            ]
-        };
-        async fn post(app: &TestApp, client: &Client, form: Vec<(String, String)>) -> Answer {
-            let pairs: Vec<(&str, &str)> =
-                form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-            app.token(client, &pairs).await
-        }
-
-        refused(
-            &post(&app, &client, refresh("gk_rt_nonsense")).await,
-            400,
-            "invalid_grant",
-        );
+        let (app, seeded, client, other, grant) = two_public_clients(backend).await;
+        let nonsense = app.refresh(&client, "gk_rt_nonsense").await;
+        refused(&nonsense, 400, "invalid_grant");
         let (_, expired) = app.issue(&grant, -Duration::seconds(1)).await;
-        refused(
-            &post(&app, &client, refresh(&expired)).await,
-            400,
-            "invalid_grant",
-        );
+        refused(&app.refresh(&client, &expired).await, 400, "invalid_grant");
 
         let (_, live) = app.issue(&grant, Duration::hours(1)).await;
-        refused(
-            &post(&app, &other, refresh(&live)).await,
-            400,
-            "invalid_grant",
-        );
-        let mut wider = refresh(&live);
-        wider.push(("scope".into(), "read write".into()));
-        refused(&post(&app, &client, wider).await, 400, "invalid_scope");
-        let still = post(&app, &client, refresh(&live)).await;
+        refused(&app.refresh(&other, &live).await, 400, "invalid_grant");
+        let wider = [
+            ("grant_type", "refresh_token"),
+            ("refresh_token", live.as_str()),
+            ("scope", "read write"),
+        ];
+        refused(&app.token(&client, &wider).await, 400, "invalid_scope");
+        let still = app.refresh(&client, &live).await;
         assert_eq!(
             still.0, 200,
             "refusals by another client or for a wider scope leave the token usable: {}",
@@ -615,22 +521,14 @@ async fn refresh_token_refusals() {
         ))
         .await;
         assert!(deleted.0 < 300, "{}", deleted.2);
-        refused(
-            &post(&app, &client, refresh(&revoked)).await,
-            400,
-            "invalid_grant",
-        );
+        refused(&app.refresh(&client, &revoked).await, 400, "invalid_grant");
 
         let member = app
             .person(&seeded.acme, "member@acme.test", Role::Member)
             .await;
         let (_, disabled) = app.grant_with_tokens(&member, &client, "read").await;
         app.disable_user(&member).await;
-        refused(
-            &post(&app, &client, refresh(&disabled)).await,
-            400,
-            "invalid_grant",
-        );
+        refused(&app.refresh(&client, &disabled).await, 400, "invalid_grant");
         app.stop().await;
     })
     .await;
@@ -644,33 +542,20 @@ async fn a_reused_refresh_token_revokes_its_whole_family() {
         let (_, first) = app
             .grant_with_tokens(&seeded.owner, &client, "read write")
             .await;
-        async fn rotate_with(app: &TestApp, client: &Client, token: String) -> Answer {
-            let form = [
-                ("grant_type", "refresh_token"),
-                ("refresh_token", token.as_str()),
-            ];
-            app.token(client, &form).await
-        }
-        let rotate = |token: String| rotate_with(&app, &client, token);
-        let second = rotate(first.clone()).await;
-        assert_eq!(second.0, 200, "{}", second.2);
-        let third = rotate(second.2["refresh_token"].as_str().unwrap().to_owned()).await;
-        assert_eq!(third.0, 200, "{}", third.2);
-        let newest_access = third.2["access_token"].as_str().unwrap().to_owned();
-        let newest_refresh = third.2["refresh_token"].as_str().unwrap().to_owned();
-        assert_eq!(
-            send(app.request(Method::GET, "/api/v1/me", &newest_access))
-                .await
-                .0,
-            200
-        );
+        let (_, second) = issued(&app.refresh(&client, &first).await);
+        let (newest_access, newest_refresh) = issued(&app.refresh(&client, &second).await);
+        assert!(app.accepts(&newest_access).await);
 
-        let reuse = rotate(first).await;
+        let reuse = app.refresh(&client, &first).await;
         refused(&reuse, 400, "invalid_grant");
 
         let me = send(app.request(Method::GET, "/api/v1/me", &newest_access)).await;
         assert_error(&me, 401, "invalid_token");
-        refused(&rotate(newest_refresh).await, 400, "invalid_grant");
+        refused(
+            &app.refresh(&client, &newest_refresh).await,
+            400,
+            "invalid_grant",
+        );
 
         // Other grants of the same user are untouched.
         let elsewhere = app
@@ -679,22 +564,13 @@ async fn a_reused_refresh_token_revokes_its_whole_family() {
         let (other_access, _) = app
             .grant_with_tokens(&seeded.owner, &elsewhere, "read")
             .await;
-        assert_eq!(
-            send(app.request(Method::GET, "/api/v1/me", &other_access))
-                .await
-                .0,
-            200
-        );
+        assert!(app.accepts(&other_access).await);
 
         let owner_key = app.key(&seeded.owner, None).await;
-        let audits = send(app.request(Method::GET, "/api/v1/audits", &owner_key)).await;
-        let reuses: Vec<&Value> = audits.2["audits"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|a| a["action"] == "refresh_token.reuse_detected")
-            .collect();
-        assert_eq!(reuses.len(), 1, "{}", audits.2);
+        let reuses = app
+            .audit_events_of(&owner_key, "refresh_token.reuse_detected")
+            .await;
+        assert_eq!(reuses.len(), 1, "{reuses:?}");
         assert_eq!(reuses[0]["outcome"], "failure");
         assert_eq!(reuses[0]["actor_user_id"], seeded.owner.user.id);
         app.stop().await;
@@ -706,11 +582,8 @@ async fn a_reused_refresh_token_revokes_its_whole_family() {
 async fn every_token_answer_is_uncacheable_and_json() {
     each_backend(|backend| async move {
         let (app, seeded) = TestApp::start_seeded(backend).await;
-        let robot = app
-            .service_account(&seeded.acme, "Robot", Role::Member)
-            .await;
-        let client = app
-            .register_client(seeded.acme.id, ClientSpec::service(&robot))
+        let (_, client) = app
+            .service_client(&seeded.acme, "Robot", Role::Member)
             .await;
         let ok = app
             .token(&client, &[("grant_type", "client_credentials")])

@@ -7,8 +7,8 @@ use std::time::Duration as StdDuration;
 use gatekey_core::account::Account;
 use gatekey_core::audit::{Actor, AuditAction, AuditEntry};
 use gatekey_core::clock::{Clock, ManualClock};
-use gatekey_core::oauth::application::{new_client_id, ApplicationSettings, ClientType, GrantType};
-use gatekey_core::oauth::store::{ApplicationStore, GrantStore, NewApplication, TokenStore};
+use gatekey_core::oauth::application::{new_client_id, ApplicationSettings, GrantType};
+use gatekey_core::oauth::store::{ApplicationStore, GrantStore, TokenStore};
 use gatekey_core::oauth::token::{NewAccessToken, NewRefreshToken};
 use gatekey_core::password::hash_password;
 use gatekey_core::role::Role;
@@ -18,7 +18,7 @@ use gatekey_core::session::Session;
 use gatekey_core::store::{AccountStore, SessionStore};
 use gatekey_core::user::Member;
 use gatekey_core::user_admin::{create_person, PersonRequest};
-use gatekey_store::testing::TestDatabase;
+use gatekey_store::testing::{application_settings, public_application, TestDatabase};
 use gatekey_store::SqlStore;
 use time::{Duration, OffsetDateTime};
 
@@ -116,32 +116,17 @@ async fn the_purge_deletes_dead_rows_and_reuse_of_a_spent_refresh_token_is_still
             .unwrap();
         let store = server.state.store.clone();
         let (account, owner) = account_with_owner(&store, clock.as_ref()).await;
-        let app = store
-            .create_application(
-                NewApplication {
-                    client_id: new_client_id(),
-                    account_id: account.id,
-                    client_type: ClientType::Public,
-                    secret_hash: None,
-                    settings: ApplicationSettings {
-                        name: "Device".into(),
-                        redirect_uris: vec!["http://127.0.0.1/cb".into()],
-                        grant_types: vec![GrantType::DeviceCode, GrantType::RefreshToken],
-                        scopes: ScopeSet::ALL,
-                        implicit_allowed: false,
-                        introspect: false,
-                        service_account_id: None,
-                    },
-                    created_at: clock.now(),
-                },
-                operator(
-                    clock.as_ref(),
-                    AuditAction::ApplicationCreated,
-                    "application",
-                ),
-            )
-            .await
-            .unwrap();
+        let settings = ApplicationSettings {
+            redirect_uris: vec!["http://127.0.0.1/cb".into()],
+            ..application_settings("Device", &[GrantType::DeviceCode, GrantType::RefreshToken])
+        };
+        let new = public_application(&new_client_id(), account.id, settings, clock.now());
+        let created = operator(
+            clock.as_ref(),
+            AuditAction::ApplicationCreated,
+            "application",
+        );
+        let app = store.create_application(new, created).await.unwrap();
 
         // A device code asked for over HTTP, and a session.
         let started = send(
@@ -174,7 +159,7 @@ async fn the_purge_deletes_dead_rows_and_reuse_of_a_spent_refresh_token_is_still
                 grant.id,
                 NewAccessToken {
                     hash: access.hash(),
-                    scopes: grant.scopes,
+                    scopes: grant.scopes.clone(),
                     created_at: clock.now(),
                     expires_at: clock.now() + Duration::hours(1),
                     code_id: None,

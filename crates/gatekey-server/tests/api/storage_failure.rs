@@ -34,14 +34,7 @@ async fn a_lost_database_answers_503() {
         );
         let check = send(app.request(Method::GET, "/api/v1/me", &uncached)).await;
         assert_error(&check, 503, "temporarily_unavailable");
-        let create = app
-            .send_json(
-                Method::POST,
-                "/api/v1/api_keys",
-                &cached,
-                json!({"name": "lost"}),
-            )
-            .await;
+        let create = app.post_api_key(&cached, json!({"name": "lost"})).await;
         assert_error(&create, 503, "temporarily_unavailable");
         assert!(
             !create.2.to_string().contains("pool"),

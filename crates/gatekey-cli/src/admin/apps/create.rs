@@ -4,7 +4,7 @@ use clap::Args;
 use gatekey_core::audit::Actor;
 use gatekey_core::oauth::admin::{parse_grant_types, register_application};
 use gatekey_core::oauth::application::{ApplicationSettings, ClientType, GrantType};
-use gatekey_core::scope::ScopeSet;
+use gatekey_core::scope_catalogue::{ScopeCatalogue, ScopeStore};
 use gatekey_store::SqlStore;
 
 use super::{operator, GRANT_TYPES};
@@ -53,7 +53,7 @@ pub struct CreateArgs {
 
 impl CreateArgs {
     /// The settings asked for, with the defaults filled in.
-    fn settings(self) -> anyhow::Result<ApplicationSettings> {
+    fn settings(self, catalogue: &ScopeCatalogue) -> anyhow::Result<ApplicationSettings> {
         let grant_types = if self.no_grant_type {
             Vec::new()
         } else if self.grant_types.is_empty() {
@@ -62,8 +62,8 @@ impl CreateArgs {
             parse_grant_types(&self.grant_types)?
         };
         let scopes = match self.scope {
-            Some(scope) => ScopeSet::parse(&scope)?,
-            None => ScopeSet::ALL,
+            Some(scope) => catalogue.parse_input(&scope)?,
+            None => catalogue.every_scope(),
         };
         Ok(ApplicationSettings {
             name: self.name,
@@ -80,7 +80,8 @@ impl CreateArgs {
 pub async fn create_app(store: &SqlStore, out: Output, args: CreateArgs) -> anyhow::Result<()> {
     let account = account(store, &args.account).await?;
     let client_type: ClientType = args.client_type.parse()?;
-    let settings = args.settings()?;
+    let catalogue = ScopeCatalogue::new(store.scope_catalogue().await?);
+    let settings = args.settings(&catalogue)?;
     let actor = Actor::operator();
     let registered = register_application(
         store,

@@ -6,7 +6,7 @@ use gatekey_core::audit::Actor;
 use gatekey_core::oauth::admin::{
     parse_grant_types, set_introspect_all_accounts, update_application, ApplicationChanges,
 };
-use gatekey_core::scope::ScopeSet;
+use gatekey_core::scope_catalogue::{ScopeCatalogue, ScopeStore};
 use gatekey_store::SqlStore;
 
 use super::{find, operator, text, GRANT_TYPES};
@@ -80,7 +80,7 @@ fn switch(on: bool, off: bool) -> Option<bool> {
 
 impl UpdateArgs {
     /// The changes asked for, apart from `--[no-]introspect-all-accounts`.
-    fn changes(&self) -> anyhow::Result<ApplicationChanges> {
+    fn changes(&self, catalogue: &ScopeCatalogue) -> anyhow::Result<ApplicationChanges> {
         Ok(ApplicationChanges {
             name: self.name.clone(),
             redirect_uris: (!self.redirect_uris.is_empty()).then(|| self.redirect_uris.clone()),
@@ -91,7 +91,11 @@ impl UpdateArgs {
             } else {
                 Some(parse_grant_types(&self.grant_types)?)
             },
-            scopes: self.scope.as_deref().map(ScopeSet::parse).transpose()?,
+            scopes: self
+                .scope
+                .as_deref()
+                .map(|text| catalogue.parse_input(text))
+                .transpose()?,
             implicit_allowed: switch(self.implicit, self.no_implicit),
             introspect: switch(
                 self.introspect || self.introspect_all_accounts,
@@ -108,7 +112,8 @@ impl UpdateArgs {
 
 pub async fn update_app(store: &SqlStore, out: Output, args: UpdateArgs) -> anyhow::Result<()> {
     let (mut app, slug) = find(store, &args.client_id).await?;
-    let changes = args.changes()?;
+    let catalogue = ScopeCatalogue::new(store.scope_catalogue().await?);
+    let changes = args.changes(&catalogue)?;
     let all_accounts = switch(
         args.introspect_all_accounts,
         args.no_introspect_all_accounts,

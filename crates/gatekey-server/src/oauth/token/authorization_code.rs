@@ -5,7 +5,9 @@
 use axum::response::Response;
 use gatekey_core::audit::AuditAction;
 use gatekey_core::oauth::application::GrantType;
-use gatekey_core::oauth::exchange::{check_code, CodeExchange, ExchangeError};
+use gatekey_core::oauth::exchange::{
+    check_code, effective_issued_scopes, CodeExchange, ExchangeError,
+};
 use gatekey_core::oauth::store::TokenStore;
 use gatekey_core::oauth::token::{CodeRecord, CodeRedemption};
 use gatekey_core::secret::{Secret, SecretKind};
@@ -40,13 +42,21 @@ pub async fn exchange_code(request: &TokenRequest) -> Result<Response, OAuthErro
         code_verifier: form.get("code_verifier"),
     };
     check_code(&code, &exchange, holder.as_ref(), now)?;
+    // `check_code` refuses a code whose user is no longer a member.
+    let Some(holder) = holder else {
+        return Err(unknown().into());
+    };
+    let held = state.account_scopes(code.grant.account_id).await?;
+    let scopes = effective_issued_scopes(&code.scopes, app, &holder, &held)?;
     let account = state
         .store
         .account_by_id(code.grant.account_id)
         .await?
         .ok_or(StoreError::NotFound)?;
-    let refresh_scopes = app.allows(GrantType::RefreshToken).then_some(code.scopes);
-    let minted = MintedTokens::draw(state, now, code.scopes, refresh_scopes, Some(code.id));
+    let refresh_scopes = app
+        .allows(GrantType::RefreshToken)
+        .then(|| code.scopes.clone());
+    let minted = MintedTokens::draw(state, now, scopes, refresh_scopes, Some(code.id));
     state
         .store
         .issue_tokens(

@@ -24,12 +24,14 @@ pub async fn issue_for_service_account(request: &TokenRequest) -> Result<Respons
         Some(context) if Some(context.member.user.id) == app.service_account_id => context,
         _ => load_context(request).await?,
     };
-    let scopes = client_credentials_scopes(app, Some(&context.member), request.form.get("scope"))?;
-    let grant_id = if scopes.is_subset_of(context.grant.scopes) {
+    let held = state.account_scopes(app.account_id).await?;
+    let scopes =
+        client_credentials_scopes(app, Some(&context.member), &held, request.form.get("scope"))?;
+    let grant_id = if scopes.is_subset_of(&context.grant.scopes) {
         context.grant.id
     } else {
-        let allowed = client_credentials_allowed(app, context.member.membership.role);
-        grant_for(request, context.member.user.id, scopes, allowed)
+        let allowed = client_credentials_allowed(app, held.held_by(context.member.membership.role));
+        grant_for(request, context.member.user.id, &scopes, allowed)
             .await?
             .id
     };
@@ -52,14 +54,19 @@ async fn load_context(request: &TokenRequest) -> Result<Arc<ServiceAccountContex
         Some(user_id) => state.store.member(app.account_id, user_id).await?,
         None => None,
     };
-    let scopes =
-        client_credentials_scopes(app, service_account.as_ref(), request.form.get("scope"))?;
+    let held = state.account_scopes(app.account_id).await?;
+    let scopes = client_credentials_scopes(
+        app,
+        service_account.as_ref(),
+        &held,
+        request.form.get("scope"),
+    )?;
     // The rules above refuse a client without a usable service account; this cannot fail.
     let Some(member) = service_account else {
         return Err(OAuthError::unavailable(&StoreError::NotFound));
     };
-    let allowed = client_credentials_allowed(app, member.membership.role);
-    let grant = grant_for(request, member.user.id, scopes, allowed).await?;
+    let allowed = client_credentials_allowed(app, held.held_by(member.membership.role));
+    let grant = grant_for(request, member.user.id, &scopes, allowed).await?;
     let account = state
         .store
         .account_by_id(app.account_id)
@@ -82,7 +89,7 @@ async fn load_context(request: &TokenRequest) -> Result<Arc<ServiceAccountContex
 async fn grant_for(
     request: &TokenRequest,
     user_id: i64,
-    scopes: ScopeSet,
+    scopes: &ScopeSet,
     allowed: ScopeSet,
 ) -> Result<Grant, OAuthError> {
     let state = &request.state;
@@ -92,7 +99,7 @@ async fn grant_for(
         .active_grant(user_id, app.account_id, app.id)
         .await?
     {
-        if scopes.is_subset_of(grant.scopes) {
+        if scopes.is_subset_of(&grant.scopes) {
             return Ok(grant);
         }
     }

@@ -5,7 +5,7 @@
 use axum::response::Response;
 use gatekey_core::oauth::application::GrantType;
 use gatekey_core::oauth::device::{check_device_poll, unknown_device_code, DeviceRefusal};
-use gatekey_core::oauth::exchange::ExchangeError;
+use gatekey_core::oauth::exchange::{effective_issued_scopes, ExchangeError};
 use gatekey_core::oauth::store::{DeviceStore, TokenStore};
 use gatekey_core::secret::{Secret, SecretKind};
 use gatekey_core::store::{AccountStore, StoreError, UserStore};
@@ -42,12 +42,20 @@ pub async fn poll_device(request: &TokenRequest) -> Result<Response, OAuthError>
             return Err(ExchangeError::from(refusal).into());
         }
     };
+    // `check_device_poll` refuses a grant whose user is no longer a member.
+    let Some(holder) = holder else {
+        return Err(invalid());
+    };
+    let held = state.account_scopes(issue.grant.account_id).await?;
+    let scopes = effective_issued_scopes(&issue.scopes, app, &holder, &held)?;
     // Exactly one poll collects the tokens.
     if !state.store.redeem_device_code(device.id).await? {
         return Err(invalid());
     }
-    let refresh_scopes = app.allows(GrantType::RefreshToken).then_some(issue.scopes);
-    let minted = MintedTokens::draw(state, now, issue.scopes, refresh_scopes, None);
+    let refresh_scopes = app
+        .allows(GrantType::RefreshToken)
+        .then(|| issue.scopes.clone());
+    let minted = MintedTokens::draw(state, now, scopes, refresh_scopes, None);
     state
         .store
         .issue_tokens(

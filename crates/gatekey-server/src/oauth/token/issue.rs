@@ -101,7 +101,7 @@ impl MintedTokens {
         let access = Secret::generate(SecretKind::AccessToken);
         let access_record = NewAccessToken {
             hash: access.hash(),
-            scopes,
+            scopes: scopes.clone(),
             created_at: now,
             expires_at: after(now, state.config.access_token_ttl),
             code_id,

@@ -24,7 +24,8 @@ pub async fn exchange_refresh_token(request: &TokenRequest) -> Result<Response, 
     };
     let now = state.clock.now();
     let app = &request.client.application;
-    let access_scopes = match check_refresh(&token, app, request.form.get("scope"), now)? {
+    let held = state.account_scopes(token.account.id).await?;
+    let access_scopes = match check_refresh(&token, app, &held, request.form.get("scope"), now)? {
         RefreshDecision::Rotate { access_scopes } => access_scopes,
         RefreshDecision::Reused => return Err(revoke_reused_family(request, &token).await),
     };
@@ -33,7 +34,7 @@ pub async fn exchange_refresh_token(request: &TokenRequest) -> Result<Response, 
     };
     // RFC 6749 §6: the new refresh token keeps the spent one's scope, whatever the access
     // token was narrowed to.
-    let minted = MintedTokens::draw(state, now, access_scopes, Some(token.scopes), None);
+    let minted = MintedTokens::draw(state, now, access_scopes, Some(token.scopes.clone()), None);
     let Some(refresh) = minted.refresh_record() else {
         return Err(unknown().into());
     };
