@@ -17,6 +17,7 @@ mod json_output;
 #[cfg(unix)]
 mod readme_walkthrough;
 mod replicas;
+mod resource_server_examples;
 mod scopes;
 mod serve;
 mod user;

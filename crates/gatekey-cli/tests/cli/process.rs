@@ -2,7 +2,7 @@
 #![allow(dead_code)] // Helpers are shared by test modules; not every module uses each one.
 
 use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, ChildStdout, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -63,6 +63,19 @@ pub fn admin_json(database_url: &str, args: &[&str]) -> serde_json::Value {
     serde_json::from_slice(&output.stdout).expect("one JSON document")
 }
 
+/// The lines `stdout` prints, read on a thread so that a full pipe never blocks the child.
+pub fn lines_of(stdout: ChildStdout) -> mpsc::Receiver<String> {
+    let (lines_tx, lines_rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if lines_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    lines_rx
+}
+
 /// A running `gatekey serve`; killed when dropped.
 pub struct Server {
     pub child: Child,
@@ -105,15 +118,7 @@ impl Server {
             url: String::new(),
             banner: Vec::new(),
         };
-        let stdout = server.child.stdout.take().expect("stdout");
-        let (lines_tx, lines_rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if lines_tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
+        let lines_rx = lines_of(server.child.stdout.take().expect("stdout"));
         loop {
             let line = lines_rx
                 .recv_timeout(Duration::from_secs(60))
