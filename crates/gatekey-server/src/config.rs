@@ -60,6 +60,8 @@ pub struct Config {
     pub session: SessionConfig,
     /// The operations endpoints.
     pub operations: OperationsConfig,
+    /// Stopping.
+    pub shutdown: ShutdownConfig,
 }
 
 /// HTTP limits.
@@ -168,6 +170,7 @@ impl Default for Config {
             device_authorization: DeviceAuthorizationConfig::default(),
             session: SessionConfig::default(),
             operations: OperationsConfig::default(),
+            shutdown: ShutdownConfig::default(),
         }
     }
 }
@@ -321,6 +324,32 @@ impl OperationsConfig {
     }
 }
 
+/// Stopping on `SIGTERM` or Ctrl-C (see docs/configuration.md, `[shutdown]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ShutdownConfig {
+    /// Seconds the connections open at the stop have to finish their requests; those still open
+    /// then are closed, and the server exits.
+    pub drain_timeout: u64,
+}
+
+impl Default for ShutdownConfig {
+    fn default() -> Self {
+        Self { drain_timeout: 30 }
+    }
+}
+
+impl ShutdownConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.drain_timeout == 0 {
+            return Err(ConfigError::Invalid(
+                "shutdown.drain_timeout must be more than 0 seconds".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// Values given on the command line; `None` leaves the layers below in force. `Debug` shows
 /// `database_url` without its password.
 #[derive(Clone, Default, Serialize)]
@@ -366,6 +395,7 @@ impl fmt::Debug for Config {
             .field("device_authorization", &self.device_authorization)
             .field("session", &self.session)
             .field("operations", &self.operations)
+            .field("shutdown", &self.shutdown)
             .finish_non_exhaustive()
     }
 }
@@ -484,6 +514,7 @@ impl Config {
             ));
         }
         self.operations.validate(&self.cache)?;
+        self.shutdown.validate()?;
         Ok(())
     }
 }
@@ -662,6 +693,21 @@ mod tests {
                     error.to_string().contains("session.idle_timeout"),
                     "{error}"
                 );
+            }
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_drain_timeout_must_be_positive() {
+        Jail::expect_with(|jail| {
+            let config = load_in(jail, None, &ConfigOverrides::default()).expect("defaults");
+            assert_eq!(config.shutdown.drain_timeout, 30);
+            for (value, named) in [("0", "shutdown.drain_timeout"), ("-1", "drain_timeout")] {
+                jail.set_env("GATEKEY_SHUTDOWN__DRAIN_TIMEOUT", value);
+                let error = load_in(jail, None, &ConfigOverrides::default()).expect_err(value);
+                let message = error.to_string().to_lowercase();
+                assert!(message.contains(named), "{value}: {error}");
             }
             Ok(())
         });
