@@ -126,6 +126,9 @@ pub struct CacheConfig {
     pub credential_ttl: u64,
     /// Milliseconds between polls of the invalidation feed.
     pub invalidation_poll_ms: u64,
+    /// Milliseconds since the invalidation feed was last read past which no cached credential
+    /// or client record is trusted: every lookup goes to the database.
+    pub max_staleness_ms: u64,
     /// Seconds between writes of API keys' `last_used_at`.
     pub last_used_flush: u64,
 }
@@ -222,6 +225,7 @@ impl Default for CacheConfig {
         Self {
             credential_ttl: 60,
             invalidation_poll_ms: 250,
+            max_staleness_ms: 5000,
             last_used_flush: 5,
         }
     }
@@ -513,6 +517,12 @@ impl Config {
                 "cache intervals must be more than 0".into(),
             ));
         }
+        if self.cache.max_staleness_ms <= self.cache.invalidation_poll_ms {
+            return Err(ConfigError::Invalid(format!(
+                "cache.max_staleness_ms ({}) must be more than cache.invalidation_poll_ms ({})",
+                self.cache.max_staleness_ms, self.cache.invalidation_poll_ms
+            )));
+        }
         self.operations.validate(&self.cache)?;
         self.shutdown.validate()?;
         Ok(())
@@ -709,6 +719,24 @@ mod tests {
                 let message = error.to_string().to_lowercase();
                 assert!(message.contains(named), "{value}: {error}");
             }
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_cache_staleness_bound_must_outlast_a_poll() {
+        Jail::expect_with(|jail| {
+            let config = load_in(jail, None, &ConfigOverrides::default()).expect("defaults");
+            assert_eq!(config.cache.max_staleness_ms, 5000);
+            for value in ["0", "-1", "250"] {
+                jail.set_env("GATEKEY_CACHE__MAX_STALENESS_MS", value);
+                let error = load_in(jail, None, &ConfigOverrides::default()).expect_err(value);
+                let message = error.to_string().to_lowercase();
+                assert!(message.contains("max_staleness_ms"), "{value}: {error}");
+            }
+            jail.set_env("GATEKEY_CACHE__MAX_STALENESS_MS", "251");
+            let config = load_in(jail, None, &ConfigOverrides::default()).expect("251");
+            assert_eq!(config.cache.max_staleness_ms, 251);
             Ok(())
         });
     }

@@ -17,7 +17,7 @@ use tokio::time::Instant;
 use crate::harness::{assert_error, seed, send, DatabaseProxy, TestApp};
 
 /// Whether the PostgreSQL tests are configured; SQLite has nothing to cut.
-fn postgres_configured() -> bool {
+pub fn postgres_configured() -> bool {
     let configured = gatekey_store::testing::backends().contains(&Backend::Postgres);
     if !configured {
         eprintln!("database outages are tested on PostgreSQL only; it is not configured");
@@ -25,18 +25,34 @@ fn postgres_configured() -> bool {
     configured
 }
 
+/// An app on PostgreSQL behind a proxy the test controls.
+pub struct BehindProxy {
+    /// The app, whose database connections all go through the proxy.
+    pub app: TestApp,
+    /// The proxy.
+    pub proxy: Arc<DatabaseProxy>,
+    /// The app's database, reached directly: another replica's or an operator's way in.
+    pub direct_url: String,
+}
+
 /// Starts the app on PostgreSQL through a proxy the test controls.
 pub async fn start_behind_proxy(
     configure: impl FnOnce(&mut gatekey_server::Config),
-) -> (TestApp, Arc<DatabaseProxy>) {
+) -> BehindProxy {
     let url = std::env::var(gatekey_store::testing::POSTGRES_URL_VAR).expect("PostgreSQL");
     let proxy = DatabaseProxy::start(&url).await;
+    let mut direct_url = String::new();
     let app = TestApp::start_with(Backend::Postgres, |config| {
+        direct_url.clone_from(&config.database_url);
         config.database_url = proxy.route(&config.database_url);
         configure(config);
     })
     .await;
-    (app, proxy)
+    BehindProxy {
+        app,
+        proxy,
+        direct_url,
+    }
 }
 
 /// Asks `path` (with `key`, unless empty) until it answers `status`; how long that took, or
@@ -67,7 +83,7 @@ async fn an_outage_is_answered_at_once_and_recovery_is_quick() {
     if !postgres_configured() {
         return;
     }
-    let (app, proxy) = start_behind_proxy(|_| {}).await;
+    let BehindProxy { app, proxy, .. } = start_behind_proxy(|_| {}).await;
     let seeded = seed(&app).await;
     let cached = app.key(&seeded.owner, None).await;
 

@@ -15,6 +15,7 @@ mod authorize;
 mod bad_input;
 mod bounded_growth;
 mod browser;
+mod cache_staleness;
 mod database_outage;
 mod debug_output;
 mod device_flow;
