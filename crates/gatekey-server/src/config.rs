@@ -708,17 +708,24 @@ mod tests {
         });
     }
 
+    /// Asserts that each of `values` of the variable `variable` stops the load with an error
+    /// naming `key`.
+    fn assert_refused(jail: &mut Jail, variable: &str, values: &[&str], key: &str) {
+        for value in values {
+            jail.set_env(variable, value);
+            let error = load_in(jail, None, &ConfigOverrides::default()).expect_err(value);
+            let message = error.to_string().to_lowercase();
+            assert!(message.contains(key), "{variable}={value}: {error}");
+        }
+    }
+
     #[test]
     fn the_drain_timeout_must_be_positive() {
         Jail::expect_with(|jail| {
             let config = load_in(jail, None, &ConfigOverrides::default()).expect("defaults");
             assert_eq!(config.shutdown.drain_timeout, 30);
-            for (value, named) in [("0", "shutdown.drain_timeout"), ("-1", "drain_timeout")] {
-                jail.set_env("GATEKEY_SHUTDOWN__DRAIN_TIMEOUT", value);
-                let error = load_in(jail, None, &ConfigOverrides::default()).expect_err(value);
-                let message = error.to_string().to_lowercase();
-                assert!(message.contains(named), "{value}: {error}");
-            }
+            let variable = "GATEKEY_SHUTDOWN__DRAIN_TIMEOUT";
+            assert_refused(jail, variable, &["0", "-1"], "shutdown.drain_timeout");
             Ok(())
         });
     }
@@ -728,12 +735,13 @@ mod tests {
         Jail::expect_with(|jail| {
             let config = load_in(jail, None, &ConfigOverrides::default()).expect("defaults");
             assert_eq!(config.cache.max_staleness_ms, 5000);
-            for value in ["0", "-1", "250"] {
-                jail.set_env("GATEKEY_CACHE__MAX_STALENESS_MS", value);
-                let error = load_in(jail, None, &ConfigOverrides::default()).expect_err(value);
-                let message = error.to_string().to_lowercase();
-                assert!(message.contains("max_staleness_ms"), "{value}: {error}");
-            }
+            let variable = "GATEKEY_CACHE__MAX_STALENESS_MS";
+            assert_refused(
+                jail,
+                variable,
+                &["0", "-1", "250"],
+                "cache.max_staleness_ms",
+            );
             jail.set_env("GATEKEY_CACHE__MAX_STALENESS_MS", "251");
             let config = load_in(jail, None, &ConfigOverrides::default()).expect("251");
             assert_eq!(config.cache.max_staleness_ms, 251);
