@@ -1,6 +1,7 @@
 //! Work done beside the requests: following the invalidation feed, writing API keys'
-//! `last_used_at`, pruning old invalidations, and the retention purge that deletes expired
-//! codes, device codes, tokens and sessions (and old audit events when configured).
+//! `last_used_at`, pruning old invalidations, the retention purge that deletes expired
+//! codes, device codes, tokens and sessions (and old audit events when configured), and, on
+//! PostgreSQL, probing the database so that an outage is answered at once.
 //!
 //! Every replica runs every task. The purge is safe to run on several at once: each batch
 //! deletes only rows that are already dead, so two replicas deleting the same rows just find
@@ -22,6 +23,8 @@ use crate::state::AppState;
 const POLL_OVERLAP_MILLIS: i64 = 5_000;
 /// How long invalidations are kept.
 const KEEP_INVALIDATIONS_MILLIS: i64 = 3_600_000;
+/// How often the database is probed (PostgreSQL), whether it is up or down.
+const PROBE_INTERVAL: Duration = Duration::from_millis(250);
 
 /// The background tasks; dropping this stops them.
 #[derive(Debug)]
@@ -38,6 +41,7 @@ pub fn start(state: &AppState) -> BackgroundTasks {
     ];
     if state.store.backend() == Backend::Postgres {
         tasks.push(spawn(listen_for_invalidations(state.clone())));
+        tasks.push(spawn(probe_database(state.clone())));
     }
     BackgroundTasks { _tasks: tasks }
 }
@@ -139,7 +143,10 @@ async fn poll_invalidations(state: AppState) {
                 state
                     .metrics
                     .background_storage_error(BackgroundOperation::InvalidationPoll);
-                tracing::warn!(%error, "could not poll invalidations");
+                // A database known to be down was logged once, when it went down.
+                if !state.store.database_is_down() {
+                    tracing::warn!(%error, "could not poll invalidations");
+                }
             }
         }
     }
@@ -173,6 +180,19 @@ async fn listen_for_invalidations(state: AppState) {
         }
         // Anything announced while disconnected is caught by the poller.
         tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+/// Probes the database every [`PROBE_INTERVAL`], and at once when a request saw it fail: the
+/// store then refuses requests at once while it is down, and lets them through again as soon as
+/// a probe is answered.
+async fn probe_database(state: AppState) {
+    loop {
+        state.store.probe_database().await;
+        tokio::select! {
+            () = tokio::time::sleep(PROBE_INTERVAL) => {}
+            () = state.store.probe_wanted() => {}
+        }
     }
 }
 

@@ -3,6 +3,9 @@
 //!
 //! An entry is trusted for a TTL measured by the app's [`Clock`], so a test moves a
 //! `ManualClock` past it instead of sleeping; past its TTL an entry is as good as absent.
+//! No entry is trusted while the invalidation feed has not been read for longer than its bound
+//! ([`CacheTrust`]): the cache could then hold a revoked credential without knowing, so every
+//! lookup goes to the database until the feed is read again.
 //! `moka` bounds the size, evicting by recency and frequency instead of scanning.
 //!
 //! Invalidations evict what they name, each kind of entry saying which ones make it stale
@@ -18,6 +21,8 @@ use gatekey_core::Clock;
 use moka::sync::Cache;
 use time::{Duration, OffsetDateTime};
 
+use crate::feed_freshness::FeedFreshness;
+
 /// A kind of cached value that knows which invalidations make it stale.
 pub trait Invalidated<K> {
     /// Whether `invalidation` may concern values of this kind at all; others are ignored
@@ -26,6 +31,49 @@ pub trait Invalidated<K> {
 
     /// Whether `invalidation` makes this value, cached under `key`, stale.
     fn stale_after(&self, key: &K, invalidation: &Invalidation) -> bool;
+}
+
+/// How long cached values are trusted: for a TTL by a clock, and, when a feed is given, not at
+/// all while the invalidation feed was last read longer ago than its bound.
+#[derive(Debug, Clone)]
+pub struct CacheTrust {
+    ttl: Duration,
+    clock: Arc<dyn Clock>,
+    feed: Option<(Arc<FeedFreshness>, Duration)>,
+}
+
+impl CacheTrust {
+    /// Trusts values for `ttl` by `clock` (zero trusts nothing).
+    pub fn new(ttl: std::time::Duration, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            ttl: Duration::try_from(ttl).unwrap_or(Duration::MAX),
+            clock,
+            feed: None,
+        }
+    }
+
+    /// Trusts nothing while `feed` was last read longer than `max_staleness` ago.
+    pub fn while_feed_read_within(
+        self,
+        feed: Arc<FeedFreshness>,
+        max_staleness: std::time::Duration,
+    ) -> Self {
+        let bound = Duration::try_from(max_staleness).unwrap_or(Duration::MAX);
+        Self {
+            feed: Some((feed, bound)),
+            ..self
+        }
+    }
+
+    /// Whether a value stored at `stored_at` may be used now.
+    fn trusts(&self, stored_at: OffsetDateTime) -> bool {
+        let now = self.clock.now();
+        let fresh_feed = self
+            .feed
+            .as_ref()
+            .is_none_or(|(feed, bound)| feed.age(now) <= *bound);
+        fresh_feed && now - stored_at < self.ttl
+    }
 }
 
 /// A value with the time it was stored, by the app's clock.
@@ -39,11 +87,10 @@ struct Stamped<V> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Generation(u64);
 
-/// A bounded cache whose entries are trusted for a time measured by a [`Clock`].
+/// A bounded cache whose entries are trusted as its [`CacheTrust`] says.
 pub struct ClockedCache<K, V> {
     entries: Cache<K, Stamped<V>>,
-    ttl: Duration,
-    clock: Arc<dyn Clock>,
+    trust: CacheTrust,
     /// Bumped by every invalidation that concerns this cache. Holding the lock makes the
     /// check in [`Self::insert`] and the insert one step.
     generation: Mutex<u64>,
@@ -54,7 +101,7 @@ impl<K, V> std::fmt::Debug for ClockedCache<K, V> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ClockedCache")
             .field("entries", &self.entries.entry_count())
-            .field("ttl", &self.ttl)
+            .field("ttl", &self.trust.ttl)
             .finish_non_exhaustive()
     }
 }
@@ -64,27 +111,24 @@ where
     K: Hash + Eq + Send + Sync + 'static,
     V: Invalidated<K> + Clone + Send + Sync + 'static,
 {
-    /// A cache of at most `max_entries`, trusting each for `ttl` by `clock` (zero trusts
-    /// nothing).
-    pub fn new(max_entries: u64, ttl: std::time::Duration, clock: Arc<dyn Clock>) -> Self {
-        Self::build(max_entries, ttl, clock, |_| {})
+    /// A cache of at most `max_entries`, trusting them as `trust` says.
+    pub fn new(max_entries: u64, trust: CacheTrust) -> Self {
+        Self::build(max_entries, trust, |_| {})
     }
 
     /// Like [`Self::new`], calling `on_removal` with every value that leaves the cache:
     /// evicted for room, replaced, or invalidated.
     pub fn with_removal_listener(
         max_entries: u64,
-        ttl: std::time::Duration,
-        clock: Arc<dyn Clock>,
+        trust: CacheTrust,
         on_removal: impl Fn(V) + Send + Sync + 'static,
     ) -> Self {
-        Self::build(max_entries, ttl, clock, on_removal)
+        Self::build(max_entries, trust, on_removal)
     }
 
     fn build(
         max_entries: u64,
-        ttl: std::time::Duration,
-        clock: Arc<dyn Clock>,
+        trust: CacheTrust,
         on_removal: impl Fn(V) + Send + Sync + 'static,
     ) -> Self {
         Self {
@@ -93,8 +137,7 @@ where
                 .support_invalidation_closures()
                 .eviction_listener(move |_, stamped: Stamped<V>, _| on_removal(stamped.value))
                 .build(),
-            ttl: Duration::try_from(ttl).unwrap_or(Duration::MAX),
-            clock,
+            trust,
             generation: Mutex::new(0),
         }
     }
@@ -103,14 +146,17 @@ where
         self.generation.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The value under `key`, if stored less than the TTL ago by the clock.
+    /// The value under `key`, if stored less than the TTL ago by the clock and the invalidation
+    /// feed is current.
     pub fn get<Q>(&self, key: &Q) -> Option<V>
     where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
         let stamped = self.entries.get(key)?;
-        (self.clock.now() - stamped.stored_at < self.ttl).then_some(stamped.value)
+        self.trust
+            .trusts(stamped.stored_at)
+            .then_some(stamped.value)
     }
 
     /// The current generation; read it before loading from the database, and pass it to
@@ -126,7 +172,7 @@ where
         if *generation != since.0 {
             return false;
         }
-        let stored_at = self.clock.now();
+        let stored_at = self.trust.clock.now();
         self.entries.insert(key, Stamped { value, stored_at });
         true
     }
@@ -196,7 +242,8 @@ mod tests {
 
     fn cache(ttl_secs: u64) -> (ClockedCache<u32, OfUser>, Arc<ManualClock>) {
         let clock = Arc::new(ManualClock::new(OffsetDateTime::UNIX_EPOCH));
-        let cache = ClockedCache::new(100, std::time::Duration::from_secs(ttl_secs), clock.clone());
+        let trust = CacheTrust::new(std::time::Duration::from_secs(ttl_secs), clock.clone());
+        let cache = ClockedCache::new(100, trust);
         (cache, clock)
     }
 
@@ -251,8 +298,7 @@ mod tests {
         let seen = removed.clone();
         let cache = ClockedCache::with_removal_listener(
             100,
-            std::time::Duration::from_secs(60),
-            clock,
+            CacheTrust::new(std::time::Duration::from_secs(60), clock),
             move |value: OfUser| seen.lock().expect("lock").push(value.0),
         );
         cache.insert(1, OfUser(7), cache.generation());
@@ -269,5 +315,25 @@ mod tests {
             cache.insert(key, OfUser(1), cache.generation());
         }
         assert!(cache.len() <= 100);
+    }
+
+    #[test]
+    fn nothing_is_trusted_while_the_feed_is_older_than_its_bound() {
+        let clock = Arc::new(ManualClock::new(OffsetDateTime::UNIX_EPOCH));
+        let feed = Arc::new(FeedFreshness::new(clock.now()));
+        let trust = CacheTrust::new(std::time::Duration::from_secs(60), clock.clone())
+            .while_feed_read_within(feed.clone(), std::time::Duration::from_secs(5));
+        let cache = ClockedCache::new(100, trust);
+        cache.insert(1, OfUser(7), cache.generation());
+        clock.advance(Duration::seconds(5));
+        assert_eq!(
+            cache.get(&1),
+            Some(OfUser(7)),
+            "the feed is 5 s old: trusted"
+        );
+        clock.advance(Duration::milliseconds(1));
+        assert_eq!(cache.get(&1), None, "past the bound: not trusted");
+        feed.read_at(clock.now());
+        assert_eq!(cache.get(&1), Some(OfUser(7)), "the feed was read again");
     }
 }

@@ -71,6 +71,8 @@ pub struct Config {
     /// The slug of the operator account: its owners and admins manage the scope catalogue
     /// over the REST API and the web pages. Defaults to the account the first run creates.
     pub operator_account: String,
+    /// Stopping.
+    pub shutdown: ShutdownConfig,
 }
 
 /// HTTP limits.
@@ -135,6 +137,9 @@ pub struct CacheConfig {
     pub credential_ttl: u64,
     /// Milliseconds between polls of the invalidation feed.
     pub invalidation_poll_ms: u64,
+    /// Milliseconds since the invalidation feed was last read past which no cached credential
+    /// or client record is trusted: every lookup goes to the database.
+    pub max_staleness_ms: u64,
     /// Seconds between writes of API keys' `last_used_at`.
     pub last_used_flush: u64,
 }
@@ -180,6 +185,7 @@ impl Default for Config {
             session: SessionConfig::default(),
             operations: OperationsConfig::default(),
             operator_account: crate::bootstrap::FIRST_ACCOUNT_SLUG.into(),
+            shutdown: ShutdownConfig::default(),
         }
     }
 }
@@ -231,6 +237,7 @@ impl Default for CacheConfig {
         Self {
             credential_ttl: 60,
             invalidation_poll_ms: 250,
+            max_staleness_ms: 5000,
             last_used_flush: 5,
         }
     }
@@ -333,6 +340,32 @@ impl OperationsConfig {
     }
 }
 
+/// Stopping on `SIGTERM` or Ctrl-C (see docs/configuration.md, `[shutdown]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ShutdownConfig {
+    /// Seconds the connections open at the stop have to finish their requests; those still open
+    /// then are closed, and the server exits.
+    pub drain_timeout: u64,
+}
+
+impl Default for ShutdownConfig {
+    fn default() -> Self {
+        Self { drain_timeout: 30 }
+    }
+}
+
+impl ShutdownConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.drain_timeout == 0 {
+            return Err(ConfigError::Invalid(
+                "shutdown.drain_timeout must be more than 0 seconds".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// Values given on the command line; `None` leaves the layers below in force. `Debug` shows
 /// `database_url` without its password.
 #[derive(Clone, Default, Serialize)]
@@ -379,6 +412,7 @@ impl fmt::Debug for Config {
             .field("session", &self.session)
             .field("operations", &self.operations)
             .field("operator_account", &self.operator_account)
+            .field("shutdown", &self.shutdown)
             .finish_non_exhaustive()
     }
 }
@@ -508,7 +542,14 @@ impl Config {
                 "cache intervals must be more than 0".into(),
             ));
         }
+        if self.cache.max_staleness_ms <= self.cache.invalidation_poll_ms {
+            return Err(ConfigError::Invalid(format!(
+                "cache.max_staleness_ms ({}) must be more than cache.invalidation_poll_ms ({})",
+                self.cache.max_staleness_ms, self.cache.invalidation_poll_ms
+            )));
+        }
         self.operations.validate(&self.cache)?;
+        self.shutdown.validate()?;
         Ok(())
     }
 }
@@ -680,6 +721,47 @@ mod tests {
                     "{error}"
                 );
             }
+            Ok(())
+        });
+    }
+
+    /// Asserts that each of `values` of the variable `variable` stops the load with an error
+    /// naming `key`.
+    fn assert_refused(jail: &mut Jail, variable: &str, values: &[&str], key: &str) {
+        for value in values {
+            jail.set_env(variable, value);
+            let error = load_in(jail, None, &ConfigOverrides::default()).expect_err(value);
+            let message = error.to_string().to_lowercase();
+            assert!(message.contains(key), "{variable}={value}: {error}");
+        }
+    }
+
+    #[test]
+    fn the_drain_timeout_must_be_positive() {
+        Jail::expect_with(|jail| {
+            let config = load_in(jail, None, &ConfigOverrides::default()).expect("defaults");
+            assert_eq!(config.shutdown.drain_timeout, 30);
+            let variable = "GATEKEY_SHUTDOWN__DRAIN_TIMEOUT";
+            assert_refused(jail, variable, &["0", "-1"], "shutdown.drain_timeout");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_cache_staleness_bound_must_outlast_a_poll() {
+        Jail::expect_with(|jail| {
+            let config = load_in(jail, None, &ConfigOverrides::default()).expect("defaults");
+            assert_eq!(config.cache.max_staleness_ms, 5000);
+            let variable = "GATEKEY_CACHE__MAX_STALENESS_MS";
+            assert_refused(
+                jail,
+                variable,
+                &["0", "-1", "250"],
+                "cache.max_staleness_ms",
+            );
+            jail.set_env("GATEKEY_CACHE__MAX_STALENESS_MS", "251");
+            let config = load_in(jail, None, &ConfigOverrides::default()).expect("251");
+            assert_eq!(config.cache.max_staleness_ms, 251);
             Ok(())
         });
     }

@@ -12,6 +12,8 @@
 //! kept apart here by watching the bytes read and the requests in flight. On HTTP/2 any frame
 //! received while no stream is open (a PING, say) starts the header-read clock, so an HTTP/2
 //! connection that sends only pings is closed after the header-read timeout.
+//!
+//! When the server stops, the connection drains as [`crate::drain`] describes.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -23,16 +25,18 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::extract::ConnectInfo;
+use axum::http::{header, HeaderValue, Version};
 use axum::Router;
 use hyper::body::{Body, Bytes, Frame, Incoming, SizeHint};
 use hyper::Request;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder;
-use hyper_util::server::graceful::Watcher;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tower::ServiceExt;
+
+use crate::drain::{DrainSignal, Stage, IDLE_GRACE};
 
 /// How long a connection may take.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,13 +58,13 @@ pub fn http_builder() -> Builder<TokioExecutor> {
 }
 
 /// Serves `stream` from `peer` with `router` until the client closes it, a limit is passed, or
-/// the server shuts down (through `watcher`).
+/// the server's drain (`drain`) ends it.
 pub async fn serve_connection(
     stream: TcpStream,
     peer: SocketAddr,
     router: Router,
     builder: Arc<Builder<TokioExecutor>>,
-    watcher: Watcher,
+    mut drain: DrainSignal,
     limits: ConnectionLimits,
 ) {
     let activity = Arc::new(Activity::new(Instant::now()));
@@ -69,34 +73,58 @@ pub async fn serve_connection(
         activity: Arc::clone(&activity),
     });
     let requests = Arc::clone(&activity);
+    let stage = drain.clone();
     let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
         request.extensions_mut().insert(ConnectInfo(peer));
+        let version = request.version();
         let request = request.map(|body| DeadlineBody::new(body, limits.body_read));
-        let in_flight = InFlight::start(Arc::clone(&requests));
+        let in_flight = InFlight::start(Arc::clone(&requests), version);
         let response = router.clone().oneshot(request);
+        let stage = stage.clone();
         async move {
             let response = response.await;
             drop(in_flight);
-            Ok::<_, Infallible>(match response {
+            let mut response = match response {
                 Ok(response) => response,
                 Err(never) => match never {},
-            })
+            };
+            // HTTP/2 has no such header: its drain is the GOAWAY sent below.
+            if *stage.borrow() != Stage::Serving && version < Version::HTTP_2 {
+                response
+                    .headers_mut()
+                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            }
+            Ok::<_, Infallible>(response)
         }
     });
-    let connection = watcher.watch(builder.serve_connection(io, service).into_owned());
+    let connection = builder.serve_connection(io, service).into_owned();
     tokio::pin!(connection);
+    let mut draining_since = None;
     loop {
         let now = Instant::now();
-        let check_at = activity.state().deadline(limits, now);
+        let check_at = activity.state().deadline(limits, draining_since, now);
         tokio::select! {
             _ = &mut connection => return,
             () = tokio::time::sleep_until(check_at) => {
-                if activity.state().expired(limits, Instant::now()) {
+                if activity.state().expired(limits, draining_since, Instant::now()) {
                     // No request is under way, so nothing is lost: drop the connection.
                     tracing::debug!(%peer, "closing a slow or idle connection");
                     return;
                 }
             }
+            changed = drain.changed() => match changed.map(|()| *drain.borrow_and_update()) {
+                Ok(Stage::Serving) => {}
+                Ok(Stage::Draining(since)) => {
+                    draining_since = Some(since);
+                    if activity.state().http2 {
+                        connection.as_mut().graceful_shutdown();
+                    }
+                }
+                Ok(Stage::Cut) | Err(_) => {
+                    tracing::debug!(%peer, "closing a connection at the drain deadline");
+                    return;
+                }
+            },
         }
     }
 }
@@ -165,6 +193,7 @@ struct ActivityState {
     in_flight: usize,
     idle_since: Instant,
     head_started: Option<Instant>,
+    http2: bool,
 }
 
 impl Activity {
@@ -175,6 +204,7 @@ impl Activity {
             in_flight: 0,
             idle_since: now,
             head_started: None,
+            http2: false,
         }))
     }
 
@@ -185,22 +215,39 @@ impl Activity {
 
 impl ActivityState {
     /// When the connection must have made progress, or, while a request is under way, when to
-    /// look again (no later than any deadline that can follow the request's end).
-    fn deadline(&self, limits: ConnectionLimits, now: Instant) -> Instant {
+    /// look again (no later than any deadline that can follow the request's end). During a
+    /// drain (since `draining_since`), a connection waiting for a request has [`IDLE_GRACE`].
+    fn deadline(
+        &self,
+        limits: ConnectionLimits,
+        draining_since: Option<Instant>,
+        now: Instant,
+    ) -> Instant {
+        let recheck = match draining_since {
+            Some(_) => IDLE_GRACE,
+            None => limits.header_read.min(limits.idle),
+        };
         if self.in_flight > 0 {
-            return now + limits.header_read.min(limits.idle);
+            return now + recheck;
         }
-        if !self.served_any {
-            return self.opened + limits.header_read;
-        }
-        match self.head_started {
-            Some(started) => started + limits.header_read,
-            None => self.idle_since + limits.idle,
+        let usual = match (self.served_any, self.head_started) {
+            (false, _) => self.opened + limits.header_read,
+            (true, Some(started)) => started + limits.header_read,
+            (true, None) => self.idle_since + limits.idle,
+        };
+        match (draining_since, self.head_started) {
+            (Some(since), None) => usual.min(self.idle_since.max(since) + IDLE_GRACE),
+            _ => usual,
         }
     }
 
-    fn expired(&self, limits: ConnectionLimits, now: Instant) -> bool {
-        self.in_flight == 0 && now >= self.deadline(limits, now)
+    fn expired(
+        &self,
+        limits: ConnectionLimits,
+        draining_since: Option<Instant>,
+        now: Instant,
+    ) -> bool {
+        self.in_flight == 0 && now >= self.deadline(limits, draining_since, now)
     }
 }
 
@@ -208,9 +255,10 @@ impl ActivityState {
 struct InFlight(Arc<Activity>);
 
 impl InFlight {
-    fn start(activity: Arc<Activity>) -> Self {
+    fn start(activity: Arc<Activity>, version: Version) -> Self {
         {
             let mut state = activity.state();
+            state.http2 |= version == Version::HTTP_2;
             state.in_flight += 1;
             state.served_any = true;
             state.head_started = None;
@@ -299,27 +347,54 @@ mod tests {
         let t0 = Instant::now();
         let activity = Arc::new(Activity::new(t0));
         assert_eq!(
-            activity.state().deadline(LIMITS, t0),
+            activity.state().deadline(LIMITS, None, t0),
             t0 + LIMITS.header_read
         );
-        let request = InFlight::start(Arc::clone(&activity));
+        let request = InFlight::start(Arc::clone(&activity), Version::HTTP_11);
         assert!(!activity
             .state()
-            .expired(LIMITS, t0 + Duration::from_secs(3600)));
+            .expired(LIMITS, None, t0 + Duration::from_secs(3600)));
         drop(request);
         let idle_since = activity.state().idle_since;
         assert_eq!(
-            activity.state().deadline(LIMITS, t0),
+            activity.state().deadline(LIMITS, None, t0),
             idle_since + LIMITS.idle
         );
         let started = idle_since + Duration::from_secs(5);
         activity.state().head_started = Some(started);
         assert_eq!(
-            activity.state().deadline(LIMITS, t0),
+            activity.state().deadline(LIMITS, None, t0),
             started + LIMITS.header_read
         );
         assert!(activity
             .state()
-            .expired(LIMITS, started + LIMITS.header_read));
+            .expired(LIMITS, None, started + LIMITS.header_read));
+    }
+
+    #[test]
+    fn a_drain_gives_a_waiting_connection_a_short_grace_and_a_started_head_its_time() {
+        let t0 = Instant::now();
+        let activity = Arc::new(Activity::new(t0));
+        drop(InFlight::start(Arc::clone(&activity), Version::HTTP_11));
+        let idle_since = activity.state().idle_since;
+        let drain = idle_since + Duration::from_secs(20);
+        assert_eq!(
+            activity.state().deadline(LIMITS, Some(drain), drain),
+            drain + IDLE_GRACE,
+            "idle before the drain: the grace counts from the drain"
+        );
+        let early = idle_since - Duration::from_secs(1);
+        assert_eq!(
+            activity.state().deadline(LIMITS, Some(early), early),
+            idle_since + IDLE_GRACE,
+            "idle since the drain began: the grace counts from then"
+        );
+        let started = drain + Duration::from_millis(100);
+        activity.state().head_started = Some(started);
+        assert_eq!(
+            activity.state().deadline(LIMITS, Some(drain), started),
+            started + LIMITS.header_read,
+            "a head under way may finish"
+        );
     }
 }

@@ -16,6 +16,10 @@ use crate::metrics::StorageFailure;
 /// The realm named in every Bearer challenge.
 pub const REALM: &str = "gatekey";
 
+/// Seconds a client is asked to wait after a storage failure: an outage is answered at once,
+/// and the database is probed every quarter of a second, so a retry soon is worth it.
+pub const STORAGE_RETRY_AFTER: u64 = 1;
+
 /// What every error answer holds: a status, an error code, a description, and the headers
 /// that go with some of them.
 #[derive(Debug)]
@@ -41,11 +45,13 @@ impl ErrorReply {
         }
     }
 
-    /// 503 `temporarily_unavailable`, for a storage failure whose detail stays in the log. The
-    /// response is marked [`StorageFailure`], so the metrics count it under its route.
+    /// 503 `temporarily_unavailable` with `Retry-After: 1`, for a storage failure whose detail
+    /// stays in the log. The response is marked [`StorageFailure`], so the metrics count it
+    /// under its route.
     pub fn storage_unavailable() -> Self {
         Self {
             storage_failure: true,
+            retry_after: Some(STORAGE_RETRY_AFTER),
             ..Self::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "temporarily_unavailable",

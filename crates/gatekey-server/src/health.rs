@@ -32,11 +32,17 @@ async fn healthz() -> &'static str {
     "ok\n"
 }
 
-/// Ready when the database answers `SELECT 1` within [`PING_TIMEOUT`] and the invalidation
+/// Ready when the database is not known to be down (PostgreSQL's probe, see
+/// `gatekey_store::database_health`), answers `SELECT 1` within [`PING_TIMEOUT`], and the invalidation
 /// feed was read within its bound: a server that cannot hear of revocations should not be sent
 /// requests, even while its database answers.
 async fn readyz(State(state): State<AppState>) -> Response {
     let unready = |reason: String| (StatusCode::SERVICE_UNAVAILABLE, reason).into_response();
+    if state.store.database_is_down() {
+        let mut response = unready("database unavailable\n".to_owned());
+        response.extensions_mut().insert(StorageFailure);
+        return response;
+    }
     let ping = tokio::time::timeout(PING_TIMEOUT, state.store.ping()).await;
     if let Some(error) = match ping {
         Ok(Ok(())) => None,

@@ -12,6 +12,7 @@ pub mod client_address;
 pub mod clocked_cache;
 pub mod config;
 pub mod connection;
+pub mod drain;
 pub mod error;
 pub mod feed_freshness;
 mod health;

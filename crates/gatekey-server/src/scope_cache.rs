@@ -9,15 +9,13 @@
 //! invalidated by the same changes (see `auth::cache`).
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use gatekey_core::role_scopes::AccountScopes;
 use gatekey_core::scope_catalogue::{ScopeCatalogue, ScopeStore};
 use gatekey_core::store::{Invalidation, StoreResult};
-use gatekey_core::Clock;
 use gatekey_store::SqlStore;
 
-use crate::clocked_cache::{ClockedCache, Invalidated};
+use crate::clocked_cache::{CacheTrust, ClockedCache, Invalidated};
 
 /// Accounts whose mappings are kept at most.
 pub const MAX_ACCOUNTS: u64 = 10_000;
@@ -56,11 +54,11 @@ pub struct ScopeCache {
 }
 
 impl ScopeCache {
-    /// A cache trusting entries for `ttl` by `clock` (zero trusts nothing).
-    pub fn new(ttl: Duration, clock: Arc<dyn Clock>) -> Self {
+    /// A cache trusting entries as `trust` says.
+    pub fn new(trust: CacheTrust) -> Self {
         Self {
-            catalogue: ClockedCache::new(1, ttl, clock.clone()),
-            accounts: ClockedCache::new(MAX_ACCOUNTS, ttl, clock),
+            catalogue: ClockedCache::new(1, trust.clone()),
+            accounts: ClockedCache::new(MAX_ACCOUNTS, trust),
         }
     }
 

@@ -5,17 +5,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use hyper_util::server::graceful::GracefulShutdown;
 
 use gatekey_core::Clock;
 use gatekey_store::SqlStore;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+use tokio::time::Instant;
 
 use crate::background::{self, flush_usage};
 use crate::config::Config;
 use crate::connection::{http_builder, serve_connection, ConnectionLimits};
+use crate::drain::Drain;
 use crate::state::AppState;
 
 /// How long to wait after a failed `accept` before trying again.
@@ -96,19 +97,22 @@ pub async fn start_with_store(
     let task = tokio::spawn(async move {
         let tasks = background::start(&task_state);
         let limits = connection_limits(&task_state);
-        // The operations listener answers until the main one has finished its requests.
-        let (stop_operations, operations_stopped) = oneshot::channel::<()>();
+        let drain_timeout = Duration::from_secs(task_state.config.shutdown.drain_timeout);
+        // The operations listener answers until the main one has drained, within the same
+        // deadline.
+        let (stop_operations, operations_stopped) = oneshot::channel::<Instant>();
         let operations = operations.map(|(listener, _)| {
             let router = crate::app::operations_router(task_state.clone());
-            tokio::spawn(accept_connections(
-                listener,
-                router,
-                limits,
-                operations_stopped,
-            ))
+            let stopped =
+                async move { operations_stopped.await.unwrap_or_else(|_| Instant::now()) };
+            tokio::spawn(accept_connections(listener, router, limits, stopped))
         });
-        accept_connections(listener, router, limits, stopped).await;
-        let _ = stop_operations.send(());
+        let stopped = async move {
+            let _ = stopped.await;
+            Instant::now() + drain_timeout
+        };
+        let deadline = accept_connections(listener, router, limits, stopped).await;
+        let _ = stop_operations.send(deadline);
         if let Some(operations) = operations {
             let _ = operations.await;
         }
@@ -131,7 +135,8 @@ impl RunningServer {
         format!("http://{}", self.addr)
     }
 
-    /// Stops accepting connections, finishes requests in flight, writes pending usage.
+    /// Stops accepting connections, drains those open (within `shutdown.drain_timeout`), writes
+    /// pending usage.
     pub async fn shutdown(mut self) -> std::io::Result<()> {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
@@ -153,18 +158,20 @@ fn connection_limits(state: &AppState) -> ConnectionLimits {
     }
 }
 
-/// Accepts connections until `stopped`, then lets those open finish their requests.
+/// Accepts connections until `stopped` gives the drain deadline, then drains those open (see
+/// [`crate::drain`]). Returns the deadline.
 async fn accept_connections(
     listener: TcpListener,
     router: Router,
     limits: ConnectionLimits,
-    mut stopped: oneshot::Receiver<()>,
-) {
+    stopped: impl std::future::Future<Output = Instant>,
+) -> Instant {
     let builder = Arc::new(http_builder());
-    let graceful = GracefulShutdown::new();
-    loop {
+    let drain = Drain::new();
+    tokio::pin!(stopped);
+    let deadline = loop {
         tokio::select! {
-            _ = &mut stopped => break,
+            deadline = &mut stopped => break deadline,
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
                     let _ = stream.set_nodelay(true);
@@ -173,7 +180,7 @@ async fn accept_connections(
                         peer,
                         router.clone(),
                         Arc::clone(&builder),
-                        graceful.watcher(),
+                        drain.signal(),
                         limits,
                     ));
                 }
@@ -184,7 +191,14 @@ async fn accept_connections(
                 }
             },
         }
-    }
+    };
     drop(listener);
-    graceful.shutdown().await;
+    let cut = drain.run(deadline).await;
+    if cut > 0 {
+        tracing::warn!(
+            connections = cut,
+            "closed connections still open at the drain deadline (shutdown.drain_timeout)"
+        );
+    }
+    deadline
 }

@@ -13,6 +13,7 @@ use gatekey_core::Clock;
 use gatekey_store::{LocalCaches, SqlStore};
 
 use crate::auth::cache::CredentialCache;
+use crate::clocked_cache::CacheTrust;
 use crate::config::Config;
 use crate::feed_freshness::FeedFreshness;
 use crate::login_throttle::{FirstInWindow, GuessThrottle, ThrottleLimits};
@@ -62,8 +63,9 @@ pub struct Inner {
     pub password_hashing: PasswordHashing,
     /// Prometheus metrics.
     pub metrics: Arc<Metrics>,
-    /// When the invalidation feed was last read.
-    pub invalidation_feed: FeedFreshness,
+    /// When the invalidation feed was last read; the caches trust nothing while it is older
+    /// than `cache.max_staleness_ms`.
+    pub invalidation_feed: Arc<FeedFreshness>,
     /// Applications by client id.
     pub applications: Arc<ApplicationCache>,
     /// What client credentials issuance needs, by application.
@@ -82,18 +84,26 @@ impl AppState {
     /// Builds the state from an opened store, whose writes will reach the state's caches.
     pub fn new(store: SqlStore, clock: Arc<dyn Clock>, config: Config) -> Self {
         let issuer = config.issuer();
-        let ttl = Duration::from_secs(config.cache.credential_ttl);
+        let invalidation_feed = Arc::new(FeedFreshness::new(clock.now()));
+        let trust = CacheTrust::new(
+            Duration::from_secs(config.cache.credential_ttl),
+            clock.clone(),
+        )
+        .while_feed_read_within(
+            invalidation_feed.clone(),
+            Duration::from_millis(config.cache.max_staleness_ms),
+        );
         let caches = ServerCaches {
-            credentials: Arc::new(CredentialCache::new(ttl, clock.clone())),
-            applications: Arc::new(ApplicationCache::new(ttl, clock.clone())),
-            service_accounts: Arc::new(ServiceAccountCache::new(ttl, clock.clone())),
-            scopes: Arc::new(ScopeCache::new(ttl, clock.clone())),
+            credentials: Arc::new(CredentialCache::new(trust.clone())),
+            applications: Arc::new(ApplicationCache::new(trust.clone())),
+            service_accounts: Arc::new(ServiceAccountCache::new(trust.clone())),
+            scopes: Arc::new(ScopeCache::new(trust)),
         };
         let store = store.with_local_caches(Arc::new(caches.clone()));
         let metrics = Arc::new(Metrics::default());
         let counted = |secret| metrics.guess_counters(secret);
         Self(Arc::new(Inner {
-            invalidation_feed: FeedFreshness::new(clock.now()),
+            invalidation_feed,
             store,
             clock,
             credentials: caches.credentials,

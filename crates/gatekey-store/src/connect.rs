@@ -1,12 +1,15 @@
 //! Opening a store: pools, SQLite's pragmas, and migrations.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::AnyPoolOptions;
 use sqlx::Executor;
 
+use crate::database_health::DatabaseHealth;
 use crate::database_url::redact_database_url;
+use crate::gated_pool::GatedPool;
 use crate::issue_batch::IssueBatcher;
 use crate::{Backend, SqlStore};
 
@@ -60,10 +63,13 @@ impl SqlStore {
                     .connect(url)
                     .await
                     .map_err(ConnectError::Connect)?;
+                let health = Arc::new(DatabaseHealth::new(backend));
+                let pool = GatedPool::new(pool, Arc::clone(&health));
                 SqlStore {
                     read: pool.clone(),
                     issue_batcher: IssueBatcher::spawn(pool.clone()),
                     write: pool,
+                    health,
                     backend,
                     url: url.to_owned(),
                     local_caches: None,
@@ -75,7 +81,7 @@ impl SqlStore {
             Backend::Postgres => sqlx::migrate!("./migrations/postgres"),
         };
         migrator
-            .run(&store.write)
+            .run(store.write.inner())
             .await
             .map_err(ConnectError::Migrate)?;
         Ok(store)
@@ -150,10 +156,16 @@ async fn connect_sqlite(url: &str) -> Result<SqlStore, ConnectError> {
         .connect(&url)
         .await
         .map_err(ConnectError::Connect)?;
+    let health = Arc::new(DatabaseHealth::new(Backend::Sqlite));
+    let (read, write) = (
+        GatedPool::new(read, Arc::clone(&health)),
+        GatedPool::new(write, Arc::clone(&health)),
+    );
     Ok(SqlStore {
         read,
         issue_batcher: IssueBatcher::spawn(write.clone()),
         write,
+        health,
         backend: Backend::Sqlite,
         url,
         local_caches: None,

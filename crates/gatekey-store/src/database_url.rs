@@ -106,10 +106,15 @@ mod tests {
         let pool = sqlx::any::AnyPoolOptions::new()
             .connect_lazy(url)
             .expect("a lazy pool connects to nothing");
+        let health = std::sync::Arc::new(crate::database_health::DatabaseHealth::new(
+            crate::Backend::Postgres,
+        ));
+        let pool = crate::gated_pool::GatedPool::new(pool, std::sync::Arc::clone(&health));
         let store = crate::SqlStore {
             read: pool.clone(),
             issue_batcher: crate::issue_batch::IssueBatcher::spawn(pool.clone()),
             write: pool,
+            health,
             backend: crate::Backend::Postgres,
             url: url.to_owned(),
             local_caches: None,

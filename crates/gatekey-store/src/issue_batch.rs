@@ -8,13 +8,13 @@
 
 use gatekey_core::oauth::token::{IssuedTokens, NewAccessToken, NewRefreshToken};
 use gatekey_core::store::{StoreError, StoreResult};
-use sqlx::AnyPool;
 use tokio::sync::{mpsc, oneshot};
 
 use gatekey_core::clock::to_millis;
 use sqlx::Row;
 
 use crate::error::from_sqlx;
+use crate::gated_pool::GatedPool;
 use crate::tokens::{insert_access, insert_refresh};
 
 /// Most issuances written in one transaction.
@@ -41,7 +41,7 @@ impl std::fmt::Debug for IssueBatcher {
 
 impl IssueBatcher {
     /// Starts the issuing task on `pool`. It ends when every handle is dropped.
-    pub(crate) fn spawn(pool: AnyPool) -> Self {
+    pub(crate) fn spawn(pool: GatedPool) -> Self {
         let (jobs, mut queue) = mpsc::channel::<IssueJob>(4 * MAX_BATCH);
         tokio::spawn(async move {
             while let Some(first) = queue.recv().await {
@@ -88,7 +88,7 @@ const ROWS_PER_INSERT: usize = 100;
 /// Writes a batch in one transaction and answers every job: all succeed or all fail. Access
 /// tokens without a refresh token (client credentials) go in multi-row inserts, one statement
 /// per hundred tokens.
-async fn write_batch(pool: &AnyPool, batch: Vec<IssueJob>) {
+async fn write_batch(pool: &GatedPool, batch: Vec<IssueJob>) {
     let written = async {
         let mut tx = pool.begin().await.map_err(from_sqlx)?;
         let mut issued: Vec<Option<IssuedTokens>> = vec![None; batch.len()];

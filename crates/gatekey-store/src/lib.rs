@@ -11,10 +11,12 @@ mod applications;
 mod audits;
 pub mod backend;
 mod connect;
+pub mod database_health;
 mod database_url;
 mod devices;
 mod error;
 mod first_run;
+mod gated_pool;
 pub use first_run::{FirstRunFacts, OwnerAccount};
 mod grants;
 mod invalidations;
@@ -31,7 +33,8 @@ mod users;
 
 use std::sync::Arc;
 
-use sqlx::AnyPool;
+use database_health::DatabaseHealth;
+use gated_pool::GatedPool;
 
 pub use backend::Backend;
 pub use connect::{ConnectError, NOTIFY_CHANNEL};
@@ -42,10 +45,12 @@ pub use database_url::redact_database_url;
 #[derive(Clone)]
 pub struct SqlStore {
     /// Connections for reads.
-    read: AnyPool,
+    read: GatedPool,
     /// Connections for writes: a single connection on SQLite, so writers queue in-process
     /// instead of failing with `SQLITE_BUSY`; the same pool as `read` on PostgreSQL.
-    write: AnyPool,
+    write: GatedPool,
+    /// Whether the database is known to be down; both pools refuse at once while it is.
+    health: Arc<DatabaseHealth>,
     backend: Backend,
     url: String,
     /// Writes issued tokens in group commits.
@@ -86,8 +91,9 @@ impl SqlStore {
 
     /// Closes every connection, waiting for those in use.
     pub async fn close(&self) {
-        self.write.close().await;
-        self.read.close().await;
+        self.write.inner().close().await;
+        self.read.inner().close().await;
+        self.close_probe().await;
     }
 }
 

@@ -5,9 +5,10 @@ use gatekey_core::page::{Page, PageRequest};
 use gatekey_core::store::{StoreError, StoreResult};
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
-use sqlx::{Any, AnyPool, Executor};
+use sqlx::{Any, Executor};
 
 use crate::error::from_sqlx;
+use crate::gated_pool::GatedPool;
 use crate::rows::total;
 
 /// A statement with its parameters, before it runs.
@@ -47,7 +48,7 @@ pub(crate) struct Listing<'a> {
 /// One page of a listing and the size of the whole list. `bind_filter` binds the filter's
 /// values, in order, to either statement.
 pub(crate) async fn fetch_page<'a, T>(
-    pool: &AnyPool,
+    pool: &GatedPool,
     listing: Listing<'a>,
     bind_filter: impl Fn(AnyQuery<'a>) -> AnyQuery<'a>,
     page: PageRequest,

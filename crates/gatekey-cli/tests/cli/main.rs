@@ -2,6 +2,8 @@
 
 #[cfg(unix)]
 mod documented_shape;
+#[cfg(unix)]
+mod drain;
 mod fixtures;
 mod process;
 #[cfg(unix)]

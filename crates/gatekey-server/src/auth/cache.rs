@@ -10,16 +10,14 @@
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use gatekey_core::clock::{from_millis, to_millis};
 use gatekey_core::principal::Principal;
 use gatekey_core::secret::{Secret, SecretKind, TokenHash};
 use gatekey_core::store::Invalidation;
-use gatekey_core::Clock;
 use time::OffsetDateTime;
 
-use crate::clocked_cache::{ClockedCache, Generation, Invalidated};
+use crate::clocked_cache::{CacheTrust, ClockedCache, Generation, Invalidated};
 use crate::error::ApiError;
 use crate::metrics::{CredentialOutcome, Metrics};
 
@@ -142,8 +140,8 @@ pub struct CredentialCache {
 }
 
 impl CredentialCache {
-    /// A cache trusting entries for `ttl` by `clock`.
-    pub fn new(ttl: Duration, clock: Arc<dyn Clock>) -> Self {
+    /// A cache trusting entries as `trust` says.
+    pub fn new(trust: CacheTrust) -> Self {
         let pending_usage = PendingUsage::default();
         let on_removal = {
             let pending = pending_usage.clone();
@@ -154,7 +152,7 @@ impl CredentialCache {
             }
         };
         Self {
-            entries: ClockedCache::with_removal_listener(MAX_ENTRIES, ttl, clock, on_removal),
+            entries: ClockedCache::with_removal_listener(MAX_ENTRIES, trust, on_removal),
             pending_usage,
         }
     }
@@ -285,7 +283,10 @@ mod tests {
     fn cache() -> (CredentialCache, Arc<ManualClock>) {
         let clock = Arc::new(ManualClock::new(START));
         (
-            CredentialCache::new(Duration::from_secs(60), clock.clone()),
+            CredentialCache::new(CacheTrust::new(
+                std::time::Duration::from_secs(60),
+                clock.clone(),
+            )),
             clock,
         )
     }

@@ -12,15 +12,13 @@
 //! elsewhere works at once.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use gatekey_core::oauth::application::Application;
 use gatekey_core::oauth::store::ApplicationStore;
 use gatekey_core::store::{Invalidation, StoreResult};
-use gatekey_core::Clock;
 use gatekey_store::SqlStore;
 
-use crate::clocked_cache::{ClockedCache, Invalidated};
+use crate::clocked_cache::{CacheTrust, ClockedCache, Invalidated};
 
 /// Applications kept at most.
 pub const MAX_ENTRIES: u64 = 10_000;
@@ -40,9 +38,9 @@ impl Invalidated<String> for Arc<Application> {
 pub struct ApplicationCache(ClockedCache<String, Arc<Application>>);
 
 impl ApplicationCache {
-    /// A cache trusting entries for `ttl` by `clock` (zero trusts nothing).
-    pub fn new(ttl: Duration, clock: Arc<dyn Clock>) -> Self {
-        Self(ClockedCache::new(MAX_ENTRIES, ttl, clock))
+    /// A cache trusting entries as `trust` says.
+    pub fn new(trust: CacheTrust) -> Self {
+        Self(ClockedCache::new(MAX_ENTRIES, trust))
     }
 
     /// The live application with this client id, from the cache or the database.

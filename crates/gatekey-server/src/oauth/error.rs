@@ -71,7 +71,7 @@ impl OAuthError {
     /// failure is never answered as a success (RFC 7009 §2.2.1 names 503 for this).
     pub fn unavailable(error: &StoreError) -> Self {
         tracing::error!(%error, "storage failure at an OAuth endpoint");
-        ErrorReply::storage_unavailable().with_retry_after(1).into()
+        ErrorReply::storage_unavailable().into()
     }
 
     /// The `error` code.

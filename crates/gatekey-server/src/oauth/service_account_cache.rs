@@ -7,14 +7,12 @@
 //! disabled, or the grant is revoked, exactly as cached credentials are.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use gatekey_core::oauth::grant::Grant;
 use gatekey_core::store::Invalidation;
 use gatekey_core::user::Member;
-use gatekey_core::Clock;
 
-use crate::clocked_cache::{ClockedCache, Generation, Invalidated};
+use crate::clocked_cache::{CacheTrust, ClockedCache, Generation, Invalidated};
 
 /// Contexts kept at most.
 pub const MAX_ENTRIES: u64 = 10_000;
@@ -55,9 +53,9 @@ impl Invalidated<i64> for Arc<ServiceAccountContext> {
 pub struct ServiceAccountCache(ClockedCache<i64, Arc<ServiceAccountContext>>);
 
 impl ServiceAccountCache {
-    /// A cache trusting entries for `ttl` by `clock` (zero trusts nothing).
-    pub fn new(ttl: Duration, clock: Arc<dyn Clock>) -> Self {
-        Self(ClockedCache::new(MAX_ENTRIES, ttl, clock))
+    /// A cache trusting entries as `trust` says.
+    pub fn new(trust: CacheTrust) -> Self {
+        Self(ClockedCache::new(MAX_ENTRIES, trust))
     }
 
     /// The context of `application_id`, if cached and fresh.
@@ -138,7 +136,7 @@ mod tests {
 
     fn cache() -> ServiceAccountCache {
         let clock = Arc::new(ManualClock::new(OffsetDateTime::UNIX_EPOCH));
-        ServiceAccountCache::new(Duration::from_secs(60), clock)
+        ServiceAccountCache::new(CacheTrust::new(std::time::Duration::from_secs(60), clock))
     }
 
     #[test]

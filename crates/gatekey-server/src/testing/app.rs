@@ -97,6 +97,8 @@ impl TestApp {
     /// Stops the app and drops its database.
     pub async fn stop(mut self) {
         let store = self.server.state.store.clone();
+        // Its kept-alive connections close with it, so the drain need not wait for them.
+        self.http = reqwest::Client::new();
         let _ = self.server.shutdown().await;
         store.close().await;
         if let Some(db) = self.db.take() {

@@ -9,6 +9,7 @@
 
 mod app;
 mod browser;
+mod database_proxy;
 mod fixtures;
 mod http;
 mod logs;
@@ -16,6 +17,7 @@ mod oauth;
 
 pub use app::{each_backend, test_config, TestApp};
 pub use browser::{login_form, sign_in, submit_login, Browser};
+pub use database_proxy::DatabaseProxy;
 pub use fixtures::{seed, Seeded, Team, PASSWORD};
 pub use http::{
     assert_error, consent_form, cookie_value, csrf_token_in, eventually, hidden_inputs, send,

@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use gatekey_core::store::StoreError;
 
 use super::layout::error_page;
+use crate::error::STORAGE_RETRY_AFTER;
 use crate::metrics::StorageFailure;
 use crate::password_hashing::{HashingRefused, BUSY_RETRY_AFTER};
 
@@ -65,13 +66,16 @@ impl PageError {
     }
 }
 
-/// The page answering a storage failure: 503, marked [`StorageFailure`] so that the metrics
-/// count it under its route. The caller logs the failure.
+/// The page answering a storage failure: 503 with `Retry-After`, marked [`StorageFailure`] so
+/// that the metrics count it under its route. The caller logs the failure.
 pub fn storage_failure_page() -> Response {
     let mut response = error_page(
         StatusCode::SERVICE_UNAVAILABLE,
         "The service is temporarily unavailable. Please try again.",
     );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, STORAGE_RETRY_AFTER.into());
     response.extensions_mut().insert(StorageFailure);
     response
 }

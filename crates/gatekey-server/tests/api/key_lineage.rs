@@ -41,6 +41,7 @@ async fn audits(app: &TestApp, key: &str) -> Vec<Value> {
 async fn start_deaf_to_the_feed(backend: Backend) -> (TestApp, Seeded) {
     let app = TestApp::start_with(backend, |config| {
         config.cache.invalidation_poll_ms = 3_600_000;
+        config.cache.max_staleness_ms = 7_200_000;
     })
     .await;
     let seeded = seed(&app).await;

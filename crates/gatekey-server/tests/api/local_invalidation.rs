@@ -19,10 +19,11 @@ use time::{Duration, OffsetDateTime};
 use crate::harness::{each_backend, seed, send, TestApp};
 use crate::oauth_fixture::{Client, ClientSpec, REDIRECT};
 
-/// Caches trusted for an hour, and a feed polled once an hour.
+/// Caches trusted for an hour, and a feed polled once an hour (and trusted for two).
 fn hour_long_caches(config: &mut Config) {
     config.cache.credential_ttl = 3_600;
     config.cache.invalidation_poll_ms = 3_600_000;
+    config.cache.max_staleness_ms = 7_200_000;
 }
 
 async fn start(backend: Backend) -> TestApp {
@@ -223,6 +224,8 @@ async fn a_cached_credential_expires_when_the_clock_passes_the_ttl() {
         let app = TestApp::start_with_clock(backend, clock.clone(), |config| {
             config.cache.credential_ttl = 60;
             config.cache.invalidation_poll_ms = 3_600_000;
+            // The feed is read once, at the start: it must not count as stale in this test.
+            config.cache.max_staleness_ms = 7_200_000;
         })
         .await;
         let seeded = seed(&app).await;
