@@ -10,6 +10,7 @@ pub mod account;
 pub mod api_key;
 pub mod api_key_creation;
 pub mod audit;
+mod builtin_scope;
 pub mod clock;
 pub mod invitation;
 pub mod login;

@@ -5,46 +5,8 @@
 use std::fmt;
 use std::sync::Arc;
 
+pub use crate::builtin_scope::Scope;
 pub use crate::scope_name::{ScopeName, ScopeNameError, MAX_SCOPE_NAME_LEN};
-
-/// One of gatekey's built-in scopes: its own management authority, which its REST routes
-/// require.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Scope {
-    /// Read the account's data.
-    Read,
-    /// Change the account's data and one's own credentials.
-    Write,
-    /// Administer the account: users, service accounts, other users' keys, audit.
-    Admin,
-}
-
-impl Scope {
-    /// Every scope, in canonical order.
-    pub const ALL: [Scope; 3] = [Scope::Read, Scope::Write, Scope::Admin];
-
-    /// The scope's name on the wire.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Read => "read",
-            Self::Write => "write",
-            Self::Admin => "admin",
-        }
-    }
-
-    /// The built-in scope named `name`, if it is one.
-    pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|s| s.as_str() == name)
-    }
-
-    const fn bit(self) -> u8 {
-        match self {
-            Self::Read => 1,
-            Self::Write => 2,
-            Self::Admin => 4,
-        }
-    }
-}
 
 /// A set of scopes: built-ins as bits, catalogue names as a shared sorted list. A set of
 /// built-ins alone allocates nothing, and checking a built-in ([`ScopeSet::contains`]) reads

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use crate::scope::Scope;
+use crate::builtin_scope::Scope;
 
 /// Longest scope name accepted, in characters (every allowed character is one byte).
 pub const MAX_SCOPE_NAME_LEN: usize = 64;
