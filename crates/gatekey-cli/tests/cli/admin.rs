@@ -13,7 +13,7 @@ use crate::fixtures::{
     add_membership, create_account, create_api_key, create_person,
     create_service_account_printing_id, set_password,
 };
-use crate::process::{admin, admin_json, admin_with_stdin};
+use crate::process::{admin, admin_json, admin_with_stdin, words};
 
 #[tokio::test]
 async fn accounts_users_service_accounts_and_keys() {
@@ -109,19 +109,8 @@ async fn accounts_users_service_accounts_and_keys() {
         "lists never show secrets"
     );
 
-    let not_member = admin(
-        url,
-        &[
-            "api-key",
-            "create",
-            "--email",
-            "ada@acme.test",
-            "--account",
-            "nope",
-            "--name",
-            "x",
-        ],
-    );
+    let in_other_account = words("api-key create --email ada@acme.test --account nope --name x");
+    let not_member = admin(url, &in_other_account);
     assert_eq!(not_member.status.code(), Some(1));
 
     let revoked = admin_json(url, &["api-key", "revoke", &key["id"].to_string()]);

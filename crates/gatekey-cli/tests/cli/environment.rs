@@ -8,7 +8,7 @@ use std::process::Stdio;
 use gatekey_store::testing::{backends, TestDatabase};
 
 use crate::fixtures::create_account;
-use crate::process::gatekey;
+use crate::process::{gatekey, serve_command};
 
 /// The lines of `stderr` that are the unknown-variables warning.
 fn warnings(stderr: &[u8]) -> Vec<String> {
@@ -63,14 +63,7 @@ async fn admin_commands_run_with_a_client_api_key_in_the_environment() {
 #[tokio::test]
 async fn serve_starts_with_a_client_api_key_in_the_environment() {
     let db = TestDatabase::create(gatekey_store::Backend::Sqlite).await;
-    let mut child = gatekey()
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--database-url",
-            &db.url,
-        ])
+    let mut child = serve_command(&db.url)
         .env("GATEKEY_API_KEY", "gk_key_for_a_client_program")
         .env("GATEKEY_LOG", "off")
         .stdout(Stdio::piped())

@@ -17,6 +17,14 @@ pub fn gatekey() -> Command {
     command
 }
 
+/// A `gatekey serve` on `127.0.0.1:0` over `database_url`, not started yet.
+pub fn serve_command(database_url: &str) -> Command {
+    let mut command = gatekey();
+    command.args(["serve", "--listen", "127.0.0.1:0", "--database-url"]);
+    command.arg(database_url);
+    command
+}
+
 /// Runs `gatekey admin …` on `database_url` and returns its output.
 pub fn admin(database_url: &str, args: &[&str]) -> Output {
     gatekey()
@@ -26,6 +34,12 @@ pub fn admin(database_url: &str, args: &[&str]) -> Output {
         .arg(database_url)
         .output()
         .expect("gatekey runs")
+}
+
+/// The words of `line` split at white space: a command line short to write when no argument
+/// holds a space.
+pub fn words(line: &str) -> Vec<&str> {
+    line.split_whitespace().collect()
 }
 
 /// Runs `gatekey admin …` on `database_url` with `stdin` on its standard input, as a password
@@ -87,15 +101,8 @@ pub struct Server {
 impl Server {
     /// Starts `gatekey serve` on port 0 with `database_url` and waits until it listens.
     pub fn start(database_url: &str, envs: &[(&str, &str)]) -> Self {
-        let mut command = gatekey();
+        let mut command = serve_command(database_url);
         command
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--database-url",
-                database_url,
-            ])
             .env("GATEKEY_CACHE__INVALIDATION_POLL_MS", "100")
             .env("GATEKEY_RATE_LIMIT__PER_SECOND", "0")
             .env("GATEKEY_RATE_LIMIT__PER_MINUTE", "0")

@@ -17,7 +17,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::fixtures::{create_api_key, create_app, create_service_account, seed_owner_key};
-use crate::process::{admin_json, lines_of, Server};
+use crate::process::{admin_json, lines_of, words, Server};
 
 /// Set to make a missing interpreter a failure instead of a skip.
 const REQUIRED_VAR: &str = "GATEKEY_TEST_README";
@@ -80,19 +80,9 @@ async fn check_example(interpreter: &str, program: &str) {
     );
     let reader = create_api_key(url, owner, "acme", "reader", &scope("notes:read"));
     let sync = create_service_account(url, "acme", "sync");
-    let machine = create_app(
-        url,
-        "Sync",
-        "confidential",
-        &[
-            "--grant-type",
-            "client_credentials",
-            "--service-account",
-            &sync,
-            "--scope",
-            "notes:read",
-        ],
-    );
+    let mut machine_flags = words("--grant-type client_credentials --scope notes:read");
+    machine_flags.extend(["--service-account", &sync]);
+    let machine = create_app(url, "Sync", "confidential", &machine_flags);
 
     let gatekey = Server::start(url, &[]);
     let api = Example::start(interpreter, program, &gatekey.url, &resource_server);

@@ -4,7 +4,7 @@
 use gatekey_store::testing::TestDatabase;
 
 use crate::fixtures::{create_account, create_api_key, create_person};
-use crate::process::{admin, admin_json};
+use crate::process::{admin, admin_json, words};
 
 fn one_line_refusal(output: &std::process::Output, hint: &str) {
     assert_eq!(output.status.code(), Some(1));
@@ -50,17 +50,8 @@ async fn the_catalogue_is_managed_from_the_command_line() {
         );
         one_line_refusal(&refused, "scope");
     }
-    let duplicate = admin(
-        url,
-        &[
-            "scope",
-            "create",
-            "--name",
-            "billing",
-            "--description",
-            "again",
-        ],
-    );
+    let again = words("scope create --name billing --description again");
+    let duplicate = admin(url, &again);
     one_line_refusal(&duplicate, "already exists");
 
     let key = create_api_key(

@@ -3,7 +3,7 @@
 use gatekey_store::testing::{backends, TestDatabase};
 
 use crate::fixtures::{create_account, create_api_key};
-use crate::process::{admin_json, gatekey, Server};
+use crate::process::{admin_json, serve_command, Server};
 use crate::web::{self, browser, get_json, post_json};
 
 /// Signs in on the web form of `url` in a fresh browser; returns the answer's status.
@@ -108,14 +108,7 @@ fn printed_password(banner: &[String]) -> String {
 async fn a_refused_bootstrap_email_writes_nothing_and_the_next_start_sets_up() {
     for backend in backends() {
         let db = TestDatabase::create(backend).await;
-        let refused = gatekey()
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--database-url",
-                &db.url,
-            ])
+        let refused = serve_command(&db.url)
             .env("GATEKEY_BOOTSTRAP_EMAIL", "not an email")
             .output()
             .expect("gatekey runs");

@@ -48,12 +48,7 @@ pub async fn create_api_key(
 ) -> Result<Response, ApiError> {
     caller.require_first_party_credential(Scope::Write)?;
     let p = &caller.principal;
-    let owner = KeyOwner {
-        membership_id: p.membership_id,
-        user: &p.user,
-        role: p.role,
-        role_scopes: &p.role_scopes,
-    };
+    let owner = KeyOwner::caller(p);
     create_key_for(&state, &caller, owner, p.credential_scopes.clone(), body).await
 }
 

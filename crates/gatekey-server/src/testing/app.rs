@@ -137,6 +137,20 @@ impl TestApp {
         send(self.request(method, path, key).json(&body)).await
     }
 
+    /// POSTs `body` as JSON to `path` with `Authorization: Bearer key`, asserts `201 Created`,
+    /// and returns what was created (the answer's body).
+    pub async fn create(&self, path: &str, key: &str, body: Value) -> Value {
+        let (status, _, created) = self.send_json(Method::POST, path, key, body).await;
+        assert_eq!(status, 201, "creating at {path}: {created}");
+        created
+    }
+
+    /// Sends `body` to `PATCH /api/v1/applications/{application_id}`, authenticated by `key`.
+    pub async fn patch_application(&self, application_id: i64, key: &str, body: Value) -> Answer {
+        let path = format!("/api/v1/applications/{application_id}");
+        self.send_json(Method::PATCH, &path, key, body).await
+    }
+
     /// Asks `POST /api/v1/api_keys` for a key described by `body`, authenticated by `key`.
     pub async fn post_api_key(&self, key: &str, body: Value) -> Answer {
         self.send_json(Method::POST, "/api/v1/api_keys", key, body)

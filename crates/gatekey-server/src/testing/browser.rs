@@ -47,6 +47,22 @@ impl Browser {
         ]);
         send_text(decided).await
     }
+
+    /// Submits the consent page `page` (its HTML) with `decision` ("allow" or "deny") and
+    /// returns where the answer redirects to (RFC 6749 section 4.1.2), asserting it is a 302.
+    pub async fn decide_consent(&self, app: &TestApp, page: &str, decision: &str) -> String {
+        let form = consent_form(page, decision);
+        let (status, headers, body) = send_text(
+            self.request(app, Method::POST, "/oauth/authorize")
+                .form(&form),
+        )
+        .await;
+        assert_eq!(status, 302, "{body}");
+        headers[reqwest::header::LOCATION]
+            .to_str()
+            .expect("location")
+            .to_owned()
+    }
 }
 
 /// Fetches the login form: the `gatekey_login_csrf` cookie's value and the form's token.
@@ -109,18 +125,8 @@ impl TestApp {
         )
         .await;
         assert_eq!(status, 200, "{page}");
-        let form = consent_form(&page, "allow");
-        let (status, headers, body) = send_text(
-            browser
-                .request(self, Method::POST, "/oauth/authorize")
-                .form(&form),
-        )
-        .await;
-        assert_eq!(status, 302, "{body}");
-        let location = headers[reqwest::header::LOCATION]
-            .to_str()
-            .expect("location");
-        let back = send_text(self.http.get(location)).await;
+        let location = browser.decide_consent(self, &page, "allow").await;
+        let back = send_text(self.http.get(&location)).await;
         assert_eq!(back.0, 200, "the redirect reaches the client: {}", back.2);
     }
 

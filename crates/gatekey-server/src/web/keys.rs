@@ -69,12 +69,7 @@ pub async fn create_key(
         }
     };
     let p = &web.principal;
-    let owner = KeyOwner {
-        membership_id: p.membership_id,
-        user: &p.user,
-        role: p.role,
-        role_scopes: &p.role_scopes,
-    };
+    let owner = KeyOwner::caller(p);
     let request = ApiKeyRequest {
         name: form.name.trim().to_owned(),
         scopes: Some(scopes),

@@ -353,13 +353,10 @@ async fn only_an_owner_makes_an_owner() {
         )
         .await;
         assert_error(&refused, 403, "forbidden");
+        let owner_robot = json!({"name": "Owner robot", "role": "owner"});
+        let path = "/api/v1/service_accounts";
         let robot = app
-            .send_json(
-                Method::POST,
-                "/api/v1/service_accounts",
-                &admin_key,
-                json!({"name": "Owner robot", "role": "owner"}),
-            )
+            .send_json(Method::POST, path, &admin_key, owner_robot)
             .await;
         assert_error(&robot, 403, "forbidden");
         let users = send(app.request(Method::GET, "/api/v1/users", &admin_key)).await;

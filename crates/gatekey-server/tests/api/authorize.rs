@@ -66,15 +66,7 @@ async fn consent(app: &TestApp, browser: &Browser, path: &str, decision: &str) -
         "{}",
         page.2
     );
-    let form = consent_form(&page.2, decision);
-    let answer = send_text(
-        browser
-            .request(app, Method::POST, "/oauth/authorize")
-            .form(&form),
-    )
-    .await;
-    assert_eq!(answer.0, 302, "{}", answer.2);
-    answer.1[LOCATION].to_str().unwrap().to_owned()
+    browser.decide_consent(app, &page.2, decision).await
 }
 
 #[tokio::test]

@@ -10,8 +10,8 @@ use reqwest::Method;
 use serde_json::json;
 
 use crate::harness::{
-    consent_form, csrf_token_in, each_backend, send, send_text, sign_in, Answer, Browser, Client,
-    ClientSpec, TestApp, PASSWORD, REDIRECT,
+    csrf_token_in, each_backend, send, send_text, sign_in, Answer, Browser, Client, ClientSpec,
+    TestApp, PASSWORD, REDIRECT,
 };
 
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
@@ -64,16 +64,8 @@ pub(crate) async fn exchange(app: &TestApp, client: &Client, code: &str) -> Answ
 /// Opens the consent page as `browser`, allows, and returns the code sent back.
 pub(crate) async fn allow(app: &TestApp, browser: &Browser, path: &str) -> String {
     let page = send_text(browser.request(app, Method::GET, path)).await;
-    let form = consent_form(&page.2, "allow");
-    let answer = send_text(
-        browser
-            .request(app, Method::POST, "/oauth/authorize")
-            .form(&form),
-    )
-    .await;
-    assert_eq!(answer.0, 302, "{}", answer.2);
-    let location = answer.1[LOCATION].to_str().unwrap();
-    query_param(location, "code").expect("a code")
+    let location = browser.decide_consent(app, &page.2, "allow").await;
+    query_param(&location, "code").expect("a code")
 }
 
 #[tokio::test]

@@ -79,15 +79,9 @@ async fn introspect_sees_its_own_account_and_all_accounts_only_when_the_operator
 
         // The account admin cannot widen it through the API: the field is unknown there, and
         // refused like any unknown field (422).
-        let path = format!("/api/v1/applications/{}", resource_server.application.id);
-        let patched = app
-            .send_json(
-                Method::PATCH,
-                &path,
-                &admin_key,
-                json!({"introspect_all_accounts": true}),
-            )
-            .await;
+        let id = resource_server.application.id;
+        let widen = json!({"introspect_all_accounts": true});
+        let patched = app.patch_application(id, &admin_key, widen).await;
         assert_error(&patched, 422, "invalid_request");
         let created = send(
             app.request(Method::POST, "/api/v1/applications", &admin_key)
@@ -124,12 +118,7 @@ async fn introspect_sees_its_own_account_and_all_accounts_only_when_the_operator
         }
         // Taking `introspect` away through the API takes every account away too.
         let narrowed = app
-            .send_json(
-                Method::PATCH,
-                &path,
-                &admin_key,
-                json!({"introspect": false}),
-            )
+            .patch_application(id, &admin_key, json!({"introspect": false}))
             .await;
         assert_eq!(narrowed.0, 200, "{}", narrowed.2);
         let seen = app.introspect(&resource_server, &other_access).await;
@@ -138,12 +127,7 @@ async fn introspect_sees_its_own_account_and_all_accounts_only_when_the_operator
         assert_eq!(seen, json!({"active": false}));
 
         let restored = app
-            .send_json(
-                Method::PATCH,
-                &path,
-                &admin_key,
-                json!({"introspect": true}),
-            )
+            .patch_application(id, &admin_key, json!({"introspect": true}))
             .await;
         assert_eq!(restored.0, 200, "{}", restored.2);
         let current = app

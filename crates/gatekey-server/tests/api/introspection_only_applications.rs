@@ -54,24 +54,17 @@ async fn a_confidential_resource_server_registers_without_grant_types_or_redirec
         let (app, seeded) = TestApp::start_seeded(backend).await;
         let admin_key = app.key(&seeded.owner, None).await;
 
-        let created = app
-            .send_json(
-                Method::POST,
-                "/api/v1/applications",
-                &admin_key,
-                resource_server("Orders API", "confidential"),
-            )
-            .await;
-        assert_eq!(created.0, 201, "{}", created.2);
+        let body = resource_server("Orders API", "confidential");
+        let created = app.create("/api/v1/applications", &admin_key, body).await;
         assert_eq!(
             (
-                &created.2["grant_types"],
-                &created.2["redirect_uris"],
-                &created.2["introspect"]
+                &created["grant_types"],
+                &created["redirect_uris"],
+                &created["introspect"]
             ),
             (&json!([]), &json!([]), &json!(true))
         );
-        let orders = registered(&app, &created.2).await;
+        let orders = registered(&app, &created).await;
         assert!(orders.secret.is_some(), "it authenticates with its secret");
 
         // It checks the account's keys and tokens.
@@ -94,11 +87,9 @@ async fn a_confidential_resource_server_registers_without_grant_types_or_redirec
         assert_error(&token, 400, "unauthorized_client");
 
         // It stays a resource server: taking `introspect` away would leave it nothing to do.
-        let path = format!("/api/v1/applications/{}", orders.application.id);
         let narrowed = app
-            .send_json(
-                Method::PATCH,
-                &path,
+            .patch_application(
+                orders.application.id,
                 &admin_key,
                 json!({"introspect": false}),
             )

@@ -51,14 +51,8 @@ async fn an_admin_maps_a_role_and_the_members_keys_follow_at_once() {
             roles.2["roles"][2],
             json!({"role": "member", "scopes": ["read", "write"], "mapped": false})
         );
-        let too_wide = app
-            .send_json(
-                Method::POST,
-                "/api/v1/api_keys",
-                &member_key,
-                json!({"name": "b", "scopes": ["read", "billing"]}),
-            )
-            .await;
+        let read_and_billing = || json!({"name": "b", "scopes": ["read", "billing"]});
+        let too_wide = app.post_api_key(&member_key, read_and_billing()).await;
         assert_eq!(too_wide.0, 400, "a member does not hold billing yet");
 
         let mapped = app
@@ -75,14 +69,7 @@ async fn an_admin_maps_a_role_and_the_members_keys_follow_at_once() {
             json!({"role": "member", "scopes": ["read", "write", "billing"], "mapped": true})
         );
         // The member's old key was made before: a key made with it gets no more than it has.
-        let child = app
-            .send_json(
-                Method::POST,
-                "/api/v1/api_keys",
-                &member_key,
-                json!({"name": "b", "scopes": ["read", "billing"]}),
-            )
-            .await;
+        let child = app.post_api_key(&member_key, read_and_billing()).await;
         assert_eq!(child.0, 400, "{}", child.2);
         let secret = app.key(&member, Some("read billing")).await;
         let me = send(app.request(Method::GET, "/api/v1/me", &secret)).await;

@@ -145,14 +145,8 @@ async fn bad_scope_names_and_built_in_scopes_are_refused_with_invalid_scope() {
         assert_error(&unknown, 404, "not_found");
 
         // Every other input of scope names is checked the same way.
-        let key = app
-            .send_json(
-                Method::POST,
-                "/api/v1/api_keys",
-                &owner_key,
-                json!({"name": "k", "scopes": ["read", "bad\"name"]}),
-            )
-            .await;
+        let bad_name = json!({"name": "k", "scopes": ["read", "bad\"name"]});
+        let key = app.post_api_key(&owner_key, bad_name).await;
         assert_error(&key, 400, "invalid_scope");
         let application = app
             .send_json(

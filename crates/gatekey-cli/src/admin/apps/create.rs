@@ -2,12 +2,13 @@
 
 use clap::Args;
 use gatekey_core::audit::Actor;
-use gatekey_core::oauth::admin::{parse_grant_types, register_application};
+use gatekey_core::oauth::admin::register_application;
 use gatekey_core::oauth::application::{ApplicationSettings, ClientType, GrantType};
 use gatekey_core::scope_catalogue::{ScopeCatalogue, ScopeStore};
 use gatekey_store::SqlStore;
 
-use super::{operator, GRANT_TYPES};
+use super::grants::GrantArgs;
+use super::operator;
 use crate::admin::views::{ApplicationOutput, ApplicationWithSecret};
 use crate::admin::{account, now};
 use crate::output::Output;
@@ -24,18 +25,8 @@ pub struct CreateArgs {
     /// confidential (a server that keeps a secret) or public (a native or browser app).
     #[arg(long = "type", value_parser = ["confidential", "public"])]
     client_type: String,
-    /// An exact redirect URI (repeat for several): https, http on 127.0.0.1 or [::1], or a
-    /// reverse-domain scheme such as com.example.app:/cb.
-    #[arg(long = "redirect-uri", value_name = "URI")]
-    redirect_uris: Vec<String>,
-    /// An allowed grant type (repeat for several); default: authorization_code and
-    /// refresh_token.
-    #[arg(long = "grant-type", value_name = "GRANT_TYPE", value_parser = GRANT_TYPES)]
-    grant_types: Vec<String>,
-    /// No grant type at all: a confidential resource server that only introspects (with
-    /// --introspect), with no redirect URI.
-    #[arg(long, conflicts_with = "grant_types")]
-    no_grant_type: bool,
+    #[command(flatten)]
+    grants: GrantArgs,
     /// Space-separated scopes it may ask for (read, write, admin); default: all.
     #[arg(long)]
     scope: Option<String>,
@@ -54,20 +45,17 @@ pub struct CreateArgs {
 impl CreateArgs {
     /// The settings asked for, with the defaults filled in.
     fn settings(self, catalogue: &ScopeCatalogue) -> anyhow::Result<ApplicationSettings> {
-        let grant_types = if self.no_grant_type {
-            Vec::new()
-        } else if self.grant_types.is_empty() {
-            vec![GrantType::AuthorizationCode, GrantType::RefreshToken]
-        } else {
-            parse_grant_types(&self.grant_types)?
-        };
+        let grant_types = self
+            .grants
+            .chosen()?
+            .unwrap_or_else(|| vec![GrantType::AuthorizationCode, GrantType::RefreshToken]);
         let scopes = match self.scope {
             Some(scope) => catalogue.parse_input(&scope)?,
             None => catalogue.every_scope(),
         };
         Ok(ApplicationSettings {
             name: self.name,
-            redirect_uris: self.redirect_uris,
+            redirect_uris: self.grants.redirect_uris,
             grant_types,
             scopes,
             implicit_allowed: self.implicit,

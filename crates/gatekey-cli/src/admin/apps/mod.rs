@@ -4,6 +4,7 @@
 //! account may be linked.
 
 mod create;
+mod grants;
 mod text;
 mod update;
 

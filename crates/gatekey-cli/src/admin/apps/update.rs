@@ -4,12 +4,13 @@ use anyhow::bail;
 use clap::Args;
 use gatekey_core::audit::Actor;
 use gatekey_core::oauth::admin::{
-    parse_grant_types, set_introspect_all_accounts, update_application, ApplicationChanges,
+    set_introspect_all_accounts, update_application, ApplicationChanges,
 };
 use gatekey_core::scope_catalogue::{ScopeCatalogue, ScopeStore};
 use gatekey_store::SqlStore;
 
-use super::{find, operator, text, GRANT_TYPES};
+use super::grants::GrantArgs;
+use super::{find, operator, text};
 use crate::admin::now;
 use crate::admin::views::ApplicationOutput;
 use crate::output::Output;
@@ -22,16 +23,8 @@ pub struct UpdateArgs {
     /// New display name.
     #[arg(long)]
     name: Option<String>,
-    /// Replaces the redirect URIs (repeat for several).
-    #[arg(long = "redirect-uri", value_name = "URI")]
-    redirect_uris: Vec<String>,
-    /// Replaces the grant types (repeat for several).
-    #[arg(long = "grant-type", value_name = "GRANT_TYPE", value_parser = GRANT_TYPES)]
-    grant_types: Vec<String>,
-    /// Removes every grant type: the application then only introspects (it needs
-    /// --introspect and a confidential type).
-    #[arg(long, conflicts_with = "grant_types")]
-    no_grant_type: bool,
+    #[command(flatten)]
+    grants: GrantArgs,
     /// Replaces the scopes (space-separated).
     #[arg(long)]
     scope: Option<String>,
@@ -83,14 +76,9 @@ impl UpdateArgs {
     fn changes(&self, catalogue: &ScopeCatalogue) -> anyhow::Result<ApplicationChanges> {
         Ok(ApplicationChanges {
             name: self.name.clone(),
-            redirect_uris: (!self.redirect_uris.is_empty()).then(|| self.redirect_uris.clone()),
-            grant_types: if self.no_grant_type {
-                Some(Vec::new())
-            } else if self.grant_types.is_empty() {
-                None
-            } else {
-                Some(parse_grant_types(&self.grant_types)?)
-            },
+            redirect_uris: (!self.grants.redirect_uris.is_empty())
+                .then(|| self.grants.redirect_uris.clone()),
+            grant_types: self.grants.chosen()?,
             scopes: self
                 .scope
                 .as_deref()
