@@ -182,16 +182,6 @@ impl<'a> KeyOwner<'a> {
             role_scopes,
         }
     }
-
-    /// The caller `principal` as the owner of a key it creates for itself.
-    pub fn caller(principal: &'a crate::principal::Principal) -> Self {
-        Self {
-            membership_id: principal.membership_id,
-            user: &principal.user,
-            role: principal.role,
-            role_scopes: &principal.role_scopes,
-        }
-    }
 }
 
 /// Why an administrator may not create a key for another user.

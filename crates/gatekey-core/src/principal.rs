@@ -5,7 +5,7 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 
 use crate::account::Account;
-use crate::api_key::ParentKey;
+use crate::api_key::{KeyOwner, ParentKey};
 use crate::audit::{Actor, CredentialRef};
 use crate::role::Role;
 use crate::scope::{Scope, ScopeSet};
@@ -36,6 +36,16 @@ pub struct Principal {
 }
 
 impl Principal {
+    /// This caller as the owner of a key it creates for itself.
+    pub fn as_key_owner(&self) -> KeyOwner<'_> {
+        KeyOwner {
+            membership_id: self.membership_id,
+            user: &self.user,
+            role: self.role,
+            role_scopes: &self.role_scopes,
+        }
+    }
+
     /// What this caller may do: what the role holds intersected with the credential's scopes.
     /// A catalogue name the credential carries but the catalogue no longer has is held by no
     /// role, so it is not effective.

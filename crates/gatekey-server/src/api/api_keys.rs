@@ -48,7 +48,7 @@ pub async fn create_api_key(
 ) -> Result<Response, ApiError> {
     caller.require_first_party_credential(Scope::Write)?;
     let p = &caller.principal;
-    let owner = KeyOwner::caller(p);
+    let owner = p.as_key_owner();
     create_key_for(&state, &caller, owner, p.credential_scopes.clone(), body).await
 }
 

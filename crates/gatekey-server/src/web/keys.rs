@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use gatekey_core::api_key::{ApiKeyRequest, KeyOwner};
+use gatekey_core::api_key::ApiKeyRequest;
 use gatekey_core::api_key_creation::{create_api_key as create_key_in_store, CreateApiKeyError};
 use gatekey_core::audit::{AuditAction, AuditEntry};
 use gatekey_core::store::ApiKeyStore;
@@ -69,7 +69,7 @@ pub async fn create_key(
         }
     };
     let p = &web.principal;
-    let owner = KeyOwner::caller(p);
+    let owner = p.as_key_owner();
     let request = ApiKeyRequest {
         name: form.name.trim().to_owned(),
         scopes: Some(scopes),
