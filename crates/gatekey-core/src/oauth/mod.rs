@@ -15,5 +15,6 @@ pub mod introspection;
 pub mod pkce;
 pub mod redirect_uri;
 pub mod revocation;
+pub mod signing_key_schedule;
 pub mod store;
 pub mod token;
