@@ -16,7 +16,10 @@ pub fn gatekey() -> Command {
     }
     // Every replica on one PostgreSQL database needs the same key-encryption key, and a server
     // on PostgreSQL refuses to start without one.
-    command.env("GATEKEY_SIGNING__KEY_ENCRYPTION_KEY", TEST_KEY_ENCRYPTION_KEY);
+    command.env(
+        "GATEKEY_SIGNING__KEY_ENCRYPTION_KEY",
+        TEST_KEY_ENCRYPTION_KEY,
+    );
     command
 }
 
