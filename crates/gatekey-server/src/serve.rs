@@ -69,7 +69,13 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> Result<RunningServe
 fn find_kek_announced(
     config: &Config,
     store: &SqlStore,
-) -> Result<gatekey_core::oauth::signing_key_material::KeyEncryptionKey, StartError> {
+) -> Result<
+    (
+        gatekey_core::oauth::signing_key_material::KeyEncryptionKey,
+        crate::signing::kek::KekSource,
+    ),
+    StartError,
+> {
     use crate::signing::kek::{find_kek, KekSource};
     let (kek, source) = find_kek(&config.signing, store.data_folder().as_deref())?;
     if let KekSource::Generated(path) = &source {
@@ -79,7 +85,7 @@ fn find_kek_announced(
             path.display()
         );
     }
-    Ok(kek)
+    Ok((kek, source))
 }
 
 /// Binds `addr`, and says which address it got (useful with port 0).
@@ -115,9 +121,21 @@ pub async fn start_with_store(
     if config.issuer.is_none() {
         config.issuer = Some(format!("http://{addr}"));
     }
-    let kek = find_kek_announced(&config, &store)?;
+    let (kek, source) = find_kek_announced(&config, &store)?;
     let state = AppState::new(store, clock, config, kek);
-    crate::signing::refresh_signing_keys(&state).await?;
+    if let Err(error) = crate::signing::refresh_signing_keys(&state).await {
+        // A key made just now cannot open keys sealed before: the file that held the right one
+        // is gone. Leave no wrong file behind for the next start or a restore to trip on.
+        if let crate::signing::kek::KekSource::Generated(path) = source {
+            let _ = std::fs::remove_file(&path);
+            eprintln!(
+                "gatekey: the signing keys were sealed with a key-encryption key that is not at \
+                 {}; restore that file (or configure the key) and start again",
+                path.display()
+            );
+        }
+        return Err(error.into());
+    }
     let router = crate::app::router(state.clone());
     let (stop, stopped) = oneshot::channel::<()>();
     let task_state = state.clone();

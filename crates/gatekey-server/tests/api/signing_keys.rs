@@ -143,3 +143,29 @@ async fn a_key_encryption_key_that_does_not_open_the_stored_keys_stops_the_start
     })
     .await;
 }
+
+#[tokio::test]
+async fn on_sqlite_a_lost_key_file_stops_the_start_and_no_new_file_is_left() {
+    let db = TestDatabase::create(gatekey_store::Backend::Sqlite).await;
+    let mut config = test_config(&db.url);
+    config.signing.key_encryption_key = None;
+    let first = gatekey_server::start(config.clone(), Arc::new(SystemClock))
+        .await
+        .expect("first start makes a key file");
+    let folder = first.state.store.data_folder().expect("sqlite folder");
+    first.shutdown().await.expect("stopped");
+    let file = folder.join(gatekey_server::signing::kek::GENERATED_KEK_FILE);
+    assert!(file.is_file(), "made beside the database");
+
+    std::fs::remove_file(&file).expect("lost");
+    let message = match gatekey_server::start(config.clone(), Arc::new(SystemClock)).await {
+        Ok(_) => panic!("started with keys it cannot open"),
+        Err(error) => error.to_string(),
+    };
+    assert!(
+        message.contains("does not decrypt signing key"),
+        "{message}"
+    );
+    assert!(!file.exists(), "no wrong key file is left behind");
+    db.drop_database().await;
+}
