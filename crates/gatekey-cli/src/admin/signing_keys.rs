@@ -4,12 +4,13 @@
 
 use anyhow::{anyhow, Context};
 use clap::Subcommand;
+use gatekey_core::clock::{from_millis, to_millis};
 use gatekey_core::oauth::signing_key_rotation::{add_key, check_kek_opens};
 use gatekey_core::oauth::signing_key_schedule::{
     plan_keys, rotate_now, KeyState, ScheduledKey, SigningAlgorithm,
 };
 use gatekey_core::oauth::signing_key_store::SigningKeyStore;
-use gatekey_server::signing::kek::find_kek;
+use gatekey_server::signing::kek::{find_kek, KekSource};
 use gatekey_server::signing::{policy, SIGNING_ALGORITHMS};
 use gatekey_server::Config;
 use gatekey_store::SqlStore;
@@ -102,7 +103,8 @@ pub async fn run(
     out: Output,
     command: SigningKeyCommand,
 ) -> anyhow::Result<()> {
-    let at = now();
+    // As stored: to the millisecond, so what `rotate` prints is what `list` will.
+    let at = from_millis(to_millis(now()));
     match command {
         SigningKeyCommand::List => print_keys(out, views(&schedule(store).await?, config, at)),
         SigningKeyCommand::Rotate { algorithm } => {
@@ -116,7 +118,14 @@ pub async fn run(
                 }
                 None => SIGNING_ALGORITHMS.to_vec(),
             };
-            let (kek, _) = find_kek(&config.signing, store.data_folder().as_deref())?;
+            let (kek, source) = find_kek(&config.signing, store.data_folder().as_deref())?;
+            if let KekSource::Generated(path) = source {
+                eprintln!(
+                    "gatekey: made a key-encryption key for the signing keys at {} (mode 0600); \
+                     back it up apart from the database",
+                    path.display()
+                );
+            }
             check_kek_opens(&kek, &store.signing_keys().await?)
                 .context("refusing to add keys beside ones this key-encryption key cannot open")?;
             let before = schedule(store).await?;
