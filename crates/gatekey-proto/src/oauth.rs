@@ -116,4 +116,8 @@ pub struct AuthorizationServerMetadata {
     pub introspection_endpoint_auth_methods_supported: Vec<String>,
     /// Whether the authorization response carries `iss` (RFC 9207).
     pub authorization_response_iss_parameter_supported: bool,
+    /// `GET /oauth/jwks`: the public signing keys (RFC 8414 §2). Absent from documents of
+    /// servers that publish none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks_uri: Option<String>,
 }

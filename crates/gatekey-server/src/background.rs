@@ -1,5 +1,6 @@
 //! Work done beside the requests: following the invalidation feed, writing API keys'
-//! `last_used_at`, pruning old invalidations, the retention purge that deletes expired
+//! `last_used_at`, pruning old invalidations, reloading (and rotating) the signing keys, the
+//! retention purge that deletes expired
 //! codes, device codes, tokens and sessions (and old audit events when configured), and, on
 //! PostgreSQL, probing the database so that an outage is answered at once.
 //!
@@ -38,6 +39,7 @@ pub fn start(state: &AppState) -> BackgroundTasks {
         spawn(poll_invalidations(state.clone())),
         spawn(flush_usage_periodically(state.clone())),
         spawn(purge_periodically(state.clone())),
+        spawn(refresh_signing_keys_periodically(state.clone())),
     ];
     if state.store.backend() == Backend::Postgres {
         tasks.push(spawn(listen_for_invalidations(state.clone())));
@@ -104,6 +106,22 @@ async fn purge_periodically(state: AppState) {
                     .background_storage_error(BackgroundOperation::RetentionPurge);
                 tracing::warn!(%error, "retention purge failed; will retry");
             }
+        }
+    }
+}
+
+/// Reloads the signing keys, rotating and retiring on schedule. A failure keeps the keys
+/// loaded before; the next refresh tries again.
+async fn refresh_signing_keys_periodically(state: AppState) {
+    let mut every =
+        tokio::time::interval(Duration::from_secs(state.config.signing.refresh_interval));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // The first tick is at once, and the start-up has just loaded the keys.
+    every.tick().await;
+    loop {
+        every.tick().await;
+        if let Err(error) = crate::signing::refresh_signing_keys(&state).await {
+            tracing::warn!(%error, "could not refresh the signing keys; will retry");
         }
     }
 }

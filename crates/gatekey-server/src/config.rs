@@ -3,6 +3,7 @@
 //! naming it; a `GATEKEY_*` variable that is no key is ignored with a warning
 //! ([`unknown_keys`]).
 
+mod signing;
 mod unknown_keys;
 
 use std::fmt;
@@ -15,6 +16,7 @@ use gatekey_core::session::{MIN_IDLE_TIMEOUT, SESSION_TTL};
 use gatekey_store::redact_database_url;
 use serde::{Deserialize, Serialize};
 
+pub use signing::SigningConfig;
 pub use unknown_keys::IgnoredEnvVariables;
 use unknown_keys::KnownKeys;
 
@@ -73,6 +75,8 @@ pub struct Config {
     pub operator_account: String,
     /// Stopping.
     pub shutdown: ShutdownConfig,
+    /// Signing keys and their key-encryption key.
+    pub signing: SigningConfig,
 }
 
 /// HTTP limits.
@@ -186,6 +190,7 @@ impl Default for Config {
             operations: OperationsConfig::default(),
             operator_account: crate::bootstrap::FIRST_ACCOUNT_SLUG.into(),
             shutdown: ShutdownConfig::default(),
+            signing: SigningConfig::default(),
         }
     }
 }
@@ -413,6 +418,7 @@ impl fmt::Debug for Config {
             .field("operations", &self.operations)
             .field("operator_account", &self.operator_account)
             .field("shutdown", &self.shutdown)
+            .field("signing", &self.signing)
             .finish_non_exhaustive()
     }
 }
@@ -550,6 +556,7 @@ impl Config {
         }
         self.operations.validate(&self.cache)?;
         self.shutdown.validate()?;
+        self.signing.validate()?;
         Ok(())
     }
 }

@@ -26,6 +26,7 @@ pub mod path;
 pub mod rate_limit;
 pub mod scope_cache;
 pub mod serve;
+pub mod signing;
 pub mod state;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -49,12 +49,43 @@ pub enum StartError {
         /// Why.
         source: std::io::Error,
     },
+    /// No key-encryption key could be had.
+    #[error(transparent)]
+    KeyEncryptionKey(#[from] crate::signing::kek::KekError),
+    /// The signing keys could not be loaded or made: a key-encryption key that does not open
+    /// them is this error, never a reason to make new keys.
+    #[error("signing keys: {0}")]
+    SigningKeys(#[from] gatekey_core::oauth::signing_key_rotation::SigningKeyError),
 }
 
 /// Opens the database and starts serving on `config.listen`.
 pub async fn start(config: Config, clock: Arc<dyn Clock>) -> Result<RunningServer, StartError> {
     let store = SqlStore::connect(&config.database_url).await?;
     start_with_store(store, config, clock).await
+}
+
+/// The key-encryption key, saying on stderr when one was just made (a single-machine install's
+/// first start), as it must be backed up apart from the database.
+fn find_kek_announced(
+    config: &Config,
+    store: &SqlStore,
+) -> Result<
+    (
+        gatekey_core::oauth::signing_key_material::KeyEncryptionKey,
+        crate::signing::kek::KekSource,
+    ),
+    StartError,
+> {
+    use crate::signing::kek::{find_kek, KekSource};
+    let (kek, source) = find_kek(&config.signing, store.data_folder().as_deref())?;
+    if let KekSource::Generated(path) = &source {
+        eprintln!(
+            "gatekey: made a key-encryption key for the signing keys at {} (mode 0600); back it \
+             up apart from the database: without it the signing keys cannot be opened",
+            path.display()
+        );
+    }
+    Ok((kek, source))
 }
 
 /// Binds `addr`, and says which address it got (useful with port 0).
@@ -90,7 +121,21 @@ pub async fn start_with_store(
     if config.issuer.is_none() {
         config.issuer = Some(format!("http://{addr}"));
     }
-    let state = AppState::new(store, clock, config);
+    let (kek, source) = find_kek_announced(&config, &store)?;
+    let state = AppState::new(store, clock, config, kek);
+    if let Err(error) = crate::signing::refresh_signing_keys(&state).await {
+        // A key made just now cannot open keys sealed before: the file that held the right one
+        // is gone. Leave no wrong file behind for the next start or a restore to trip on.
+        if let crate::signing::kek::KekSource::Generated(path) = source {
+            let _ = std::fs::remove_file(&path);
+            eprintln!(
+                "gatekey: the signing keys were sealed with a key-encryption key that is not at \
+                 {}; restore that file (or configure the key) and start again",
+                path.display()
+            );
+        }
+        return Err(error.into());
+    }
     let router = crate::app::router(state.clone());
     let (stop, stopped) = oneshot::channel::<()>();
     let task_state = state.clone();

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::FromRef;
+use gatekey_core::oauth::signing_key_material::KeyEncryptionKey;
 use gatekey_core::role::Role;
 use gatekey_core::role_scopes::AccountScopes;
 use gatekey_core::scope::ScopeSet;
@@ -23,6 +24,7 @@ use crate::oauth::service_account_cache::ServiceAccountCache;
 use crate::password_hashing::PasswordHashing;
 use crate::rate_limit::RateLimiter;
 use crate::scope_cache::ScopeCache;
+use crate::signing::key_set::SigningKeys;
 
 /// Wrong client secrets allowed per client and source IP within [`CLIENT_AUTH_WINDOW`].
 pub const CLIENT_AUTH_FAILURES: u32 = 20;
@@ -78,11 +80,19 @@ pub struct Inner {
     pub device_requests: crate::oauth::device_request_limit::DeviceRequestLimit,
     /// Device codes per application and client address.
     pub device_codes_per_address: crate::oauth::device_codes_per_address::DeviceCodesPerAddress,
+    /// The signing keys, in memory, and the key that opens them.
+    pub signing_keys: Arc<SigningKeys>,
 }
 
 impl AppState {
-    /// Builds the state from an opened store, whose writes will reach the state's caches.
-    pub fn new(store: SqlStore, clock: Arc<dyn Clock>, config: Config) -> Self {
+    /// Builds the state from an opened store, whose writes will reach the state's caches, and
+    /// the key-encryption key of the signing keys (loaded by `signing::refresh_signing_keys`).
+    pub fn new(
+        store: SqlStore,
+        clock: Arc<dyn Clock>,
+        config: Config,
+        kek: KeyEncryptionKey,
+    ) -> Self {
         let issuer = config.issuer();
         let invalidation_feed = Arc::new(FeedFreshness::new(clock.now()));
         let trust = CacheTrust::new(
@@ -142,6 +152,7 @@ impl AppState {
                     config.device_authorization.max_pending_per_address,
                     config.device_code_ttl,
                 ),
+            signing_keys: Arc::new(SigningKeys::new(kek)),
             issuer,
             config,
         }))

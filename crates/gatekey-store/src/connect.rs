@@ -102,6 +102,24 @@ impl SqlStore {
     }
 }
 
+impl SqlStore {
+    /// The folder that holds an SQLite database file (`.` for a bare file name); `None` on
+    /// PostgreSQL. Files that belong beside the database (the key-encryption key of a
+    /// single-machine install) go here.
+    pub fn data_folder(&self) -> Option<std::path::PathBuf> {
+        if self.backend() != Backend::Sqlite {
+            return None;
+        }
+        let path = Path::new(sqlite_path(self.url()).0);
+        Some(
+            path.parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."))
+                .to_path_buf(),
+        )
+    }
+}
+
 /// The file path and query of an SQLite URL.
 fn sqlite_path(url: &str) -> (&str, Option<&str>) {
     let rest = url

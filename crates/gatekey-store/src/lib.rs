@@ -28,6 +28,7 @@ mod retention;
 mod rows;
 mod scopes;
 mod sessions;
+mod signing_keys;
 mod tokens;
 mod users;
 

@@ -6,6 +6,7 @@ mod api_keys;
 mod apps;
 mod scopes;
 mod service_accounts;
+mod signing_keys;
 mod users;
 mod views;
 
@@ -60,6 +61,9 @@ enum AdminCommand {
     /// The scope catalogue: the API's own scopes beside read, write and admin.
     #[command(subcommand)]
     Scope(scopes::ScopeCommand),
+    /// The keys that sign tokens, and their rotation.
+    #[command(subcommand)]
+    SigningKey(signing_keys::SigningKeyCommand),
 }
 
 /// Runs an admin command.
@@ -84,6 +88,7 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
         AdminCommand::ApiKey(command) => api_keys::run(&store, out, command).await,
         AdminCommand::App(command) => apps::run(&store, out, command).await,
         AdminCommand::Scope(command) => scopes::run(&store, out, command).await,
+        AdminCommand::SigningKey(command) => signing_keys::run(&store, &config, out, command).await,
     };
     store.close().await;
     result

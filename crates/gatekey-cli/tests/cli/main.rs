@@ -22,4 +22,5 @@ mod replicas;
 mod resource_server_examples;
 mod scopes;
 mod serve;
+mod signing_keys;
 mod user;

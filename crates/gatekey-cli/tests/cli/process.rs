@@ -14,8 +14,17 @@ pub fn gatekey() -> Command {
             command.env_remove(name);
         }
     }
+    // Every replica on one PostgreSQL database needs the same key-encryption key, and a server
+    // on PostgreSQL refuses to start without one.
+    command.env(
+        "GATEKEY_SIGNING__KEY_ENCRYPTION_KEY",
+        TEST_KEY_ENCRYPTION_KEY,
+    );
     command
 }
+
+/// The key-encryption key of the signing keys every `gatekey` of these tests is given.
+pub const TEST_KEY_ENCRYPTION_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 
 /// A `gatekey serve` on `127.0.0.1:0` over `database_url`, not started yet.
 pub fn serve_command(database_url: &str) -> Command {

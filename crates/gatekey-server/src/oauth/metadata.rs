@@ -52,6 +52,7 @@ pub fn metadata(issuer: &str) -> AuthorizationServerMetadata {
         revocation_endpoint_auth_methods_supported: client_methods,
         introspection_endpoint_auth_methods_supported: secret_methods,
         authorization_response_iss_parameter_supported: true,
+        jwks_uri: Some(endpoint("/oauth/jwks")),
     }
 }
 

@@ -17,6 +17,7 @@ mod error;
 pub(crate) mod form;
 mod grants;
 mod introspect;
+mod jwks;
 mod metadata;
 mod revoke;
 pub(crate) mod service_account_cache;
@@ -32,6 +33,7 @@ use crate::state::AppState;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .merge(metadata::routes())
+        .merge(jwks::routes())
         .merge(authorize::routes())
         .merge(authorized_applications::routes())
         .merge(device_page::routes())

@@ -44,6 +44,9 @@ pub fn test_config(database_url: &str) -> Config {
     config.rate_limit.per_minute = 100_000;
     config.rate_limit.per_second = 10_000;
     config.cache.invalidation_poll_ms = 100;
+    // PostgreSQL needs a configured key-encryption key; SQLite would make one beside the file.
+    config.signing.key_encryption_key =
+        Some(gatekey_core::oauth::signing_key_material::KeyEncryptionKey::generate().to_base64());
     config
 }
 
