@@ -25,22 +25,51 @@ pub(crate) use loopback::browser_login;
 
 use gatekey_proto::ErrorBody;
 
+use crate::id_token::{check_same_subject, IdTokenError, IdTokenVerifier};
 use crate::metadata::ServerMetadata;
 use crate::retry;
 use crate::tokens::TokenSet;
 use crate::ClientError;
 use http::TokenHttp;
 
-/// gatekey's token response carries the account the tokens act in.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub(crate) struct AccountField {
+/// What gatekey's token response carries beyond RFC 6749 §5.1: the account the tokens act
+/// in, and the OpenID Connect ID token. `Debug` hides the ID token.
+#[derive(Clone, Default, Serialize, Deserialize)]
+pub(crate) struct GatekeyFields {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     account: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    id_token: Option<String>,
 }
 
-impl ExtraTokenFields for AccountField {}
+impl std::fmt::Debug for GatekeyFields {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GatekeyFields")
+            .field("account", &self.account)
+            .field("id_token", &self.id_token.as_ref().map(|_| "***"))
+            .finish()
+    }
+}
 
-type GatekeyTokenResponse = StandardTokenResponse<AccountField, BasicTokenType>;
+impl ExtraTokenFields for GatekeyFields {}
+
+type GatekeyTokenResponse = StandardTokenResponse<GatekeyFields, BasicTokenType>;
+
+/// The grant a token response answers, which decides what its ID token is checked against.
+#[derive(Clone, Copy)]
+pub(crate) enum Grant<'a> {
+    /// No user, so no ID token expected.
+    ClientCredentials,
+    /// The code grant: the ID token must carry the nonce sent, when one was.
+    Code { nonce: Option<&'a str> },
+    /// The device grant: no nonce can be sent.
+    Device,
+    /// A refresh: an ID token may come (with the same `sub`), or the previous one stays.
+    Refresh {
+        refresh_token: &'a SecretString,
+        previous: Option<&'a TokenSet>,
+    },
+}
 
 type Inner = oauth2::Client<
     BasicErrorResponse,
@@ -66,6 +95,7 @@ pub(crate) struct OAuthClient {
     metadata: ServerMetadata,
     scope: Option<String>,
     skew: Duration,
+    id_tokens: IdTokenVerifier,
 }
 
 impl OAuthClient {
@@ -105,6 +135,12 @@ impl OAuthClient {
         if let Some(secret) = client_secret {
             inner = inner.set_client_secret(ClientSecret::new(secret.expose_secret().to_owned()));
         }
+        let id_tokens = IdTokenVerifier::new(
+            http.clone(),
+            metadata.jwks_uri.clone(),
+            &metadata.issuer,
+            client_id,
+        );
         Ok(Self {
             inner,
             http: TokenHttp::new(http.clone()),
@@ -114,6 +150,7 @@ impl OAuthClient {
             metadata,
             scope: scope.map(str::to_owned),
             skew,
+            id_tokens,
         })
     }
 
@@ -126,6 +163,11 @@ impl OAuthClient {
             .collect()
     }
 
+    /// Whether the connection asks for `openid`, making the requests OpenID Connect ones.
+    pub(crate) fn wants_openid(&self) -> bool {
+        has_openid(self.scope.as_deref())
+    }
+
     /// The client credentials grant (RFC 6749 §4.4).
     pub(crate) async fn client_credentials(&self) -> Result<TokenSet, ClientError> {
         let requested_at = SystemTime::now();
@@ -136,13 +178,17 @@ impl OAuthClient {
             .request_async(&self.http)
             .await
             .map_err(|e| token_error(e, None))?;
-        Ok(self.token_set(response, requested_at, None))
+        self.finish(response, requested_at, Grant::ClientCredentials)
+            .await
     }
 
     /// A refresh (RFC 6749 §6). The server rotates the refresh token; the old one is spent.
+    /// `previous` are the tokens being replaced, whose identity a refresh without a new ID
+    /// token keeps.
     pub(crate) async fn refresh(
         &self,
         refresh_token: &SecretString,
+        previous: Option<&TokenSet>,
     ) -> Result<TokenSet, ClientError> {
         let requested_at = SystemTime::now();
         let token = RefreshToken::new(refresh_token.expose_secret().to_owned());
@@ -158,16 +204,25 @@ impl OAuthClient {
                     Some("the refresh token is spent, revoked or expired: log in again or supply a new RefreshToken"),
                 )
             })?;
-        // A server that does not rotate keeps the old refresh token valid (RFC 6749 §6).
-        Ok(self.token_set(response, requested_at, Some(refresh_token)))
+        self.finish(
+            response,
+            requested_at,
+            Grant::Refresh {
+                refresh_token,
+                previous,
+            },
+        )
+        .await
     }
 
-    /// Exchanges an authorization code (RFC 6749 §4.1.3) with its PKCE verifier (RFC 7636 §4.5).
+    /// Exchanges an authorization code (RFC 6749 §4.1.3) with its PKCE verifier (RFC 7636
+    /// §4.5). `nonce` is the one the authorization request sent, if any.
     pub(crate) async fn exchange_code(
         &self,
         code: &SecretString,
         redirect_uri: &str,
         verifier: Option<&SecretString>,
+        nonce: Option<&str>,
     ) -> Result<TokenSet, ClientError> {
         let requested_at = SystemTime::now();
         let redirect = RedirectUrl::new(redirect_uri.to_owned()).map_err(|_| {
@@ -187,7 +242,8 @@ impl OAuthClient {
                 Some("an authorization code works once and for about a minute: obtain a new one"),
             )
         })?;
-        Ok(self.token_set(response, requested_at, None))
+        self.finish(response, requested_at, Grant::Code { nonce })
+            .await
     }
 
     /// Revokes `refresh_token` (RFC 7009), which also ends the access tokens issued with it.
@@ -260,12 +316,62 @@ impl OAuthClient {
         }
     }
 
-    fn token_set(
+    /// The tokens of a successful response to `grant`, with the identity of its ID token,
+    /// which must pass validation (OpenID Connect Core 1.0 §3.1.3.7) or nothing is used. A
+    /// response that grants `openid` to the code or device grant must carry an ID token
+    /// (§3.1.3.3); a refresh without one keeps the previous identity (§12.2).
+    pub(crate) async fn finish(
         &self,
         response: GatekeyTokenResponse,
         requested_at: SystemTime,
+        grant: Grant<'_>,
+    ) -> Result<TokenSet, ClientError> {
+        let previous_refresh = match grant {
+            Grant::Refresh { refresh_token, .. } => Some(refresh_token),
+            _ => None,
+        };
+        let mut set = self.token_set(&response, requested_at, previous_refresh);
+        let previous = match grant {
+            Grant::Refresh { previous, .. } => previous,
+            _ => None,
+        };
+        match response.extra_fields().id_token.as_deref() {
+            Some(id_token) => {
+                let nonce = match grant {
+                    Grant::Code { nonce } => nonce,
+                    _ => None,
+                };
+                let identity = self
+                    .id_tokens
+                    .verify(id_token, nonce, SystemTime::now())
+                    .await?;
+                check_same_subject(previous.and_then(TokenSet::identity), &identity)?;
+                set.id_token = Some(SecretString::from(id_token.to_owned()));
+                set.identity = Some(identity);
+            }
+            None => match grant {
+                Grant::Refresh { .. } => {
+                    set.id_token = previous.and_then(|p| p.id_token.clone());
+                    set.identity = previous.and_then(|p| p.identity.clone());
+                }
+                Grant::Code { .. } | Grant::Device
+                    if has_openid(set.scope.as_deref().or(self.scope.as_deref())) =>
+                {
+                    return Err(IdTokenError::Missing.into());
+                }
+                _ => {}
+            },
+        }
+        Ok(set)
+    }
+
+    fn token_set(
+        &self,
+        response: &GatekeyTokenResponse,
+        requested_at: SystemTime,
         previous_refresh: Option<&SecretString>,
     ) -> TokenSet {
+        // A server that does not rotate keeps the old refresh token valid (RFC 6749 §6).
         let mut set = TokenSet::unknown_expiry(SecretString::from(
             response.access_token().secret().to_owned(),
         ))
@@ -284,6 +390,11 @@ impl OAuthClient {
         set.account = response.extra_fields().account.clone();
         set
     }
+}
+
+/// Whether a space-separated scope has `openid` (OpenID Connect Core 1.0 §3.1.2.1).
+fn has_openid(scope: Option<&str>) -> bool {
+    scope.is_some_and(|scope| scope.split_whitespace().any(|s| s == "openid"))
 }
 
 /// Maps a failed token request to the client's error. The response body is never shown: on
