@@ -185,13 +185,16 @@ async fn an_invalid_or_missing_id_token_stops_the_login() {
     for (id_token, what) in cases {
         server.answer_with(id_token);
         let error = server.client(&cache).login().await.unwrap_err();
-        let refused = match (&error, what) {
-            (ClientError::IdToken(IdTokenError::Audience { .. }), "aud") => true,
-            (ClientError::IdToken(IdTokenError::Issuer { .. }), "iss") => true,
-            (ClientError::IdToken(IdTokenError::Malformed(_)), "malformed") => true,
-            (ClientError::IdToken(IdTokenError::Missing), "missing") => true,
-            _ => false,
-        };
+        let refused = matches!(
+            (&error, what),
+            (ClientError::IdToken(IdTokenError::Audience { .. }), "aud")
+                | (ClientError::IdToken(IdTokenError::Issuer { .. }), "iss")
+                | (
+                    ClientError::IdToken(IdTokenError::Malformed(_)),
+                    "malformed"
+                )
+                | (ClientError::IdToken(IdTokenError::Missing), "missing")
+        );
         assert!(refused, "{what}: {error}");
         assert!(error.to_string().starts_with("ID token refused"), "{error}");
         assert!(!cache.exists(), "{what}: refused tokens are not saved");

@@ -107,7 +107,7 @@ fn usable_key(jwk: JwkMembers) -> Option<PublicKey> {
         _ => return None,
     };
     let named = match jwk.alg.as_deref() {
-        Some(named) => super::jws::accepted_algorithm(named).ok()?,
+        Some(named) => super::algorithm::accepted_algorithm(named).ok()?,
         None => alg,
     };
     (named == alg).then_some(PublicKey {

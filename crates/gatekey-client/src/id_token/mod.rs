@@ -6,6 +6,7 @@
 //! refusing the token: the server publishes a new key ahead of signing with it, but this
 //! client may have kept the set from before.
 
+mod algorithm;
 mod claims;
 mod error;
 mod jwks;
