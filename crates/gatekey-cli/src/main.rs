@@ -34,8 +34,8 @@ enum Command {
     Token(user::ConnectionArgs),
     /// Call the REST API, such as `gatekey api /api/v1/me`.
     Api(user::ApiArgs),
-    /// Show who you are signed in as, where, and until when.
-    Status(user::ConnectionArgs),
+    /// Show who you are signed in as, where, and until when (`--json` for one JSON document).
+    Status(user::StatusArgs),
     /// Revoke the tokens at the server and forget them.
     Logout(user::ConnectionArgs),
 }

@@ -16,7 +16,7 @@ use crate::interaction::{Interaction, TerminalInteraction};
 use crate::retry;
 use crate::session::{Session, TokenCallback};
 use crate::tokens::TokenSet;
-use crate::{ClientError, ConnectionOptions};
+use crate::{ClientError, ConnectionOptions, Identity};
 
 /// Items asked for per page when following a paginated list.
 const PER_PAGE: u32 = 200;
@@ -146,6 +146,12 @@ impl ApiClient {
     /// The tokens held now, without contacting the server.
     pub fn tokens(&self) -> Option<TokenSet> {
         self.session.tokens()
+    }
+
+    /// The signed-in user, from the ID token validated when the tokens were obtained (when
+    /// the connection's `Scope` has `openid`), without contacting the server.
+    pub fn identity(&self) -> Option<Identity> {
+        self.session.tokens().and_then(|t| t.identity)
     }
 
     /// Replaces the access token at run time. Requests already in flight finish with the

@@ -2,7 +2,7 @@
 
 use gatekey_proto::ErrorBody;
 
-use crate::{CommandError, ConnectionError};
+use crate::{CommandError, ConnectionError, IdTokenError};
 
 /// Why a call failed.
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +46,10 @@ pub enum ClientError {
     /// issuer or lacks an endpoint this method needs.
     #[error("server metadata: {0}")]
     Metadata(String),
+    /// The server's ID token (OpenID Connect) failed validation; the variant names the check.
+    /// The tokens that came with it are not used.
+    #[error("ID token refused: {0}")]
+    IdToken(#[from] IdTokenError),
     /// An interactive login (browser or device) did not complete.
     #[error("login failed: {0}")]
     Login(String),

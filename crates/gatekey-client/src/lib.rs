@@ -25,6 +25,8 @@ mod client;
 mod command;
 pub mod connection;
 mod error;
+mod id_token;
+mod identity;
 mod interaction;
 mod metadata;
 mod oauth;
@@ -39,6 +41,8 @@ pub use connection::{
     AuthenticationMethod, ConnectionError, ConnectionOptions, ConnectionOptionsBuilder,
 };
 pub use error::ClientError;
+pub use id_token::IdTokenError;
+pub use identity::Identity;
 pub use interaction::{DevicePrompt, Interaction, TerminalInteraction};
 pub use reqwest::Method;
 pub use secrecy::{ExposeSecret, SecretString};

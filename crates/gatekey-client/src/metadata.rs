@@ -18,6 +18,9 @@ pub(crate) struct ServerMetadata {
     pub(crate) device_authorization_endpoint: Option<String>,
     #[serde(default)]
     pub(crate) authorization_response_iss_parameter_supported: bool,
+    /// Where the keys that sign ID tokens are published (RFC 8414 §2).
+    #[serde(default)]
+    pub(crate) jwks_uri: Option<String>,
 }
 
 /// Fetches `/.well-known/oauth-authorization-server` of `server` and checks that its

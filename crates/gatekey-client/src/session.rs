@@ -257,7 +257,8 @@ impl Session {
         }
         let oauth = self.oauth().await?;
         if let Some(refresh_token) = renewal.refresh_token.clone() {
-            match oauth.refresh(&refresh_token).await {
+            let previous = self.tokens();
+            match oauth.refresh(&refresh_token, previous.as_ref()).await {
                 Ok(tokens) => return Ok(tokens),
                 Err(error @ ClientError::OAuth { .. })
                     if matches!(
@@ -282,6 +283,7 @@ impl Session {
                         code,
                         self.options.redirect_uri().unwrap_or_default(),
                         self.options.code_verifier(),
+                        None,
                     )
                     .await
             }

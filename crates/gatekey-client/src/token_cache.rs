@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::tokens::TokenSet;
-use crate::ClientError;
+use crate::{ClientError, Identity};
 
 const VERSION: u32 = 1;
 
@@ -52,6 +52,10 @@ struct CacheFile {
     scope: Option<String>,
     #[serde(default)]
     account: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    id_token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    identity: Option<Identity>,
 }
 
 impl TokenCache {
@@ -93,6 +97,11 @@ impl TokenCache {
             renew_at_ms: tokens.renew_at.map(to_millis),
             scope: tokens.scope.clone(),
             account: tokens.account.clone(),
+            id_token: tokens
+                .id_token
+                .as_ref()
+                .map(|t| t.expose_secret().to_owned()),
+            identity: tokens.identity.clone(),
         };
         let cache = self.clone();
         run_blocking(move || cache.write_blocking(&file)).await
@@ -132,6 +141,8 @@ impl TokenCache {
             renew_at: file.renew_at_ms.map(from_millis),
             scope: file.scope,
             account: file.account,
+            id_token: file.id_token.map(SecretString::from),
+            identity: file.identity,
         }))
     }
 
@@ -281,6 +292,7 @@ mod tests {
         assert_eq!(loaded.access_token.expose_secret(), "gk_at_2");
         assert_eq!(loaded.refresh_token.unwrap().expose_secret(), "gk_rt_2");
         assert_eq!(loaded.account.as_deref(), Some("acme"));
+        assert_eq!(loaded.identity, None);
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -328,5 +340,33 @@ mod tests {
         let error = cache.load().await.unwrap_err().to_string();
         assert!(error.contains("chmod 600"), "{error}");
         assert!(!error.contains("gk_rt_1"));
+    }
+
+    #[tokio::test]
+    async fn the_identity_and_id_token_survive_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tokens.json");
+        let cache = TokenCache::new(&path, "http://s", "client", None);
+        let mut set = tokens("gk_at_1", "gk_rt_1");
+        set.id_token = Some(SecretString::from("eyJ.id.sig"));
+        set.identity = Some(Identity {
+            subject: "42".into(),
+            issuer: "http://s".into(),
+            email: Some("ada@acme.test".into()),
+            email_verified: Some(true),
+            name: Some("Ada".into()),
+            account: Some("acme".into()),
+            auth_time: Some(1_900_000_000),
+        });
+        cache.save(&set).await.unwrap();
+        let loaded = cache.load().await.unwrap().unwrap();
+        assert_eq!(loaded.identity, set.identity);
+        assert_eq!(loaded.id_token.unwrap().expose_secret(), "eyJ.id.sig");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600);
+        }
     }
 }

@@ -5,6 +5,8 @@ use std::time::{Duration, SystemTime};
 
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::Identity;
+
 /// An access token with what the client knows about it, and the refresh token that came with it.
 ///
 /// Expiry is tracked on the local clock: `expires_at` is the time the token request was sent
@@ -18,6 +20,10 @@ pub struct TokenSet {
     pub(crate) renew_at: Option<SystemTime>,
     pub(crate) scope: Option<String>,
     pub(crate) account: Option<String>,
+    /// The validated OpenID Connect ID token, kept (say, as a logout hint) but never shown.
+    pub(crate) id_token: Option<SecretString>,
+    /// Who the ID token names.
+    pub(crate) identity: Option<Identity>,
 }
 
 impl TokenSet {
@@ -31,6 +37,8 @@ impl TokenSet {
             renew_at: None,
             scope: None,
             account: None,
+            id_token: None,
+            identity: None,
         }
     }
 
@@ -76,6 +84,16 @@ impl TokenSet {
         self.account.as_deref()
     }
 
+    /// The ID token, when `openid` was granted; it passed validation when it arrived.
+    pub fn id_token(&self) -> Option<&SecretString> {
+        self.id_token.as_ref()
+    }
+
+    /// The signed-in user, from the validated ID token, when `openid` was granted.
+    pub fn identity(&self) -> Option<&Identity> {
+        self.identity.as_ref()
+    }
+
     /// Whether the access token is still good to send at `now`.
     pub(crate) fn is_fresh(&self, now: SystemTime) -> bool {
         self.renew_at.is_none_or(|renew_at| now < renew_at)
@@ -95,6 +113,8 @@ impl fmt::Debug for TokenSet {
             .field("expires_at", &self.expires_at)
             .field("scope", &self.scope)
             .field("account", &self.account)
+            .field("id_token", &self.id_token.as_ref().map(|_| "***"))
+            .field("identity", &self.identity)
             .finish()
     }
 }
@@ -133,6 +153,7 @@ mod tests {
     fn debug_prints_no_token() {
         let mut set = token();
         set.refresh_token = Some(SecretString::from("gk_rt_secret"));
+        set.id_token = Some(SecretString::from("eyJ.secret.sig"));
         let printed = format!("{set:?}");
         assert!(!printed.contains("secret"), "{printed}");
     }

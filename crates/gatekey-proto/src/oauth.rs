@@ -20,6 +20,10 @@ pub struct TokenResponse {
     pub refresh_token: Option<String>,
     /// The slug of the account the tokens act in.
     pub account: String,
+    /// An OpenID Connect ID token (OpenID Connect Core 1.0 §3.1.3.3), when `openid` was
+    /// granted. A credential: `Debug` does not show it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
 }
 
 impl std::fmt::Debug for TokenResponse {
@@ -37,6 +41,10 @@ impl std::fmt::Debug for TokenResponse {
                     .map(|_| crate::redacted::Redacted),
             )
             .field("account", &self.account)
+            .field(
+                "id_token",
+                &self.id_token.as_ref().map(|_| crate::redacted::Redacted),
+            )
             .finish()
     }
 }

@@ -109,16 +109,34 @@ fn a_new_users_password_is_hidden() {
 }
 
 #[test]
-fn token_responses_hide_both_tokens() {
+fn token_responses_hide_every_token() {
+    const ID_TOKEN: &str = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl";
+    let response = TokenResponse {
+        access_token: ACCESS_TOKEN.into(),
+        token_type: "Bearer".into(),
+        expires_in: 3600,
+        scope: "openid read".into(),
+        refresh_token: Some(REFRESH_TOKEN.into()),
+        account: "acme".into(),
+        id_token: Some(ID_TOKEN.into()),
+    };
+    let debug = format!("{response:?}");
+    assert_hidden(&debug, ACCESS_TOKEN);
+    assert_hidden(&debug, REFRESH_TOKEN);
+    assert_hidden(&debug, ID_TOKEN);
+}
+
+#[test]
+fn a_token_response_without_an_id_token_leaves_the_member_out() {
     let response = TokenResponse {
         access_token: ACCESS_TOKEN.into(),
         token_type: "Bearer".into(),
         expires_in: 3600,
         scope: "read".into(),
-        refresh_token: Some(REFRESH_TOKEN.into()),
+        refresh_token: None,
         account: "acme".into(),
+        id_token: None,
     };
-    let debug = format!("{response:?}");
-    assert_hidden(&debug, ACCESS_TOKEN);
-    assert_hidden(&debug, REFRESH_TOKEN);
+    let json = serde_json::to_value(&response).expect("serialises");
+    assert!(json.get("id_token").is_none(), "{json}");
 }

@@ -15,6 +15,7 @@ use gatekey_client::{ApiClient, ConnectionOptions};
 
 pub use api::ApiArgs;
 pub use login::LoginArgs;
+pub use status::StatusArgs;
 
 /// How the user commands find their connection. `Debug` hides the connection string, which
 /// may hold secrets.
@@ -90,7 +91,7 @@ pub async fn run_api(args: ApiArgs) -> anyhow::Result<()> {
 }
 
 /// `gatekey status`.
-pub async fn run_status(args: ConnectionArgs) -> anyhow::Result<()> {
+pub async fn run_status(args: StatusArgs) -> anyhow::Result<()> {
     status::run(args).await
 }
 

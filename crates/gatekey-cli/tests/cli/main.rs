@@ -23,4 +23,5 @@ mod resource_server_examples;
 mod scopes;
 mod serve;
 mod signing_keys;
+mod status_identity;
 mod user;

@@ -9,7 +9,7 @@ use oauth2::{RequestTokenError, StandardDeviceAuthorizationResponse};
 
 use crate::interaction::DevicePrompt;
 use crate::interaction::Interaction;
-use crate::oauth::{token_error, OAuthClient};
+use crate::oauth::{token_error, Grant, OAuthClient};
 use crate::tokens::TokenSet;
 use crate::ClientError;
 
@@ -68,5 +68,5 @@ pub(crate) async fn device_login(
         .lock()
         .map(|t| *t)
         .unwrap_or_else(|_| SystemTime::now());
-    Ok(oauth.token_set(response, requested_at, None))
+    oauth.finish(response, requested_at, Grant::Device).await
 }

@@ -6,7 +6,10 @@ use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
 use oauth2::{CsrfToken, PkceCodeChallenge, RedirectUrl};
+use rand::RngCore;
 use secrecy::SecretString;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -58,7 +61,8 @@ pub(crate) async fn browser_login(
     let redirect_uri = redirect.to_string();
 
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-    let (url, state) = oauth
+    let nonce = oauth.wants_openid().then(new_nonce);
+    let mut request = oauth
         .inner
         .authorize_url(CsrfToken::new_random)
         .map_err(|_| ClientError::Metadata("the server has no authorization_endpoint".into()))?
@@ -67,8 +71,11 @@ pub(crate) async fn browser_login(
                 .map_err(|_| ClientError::Login("RedirectURI is not a URL".into()))?,
         ))
         .add_scopes(oauth.scopes())
-        .set_pkce_challenge(challenge)
-        .url();
+        .set_pkce_challenge(challenge);
+    if let Some(nonce) = &nonce {
+        request = request.add_extra_param("nonce", nonce.clone());
+    }
+    let (url, state) = request.url();
     interaction.authorize_in_browser(url.as_str(), open_browser);
 
     let answer = tokio::time::timeout(LOGIN_TIMEOUT, wait_for_redirect(&listener, redirect.path()))
@@ -98,8 +105,18 @@ pub(crate) async fn browser_login(
             &SecretString::from(code.clone()),
             &redirect_uri,
             Some(&verifier),
+            nonce.as_deref(),
         )
         .await
+}
+
+/// A fresh `nonce` for an OpenID Connect authentication request (OpenID Connect Core 1.0
+/// §3.1.2.1, §15.5.2): 256 random bits, base64url, bound to this one login so that an ID
+/// token replayed from another login is refused.
+fn new_nonce() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
 }
 
 /// `state` protects against a redirect this client did not ask for (RFC 9700 §4.7).
@@ -218,6 +235,13 @@ mod tests {
         assert!(check_issuer(&answer(&[("iss", "https://evil.example")]), ours, false).is_err());
         assert!(check_issuer(&answer(&[]), ours, true).is_err());
         assert!(check_issuer(&answer(&[]), ours, false).is_ok());
+    }
+
+    #[test]
+    fn every_nonce_is_fresh_and_long_enough() {
+        let (a, b) = (new_nonce(), new_nonce());
+        assert_ne!(a, b);
+        assert_eq!(URL_SAFE_NO_PAD.decode(&a).unwrap().len(), 32);
     }
 
     #[tokio::test]

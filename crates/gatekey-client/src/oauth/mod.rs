@@ -4,43 +4,34 @@
 mod device;
 mod http;
 mod loopback;
+mod token_response;
 
 use std::time::{Duration, SystemTime};
 
 use oauth2::basic::{
     BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse,
-    BasicTokenType,
 };
 use oauth2::{
     AuthUrl, AuthorizationCode, ClientId, ClientSecret, DeviceAuthorizationUrl, EndpointMaybeSet,
-    EndpointNotSet, EndpointSet, ErrorResponse, ExtraTokenFields, HttpClientError,
-    PkceCodeVerifier, RedirectUrl, RefreshToken, RequestTokenError, Scope, StandardErrorResponse,
-    StandardRevocableToken, StandardTokenResponse, TokenResponse, TokenUrl,
+    EndpointNotSet, EndpointSet, ErrorResponse, HttpClientError, PkceCodeVerifier, RedirectUrl,
+    RefreshToken, RequestTokenError, Scope, StandardErrorResponse, StandardRevocableToken,
+    TokenUrl,
 };
 use secrecy::{ExposeSecret, SecretString};
-use serde::{Deserialize, Serialize};
 
 pub(crate) use device::device_login;
 pub(crate) use loopback::browser_login;
+pub(crate) use token_response::Grant;
+use token_response::{has_openid, GatekeyTokenResponse};
 
 use gatekey_proto::ErrorBody;
 
+use crate::id_token::IdTokenVerifier;
 use crate::metadata::ServerMetadata;
 use crate::retry;
 use crate::tokens::TokenSet;
 use crate::ClientError;
 use http::TokenHttp;
-
-/// gatekey's token response carries the account the tokens act in.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub(crate) struct AccountField {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    account: Option<String>,
-}
-
-impl ExtraTokenFields for AccountField {}
-
-type GatekeyTokenResponse = StandardTokenResponse<AccountField, BasicTokenType>;
 
 type Inner = oauth2::Client<
     BasicErrorResponse,
@@ -66,6 +57,7 @@ pub(crate) struct OAuthClient {
     metadata: ServerMetadata,
     scope: Option<String>,
     skew: Duration,
+    id_tokens: IdTokenVerifier,
 }
 
 impl OAuthClient {
@@ -105,6 +97,12 @@ impl OAuthClient {
         if let Some(secret) = client_secret {
             inner = inner.set_client_secret(ClientSecret::new(secret.expose_secret().to_owned()));
         }
+        let id_tokens = IdTokenVerifier::new(
+            http.clone(),
+            metadata.jwks_uri.clone(),
+            &metadata.issuer,
+            client_id,
+        );
         Ok(Self {
             inner,
             http: TokenHttp::new(http.clone()),
@@ -114,6 +112,7 @@ impl OAuthClient {
             metadata,
             scope: scope.map(str::to_owned),
             skew,
+            id_tokens,
         })
     }
 
@@ -126,6 +125,11 @@ impl OAuthClient {
             .collect()
     }
 
+    /// Whether the connection asks for `openid`, making the requests OpenID Connect ones.
+    pub(crate) fn wants_openid(&self) -> bool {
+        has_openid(self.scope.as_deref())
+    }
+
     /// The client credentials grant (RFC 6749 §4.4).
     pub(crate) async fn client_credentials(&self) -> Result<TokenSet, ClientError> {
         let requested_at = SystemTime::now();
@@ -136,13 +140,17 @@ impl OAuthClient {
             .request_async(&self.http)
             .await
             .map_err(|e| token_error(e, None))?;
-        Ok(self.token_set(response, requested_at, None))
+        self.finish(response, requested_at, Grant::ClientCredentials)
+            .await
     }
 
     /// A refresh (RFC 6749 §6). The server rotates the refresh token; the old one is spent.
+    /// `previous` are the tokens being replaced, whose identity a refresh without a new ID
+    /// token keeps.
     pub(crate) async fn refresh(
         &self,
         refresh_token: &SecretString,
+        previous: Option<&TokenSet>,
     ) -> Result<TokenSet, ClientError> {
         let requested_at = SystemTime::now();
         let token = RefreshToken::new(refresh_token.expose_secret().to_owned());
@@ -158,16 +166,25 @@ impl OAuthClient {
                     Some("the refresh token is spent, revoked or expired: log in again or supply a new RefreshToken"),
                 )
             })?;
-        // A server that does not rotate keeps the old refresh token valid (RFC 6749 §6).
-        Ok(self.token_set(response, requested_at, Some(refresh_token)))
+        self.finish(
+            response,
+            requested_at,
+            Grant::Refresh {
+                refresh_token,
+                previous,
+            },
+        )
+        .await
     }
 
-    /// Exchanges an authorization code (RFC 6749 §4.1.3) with its PKCE verifier (RFC 7636 §4.5).
+    /// Exchanges an authorization code (RFC 6749 §4.1.3) with its PKCE verifier (RFC 7636
+    /// §4.5). `nonce` is the one the authorization request sent, if any.
     pub(crate) async fn exchange_code(
         &self,
         code: &SecretString,
         redirect_uri: &str,
         verifier: Option<&SecretString>,
+        nonce: Option<&str>,
     ) -> Result<TokenSet, ClientError> {
         let requested_at = SystemTime::now();
         let redirect = RedirectUrl::new(redirect_uri.to_owned()).map_err(|_| {
@@ -187,7 +204,8 @@ impl OAuthClient {
                 Some("an authorization code works once and for about a minute: obtain a new one"),
             )
         })?;
-        Ok(self.token_set(response, requested_at, None))
+        self.finish(response, requested_at, Grant::Code { nonce })
+            .await
     }
 
     /// Revokes `refresh_token` (RFC 7009), which also ends the access tokens issued with it.
@@ -258,31 +276,6 @@ impl OAuthClient {
                 hint: None,
             });
         }
-    }
-
-    fn token_set(
-        &self,
-        response: GatekeyTokenResponse,
-        requested_at: SystemTime,
-        previous_refresh: Option<&SecretString>,
-    ) -> TokenSet {
-        let mut set = TokenSet::unknown_expiry(SecretString::from(
-            response.access_token().secret().to_owned(),
-        ))
-        .expiring(requested_at, response.expires_in(), self.skew);
-        set.refresh_token = response
-            .refresh_token()
-            .map(|t| SecretString::from(t.secret().to_owned()))
-            .or_else(|| previous_refresh.cloned());
-        set.scope = response.scopes().map(|scopes| {
-            scopes
-                .iter()
-                .map(|s| s.as_str())
-                .collect::<Vec<_>>()
-                .join(" ")
-        });
-        set.account = response.extra_fields().account.clone();
-        set
     }
 }
 

@@ -142,6 +142,7 @@ impl MintedTokens {
                 .as_ref()
                 .map(|(secret, _)| secret.expose().to_owned()),
             account: account_slug.to_owned(),
+            id_token: None,
         };
         (StatusCode::OK, Json(body)).into_response()
     }
