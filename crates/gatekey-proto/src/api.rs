@@ -302,6 +302,19 @@ pub struct ApplicationView {
     pub introspect: bool,
     /// The service account `client_credentials` tokens act as.
     pub service_account_id: Option<i64>,
+    /// The algorithm its ID tokens are signed with: `RS256`, `ES256` or `EdDSA` (OpenID
+    /// Connect Dynamic Client Registration 1.0 §2).
+    #[serde(default = "default_id_token_alg")]
+    pub id_token_signed_response_alg: String,
+    /// `opaque` or `jwt` (RFC 9068).
+    #[serde(default = "default_access_token_format")]
+    pub access_token_format: String,
+    /// The resource indicators (RFC 8707) its token requests may name.
+    #[serde(default)]
+    pub resources: Vec<String>,
+    /// Exact post-logout redirect URIs (OpenID Connect RP-Initiated Logout 1.0).
+    #[serde(default)]
+    pub post_logout_redirect_uris: Vec<String>,
     /// When the secret replaced by the last rotation stops working, if one was rotated.
     pub previous_secret_expires_at: Option<String>,
     /// Creation time.
@@ -336,6 +349,28 @@ pub struct CreateApplicationRequest {
     /// The service account for `client_credentials`.
     #[serde(default)]
     pub service_account_id: Option<i64>,
+    /// `RS256` (the default), `ES256` or `EdDSA`.
+    #[serde(default)]
+    pub id_token_signed_response_alg: Option<String>,
+    /// `opaque` (the default) or `jwt`.
+    #[serde(default)]
+    pub access_token_format: Option<String>,
+    /// Resource indicators (RFC 8707) it may ask for; none by default.
+    #[serde(default)]
+    pub resources: Vec<String>,
+    /// Exact post-logout redirect URIs; none by default.
+    #[serde(default)]
+    pub post_logout_redirect_uris: Vec<String>,
+}
+
+/// The `id_token_signed_response_alg` of an application that names none.
+fn default_id_token_alg() -> String {
+    "RS256".to_owned()
+}
+
+/// The `access_token_format` of an application that names none.
+fn default_access_token_format() -> String {
+    "opaque".to_owned()
 }
 
 /// `PATCH /api/v1/applications/{id}`: the fields to change; absent fields stay as they are.
@@ -370,6 +405,18 @@ pub struct UpdateApplicationRequest {
         skip_serializing_if = "Option::is_none"
     )]
     pub service_account_id: Option<Option<i64>>,
+    /// Changes the ID token signing algorithm.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token_signed_response_alg: Option<String>,
+    /// Changes the access token format.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_token_format: Option<String>,
+    /// Replaces the resource indicators.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<Vec<String>>,
+    /// Replaces the post-logout redirect URIs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub post_logout_redirect_uris: Option<Vec<String>>,
 }
 
 /// Tells a field given as `null` (`Some(None)`) from an absent one (`None`, by `default`).

@@ -18,14 +18,14 @@ use crate::query::AnyQuery;
 use crate::rows::total;
 use crate::SqlStore;
 
-/// The redirect URIs as stored: a JSON array of strings. The list is always read and written
-/// whole and never searched by element, and the application row is read joined to grants,
-/// codes and tokens: one column keeps each of those reads a single query (a child table would
-/// add one), and JSON encodes any character unambiguously, where a separator could be smuggled
-/// inside a URI.
-fn redirect_uris_json(uris: &[String]) -> StoreResult<String> {
+/// A list of URIs (redirect URIs, resources, post-logout redirect URIs) as stored: a JSON
+/// array of strings. Each list is always read and written whole and never searched by
+/// element, and the application row is read joined to grants, codes and tokens: one column
+/// keeps each of those reads a single query (a child table would add one), and JSON encodes
+/// any character unambiguously, where a separator could be smuggled inside a URI.
+fn uri_list_json(uris: &[String]) -> StoreResult<String> {
     serde_json::to_string(uris)
-        .map_err(|e| StoreError::Unavailable(format!("cannot encode redirect URIs: {e}")))
+        .map_err(|e| StoreError::Unavailable(format!("cannot encode a URI list: {e}")))
 }
 
 fn grant_types_text(grants: &[GrantType]) -> String {
@@ -42,19 +42,38 @@ const ROTATE_SECRET: &str = "UPDATE applications SET previous_secret_hash = secr
      previous_secret_expires_at = $1, secret_hash = $2, updated_at = $3 \
      WHERE id = $4 AND deleted_at IS NULL AND client_type = 'confidential'";
 
-/// Binds `s` to `query` as the seven parameters that follow those bound so far, in the order
-/// of the columns `name, redirect_uris, grant_types, scopes, implicit_allowed, introspect,
-/// service_account_id`: how an insert and an update of an application write its settings.
+/// Binds `s` to `query` as the eleven parameters that follow those bound so far, in the order
+/// of the columns [`SETTINGS_COLUMNS`]: how an insert and an update of an application write
+/// its settings.
 fn bind_settings<'q>(query: AnyQuery<'q>, s: &'q ApplicationSettings) -> StoreResult<AnyQuery<'q>> {
     Ok(query
         .bind(&s.name)
-        .bind(redirect_uris_json(&s.redirect_uris)?)
+        .bind(uri_list_json(&s.redirect_uris)?)
         .bind(grant_types_text(&s.grant_types))
         .bind(s.scopes.to_string())
         .bind(i64::from(s.implicit_allowed))
         .bind(i64::from(s.introspect))
-        .bind(s.service_account_id))
+        .bind(s.service_account_id)
+        .bind(s.id_token_signed_response_alg.as_str())
+        .bind(s.access_token_format.as_str())
+        .bind(uri_list_json(&s.resources)?)
+        .bind(uri_list_json(&s.post_logout_redirect_uris)?))
 }
+
+/// The columns of an application's settings, in the order [`bind_settings`] binds them.
+const SETTINGS_COLUMNS: [&str; 11] = [
+    "name",
+    "redirect_uris",
+    "grant_types",
+    "scopes",
+    "implicit_allowed",
+    "introspect",
+    "service_account_id",
+    "id_token_signed_response_alg",
+    "access_token_format",
+    "resources",
+    "post_logout_redirect_uris",
+];
 
 async fn select_application(conn: &mut AnyConnection, id: i64) -> StoreResult<Application> {
     let row = sqlx::query(&format!(
@@ -65,6 +84,11 @@ async fn select_application(conn: &mut AnyConnection, id: i64) -> StoreResult<Ap
     .await
     .map_err(from_sqlx)?;
     application(&row)
+}
+
+/// `count` placeholders numbered from `first`: `$first`, `$first+1`, ...
+fn placeholders(first: usize, count: usize) -> Vec<String> {
+    (first..first + count).map(|n| format!("${n}")).collect()
 }
 
 /// How a live (not deleted) application is looked up.
@@ -132,15 +156,18 @@ impl ApplicationStore for SqlStore {
         let s = &app.settings;
         let now = to_millis(app.created_at);
         let mut tx = self.write.begin().await.map_err(from_sqlx)?;
-        let insert = sqlx::query(
-            "INSERT INTO applications (client_id, account_id, client_type, secret_hash, name, redirect_uris, \
-             grant_types, scopes, implicit_allowed, introspect, service_account_id, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING id",
-        )
-        .bind(&app.client_id)
-        .bind(app.account_id)
-        .bind(app.client_type.as_str())
-        .bind(app.secret_hash.map(|h| h.as_bytes().to_vec()));
+        let insert_sql = format!(
+            "INSERT INTO applications (client_id, account_id, client_type, secret_hash, {}, \
+             created_at, updated_at) VALUES ($1, $2, $3, $4, {}, ${created}, ${created}) RETURNING id",
+            SETTINGS_COLUMNS.join(", "),
+            placeholders(5, SETTINGS_COLUMNS.len()).join(", "),
+            created = 5 + SETTINGS_COLUMNS.len(),
+        );
+        let insert = sqlx::query(&insert_sql)
+            .bind(&app.client_id)
+            .bind(app.account_id)
+            .bind(app.client_type.as_str())
+            .bind(app.secret_hash.map(|h| h.as_bytes().to_vec()));
         let id: i64 = bind_settings(insert, s)?
             .bind(now)
             .fetch_one(&mut *tx)
@@ -207,11 +234,18 @@ impl ApplicationStore for SqlStore {
         now: OffsetDateTime,
         audit: AuditEntry,
     ) -> StoreResult<Application> {
-        let change = sqlx::query(
-            "UPDATE applications SET name = $1, redirect_uris = $2, grant_types = $3, scopes = $4, \
-             implicit_allowed = $5, introspect = $6, service_account_id = $7, updated_at = $8 \
-             WHERE id = $9 AND deleted_at IS NULL",
+        let assignments: Vec<String> = SETTINGS_COLUMNS
+            .iter()
+            .zip(placeholders(1, SETTINGS_COLUMNS.len()))
+            .map(|(column, placeholder)| format!("{column} = {placeholder}"))
+            .collect();
+        let next = SETTINGS_COLUMNS.len() + 1;
+        let sql = format!(
+            "UPDATE applications SET {}, updated_at = ${next} WHERE id = ${} AND deleted_at IS NULL",
+            assignments.join(", "),
+            next + 1
         );
+        let change = sqlx::query(&sql);
         let change = bind_settings(change, s)?;
         self.change_application(id, change, now, audit).await
     }

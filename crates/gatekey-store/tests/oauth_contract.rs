@@ -1,6 +1,7 @@
 //! The OAuth storage contract, on every backend: applications, grants, codes used once,
 //! refresh tokens rotated once, and revocation of everything under a grant.
 
+use gatekey_core::oauth::application::{AccessTokenFormat, SigningAlgorithm};
 use std::sync::Arc;
 
 use gatekey_core::audit::AuditAction;
@@ -32,6 +33,10 @@ fn settings() -> ApplicationSettings {
         implicit_allowed: false,
         introspect: false,
         service_account_id: None,
+        id_token_signed_response_alg: SigningAlgorithm::Rs256,
+        access_token_format: AccessTokenFormat::Opaque,
+        resources: vec![],
+        post_logout_redirect_uris: vec![],
     }
 }
 

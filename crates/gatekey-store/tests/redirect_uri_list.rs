@@ -2,6 +2,7 @@
 //! went in (no separator can be smuggled inside a URI), and migration 0004 turns the old
 //! line-joined text into the list it meant.
 
+use gatekey_core::oauth::application::{AccessTokenFormat, SigningAlgorithm};
 use std::borrow::Cow;
 
 use gatekey_core::audit::AuditAction;
@@ -27,6 +28,10 @@ fn settings(redirect_uris: Vec<String>) -> ApplicationSettings {
         implicit_allowed: false,
         introspect: false,
         service_account_id: None,
+        id_token_signed_response_alg: SigningAlgorithm::Rs256,
+        access_token_format: AccessTokenFormat::Opaque,
+        resources: vec![],
+        post_logout_redirect_uris: vec![],
     }
 }
 

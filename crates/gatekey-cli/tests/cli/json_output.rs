@@ -46,19 +46,23 @@ const API_KEY: [&str; 10] = [
     "user_id",
 ];
 
-const APPLICATION: [&str; 15] = [
+const APPLICATION: [&str; 19] = [
+    "access_token_format",
     "account",
     "client_id",
     "client_type",
     "created_at",
     "grant_types",
     "id",
+    "id_token_signed_response_alg",
     "implicit_allowed",
     "introspect",
     "introspect_all_accounts",
     "name",
+    "post_logout_redirect_uris",
     "previous_secret_expires_at",
     "redirect_uris",
+    "resources",
     "scopes",
     "service_account_id",
     "updated_at",

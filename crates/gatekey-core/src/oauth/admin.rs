@@ -22,8 +22,8 @@
 use time::{Duration, OffsetDateTime};
 
 use super::application::{
-    new_client_id, validate_settings, Application, ApplicationInputError, ApplicationSettings,
-    ClientType, GrantType,
+    new_client_id, validate_settings, AccessTokenFormat, Application, ApplicationInputError,
+    ApplicationSettings, ClientType, GrantType, SigningAlgorithm,
 };
 use super::store::{ApplicationStore, NewApplication};
 use crate::audit::{Actor, AuditAction, AuditEntry};
@@ -166,6 +166,14 @@ pub struct ApplicationChanges {
     pub introspect: Option<bool>,
     /// `Some(None)` unlinks the service account; `Some(Some(id))` links another.
     pub service_account_id: Option<Option<i64>>,
+    /// New ID token signing algorithm.
+    pub id_token_signed_response_alg: Option<SigningAlgorithm>,
+    /// New access token format.
+    pub access_token_format: Option<AccessTokenFormat>,
+    /// New resource indicators (replaces the list).
+    pub resources: Option<Vec<String>>,
+    /// New post-logout redirect URIs (replaces the list).
+    pub post_logout_redirect_uris: Option<Vec<String>>,
 }
 
 impl ApplicationChanges {
@@ -176,7 +184,7 @@ impl ApplicationChanges {
             name: self.name.unwrap_or(current.name),
             redirect_uris: self
                 .redirect_uris
-                .map(normalize_redirect_uris)
+                .map(normalize_uris)
                 .unwrap_or(current.redirect_uris),
             grant_types: self
                 .grant_types
@@ -188,6 +196,20 @@ impl ApplicationChanges {
             service_account_id: self
                 .service_account_id
                 .unwrap_or(current.service_account_id),
+            id_token_signed_response_alg: self
+                .id_token_signed_response_alg
+                .unwrap_or(current.id_token_signed_response_alg),
+            access_token_format: self
+                .access_token_format
+                .unwrap_or(current.access_token_format),
+            resources: self
+                .resources
+                .map(normalize_uris)
+                .unwrap_or(current.resources),
+            post_logout_redirect_uris: self
+                .post_logout_redirect_uris
+                .map(normalize_uris)
+                .unwrap_or(current.post_logout_redirect_uris),
         }
     }
 }
@@ -202,6 +224,10 @@ pub fn settings_of(application: &Application) -> ApplicationSettings {
         implicit_allowed: application.implicit_allowed,
         introspect: application.introspect,
         service_account_id: application.service_account_id,
+        id_token_signed_response_alg: application.id_token_signed_response_alg,
+        access_token_format: application.access_token_format,
+        resources: application.resources.clone(),
+        post_logout_redirect_uris: application.post_logout_redirect_uris.clone(),
     }
 }
 
@@ -224,9 +250,10 @@ fn normalize_grant_types(mut grants: Vec<GrantType>) -> Vec<GrantType> {
     grants
 }
 
-/// Redirect URIs in the order given, each once. No other normalisation: matching is by exact
-/// string (RFC 9700 §2.1), so the registered string is the one clients must send.
-fn normalize_redirect_uris(uris: Vec<String>) -> Vec<String> {
+/// Redirect URIs (or resources, or post-logout redirect URIs) in the order given, each once.
+/// No other normalisation: matching is by exact string (RFC 9700 §2.1, RFC 8707 §2), so the
+/// registered string is the one clients must send.
+fn normalize_uris(uris: Vec<String>) -> Vec<String> {
     let mut seen = Vec::with_capacity(uris.len());
     for uri in uris {
         if !seen.contains(&uri) {
@@ -315,8 +342,10 @@ pub async fn register_application<S: ApplicationStore + UserStore>(
     registrar: Registrar<'_>,
 ) -> Result<RegisteredApplication, RegisterApplicationError> {
     let settings = ApplicationSettings {
-        redirect_uris: normalize_redirect_uris(settings.redirect_uris),
+        redirect_uris: normalize_uris(settings.redirect_uris),
         grant_types: normalize_grant_types(settings.grant_types),
+        resources: normalize_uris(settings.resources),
+        post_logout_redirect_uris: normalize_uris(settings.post_logout_redirect_uris),
         ..settings
     };
     check_settings(
@@ -564,6 +593,18 @@ fn changed_settings(
     if before.service_account_id != after.service_account_id {
         changed.push("service_account_id");
     }
+    if before.id_token_signed_response_alg != after.id_token_signed_response_alg {
+        changed.push("id_token_signed_response_alg");
+    }
+    if before.access_token_format != after.access_token_format {
+        changed.push("access_token_format");
+    }
+    if before.resources != after.resources {
+        changed.push("resources");
+    }
+    if before.post_logout_redirect_uris != after.post_logout_redirect_uris {
+        changed.push("post_logout_redirect_uris");
+    }
     changed
 }
 
@@ -580,6 +621,10 @@ mod tests {
             implicit_allowed: false,
             introspect: false,
             service_account_id: Some(7),
+            id_token_signed_response_alg: SigningAlgorithm::Rs256,
+            access_token_format: AccessTokenFormat::Opaque,
+            resources: vec![],
+            post_logout_redirect_uris: vec![],
         }
     }
 
@@ -610,6 +655,27 @@ mod tests {
             changed_settings(&current, &after),
             ["name", "service_account_id"]
         );
+        let oidc = ApplicationChanges {
+            id_token_signed_response_alg: Some(SigningAlgorithm::EdDsa),
+            access_token_format: Some(AccessTokenFormat::Jwt),
+            resources: Some(vec!["https://b.example".into(), "https://b.example".into()]),
+            post_logout_redirect_uris: Some(vec!["https://reports.example/bye".into()]),
+            ..ApplicationChanges::default()
+        };
+        let after = oidc.apply_to(&current);
+        assert_eq!(after.id_token_signed_response_alg, SigningAlgorithm::EdDsa);
+        assert_eq!(after.access_token_format, AccessTokenFormat::Jwt);
+        assert_eq!(after.resources, ["https://b.example"], "each once");
+        assert_eq!(after.redirect_uris, current.redirect_uris);
+        assert_eq!(
+            changed_settings(&current, &after),
+            [
+                "id_token_signed_response_alg",
+                "access_token_format",
+                "resources",
+                "post_logout_redirect_uris"
+            ]
+        );
     }
 
     #[test]
@@ -638,7 +704,7 @@ mod tests {
             "https://b.example/cb/".to_owned(),
         ];
         assert_eq!(
-            normalize_redirect_uris(uris),
+            normalize_uris(uris),
             [
                 "https://b.example/cb",
                 "https://a.example/cb",

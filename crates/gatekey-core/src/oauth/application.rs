@@ -6,8 +6,15 @@ use std::str::FromStr;
 use rand::Rng;
 use time::OffsetDateTime;
 
+pub use super::application_tokens::AccessTokenFormat;
+use super::application_tokens::{UnknownAccessTokenFormat, UnknownIdTokenAlg};
 pub use super::client_type::ClientType;
+use super::post_logout_redirect_uri::{
+    validate_post_logout_redirect_uri, PostLogoutRedirectUriError, MAX_POST_LOGOUT_REDIRECT_URIS,
+};
 use super::redirect_uri::{validate_redirect_uri, RedirectUriError};
+use super::resource_indicator::{validate_resource, ResourceIndicatorError, MAX_RESOURCES};
+pub use super::signing_key_schedule::SigningAlgorithm;
 use crate::scope::ScopeSet;
 use crate::secret::TokenHash;
 
@@ -109,6 +116,17 @@ pub struct Application {
     pub introspect_all_accounts: bool,
     /// The service account `client_credentials` tokens act as.
     pub service_account_id: Option<i64>,
+    /// The algorithm its ID tokens are signed with (`id_token_signed_response_alg`, OpenID
+    /// Connect Dynamic Client Registration 1.0 §2); `RS256` unless registered otherwise.
+    pub id_token_signed_response_alg: SigningAlgorithm,
+    /// Whether its access tokens are opaque (the default) or JWTs (RFC 9068).
+    pub access_token_format: AccessTokenFormat,
+    /// The resource indicators (RFC 8707) its token requests may name, matched exactly; see
+    /// [`super::resource_indicator`].
+    pub resources: Vec<String>,
+    /// Where the browser may be sent after a logout it asked for, matched exactly (OpenID
+    /// Connect RP-Initiated Logout 1.0 §3.1); see [`super::post_logout_redirect_uri`].
+    pub post_logout_redirect_uris: Vec<String>,
     /// Creation time.
     pub created_at: OffsetDateTime,
     /// Last change.
@@ -152,6 +170,14 @@ pub struct ApplicationSettings {
     pub introspect: bool,
     /// The service account for `client_credentials`.
     pub service_account_id: Option<i64>,
+    /// The ID token signing algorithm.
+    pub id_token_signed_response_alg: SigningAlgorithm,
+    /// The access token format.
+    pub access_token_format: AccessTokenFormat,
+    /// Exact resource indicators (RFC 8707) it may ask for.
+    pub resources: Vec<String>,
+    /// Exact post-logout redirect URIs.
+    pub post_logout_redirect_uris: Vec<String>,
 }
 
 /// Why an application's settings were refused.
@@ -193,6 +219,24 @@ pub enum ApplicationInputError {
     /// Too many redirect URIs.
     #[error("at most 20 redirect URIs")]
     TooManyRedirectUris,
+    /// An ID token signing algorithm gatekey does not sign with.
+    #[error(transparent)]
+    IdTokenAlg(#[from] UnknownIdTokenAlg),
+    /// Neither `opaque` nor `jwt`.
+    #[error(transparent)]
+    AccessTokenFormat(#[from] UnknownAccessTokenFormat),
+    /// A resource indicator was refused.
+    #[error(transparent)]
+    Resource(#[from] ResourceIndicatorError),
+    /// Too many resource indicators.
+    #[error("at most 20 resources")]
+    TooManyResources,
+    /// A post-logout redirect URI was refused.
+    #[error(transparent)]
+    PostLogoutRedirectUri(#[from] PostLogoutRedirectUriError),
+    /// Too many post-logout redirect URIs.
+    #[error("at most 20 post-logout redirect URIs")]
+    TooManyPostLogoutRedirectUris,
 }
 
 impl ApplicationInputError {
@@ -216,6 +260,18 @@ pub fn validate_settings(
     }
     for uri in &settings.redirect_uris {
         validate_redirect_uri(uri)?;
+    }
+    if settings.resources.len() > MAX_RESOURCES {
+        return Err(ApplicationInputError::TooManyResources);
+    }
+    for resource in &settings.resources {
+        validate_resource(resource)?;
+    }
+    if settings.post_logout_redirect_uris.len() > MAX_POST_LOGOUT_REDIRECT_URIS {
+        return Err(ApplicationInputError::TooManyPostLogoutRedirectUris);
+    }
+    for uri in &settings.post_logout_redirect_uris {
+        validate_post_logout_redirect_uri(uri)?;
     }
     let grants = &settings.grant_types;
     if grants.is_empty() && !settings.implicit_allowed && !only_introspects(client_type, settings) {
@@ -275,6 +331,10 @@ mod tests {
             implicit_allowed: false,
             introspect: false,
             service_account_id: None,
+            id_token_signed_response_alg: SigningAlgorithm::Rs256,
+            access_token_format: AccessTokenFormat::Opaque,
+            resources: vec![],
+            post_logout_redirect_uris: vec![],
         }
     }
 
@@ -337,5 +397,52 @@ mod tests {
                 "a public client cannot authenticate to introspect"
             );
         }
+    }
+
+    #[test]
+    fn resources_and_post_logout_uris_are_checked() {
+        let good = ApplicationSettings {
+            resources: vec![
+                "https://api.example.com".into(),
+                "urn:example:billing".into(),
+            ],
+            post_logout_redirect_uris: vec!["https://app.example.com/bye".into()],
+            ..settings()
+        };
+        assert_eq!(validate_settings(ClientType::Public, &good), Ok(()));
+        let fragment = ApplicationSettings {
+            resources: vec!["https://api.example.com/#x".into()],
+            ..settings()
+        };
+        assert_eq!(
+            validate_settings(ClientType::Public, &fragment),
+            Err(ApplicationInputError::Resource(
+                ResourceIndicatorError::Fragment("https://api.example.com/#x".into())
+            ))
+        );
+        let custom = ApplicationSettings {
+            post_logout_redirect_uris: vec!["com.example.app:/bye".into()],
+            ..settings()
+        };
+        assert!(matches!(
+            validate_settings(ClientType::Public, &custom),
+            Err(ApplicationInputError::PostLogoutRedirectUri(_))
+        ));
+        let many = ApplicationSettings {
+            resources: (0..21).map(|i| format!("https://r{i}.example")).collect(),
+            ..settings()
+        };
+        assert_eq!(
+            validate_settings(ClientType::Public, &many),
+            Err(ApplicationInputError::TooManyResources)
+        );
+        let many = ApplicationSettings {
+            post_logout_redirect_uris: (0..21).map(|i| format!("https://a.example/{i}")).collect(),
+            ..settings()
+        };
+        assert_eq!(
+            validate_settings(ClientType::Public, &many),
+            Err(ApplicationInputError::TooManyPostLogoutRedirectUris)
+        );
     }
 }

@@ -2,7 +2,7 @@
 
 use time::{Duration, OffsetDateTime};
 
-use super::application::{Application, ClientType, GrantType};
+use super::application::{AccessTokenFormat, Application, ClientType, GrantType, SigningAlgorithm};
 use super::grant::Grant;
 use crate::role::Role;
 use crate::scope::ScopeSet;
@@ -32,6 +32,10 @@ pub fn app(id: i64, client_type: ClientType, grants: Vec<GrantType>) -> Applicat
         introspect: false,
         introspect_all_accounts: false,
         service_account_id: Some(7),
+        id_token_signed_response_alg: SigningAlgorithm::Rs256,
+        access_token_format: AccessTokenFormat::Opaque,
+        resources: vec![],
+        post_logout_redirect_uris: vec![],
         created_at: t0(),
         updated_at: t0(),
     }

@@ -94,6 +94,10 @@ mod tests {
             introspect,
             introspect_all_accounts: all_accounts,
             service_account_id: None,
+            id_token_signed_response_alg: crate::oauth::application::SigningAlgorithm::Rs256,
+            access_token_format: crate::oauth::application::AccessTokenFormat::Opaque,
+            resources: vec![],
+            post_logout_redirect_uris: vec![],
             created_at: OffsetDateTime::UNIX_EPOCH,
             updated_at: OffsetDateTime::UNIX_EPOCH,
         }

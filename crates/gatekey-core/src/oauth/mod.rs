@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod application;
+pub mod application_tokens;
 pub mod authorize;
 pub mod client_type;
 pub mod consent;
@@ -15,7 +16,9 @@ pub mod introspection;
 pub mod jws;
 pub mod jwt_claims;
 pub mod pkce;
+pub mod post_logout_redirect_uri;
 pub mod redirect_uri;
+pub mod resource_indicator;
 pub mod revocation;
 pub mod signing_key_material;
 pub mod signing_key_rotation;

@@ -17,7 +17,11 @@ use gatekey_core::oauth::admin::{
     RegisterApplicationError, Registrar, RotateSecretError, ServiceAccountLinkError, SettingsError,
     UpdateApplicationError,
 };
-use gatekey_core::oauth::application::{Application, ApplicationSettings, ClientType, GrantType};
+use gatekey_core::oauth::application::{
+    AccessTokenFormat, Application, ApplicationInputError, ApplicationSettings, ClientType,
+    GrantType, SigningAlgorithm,
+};
+use gatekey_core::oauth::application_tokens::{parse_id_token_alg, DEFAULT_ID_TOKEN_ALG};
 use gatekey_core::oauth::store::ApplicationStore;
 use gatekey_core::scope::{Scope, ScopeSet};
 use gatekey_proto::api::{
@@ -94,6 +98,20 @@ fn parse_grants(names: &[String]) -> Result<Vec<GrantType>, ApiError> {
     parse_grant_types(names).map_err(|e| ApiError::bad_request(e.to_string()))
 }
 
+/// An `id_token_signed_response_alg` (`invalid_request` if gatekey cannot sign with it).
+fn parse_alg(name: &str) -> Result<SigningAlgorithm, ApiError> {
+    parse_id_token_alg(name).map_err(|e| ApiError::bad_request(e.to_string()))
+}
+
+/// An `access_token_format` (`invalid_request` unless `opaque` or `jwt`).
+fn parse_format(name: &str) -> Result<AccessTokenFormat, ApiError> {
+    name.parse().map_err(
+        |e: gatekey_core::oauth::application_tokens::UnknownAccessTokenFormat| {
+            ApiError::bad_request(e.to_string())
+        },
+    )
+}
+
 fn settings_error(error: SettingsError) -> ApiError {
     match error {
         SettingsError::ServiceAccount(e @ ServiceAccountLinkError::HigherRole(..)) => {
@@ -147,11 +165,10 @@ async fn create_application(
     Json(body): Json<CreateApplicationRequest>,
 ) -> Result<Response, ApiError> {
     caller.require_first_party_with(Scope::Admin)?;
-    let client_type: ClientType = body.client_type.parse().map_err(
-        |e: gatekey_core::oauth::application::ApplicationInputError| {
-            ApiError::bad_request(e.to_string())
-        },
-    )?;
+    let client_type: ClientType = body
+        .client_type
+        .parse()
+        .map_err(|e: ApplicationInputError| ApiError::bad_request(e.to_string()))?;
     let grant_types = match &body.grant_types {
         Some(names) => parse_grants(names)?,
         None => DEFAULT_GRANT_TYPES.to_vec(),
@@ -165,6 +182,16 @@ async fn create_application(
         implicit_allowed: body.implicit_allowed,
         introspect: body.introspect,
         service_account_id: body.service_account_id,
+        id_token_signed_response_alg: match body.id_token_signed_response_alg.as_deref() {
+            Some(name) => parse_alg(name)?,
+            None => DEFAULT_ID_TOKEN_ALG,
+        },
+        access_token_format: match body.access_token_format.as_deref() {
+            Some(name) => parse_format(name)?,
+            None => AccessTokenFormat::default(),
+        },
+        resources: body.resources,
+        post_logout_redirect_uris: body.post_logout_redirect_uris,
     };
     let actor = caller.actor();
     let registered = register_in_store(
@@ -234,6 +261,18 @@ async fn update_application(
         implicit_allowed: body.implicit_allowed,
         introspect: body.introspect,
         service_account_id: body.service_account_id,
+        id_token_signed_response_alg: body
+            .id_token_signed_response_alg
+            .as_deref()
+            .map(parse_alg)
+            .transpose()?,
+        access_token_format: body
+            .access_token_format
+            .as_deref()
+            .map(parse_format)
+            .transpose()?,
+        resources: body.resources,
+        post_logout_redirect_uris: body.post_logout_redirect_uris,
     };
     let actor = caller.actor();
     let updated = update_in_store(

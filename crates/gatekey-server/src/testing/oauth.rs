@@ -7,8 +7,9 @@ use base64::Engine;
 use gatekey_core::account::Account;
 use gatekey_core::audit::AuditAction;
 use gatekey_core::oauth::application::{
-    new_client_id, Application, ApplicationSettings, ClientType, GrantType,
+    new_client_id, AccessTokenFormat, Application, ApplicationSettings, ClientType, GrantType,
 };
+use gatekey_core::oauth::application_tokens::DEFAULT_ID_TOKEN_ALG;
 use gatekey_core::oauth::device::{new_user_code, DeviceCodeRecord, NewDeviceCode};
 use gatekey_core::oauth::grant::Grant;
 use gatekey_core::oauth::store::{
@@ -182,6 +183,10 @@ impl TestApp {
             implicit_allowed: false,
             introspect: spec.introspect,
             service_account_id: spec.service_account_id,
+            id_token_signed_response_alg: DEFAULT_ID_TOKEN_ALG,
+            access_token_format: AccessTokenFormat::Opaque,
+            resources: Vec::new(),
+            post_logout_redirect_uris: Vec::new(),
         };
         let new = NewApplication {
             client_id: new_client_id(),

@@ -12,8 +12,9 @@ use gatekey_core::oauth::admin::{
     DeleteApplicationError, RegisterApplicationError, Registrar,
 };
 use gatekey_core::oauth::application::{
-    ApplicationInputError, ApplicationSettings, ClientType, GrantType,
+    AccessTokenFormat, ApplicationInputError, ApplicationSettings, ClientType, GrantType,
 };
+use gatekey_core::oauth::application_tokens::DEFAULT_ID_TOKEN_ALG;
 use gatekey_core::oauth::store::ApplicationStore;
 use gatekey_core::scope_catalogue::ScopeCatalogue;
 use serde::Deserialize;
@@ -91,6 +92,12 @@ fn form_settings(
         implicit_allowed: form.implicit_allowed.is_some(),
         introspect: form.introspect.is_some(),
         service_account_id,
+        // The register form asks only for what every application needs; the token settings
+        // take their defaults and are changed through the API or the operator commands.
+        id_token_signed_response_alg: DEFAULT_ID_TOKEN_ALG,
+        access_token_format: AccessTokenFormat::default(),
+        resources: Vec::new(),
+        post_logout_redirect_uris: Vec::new(),
     };
     Ok((client_type, settings))
 }

@@ -1,6 +1,7 @@
 //! The authorization endpoint as a browser drives it: sign-in, account choice, consent, and
 //! the answer at the redirect URI; then the user's list of authorized applications.
 
+use gatekey_core::oauth::application::{AccessTokenFormat, SigningAlgorithm};
 use gatekey_core::oauth::application::{Application, ApplicationSettings, ClientType, GrantType};
 use gatekey_core::oauth::store::TokenStore;
 use gatekey_core::oauth::token::CodeRedemption;
@@ -35,6 +36,10 @@ async fn register(
         implicit_allowed: implicit,
         introspect: false,
         service_account_id: None,
+        id_token_signed_response_alg: SigningAlgorithm::Rs256,
+        access_token_format: AccessTokenFormat::Opaque,
+        resources: vec![],
+        post_logout_redirect_uris: vec![],
     };
     app.store_application(account_id, client_id, client_type, settings)
         .await

@@ -4,6 +4,7 @@
 //! Runs when `GATEKEY_TEST_BROWSER=1` (CI sets it and installs Chromium and chromedriver);
 //! elsewhere it says so and stops, since no browser may be installed.
 
+use gatekey_core::oauth::application::{AccessTokenFormat, SigningAlgorithm};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -152,6 +153,10 @@ async fn a_browser_signs_in_chooses_an_account_consents_and_gets_a_code() {
         implicit_allowed: false,
         introspect: false,
         service_account_id: None,
+        id_token_signed_response_alg: SigningAlgorithm::Rs256,
+        access_token_format: AccessTokenFormat::Opaque,
+        resources: vec![],
+        post_logout_redirect_uris: vec![],
     };
     app.store_application(seeded.acme.id, "app_browser", ClientType::Public, settings)
         .await;

@@ -1,5 +1,6 @@
 //! The `/device` page of RFC 8628: a signed-in user types the code a device shows and decides.
 
+use gatekey_core::oauth::application::{AccessTokenFormat, SigningAlgorithm};
 use gatekey_core::oauth::application::{ApplicationSettings, ClientType, GrantType};
 use gatekey_core::oauth::device::{display_user_code, DeviceStatus};
 use gatekey_core::oauth::store::ApplicationStore;
@@ -19,6 +20,10 @@ async fn start_device_flow(app: &TestApp, account_id: i64) -> String {
         implicit_allowed: false,
         introspect: false,
         service_account_id: None,
+        id_token_signed_response_alg: SigningAlgorithm::Rs256,
+        access_token_format: AccessTokenFormat::Opaque,
+        resources: vec![],
+        post_logout_redirect_uris: vec![],
     };
     let application = match app
         .store()

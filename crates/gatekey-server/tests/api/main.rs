@@ -7,6 +7,7 @@ mod harness;
 mod alert_rules;
 mod api_keys;
 mod app_revocation;
+mod application_token_settings;
 mod applications;
 mod approval_pages;
 mod audit;

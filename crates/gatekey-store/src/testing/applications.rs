@@ -1,6 +1,7 @@
 //! Applications a test stores straight through the store when their settings are not what the
 //! test is about.
 
+use gatekey_core::oauth::application::{AccessTokenFormat, SigningAlgorithm};
 use gatekey_core::oauth::application::{ApplicationSettings, ClientType, GrantType};
 use gatekey_core::oauth::store::NewApplication;
 use gatekey_core::scope::ScopeSet;
@@ -18,6 +19,10 @@ pub fn application_settings(name: &str, grant_types: &[GrantType]) -> Applicatio
         implicit_allowed: false,
         introspect: false,
         service_account_id: None,
+        id_token_signed_response_alg: SigningAlgorithm::Rs256,
+        access_token_format: AccessTokenFormat::Opaque,
+        resources: vec![],
+        post_logout_redirect_uris: vec![],
     }
 }
 

@@ -4,11 +4,13 @@ use clap::Args;
 use gatekey_core::audit::Actor;
 use gatekey_core::oauth::admin::register_application;
 use gatekey_core::oauth::application::{ApplicationSettings, ClientType, GrantType};
+use gatekey_core::oauth::application_tokens::DEFAULT_ID_TOKEN_ALG;
 use gatekey_core::scope_catalogue::{ScopeCatalogue, ScopeStore};
 use gatekey_store::SqlStore;
 
 use super::grants::GrantArgs;
 use super::operator;
+use super::token_settings::TokenSettingsArgs;
 use crate::admin::views::{ApplicationOutput, ApplicationWithSecret};
 use crate::admin::{account, now};
 use crate::output::Output;
@@ -27,6 +29,8 @@ pub struct CreateArgs {
     client_type: String,
     #[command(flatten)]
     grants: GrantArgs,
+    #[command(flatten)]
+    tokens: TokenSettingsArgs,
     /// Space-separated scopes it may ask for (read, write, admin); default: all.
     #[arg(long)]
     scope: Option<String>,
@@ -53,6 +57,9 @@ impl CreateArgs {
             Some(scope) => catalogue.parse_input(&scope)?,
             None => catalogue.every_scope(),
         };
+        let id_token_signed_response_alg =
+            self.tokens.id_token_alg()?.unwrap_or(DEFAULT_ID_TOKEN_ALG);
+        let access_token_format = self.tokens.access_token_format()?.unwrap_or_default();
         Ok(ApplicationSettings {
             name: self.name,
             redirect_uris: self.grants.redirect_uris,
@@ -61,6 +68,10 @@ impl CreateArgs {
             implicit_allowed: self.implicit,
             introspect: self.introspect,
             service_account_id: self.service_account,
+            id_token_signed_response_alg,
+            access_token_format,
+            resources: self.tokens.resources().unwrap_or_default(),
+            post_logout_redirect_uris: self.tokens.post_logout_redirect_uris().unwrap_or_default(),
         })
     }
 }

@@ -6,6 +6,7 @@
 mod create;
 mod grants;
 mod text;
+mod token_settings;
 mod update;
 
 use anyhow::anyhow;

@@ -49,6 +49,12 @@ pub fn app_rows(apps: &[Application], account_slug: &str) -> String {
 /// `app show`: one setting a line.
 pub fn app_text(app: &Application, account_slug: &str) -> String {
     let redirect_uris: Vec<&str> = app.redirect_uris.iter().map(String::as_str).collect();
+    let resources: Vec<&str> = app.resources.iter().map(String::as_str).collect();
+    let post_logout: Vec<&str> = app
+        .post_logout_redirect_uris
+        .iter()
+        .map(String::as_str)
+        .collect();
     let mut lines = vec![
         format!("client_id:       {}", app.client_id),
         format!("name:            {}", app.name),
@@ -71,6 +77,10 @@ pub fn app_text(app: &Application, account_slug: &str) -> String {
             app.service_account_id
                 .map_or_else(|| "none".to_owned(), |id| id.to_string())
         ),
+        format!("ID token alg:    {}", app.id_token_signed_response_alg),
+        format!("access tokens:   {}", app.access_token_format),
+        format!("resources:       {}", list_or_none(&resources)),
+        format!("logout URIs:     {}", list_or_none(&post_logout)),
     ];
     if let Some(at) = app.previous_secret_expires_at.filter(|at| *at > now()) {
         lines.push(format!("previous secret: valid until {}", timestamp(at)));

@@ -10,6 +10,7 @@ use gatekey_core::scope_catalogue::{ScopeCatalogue, ScopeStore};
 use gatekey_store::SqlStore;
 
 use super::grants::GrantArgs;
+use super::token_settings::TokenSettingsArgs;
 use super::{find, operator, text};
 use crate::admin::now;
 use crate::admin::views::ApplicationOutput;
@@ -25,6 +26,8 @@ pub struct UpdateArgs {
     name: Option<String>,
     #[command(flatten)]
     grants: GrantArgs,
+    #[command(flatten)]
+    tokens: TokenSettingsArgs,
     /// Replaces the scopes (space-separated).
     #[arg(long)]
     scope: Option<String>,
@@ -94,6 +97,10 @@ impl UpdateArgs {
                 (None, true) => Some(None),
                 (None, false) => None,
             },
+            id_token_signed_response_alg: self.tokens.id_token_alg()?,
+            access_token_format: self.tokens.access_token_format()?,
+            resources: self.tokens.resources(),
+            post_logout_redirect_uris: self.tokens.post_logout_redirect_uris(),
         })
     }
 }
