@@ -46,6 +46,11 @@ pub struct Config {
     pub issuer: Option<String>,
     /// Access token lifetime in seconds.
     pub access_token_ttl: u64,
+    /// Lifetime of a JWT access token (RFC 9068) in seconds: shorter than an opaque token's,
+    /// since a verifier that checks it offline sees no revocation before it expires.
+    pub jwt_access_token_ttl: u64,
+    /// ID token lifetime in seconds (OpenID Connect Core §2 `exp`).
+    pub id_token_ttl: u64,
     /// Refresh token lifetime in seconds.
     pub refresh_token_ttl: u64,
     /// Authorization code lifetime in seconds.
@@ -176,6 +181,8 @@ impl Default for Config {
             database_url: "sqlite://gatekey-data/gatekey.db".into(),
             issuer: None,
             access_token_ttl: 3600,
+            jwt_access_token_ttl: 600,
+            id_token_ttl: 3600,
             refresh_token_ttl: 30 * 24 * 3600,
             authorization_code_ttl: 60,
             device_code_ttl: 600,
@@ -404,6 +411,8 @@ impl fmt::Debug for Config {
             .field("database_url", &ShownUrl(&self.database_url))
             .field("issuer", &self.issuer)
             .field("access_token_ttl", &self.access_token_ttl)
+            .field("jwt_access_token_ttl", &self.jwt_access_token_ttl)
+            .field("id_token_ttl", &self.id_token_ttl)
             .field("refresh_token_ttl", &self.refresh_token_ttl)
             .field("authorization_code_ttl", &self.authorization_code_ttl)
             .field("device_code_ttl", &self.device_code_ttl)

@@ -14,6 +14,7 @@ mod fixtures;
 pub mod grant;
 pub mod introspection;
 pub mod jws;
+pub mod jwt_access_token;
 pub mod jwt_claims;
 pub mod pkce;
 pub mod post_logout_redirect_uri;

@@ -12,9 +12,10 @@
 use time::OffsetDateTime;
 
 use super::application::Application;
+use super::jwt_access_token::looks_like_jwt;
 use super::store::TokenStore;
 use super::token::TokenRecord;
-use crate::secret::{Secret, SecretKind};
+use crate::secret::{Secret, SecretKind, TokenHash};
 use crate::store::StoreResult;
 
 /// Whether `client` may revoke `token`: it was issued to `client` and is not revoked yet.
@@ -31,15 +32,18 @@ pub async fn revoke_token<S: TokenStore>(
     presented: &str,
     now: OffsetDateTime,
 ) -> StoreResult<bool> {
-    let Some(kind) = SecretKind::of(presented) else {
-        return Ok(false);
-    };
-    let Ok(secret) = Secret::parse(kind, presented) else {
-        return Ok(false);
+    let (kind, hash) = match SecretKind::of(presented) {
+        // A JWT access token (RFC 9068) is stored by the hash of its whole text.
+        None if looks_like_jwt(presented) => (SecretKind::AccessToken, TokenHash::of(presented)),
+        None => return Ok(false),
+        Some(kind) => match Secret::parse(kind, presented) {
+            Ok(secret) => (kind, secret.hash()),
+            Err(_) => return Ok(false),
+        },
     };
     let token = match kind {
-        SecretKind::AccessToken => store.access_token(&secret.hash()).await?,
-        SecretKind::RefreshToken => store.refresh_token(&secret.hash()).await?,
+        SecretKind::AccessToken => store.access_token(&hash).await?,
+        SecretKind::RefreshToken => store.refresh_token(&hash).await?,
         _ => None,
     };
     let Some(token) = token.filter(|token| may_revoke(client, token)) else {

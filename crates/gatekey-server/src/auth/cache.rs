@@ -171,7 +171,17 @@ impl CredentialCache {
             metrics.credential_check(CredentialOutcome::Malformed);
             return Err(ApiError::invalid_token("the credential is malformed"));
         };
-        let hash = secret.hash();
+        self.look_up_hash(secret.hash(), now, metrics)
+    }
+
+    /// Like [`Self::look_up`], for a credential already hashed: a JWT access token, which has
+    /// no `gk_` checksum to check first.
+    pub fn look_up_hash(
+        &self,
+        hash: TokenHash,
+        now: OffsetDateTime,
+        metrics: &Metrics,
+    ) -> Result<CacheLookup, ApiError> {
         let Some(entry) = self.entries.get(&hash) else {
             let generation = self.entries.generation();
             return Ok(CacheLookup::Missing { hash, generation });

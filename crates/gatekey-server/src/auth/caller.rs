@@ -13,7 +13,7 @@ use gatekey_core::scope::Scope;
 use gatekey_core::secret::SecretKind;
 use subtle::ConstantTimeEq;
 
-use super::access_token::check_access_token;
+use super::access_token::{check_access_token, check_jwt_access_token};
 use super::api_key::check_api_key;
 use super::session::{current_session, password_change_pending};
 use super::ClientInfo;
@@ -21,6 +21,7 @@ use crate::error::ApiError;
 use crate::metrics::BackgroundOperation;
 use crate::rate_limit::RateDecision;
 use crate::state::AppState;
+use gatekey_core::oauth::jwt_access_token::looks_like_jwt;
 use gatekey_core::store::AuditStore;
 
 /// The header a cookie-authenticated caller echoes its CSRF token in.
@@ -245,6 +246,9 @@ async fn authenticate(state: &AppState, parts: &Parts) -> Result<Caller, ApiErro
         let presented = bearer_token(authorization)?;
         let entry = match SecretKind::of(presented) {
             Some(SecretKind::AccessToken) => check_access_token(state, presented).await?,
+            None if looks_like_jwt(presented) => {
+                check_jwt_access_token(state, presented, Some(&state.issuer)).await?
+            }
             _ => check_api_key(state, presented).await?,
         };
         return Ok(Caller {

@@ -5,6 +5,7 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use gatekey_core::oauth::exchange::{ExchangeError, TokenErrorCode};
+use gatekey_core::oauth::signing_key_schedule::SigningAlgorithm;
 use gatekey_core::store::StoreError;
 
 use crate::error::{ErrorReply, REALM};
@@ -72,6 +73,18 @@ impl OAuthError {
     pub fn unavailable(error: &StoreError) -> Self {
         tracing::error!(%error, "storage failure at an OAuth endpoint");
         ErrorReply::storage_unavailable().into()
+    }
+
+    /// 503 `temporarily_unavailable`: no key of `algorithm` is loaded to sign with (the keys
+    /// could not be loaded at start, or were deleted). Logged; the client may retry.
+    pub fn no_signing_key(algorithm: SigningAlgorithm) -> Self {
+        tracing::error!(%algorithm, "no signing key is loaded for a token that must be signed");
+        ErrorReply::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "temporarily_unavailable",
+            "the server cannot sign tokens right now; retry later",
+        )
+        .into()
     }
 
     /// The `error` code.

@@ -23,6 +23,7 @@ use gatekey_core::oauth::exchange::effective_token_scopes;
 use gatekey_core::oauth::introspection::{
     may_introspect, may_introspect_account, refresh_token_visible, TokenOwner,
 };
+use gatekey_core::oauth::jwt_access_token::looks_like_jwt;
 use gatekey_core::oauth::store::TokenStore;
 use gatekey_core::oauth::token::TokenRecord;
 use gatekey_core::role_scopes::AccountScopes;
@@ -33,7 +34,7 @@ use gatekey_proto::oauth::IntrospectionResponse;
 use super::client_auth::AuthenticatedClient;
 use super::client_request::ClientRequest;
 use super::error::{no_store, post_only, OAuthError};
-use crate::auth::access_token::check_access_token;
+use crate::auth::access_token::{check_access_token, check_jwt_access_token};
 use crate::auth::api_key::verify_api_key;
 use crate::auth::cache::{CachedKey, CredentialSource};
 use crate::error::ApiError;
@@ -73,6 +74,13 @@ async fn introspect_token(
         Some(SecretKind::AccessToken) => {
             describe_checked(&state, &client, check_access_token(&state, presented).await)?
         }
+        // A JWT access token (RFC 9068), checked like one presented to the REST API but for
+        // any audience: the resource server asking is the audience.
+        None if looks_like_jwt(presented) => describe_checked(
+            &state,
+            &client,
+            check_jwt_access_token(&state, presented, None).await,
+        )?,
         Some(SecretKind::ApiKey) => {
             describe_checked(&state, &client, verify_api_key(&state, presented).await)?
         }

@@ -23,13 +23,13 @@ pub const SIGNING_ALGORITHMS: [SigningAlgorithm; 3] = [
 ];
 
 /// The rotation timings of `config`. A key stays published for the longest token it signs:
-/// the access token lifetime, the only signed token to come so far.
+/// a JWT access token or an ID token.
 pub fn policy(config: &Config) -> SigningKeyPolicy {
     let seconds = |s: u64| Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX));
     SigningKeyPolicy {
         rotation_interval: seconds(config.signing.rotation_interval),
         publish_ahead: seconds(config.signing.publish_ahead),
-        longest_token_lifetime: seconds(config.access_token_ttl),
+        longest_token_lifetime: seconds(config.jwt_access_token_ttl.max(config.id_token_ttl)),
     }
 }
 

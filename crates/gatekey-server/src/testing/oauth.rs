@@ -61,6 +61,8 @@ pub struct ClientSpec {
     pub introspect: bool,
     /// The service account a client credentials client acts as.
     pub service_account_id: Option<i64>,
+    /// Opaque or JWT access tokens.
+    pub access_token_format: AccessTokenFormat,
 }
 
 impl ClientSpec {
@@ -72,6 +74,7 @@ impl ClientSpec {
             scopes: "read write",
             introspect: false,
             service_account_id: None,
+            access_token_format: AccessTokenFormat::Opaque,
         }
     }
 
@@ -184,7 +187,7 @@ impl TestApp {
             introspect: spec.introspect,
             service_account_id: spec.service_account_id,
             id_token_signed_response_alg: DEFAULT_ID_TOKEN_ALG,
-            access_token_format: AccessTokenFormat::Opaque,
+            access_token_format: spec.access_token_format,
             resources: Vec::new(),
             post_logout_redirect_uris: Vec::new(),
         };

@@ -74,6 +74,7 @@ fn device_client() -> ClientSpec {
         scopes: "read",
         introspect: false,
         service_account_id: None,
+        access_token_format: gatekey_core::oauth::application::AccessTokenFormat::Opaque,
     }
 }
 

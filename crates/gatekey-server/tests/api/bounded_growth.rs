@@ -143,6 +143,7 @@ fn device_spec() -> ClientSpec {
         scopes: "read",
         introspect: false,
         service_account_id: None,
+        access_token_format: gatekey_core::oauth::application::AccessTokenFormat::Opaque,
     }
 }
 

@@ -23,6 +23,7 @@ fn device_spec(client_type: ClientType) -> ClientSpec {
         scopes: "read write",
         introspect: false,
         service_account_id: None,
+        access_token_format: gatekey_core::oauth::application::AccessTokenFormat::Opaque,
     }
 }
 

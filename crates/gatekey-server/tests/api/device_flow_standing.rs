@@ -40,6 +40,7 @@ async fn approved_device(backend: Backend) -> Approved {
         scopes: "read",
         introspect: false,
         service_account_id: None,
+        access_token_format: gatekey_core::oauth::application::AccessTokenFormat::Opaque,
     };
     let client = app.register_client(seeded.acme.id, spec).await;
     let started = app

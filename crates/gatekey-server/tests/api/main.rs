@@ -31,6 +31,7 @@ mod introspection_accounts;
 mod introspection_only_applications;
 mod invitation_pages;
 mod invitations;
+mod jwt_access_tokens;
 mod key_lineage;
 mod local_invalidation;
 mod oauth_api_access;

@@ -13,7 +13,7 @@ use gatekey_core::oauth::token::{CodeRecord, CodeRedemption};
 use gatekey_core::secret::{Secret, SecretKind};
 use gatekey_core::store::{AccountStore, StoreError, UserStore};
 
-use super::issue::{MintedTokens, TokenRequest};
+use super::issue::{MintedTokens, TokenHolder, TokenRequest};
 use crate::metrics::ReusedCredential;
 use crate::oauth::error::OAuthError;
 
@@ -56,7 +56,13 @@ pub async fn exchange_code(request: &TokenRequest) -> Result<Response, OAuthErro
     let refresh_scopes = app
         .allows(GrantType::RefreshToken)
         .then(|| code.scopes.clone());
-    let minted = MintedTokens::draw(state, now, scopes, refresh_scopes, Some(code.id));
+    let holder = TokenHolder {
+        user_id: code.grant.user_id,
+        account_slug: &account.slug,
+        application: app,
+        audience: &[],
+    };
+    let minted = MintedTokens::draw(state, now, &holder, scopes, refresh_scopes, Some(code.id))?;
     state
         .store
         .issue_tokens(
@@ -65,7 +71,7 @@ pub async fn exchange_code(request: &TokenRequest) -> Result<Response, OAuthErro
             minted.refresh_record(),
         )
         .await?;
-    Ok(minted.response(state, &account.slug))
+    Ok(minted.response())
 }
 
 /// Revokes every token issued from a replayed code, records the audit event, and returns the

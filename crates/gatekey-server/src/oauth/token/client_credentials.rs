@@ -12,7 +12,7 @@ use gatekey_core::oauth::store::{GrantStore, TokenStore};
 use gatekey_core::scope::ScopeSet;
 use gatekey_core::store::{AccountStore, StoreError, UserStore};
 
-use super::issue::{MintedTokens, TokenRequest};
+use super::issue::{MintedTokens, TokenHolder, TokenRequest};
 use crate::oauth::error::OAuthError;
 use crate::oauth::service_account_cache::ServiceAccountContext;
 
@@ -36,12 +36,18 @@ pub async fn issue_for_service_account(request: &TokenRequest) -> Result<Respons
             .id
     };
     let now = state.clock.now();
-    let minted = MintedTokens::draw(state, now, scopes, None, None);
+    let holder = TokenHolder {
+        user_id: context.member.user.id,
+        account_slug: &context.account_slug,
+        application: app,
+        audience: &[],
+    };
+    let minted = MintedTokens::draw(state, now, &holder, scopes, None, None)?;
     state
         .store
         .issue_tokens(grant_id, minted.access_record.clone(), None)
         .await?;
-    Ok(minted.response(state, &context.account_slug))
+    Ok(minted.response())
 }
 
 /// Reads the service account, its grant and the account, and caches them for the next

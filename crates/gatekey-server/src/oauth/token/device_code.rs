@@ -10,7 +10,7 @@ use gatekey_core::oauth::store::{DeviceStore, TokenStore};
 use gatekey_core::secret::{Secret, SecretKind};
 use gatekey_core::store::{AccountStore, StoreError, UserStore};
 
-use super::issue::{MintedTokens, TokenRequest};
+use super::issue::{MintedTokens, TokenHolder, TokenRequest};
 use crate::oauth::error::OAuthError;
 
 /// Answers one poll of a device.
@@ -55,7 +55,18 @@ pub async fn poll_device(request: &TokenRequest) -> Result<Response, OAuthError>
     let refresh_scopes = app
         .allows(GrantType::RefreshToken)
         .then(|| issue.scopes.clone());
-    let minted = MintedTokens::draw(state, now, scopes, refresh_scopes, None);
+    let account = state
+        .store
+        .account_by_id(issue.grant.account_id)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    let holder = TokenHolder {
+        user_id: issue.grant.user_id,
+        account_slug: &account.slug,
+        application: app,
+        audience: &[],
+    };
+    let minted = MintedTokens::draw(state, now, &holder, scopes, refresh_scopes, None)?;
     state
         .store
         .issue_tokens(
@@ -64,10 +75,5 @@ pub async fn poll_device(request: &TokenRequest) -> Result<Response, OAuthError>
             minted.refresh_record(),
         )
         .await?;
-    let account = state
-        .store
-        .account_by_id(issue.grant.account_id)
-        .await?
-        .ok_or(StoreError::NotFound)?;
-    Ok(minted.response(state, &account.slug))
+    Ok(minted.response())
 }

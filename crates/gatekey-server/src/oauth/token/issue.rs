@@ -12,8 +12,11 @@ use gatekey_core::secret::{Secret, SecretKind};
 use gatekey_proto::oauth::TokenResponse;
 use time::{Duration, OffsetDateTime};
 
+use super::access_token_text::AccessTokenText;
+pub use super::access_token_text::TokenHolder;
 use crate::auth::ClientInfo;
 use crate::oauth::client_auth::AuthenticatedClient;
+use crate::oauth::error::OAuthError;
 use crate::oauth::form::OAuthForm;
 use crate::state::AppState;
 
@@ -70,7 +73,7 @@ impl TokenRequest {
 }
 
 /// `now + seconds`, saturating instead of overflowing on absurd configured lifetimes.
-fn after(now: OffsetDateTime, seconds: u64) -> OffsetDateTime {
+pub(super) fn after(now: OffsetDateTime, seconds: u64) -> OffsetDateTime {
     now.saturating_add(Duration::seconds(
         i64::try_from(seconds).unwrap_or(i64::MAX),
     ))
@@ -79,31 +82,37 @@ fn after(now: OffsetDateTime, seconds: u64) -> OffsetDateTime {
 /// Freshly drawn tokens, in clear for the response and hashed for storage.
 pub struct MintedTokens {
     /// The access token in clear.
-    pub access: Secret,
+    pub access: AccessTokenText,
+    /// Its lifetime in seconds (`expires_in`).
+    pub access_lifetime: u64,
     /// What to store for it.
     pub access_record: NewAccessToken,
     /// The refresh token in clear and what to store for it, when one is issued.
     pub refresh: Option<(Secret, NewRefreshToken)>,
     /// The access token's scopes.
     pub scopes: ScopeSet,
+    /// The account the tokens act in, by slug.
+    pub account_slug: String,
 }
 
 impl MintedTokens {
-    /// Draws an access token with `scopes`, and a refresh token with `refresh_scopes` when
-    /// given; `code_id` ties the access token to the code it redeems.
+    /// Draws an access token for `holder` with `scopes`, in the application's format, and a
+    /// refresh token with `refresh_scopes` when given; `code_id` ties the access token to the
+    /// code it redeems. Fails only when a JWT must be signed and no key is loaded.
     pub fn draw(
         state: &AppState,
         now: OffsetDateTime,
+        holder: &TokenHolder<'_>,
         scopes: ScopeSet,
         refresh_scopes: Option<ScopeSet>,
         code_id: Option<i64>,
-    ) -> Self {
-        let access = Secret::generate(SecretKind::AccessToken);
+    ) -> Result<Self, OAuthError> {
+        let (access, access_lifetime) = AccessTokenText::draw(state, holder, &scopes, now)?;
         let access_record = NewAccessToken {
             hash: access.hash(),
             scopes: scopes.clone(),
             created_at: now,
-            expires_at: after(now, state.config.access_token_ttl),
+            expires_at: after(now, access_lifetime),
             code_id,
         };
         let refresh = refresh_scopes.map(|refresh_scopes| {
@@ -116,12 +125,14 @@ impl MintedTokens {
             };
             (secret, record)
         });
-        Self {
+        Ok(Self {
             access,
+            access_lifetime,
             access_record,
             refresh,
             scopes,
-        }
+            account_slug: holder.account_slug.to_owned(),
+        })
     }
 
     /// The refresh token to store, if any.
@@ -129,19 +140,18 @@ impl MintedTokens {
         self.refresh.as_ref().map(|(_, record)| record.clone())
     }
 
-    /// The token response (RFC 6749 §5.1) for tokens acting in account `account_slug`. Only
-    /// call once they are stored.
-    pub fn response(&self, state: &AppState, account_slug: &str) -> Response {
+    /// The token response (RFC 6749 §5.1). Only call once the tokens are stored.
+    pub fn response(&self) -> Response {
         let body = TokenResponse {
             access_token: self.access.expose().to_owned(),
             token_type: "Bearer".to_owned(),
-            expires_in: state.config.access_token_ttl,
+            expires_in: self.access_lifetime,
             scope: self.scopes.to_string(),
             refresh_token: self
                 .refresh
                 .as_ref()
                 .map(|(secret, _)| secret.expose().to_owned()),
-            account: account_slug.to_owned(),
+            account: self.account_slug.clone(),
             id_token: None,
         };
         (StatusCode::OK, Json(body)).into_response()

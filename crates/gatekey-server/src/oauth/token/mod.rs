@@ -2,6 +2,7 @@
 //! the file of its grant type. Every answer carries `Cache-Control: no-store` and
 //! `Pragma: no-cache` (RFC 6749 §5.1); any other method gets 405.
 
+mod access_token_text;
 mod authorization_code;
 mod client_credentials;
 mod device_code;

@@ -9,7 +9,7 @@ use gatekey_core::oauth::store::TokenStore;
 use gatekey_core::oauth::token::TokenRecord;
 use gatekey_core::secret::{Secret, SecretKind};
 
-use super::issue::{MintedTokens, TokenRequest};
+use super::issue::{MintedTokens, TokenHolder, TokenRequest};
 use crate::metrics::ReusedCredential;
 use crate::oauth::error::OAuthError;
 
@@ -34,7 +34,20 @@ pub async fn exchange_refresh_token(request: &TokenRequest) -> Result<Response, 
     };
     // RFC 6749 §6: the new refresh token keeps the spent one's scope, whatever the access
     // token was narrowed to.
-    let minted = MintedTokens::draw(state, now, access_scopes, Some(token.scopes.clone()), None);
+    let holder = TokenHolder {
+        user_id: token.grant.user_id,
+        account_slug: &token.account.slug,
+        application: app,
+        audience: &[],
+    };
+    let minted = MintedTokens::draw(
+        state,
+        now,
+        &holder,
+        access_scopes,
+        Some(token.scopes.clone()),
+        None,
+    )?;
     let Some(refresh) = minted.refresh_record() else {
         return Err(unknown().into());
     };
@@ -50,7 +63,7 @@ pub async fn exchange_refresh_token(request: &TokenRequest) -> Result<Response, 
         )
         .await?;
     match rotated {
-        Some(_) => Ok(minted.response(state, &token.account.slug)),
+        Some(_) => Ok(minted.response()),
         // Another request spent it between our read and our write: reuse all the same.
         None => Err(revoke_reused_family(request, &token).await),
     }
