@@ -11,6 +11,7 @@ pub mod exchange;
 #[cfg(test)]
 mod fixtures;
 pub mod grant;
+pub mod identity_claims;
 pub mod introspection;
 pub mod pkce;
 pub mod redirect_uri;
