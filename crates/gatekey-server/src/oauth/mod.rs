@@ -1,7 +1,7 @@
-//! The OAuth 2.0 endpoints: discovery (RFC 8414, OpenID Connect Discovery 1.0), authorization (RFC 6749 §4.1, RFC 7636,
-//! RFC 9207), the token endpoint (one file per grant type), revocation (RFC 7009),
-//! introspection (RFC 7662), UserInfo (OpenID Connect Core 1.0 §5.3), and the pages where
-//! users consent and manage their applications.
+//! The OAuth 2.0 endpoints: discovery (RFC 8414, OpenID Connect Discovery 1.0), authorization
+//! (RFC 6749 §4.1, RFC 7636, RFC 9207), the token endpoint (one file per grant type),
+//! revocation (RFC 7009), introspection (RFC 7662), UserInfo (OpenID Connect Core 1.0 §5.3),
+//! and the pages where users consent and manage their applications.
 
 pub(crate) mod application_cache;
 mod approval;
