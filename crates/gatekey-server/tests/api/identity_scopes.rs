@@ -90,8 +90,10 @@ async fn identity_scopes_alone_open_no_rest_route() {
         let (access, _) = app
             .grant_with_tokens(&seeded.owner, &client, "openid profile email")
             .await;
-        let roles = send(app.request(Method::GET, "/api/v1/roles", &access)).await;
-        assert_error(&roles, 403, "insufficient_scope");
+        for path in ["/api/v1/roles", "/api/v1/me"] {
+            let refused = send(app.request(Method::GET, path, &access)).await;
+            assert_error(&refused, 403, "insufficient_scope");
+        }
         app.stop().await;
     })
     .await;
