@@ -83,7 +83,7 @@ pub struct Inner {
     /// The signing keys, in memory, and the key that opens them.
     pub signing_keys: Arc<SigningKeys>,
     /// The discovery documents, rendered once per scope catalogue.
-    pub discovery: crate::oauth::discovery::DiscoveryDocuments,
+    pub discovery: crate::oauth::discovery_documents::DiscoveryDocuments,
 }
 
 impl AppState {
