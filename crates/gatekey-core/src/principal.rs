@@ -48,9 +48,10 @@ impl Principal {
 
     /// What this caller may do: what the role holds intersected with the credential's scopes.
     /// A catalogue name the credential carries but the catalogue no longer has is held by no
-    /// role, so it is not effective.
+    /// role, so it is not effective. The credential's identity scopes are kept: every role
+    /// holds them ([`ScopeSet::within_role`]).
     pub fn effective_scopes(&self) -> ScopeSet {
-        self.role_scopes.intersect(&self.credential_scopes)
+        self.credential_scopes.within_role(&self.role_scopes)
     }
 
     /// Whether the credential is first-party: a web session or an API key, which the user

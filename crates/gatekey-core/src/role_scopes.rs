@@ -97,6 +97,11 @@ pub enum RoleMappingError {
     /// A built-in scope: those follow the role's rank and cannot be mapped.
     #[error("{0} is a built-in scope: read, write and admin follow the role and cannot be mapped")]
     Builtin(&'static str),
+    /// An identity scope: every role holds those, so they cannot be mapped.
+    #[error(
+        "{0} is an OpenID Connect identity scope: every role holds it, so it cannot be mapped"
+    )]
+    Identity(&'static str),
 }
 
 /// Checks the scopes an account maps a role to: catalogue names only, each known.
@@ -105,8 +110,11 @@ pub fn mapped_scopes<S: AsRef<str>>(
     names: &[S],
 ) -> Result<ScopeSet, RoleMappingError> {
     let scopes = catalogue.names_input(names)?;
-    match scopes.builtins().next() {
-        Some(builtin) => Err(RoleMappingError::Builtin(builtin.as_str())),
+    if let Some(builtin) = scopes.builtins().next() {
+        return Err(RoleMappingError::Builtin(builtin.as_str()));
+    }
+    match scopes.identity_scopes().next() {
+        Some(identity) => Err(RoleMappingError::Identity(identity.as_str())),
         None => Ok(scopes),
     }
 }
@@ -176,6 +184,10 @@ mod tests {
         assert_eq!(
             mapped_scopes(&catalogue, &["billing", "admin"]),
             Err(RoleMappingError::Builtin("admin"))
+        );
+        assert_eq!(
+            mapped_scopes(&catalogue, &["billing", "openid"]),
+            Err(RoleMappingError::Identity("openid"))
         );
         assert!(matches!(
             mapped_scopes(&catalogue, &["unknown"]),

@@ -14,7 +14,7 @@ use time::OffsetDateTime;
 
 use crate::audit::AuditEntry;
 use crate::role::{Role, RoleSet};
-use crate::scope::{Scope, ScopeName, ScopeNameError, ScopeSet, UnknownScope};
+use crate::scope::{IdentityScope, Scope, ScopeName, ScopeNameError, ScopeSet, UnknownScope};
 use crate::store::StoreResult;
 
 /// Longest description, in characters.
@@ -149,16 +149,26 @@ impl ScopeCatalogue {
         &self.names
     }
 
-    /// Every scope there is: the built-ins and the catalogue's names.
+    /// Every API scope there is: the built-ins and the catalogue's names (not the identity
+    /// scopes, which are no application's to hold; see [`crate::identity_scope`]).
     pub fn every_scope(&self) -> ScopeSet {
         ScopeSet::ALL.union(&self.names)
     }
 
+    /// Every scope a client may ask for: the identity scopes, the built-ins and the
+    /// catalogue's names, as discovery's `scopes_supported` lists them.
+    pub fn supported_scopes(&self) -> ScopeSet {
+        ScopeSet::IDENTITY.union(&self.every_scope())
+    }
+
     /// What the scope named `name` allows, in words; `None` for a name not in the catalogue.
     pub fn description(&self, name: &str) -> Option<&str> {
-        match Scope::from_name(name) {
-            Some(scope) => Some(scope.description()),
-            None => self.entry(name).map(|e| e.description.as_str()),
+        if let Some(scope) = Scope::from_name(name) {
+            Some(scope.description())
+        } else if let Some(scope) = IdentityScope::from_name(name) {
+            Some(scope.description())
+        } else {
+            self.entry(name).map(|e| e.description.as_str())
         }
     }
 
@@ -330,6 +340,20 @@ pub(crate) mod tests {
             Some("administer this account as you (users, keys, audit log)")
         );
         assert_eq!(catalogue.description("sudo"), None);
+        assert_eq!(
+            catalogue.description("email"),
+            Some("see your email address")
+        );
+        assert_eq!(
+            catalogue.supported_scopes().to_string(),
+            "openid profile email offline_access read write admin billing ideas:write"
+        );
+        assert_eq!(
+            catalogue
+                .parse_input("openid read")
+                .map(|s| s.has_identity(IdentityScope::OpenId)),
+            Ok(true)
+        );
         assert_eq!(Scope::Admin.roles().to_string(), "owner admin");
         assert_eq!(Scope::Read.roles().to_string(), "owner admin member viewer");
     }

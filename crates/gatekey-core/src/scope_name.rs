@@ -5,13 +5,15 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::builtin_scope::Scope;
+use crate::identity_scope::IdentityScope;
 
 /// Longest scope name accepted, in characters (every allowed character is one byte).
 pub const MAX_SCOPE_NAME_LEN: usize = 64;
 
 /// A catalogue scope's name, checked: 1 to [`MAX_SCOPE_NAME_LEN`] characters from RFC 6749 §3.3
 /// `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )` (printable ASCII but space, `"` and `\`),
-/// and none of `read`, `write`, `admin`. Cheap to clone.
+/// and none of the built-in names: `read`, `write`, `admin`, and the OpenID Connect identity
+/// scopes `openid`, `profile`, `email`, `offline_access`. Cheap to clone.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ScopeName(Arc<str>);
 
@@ -33,7 +35,7 @@ pub enum ScopeNameError {
         /// The first refused character.
         character: char,
     },
-    /// `read`, `write` or `admin`, which are built in.
+    /// `read`, `write`, `admin` or an identity scope (`openid`, …), which are built in.
     #[error("{0:?} is a built-in scope; catalogue scopes need other names")]
     Builtin(String),
 }
@@ -63,7 +65,7 @@ impl ScopeName {
         if text.len() > MAX_SCOPE_NAME_LEN {
             return Err(ScopeNameError::TooLong(cut(text)));
         }
-        if Scope::from_name(text).is_some() {
+        if Scope::from_name(text).is_some() || IdentityScope::from_name(text).is_some() {
             return Err(ScopeNameError::Builtin(text.to_owned()));
         }
         Ok(Self(text.into()))
@@ -131,6 +133,12 @@ mod tests {
             ScopeName::parse("admin"),
             Err(ScopeNameError::Builtin("admin".into()))
         );
+        for identity in ["openid", "profile", "email", "offline_access"] {
+            assert_eq!(
+                ScopeName::parse(identity),
+                Err(ScopeNameError::Builtin(identity.into()))
+            );
+        }
     }
 
     #[test]

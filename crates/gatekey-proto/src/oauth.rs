@@ -129,3 +129,54 @@ pub struct AuthorizationServerMetadata {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jwks_uri: Option<String>,
 }
+
+/// The OpenID Provider metadata (OpenID Connect Discovery 1.0 §3): the RFC 8414 document's
+/// members, the very same, and those OpenID Connect adds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenIdProviderMetadata {
+    /// Every member of the RFC 8414 document.
+    #[serde(flatten)]
+    pub oauth: AuthorizationServerMetadata,
+    /// `GET`/`POST /oauth/userinfo` (Core §5.3).
+    pub userinfo_endpoint: String,
+    /// Where a relying party ends the session (RP-Initiated Logout 1.0), once it exists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_session_endpoint: Option<String>,
+    /// The response modes: `query`, and `fragment` for the implicit flow.
+    pub response_modes_supported: Vec<String>,
+    /// `public` only: `sub` is the same for every client.
+    pub subject_types_supported: Vec<String>,
+    /// The algorithms ID tokens may be signed with.
+    pub id_token_signing_alg_values_supported: Vec<String>,
+    /// The claims gatekey may state.
+    pub claims_supported: Vec<String>,
+    /// The `prompt` values the authorization endpoint understands, once it does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt_values_supported: Option<Vec<String>>,
+    /// Whether the `claims` request parameter is understood.
+    pub claims_parameter_supported: bool,
+    /// Whether the `request` parameter (a request object) is understood.
+    pub request_parameter_supported: bool,
+    /// Whether the `request_uri` parameter is understood.
+    pub request_uri_parameter_supported: bool,
+}
+
+/// The UserInfo answer (OpenID Connect Core 1.0 §5.3.2): the claims the access token's scopes
+/// allow.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserInfoResponse {
+    /// The subject: the user's id, in decimal.
+    pub sub: String,
+    /// The user's name (`profile` scope).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The person's email (`email` scope).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Whether gatekey verified the email; beside `email`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_verified: Option<bool>,
+    /// The slug of the account the user acted in, under the claim name `gatekey:account`.
+    #[serde(rename = "gatekey:account")]
+    pub account: String,
+}

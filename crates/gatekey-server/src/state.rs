@@ -82,6 +82,8 @@ pub struct Inner {
     pub device_codes_per_address: crate::oauth::device_codes_per_address::DeviceCodesPerAddress,
     /// The signing keys, in memory, and the key that opens them.
     pub signing_keys: Arc<SigningKeys>,
+    /// The discovery documents, rendered once per scope catalogue.
+    pub discovery: crate::oauth::discovery_documents::DiscoveryDocuments,
 }
 
 impl AppState {
@@ -153,6 +155,7 @@ impl AppState {
                     config.device_code_ttl,
                 ),
             signing_keys: Arc::new(SigningKeys::new(kek)),
+            discovery: Default::default(),
             issuer,
             config,
         }))

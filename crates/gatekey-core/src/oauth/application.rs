@@ -139,6 +139,26 @@ impl Application {
         self.grant_types.contains(&grant)
     }
 
+    /// Whether a person signs in through this application: it has the code grant, the device
+    /// grant or the implicit flow.
+    pub fn has_person_flow(&self) -> bool {
+        self.allows(GrantType::AuthorizationCode)
+            || self.allows(GrantType::DeviceCode)
+            || self.implicit_allowed
+    }
+
+    /// Every scope a person's authorization of this application may carry: its API scopes,
+    /// and the OpenID Connect identity scopes whenever a person signs in through it, whatever
+    /// its API scopes (see [`crate::identity_scope`]). The identity scopes need not be
+    /// registered; registering them changes nothing.
+    pub fn requestable_scopes(&self) -> ScopeSet {
+        if self.has_person_flow() {
+            self.scopes.union(&ScopeSet::IDENTITY)
+        } else {
+            self.scopes.without_identity()
+        }
+    }
+
     /// Whether `presented` is one of the application's valid secrets at `now`, compared in
     /// constant time against each.
     pub fn secret_matches(&self, presented: &TokenHash, now: OffsetDateTime) -> bool {

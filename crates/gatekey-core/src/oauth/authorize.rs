@@ -212,13 +212,16 @@ impl RawAuthorizeRequest {
             Some(text) => {
                 let asked =
                     ScopeSet::parse(text).map_err(|e| fail("invalid_scope", e.to_string()))?;
+                let requestable = application.requestable_scopes();
                 if asked.is_empty() {
                     application.scopes.clone()
-                } else if asked.is_subset_of(&application.scopes) {
+                } else if asked.is_subset_of(&requestable) {
                     asked
                 } else {
                     return Err(fail(
                         "invalid_scope",
+                        // Identity scopes are always requestable here, so the API scopes
+                        // are what the client got wrong.
                         format!("this application may ask for {}", application.scopes),
                     ));
                 }

@@ -86,7 +86,9 @@ pub fn consentable_scopes(
     application: &Application,
     held: &ScopeSet,
 ) -> ScopeSet {
-    requested.intersect(&application.scopes).intersect(held)
+    requested
+        .intersect(&application.requestable_scopes())
+        .within_role(held)
 }
 
 /// The grant that answers a new authorization request without asking again, if any: consent

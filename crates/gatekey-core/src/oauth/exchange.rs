@@ -114,13 +114,25 @@ pub fn requested_scopes(
     requested: Option<&str>,
     allowed: &ScopeSet,
 ) -> Result<ScopeSet, ExchangeError> {
+    requested_scopes_within(requested, allowed, allowed)
+}
+
+/// Like [`requested_scopes`], but `default` when the request names none, and at most
+/// `allowed`: for a person's authorization, whose application may ask for the identity scopes
+/// beyond its registered scopes but does not get them unasked
+/// ([`Application::requestable_scopes`]).
+pub fn requested_scopes_within(
+    requested: Option<&str>,
+    default: &ScopeSet,
+    allowed: &ScopeSet,
+) -> Result<ScopeSet, ExchangeError> {
     let asked = match requested {
-        None => allowed.clone(),
+        None => default.clone(),
         Some(text) => {
             let asked =
                 ScopeSet::parse(text).map_err(|e| ExchangeError::invalid_scope(e.to_string()))?;
             if asked.is_empty() {
-                allowed.clone()
+                default.clone()
             } else {
                 asked
             }
@@ -180,16 +192,34 @@ pub fn client_credentials_scopes(
             "this client has no usable service account in its account",
         ));
     };
+    refuse_identity_scopes(requested)?;
     requested_scopes(
         requested,
         &client_credentials_allowed(client, held.held_by(member.membership.role)),
     )
 }
 
+/// A client credentials request naming an identity scope (`openid`, `profile`, `email`,
+/// `offline_access`) is `invalid_scope` (RFC 6749 §5.2): no person signs in, so there is no
+/// one for them to be about (OpenID Connect Core 1.0 §3.1.2.1 ties `openid` to a person's
+/// authentication).
+fn refuse_identity_scopes(requested: Option<&str>) -> Result<(), ExchangeError> {
+    let named = requested
+        .and_then(|text| ScopeSet::parse(text).ok())
+        .and_then(|asked| asked.identity_scopes().next());
+    match named {
+        Some(scope) => Err(ExchangeError::invalid_scope(format!(
+            "{} is an OpenID Connect scope, about a person who signs in; no person signs in with client_credentials",
+            scope.as_str()
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// Every scope a client credentials token of `client` may carry when its service account's
 /// role holds `role_scopes`: the application's scopes within what the role holds.
 pub fn client_credentials_allowed(client: &Application, role_scopes: &ScopeSet) -> ScopeSet {
-    client.scopes.intersect(role_scopes)
+    client.scopes.without_identity().intersect(role_scopes)
 }
 
 /// The authorization code token request, after the code was spent (RFC 6749 §4.1.3).
@@ -304,7 +334,9 @@ fn check_code_redirect_uri(
 /// applied: what the token may carry as a credential. Narrowing an application narrows every
 /// token already issued to it, at its next use.
 pub fn token_scopes_within_application(token: &TokenRecord) -> ScopeSet {
-    token.scopes.intersect(&token.application.scopes)
+    token
+        .scopes
+        .intersect(&token.application.requestable_scopes())
 }
 
 /// A token's effective scopes, computed when it is used and never frozen at issue: the scopes
@@ -315,7 +347,7 @@ pub fn token_scopes_within_application(token: &TokenRecord) -> ScopeSet {
 /// tokens already issued.
 pub fn effective_token_scopes(token: &TokenRecord, held: &AccountScopes) -> ScopeSet {
     match token.role {
-        Some(role) => token_scopes_within_application(token).intersect(held.held_by(role)),
+        Some(role) => token_scopes_within_application(token).within_role(held.held_by(role)),
         None => ScopeSet::EMPTY,
     }
 }
@@ -333,8 +365,8 @@ pub fn effective_issued_scopes(
     held: &AccountScopes,
 ) -> Result<ScopeSet, ExchangeError> {
     let scopes = granted
-        .intersect(&client.scopes)
-        .intersect(held.held_by(holder.membership.role));
+        .intersect(&client.requestable_scopes())
+        .within_role(held.held_by(holder.membership.role));
     if scopes.is_empty() {
         return Err(ExchangeError::invalid_grant(
             "nothing this authorization granted is still allowed by the application's scopes and the user's role",
@@ -486,6 +518,42 @@ mod tests {
         assert_eq!(
             code_of(requested_scopes(None, &ScopeSet::EMPTY)),
             TokenErrorCode::InvalidScope
+        );
+    }
+
+    #[test]
+    fn identity_scopes_are_for_people_only() {
+        let person = app(1, ClientType::Public, vec![GrantType::DeviceCode]);
+        let requestable = person.requestable_scopes();
+        assert_eq!(
+            requestable.to_string(),
+            "openid profile email offline_access read write"
+        );
+        // Asked for, they are granted beside the API scopes; not asked for, never.
+        assert_eq!(
+            requested_scopes_within(Some("openid email"), &person.scopes, &requestable)
+                .map(|s| s.to_string()),
+            Ok("openid email".into())
+        );
+        assert_eq!(
+            requested_scopes_within(None, &person.scopes, &requestable),
+            Ok(person.scopes.clone())
+        );
+        let mut cc = app(
+            2,
+            ClientType::Confidential,
+            vec![GrantType::ClientCredentials],
+        );
+        cc.scopes = ScopeSet::parse("openid read").unwrap();
+        assert_eq!(cc.requestable_scopes().to_string(), "read");
+        let robot = member(9, UserKind::Service, Role::Admin);
+        cc.service_account_id = Some(robot.user.id);
+        let refused = client_credentials_scopes(&cc, Some(&robot), &builtin(), Some("openid"))
+            .expect_err("no person signs in");
+        assert_eq!(refused.code, TokenErrorCode::InvalidScope);
+        assert_eq!(
+            client_credentials_scopes(&cc, Some(&robot), &builtin(), None).map(|s| s.to_string()),
+            Ok("read".into())
         );
     }
 

@@ -18,10 +18,6 @@ use crate::scope::ScopeSet;
 /// The `typ` header of a JWT access token (RFC 9068 §2.1).
 pub const ACCESS_TOKEN_JWT_TYPE: &str = "at+jwt";
 
-/// The claim naming the account a token acts in, by its slug: gatekey's own, in a namespace
-/// of its own so that it meets no registered claim (RFC 7519 §4.2).
-pub const ACCOUNT_CLAIM: &str = "gatekey:account";
-
 /// The claims of a JWT access token (RFC 9068 §2.2).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AccessTokenClaims {
@@ -42,7 +38,7 @@ pub struct AccessTokenClaims {
     pub client_id: String,
     /// Its scopes, space-separated (RFC 8693 §4.2).
     pub scope: String,
-    /// The account it acts in.
+    /// The account it acts in (`identity_claims::ACCOUNT_CLAIM`).
     #[serde(rename = "gatekey:account")]
     pub account: String,
 }

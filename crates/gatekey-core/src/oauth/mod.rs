@@ -12,6 +12,8 @@ pub mod exchange;
 #[cfg(test)]
 mod fixtures;
 pub mod grant;
+pub mod id_token;
+pub mod identity_claims;
 pub mod introspection;
 pub mod jws;
 pub mod jwt_access_token;

@@ -225,32 +225,50 @@ fn is_standard(method: &Method) -> bool {
     )
 }
 
-async fn authenticate(state: &AppState, parts: &Parts) -> Result<Caller, ApiError> {
-    if let Some(query) = parts.uri.query() {
-        let carries_credential = query
-            .split('&')
-            .filter_map(|pair| pair.split('=').next())
-            .any(|name| {
-                CREDENTIAL_QUERY_PARAMS
-                    .iter()
-                    .any(|p| p.eq_ignore_ascii_case(name))
-            });
-        if carries_credential {
-            return Err(ApiError::invalid_auth_request(
-                "credentials are not accepted in the URL; use the Authorization header",
-            ));
-        }
+/// Refuses a request whose URL query carries a credential (400 `invalid_request` with a Bearer
+/// challenge).
+pub(crate) fn refuse_credential_in_query(parts: &Parts) -> Result<(), ApiError> {
+    let Some(query) = parts.uri.query() else {
+        return Ok(());
+    };
+    let carries_credential = query
+        .split('&')
+        .filter_map(|pair| pair.split('=').next())
+        .any(|name| {
+            CREDENTIAL_QUERY_PARAMS
+                .iter()
+                .any(|p| p.eq_ignore_ascii_case(name))
+        });
+    if carries_credential {
+        return Err(ApiError::invalid_auth_request(
+            "credentials are not accepted in the URL; use the Authorization header",
+        ));
     }
+    Ok(())
+}
+
+/// Checks a presented Bearer credential, whatever its kind: an opaque or JWT OAuth access
+/// token, or an API key. Every Bearer check goes through here, so a new kind of token is accepted everywhere at
+/// once.
+pub(crate) async fn check_bearer(
+    state: &AppState,
+    presented: &str,
+) -> Result<Arc<super::cache::CachedKey>, ApiError> {
+    match SecretKind::of(presented) {
+        Some(SecretKind::AccessToken) => check_access_token(state, presented).await,
+        None if looks_like_jwt(presented) => {
+            check_jwt_access_token(state, presented, Some(&state.issuer)).await
+        }
+        _ => check_api_key(state, presented).await,
+    }
+}
+
+async fn authenticate(state: &AppState, parts: &Parts) -> Result<Caller, ApiError> {
+    refuse_credential_in_query(parts)?;
     let client = ClientInfo::of(parts, &state.config.http);
     if let Some(authorization) = parts.headers.get(header::AUTHORIZATION) {
         let presented = bearer_token(authorization)?;
-        let entry = match SecretKind::of(presented) {
-            Some(SecretKind::AccessToken) => check_access_token(state, presented).await?,
-            None if looks_like_jwt(presented) => {
-                check_jwt_access_token(state, presented, Some(&state.issuer)).await?
-            }
-            _ => check_api_key(state, presented).await?,
-        };
+        let entry = check_bearer(state, presented).await?;
         return Ok(Caller {
             principal: entry.principal.clone(),
             client,

@@ -22,7 +22,7 @@ use gatekey_core::oauth::application::GrantType;
 use gatekey_core::oauth::device::{
     display_user_code, new_user_code, DeviceCodeSlot, NewDeviceCode, DEFAULT_INTERVAL_SECS,
 };
-use gatekey_core::oauth::exchange::{check_grant_type, requested_scopes};
+use gatekey_core::oauth::exchange::{check_grant_type, requested_scopes_within};
 use gatekey_core::oauth::store::DeviceStore;
 use gatekey_core::secret::{Secret, SecretKind};
 use gatekey_core::store::StoreError;
@@ -84,7 +84,11 @@ async fn start_device_authorization(
     let client = request.authenticate(&state).await?;
     let app = &client.application;
     check_grant_type(app, GrantType::DeviceCode)?;
-    let scopes = requested_scopes(request.form.get("scope"), &app.scopes)?;
+    let scopes = requested_scopes_within(
+        request.form.get("scope"),
+        &app.scopes,
+        &app.requestable_scopes(),
+    )?;
     let now = state.clock.now();
     // One address may not take all of the application's slots (a public client needs only
     // its id); the slot is given back if no code is issued after all.

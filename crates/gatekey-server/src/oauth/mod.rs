@@ -1,6 +1,7 @@
-//! The OAuth 2.0 endpoints: discovery (RFC 8414), authorization (RFC 6749 §4.1, RFC 7636,
-//! RFC 9207), the token endpoint (one file per grant type), revocation (RFC 7009),
-//! introspection (RFC 7662), and the pages where users consent and manage their applications.
+//! The OAuth 2.0 endpoints: discovery (RFC 8414, OpenID Connect Discovery 1.0), authorization
+//! (RFC 6749 §4.1, RFC 7636, RFC 9207), the token endpoint (one file per grant type),
+//! revocation (RFC 7009), introspection (RFC 7662), UserInfo (OpenID Connect Core 1.0 §5.3),
+//! and the pages where users consent and manage their applications.
 
 pub(crate) mod application_cache;
 mod approval;
@@ -13,6 +14,8 @@ mod device_authorization;
 pub(crate) mod device_codes_per_address;
 mod device_page;
 pub(crate) mod device_request_limit;
+mod discovery;
+pub(crate) mod discovery_documents;
 mod error;
 pub(crate) mod form;
 mod grants;
@@ -22,6 +25,7 @@ mod metadata;
 mod revoke;
 pub(crate) mod service_account_cache;
 mod token;
+mod userinfo;
 
 use axum::Router;
 
@@ -32,7 +36,7 @@ use crate::state::AppState;
 /// The OAuth routes.
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .merge(metadata::routes())
+        .merge(discovery::routes())
         .merge(jwks::routes())
         .merge(authorize::routes())
         .merge(authorized_applications::routes())
@@ -41,4 +45,5 @@ pub fn routes() -> Router<AppState> {
         .merge(token::routes())
         .merge(revoke::routes())
         .merge(introspect::routes())
+        .merge(userinfo::routes())
 }

@@ -101,7 +101,18 @@ async fn the_metadata_document_names_what_works() {
             list("token_endpoint_auth_methods_supported"),
             ["client_secret_basic", "client_secret_post", "none"]
         );
-        assert_eq!(list("scopes_supported"), ["read", "write", "admin"]);
+        assert_eq!(
+            list("scopes_supported"),
+            [
+                "openid",
+                "profile",
+                "email",
+                "offline_access",
+                "read",
+                "write",
+                "admin"
+            ]
+        );
         assert_eq!(doc["authorization_response_iss_parameter_supported"], true);
         app.stop().await;
     })

@@ -183,7 +183,16 @@ async fn a_deleted_entry_stops_being_effective_and_the_keys_keep_it() {
         .await;
         assert_eq!(
             metadata.2["scopes_supported"],
-            json!(["read", "write", "admin", "billing"])
+            json!([
+                "openid",
+                "profile",
+                "email",
+                "offline_access",
+                "read",
+                "write",
+                "admin",
+                "billing"
+            ])
         );
 
         let deleted = send(app.request(Method::DELETE, "/api/v1/scopes/billing", &owner_key)).await;
