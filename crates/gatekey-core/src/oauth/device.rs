@@ -94,6 +94,10 @@ pub struct DeviceCodeRecord {
     pub interval_secs: i64,
     /// The previous poll.
     pub last_polled_at: Option<OffsetDateTime>,
+    /// When the approving user signed in (OpenID Connect `auth_time`), once approved.
+    pub auth_time: Option<OffsetDateTime>,
+    /// The `sid` of the approving user's session, once approved.
+    pub sid: Option<String>,
     /// Expiry.
     pub expires_at: OffsetDateTime,
 }
@@ -283,6 +287,8 @@ mod tests {
             grant,
             interval_secs: DEFAULT_INTERVAL_SECS,
             last_polled_at: None,
+            auth_time: None,
+            sid: None,
             expires_at: t0() + Duration::minutes(10),
         }
     }

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod application;
+pub mod authentication_request;
 pub mod authorize;
 pub mod client_type;
 pub mod consent;
@@ -13,8 +14,10 @@ mod fixtures;
 pub mod grant;
 pub mod introspection;
 pub mod pkce;
+pub mod prompt;
 pub mod redirect_uri;
 pub mod revocation;
+pub mod sign_in;
 pub mod signing_key_material;
 pub mod signing_key_rotation;
 pub mod signing_key_schedule;

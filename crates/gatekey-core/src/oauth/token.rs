@@ -30,6 +30,14 @@ pub struct NewCode {
     pub scopes: ScopeSet,
     /// The S256 PKCE challenge, if one was given.
     pub code_challenge: Option<String>,
+    /// The request's `nonce` (OpenID Connect Core §3.1.2.1), for the ID token.
+    pub nonce: Option<String>,
+    /// When the user signed in (OpenID Connect `auth_time`); `None` for rows older than the
+    /// column.
+    pub auth_time: Option<OffsetDateTime>,
+    /// The session the authorization came from (OpenID Connect `sid`, see
+    /// [`super::sign_in::session_sid`]); `None` for rows older than the column.
+    pub sid: Option<String>,
     /// Issue time.
     pub created_at: OffsetDateTime,
     /// Expiry.
@@ -51,6 +59,14 @@ pub struct CodeRecord {
     pub scopes: ScopeSet,
     /// The PKCE challenge.
     pub code_challenge: Option<String>,
+    /// The request's `nonce` (OpenID Connect Core §3.1.2.1), for the ID token.
+    pub nonce: Option<String>,
+    /// When the user signed in (OpenID Connect `auth_time`); `None` for rows older than the
+    /// column.
+    pub auth_time: Option<OffsetDateTime>,
+    /// The session the authorization came from (OpenID Connect `sid`, see
+    /// [`super::sign_in::session_sid`]); `None` for rows older than the column.
+    pub sid: Option<String>,
     /// Expiry.
     pub expires_at: OffsetDateTime,
 }
@@ -89,6 +105,13 @@ pub struct NewRefreshToken {
     pub hash: TokenHash,
     /// Its scopes.
     pub scopes: ScopeSet,
+    /// When the user signed in (OpenID Connect `auth_time`); `None` for tokens whose
+    /// authorization recorded none.
+    pub auth_time: Option<OffsetDateTime>,
+    /// The session the authorization came from (OpenID Connect `sid`, see
+    /// [`super::sign_in::session_sid`]); `None` for rows older than the column.
+    pub sid: Option<String>,
+
     /// Issue time.
     pub created_at: OffsetDateTime,
     /// Expiry.
@@ -123,6 +146,12 @@ pub struct TokenRecord {
     pub revoked_at: Option<OffsetDateTime>,
     /// For refresh tokens: when it was spent by a rotation.
     pub used_at: Option<OffsetDateTime>,
+    /// For refresh tokens: when the user signed in for the authorization the family started
+    /// from (OpenID Connect `auth_time`). `None` for access tokens and older refresh tokens.
+    pub auth_time: Option<OffsetDateTime>,
+    /// For refresh tokens: the `sid` of that sign-in. `None` for access tokens and older
+    /// refresh tokens.
+    pub sid: Option<String>,
     /// The grant.
     pub grant: Grant,
     /// The application.
