@@ -175,7 +175,10 @@ mod tests {
             }
             .check()
         };
-        assert_eq!(check("n-0S6_WzA2Mj").unwrap().nonce.as_deref(), Some("n-0S6_WzA2Mj"));
+        assert_eq!(
+            check("n-0S6_WzA2Mj").unwrap().nonce.as_deref(),
+            Some("n-0S6_WzA2Mj")
+        );
         assert_eq!(check("").unwrap().nonce, None);
         assert!(check(&"a".repeat(MAX_NONCE_LEN)).is_ok());
         assert!(check(&"a".repeat(MAX_NONCE_LEN + 1)).is_err());
@@ -194,7 +197,10 @@ mod tests {
             .unwrap()
             .login_hint
         };
-        assert_eq!(hint(" ann@example.com ").as_deref(), Some("ann@example.com"));
+        assert_eq!(
+            hint(" ann@example.com ").as_deref(),
+            Some("ann@example.com")
+        );
         assert_eq!(hint(&"a".repeat(300)), None);
         assert_eq!(hint("a\nb"), None);
     }
@@ -203,7 +209,10 @@ mod tests {
     fn id_token_hints_name_a_subject_or_are_refused() {
         let hint = IdTokenHint::parse(&hint_with(r#"{"sub":"42","exp":1}"#)).unwrap();
         assert_eq!(hint.subject(), "42");
-        assert!(!format!("{hint:?}").contains(&hint.token), "Debug hides the token");
+        assert!(
+            !format!("{hint:?}").contains(&hint.token),
+            "Debug hides the token"
+        );
         for bad in [
             "not-a-jwt".to_owned(),
             "a.b".to_owned(),

@@ -589,10 +589,7 @@ mod tests {
         .expect("valid");
         assert_eq!(ok.authentication.max_age, Some(0));
         let value = |params: Vec<(&'static str, String)>, name: &str| {
-            params
-                .into_iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| v)
+            params.into_iter().find(|(k, _)| *k == name).map(|(_, v)| v)
         };
         assert_eq!(value(ok.to_params(), "prompt").as_deref(), Some("consent"));
         assert_eq!(value(ok.to_params(), "nonce").as_deref(), Some("n-1"));

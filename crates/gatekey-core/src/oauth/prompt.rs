@@ -252,7 +252,10 @@ mod tests {
         assert_eq!(both.to_text(), "login consent");
         assert_eq!(prompt("select_account").to_text(), "select_account");
         assert!(Prompt::parse(Some("sometimes")).is_err());
-        assert!(Prompt::parse(Some("LOGIN")).is_err(), "values are case-sensitive");
+        assert!(
+            Prompt::parse(Some("LOGIN")).is_err(),
+            "values are case-sensitive"
+        );
         assert!(Prompt::parse(Some("none login")).is_err());
         assert!(Prompt::parse(Some("consent none")).is_err());
         assert!(prompt("none none").none);
