@@ -10,6 +10,7 @@ use time::{Duration, OffsetDateTime};
 use super::application::Application;
 use super::exchange::{check_grant_standing, ExchangeError, TokenErrorCode};
 use super::grant::Grant;
+use super::sign_in::SignIn;
 use crate::scope::ScopeSet;
 use crate::secret::TokenHash;
 use crate::user::Member;
@@ -100,6 +101,13 @@ pub struct DeviceCodeRecord {
     pub sid: Option<String>,
     /// Expiry.
     pub expires_at: OffsetDateTime,
+}
+
+impl DeviceCodeRecord {
+    /// The sign-in of the user who approved it, once approved.
+    pub fn sign_in(&self) -> Option<SignIn> {
+        SignIn::from_parts(self.auth_time, self.sid.as_deref())
+    }
 }
 
 /// The outcome of asking for a device code when an application may hold only so many pending

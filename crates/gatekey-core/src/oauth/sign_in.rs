@@ -34,6 +34,21 @@ impl SignIn {
             sid: session_sid(&session.hash),
         }
     }
+
+    /// The sign-in a stored record names, when it names one (rows older than the columns,
+    /// and access tokens, name none).
+    pub fn from_parts(auth_time: Option<OffsetDateTime>, sid: Option<&str>) -> Option<Self> {
+        Some(Self {
+            auth_time: auth_time?,
+            sid: sid?.to_owned(),
+        })
+    }
+}
+
+/// The `sub` (OpenID Connect Core §2) of gatekey's ID tokens for user `user_id`: the user's
+/// id in decimal, stable for the user's life and never their email, which may change.
+pub fn subject_of(user_id: i64) -> String {
+    user_id.to_string()
 }
 
 /// A session's `sid`: base64url of the first 16 bytes of SHA-256 over a domain tag and the

@@ -11,6 +11,7 @@ use time::OffsetDateTime;
 
 use super::application::Application;
 use super::grant::Grant;
+use super::sign_in::SignIn;
 use crate::account::Account;
 use crate::role::Role;
 use crate::scope::ScopeSet;
@@ -164,7 +165,20 @@ pub struct TokenRecord {
     pub role: Option<Role>,
 }
 
+impl CodeRecord {
+    /// The sign-in the code was issued under (for the ID token's `auth_time` and `sid`).
+    pub fn sign_in(&self) -> Option<SignIn> {
+        SignIn::from_parts(self.auth_time, self.sid.as_deref())
+    }
+}
+
 impl TokenRecord {
+    /// For a refresh token: the sign-in its family started from, to carry on to its
+    /// successor and to report in an ID token issued on the refresh.
+    pub fn sign_in(&self) -> Option<SignIn> {
+        SignIn::from_parts(self.auth_time, self.sid.as_deref())
+    }
+
     /// Whether the token may be used at `now`: not revoked, not expired, its grant standing,
     /// its user enabled and still a member.
     pub fn is_active_at(&self, now: OffsetDateTime) -> bool {

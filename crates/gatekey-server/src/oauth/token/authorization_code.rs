@@ -56,7 +56,14 @@ pub async fn exchange_code(request: &TokenRequest) -> Result<Response, OAuthErro
     let refresh_scopes = app
         .allows(GrantType::RefreshToken)
         .then(|| code.scopes.clone());
-    let minted = MintedTokens::draw(state, now, scopes, refresh_scopes, Some(code.id));
+    let minted = MintedTokens::draw(
+        state,
+        now,
+        scopes,
+        refresh_scopes,
+        Some(code.id),
+        code.sign_in(),
+    );
     state
         .store
         .issue_tokens(

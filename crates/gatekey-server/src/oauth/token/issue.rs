@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use gatekey_core::audit::{Actor, AuditAction, AuditEntry, CredentialRef};
 use gatekey_core::oauth::grant::Grant;
+use gatekey_core::oauth::sign_in::SignIn;
 use gatekey_core::oauth::token::{NewAccessToken, NewRefreshToken};
 use gatekey_core::scope::ScopeSet;
 use gatekey_core::secret::{Secret, SecretKind};
@@ -90,13 +91,16 @@ pub struct MintedTokens {
 
 impl MintedTokens {
     /// Draws an access token with `scopes`, and a refresh token with `refresh_scopes` when
-    /// given; `code_id` ties the access token to the code it redeems.
+    /// given; `code_id` ties the access token to the code it redeems. The refresh token
+    /// keeps `sign_in`, the sign-in behind the authorization (OpenID Connect `auth_time`,
+    /// `sid`), so that every later refresh can report it.
     pub fn draw(
         state: &AppState,
         now: OffsetDateTime,
         scopes: ScopeSet,
         refresh_scopes: Option<ScopeSet>,
         code_id: Option<i64>,
+        sign_in: Option<SignIn>,
     ) -> Self {
         let access = Secret::generate(SecretKind::AccessToken);
         let access_record = NewAccessToken {
@@ -113,6 +117,8 @@ impl MintedTokens {
                 scopes: refresh_scopes,
                 created_at: now,
                 expires_at: after(now, state.config.refresh_token_ttl),
+                auth_time: sign_in.as_ref().map(|s| s.auth_time),
+                sid: sign_in.map(|s| s.sid),
             };
             (secret, record)
         });

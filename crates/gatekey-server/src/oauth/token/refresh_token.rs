@@ -33,8 +33,15 @@ pub async fn exchange_refresh_token(request: &TokenRequest) -> Result<Response, 
         return Err(unknown().into());
     };
     // RFC 6749 §6: the new refresh token keeps the spent one's scope, whatever the access
-    // token was narrowed to.
-    let minted = MintedTokens::draw(state, now, access_scopes, Some(token.scopes.clone()), None);
+    // token was narrowed to; and the sign-in, so a refreshed ID token keeps its auth_time.
+    let minted = MintedTokens::draw(
+        state,
+        now,
+        access_scopes,
+        Some(token.scopes.clone()),
+        None,
+        token.sign_in(),
+    );
     let Some(refresh) = minted.refresh_record() else {
         return Err(unknown().into());
     };
