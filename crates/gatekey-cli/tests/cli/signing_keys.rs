@@ -38,12 +38,20 @@ async fn rotate_publishes_one_waiting_key_per_algorithm_and_list_shows_their_sta
         let first = admin_json(&db.url, &["signing-key", "rotate"]);
         assert_eq!(
             states(&first),
-            [pair("ES256", "current"), pair("RS256", "current")]
+            [
+                pair("ES256", "current"),
+                pair("EdDSA", "current"),
+                pair("RS256", "current")
+            ]
         );
         let second = admin_json(&db.url, &["signing-key", "rotate"]);
         assert_eq!(
             states(&second),
-            [pair("ES256", "published"), pair("RS256", "published")]
+            [
+                pair("ES256", "published"),
+                pair("EdDSA", "published"),
+                pair("RS256", "published")
+            ]
         );
         let third = admin_json(&db.url, &["signing-key", "rotate", "--algorithm", "ES256"]);
         assert_eq!(states(&third), [], "a key already waits");
@@ -54,6 +62,8 @@ async fn rotate_publishes_one_waiting_key_per_algorithm_and_list_shows_their_sta
             [
                 pair("ES256", "current"),
                 pair("ES256", "published"),
+                pair("EdDSA", "current"),
+                pair("EdDSA", "published"),
                 pair("RS256", "current"),
                 pair("RS256", "published"),
             ]
@@ -77,7 +87,7 @@ async fn rotate_publishes_one_waiting_key_per_algorithm_and_list_shows_their_sta
         assert!(!unknown.status.success());
         assert_eq!(
             states(&admin_json(&db.url, &["signing-key", "list"])).len(),
-            4
+            6
         );
         db.drop_database().await;
     }

@@ -13,6 +13,8 @@ pub mod exchange;
 mod fixtures;
 pub mod grant;
 pub mod introspection;
+pub mod jws;
+pub mod jwt_claims;
 pub mod pkce;
 pub mod prompt;
 pub mod redirect_uri;

@@ -1,11 +1,14 @@
-//! The signing keys held in memory: their schedule, and the JWKS document (RFC 7517 §5) built
-//! once per reload, so that serving it reads no database and builds nothing.
+//! The signing keys held in memory: their schedule, the opened private keys that sign, the
+//! public keys that verify, and the JWKS document (RFC 7517 §5), all built once per reload, so
+//! that signing, verifying and serving the JWKS read no database and build nothing.
 
 use std::sync::{Arc, RwLock};
 
-use gatekey_core::oauth::signing_key_material::KeyEncryptionKey;
-use gatekey_core::oauth::signing_key_schedule::ScheduledKey;
+use gatekey_core::oauth::jws::{JwsSigner, JwsVerifier};
+use gatekey_core::oauth::signing_key_material::{KeyEncryptionKey, KeyMaterialError};
+use gatekey_core::oauth::signing_key_schedule::{ScheduledKey, SigningAlgorithm};
 use gatekey_core::oauth::signing_key_store::StoredSigningKey;
+use time::OffsetDateTime;
 
 /// The keys as last loaded.
 #[derive(Debug, Default)]
@@ -14,6 +17,27 @@ pub struct LoadedKeys {
     pub keys: Vec<ScheduledKey>,
     /// The JWKS document: `{"keys":[…]}` with each published key's public JWK.
     pub jwks: String,
+    /// The published keys' public halves: a token signed by a retired key fails here.
+    pub verifier: JwsVerifier,
+    /// The published keys' private halves, opened, each beside its schedule.
+    signers: Vec<(ScheduledKey, Arc<JwsSigner>)>,
+}
+
+impl LoadedKeys {
+    /// The key that signs for `algorithm` at `now`: of the published keys whose
+    /// `activates_at` has come, the newest (`signing_key_schedule`'s "current"). A key
+    /// published ahead does not sign before its time, even on a replica that loaded it early.
+    pub fn signer(
+        &self,
+        algorithm: SigningAlgorithm,
+        now: OffsetDateTime,
+    ) -> Option<Arc<JwsSigner>> {
+        self.signers
+            .iter()
+            .filter(|(key, _)| key.algorithm == algorithm && key.activates_at <= now)
+            .max_by_key(|(key, _)| (key.activates_at, key.generation))
+            .map(|(_, signer)| signer.clone())
+    }
 }
 
 /// The server's signing keys and the key-encryption key that opens them. `Debug` shows no key.
@@ -29,8 +53,8 @@ impl SigningKeys {
         Self {
             kek,
             loaded: RwLock::new(Arc::new(LoadedKeys {
-                keys: Vec::new(),
                 jwks: r#"{"keys":[]}"#.into(),
+                ..LoadedKeys::default()
             })),
         }
     }
@@ -48,12 +72,33 @@ impl SigningKeys {
         }
     }
 
-    /// Replaces what is loaded with `keys`, publishing every key not retired.
-    pub fn replace(&self, keys: &[StoredSigningKey]) {
+    /// Replaces what is loaded with `keys`, publishing every key not retired and opening its
+    /// private half (a key already open from the last load is kept, not opened again).
+    pub fn replace(&self, keys: &[StoredSigningKey]) -> Result<(), KeyMaterialError> {
+        let before = self.loaded();
         let published: Vec<&StoredSigningKey> = keys
             .iter()
             .filter(|key| key.schedule.retired_at.is_none())
             .collect();
+        let mut signers = Vec::with_capacity(published.len());
+        for key in &published {
+            let schedule = &key.schedule;
+            let open = before
+                .signers
+                .iter()
+                .find(|(known, _)| known.kid == schedule.kid)
+                .map(|(_, signer)| signer.clone());
+            let signer = match open {
+                Some(signer) => signer,
+                None => {
+                    let private = self
+                        .kek
+                        .open(&schedule.kid, schedule.algorithm, &key.sealed)?;
+                    Arc::new(JwsSigner::new(&schedule.kid, schedule.algorithm, &private)?)
+                }
+            };
+            signers.push((schedule.clone(), signer));
+        }
         let jwks: Vec<serde_json::Value> = published
             .iter()
             .filter_map(|key| serde_json::from_str(&key.public_jwk).ok())
@@ -61,10 +106,13 @@ impl SigningKeys {
         let loaded = Arc::new(LoadedKeys {
             keys: published.iter().map(|key| key.schedule.clone()).collect(),
             jwks: serde_json::json!({ "keys": jwks }).to_string(),
+            verifier: JwsVerifier::from_jwks(published.iter().map(|key| key.public_jwk.as_str())),
+            signers,
         });
         match self.loaded.write() {
             Ok(mut slot) => *slot = loaded,
             Err(poisoned) => *poisoned.into_inner() = loaded,
         }
+        Ok(())
     }
 }

@@ -1,8 +1,7 @@
 //! Signing keys in the server: the key-encryption key found at start ([`kek`]), and the keys
 //! held in memory ([`key_set`]), from which the JWKS is served without reading the database.
 //! Every replica reloads them every `signing.refresh_interval`, creating or retiring keys when
-//! the schedule of `gatekey_core::oauth::signing_key_schedule` says so. Nothing signs yet:
-//! these are the base of ID tokens and JWT access tokens.
+//! the schedule of `gatekey_core::oauth::signing_key_schedule` says so.
 
 pub mod kek;
 pub mod key_set;
@@ -15,9 +14,13 @@ use crate::config::Config;
 use crate::state::AppState;
 
 /// The algorithms the server keeps a key of: ES256 for access tokens (a small, fast
-/// signature), RS256 for ID tokens (OpenID Connect Core §15.1 requires it).
-pub const SIGNING_ALGORITHMS: [SigningAlgorithm; 2] =
-    [SigningAlgorithm::Es256, SigningAlgorithm::Rs256];
+/// signature), RS256 for ID tokens (OpenID Connect Core §15.1 requires it), EdDSA for the
+/// applications that ask their ID tokens in it.
+pub const SIGNING_ALGORITHMS: [SigningAlgorithm; 3] = [
+    SigningAlgorithm::Es256,
+    SigningAlgorithm::Rs256,
+    SigningAlgorithm::EdDsa,
+];
 
 /// The rotation timings of `config`. A key stays published for the longest token it signs:
 /// the access token lifetime, the only signed token to come so far.
@@ -40,6 +43,6 @@ pub async fn refresh_signing_keys(state: &AppState) -> Result<(), SigningKeyErro
         state.clock.now(),
     )
     .await?;
-    state.signing_keys.replace(&keys);
+    state.signing_keys.replace(&keys)?;
     Ok(())
 }

@@ -42,7 +42,7 @@ fn algorithms(keys: &[Value]) -> Vec<String> {
 }
 
 #[tokio::test]
-async fn the_metadata_names_a_jwks_with_one_es256_and_one_rs256_key() {
+async fn the_metadata_names_a_jwks_with_one_key_per_algorithm() {
     each_backend(|backend| async move {
         let app = TestApp::start(backend).await;
         let metadata: Value = app
@@ -58,7 +58,7 @@ async fn the_metadata_names_a_jwks_with_one_es256_and_one_rs256_key() {
 
         let (cache, keys) = jwks(&app).await;
         assert_eq!(cache, "public, max-age=3600");
-        assert_eq!(algorithms(&keys), ["ES256", "RS256"]);
+        assert_eq!(algorithms(&keys), ["ES256", "EdDSA", "RS256"]);
         for key in &keys {
             assert_eq!(key["use"], "sig");
             assert!(
@@ -85,7 +85,7 @@ async fn the_jwks_is_served_from_memory_without_reading_the_database() {
             .expect("deleted");
         database.close().await;
         let (_, keys) = jwks(&app).await;
-        assert_eq!(algorithms(&keys), ["ES256", "RS256"]);
+        assert_eq!(algorithms(&keys), ["ES256", "EdDSA", "RS256"]);
         app.stop().await;
     })
     .await;
@@ -103,16 +103,19 @@ async fn scheduled_rotation_publishes_the_next_keys_ahead_and_retires_the_old_on
         clock.advance(Duration::days(29));
         refresh_signing_keys(state).await.expect("refresh");
         let (_, during) = jwks(&app).await;
-        assert_eq!(algorithms(&during), ["ES256", "ES256", "RS256", "RS256"]);
+        assert_eq!(
+            algorithms(&during),
+            ["ES256", "ES256", "EdDSA", "EdDSA", "RS256", "RS256"]
+        );
 
         // A day later the new keys sign; the old stay published for the access token lifetime.
         clock.advance(Duration::days(1));
         refresh_signing_keys(state).await.expect("refresh");
-        assert_eq!(jwks(&app).await.1.len(), 4);
+        assert_eq!(jwks(&app).await.1.len(), 6);
         clock.advance(Duration::hours(1));
         refresh_signing_keys(state).await.expect("refresh");
         let (_, after) = jwks(&app).await;
-        assert_eq!(algorithms(&after), ["ES256", "RS256"]);
+        assert_eq!(algorithms(&after), ["ES256", "EdDSA", "RS256"]);
         assert!(after.iter().all(|key| !first_kids.contains(&key["kid"])));
         app.stop().await;
     })
