@@ -6,9 +6,10 @@
 //!   §3.1.3.6). At most [`MAX_NONCE_LEN`] printable ASCII characters.
 //! - `login_hint`: pre-fills the sign-in form's email; trusted for nothing else.
 //! - `id_token_hint`: an ID token gatekey issued earlier. With `prompt=none` a hint naming
-//!   another user than the session's is `login_required`. Its `sub` is read here without
-//!   checking the signature; [`IdTokenHint::subject`] says so in its name's documentation,
-//!   and the endpoint verifies the signature where the signing keys are at hand.
+//!   another user than the session's is `login_required`. [`IdTokenHint::parse`] reads its
+//!   form; [`IdTokenHint::verify`] checks its signature against the server's published keys
+//!   and its issuer, which the endpoint does before using it. An expired hint is accepted
+//!   (§3.1.2.1: "the ID Token ... MAY have expired").
 //! - `ui_locales`, `claims_locales`, `acr_values`, `display`: accepted and ignored (§3.1.2.1
 //!   makes each optional for the provider to honour); gatekey's pages are in English and it
 //!   knows one authentication method.
@@ -16,6 +17,7 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 
+use super::jws::JwsVerifier;
 use super::prompt::{parse_max_age, Prompt, PromptParameterError};
 
 /// The longest `nonce` accepted. The specification sets no limit; a client needs far fewer
@@ -74,9 +76,37 @@ impl IdTokenHint {
         })
     }
 
-    /// The `sub` the hint claims, unverified unless the caller checked the signature.
+    /// The `sub` the hint claims, unverified unless [`Self::verify`] accepted it.
     pub fn subject(&self) -> &str {
         &self.subject
+    }
+
+    /// Checks that the hint is a token this server signed, with one of the keys it publishes
+    /// now (`verifier`), for `issuer`. Its expiry is not checked: an expired ID token is a
+    /// valid hint (§3.1.2.1). Any failure is `invalid_request`: the client sent a hint that
+    /// is not one of gatekey's ID tokens.
+    pub fn verify(&self, verifier: &JwsVerifier, issuer: &str) -> Result<(), PromptParameterError> {
+        let refused = |why: &str| PromptParameterError(format!("id_token_hint {why}"));
+        let verified = verifier
+            .verify(&self.token, None)
+            .map_err(|e| refused(&format!("does not verify: {e}")))?;
+        if verified
+            .claims
+            .get("iss")
+            .and_then(serde_json::Value::as_str)
+            != Some(issuer)
+        {
+            return Err(refused("was not issued by this server"));
+        }
+        if verified
+            .claims
+            .get("sub")
+            .and_then(serde_json::Value::as_str)
+            != Some(&self.subject)
+        {
+            return Err(refused("is not an ID token"));
+        }
+        Ok(())
     }
 }
 
@@ -203,6 +233,32 @@ mod tests {
         );
         assert_eq!(hint(&"a".repeat(300)), None);
         assert_eq!(hint("a\nb"), None);
+    }
+
+    #[test]
+    fn a_hint_verifies_only_when_this_server_signed_it() {
+        use crate::oauth::jws::JwsSigner;
+        use crate::oauth::signing_key_material::generate_key;
+        use crate::oauth::signing_key_schedule::SigningAlgorithm;
+        use serde_json::json;
+
+        let key = generate_key(SigningAlgorithm::Es256).unwrap();
+        let signer = JwsSigner::new(&key.kid, SigningAlgorithm::Es256, &key.private_key).unwrap();
+        let verifier = JwsVerifier::from_jwks([key.public_jwk.as_str()]);
+        let issuer = "https://id.example.com";
+        let expired = json!({"iss": issuer, "sub": "42", "aud": "app_1", "exp": 1});
+        let token = signer.sign("JWT", &expired).unwrap();
+        let hint = IdTokenHint::parse(&token).unwrap();
+        assert_eq!(hint.verify(&verifier, issuer), Ok(()), "expired is fine");
+        assert!(hint.verify(&verifier, "https://other.example").is_err());
+        assert!(
+            hint.verify(&JwsVerifier::default(), issuer).is_err(),
+            "a key no longer published"
+        );
+        let unsigned =
+            IdTokenHint::parse(&hint_with(r#"{"iss":"https://id.example.com","sub":"42"}"#))
+                .unwrap();
+        assert!(unsigned.verify(&verifier, issuer).is_err());
     }
 
     #[test]

@@ -72,10 +72,19 @@ async fn checked_request(
             .map_err(|e| unavailable(&e))?,
         None => None,
     };
-    raw.validate(application).map_err(|error| match error {
+    let request = raw.validate(application).map_err(|error| match error {
         AuthorizeError::Page(message) => error_page(StatusCode::BAD_REQUEST, &message),
         AuthorizeError::Redirect(redirect) => found(&redirect.location(&state.issuer)),
-    })
+    })?;
+    // An id_token_hint must be one of this server's tokens (OpenID Connect Core §3.1.2.1).
+    if let Some(hint) = &request.authentication.id_token_hint {
+        let verifier = &state.signing_keys.loaded().verifier;
+        if let Err(refused) = hint.verify(verifier, &state.issuer) {
+            let error = request.error("invalid_request", &refused.0);
+            return Err(found(&error.location(&state.issuer)));
+        }
+    }
+    Ok(request)
 }
 
 fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
@@ -226,9 +235,8 @@ fn after_sign_in(request: &AuthorizationRequest) -> String {
     format!("/oauth/authorize?{query}")
 }
 
-/// Whether the request's `id_token_hint` names another user than the session's. The hint's
-/// signature is not checked here: a forged hint can only make the answer `login_required`
-/// for a `prompt=none` request its sender made, never admit anyone.
+/// Whether the request's `id_token_hint` (verified in [`checked_request`]) names another user
+/// than the session's.
 fn hint_names_another_user(request: &AuthorizationRequest, web: &WebSession) -> bool {
     request
         .authentication

@@ -8,6 +8,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use gatekey_core::clock::ManualClock;
 use gatekey_core::oauth::sign_in::session_sid;
+use gatekey_core::oauth::signing_key_schedule::SigningAlgorithm;
 use gatekey_core::oauth::store::TokenStore;
 use gatekey_core::oauth::token::{CodeRecord, CodeRedemption};
 use gatekey_core::secret::{Secret, SecretKind};
@@ -83,11 +84,31 @@ async fn session_of(app: &TestApp, browser: &Browser) -> gatekey_core::session::
         .expect("stored session")
 }
 
-/// An unsigned token of the form of an ID token, naming `sub`.
-fn hint_for(sub: &str) -> String {
+/// An ID token for `sub` signed with the server's current RS256 key, expired long ago (a
+/// hint may be).
+fn hint_for(app: &TestApp, sub: &str) -> String {
+    let signer = app
+        .server
+        .state
+        .signing_keys
+        .loaded()
+        .signer(SigningAlgorithm::Rs256, app.now())
+        .expect("the server has an RS256 key");
+    let claims = serde_json::json!({
+        "iss": app.server.state.issuer,
+        "sub": sub,
+        "aud": "app",
+        "iat": 1,
+        "exp": 2,
+    });
+    signer.sign("JWT", &claims).expect("signs")
+}
+
+/// A token of the form of an ID token for `sub`, signed by no key of the server.
+fn forged_hint_for(sub: &str) -> String {
     format!(
         "{}.{}.c2lnbmF0dXJl",
-        URL_SAFE_NO_PAD.encode(br#"{"alg":"RS256","typ":"JWT"}"#),
+        URL_SAFE_NO_PAD.encode(br#"{"alg":"RS256","typ":"JWT","kid":"x"}"#),
         URL_SAFE_NO_PAD.encode(format!(r#"{{"sub":"{sub}","exp":1}}"#))
     )
 }
@@ -347,13 +368,24 @@ async fn an_id_token_hint_for_another_user_is_login_required_with_prompt_none() 
             .await;
         app.consent(&seeded.owner, &client, "read").await;
         let browser = sign_in(&app, "owner@acme.test", PASSWORD).await;
-        let other = format!("&prompt=none&id_token_hint={}", hint_for("999999"));
+        let other = format!("&prompt=none&id_token_hint={}", hint_for(&app, "999999"));
         let pairs = client_answer(&app, Some(&browser), &authorize_path(&client.id, &other)).await;
         assert_eq!(param(&pairs, "error"), Some("login_required"));
-        let mine = format!(
-            "&prompt=none&id_token_hint={}",
-            hint_for(&seeded.owner.user.id.to_string())
+        let owner = seeded.owner.user.id.to_string();
+        let forged = format!("&prompt=none&id_token_hint={}", forged_hint_for(&owner));
+        let pairs = client_answer(&app, Some(&browser), &authorize_path(&client.id, &forged)).await;
+        assert_eq!(
+            param(&pairs, "error"),
+            Some("invalid_request"),
+            "a hint the server did not sign"
         );
+        let pairs = client_answer(&app, None, &authorize_path(&client.id, &forged)).await;
+        assert_eq!(
+            param(&pairs, "error"),
+            Some("invalid_request"),
+            "even without a session"
+        );
+        let mine = format!("&prompt=none&id_token_hint={}", hint_for(&app, &owner));
         let pairs = client_answer(&app, Some(&browser), &authorize_path(&client.id, &mine)).await;
         assert!(param(&pairs, "code").is_some(), "{pairs:?}");
         app.stop().await;
