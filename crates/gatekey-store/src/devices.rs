@@ -6,6 +6,7 @@ use gatekey_core::oauth::device::{
     DeviceCodeRecord, DeviceCodeSlot, DeviceStatus, NewDeviceCode, DEFAULT_INTERVAL_SECS,
 };
 use gatekey_core::oauth::grant::{Grant, NewGrant};
+use gatekey_core::oauth::sign_in::SignIn;
 use gatekey_core::oauth::store::DeviceStore;
 use gatekey_core::scope::ScopeSet;
 use gatekey_core::secret::TokenHash;
@@ -24,7 +25,7 @@ use crate::SqlStore;
 
 const DEVICE_QUERY: &str = "SELECT d.id AS d_id, d.user_code AS d_user_code, d.scopes AS d_scopes, d.status AS d_status, \
      d.grant_id AS d_grant_id, d.interval_secs AS d_interval_secs, d.last_polled_at AS d_last_polled_at, \
-     d.expires_at AS d_expires_at";
+     d.expires_at AS d_expires_at, d.auth_time AS d_auth_time, d.sid AS d_sid";
 
 /// The insert of a new pending device code, binding `$1` to `$7`; `sql` adds the rest.
 fn insert_device<'q>(
@@ -85,6 +86,8 @@ fn device(row: &AnyRow) -> StoreResult<DeviceCodeRecord> {
         grant: grant_id.map(|_| grant(row)).transpose()?,
         interval_secs: column(row, "d_interval_secs")?,
         last_polled_at: optional_time_column(row, "d_last_polled_at")?,
+        auth_time: optional_time_column(row, "d_auth_time")?,
+        sid: column(row, "d_sid")?,
         expires_at: time_column(row, "d_expires_at")?,
     })
 }
@@ -177,6 +180,7 @@ impl DeviceStore for SqlStore {
         &self,
         id: i64,
         new: NewGrant,
+        sign_in: &SignIn,
         audit: AuditEntry,
     ) -> StoreResult<Option<Grant>> {
         let mut tx = self.write.begin().await.map_err(from_sqlx)?;
@@ -186,6 +190,13 @@ impl DeviceStore for SqlStore {
             // Dropping the transaction rolls the grant and its audit entry back.
             return Ok(None);
         }
+        sqlx::query("UPDATE device_codes SET auth_time = $1, sid = $2 WHERE id = $3")
+            .bind(to_millis(sign_in.auth_time))
+            .bind(sign_in.sid.as_str())
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(from_sqlx)?;
         tx.commit().await.map_err(from_sqlx)?;
         Ok(Some(grant))
     }

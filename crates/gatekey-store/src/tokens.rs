@@ -28,11 +28,22 @@ fn scopes(row: &AnyRow, name: &str) -> StoreResult<ScopeSet> {
     ScopeSet::parse(&text).map_err(|_| StoreError::Unavailable("bad token scopes".into()))
 }
 
-/// The query of a token (access or refresh) with its grant, application, user, account and role.
-fn token_query(table: &str, used_column: &str) -> String {
+/// The query of a token (access or refresh) with its grant, application, user, account and
+/// role. `refresh_only` names the columns only refresh tokens have (`used_at`, `auth_time`,
+/// `sid`), or `None` to read them as NULL.
+fn token_query(table: &str, refresh_only: Option<&str>) -> String {
+    let (used, auth_time, sid) = match refresh_only {
+        Some(t) => (
+            format!("{t}.used_at"),
+            format!("{t}.auth_time"),
+            format!("{t}.sid"),
+        ),
+        None => ("NULL".to_owned(), "NULL".to_owned(), "NULL".to_owned()),
+    };
     format!(
         "SELECT t.id AS t_id, t.family_id AS t_family_id, t.scopes AS t_scopes, t.created_at AS t_created_at, \
-         t.expires_at AS t_expires_at, t.revoked_at AS t_revoked_at, {used_column} AS t_used_at, \
+         t.expires_at AS t_expires_at, t.revoked_at AS t_revoked_at, {used} AS t_used_at, \
+         {auth_time} AS t_auth_time, {sid} AS t_sid, \
          {GRANT_COLUMNS}, {APPLICATION_COLUMNS}, {USER_COLUMNS}, {ACCOUNT_COLUMNS}, m.role AS m_role \
          FROM {table} t JOIN grants g ON g.id = t.grant_id JOIN applications p ON p.id = g.application_id \
          JOIN users u ON u.id = g.user_id JOIN accounts a ON a.id = g.account_id \
@@ -55,6 +66,8 @@ fn token_record(row: &AnyRow) -> StoreResult<TokenRecord> {
         expires_at: time_column(row, "t_expires_at")?,
         revoked_at: optional_time_column(row, "t_revoked_at")?,
         used_at: optional_time_column(row, "t_used_at")?,
+        auth_time: optional_time_column(row, "t_auth_time")?,
+        sid: column(row, "t_sid")?,
         grant: grant(row)?,
         application: Arc::new(application),
         user: Arc::new(rows::user(row)?),
@@ -92,8 +105,8 @@ pub(crate) async fn insert_refresh(
     token: &NewRefreshToken,
 ) -> StoreResult<(i64, i64)> {
     let id: i64 = sqlx::query_scalar(
-        "INSERT INTO refresh_tokens (token_hash, grant_id, family_id, scopes, created_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        "INSERT INTO refresh_tokens (token_hash, grant_id, family_id, scopes, created_at, expires_at, auth_time, sid) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
     )
     .bind(token.hash.as_bytes().to_vec())
     .bind(grant_id)
@@ -101,6 +114,8 @@ pub(crate) async fn insert_refresh(
     .bind(token.scopes.to_string())
     .bind(to_millis(token.created_at))
     .bind(to_millis(token.expires_at))
+    .bind(token.auth_time.map(to_millis))
+    .bind(token.sid.as_deref())
     .fetch_one(&mut *conn)
     .await
     .map_err(conflict_as("refresh token"))?;
@@ -122,8 +137,8 @@ pub(crate) async fn insert_refresh(
 impl TokenStore for SqlStore {
     async fn create_code(&self, code: NewCode) -> StoreResult<i64> {
         sqlx::query_scalar(
-            "INSERT INTO authorization_codes (code_hash, grant_id, redirect_uri, scopes, code_challenge, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+            "INSERT INTO authorization_codes (code_hash, grant_id, redirect_uri, scopes, code_challenge, created_at, expires_at, \
+             nonce, auth_time, sid) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
         )
         .bind(code.hash.as_bytes().to_vec())
         .bind(code.grant_id)
@@ -132,6 +147,9 @@ impl TokenStore for SqlStore {
         .bind(code.code_challenge.as_deref())
         .bind(to_millis(code.created_at))
         .bind(to_millis(code.expires_at))
+        .bind(code.nonce.as_deref())
+        .bind(code.auth_time.map(to_millis))
+        .bind(code.sid.as_deref())
         .fetch_one(&self.write)
         .await
         .map_err(conflict_as("authorization code"))
@@ -153,7 +171,8 @@ impl TokenStore for SqlStore {
         .map_err(from_sqlx)?;
         let row = sqlx::query(&format!(
             "SELECT c.id AS c_id, c.redirect_uri AS c_redirect_uri, c.scopes AS c_scopes, \
-             c.code_challenge AS c_code_challenge, c.expires_at AS c_expires_at, {GRANT_COLUMNS}, {APPLICATION_COLUMNS} \
+             c.code_challenge AS c_code_challenge, c.expires_at AS c_expires_at, c.nonce AS c_nonce, \
+             c.auth_time AS c_auth_time, c.sid AS c_sid, {GRANT_COLUMNS}, {APPLICATION_COLUMNS} \
              FROM authorization_codes c JOIN grants g ON g.id = c.grant_id JOIN applications p ON p.id = g.application_id \
              WHERE c.code_hash = $1"
         ))
@@ -172,6 +191,9 @@ impl TokenStore for SqlStore {
             redirect_uri: column(&row, "c_redirect_uri")?,
             scopes: scopes(&row, "c_scopes")?,
             code_challenge: column(&row, "c_code_challenge")?,
+            nonce: column(&row, "c_nonce")?,
+            auth_time: optional_time_column(&row, "c_auth_time")?,
+            sid: column(&row, "c_sid")?,
             expires_at: time_column(&row, "c_expires_at")?,
         });
         Ok(if spent.rows_affected() == 1 {
@@ -223,7 +245,7 @@ impl TokenStore for SqlStore {
     }
 
     async fn access_token(&self, hash: &TokenHash) -> StoreResult<Option<TokenRecord>> {
-        let row = sqlx::query(&token_query("access_tokens", "NULL"))
+        let row = sqlx::query(&token_query("access_tokens", None))
             .bind(hash.as_bytes().to_vec())
             .fetch_optional(&self.read)
             .await
@@ -232,7 +254,7 @@ impl TokenStore for SqlStore {
     }
 
     async fn refresh_token(&self, hash: &TokenHash) -> StoreResult<Option<TokenRecord>> {
-        let row = sqlx::query(&token_query("refresh_tokens", "t.used_at"))
+        let row = sqlx::query(&token_query("refresh_tokens", Some("t")))
             .bind(hash.as_bytes().to_vec())
             .fetch_optional(&self.read)
             .await

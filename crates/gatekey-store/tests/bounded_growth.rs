@@ -160,6 +160,9 @@ async fn dead_rows_go_after_their_grace_and_live_families_stay_whole() {
                 redirect_uri: "http://127.0.0.1/cb".into(),
                 scopes: ScopeSet::ALL,
                 code_challenge: None,
+                nonce: None,
+                auth_time: None,
+                sid: None,
                 created_at: t0,
                 expires_at: t0 + Duration::seconds(60),
             })

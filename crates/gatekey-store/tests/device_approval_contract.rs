@@ -6,6 +6,7 @@ use gatekey_core::audit::{Actor, AuditAction, AuditEntry};
 use gatekey_core::oauth::application::{ApplicationSettings, GrantType};
 use gatekey_core::oauth::device::{new_user_code, DeviceCodeRecord, DeviceStatus, NewDeviceCode};
 use gatekey_core::oauth::grant::{Grant, NewGrant};
+use gatekey_core::oauth::sign_in::SignIn;
 use gatekey_core::oauth::store::{DeviceStore, GrantStore};
 use gatekey_core::page::PageRequest;
 use gatekey_core::scope::ScopeSet;
@@ -17,6 +18,13 @@ use time::{Duration, OffsetDateTime};
 
 mod fixtures;
 use fixtures::{acme_application, AcmeApplication};
+
+fn sign_in() -> SignIn {
+    SignIn {
+        auth_time: OffsetDateTime::UNIX_EPOCH,
+        sid: "sid".into(),
+    }
+}
 
 fn audit(now: OffsetDateTime, action: AuditAction, target: &'static str) -> AuditEntry {
     AuditEntry::new(now, &Actor::operator(), action, target)
@@ -71,6 +79,7 @@ impl Fixture {
             .approve_device_code(
                 id,
                 self.grant_at(at),
+                &sign_in(),
                 self.consent(AuditAction::ConsentGranted),
             )
             .await
@@ -178,7 +187,11 @@ async fn concurrent_approvals_make_exactly_one_grant() {
             .map(|_| {
                 let store = f.store.clone();
                 let (grant, audit) = (f.grant_at(f.now), f.consent(AuditAction::ConsentGranted));
-                tokio::spawn(async move { store.approve_device_code(id, grant, audit).await })
+                tokio::spawn(async move {
+                    store
+                        .approve_device_code(id, grant, &sign_in(), audit)
+                        .await
+                })
             })
             .collect();
         let mut won = 0;

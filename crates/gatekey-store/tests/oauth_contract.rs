@@ -262,6 +262,9 @@ async fn a_code_is_redeemed_once_even_under_concurrency() {
             redirect_uri: "https://app.example.com/cb".into(),
             scopes: ScopeSet::parse("read").unwrap(),
             code_challenge: Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into()),
+            nonce: None,
+            auth_time: None,
+            sid: None,
             created_at: now,
             expires_at: now + Duration::seconds(60),
         };

@@ -10,7 +10,9 @@
 use url::Url;
 
 use super::application::{Application, ClientType, GrantType};
+use super::authentication_request::{AuthenticationParameters, RawAuthenticationParameters};
 use super::pkce::{validate_challenge, PkceError};
+use super::prompt::Prompt;
 use super::redirect_uri::{find_redirect_uri, usable_redirect_uris};
 use crate::scope::ScopeSet;
 
@@ -35,6 +37,11 @@ pub struct RawAuthorizeRequest {
     code_challenge: Option<String>,
     code_challenge_method: Option<String>,
     account: Option<String>,
+    prompt: Option<String>,
+    max_age: Option<String>,
+    nonce: Option<String>,
+    login_hint: Option<String>,
+    id_token_hint: Option<String>,
     repeated: Option<String>,
 }
 
@@ -57,6 +64,8 @@ pub struct AuthorizationRequest {
     pub code_challenge: Option<String>,
     /// An account slug to pre-select.
     pub account: Option<String>,
+    /// The OpenID Connect parameters (`prompt`, `max_age`, `nonce`, hints).
+    pub authentication: AuthenticationParameters,
 }
 
 /// Why an authorization request failed.
@@ -96,6 +105,11 @@ impl RawAuthorizeRequest {
             code_challenge: None,
             code_challenge_method: None,
             account: None,
+            prompt: None,
+            max_age: None,
+            nonce: None,
+            login_hint: None,
+            id_token_hint: None,
             repeated: None,
         };
         for (name, value) in pairs {
@@ -108,6 +122,11 @@ impl RawAuthorizeRequest {
                 "code_challenge" => &mut raw.code_challenge,
                 "code_challenge_method" => &mut raw.code_challenge_method,
                 "account" => &mut raw.account,
+                "prompt" => &mut raw.prompt,
+                "max_age" => &mut raw.max_age,
+                "nonce" => &mut raw.nonce,
+                "login_hint" => &mut raw.login_hint,
+                "id_token_hint" => &mut raw.id_token_hint,
                 _ => continue,
             };
             if slot.is_some() {
@@ -260,6 +279,15 @@ impl RawAuthorizeRequest {
             }
             _ => None,
         };
+        let authentication = RawAuthenticationParameters {
+            prompt: self.prompt.as_deref(),
+            max_age: self.max_age.as_deref(),
+            nonce: self.nonce.as_deref(),
+            login_hint: self.login_hint.as_deref(),
+            id_token_hint: self.id_token_hint.as_deref(),
+        }
+        .check()
+        .map_err(|e| fail("invalid_request", e.0))?;
         Ok(AuthorizationRequest {
             application,
             redirect_uri_presented: self.redirect_uri.is_some(),
@@ -269,13 +297,42 @@ impl RawAuthorizeRequest {
             state: self.state,
             code_challenge,
             account: self.account.filter(|a| !a.is_empty()),
+            authentication,
         })
     }
 }
 
 impl AuthorizationRequest {
-    /// The parameters that reproduce this request, for the consent form and account choice.
+    /// The parameters that carry this request on from the account choice and the consent
+    /// form. Of `prompt`, only `consent` goes on: the account was just chosen, and the user
+    /// signed in or was found signed in just now, so `login`, `select_account` and `max_age`
+    /// are satisfied (repeating them would ask again forever). `login_hint` goes on for a
+    /// later sign-in; `id_token_hint` does not, having served its purpose.
     pub fn to_params(&self) -> Vec<(&'static str, String)> {
+        let prompt = Prompt {
+            consent: self.authentication.prompt.consent,
+            ..Prompt::default()
+        };
+        self.params_with(prompt)
+    }
+
+    /// The parameters of the request to come back to once the user has signed in: as
+    /// [`Self::to_params`], but `select_account` and the account named stay, since the
+    /// sign-in chose neither.
+    pub fn to_params_after_sign_in(&self) -> Vec<(&'static str, String)> {
+        let prompt = Prompt {
+            login: false,
+            none: false,
+            ..self.authentication.prompt
+        };
+        let mut params = self.params_with(prompt);
+        if let Some(account) = &self.account {
+            params.push(("account", account.clone()));
+        }
+        params
+    }
+
+    fn params_with(&self, prompt: Prompt) -> Vec<(&'static str, String)> {
         let mut params = vec![
             ("client_id", self.application.client_id.clone()),
             (
@@ -296,6 +353,15 @@ impl AuthorizationRequest {
         if let Some(challenge) = &self.code_challenge {
             params.push(("code_challenge", challenge.clone()));
             params.push(("code_challenge_method", "S256".to_owned()));
+        }
+        if !prompt.is_empty() {
+            params.push(("prompt", prompt.to_text()));
+        }
+        if let Some(nonce) = &self.authentication.nonce {
+            params.push(("nonce", nonce.clone()));
+        }
+        if let Some(hint) = &self.authentication.login_hint {
+            params.push(("login_hint", hint.clone()));
         }
         params
     }
@@ -493,6 +559,51 @@ mod tests {
         assert_eq!(
             location,
             "https://app.example.com/cb?error=invalid_scope&error_description=this+application+may+ask+for+read+write&state=a+b%26c&iss=https%3A%2F%2Fauth.example.com"
+        );
+    }
+
+    #[test]
+    fn openid_connect_parameters_are_checked_and_carried_on() {
+        let bad_prompt = redirect_error(
+            request(&[("prompt", "sometimes")]).validate(Some(app(ClientType::Confidential))),
+        );
+        assert_eq!(
+            (bad_prompt.error, bad_prompt.state.as_deref()),
+            ("invalid_request", Some("a b&c"))
+        );
+        let none_and_login = redirect_error(
+            request(&[("prompt", "none login")]).validate(Some(app(ClientType::Confidential))),
+        );
+        assert_eq!(none_and_login.error, "invalid_request");
+        let bad_age = redirect_error(
+            request(&[("max_age", "-5")]).validate(Some(app(ClientType::Confidential))),
+        );
+        assert_eq!(bad_age.error, "invalid_request");
+        let ok = request(&[
+            ("prompt", "login select_account consent"),
+            ("max_age", "0"),
+            ("nonce", "n-1"),
+            ("login_hint", "ann@example.com"),
+            ("ui_locales", "de fr"),
+            ("display", "popup"),
+            ("account", "acme"),
+        ])
+        .validate(Some(app(ClientType::Confidential)))
+        .expect("valid");
+        assert_eq!(ok.authentication.max_age, Some(0));
+        let value = |params: Vec<(&'static str, String)>, name: &str| {
+            params.into_iter().find(|(k, _)| *k == name).map(|(_, v)| v)
+        };
+        assert_eq!(value(ok.to_params(), "prompt").as_deref(), Some("consent"));
+        assert_eq!(value(ok.to_params(), "nonce").as_deref(), Some("n-1"));
+        assert_eq!(value(ok.to_params(), "max_age"), None);
+        assert_eq!(
+            value(ok.to_params_after_sign_in(), "prompt").as_deref(),
+            Some("consent select_account")
+        );
+        assert_eq!(
+            value(ok.to_params_after_sign_in(), "account").as_deref(),
+            Some("acme")
         );
     }
 

@@ -7,6 +7,7 @@ use time::OffsetDateTime;
 
 use super::application::{Application, ClientType};
 use super::grant::{Grant, NewGrant};
+use super::sign_in::SignIn;
 use super::store::{ApplicationStore, DeviceStore, GrantStore};
 use crate::audit::{Actor, AuditAction, AuditEntry};
 use crate::scope::ScopeSet;
@@ -135,8 +136,9 @@ pub async fn deny_consent<S: AuditStore>(
     store.record_audit(consent.denied(now)).await
 }
 
-/// The user allowed device authorization `device_id`: the grant, its `consent.granted` entry
-/// and the decision are one write. `None` when the code was decided meanwhile or has expired
+/// The user allowed device authorization `device_id`, signed in as `sign_in` says: the grant,
+/// its `consent.granted` entry, the decision and the sign-in (for the ID token's `auth_time`
+/// and `sid`) are one write. `None` when the code was decided meanwhile or has expired
 /// (the user lost a race with another answer, or took too long): then nothing was written, so
 /// no grant stands without a device to use it.
 pub async fn approve_device<S: DeviceStore>(
@@ -144,9 +146,10 @@ pub async fn approve_device<S: DeviceStore>(
     now: OffsetDateTime,
     device_id: i64,
     consent: &Consent<'_>,
+    sign_in: &SignIn,
 ) -> StoreResult<Option<Grant>> {
     store
-        .approve_device_code(device_id, consent.grant(now), consent.granted(now))
+        .approve_device_code(device_id, consent.grant(now), sign_in, consent.granted(now))
         .await
 }
 

@@ -10,6 +10,7 @@ use time::{Duration, OffsetDateTime};
 use super::application::Application;
 use super::exchange::{check_grant_standing, ExchangeError, TokenErrorCode};
 use super::grant::Grant;
+use super::sign_in::SignIn;
 use crate::scope::ScopeSet;
 use crate::secret::TokenHash;
 use crate::user::Member;
@@ -94,8 +95,19 @@ pub struct DeviceCodeRecord {
     pub interval_secs: i64,
     /// The previous poll.
     pub last_polled_at: Option<OffsetDateTime>,
+    /// When the approving user signed in (OpenID Connect `auth_time`), once approved.
+    pub auth_time: Option<OffsetDateTime>,
+    /// The `sid` of the approving user's session, once approved.
+    pub sid: Option<String>,
     /// Expiry.
     pub expires_at: OffsetDateTime,
+}
+
+impl DeviceCodeRecord {
+    /// The sign-in of the user who approved it, once approved.
+    pub fn sign_in(&self) -> Option<SignIn> {
+        SignIn::from_parts(self.auth_time, self.sid.as_deref())
+    }
 }
 
 /// The outcome of asking for a device code when an application may hold only so many pending
@@ -283,6 +295,8 @@ mod tests {
             grant,
             interval_secs: DEFAULT_INTERVAL_SECS,
             last_polled_at: None,
+            auth_time: None,
+            sid: None,
             expires_at: t0() + Duration::minutes(10),
         }
     }

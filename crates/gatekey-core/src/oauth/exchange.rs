@@ -459,6 +459,9 @@ mod tests {
             redirect_uri: redirect_uri.into(),
             scopes: ScopeSet::parse("read").unwrap(),
             code_challenge: challenge.map(str::to_owned),
+            nonce: None,
+            auth_time: None,
+            sid: None,
             expires_at: t0() + Duration::seconds(60),
         }
     }
@@ -477,6 +480,8 @@ mod tests {
             expires_at: t0() + Duration::days(30),
             revoked_at: None,
             used_at: None,
+            auth_time: None,
+            sid: None,
             grant: grant(client.id),
             application: Arc::new(client.clone()),
             user: Arc::new(holder.user),

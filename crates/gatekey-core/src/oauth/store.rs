@@ -7,6 +7,7 @@ use time::OffsetDateTime;
 use super::application::{Application, ApplicationSettings, ClientType};
 use super::device::{DeviceCodeRecord, DeviceCodeSlot, NewDeviceCode};
 use super::grant::{Grant, NewGrant};
+use super::sign_in::SignIn;
 use super::token::{
     CodeRedemption, IssuedTokens, NewAccessToken, NewCode, NewRefreshToken, TokenRecord,
 };
@@ -218,13 +219,14 @@ pub trait DeviceStore: Send + Sync {
         grant_id: Option<i64>,
     ) -> impl Future<Output = StoreResult<bool>> + Send;
     /// Approves a pending device authorization that has not expired at `grant.created_at`:
-    /// records `grant` with `audit` (its account and id added) and the decision in one
-    /// transaction. `None` when the code was no longer pending or had expired: then nothing
-    /// is written.
+    /// records `grant` with `audit` (its account and id added), the decision, and the
+    /// approving user's `sign_in` in one transaction. `None` when the code was no longer
+    /// pending or had expired: then nothing is written.
     fn approve_device_code(
         &self,
         id: i64,
         grant: NewGrant,
+        sign_in: &SignIn,
         audit: AuditEntry,
     ) -> impl Future<Output = StoreResult<Option<Grant>>> + Send;
     /// Denies a pending device authorization that has not expired at `now`, writing `audit`

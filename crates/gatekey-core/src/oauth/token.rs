@@ -11,6 +11,7 @@ use time::OffsetDateTime;
 
 use super::application::Application;
 use super::grant::Grant;
+use super::sign_in::SignIn;
 use crate::account::Account;
 use crate::role::Role;
 use crate::scope::ScopeSet;
@@ -30,6 +31,14 @@ pub struct NewCode {
     pub scopes: ScopeSet,
     /// The S256 PKCE challenge, if one was given.
     pub code_challenge: Option<String>,
+    /// The request's `nonce` (OpenID Connect Core §3.1.2.1), for the ID token.
+    pub nonce: Option<String>,
+    /// When the user signed in (OpenID Connect `auth_time`); `None` for rows older than the
+    /// column.
+    pub auth_time: Option<OffsetDateTime>,
+    /// The session the authorization came from (OpenID Connect `sid`, see
+    /// [`super::sign_in::session_sid`]); `None` for rows older than the column.
+    pub sid: Option<String>,
     /// Issue time.
     pub created_at: OffsetDateTime,
     /// Expiry.
@@ -51,6 +60,14 @@ pub struct CodeRecord {
     pub scopes: ScopeSet,
     /// The PKCE challenge.
     pub code_challenge: Option<String>,
+    /// The request's `nonce` (OpenID Connect Core §3.1.2.1), for the ID token.
+    pub nonce: Option<String>,
+    /// When the user signed in (OpenID Connect `auth_time`); `None` for rows older than the
+    /// column.
+    pub auth_time: Option<OffsetDateTime>,
+    /// The session the authorization came from (OpenID Connect `sid`, see
+    /// [`super::sign_in::session_sid`]); `None` for rows older than the column.
+    pub sid: Option<String>,
     /// Expiry.
     pub expires_at: OffsetDateTime,
 }
@@ -89,6 +106,13 @@ pub struct NewRefreshToken {
     pub hash: TokenHash,
     /// Its scopes.
     pub scopes: ScopeSet,
+    /// When the user signed in (OpenID Connect `auth_time`); `None` for tokens whose
+    /// authorization recorded none.
+    pub auth_time: Option<OffsetDateTime>,
+    /// The session the authorization came from (OpenID Connect `sid`, see
+    /// [`super::sign_in::session_sid`]); `None` for rows older than the column.
+    pub sid: Option<String>,
+
     /// Issue time.
     pub created_at: OffsetDateTime,
     /// Expiry.
@@ -123,6 +147,12 @@ pub struct TokenRecord {
     pub revoked_at: Option<OffsetDateTime>,
     /// For refresh tokens: when it was spent by a rotation.
     pub used_at: Option<OffsetDateTime>,
+    /// For refresh tokens: when the user signed in for the authorization the family started
+    /// from (OpenID Connect `auth_time`). `None` for access tokens and older refresh tokens.
+    pub auth_time: Option<OffsetDateTime>,
+    /// For refresh tokens: the `sid` of that sign-in. `None` for access tokens and older
+    /// refresh tokens.
+    pub sid: Option<String>,
     /// The grant.
     pub grant: Grant,
     /// The application.
@@ -135,7 +165,20 @@ pub struct TokenRecord {
     pub role: Option<Role>,
 }
 
+impl CodeRecord {
+    /// The sign-in the code was issued under (for the ID token's `auth_time` and `sid`).
+    pub fn sign_in(&self) -> Option<SignIn> {
+        SignIn::from_parts(self.auth_time, self.sid.as_deref())
+    }
+}
+
 impl TokenRecord {
+    /// For a refresh token: the sign-in its family started from, to carry on to its
+    /// successor and to report in an ID token issued on the refresh.
+    pub fn sign_in(&self) -> Option<SignIn> {
+        SignIn::from_parts(self.auth_time, self.sid.as_deref())
+    }
+
     /// Whether the token may be used at `now`: not revoked, not expired, its grant standing,
     /// its user enabled and still a member.
     pub fn is_active_at(&self, now: OffsetDateTime) -> bool {

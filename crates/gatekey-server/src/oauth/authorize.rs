@@ -2,13 +2,14 @@
 //!
 //! GET checks the request, sends a visitor without a session to sign in, asks which account
 //! when the user has several, and shows the consent page — or, for a confidential client the
-//! user already consented to with these scopes, answers at once. POST is the consent form
-//! (CSRF-checked); the request is checked again from scratch, since the form came back
-//! through the browser.
+//! user already consented to with these scopes, answers at once. OpenID Connect's `prompt`
+//! and `max_age` (Core §3.1.2.1) change which of these happen, by the rule in
+//! `gatekey_core::oauth::prompt`. POST is the consent form (CSRF-checked); the request is
+//! checked again from scratch, since the form came back through the browser.
 
 use axum::extract::{RawQuery, State};
 use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
 use gatekey_core::account::Account;
@@ -19,6 +20,8 @@ use gatekey_core::oauth::consent::{
     consentable_scopes, deny_consent, grant_consent, remembered_consent, Consent, ConsentPage,
 };
 use gatekey_core::oauth::grant::Grant;
+use gatekey_core::oauth::prompt::{decide_prompt, PromptDecision, PromptError, SessionFacts};
+use gatekey_core::oauth::sign_in::{subject_of, SignIn};
 use gatekey_core::oauth::store::{ApplicationStore, GrantStore, TokenStore};
 use gatekey_core::oauth::token::{NewAccessToken, NewCode};
 use gatekey_core::role::Role;
@@ -32,6 +35,7 @@ use crate::auth::ClientInfo;
 use crate::state::AppState;
 use crate::web::csrf_form::with_csrf_token;
 use crate::web::layout::error_page;
+use crate::web::login::sign_in_again;
 use crate::web::page_error::{storage_failure_page, PageError};
 use crate::web::signed_in::SignedIn;
 
@@ -68,10 +72,19 @@ async fn checked_request(
             .map_err(|e| unavailable(&e))?,
         None => None,
     };
-    raw.validate(application).map_err(|error| match error {
+    let request = raw.validate(application).map_err(|error| match error {
         AuthorizeError::Page(message) => error_page(StatusCode::BAD_REQUEST, &message),
         AuthorizeError::Redirect(redirect) => found(&redirect.location(&state.issuer)),
-    })
+    })?;
+    // An id_token_hint must be one of this server's tokens (OpenID Connect Core §3.1.2.1).
+    if let Some(hint) = &request.authentication.id_token_hint {
+        let verifier = &state.signing_keys.loaded().verifier;
+        if let Err(refused) = hint.verify(verifier, &state.issuer) {
+            let error = request.error("invalid_request", &refused.0);
+            return Err(found(&error.location(&state.issuer)));
+        }
+    }
+    Ok(request)
 }
 
 fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
@@ -124,12 +137,10 @@ pub async fn show_authorization(
         Err(response) => return response,
     };
     // Checked after the request, so a bad request is answered without signing in first.
-    let SignedIn(web) = match session {
-        Ok(signed_in) => signed_in,
-        Err(refused) => {
-            let here = format!("/oauth/authorize?{}", query.unwrap_or_default());
-            return refused.returning_to(&here).into_response();
-        }
+    let web = match session {
+        Ok(SignedIn(web)) => web,
+        Err(PageError::NotSignedIn { .. }) => return without_session(&state, &request),
+        Err(refused) => return refused.into_response(),
     };
     let accounts = match accounts_of(&state, &web).await {
         Ok(accounts) => accounts,
@@ -140,25 +151,112 @@ pub async fn show_authorization(
         None if accounts.len() == 1 => accounts.first(),
         None => None,
     };
-    let Some((role, account)) = chosen else {
-        return account_choice_page(&web, &request, &accounts);
-    };
-    let offered = match offered_scopes(&state, &request, account, *role).await {
-        Ok(offered) => offered,
-        Err(response) => return response,
-    };
-    let standing = match state
-        .store
-        .active_grant(web.principal.user.id, account.id, request.application.id)
-        .await
-    {
-        Ok(standing) => standing,
-        Err(error) => return unavailable(&error),
-    };
-    if let Some(grant) = remembered_consent(&request.application, standing, &offered) {
-        return answer(&state, &request, &grant, &offered).await;
+    // What the chosen account would be asked for, and whether a standing grant covers it.
+    let mut consent = None;
+    if let Some((role, account)) = chosen {
+        let offered = match offered_scopes(&state, &request, account, *role).await {
+            Ok(offered) => offered,
+            Err(response) => return response,
+        };
+        let standing = match state
+            .store
+            .active_grant(web.principal.user.id, account.id, request.application.id)
+            .await
+        {
+            Ok(standing) => standing,
+            Err(error) => return unavailable(&error),
+        };
+        let remembered = remembered_consent(&request.application, standing, &offered);
+        consent = Some((account, offered, remembered));
     }
-    consent_page(&state, &web, &request, account, &offered).await
+    let facts = SessionFacts {
+        auth_time: web.session.created_at,
+        hint_names_another_user: hint_names_another_user(&request, &web),
+        accounts: accounts.len(),
+        account_chosen: consent.is_some(),
+        consent_remembered: consent.as_ref().is_some_and(|(_, _, r)| r.is_some()),
+    };
+    let authentication = &request.authentication;
+    let decision = decide_prompt(
+        authentication.prompt,
+        authentication.max_age,
+        Some(&facts),
+        state.clock.now(),
+    );
+    match (decision, consent) {
+        (Err(error), _) => prompt_refused(&state, &request, error),
+        (Ok(PromptDecision::SignIn), _) => {
+            let email = authentication
+                .login_hint
+                .as_deref()
+                .unwrap_or(&web.principal.user.email);
+            sign_in_again(&state, email, &after_sign_in(&request))
+        }
+        (Ok(PromptDecision::AskConsent), Some((account, offered, _))) => {
+            consent_page(&state, &web, &request, account, &offered).await
+        }
+        (Ok(PromptDecision::Proceed), Some((_, offered, Some(grant)))) => {
+            let sign_in = SignIn::of_session(&web.session);
+            answer(&state, &request, &grant, &offered, &sign_in).await
+        }
+        // The account choice, and any decision the facts cannot back (none should reach here).
+        _ => account_choice_page(&web, &request, &accounts),
+    }
+}
+
+/// A visitor without a session: to the sign-in page and back, or with `prompt=none` the
+/// client hears `login_required` (OpenID Connect Core §3.1.2.6).
+fn without_session(state: &AppState, request: &AuthorizationRequest) -> Response {
+    let authentication = &request.authentication;
+    if let Err(error) = decide_prompt(
+        authentication.prompt,
+        authentication.max_age,
+        None,
+        state.clock.now(),
+    ) {
+        return prompt_refused(state, request, error);
+    }
+    let next: String =
+        url::form_urlencoded::byte_serialize(after_sign_in(request).as_bytes()).collect();
+    let mut login = format!("/login?next={next}");
+    if let Some(hint) = &authentication.login_hint {
+        login.push_str("&login_hint=");
+        login.extend(url::form_urlencoded::byte_serialize(hint.as_bytes()));
+    }
+    Redirect::to(&login).into_response()
+}
+
+/// Where to come back to once signed in: this request without `prompt=login` or `max_age`,
+/// which the new sign-in satisfies (else the user would be asked to sign in forever).
+fn after_sign_in(request: &AuthorizationRequest) -> String {
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(request.to_params_after_sign_in())
+        .finish();
+    format!("/oauth/authorize?{query}")
+}
+
+/// Whether the request's `id_token_hint` (verified in [`checked_request`]) names another user
+/// than the session's.
+fn hint_names_another_user(request: &AuthorizationRequest, web: &WebSession) -> bool {
+    request
+        .authentication
+        .id_token_hint
+        .as_ref()
+        .is_some_and(|hint| hint.subject() != subject_of(web.principal.user.id))
+}
+
+/// The client hears that the user would have had to act (OpenID Connect Core §3.1.2.6), at
+/// its redirect URI with `state` and `iss`, as every other authorization error.
+fn prompt_refused(
+    state: &AppState,
+    request: &AuthorizationRequest,
+    error: PromptError,
+) -> Response {
+    found(
+        &request
+            .error(error.as_str(), error.description())
+            .location(&state.issuer),
+    )
 }
 
 /// `POST /oauth/authorize`: the consent form.
@@ -213,7 +311,10 @@ pub async fn submit_consent(
     };
     match decision.as_deref() {
         Some("allow") => match grant_consent(&state.store, now, &consent).await {
-            Ok(grant) => answer(&state, &request, &grant, &offered).await,
+            Ok(grant) => {
+                let sign_in = SignIn::of_session(&web.session);
+                answer(&state, &request, &grant, &offered, &sign_in).await
+            }
             Err(error) => unavailable(&error),
         },
         Some("deny") => {
@@ -248,12 +349,14 @@ fn consent_refused(refused: PageError) -> PageError {
 
 /// Sends the client its answer under `grant` for `scopes` (what the user was offered): a code
 /// (RFC 6749 §4.1.2), or for the implicit flow an access token in the fragment (§4.2.2), with
-/// `state` and `iss` (RFC 9207).
+/// `state` and `iss` (RFC 9207). A code keeps the request's `nonce` and `sign_in`, the
+/// session's, for the ID token (OpenID Connect Core §3.1.3.6).
 async fn answer(
     state: &AppState,
     request: &AuthorizationRequest,
     grant: &Grant,
     scopes: &ScopeSet,
+    sign_in: &SignIn,
 ) -> Response {
     let now = state.clock.now();
     let seconds = |ttl: u64| time::Duration::seconds(i64::try_from(ttl).unwrap_or(i64::MAX / 2));
@@ -272,6 +375,9 @@ async fn answer(
                 },
                 scopes: scopes.clone(),
                 code_challenge: request.code_challenge.clone(),
+                nonce: request.authentication.nonce.clone(),
+                auth_time: Some(sign_in.auth_time),
+                sid: Some(sign_in.sid.clone()),
                 created_at: now,
                 expires_at: now + seconds(state.config.authorization_code_ttl),
             };

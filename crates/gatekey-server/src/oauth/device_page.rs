@@ -28,6 +28,7 @@ use crate::web::csrf_form::CsrfForm;
 use crate::web::layout::{error_page, html_response, page};
 use crate::web::page_error::{storage_failure_page, PageError};
 use crate::web::signed_in::SignedIn;
+use gatekey_core::oauth::sign_in::SignIn;
 
 /// The device page's routes.
 pub fn routes() -> Router<AppState> {
@@ -359,7 +360,9 @@ async fn submit_decision(
         page: ConsentPage::Device,
     };
     let decided = if allow {
-        approve_device(&state.store, now, device.id, &consent)
+        // The approving session's sign-in, for the ID token the device may collect.
+        let sign_in = SignIn::of_session(&web.session);
+        approve_device(&state.store, now, device.id, &consent, &sign_in)
             .await
             .map(|grant| grant.is_some())
     } else {

@@ -290,6 +290,9 @@ impl TestApp {
             redirect_uri: redirect_uri.into(),
             scopes: grant.scopes.clone(),
             code_challenge: challenge.map(str::to_owned),
+            nonce: None,
+            auth_time: None,
+            sid: None,
             created_at: now,
             expires_at: now + lifetime,
         };
@@ -318,6 +321,8 @@ impl TestApp {
                     scopes: grant.scopes.clone(),
                     created_at: now,
                     expires_at: now + lifetime,
+                    auth_time: None,
+                    sid: None,
                 }),
             )
             .await

@@ -32,10 +32,35 @@ pub struct LoginForm {
     next: Option<String>,
 }
 
-/// `?next=` on the login page: where to go after signing in.
+/// `?next=` on the login page: where to go after signing in; `?login_hint=`: the email to
+/// pre-fill (OpenID Connect Core §3.1.2.1, passed on by the authorization endpoint).
 #[derive(Deserialize, Default)]
 pub struct LoginQuery {
     next: Option<String>,
+    login_hint: Option<String>,
+}
+
+/// The email a `login_hint` pre-fills: the hint when it could be an email, else nothing. It
+/// is only ever the form field's initial value (HTML-escaped like every value on the page);
+/// nothing is looked up or trusted because of it.
+fn hinted_email(hint: Option<&str>) -> &str {
+    match hint.map(str::trim) {
+        Some(hint) if hint.len() <= MAX_EMAIL_LEN && !hint.chars().any(char::is_control) => hint,
+        _ => "",
+    }
+}
+
+/// The sign-in form, pre-filled with `email`, returning to `next` (a path on this server) once
+/// signed in: for the authorization endpoint, when a user with a session must sign in again
+/// (OpenID Connect `prompt=login`, `max_age`).
+pub fn sign_in_again(state: &AppState, email: &str, next: &str) -> Response {
+    login_page(
+        state,
+        StatusCode::OK,
+        hinted_email(Some(email)),
+        Some("Please sign in again to continue."),
+        safe_next(Some(next)),
+    )
 }
 
 /// `next` if it is a path on this server; anything else (another origin, `//host`, a
@@ -99,9 +124,10 @@ pub async fn show_login(
     signed_in: Option<SignedIn>,
 ) -> Response {
     let next = safe_next(query.next.as_deref());
+    let email = hinted_email(query.login_hint.as_deref());
     match signed_in {
         Some(_) => Redirect::to(next).into_response(),
-        None => login_page(&state, StatusCode::OK, "", None, next),
+        None => login_page(&state, StatusCode::OK, email, None, next),
     }
 }
 

@@ -12,7 +12,7 @@ mod home;
 mod invitation;
 mod keys;
 pub(crate) mod layout;
-mod login;
+pub(crate) mod login;
 mod logout;
 pub(crate) mod page_error;
 mod password;

@@ -42,6 +42,7 @@ mod oauth_fixture;
 mod oauth_flows;
 mod oauth_revocation;
 mod oauth_token_errors;
+mod oidc_authorize;
 mod operations;
 mod operations_listener;
 mod operations_metrics;

@@ -169,6 +169,8 @@ async fn the_purge_deletes_dead_rows_and_reuse_of_a_spent_refresh_token_is_still
                     scopes: grant.scopes,
                     created_at: clock.now(),
                     expires_at: clock.now() + Duration::days(30),
+                    auth_time: None,
+                    sid: None,
                 }),
             )
             .await

@@ -6,10 +6,11 @@ use gatekey_core::oauth::application::{AccessTokenFormat, Application};
 use gatekey_core::oauth::jwt_access_token::{
     AccessTokenClaims, AccessTokenSubject, ACCESS_TOKEN_JWT_TYPE,
 };
+use gatekey_core::oauth::sign_in::SignIn;
 use gatekey_core::oauth::signing_key_schedule::SigningAlgorithm;
 use gatekey_core::scope::ScopeSet;
 use gatekey_core::secret::{Secret, SecretKind, TokenHash};
-use time::OffsetDateTime;
+use time::{Duration, OffsetDateTime};
 
 use crate::oauth::error::OAuthError;
 use crate::state::AppState;
@@ -35,7 +36,7 @@ impl std::fmt::Debug for AccessTokenText {
 }
 
 /// Who a token is drawn for.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct TokenHolder<'a> {
     /// The user it acts as.
     pub user_id: i64,
@@ -45,6 +46,9 @@ pub struct TokenHolder<'a> {
     pub application: &'a Application,
     /// Its audiences (RFC 8707); empty for gatekey's own API.
     pub audience: &'a [String],
+    /// The sign-in behind the authorization, when a person signed in (OpenID Connect
+    /// `auth_time` and `sid`).
+    pub sign_in: Option<SignIn>,
 }
 
 impl AccessTokenText {
@@ -75,12 +79,7 @@ impl AccessTokenText {
                     client_id: &holder.application.client_id,
                     audience: holder.audience,
                 };
-                let claims = AccessTokenClaims::new(
-                    &subject,
-                    scopes,
-                    now,
-                    super::issue::after(now, lifetime),
-                );
+                let claims = AccessTokenClaims::new(&subject, scopes, now, after(now, lifetime));
                 let token = signer
                     .sign(ACCESS_TOKEN_JWT_TYPE, &claims)
                     .map_err(|_| OAuthError::no_signing_key(ACCESS_TOKEN_ALGORITHM))?;
@@ -104,4 +103,11 @@ impl AccessTokenText {
             Self::Jwt(token) => TokenHash::of(token),
         }
     }
+}
+
+/// `now + seconds`, saturating instead of overflowing on absurd configured lifetimes.
+pub fn after(now: OffsetDateTime, seconds: u64) -> OffsetDateTime {
+    now.saturating_add(Duration::seconds(
+        i64::try_from(seconds).unwrap_or(i64::MAX),
+    ))
 }

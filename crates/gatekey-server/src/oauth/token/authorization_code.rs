@@ -61,6 +61,7 @@ pub async fn exchange_code(request: &TokenRequest) -> Result<Response, OAuthErro
         account_slug: &account.slug,
         application: app,
         audience: &[],
+        sign_in: code.sign_in(),
     };
     let minted = MintedTokens::draw(state, now, &holder, scopes, refresh_scopes, Some(code.id))?;
     state

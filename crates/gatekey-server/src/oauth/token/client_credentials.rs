@@ -41,6 +41,7 @@ pub async fn issue_for_service_account(request: &TokenRequest) -> Result<Respons
         account_slug: &context.account_slug,
         application: app,
         audience: &[],
+        sign_in: None,
     };
     let minted = MintedTokens::draw(state, now, &holder, scopes, None, None)?;
     state

@@ -65,6 +65,7 @@ pub async fn poll_device(request: &TokenRequest) -> Result<Response, OAuthError>
         account_slug: &account.slug,
         application: app,
         audience: &[],
+        sign_in: device.sign_in(),
     };
     let minted = MintedTokens::draw(state, now, &holder, scopes, refresh_scopes, None)?;
     state

@@ -10,10 +10,10 @@ use gatekey_core::oauth::token::{NewAccessToken, NewRefreshToken};
 use gatekey_core::scope::ScopeSet;
 use gatekey_core::secret::{Secret, SecretKind};
 use gatekey_proto::oauth::TokenResponse;
-use time::{Duration, OffsetDateTime};
+use time::OffsetDateTime;
 
-use super::access_token_text::AccessTokenText;
 pub use super::access_token_text::TokenHolder;
+use super::access_token_text::{after, AccessTokenText};
 use crate::auth::ClientInfo;
 use crate::oauth::client_auth::AuthenticatedClient;
 use crate::oauth::error::OAuthError;
@@ -72,13 +72,6 @@ impl TokenRequest {
     }
 }
 
-/// `now + seconds`, saturating instead of overflowing on absurd configured lifetimes.
-pub(super) fn after(now: OffsetDateTime, seconds: u64) -> OffsetDateTime {
-    now.saturating_add(Duration::seconds(
-        i64::try_from(seconds).unwrap_or(i64::MAX),
-    ))
-}
-
 /// Freshly drawn tokens, in clear for the response and hashed for storage.
 pub struct MintedTokens {
     /// The access token in clear.
@@ -98,7 +91,9 @@ pub struct MintedTokens {
 impl MintedTokens {
     /// Draws an access token for `holder` with `scopes`, in the application's format, and a
     /// refresh token with `refresh_scopes` when given; `code_id` ties the access token to the
-    /// code it redeems. Fails only when a JWT must be signed and no key is loaded.
+    /// code it redeems. The refresh token keeps the holder's sign-in (OpenID Connect
+    /// `auth_time`, `sid`), so that every later refresh can report it. Fails only when a JWT
+    /// must be signed and no key is loaded.
     pub fn draw(
         state: &AppState,
         now: OffsetDateTime,
@@ -122,6 +117,8 @@ impl MintedTokens {
                 scopes: refresh_scopes,
                 created_at: now,
                 expires_at: after(now, state.config.refresh_token_ttl),
+                auth_time: holder.sign_in.as_ref().map(|s| s.auth_time),
+                sid: holder.sign_in.as_ref().map(|s| s.sid.clone()),
             };
             (secret, record)
         });
