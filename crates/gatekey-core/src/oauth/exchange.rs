@@ -445,6 +445,7 @@ mod tests {
             expires_at: t0() + Duration::days(30),
             revoked_at: None,
             used_at: None,
+            audience: Vec::new(),
             grant: grant(client.id),
             application: Arc::new(client.clone()),
             user: Arc::new(holder.user),

@@ -80,6 +80,9 @@ pub struct NewAccessToken {
     pub expires_at: OffsetDateTime,
     /// The code it was issued from, so a replayed code can revoke it.
     pub code_id: Option<i64>,
+    /// The resource servers it is for (RFC 8707), empty for none in particular; see
+    /// [`super::resource_indicator`].
+    pub audience: Vec<String>,
 }
 
 /// A refresh token to store.
@@ -93,6 +96,8 @@ pub struct NewRefreshToken {
     pub created_at: OffsetDateTime,
     /// Expiry.
     pub expires_at: OffsetDateTime,
+    /// The audience of its grant (RFC 8707 §2.2): what its refreshes may narrow, never widen.
+    pub audience: Vec<String>,
 }
 
 /// Ids of tokens just stored.
@@ -123,6 +128,8 @@ pub struct TokenRecord {
     pub revoked_at: Option<OffsetDateTime>,
     /// For refresh tokens: when it was spent by a rotation.
     pub used_at: Option<OffsetDateTime>,
+    /// The resource servers it is for (RFC 8707), empty for none in particular.
+    pub audience: Vec<String>,
     /// The grant.
     pub grant: Grant,
     /// The application.

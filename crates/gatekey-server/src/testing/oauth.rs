@@ -308,6 +308,7 @@ impl TestApp {
                     scopes: grant.scopes.clone(),
                     created_at: now,
                     expires_at: now + lifetime,
+                    audience: Vec::new(),
                     code_id: None,
                 },
                 Some(NewRefreshToken {
@@ -315,6 +316,7 @@ impl TestApp {
                     scopes: grant.scopes.clone(),
                     created_at: now,
                     expires_at: now + lifetime,
+                    audience: Vec::new(),
                 }),
             )
             .await

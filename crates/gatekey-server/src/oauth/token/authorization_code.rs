@@ -56,7 +56,8 @@ pub async fn exchange_code(request: &TokenRequest) -> Result<Response, OAuthErro
     let refresh_scopes = app
         .allows(GrantType::RefreshToken)
         .then(|| code.scopes.clone());
-    let minted = MintedTokens::draw(state, now, scopes, refresh_scopes, Some(code.id));
+    let minted = MintedTokens::draw(state, now, scopes, refresh_scopes, Some(code.id))
+        .for_audience(request.audience.clone(), request.audience.clone());
     state
         .store
         .issue_tokens(

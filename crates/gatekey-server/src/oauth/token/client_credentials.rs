@@ -36,7 +36,8 @@ pub async fn issue_for_service_account(request: &TokenRequest) -> Result<Respons
             .id
     };
     let now = state.clock.now();
-    let minted = MintedTokens::draw(state, now, scopes, None, None);
+    let minted = MintedTokens::draw(state, now, scopes, None, None)
+        .for_audience(request.audience.clone(), Vec::new());
     state
         .store
         .issue_tokens(grant_id, minted.access_record.clone(), None)

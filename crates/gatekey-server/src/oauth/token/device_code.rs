@@ -55,7 +55,8 @@ pub async fn poll_device(request: &TokenRequest) -> Result<Response, OAuthError>
     let refresh_scopes = app
         .allows(GrantType::RefreshToken)
         .then(|| issue.scopes.clone());
-    let minted = MintedTokens::draw(state, now, scopes, refresh_scopes, None);
+    let minted = MintedTokens::draw(state, now, scopes, refresh_scopes, None)
+        .for_audience(request.audience.clone(), request.audience.clone());
     state
         .store
         .issue_tokens(

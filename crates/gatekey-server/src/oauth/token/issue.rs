@@ -28,6 +28,9 @@ pub struct TokenRequest {
     pub form: OAuthForm,
     /// Where the request came from, for audit events.
     pub origin: ClientInfo,
+    /// The resource servers the token is for: the request's `resource` values, each one the
+    /// application registered (RFC 8707 §2); empty when it named none.
+    pub audience: Vec<String>,
 }
 
 impl TokenRequest {
@@ -105,6 +108,7 @@ impl MintedTokens {
             created_at: now,
             expires_at: after(now, state.config.access_token_ttl),
             code_id,
+            audience: Vec::new(),
         };
         let refresh = refresh_scopes.map(|refresh_scopes| {
             let secret = Secret::generate(SecretKind::RefreshToken);
@@ -113,6 +117,7 @@ impl MintedTokens {
                 scopes: refresh_scopes,
                 created_at: now,
                 expires_at: after(now, state.config.refresh_token_ttl),
+                audience: Vec::new(),
             };
             (secret, record)
         });
@@ -122,6 +127,16 @@ impl MintedTokens {
             refresh,
             scopes,
         }
+    }
+
+    /// The same tokens for the resource servers `access` (the access token's audience) and
+    /// `refresh` (the refresh token's: its grant's, which later refreshes may narrow).
+    pub fn for_audience(mut self, access: Vec<String>, refresh: Vec<String>) -> Self {
+        self.access_record.audience = access;
+        if let Some((_, record)) = &mut self.refresh {
+            record.audience = refresh;
+        }
+        self
     }
 
     /// The refresh token to store, if any.
