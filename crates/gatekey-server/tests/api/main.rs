@@ -52,6 +52,7 @@ mod rank_and_refusals;
 mod rate_limit;
 mod readiness;
 mod redirect_uris;
+mod resource_indicators;
 mod retention;
 mod role_scopes;
 mod scope_catalogue;
