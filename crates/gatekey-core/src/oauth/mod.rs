@@ -18,6 +18,7 @@ pub mod pkce;
 pub mod redirect_uri;
 pub mod revocation;
 pub mod signing_key_material;
+pub mod signing_key_rewrap;
 pub mod signing_key_rotation;
 pub mod signing_key_schedule;
 pub mod signing_key_store;
