@@ -160,7 +160,11 @@ impl SigningKeyStore for SqlStore {
         Ok(purged)
     }
 
-    async fn reseal_signing_keys(&self, keys: &[ResealedKey], audit: AuditEntry) -> StoreResult<()> {
+    async fn reseal_signing_keys(
+        &self,
+        keys: &[ResealedKey],
+        audit: AuditEntry,
+    ) -> StoreResult<()> {
         let changed_meanwhile = StoreError::Conflict("signing keys");
         let mut tx = self.write.begin().await.map_err(from_sqlx)?;
         for key in keys {

@@ -151,7 +151,7 @@ async fn a_purge_deletes_only_keys_retired_before_the_cutoff_and_audits_each() {
         let purged = purge_retired_keys(&store, later, &Actor::server(), later)
             .await
             .expect("purge");
-        assert_eq!(purged, [old.clone()]);
+        assert_eq!(purged, std::slice::from_ref(&old));
         let left: Vec<String> = store
             .signing_keys()
             .await

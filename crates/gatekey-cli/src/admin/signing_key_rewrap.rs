@@ -27,7 +27,11 @@ use crate::output::Output;
 pub struct RewrapArgs {
     /// A file holding the new key-encryption key: 32 random bytes in base64
     /// (`openssl rand -base64 32`).
-    #[arg(long, value_name = "PATH", required_unless_present = "new_key_encryption_key_stdin")]
+    #[arg(
+        long,
+        value_name = "PATH",
+        required_unless_present = "new_key_encryption_key_stdin"
+    )]
     new_key_encryption_key_file: Option<PathBuf>,
     /// Read the new key-encryption key from standard input instead.
     #[arg(long, conflicts_with = "new_key_encryption_key_file")]
@@ -45,8 +49,9 @@ struct RewrapOutput {
 fn new_kek(args: &RewrapArgs) -> anyhow::Result<KeyEncryptionKey> {
     let (text, from) = match &args.new_key_encryption_key_file {
         Some(path) => (
-            std::fs::read_to_string(path)
-                .with_context(|| format!("reading the new key-encryption key {}", path.display()))?,
+            std::fs::read_to_string(path).with_context(|| {
+                format!("reading the new key-encryption key {}", path.display())
+            })?,
             path.display().to_string(),
         ),
         None => {
@@ -57,7 +62,8 @@ fn new_kek(args: &RewrapArgs) -> anyhow::Result<KeyEncryptionKey> {
             (text, "standard input".to_owned())
         }
     };
-    KeyEncryptionKey::from_base64(&text).with_context(|| format!("the new key-encryption key ({from})"))
+    KeyEncryptionKey::from_base64(&text)
+        .with_context(|| format!("the new key-encryption key ({from})"))
 }
 
 /// Reseals every key under the new key-encryption key, then checks that it opens them all.

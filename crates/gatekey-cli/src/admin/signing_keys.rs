@@ -5,8 +5,8 @@
 //! operator's.
 
 use anyhow::{anyhow, bail, Context};
-use gatekey_core::audit::Actor;
 use clap::Subcommand;
+use gatekey_core::audit::Actor;
 use gatekey_core::clock::{from_millis, to_millis};
 use gatekey_core::oauth::signing_key_rotation::{add_key, check_kek_opens, purge_retired_keys};
 use gatekey_core::oauth::signing_key_schedule::{

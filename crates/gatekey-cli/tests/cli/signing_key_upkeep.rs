@@ -230,7 +230,12 @@ async fn rewrap_reads_the_new_kek_from_stdin_and_refuses_a_wrong_one_changing_no
                 "GATEKEY_SIGNING__KEY_ENCRYPTION_KEY",
                 KeyEncryptionKey::generate().to_base64(),
             )
-            .args(["admin", "signing-key", "rewrap", "--new-key-encryption-key-stdin"])
+            .args([
+                "admin",
+                "signing-key",
+                "rewrap",
+                "--new-key-encryption-key-stdin",
+            ])
             .args(["--database-url", &db.url])
             .stdin(std::process::Stdio::null())
             .output()

@@ -116,5 +116,7 @@ pub async fn purge_retired_keys(
     now: OffsetDateTime,
 ) -> StoreResult<Vec<String>> {
     let audit = AuditEntry::new(now, actor, AuditAction::SigningKeyPurged, AUDIT_TARGET);
-    store.purge_retired_signing_keys(retired_before, audit).await
+    store
+        .purge_retired_signing_keys(retired_before, audit)
+        .await
 }
