@@ -351,7 +351,12 @@ mod tests {
             (hash(7), 70, api_key(7)),
         ];
         for (key, user, source) in &entries {
-            cache.insert(*key, principal(*user), source.clone(), cache.entries.generation());
+            cache.insert(
+                *key,
+                principal(*user),
+                source.clone(),
+                cache.entries.generation(),
+            );
         }
         cache.invalidate(&[
             Invalidation::ApiKey(1),
@@ -373,7 +378,12 @@ mod tests {
     fn a_change_to_what_roles_hold_evicts_the_credentials_checked_under_it() {
         let (cache, _) = cache();
         let key = api_key(1);
-        cache.insert(hash(1), principal(1), key.clone(), cache.entries.generation());
+        cache.insert(
+            hash(1),
+            principal(1),
+            key.clone(),
+            cache.entries.generation(),
+        );
         cache.invalidate(&[Invalidation::AccountScopes(2)]);
         assert!(cache.get(&hash(1)).is_some(), "another account's mapping");
         cache.invalidate(&[Invalidation::AccountScopes(1)]);
