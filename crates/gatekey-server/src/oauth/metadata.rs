@@ -5,8 +5,8 @@
 //! `plain` PKCE nor the password grant ever are. The documents are served from memory
 //! ([`super::discovery`]).
 //!
-//! Adding a capability once it works is one line here: `end_session_endpoint:
-//! Some(endpoint("/oauth/logout"))`, `prompt_values_supported: Some(strings(&[...]))`.
+//! Adding a capability once it works is one line here, as `prompt_values_supported:
+//! Some(strings(&[...]))` would be.
 
 use gatekey_core::oauth::application::GrantType;
 use gatekey_core::oauth::identity_claims::CLAIMS_SUPPORTED;
@@ -60,7 +60,7 @@ pub fn openid_configuration(issuer: &str, scopes: &ScopeSet) -> OpenIdProviderMe
     OpenIdProviderMetadata {
         oauth: metadata(issuer, scopes),
         userinfo_endpoint: endpoint("/oauth/userinfo"),
-        end_session_endpoint: None,
+        end_session_endpoint: Some(endpoint("/oauth/end_session")),
         // `fragment` for the implicit flow, which applications that allow it may use.
         response_modes_supported: strings(&["query", "fragment"]),
         subject_types_supported: strings(&["public"]),
@@ -93,7 +93,10 @@ mod tests {
             openid["userinfo_endpoint"],
             "https://id.example/oauth/userinfo"
         );
-        assert!(openid.get("end_session_endpoint").is_none());
+        assert_eq!(
+            openid["end_session_endpoint"],
+            "https://id.example/oauth/end_session"
+        );
         assert!(openid.get("prompt_values_supported").is_none());
     }
 }
