@@ -49,13 +49,18 @@ async fn start(backend: gatekey_store::Backend) -> (TestApp, crate::harness::See
 
 /// An ID token as gatekey issues them, signed with the server's current RS256 key.
 fn id_token(app: &TestApp, claims: &Value) -> String {
+    signed(app, "JWT", claims)
+}
+
+/// `claims` signed with the server's current RS256 key, with `typ` in the header.
+fn signed(app: &TestApp, typ: &str, claims: &Value) -> String {
     app.server
         .state
         .signing_keys
         .loaded()
         .signer(SigningAlgorithm::Rs256, app.now())
         .expect("the server has an RS256 key")
-        .sign("JWT", claims)
+        .sign(typ, claims)
         .expect("signs")
 }
 
@@ -176,7 +181,13 @@ async fn a_uri_not_registered_or_a_forged_hint_is_an_error_page_and_signs_nobody
             &app,
             &json!({"iss":"https://elsewhere.example","sub":seeded.owner.user.id.to_string(),"aud":CLIENT_ID}),
         );
+        let access_token = signed(
+            &app,
+            "at+jwt",
+            &json!({"iss":app.server.state.issuer,"sub":seeded.owner.user.id.to_string(),"aud":CLIENT_ID}),
+        );
         let cases = [
+            (vec![("id_token_hint", access_token.as_str())], "not an ID token"),
             (
                 vec![
                     ("id_token_hint", hint.as_str()),
@@ -226,7 +237,12 @@ async fn without_a_hint_for_this_user_the_user_confirms_on_a_csrf_checked_form()
             .await;
         let browser = sign_in(&app, "owner@acme.test", PASSWORD).await;
         let theirs = hint_for(&app, colleague.user.id, None);
+        // The owner's, but for an earlier sign-in than this browser's.
+        let earlier = sign_in(&app, "owner@acme.test", PASSWORD).await;
+        let earlier = stored_session(&app, &earlier).await.expect("signed in");
+        let other_sign_in = hint_for(&app, seeded.owner.user.id, Some(&earlier));
         for pairs in [
+            vec![("id_token_hint", other_sign_in.as_str())],
             vec![
                 ("id_token_hint", theirs.as_str()),
                 ("post_logout_redirect_uri", BYE),
@@ -243,7 +259,7 @@ async fn without_a_hint_for_this_user_the_user_confirms_on_a_csrf_checked_form()
             assert!(!clears_cookie(&headers));
             assert!(stored_session(&app, &browser).await.is_some());
             let policy = headers[CONTENT_SECURITY_POLICY].to_str().unwrap();
-            if pairs.is_empty() {
+            if pairs.len() < 2 {
                 assert!(policy.contains("form-action 'self';"), "{policy}");
             } else {
                 assert!(page.contains("Portal"), "names the application: {page}");
