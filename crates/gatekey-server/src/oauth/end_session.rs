@@ -56,6 +56,12 @@ enum Refusal {
     Store(StoreError),
 }
 
+impl From<EndSessionError> for Refusal {
+    fn from(error: EndSessionError) -> Self {
+        Self::Request(error)
+    }
+}
+
 impl From<StoreError> for Refusal {
     fn from(error: StoreError) -> Self {
         Self::Store(error)
@@ -80,28 +86,23 @@ async fn checked_logout(
     pairs: &[(String, String)],
     session: Option<&WebSession>,
 ) -> Result<CheckedLogout, Refusal> {
-    let request = EndSessionRequest::parse(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .map_err(Refusal::Request)?;
+    let request = EndSessionRequest::parse(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
     let hint = match &request.id_token_hint {
         Some(token) => {
             let verifier = &state.signing_keys.loaded().verifier;
             let now = state.clock.now();
-            Some(
-                verify_id_token_hint(token, verifier, &state.issuer, now)
-                    .map_err(Refusal::Request)?,
-            )
+            Some(verify_id_token_hint(token, verifier, &state.issuer, now)?)
         }
         None => None,
     };
-    let client_id =
-        client_of(hint.as_ref(), request.client_id.as_deref()).map_err(Refusal::Request)?;
+    let client_id = client_of(hint.as_ref(), request.client_id.as_deref())?;
     let application = match &client_id {
         Some(client_id) => Some(
             state
                 .store
                 .application_by_client_id(client_id)
                 .await?
-                .ok_or(Refusal::Request(EndSessionError::UnknownClient))?,
+                .ok_or(EndSessionError::UnknownClient)?,
         ),
         None => None,
     };
@@ -118,8 +119,7 @@ async fn checked_logout(
     let registered = application
         .as_ref()
         .map(|app| app.post_logout_redirect_uris.as_slice());
-    let decision = decide_end_session(&request, hint.as_ref(), registered, current)
-        .map_err(Refusal::Request)?;
+    let decision = decide_end_session(&request, hint.as_ref(), registered, current)?;
     Ok(CheckedLogout {
         request,
         decision,
