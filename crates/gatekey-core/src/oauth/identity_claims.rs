@@ -41,7 +41,12 @@ pub const CLAIMS_SUPPORTED: [&str; 14] = [
 /// The subject identifier of `user` (Core §2 `sub`, §8 public subject type): the user's id in
 /// decimal. UserInfo and ID tokens both use this, so they name the same subject.
 pub fn subject_of(user: &User) -> String {
-    user.id.to_string()
+    subject_of_id(user.id)
+}
+
+/// [`subject_of`] the user whose id is `user_id`.
+pub fn subject_of_id(user_id: i64) -> String {
+    user_id.to_string()
 }
 
 /// The claims about one person under one authorization.

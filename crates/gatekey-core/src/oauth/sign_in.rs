@@ -45,12 +45,6 @@ impl SignIn {
     }
 }
 
-/// The `sub` (OpenID Connect Core §2) of gatekey's ID tokens for user `user_id`: the user's
-/// id in decimal, stable for the user's life and never their email, which may change.
-pub fn subject_of(user_id: i64) -> String {
-    user_id.to_string()
-}
-
 /// A session's `sid`: base64url of the first 16 bytes of SHA-256 over a domain tag and the
 /// SHA-256 of the session secret that the database holds. Deterministic, so no column is
 /// needed and the server can tell which session an ID token names; one-way, so a `sid` seen

@@ -20,8 +20,9 @@ use gatekey_core::oauth::consent::{
     consentable_scopes, deny_consent, grant_consent, remembered_consent, Consent, ConsentPage,
 };
 use gatekey_core::oauth::grant::Grant;
+use gatekey_core::oauth::identity_claims::subject_of_id;
 use gatekey_core::oauth::prompt::{decide_prompt, PromptDecision, PromptError, SessionFacts};
-use gatekey_core::oauth::sign_in::{subject_of, SignIn};
+use gatekey_core::oauth::sign_in::SignIn;
 use gatekey_core::oauth::store::{ApplicationStore, GrantStore, TokenStore};
 use gatekey_core::oauth::token::{NewAccessToken, NewCode};
 use gatekey_core::role::Role;
@@ -242,7 +243,7 @@ fn hint_names_another_user(request: &AuthorizationRequest, web: &WebSession) -> 
         .authentication
         .id_token_hint
         .as_ref()
-        .is_some_and(|hint| hint.subject() != subject_of(web.principal.user.id))
+        .is_some_and(|hint| hint.subject() != subject_of_id(web.principal.user.id))
 }
 
 /// The client hears that the user would have had to act (OpenID Connect Core §3.1.2.6), at

@@ -18,7 +18,8 @@ use gatekey_core::oauth::end_session::{
     client_of, decide_end_session, verify_id_token_hint, AfterLogout, Confirmation, CurrentSession,
     EndSession, EndSessionError, EndSessionRequest,
 };
-use gatekey_core::oauth::sign_in::{session_sid, subject_of};
+use gatekey_core::oauth::identity_claims::subject_of_id;
+use gatekey_core::oauth::sign_in::session_sid;
 use gatekey_core::oauth::store::ApplicationStore;
 use gatekey_core::store::StoreError;
 use maud::html;
@@ -108,7 +109,7 @@ async fn checked_logout(
     };
     let facts = session.map(|web| {
         (
-            subject_of(web.principal.user.id),
+            subject_of_id(web.principal.user.id),
             session_sid(&web.session.hash),
         )
     });

@@ -176,6 +176,11 @@ async fn forged_unsigned_mistyped_expired_and_foreign_tokens_are_invalid_tokens(
                 "signed but never issued",
                 sign("at+jwt", &claims(now + 300, &issuer)),
             ),
+            ("not valid yet", {
+                let mut early = claims(now + 7200, &issuer);
+                early["nbf"] = json!(now + 3600);
+                sign("at+jwt", &early)
+            }),
             ("garbage", "eyJ.e30.c2ln".to_owned()),
         ];
         for (what, token) in refused {
