@@ -12,7 +12,6 @@
 //!   address is an identifier, not a mailbox, and is never stated.
 //! - [`ACCOUNT_CLAIM`] always names the account the user acted in (its slug).
 
-use crate::account::Account;
 use crate::scope::{IdentityScope, ScopeSet};
 use crate::user::{User, UserKind};
 
@@ -60,9 +59,9 @@ pub struct IdentityClaims {
     pub account: String,
 }
 
-/// The claims `scopes` allow about `user` acting in `account`. The caller checks that `openid`
+/// The claims `scopes` allow about `user` acting in the account `account_slug`. The caller checks that `openid`
 /// was granted; without it there is no OpenID Connect answer at all.
-pub fn identity_claims(user: &User, account: &Account, scopes: &ScopeSet) -> IdentityClaims {
+pub fn identity_claims(user: &User, account_slug: &str, scopes: &ScopeSet) -> IdentityClaims {
     let email = (scopes.has_identity(IdentityScope::Email) && user.kind == UserKind::Person)
         .then(|| user.email.clone());
     IdentityClaims {
@@ -72,7 +71,7 @@ pub fn identity_claims(user: &User, account: &Account, scopes: &ScopeSet) -> Ide
             .then(|| user.name.clone()),
         email_verified: email.as_ref().map(|_| false),
         email,
-        account: account.slug.clone(),
+        account: account_slug.to_owned(),
     }
 }
 
@@ -81,6 +80,7 @@ mod tests {
     use time::OffsetDateTime;
 
     use super::*;
+    use crate::account::Account;
 
     fn user(kind: UserKind) -> User {
         User {
@@ -111,7 +111,7 @@ mod tests {
     #[test]
     fn claims_follow_the_scopes() {
         let ada = user(UserKind::Person);
-        let bare = identity_claims(&ada, &acme(), &scopes("openid read"));
+        let bare = identity_claims(&ada, &acme().slug, &scopes("openid read"));
         assert_eq!(
             bare,
             IdentityClaims {
@@ -122,7 +122,7 @@ mod tests {
                 account: "acme".into(),
             }
         );
-        let full = identity_claims(&ada, &acme(), &scopes("openid profile email"));
+        let full = identity_claims(&ada, &acme().slug, &scopes("openid profile email"));
         assert_eq!(full.name.as_deref(), Some("Ada"));
         assert_eq!(full.email.as_deref(), Some("ada@example.com"));
         assert_eq!(full.email_verified, Some(false));
@@ -133,7 +133,7 @@ mod tests {
     fn a_service_account_has_no_email_claim() {
         let robot = identity_claims(
             &user(UserKind::Service),
-            &acme(),
+            &acme().slug,
             &scopes("openid profile email"),
         );
         assert_eq!((robot.email, robot.email_verified), (None, None));

@@ -19,6 +19,7 @@ pub mod introspection;
 pub mod jws;
 pub mod jwt_access_token;
 pub mod jwt_claims;
+pub mod offline_access;
 pub mod pkce;
 pub mod post_logout_redirect_uri;
 pub mod prompt;

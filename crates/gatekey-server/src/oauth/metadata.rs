@@ -5,8 +5,7 @@
 //! `plain` PKCE nor the password grant ever are. The documents are served from memory
 //! ([`super::discovery`]).
 //!
-//! Adding a capability once it works is one line here: `end_session_endpoint:
-//! Some(endpoint("/oauth/logout"))`, `prompt_values_supported: Some(strings(&[...]))`.
+//! Adding a capability once it works is one line here, as `end_session_endpoint` will be.
 
 use gatekey_core::oauth::application::GrantType;
 use gatekey_core::oauth::identity_claims::CLAIMS_SUPPORTED;
@@ -66,7 +65,8 @@ pub fn openid_configuration(issuer: &str, scopes: &ScopeSet) -> OpenIdProviderMe
         subject_types_supported: strings(&["public"]),
         id_token_signing_alg_values_supported: strings(&ID_TOKEN_ALGORITHMS),
         claims_supported: strings(&CLAIMS_SUPPORTED),
-        prompt_values_supported: None,
+        // OpenID Connect Core §3.1.2.1, applied by `gatekey_core::oauth::prompt`.
+        prompt_values_supported: Some(strings(&["none", "login", "consent", "select_account"])),
         claims_parameter_supported: false,
         request_parameter_supported: false,
         request_uri_parameter_supported: false,
@@ -94,6 +94,9 @@ mod tests {
             "https://id.example/oauth/userinfo"
         );
         assert!(openid.get("end_session_endpoint").is_none());
-        assert!(openid.get("prompt_values_supported").is_none());
+        assert_eq!(
+            openid["prompt_values_supported"],
+            serde_json::json!(["none", "login", "consent", "select_account"])
+        );
     }
 }

@@ -90,7 +90,7 @@ async fn userinfo(
     if !scopes.has_identity(IdentityScope::OpenId) {
         return Err(ApiError::insufficient_scope(IdentityScope::OpenId.as_str()));
     }
-    let claims = identity_claims(&principal.user, &principal.account, &scopes);
+    let claims = identity_claims(&principal.user, &principal.account.slug, &scopes);
     Ok(UserInfoResponse {
         sub: claims.sub,
         name: claims.name,

@@ -28,6 +28,7 @@ mod discovery;
 mod effective_scopes;
 mod forwarded;
 mod guessing;
+mod id_tokens;
 mod identity_scopes;
 mod introspect_api_keys;
 mod introspection_accounts;

@@ -10,6 +10,7 @@ use gatekey_core::oauth::sign_in::SignIn;
 use gatekey_core::oauth::signing_key_schedule::SigningAlgorithm;
 use gatekey_core::scope::ScopeSet;
 use gatekey_core::secret::{Secret, SecretKind, TokenHash};
+use gatekey_core::user::User;
 use time::{Duration, OffsetDateTime};
 
 use crate::oauth::error::OAuthError;
@@ -39,7 +40,7 @@ impl std::fmt::Debug for AccessTokenText {
 #[derive(Debug, Clone)]
 pub struct TokenHolder<'a> {
     /// The user it acts as.
-    pub user_id: i64,
+    pub user: &'a User,
     /// The slug of the account it acts in.
     pub account_slug: &'a str,
     /// The application it is issued to.
@@ -49,6 +50,8 @@ pub struct TokenHolder<'a> {
     /// The sign-in behind the authorization, when a person signed in (OpenID Connect
     /// `auth_time` and `sid`).
     pub sign_in: Option<SignIn>,
+    /// The authorization request's `nonce`, for the ID token of a code exchange.
+    pub nonce: Option<&'a str>,
 }
 
 impl AccessTokenText {
@@ -74,7 +77,7 @@ impl AccessTokenText {
                     .ok_or_else(|| OAuthError::no_signing_key(ACCESS_TOKEN_ALGORITHM))?;
                 let subject = AccessTokenSubject {
                     issuer: &state.issuer,
-                    user_id: holder.user_id,
+                    user_id: holder.user.id,
                     account_slug: holder.account_slug,
                     client_id: &holder.application.client_id,
                     audience: holder.audience,

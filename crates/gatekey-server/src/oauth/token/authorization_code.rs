@@ -4,10 +4,10 @@
 
 use axum::response::Response;
 use gatekey_core::audit::AuditAction;
-use gatekey_core::oauth::application::GrantType;
 use gatekey_core::oauth::exchange::{
     check_code, effective_issued_scopes, CodeExchange, ExchangeError,
 };
+use gatekey_core::oauth::offline_access::issues_refresh_token;
 use gatekey_core::oauth::store::TokenStore;
 use gatekey_core::oauth::token::{CodeRecord, CodeRedemption};
 use gatekey_core::secret::{Secret, SecretKind};
@@ -53,15 +53,14 @@ pub async fn exchange_code(request: &TokenRequest) -> Result<Response, OAuthErro
         .account_by_id(code.grant.account_id)
         .await?
         .ok_or(StoreError::NotFound)?;
-    let refresh_scopes = app
-        .allows(GrantType::RefreshToken)
-        .then(|| code.scopes.clone());
+    let refresh_scopes = issues_refresh_token(app, &code.scopes).then(|| code.scopes.clone());
     let holder = TokenHolder {
-        user_id: code.grant.user_id,
+        user: &holder.user,
         account_slug: &account.slug,
         application: app,
         audience: &[],
         sign_in: code.sign_in(),
+        nonce: code.nonce.as_deref(),
     };
     let minted = MintedTokens::draw(state, now, &holder, scopes, refresh_scopes, Some(code.id))?;
     state

@@ -37,11 +37,12 @@ pub async fn issue_for_service_account(request: &TokenRequest) -> Result<Respons
     };
     let now = state.clock.now();
     let holder = TokenHolder {
-        user_id: context.member.user.id,
+        user: &context.member.user,
         account_slug: &context.account_slug,
         application: app,
         audience: &[],
         sign_in: None,
+        nonce: None,
     };
     let minted = MintedTokens::draw(state, now, &holder, scopes, None, None)?;
     state

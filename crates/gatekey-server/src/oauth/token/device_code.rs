@@ -3,9 +3,9 @@
 //! [`check_device_poll`]; this handler looks the records up and stores what it allows.
 
 use axum::response::Response;
-use gatekey_core::oauth::application::GrantType;
 use gatekey_core::oauth::device::{check_device_poll, unknown_device_code, DeviceRefusal};
 use gatekey_core::oauth::exchange::{effective_issued_scopes, ExchangeError};
+use gatekey_core::oauth::offline_access::issues_refresh_token;
 use gatekey_core::oauth::store::{DeviceStore, TokenStore};
 use gatekey_core::secret::{Secret, SecretKind};
 use gatekey_core::store::{AccountStore, StoreError, UserStore};
@@ -52,20 +52,19 @@ pub async fn poll_device(request: &TokenRequest) -> Result<Response, OAuthError>
     if !state.store.redeem_device_code(device.id).await? {
         return Err(invalid());
     }
-    let refresh_scopes = app
-        .allows(GrantType::RefreshToken)
-        .then(|| issue.scopes.clone());
+    let refresh_scopes = issues_refresh_token(app, &issue.scopes).then(|| issue.scopes.clone());
     let account = state
         .store
         .account_by_id(issue.grant.account_id)
         .await?
         .ok_or(StoreError::NotFound)?;
     let holder = TokenHolder {
-        user_id: issue.grant.user_id,
+        user: &holder.user,
         account_slug: &account.slug,
         application: app,
         audience: &[],
         sign_in: device.sign_in(),
+        nonce: None,
     };
     let minted = MintedTokens::draw(state, now, &holder, scopes, refresh_scopes, None)?;
     state

@@ -14,6 +14,7 @@ use time::OffsetDateTime;
 
 pub use super::access_token_text::TokenHolder;
 use super::access_token_text::{after, AccessTokenText};
+use super::id_token::sign_id_token;
 use crate::auth::ClientInfo;
 use crate::oauth::client_auth::AuthenticatedClient;
 use crate::oauth::error::OAuthError;
@@ -86,6 +87,8 @@ pub struct MintedTokens {
     pub scopes: ScopeSet,
     /// The account the tokens act in, by slug.
     pub account_slug: String,
+    /// The ID token, when the tokens carry `openid`.
+    pub id_token: Option<String>,
 }
 
 impl MintedTokens {
@@ -122,7 +125,9 @@ impl MintedTokens {
             };
             (secret, record)
         });
+        let id_token = sign_id_token(state, holder, &scopes, access.expose(), now)?;
         Ok(Self {
+            id_token,
             access,
             access_lifetime,
             access_record,
@@ -149,7 +154,7 @@ impl MintedTokens {
                 .as_ref()
                 .map(|(secret, _)| secret.expose().to_owned()),
             account: self.account_slug.clone(),
-            id_token: None,
+            id_token: self.id_token.clone(),
         };
         (StatusCode::OK, Json(body)).into_response()
     }

@@ -6,6 +6,7 @@ mod access_token_text;
 mod authorization_code;
 mod client_credentials;
 mod device_code;
+mod id_token;
 mod issue;
 mod refresh_token;
 

@@ -35,11 +35,12 @@ pub async fn exchange_refresh_token(request: &TokenRequest) -> Result<Response, 
     // RFC 6749 §6: the new refresh token keeps the spent one's scope, whatever the access
     // token was narrowed to; and the sign-in, so a refreshed ID token keeps its auth_time.
     let holder = TokenHolder {
-        user_id: token.grant.user_id,
+        user: &token.user,
         account_slug: &token.account.slug,
         application: app,
         audience: &[],
         sign_in: token.sign_in(),
+        nonce: None,
     };
     let minted = MintedTokens::draw(
         state,
