@@ -22,7 +22,6 @@ use crate::harness::TestApp;
 use crate::oauth_fixture::oauth2_http;
 use crate::openid_connect_interop::discover;
 
-#[ignore = "ID tokens are not in the token response yet"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_browser_signs_in_and_consents_for_a_relying_party_that_verifies_the_id_token() {
     if !enabled() {
