@@ -20,7 +20,7 @@ use openidconnect::{
 use crate::browser::{browser, enabled, fill_and_sign_in, redirect_catcher, VERIFIER};
 use crate::harness::TestApp;
 use crate::oauth_fixture::oauth2_http;
-use crate::openid_connect_interop::discover;
+use crate::openid_connect_rp::discover;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_browser_signs_in_and_consents_for_a_relying_party_that_verifies_the_id_token() {

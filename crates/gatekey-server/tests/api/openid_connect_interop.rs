@@ -4,192 +4,19 @@
 //! keys, `iss`, `aud`, `exp`, `nonce`, `at_hash`) in each signing algorithm, refresh, `prompt=none`
 //! and UserInfo. A standard relying party must work with the provider unmodified.
 
-use gatekey_core::user::Member;
-use openidconnect::core::{
-    CoreAuthPrompt, CoreAuthenticationFlow, CoreClient, CoreIdTokenClaims, CoreJwsSigningAlgorithm,
-    CoreProviderMetadata, CoreTokenResponse, CoreUserInfoClaims,
-};
-use openidconnect::{
-    AccessTokenHash, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet,
-    EndpointNotSet, EndpointSet, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge,
-    PkceCodeVerifier, RedirectUrl, Scope, TokenResponse,
-};
+use gatekey_core::oauth::application::AccessTokenFormat;
+use openidconnect::core::{CoreIdToken, CoreJwsSigningAlgorithm, CoreUserInfoClaims};
+use openidconnect::{Nonce, OAuth2TokenResponse, SubjectIdentifier, TokenResponse};
 use reqwest::header::{COOKIE, LOCATION};
 use serde_json::json;
 use time::Duration;
 
-use crate::harness::{each_backend, seed, send_text, sign_in, Browser, TestApp, PASSWORD};
-use crate::oauth_fixture::{oauth2_http, Client, ClientSpec, REDIRECT};
-
-/// The library's client as discovery builds it: the token and UserInfo endpoints are known
-/// only at run time.
-type RelyingParty = CoreClient<
-    EndpointSet,
-    EndpointNotSet,
-    EndpointNotSet,
-    EndpointNotSet,
-    EndpointMaybeSet,
-    EndpointMaybeSet,
->;
-
-/// The provider's metadata, discovered by the library from the issuer alone.
-pub(crate) async fn discover(app: &TestApp) -> CoreProviderMetadata {
-    let issuer = IssuerUrl::new(app.base_url()).expect("issuer URL");
-    CoreProviderMetadata::discover_async(issuer, &oauth2_http())
-        .await
-        .expect("discovery: the issuer matches and the JWKS parses")
-}
-
-/// A relying party for `client`, built from discovery.
-async fn relying_party(app: &TestApp, client: &Client) -> RelyingParty {
-    let secret = client.secret.clone().map(ClientSecret::new);
-    CoreClient::from_provider_metadata(
-        discover(app).await,
-        ClientId::new(client.id.clone()),
-        secret,
-    )
-    .set_redirect_uri(RedirectUrl::new(REDIRECT.into()).expect("url"))
-}
-
-/// What the relying party keeps between the authorization request and the code exchange.
-struct Pending {
-    url: String,
-    state: CsrfToken,
-    nonce: Nonce,
-    verifier: PkceCodeVerifier,
-}
-
-/// An authentication request for `openid profile email` and `more` with PKCE, a state and a
-/// nonce; `prompt=none` when `silent`.
-fn authentication_request(rp: &RelyingParty, more: &[&str], silent: bool) -> Pending {
-    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-    let mut request = rp
-        .authorize_url(
-            CoreAuthenticationFlow::AuthorizationCode,
-            CsrfToken::new_random,
-            Nonce::new_random,
-        )
-        .add_scope(Scope::new("profile".into()))
-        .add_scope(Scope::new("email".into()))
-        .add_scopes(more.iter().map(|scope| Scope::new((*scope).into())))
-        .set_pkce_challenge(challenge);
-    if silent {
-        request = request.add_prompt(CoreAuthPrompt::None);
-    }
-    let (url, state, nonce) = request.url();
-    Pending {
-        url: url.to_string(),
-        state,
-        nonce,
-        verifier,
-    }
-}
-
-/// The query of the redirect to the client, checked to carry the request's state.
-fn redirect_query(location: &str, state: &CsrfToken) -> Vec<(String, String)> {
-    assert!(location.starts_with(REDIRECT), "{location}");
-    let url = url::Url::parse(location).expect("absolute redirect");
-    let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
-    assert_eq!(
-        param(&pairs, "state"),
-        Some(state.secret().as_str()),
-        "{location}"
-    );
-    pairs
-}
-
-fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    pairs
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
-}
-
-/// `browser` follows `pending` to the consent page and allows: the code the client receives.
-async fn consent_for_code(app: &TestApp, browser: &Browser, pending: &Pending) -> String {
-    let (status, _, page) =
-        send_text(app.http.get(&pending.url).header(COOKIE, browser.cookie())).await;
-    assert_eq!(status, 200, "the consent page: {page}");
-    let location = browser.decide_consent(app, &page, "allow").await;
-    let pairs = redirect_query(&location, &pending.state);
-    param(&pairs, "code")
-        .unwrap_or_else(|| panic!("a code: {location}"))
-        .to_owned()
-}
-
-/// The library exchanges `code` with the PKCE verifier.
-async fn exchange(
-    rp: &RelyingParty,
-    code: String,
-    verifier: PkceCodeVerifier,
-) -> CoreTokenResponse {
-    rp.exchange_code(AuthorizationCode::new(code))
-        .expect("the token endpoint is discovered")
-        .set_pkce_verifier(verifier)
-        .request_async(&oauth2_http())
-        .await
-        .expect("the code exchanged")
-}
-
-/// The token response's ID token, verified by the library as a relying party must (Core
-/// §3.1.3.7): signed by a published key in `alg`, `iss` the issuer, `aud` the client, not
-/// expired, the request's `nonce`; and its `at_hash` the access token's (§3.1.3.8).
-fn verified_claims(
-    rp: &RelyingParty,
-    tokens: &CoreTokenResponse,
-    alg: CoreJwsSigningAlgorithm,
-    nonce: &Nonce,
-) -> CoreIdTokenClaims {
-    let id_token = tokens
-        .id_token()
-        .expect("an ID token in the token response");
-    let verifier = rp.id_token_verifier().set_allowed_algs([alg.clone()]);
-    let claims = id_token
-        .claims(&verifier, nonce)
-        .expect("the ID token verifies")
-        .clone();
-    assert_eq!(id_token.signing_alg().expect("signed"), &alg);
-    let expected = AccessTokenHash::from_token(
-        tokens.access_token(),
-        id_token.signing_alg().expect("signed"),
-        id_token.signing_key(&verifier).expect("the signing key"),
-    )
-    .expect("at_hash computes");
-    assert_eq!(claims.access_token_hash(), Some(&expected), "at_hash");
-    claims
-}
-
-/// The documented claims of `openid profile email` for `member` (docs/oidc.md, Claims).
-fn assert_identity(claims: &CoreIdTokenClaims, member: &Member, client: &Client) {
-    assert_eq!(claims.subject().as_str(), member.user.id.to_string());
-    let name = claims.name().and_then(|name| name.get(None));
-    assert_eq!(name.map(|n| n.as_str()), Some("Test Person"));
-    assert_eq!(claims.email().map(|e| e.as_str()), Some("owner@acme.test"));
-    assert_eq!(claims.email_verified(), Some(false));
-    let audiences: Vec<&str> = claims.audiences().iter().map(|a| a.as_str()).collect();
-    assert_eq!(audiences, [client.id.as_str()]);
-    assert_eq!(
-        claims.authorized_party().map(|azp| azp.as_str()),
-        Some(client.id.as_str())
-    );
-    assert!(claims.auth_time().is_some(), "auth_time");
-}
-
-/// The full code flow through the library for `client`: sign in, consent, exchange, verify.
-async fn sign_in_through_the_library(
-    app: &TestApp,
-    client: &Client,
-    more: &[&str],
-    alg: CoreJwsSigningAlgorithm,
-) -> (RelyingParty, CoreTokenResponse, CoreIdTokenClaims) {
-    let rp = relying_party(app, client).await;
-    let browser = sign_in(app, "owner@acme.test", PASSWORD).await;
-    let pending = authentication_request(&rp, more, false);
-    let code = consent_for_code(app, &browser, &pending).await;
-    let tokens = exchange(&rp, code, pending.verifier).await;
-    let claims = verified_claims(&rp, &tokens, alg, &pending.nonce);
-    (rp, tokens, claims)
-}
+use crate::harness::{each_backend, seed, send_text, sign_in, TestApp, PASSWORD};
+use crate::oauth_fixture::{oauth2_http, ClientSpec};
+use crate::openid_connect_rp::{
+    assert_identity, authentication_request, consent_for_code, discover, exchange, param,
+    redirect_query, relying_party, sign_in_through_the_library, verified_claims,
+};
 
 #[tokio::test]
 async fn the_library_discovers_the_provider() {
@@ -231,7 +58,7 @@ async fn the_code_flow_with_pkce_and_a_nonce_gives_an_id_token_the_library_verif
         let client = app
             .register_client(seeded.acme.id, ClientSpec::confidential())
             .await;
-        let (_, tokens, claims) = sign_in_through_the_library(
+        let (rp, tokens, claims) = sign_in_through_the_library(
             &app,
             &client,
             &[],
@@ -247,6 +74,14 @@ async fn the_code_flow_with_pkce_and_a_nonce_gives_an_id_token_the_library_verif
         assert!(
             tokens.refresh_token().is_none(),
             "no refresh token without offline_access"
+        );
+        let id_token = tokens.id_token().expect("an ID token");
+        let another_nonce = Nonce::new("another request's nonce".into());
+        assert!(
+            id_token
+                .claims(&rp.id_token_verifier(), &another_nonce)
+                .is_err(),
+            "the nonce binds the ID token to its request"
         );
         app.stop().await;
     })
@@ -393,7 +228,7 @@ async fn userinfo_through_the_library_names_the_same_subject() {
         let info: CoreUserInfoClaims = rp
             .user_info(
                 tokens.access_token().clone(),
-                Some(openidconnect::SubjectIdentifier::new(subject.clone())),
+                Some(SubjectIdentifier::new(subject.clone())),
             )
             .expect("the UserInfo endpoint is discovered")
             .request_async(&oauth2_http())
@@ -404,6 +239,40 @@ async fn userinfo_through_the_library_names_the_same_subject() {
         assert_eq!(name.map(|n| n.as_str()), Some("Test Person"));
         assert_eq!(info.email().map(|e| e.as_str()), Some("owner@acme.test"));
         assert_eq!(info.email_verified(), Some(false));
+        app.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_library_takes_a_jwt_access_token_for_no_id_token() {
+    each_backend(|backend| async move {
+        let app = TestApp::start(backend).await;
+        let seeded = seed(&app).await;
+        let spec = ClientSpec {
+            access_token_format: AccessTokenFormat::Jwt,
+            ..ClientSpec::confidential()
+        };
+        let client = app.register_client(seeded.acme.id, spec).await;
+        // The ID token verifies, its at_hash over the JWT access token.
+        let (rp, tokens, _) = sign_in_through_the_library(
+            &app,
+            &client,
+            &[],
+            CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
+        )
+        .await;
+        // Signed by the same issuer, but typed `at+jwt` (RFC 9068 §2.1): refused as an ID token
+        // before anything else is looked at.
+        let access_token: CoreIdToken = tokens
+            .access_token()
+            .secret()
+            .parse()
+            .expect("a JWS in compact form");
+        let refused = access_token
+            .claims(&rp.id_token_verifier(), |_: Option<&Nonce>| Ok(()))
+            .expect_err("an access token is no ID token");
+        assert!(refused.to_string().contains("at+jwt"), "{refused}");
         app.stop().await;
     })
     .await;
