@@ -4,9 +4,12 @@
 //! keys, `iss`, `aud`, `exp`, `nonce`, `at_hash`) in each signing algorithm, refresh, `prompt=none`
 //! and UserInfo. A standard relying party must work with the provider unmodified.
 
-use gatekey_core::oauth::application::AccessTokenFormat;
+use gatekey_core::oauth::application::{AccessTokenFormat, ClientType, GrantType};
+use openidconnect::core::CoreDeviceAuthorizationResponse;
 use openidconnect::core::{CoreIdToken, CoreJwsSigningAlgorithm, CoreUserInfoClaims};
-use openidconnect::{Nonce, OAuth2TokenResponse, SubjectIdentifier, TokenResponse};
+use openidconnect::{
+    DeviceAuthorizationUrl, Nonce, OAuth2TokenResponse, Scope, SubjectIdentifier, TokenResponse,
+};
 use reqwest::header::{COOKIE, LOCATION};
 use serde_json::json;
 use time::Duration;
@@ -273,6 +276,59 @@ async fn the_library_takes_a_jwt_access_token_for_no_id_token() {
             .claims(&rp.id_token_verifier(), |_: Option<&Nonce>| Ok(()))
             .expect_err("an access token is no ID token");
         assert!(refused.to_string().contains("at+jwt"), "{refused}");
+        app.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_device_grant_gives_the_library_an_id_token_without_a_nonce() {
+    each_backend(|backend| async move {
+        let app = TestApp::start(backend).await;
+        let seeded = seed(&app).await;
+        let spec = ClientSpec {
+            client_type: ClientType::Public,
+            grant_types: vec![GrantType::DeviceCode],
+            ..ClientSpec::public()
+        };
+        let client = app.register_client(seeded.acme.id, spec).await;
+        let rp = relying_party(&app, &client).await;
+        let device = rp.clone().set_device_authorization_url(
+            DeviceAuthorizationUrl::new(app.url("/oauth/device_authorization")).expect("url"),
+        );
+        let http = oauth2_http();
+        // The library asks for `openid` itself.
+        let details: CoreDeviceAuthorizationResponse = device
+            .exchange_device_code()
+            .add_scope(Scope::new("email".into()))
+            .request_async(&http)
+            .await
+            .expect("device authorization");
+        app.approve_device("owner@acme.test", details.user_code().secret(), "acme")
+            .await;
+        let tokens = device
+            .exchange_device_access_token(&details)
+            .expect("the token endpoint is discovered")
+            .request_async(
+                &http,
+                tokio::time::sleep,
+                Some(std::time::Duration::from_secs(30)),
+            )
+            .await
+            .expect("tokens once approved");
+        let no_nonce = |nonce: Option<&Nonce>| match nonce {
+            None => Ok(()),
+            Some(_) => Err("no nonce was sent".to_owned()),
+        };
+        let claims = verified_claims(
+            &rp,
+            &tokens,
+            CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
+            no_nonce,
+        );
+        assert_eq!(claims.subject().as_str(), seeded.owner.user.id.to_string());
+        assert_eq!(claims.email().map(|e| e.as_str()), Some("owner@acme.test"));
+        assert!(claims.name().is_none(), "profile was not asked");
         app.stop().await;
     })
     .await;

@@ -9,8 +9,8 @@ use openidconnect::core::{
 };
 use openidconnect::{
     AccessTokenHash, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet,
-    EndpointNotSet, EndpointSet, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge,
-    PkceCodeVerifier, RedirectUrl, Scope, TokenResponse,
+    EndpointNotSet, EndpointSet, IssuerUrl, Nonce, NonceVerifier, OAuth2TokenResponse,
+    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, TokenResponse,
 };
 use reqwest::header::COOKIE;
 
@@ -138,7 +138,7 @@ pub(crate) fn verified_claims(
     rp: &RelyingParty,
     tokens: &CoreTokenResponse,
     alg: CoreJwsSigningAlgorithm,
-    nonce: &Nonce,
+    nonce: impl NonceVerifier,
 ) -> CoreIdTokenClaims {
     let id_token = tokens
         .id_token()
