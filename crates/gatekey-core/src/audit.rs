@@ -25,6 +25,8 @@ pub enum CredentialRef {
     },
     /// An operator command run directly on the database.
     Operator,
+    /// The server itself, on its own schedule: a signing key rotation or the retention purge.
+    Server,
     /// No credential: an anonymous request such as a failed login.
     Anonymous,
 }
@@ -37,6 +39,7 @@ impl CredentialRef {
             Self::Session => "session",
             Self::OAuth { .. } => "oauth",
             Self::Operator => "operator",
+            Self::Server => "server",
             Self::Anonymous => "anonymous",
         }
     }
@@ -68,6 +71,7 @@ impl CredentialRef {
                 })
                 .unwrap_or(Self::Anonymous),
             ("operator", _) => Self::Operator,
+            ("server", _) => Self::Server,
             _ => Self::Anonymous,
         }
     }
@@ -151,6 +155,14 @@ pub enum AuditAction {
     RoleScopesChanged,
     /// An account returned one of its roles to the catalogue's default roles.
     RoleScopesReset,
+    /// A signing key was made: by the rotation schedule, or by an operator's rotation.
+    SigningKeyCreated,
+    /// A signing key was retired: out of the JWKS, it signs and verifies nothing.
+    SigningKeyRetired,
+    /// A retired signing key was deleted.
+    SigningKeyPurged,
+    /// A signing key's private half was sealed again under a new key-encryption key.
+    SigningKeyRewrapped,
 }
 
 impl AuditAction {
@@ -194,6 +206,10 @@ impl AuditAction {
             Self::ScopeDeleted => "scope.deleted",
             Self::RoleScopesChanged => "role_scopes.changed",
             Self::RoleScopesReset => "role_scopes.reset",
+            Self::SigningKeyCreated => "signing_key.created",
+            Self::SigningKeyRetired => "signing_key.retired",
+            Self::SigningKeyPurged => "signing_key.purged",
+            Self::SigningKeyRewrapped => "signing_key.rewrapped",
         }
     }
 }
@@ -265,6 +281,16 @@ impl Actor {
             credential: CredentialRef::Operator,
             ip: None,
             user_agent: None,
+        }
+    }
+}
+
+impl Actor {
+    /// The server acting on its own schedule, for no request.
+    pub fn server() -> Self {
+        Self {
+            credential: CredentialRef::Server,
+            ..Self::operator()
         }
     }
 }

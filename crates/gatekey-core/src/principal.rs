@@ -63,7 +63,7 @@ impl Principal {
     pub fn is_first_party(&self) -> bool {
         match self.credential {
             CredentialRef::ApiKey(_) | CredentialRef::Session | CredentialRef::Operator => true,
-            CredentialRef::OAuth { .. } | CredentialRef::Anonymous => false,
+            CredentialRef::OAuth { .. } | CredentialRef::Anonymous | CredentialRef::Server => false,
         }
     }
 

@@ -1,7 +1,8 @@
 //! Work done beside the requests: following the invalidation feed, writing API keys'
 //! `last_used_at`, pruning old invalidations, reloading (and rotating) the signing keys, the
 //! retention purge that deletes expired
-//! codes, device codes, tokens and sessions (and old audit events when configured), and, on
+//! codes, device codes, tokens and sessions (and old audit events when configured) and the
+//! signing keys retired long ago, and, on
 //! PostgreSQL, probing the database so that an outage is answered at once.
 //!
 //! Every replica runs every task. The purge is safe to run on several at once: each batch
@@ -105,6 +106,18 @@ async fn purge_periodically(state: AppState) {
                     .metrics
                     .background_storage_error(BackgroundOperation::RetentionPurge);
                 tracing::warn!(%error, "retention purge failed; will retry");
+            }
+        }
+        match crate::signing::purge_retired_signing_keys(&state).await {
+            Ok(purged) if !purged.is_empty() => {
+                tracing::info!(kids = ?purged, "retention purge of retired signing keys");
+            }
+            Ok(_) => {}
+            Err(error) => {
+                state
+                    .metrics
+                    .background_storage_error(BackgroundOperation::RetentionPurge);
+                tracing::warn!(%error, "purge of retired signing keys failed; will retry");
             }
         }
     }

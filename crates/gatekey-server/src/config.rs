@@ -267,6 +267,8 @@ pub struct RetentionConfig {
     pub grace: u64,
     /// Days audit events are kept; 0 keeps them forever.
     pub audit_days: u64,
+    /// Days a retired signing key is kept before the purge deletes it; 0 keeps them forever.
+    pub retired_signing_key_days: u64,
 }
 
 impl Default for RetentionConfig {
@@ -275,11 +277,24 @@ impl Default for RetentionConfig {
             interval: 900,
             grace: 7 * 24 * 3600,
             audit_days: 0,
+            retired_signing_key_days: 30,
         }
     }
 }
 
 impl RetentionConfig {
+    /// The time before which a retired signing key may be deleted at `now`; `None` when they
+    /// are kept forever.
+    pub fn retired_signing_keys_cutoff(
+        &self,
+        now: time::OffsetDateTime,
+    ) -> Option<time::OffsetDateTime> {
+        let days = i64::try_from(self.retired_signing_key_days).ok()?;
+        (days > 0)
+            .then(|| now.checked_sub(time::Duration::days(days)))
+            .flatten()
+    }
+
     /// The policy these settings describe; sessions go only when their lifetime is over (see
     /// [`Config::retention_policy`] for the idle timeout too).
     pub fn policy(&self) -> gatekey_core::retention::RetentionPolicy {

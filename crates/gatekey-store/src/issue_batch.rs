@@ -15,7 +15,7 @@ use sqlx::Row;
 
 use crate::error::from_sqlx;
 use crate::gated_pool::GatedPool;
-use crate::tokens::{insert_access, insert_refresh};
+use crate::tokens::{audience_json, insert_access, insert_refresh};
 
 /// Most issuances written in one transaction.
 const MAX_BATCH: usize = 512;
@@ -108,12 +108,12 @@ async fn write_batch(pool: &GatedPool, batch: Vec<IssueJob>) {
         for chunk in plain.chunks(ROWS_PER_INSERT) {
             let rows: Vec<String> = (0..chunk.len())
                 .map(|n| {
-                    let b = n * 7;
-                    format!("(${}, ${}, ${}, ${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7)
+                    let b = n * 8;
+                    format!("(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7, b + 8)
                 })
                 .collect();
             let sql = format!(
-                "INSERT INTO access_tokens (token_hash, grant_id, family_id, code_id, scopes, created_at, expires_at) \
+                "INSERT INTO access_tokens (token_hash, grant_id, family_id, code_id, scopes, created_at, expires_at, audience) \
                  VALUES {} RETURNING id, token_hash",
                 rows.join(", ")
             );
@@ -127,7 +127,8 @@ async fn write_batch(pool: &GatedPool, batch: Vec<IssueJob>) {
                     .bind(access.code_id)
                     .bind(access.scopes.to_string())
                     .bind(to_millis(access.created_at))
-                    .bind(to_millis(access.expires_at));
+                    .bind(to_millis(access.expires_at))
+                    .bind(audience_json(&access.audience)?);
             }
             // RETURNING gives no order guarantee: match rows back by their digest.
             for row in query.fetch_all(&mut *tx).await.map_err(from_sqlx)? {

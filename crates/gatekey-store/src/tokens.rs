@@ -44,12 +44,25 @@ fn token_query(table: &str, refresh_only: Option<&str>) -> String {
         "SELECT t.id AS t_id, t.family_id AS t_family_id, t.scopes AS t_scopes, t.created_at AS t_created_at, \
          t.expires_at AS t_expires_at, t.revoked_at AS t_revoked_at, {used} AS t_used_at, \
          {auth_time} AS t_auth_time, {sid} AS t_sid, \
+         t.audience AS t_audience, \
          {GRANT_COLUMNS}, {APPLICATION_COLUMNS}, {USER_COLUMNS}, {ACCOUNT_COLUMNS}, m.role AS m_role \
          FROM {table} t JOIN grants g ON g.id = t.grant_id JOIN applications p ON p.id = g.application_id \
          JOIN users u ON u.id = g.user_id JOIN accounts a ON a.id = g.account_id \
          LEFT JOIN memberships m ON m.user_id = g.user_id AND m.account_id = g.account_id \
          WHERE t.token_hash = $1"
     )
+}
+
+/// A token's audience as stored: a JSON array of strings, like an application's URI lists.
+pub(crate) fn audience_json(audience: &[String]) -> StoreResult<String> {
+    serde_json::to_string(audience)
+        .map_err(|e| StoreError::Unavailable(format!("cannot encode a token audience: {e}")))
+}
+
+fn audience_list(row: &AnyRow) -> StoreResult<Vec<String>> {
+    let text: String = column(row, "t_audience")?;
+    serde_json::from_str(&text)
+        .map_err(|_| StoreError::Unavailable("unexpected token audience in the database".into()))
 }
 
 fn token_record(row: &AnyRow) -> StoreResult<TokenRecord> {
@@ -68,6 +81,7 @@ fn token_record(row: &AnyRow) -> StoreResult<TokenRecord> {
         used_at: optional_time_column(row, "t_used_at")?,
         auth_time: optional_time_column(row, "t_auth_time")?,
         sid: column(row, "t_sid")?,
+        audience: audience_list(row)?,
         grant: grant(row)?,
         application: Arc::new(application),
         user: Arc::new(rows::user(row)?),
@@ -83,8 +97,8 @@ pub(crate) async fn insert_access(
     token: &NewAccessToken,
 ) -> StoreResult<i64> {
     sqlx::query_scalar(
-        "INSERT INTO access_tokens (token_hash, grant_id, family_id, code_id, scopes, created_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        "INSERT INTO access_tokens (token_hash, grant_id, family_id, code_id, scopes, created_at, expires_at, audience) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
     )
     .bind(token.hash.as_bytes().to_vec())
     .bind(grant_id)
@@ -93,6 +107,7 @@ pub(crate) async fn insert_access(
     .bind(token.scopes.to_string())
     .bind(to_millis(token.created_at))
     .bind(to_millis(token.expires_at))
+    .bind(audience_json(&token.audience)?)
     .fetch_one(conn)
     .await
     .map_err(conflict_as("access token"))
@@ -105,8 +120,8 @@ pub(crate) async fn insert_refresh(
     token: &NewRefreshToken,
 ) -> StoreResult<(i64, i64)> {
     let id: i64 = sqlx::query_scalar(
-        "INSERT INTO refresh_tokens (token_hash, grant_id, family_id, scopes, created_at, expires_at, auth_time, sid) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        "INSERT INTO refresh_tokens (token_hash, grant_id, family_id, scopes, created_at, expires_at, auth_time, sid, audience) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
     )
     .bind(token.hash.as_bytes().to_vec())
     .bind(grant_id)
@@ -116,6 +131,7 @@ pub(crate) async fn insert_refresh(
     .bind(to_millis(token.expires_at))
     .bind(token.auth_time.map(to_millis))
     .bind(token.sid.as_deref())
+    .bind(audience_json(&token.audience)?)
     .fetch_one(&mut *conn)
     .await
     .map_err(conflict_as("refresh token"))?;

@@ -5,6 +5,7 @@
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use gatekey_core::audit::Actor;
 use gatekey_core::oauth::signing_key_material::{KeyEncryptionKey, KeyMaterialError};
 use gatekey_core::oauth::signing_key_rotation::{add_key, maintain_signing_keys, SigningKeyError};
 use gatekey_core::oauth::signing_key_schedule::{
@@ -138,9 +139,10 @@ async fn of_two_replicas_rotating_at_once_only_one_adds_a_key() {
         let create = rotate_now(&schedule(&keys), SigningAlgorithm::Es256, &policy(), now)
             .expect("rotation");
         // Both replicas planned from the same keys, so both try the same generation.
+        let operator = Actor::operator();
         let (one, two) = tokio::join!(
-            add_key(&store, &kek, &create, now),
-            add_key(&store, &kek, &create, now)
+            add_key(&store, &kek, &create, &operator, now),
+            add_key(&store, &kek, &create, &operator, now)
         );
         let added = [one.expect("one"), two.expect("two")];
         assert_eq!(added.iter().filter(|key| key.is_some()).count(), 1);

@@ -6,6 +6,7 @@ mod api_keys;
 mod apps;
 mod scopes;
 mod service_accounts;
+mod signing_key_rewrap;
 mod signing_keys;
 mod users;
 mod views;

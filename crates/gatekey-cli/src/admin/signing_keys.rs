@@ -1,11 +1,14 @@
-//! `gatekey admin signing-key list|rotate`: the signing keys, straight on the database. A
-//! rotation publishes a new key at once; it signs after `signing.publish_ahead`, and running
-//! servers load it at their next refresh (`signing.refresh_interval`), long before that.
+//! `gatekey admin signing-key list|rotate|purge|rewrap`: the signing keys, straight on the
+//! database. A rotation publishes a new key at once; it signs after `signing.publish_ahead`,
+//! and running servers load it at their next refresh (`signing.refresh_interval`), long before
+//! that. A purge deletes retired keys, which no server loads. Every change is audited as the
+//! operator's.
 
-use anyhow::{anyhow, Context};
+use anyhow::{anyhow, bail, Context};
 use clap::Subcommand;
+use gatekey_core::audit::Actor;
 use gatekey_core::clock::{from_millis, to_millis};
-use gatekey_core::oauth::signing_key_rotation::{add_key, check_kek_opens};
+use gatekey_core::oauth::signing_key_rotation::{add_key, check_kek_opens, purge_retired_keys};
 use gatekey_core::oauth::signing_key_schedule::{
     plan_keys, rotate_now, KeyState, ScheduledKey, SigningAlgorithm,
 };
@@ -16,9 +19,10 @@ use gatekey_server::Config;
 use gatekey_store::SqlStore;
 use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
-use time::OffsetDateTime;
+use time::{Duration, OffsetDateTime};
 
 use super::now;
+use super::signing_key_rewrap::{rewrap, RewrapArgs};
 use crate::output::Output;
 
 #[derive(Debug, Subcommand)]
@@ -32,6 +36,21 @@ pub enum SigningKeyCommand {
         #[arg(long)]
         algorithm: Option<String>,
     },
+    /// Delete the keys retired for longer than `retention.retired_signing_key_days` (or
+    /// `--older-than-days`). A key not retired is never deleted.
+    Purge {
+        /// Days since retirement; 0 deletes every retired key.
+        #[arg(long, value_name = "DAYS")]
+        older_than_days: Option<u64>,
+    },
+    /// Seal every stored key, retired ones too, under a new key-encryption key, in one
+    /// transaction. Then switch every server to the new key.
+    Rewrap(RewrapArgs),
+}
+
+#[derive(Serialize)]
+struct PurgeOutput {
+    purged: Vec<String>,
 }
 
 /// One key as `list --json` prints it.
@@ -132,12 +151,33 @@ pub async fn run(
             let mut added = Vec::new();
             for algorithm in algorithms {
                 if let Some(create) = rotate_now(&before, algorithm, &policy(config), at) {
-                    if let Some(key) = add_key(store, &kek, &create, at).await? {
+                    let operator = Actor::operator();
+                    if let Some(key) = add_key(store, &kek, &create, &operator, at).await? {
                         added.push(key.schedule);
                     }
                 }
             }
             print_keys(out, views(&added, config, at))
         }
+        SigningKeyCommand::Purge { older_than_days } => {
+            let days = match older_than_days {
+                Some(days) => days,
+                None if config.retention.retired_signing_key_days > 0 => {
+                    config.retention.retired_signing_key_days
+                }
+                None => bail!(
+                    "retention.retired_signing_key_days is 0 (retired keys are kept forever); \
+                     pass --older-than-days to purge anyway"
+                ),
+            };
+            let days = i64::try_from(days).unwrap_or(i64::MAX);
+            let Some(cutoff) = at.checked_sub(Duration::days(days.min(365_000))) else {
+                bail!("--older-than-days reaches back too far");
+            };
+            let purged = purge_retired_keys(store, cutoff, &Actor::operator(), at).await?;
+            let human = format!("purged {} retired signing key(s)", purged.len());
+            out.print(&PurgeOutput { purged }, || human)
+        }
+        SigningKeyCommand::Rewrap(args) => rewrap(store, config, out, args, at).await,
     }
 }

@@ -23,6 +23,7 @@ mod replicas;
 mod resource_server_examples;
 mod scopes;
 mod serve;
+mod signing_key_upkeep;
 mod signing_keys;
 mod status_identity;
 mod user;

@@ -482,6 +482,7 @@ mod tests {
             used_at: None,
             auth_time: None,
             sid: None,
+            audience: Vec::new(),
             grant: grant(client.id),
             application: Arc::new(client.clone()),
             user: Arc::new(holder.user),

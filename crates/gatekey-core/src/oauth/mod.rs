@@ -28,6 +28,7 @@ pub mod resource_indicator;
 pub mod revocation;
 pub mod sign_in;
 pub mod signing_key_material;
+pub mod signing_key_rewrap;
 pub mod signing_key_rotation;
 pub mod signing_key_schedule;
 pub mod signing_key_store;

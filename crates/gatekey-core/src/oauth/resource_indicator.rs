@@ -99,16 +99,21 @@ pub fn requested_audience<S: AsRef<str>>(
 }
 
 /// The audience of a token obtained with a refresh token whose grant had the audience
-/// `granted`: without `resource` values the same audience; with them, a part of it (RFC 8707
-/// §2.2: a refresh may narrow the audience, never widen it). A grant with no particular
-/// audience may be narrowed to any resource the application registered.
+/// `granted`: without `resource` values the same audience, less any resource the application
+/// no longer registers; with them, a part of it (RFC 8707 §2.2: a refresh may narrow the
+/// audience, never widen it). A grant with no particular audience may be narrowed to any
+/// resource the application registered.
 pub fn refreshed_audience<S: AsRef<str>>(
     registered: &[String],
     granted: &[String],
     requested: &[S],
 ) -> Result<Vec<String>, InvalidTarget> {
     if requested.is_empty() {
-        return Ok(granted.to_vec());
+        return Ok(granted
+            .iter()
+            .filter(|r| registered.contains(r))
+            .cloned()
+            .collect());
     }
     let audience = requested_audience(registered, requested)?;
     if !granted.is_empty() {
@@ -244,6 +249,11 @@ mod tests {
         assert_eq!(
             refreshed_audience(&registered(), &[], &["https://billing.example.com/"]),
             Ok(vec!["https://billing.example.com/".to_owned()])
+        );
+        assert_eq!(
+            refreshed_audience::<&str>(&registered()[1..], &granted, &[]),
+            Ok(vec![]),
+            "a resource no longer registered is dropped"
         );
         assert_eq!(
             refreshed_audience(&registered(), &[], &["https://elsewhere.example"]),

@@ -1,7 +1,9 @@
 //! Bringing the stored signing keys up to the schedule: creating the keys it asks for (sealed
 //! under the key-encryption key) and retiring those it no longer publishes. Run at start and
 //! on a schedule by every replica; the store's uniqueness of (algorithm, generation) lets only
-//! one of several concurrent rotations add a key.
+//! one of several concurrent rotations add a key. Each key made, retired or purged is audited
+//! (`signing_key.created`, `.retired`, `.purged`); the schedule's own changes are the server's
+//! ([`Actor::server`]).
 
 use time::OffsetDateTime;
 
@@ -10,7 +12,11 @@ use super::signing_key_schedule::{
     plan_keys, KeyToCreate, ScheduledKey, SigningAlgorithm, SigningKeyPolicy,
 };
 use super::signing_key_store::{SigningKeyStore, StoredSigningKey};
-use crate::store::StoreError;
+use crate::audit::{Actor, AuditAction, AuditEntry};
+use crate::store::{StoreError, StoreResult};
+
+/// What audit events about signing keys name as their target.
+pub const AUDIT_TARGET: &str = "signing_key";
 
 /// Why the signing keys could not be brought up to date.
 #[derive(Debug, thiserror::Error)]
@@ -40,21 +46,25 @@ pub async fn maintain_signing_keys(
     if plan.create.is_empty() && plan.retire.is_empty() {
         return Ok(keys);
     }
+    let server = Actor::server();
     for create in &plan.create {
-        add_key(store, kek, create, now).await?;
+        add_key(store, kek, create, &server, now).await?;
     }
     if !plan.retire.is_empty() {
-        store.retire_signing_keys(&plan.retire, now).await?;
+        let audit = AuditEntry::new(now, &server, AuditAction::SigningKeyRetired, AUDIT_TARGET);
+        store.retire_signing_keys(&plan.retire, now, audit).await?;
     }
     Ok(store.signing_keys().await?)
 }
 
 /// Generates, seals and stores the key `create` describes. Another process having added that
-/// generation first is no error: its key is the one every replica uses.
+/// generation first is no error: its key is the one every replica uses. `actor` made it: the
+/// server on its schedule, or an operator.
 pub async fn add_key(
     store: &impl SigningKeyStore,
     kek: &KeyEncryptionKey,
     create: &KeyToCreate,
+    actor: &Actor,
     now: OffsetDateTime,
 ) -> Result<Option<StoredSigningKey>, SigningKeyError> {
     let generated = generate_key(create.algorithm)?;
@@ -71,7 +81,13 @@ pub async fn add_key(
         public_jwk: generated.public_jwk,
         sealed,
     };
-    match store.insert_signing_key(&stored).await {
+    let audit = AuditEntry::new(now, actor, AuditAction::SigningKeyCreated, AUDIT_TARGET)
+        .target(&stored.schedule.kid)
+        .detail(format!(
+            "{} generation {}",
+            create.algorithm, create.generation
+        ));
+    match store.insert_signing_key(&stored, audit).await {
         Ok(()) => Ok(Some(stored)),
         Err(StoreError::Conflict(_)) => Ok(None),
         Err(other) => Err(other.into()),
@@ -87,4 +103,20 @@ pub fn check_kek_opens(
         kek.open(&key.schedule.kid, key.schedule.algorithm, &key.sealed)?;
     }
     Ok(())
+}
+
+/// Deletes the keys retired before `retired_before`, each audited as `actor`'s
+/// `signing_key.purged`. A retired key is in no JWKS and signs nothing, and was retired only
+/// once every token it signed had expired, so nothing needs it any more. Answers the keys
+/// deleted.
+pub async fn purge_retired_keys(
+    store: &impl SigningKeyStore,
+    retired_before: OffsetDateTime,
+    actor: &Actor,
+    now: OffsetDateTime,
+) -> StoreResult<Vec<String>> {
+    let audit = AuditEntry::new(now, actor, AuditAction::SigningKeyPurged, AUDIT_TARGET);
+    store
+        .purge_retired_signing_keys(retired_before, audit)
+        .await
 }

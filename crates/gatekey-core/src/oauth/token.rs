@@ -97,6 +97,9 @@ pub struct NewAccessToken {
     pub expires_at: OffsetDateTime,
     /// The code it was issued from, so a replayed code can revoke it.
     pub code_id: Option<i64>,
+    /// The resource servers it is for (RFC 8707), empty for none in particular; see
+    /// [`super::resource_indicator`].
+    pub audience: Vec<String>,
 }
 
 /// A refresh token to store.
@@ -117,6 +120,8 @@ pub struct NewRefreshToken {
     pub created_at: OffsetDateTime,
     /// Expiry.
     pub expires_at: OffsetDateTime,
+    /// The audience of its grant (RFC 8707 §2.2): what its refreshes may narrow, never widen.
+    pub audience: Vec<String>,
 }
 
 /// Ids of tokens just stored.
@@ -153,6 +158,8 @@ pub struct TokenRecord {
     /// For refresh tokens: the `sid` of that sign-in. `None` for access tokens and older
     /// refresh tokens.
     pub sid: Option<String>,
+    /// The resource servers it is for (RFC 8707), empty for none in particular.
+    pub audience: Vec<String>,
     /// The grant.
     pub grant: Grant,
     /// The application.

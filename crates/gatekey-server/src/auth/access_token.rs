@@ -137,6 +137,7 @@ async fn load_access_token(
         grant_id: token.grant.id,
         application_id: token.application.id,
         issued_at: token.created_at,
+        audience: token.audience.clone().into(),
     };
     Ok(state
         .credentials

@@ -25,7 +25,7 @@ use crate::metrics::{CredentialOutcome, Metrics};
 pub const MAX_ENTRIES: u64 = 100_000;
 
 /// What a cached credential is, with the ids that invalidations name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CredentialSource {
     /// An API key.
     ApiKey {
@@ -46,6 +46,8 @@ pub enum CredentialSource {
         application_id: i64,
         /// When it was issued, for introspection's `iat`.
         issued_at: time::OffsetDateTime,
+        /// The resource servers it is for (RFC 8707); empty for any, gatekey's API included.
+        audience: std::sync::Arc<[String]>,
     },
 }
 
@@ -53,15 +55,15 @@ impl CredentialSource {
     /// Whether `invalidation` names this credential itself (a user's is checked by the
     /// caller, from the principal).
     fn named_by(&self, invalidation: &Invalidation) -> bool {
-        match (*self, *invalidation) {
-            (Self::ApiKey { key_id, .. }, Invalidation::ApiKey(id)) => key_id == id,
-            (Self::AccessToken { token_id, .. }, Invalidation::AccessToken(id)) => token_id == id,
+        match (self, *invalidation) {
+            (Self::ApiKey { key_id, .. }, Invalidation::ApiKey(id)) => *key_id == id,
+            (Self::AccessToken { token_id, .. }, Invalidation::AccessToken(id)) => *token_id == id,
             (Self::AccessToken { family_id, .. }, Invalidation::Family(id)) => {
-                family_id == Some(id)
+                *family_id == Some(id)
             }
-            (Self::AccessToken { grant_id, .. }, Invalidation::Grant(id)) => grant_id == id,
+            (Self::AccessToken { grant_id, .. }, Invalidation::Grant(id)) => *grant_id == id,
             (Self::AccessToken { application_id, .. }, Invalidation::Application(id)) => {
-                application_id == id
+                *application_id == id
             }
             _ => false,
         }
@@ -320,6 +322,7 @@ mod tests {
             grant_id,
             application_id,
             issued_at: START,
+            audience: Vec::new().into(),
         }
     }
 
@@ -348,7 +351,12 @@ mod tests {
             (hash(7), 70, api_key(7)),
         ];
         for (key, user, source) in &entries {
-            cache.insert(*key, principal(*user), *source, cache.entries.generation());
+            cache.insert(
+                *key,
+                principal(*user),
+                source.clone(),
+                cache.entries.generation(),
+            );
         }
         cache.invalidate(&[
             Invalidation::ApiKey(1),
@@ -370,7 +378,12 @@ mod tests {
     fn a_change_to_what_roles_hold_evicts_the_credentials_checked_under_it() {
         let (cache, _) = cache();
         let key = api_key(1);
-        cache.insert(hash(1), principal(1), key, cache.entries.generation());
+        cache.insert(
+            hash(1),
+            principal(1),
+            key.clone(),
+            cache.entries.generation(),
+        );
         cache.invalidate(&[Invalidation::AccountScopes(2)]);
         assert!(cache.get(&hash(1)).is_some(), "another account's mapping");
         cache.invalidate(&[Invalidation::AccountScopes(1)]);

@@ -15,6 +15,7 @@ use subtle::ConstantTimeEq;
 
 use super::access_token::{check_access_token, check_jwt_access_token};
 use super::api_key::check_api_key;
+use super::cache::CredentialSource;
 use super::session::{current_session, password_change_pending};
 use super::ClientInfo;
 use crate::error::ApiError;
@@ -254,13 +255,23 @@ pub(crate) async fn check_bearer(
     state: &AppState,
     presented: &str,
 ) -> Result<Arc<super::cache::CachedKey>, ApiError> {
-    match SecretKind::of(presented) {
-        Some(SecretKind::AccessToken) => check_access_token(state, presented).await,
+    let entry = match SecretKind::of(presented) {
+        Some(SecretKind::AccessToken) => check_access_token(state, presented).await?,
         None if looks_like_jwt(presented) => {
-            check_jwt_access_token(state, presented, Some(&state.issuer)).await
+            check_jwt_access_token(state, presented, Some(&state.issuer)).await?
         }
-        _ => check_api_key(state, presented).await,
+        _ => check_api_key(state, presented).await?,
+    };
+    // RFC 8707: a token issued for named resource servers is theirs alone, unless gatekey's
+    // own issuer is among them. Checked on every use, cache hits included.
+    if let CredentialSource::AccessToken { audience, .. } = &entry.source {
+        if !audience.is_empty() && !audience.iter().any(|aud| *aud == state.issuer) {
+            return Err(ApiError::invalid_token(
+                "the token is meant for another resource server",
+            ));
+        }
     }
+    Ok(entry)
 }
 
 async fn authenticate(state: &AppState, parts: &Parts) -> Result<Caller, ApiError> {

@@ -395,6 +395,7 @@ async fn answer(
                 created_at: now,
                 expires_at: now + seconds(ttl),
                 code_id: None,
+                audience: Vec::new(),
             };
             if let Err(error) = state.store.issue_tokens(grant.id, access, None).await {
                 return unavailable(&error);

@@ -5,6 +5,7 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use gatekey_core::oauth::exchange::{ExchangeError, TokenErrorCode};
+use gatekey_core::oauth::resource_indicator::InvalidTarget;
 use gatekey_core::oauth::signing_key_schedule::SigningAlgorithm;
 use gatekey_core::store::StoreError;
 
@@ -105,6 +106,18 @@ impl From<ExchangeError> for OAuthError {
             TokenErrorCode::InvalidClient => Self::invalid_client(error.description),
             code => Self::new(StatusCode::BAD_REQUEST, code.as_str(), error.description),
         }
+    }
+}
+
+impl From<InvalidTarget> for OAuthError {
+    /// 400 `invalid_target` (RFC 8707 §2): a `resource` that is malformed or not the
+    /// application's.
+    fn from(error: InvalidTarget) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            InvalidTarget::CODE,
+            error.to_string(),
+        )
     }
 }
 

@@ -1,6 +1,7 @@
 //! The body of a token, revocation or introspection request: `application/x-www-form-urlencoded`
-//! (RFC 6749 §4.1.3, RFC 7009 §2.1, RFC 7662 §2.1), each parameter at most once (RFC 6749 §3.2),
-//! and no secret in the URL (RFC 6749 §2.3.1).
+//! (RFC 6749 §4.1.3, RFC 7009 §2.1, RFC 7662 §2.1), each parameter at most once (RFC 6749 §3.2)
+//! except `resource`, which RFC 8707 §2 lets a request repeat, and no secret in the URL
+//! (RFC 6749 §2.3.1).
 
 use std::collections::HashMap;
 
@@ -20,24 +21,36 @@ const SECRET_PARAMETERS: &[&str] = &[
     "access_token",
 ];
 
-/// A form body, checked: the right content type, no repeated parameter.
+/// The parameter that may be repeated: a resource indicator (RFC 8707 §2).
+const RESOURCE: &str = "resource";
+
+/// A form body, checked: the right content type, no repeated parameter but `resource`.
 #[derive(Clone, Default)]
 pub struct OAuthForm {
     params: HashMap<String, String>,
+    resources: Vec<String>,
 }
 
 impl std::fmt::Debug for OAuthForm {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Values are secrets (codes, tokens, client secrets): print only the names.
-        f.debug_set().entries(self.params.keys()).finish()
+        f.debug_set()
+            .entries(self.params.keys())
+            .entries((!self.resources.is_empty()).then_some(RESOURCE))
+            .finish()
     }
 }
 
 impl OAuthForm {
-    /// Parses a form body; a repeated parameter is `invalid_request`.
+    /// Parses a form body; a repeated parameter other than `resource` is `invalid_request`.
     pub fn parse(body: &[u8]) -> Result<Self, OAuthError> {
         let mut params = HashMap::new();
+        let mut resources = Vec::new();
         for (name, value) in url::form_urlencoded::parse(body) {
+            if name == RESOURCE {
+                resources.push(value.into_owned());
+                continue;
+            }
             let name = name.into_owned();
             if params.contains_key(&name) {
                 return Err(OAuthError::invalid_request(format!(
@@ -46,7 +59,13 @@ impl OAuthForm {
             }
             params.insert(name, value.into_owned());
         }
-        Ok(Self { params })
+        Ok(Self { params, resources })
+    }
+
+    /// Every `resource` value, in the order sent (RFC 8707 §2), empty ones included so that
+    /// they are refused rather than ignored.
+    pub fn resources(&self) -> &[String] {
+        &self.resources
     }
 
     /// The value of `name`. A parameter sent without a value counts as not sent (RFC 6749 §3.1).
@@ -118,5 +137,19 @@ mod tests {
         let repeated = OAuthForm::parse(b"code=a&code=b").expect_err("repeated");
         assert_eq!(repeated.code(), "invalid_request");
         assert!(!format!("{form:?}").contains("a+b"), "no value in Debug");
+    }
+
+    #[test]
+    fn resource_may_be_repeated() {
+        let form = OAuthForm::parse(
+            b"grant_type=client_credentials&resource=https%3A%2F%2Fa.example&resource=urn%3Ab",
+        )
+        .expect("well-formed");
+        assert_eq!(form.resources(), ["https://a.example", "urn:b"]);
+        assert_eq!(form.get("resource"), None);
+        assert!(OAuthForm::parse(b"grant_type=a")
+            .unwrap()
+            .resources()
+            .is_empty());
     }
 }

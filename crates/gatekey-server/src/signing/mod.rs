@@ -1,13 +1,18 @@
 //! Signing keys in the server: the key-encryption key found at start ([`kek`]), and the keys
 //! held in memory ([`key_set`]), from which the JWKS is served without reading the database.
 //! Every replica reloads them every `signing.refresh_interval`, creating or retiring keys when
-//! the schedule of `gatekey_core::oauth::signing_key_schedule` says so.
+//! the schedule of `gatekey_core::oauth::signing_key_schedule` says so; the retention purge
+//! deletes the keys retired longer than `retention.retired_signing_key_days`.
 
 pub mod kek;
 pub mod key_set;
 
-use gatekey_core::oauth::signing_key_rotation::{maintain_signing_keys, SigningKeyError};
+use gatekey_core::audit::Actor;
+use gatekey_core::oauth::signing_key_rotation::{
+    maintain_signing_keys, purge_retired_keys, SigningKeyError,
+};
 use gatekey_core::oauth::signing_key_schedule::{SigningAlgorithm, SigningKeyPolicy};
+use gatekey_core::store::StoreResult;
 use time::Duration;
 
 use crate::config::Config;
@@ -45,4 +50,15 @@ pub async fn refresh_signing_keys(state: &AppState) -> Result<(), SigningKeyErro
     .await?;
     state.signing_keys.replace(&keys)?;
     Ok(())
+}
+
+/// Deletes the keys retired for longer than `retention.retired_signing_key_days` (none when it
+/// is 0), as the server, and answers their ids. Retired keys are loaded by no server, so none
+/// needs telling.
+pub async fn purge_retired_signing_keys(state: &AppState) -> StoreResult<Vec<String>> {
+    let now = state.clock.now();
+    match state.config.retention.retired_signing_keys_cutoff(now) {
+        Some(cutoff) => purge_retired_keys(&state.store, cutoff, &Actor::server(), now).await,
+        None => Ok(Vec::new()),
+    }
 }

@@ -314,6 +314,7 @@ impl TestApp {
                     scopes: grant.scopes.clone(),
                     created_at: now,
                     expires_at: now + lifetime,
+                    audience: Vec::new(),
                     code_id: None,
                 },
                 Some(NewRefreshToken {
@@ -323,6 +324,7 @@ impl TestApp {
                     expires_at: now + lifetime,
                     auth_time: None,
                     sid: None,
+                    audience: Vec::new(),
                 }),
             )
             .await

@@ -15,6 +15,7 @@ use serde_json::{json, Value};
 use time::Duration;
 
 use crate::harness::{assert_error, each_backend, seed, send, Client, ClientSpec, TestApp};
+use gatekey_core::user::Member;
 
 async fn jwks(app: &TestApp) -> JwkSet {
     app.http
@@ -43,7 +44,7 @@ async fn verify_offline(app: &TestApp, token: &str) -> Result<Value, String> {
         .map_err(|e| e.to_string())
 }
 
-async fn jwt_service_client(app: &TestApp) -> (i64, Client) {
+async fn jwt_service_client(app: &TestApp) -> (i64, Client, Member) {
     let seeded = seed(app).await;
     let service = app
         .service_account(&seeded.acme, "Nightly sync", Role::Member)
@@ -52,10 +53,8 @@ async fn jwt_service_client(app: &TestApp) -> (i64, Client) {
         access_token_format: AccessTokenFormat::Jwt,
         ..ClientSpec::service(&service)
     };
-    (
-        service.user.id,
-        app.register_client(seeded.acme.id, spec).await,
-    )
+    let client = app.register_client(seeded.acme.id, spec).await;
+    (service.user.id, client, seeded.owner)
 }
 
 async fn client_credentials(app: &TestApp, client: &Client) -> Value {
@@ -73,7 +72,7 @@ async fn client_credentials(app: &TestApp, client: &Client) -> Value {
 async fn a_jwt_access_token_verifies_offline_and_works_like_an_opaque_one() {
     each_backend(|backend| async move {
         let app = TestApp::start(backend).await;
-        let (service_id, client) = jwt_service_client(&app).await;
+        let (service_id, client, _) = jwt_service_client(&app).await;
         let resource_server = app
             .register_client(client.application.account_id, ClientSpec::resource_server())
             .await;
@@ -128,7 +127,7 @@ async fn a_jwt_access_token_verifies_offline_and_works_like_an_opaque_one() {
 async fn forged_unsigned_mistyped_expired_and_foreign_tokens_are_invalid_tokens() {
     each_backend(|backend| async move {
         let app = TestApp::start(backend).await;
-        let (service_id, client) = jwt_service_client(&app).await;
+        let (service_id, client, _) = jwt_service_client(&app).await;
         let genuine = client_credentials(&app, &client).await["access_token"]
             .as_str()
             .expect("token")
@@ -197,7 +196,7 @@ async fn forged_unsigned_mistyped_expired_and_foreign_tokens_are_invalid_tokens(
 async fn tokens_verify_across_a_rotation_and_not_after_their_key_is_retired() {
     each_backend(|backend| async move {
         let (app, clock) = TestApp::start_with_manual_clock(backend, |_| {}).await;
-        let (_, client) = jwt_service_client(&app).await;
+        let (_, client, _) = jwt_service_client(&app).await;
         let state = &app.server.state;
         let before = client_credentials(&app, &client).await["access_token"]
             .as_str()
@@ -237,6 +236,58 @@ async fn tokens_verify_across_a_rotation_and_not_after_their_key_is_retired() {
             .await
             .expect_err("retired key");
         assert!(refused.contains("not published"), "{refused}");
+        app.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_token_for_a_named_resource_carries_its_audience_and_is_not_for_gatekeys_api() {
+    each_backend(|backend| async move {
+        let app = TestApp::start(backend).await;
+        let (_, client, owner) = jwt_service_client(&app).await;
+        let admin_key = app.key(&owner, None).await;
+        let resource = "https://notes.example.com";
+        let changed = app
+            .patch_application(
+                client.application.id,
+                &admin_key,
+                json!({"resources": [resource]}),
+            )
+            .await;
+        assert_eq!(changed.0, 200, "{}", changed.2);
+        let resource_server = app
+            .register_client(client.application.account_id, ClientSpec::resource_server())
+            .await;
+
+        let answer = app
+            .token(
+                &client,
+                &[("grant_type", "client_credentials"), ("resource", resource)],
+            )
+            .await;
+        assert_eq!(answer.0, 200, "{}", answer.2);
+        let token = answer.2["access_token"].as_str().expect("token").to_owned();
+        let claims: Value = serde_json::from_slice(
+            &base64::Engine::decode(
+                &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+                token.split('.').nth(1).expect("payload"),
+            )
+            .expect("base64"),
+        )
+        .expect("json");
+        assert_eq!(claims["aud"], resource);
+
+        // The resource server introspects it as active; gatekey's own API refuses it, before
+        // and after the introspection put it in the credential cache.
+        let refused = send(app.request(Method::GET, "/api/v1/me", &token)).await;
+        assert_error(&refused, 401, "invalid_token");
+        assert_eq!(
+            app.introspect(&resource_server, &token).await["active"],
+            true
+        );
+        let again = send(app.request(Method::GET, "/api/v1/me", &token)).await;
+        assert_error(&again, 401, "invalid_token");
         app.stop().await;
     })
     .await;

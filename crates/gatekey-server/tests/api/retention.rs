@@ -162,6 +162,7 @@ async fn the_purge_deletes_dead_rows_and_reuse_of_a_spent_refresh_token_is_still
                     scopes: grant.scopes.clone(),
                     created_at: clock.now(),
                     expires_at: clock.now() + Duration::hours(1),
+                    audience: Vec::new(),
                     code_id: None,
                 },
                 Some(NewRefreshToken {
@@ -171,6 +172,7 @@ async fn the_purge_deletes_dead_rows_and_reuse_of_a_spent_refresh_token_is_still
                     expires_at: clock.now() + Duration::days(30),
                     auth_time: None,
                     sid: None,
+                    audience: Vec::new(),
                 }),
             )
             .await

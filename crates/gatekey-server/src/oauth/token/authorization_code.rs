@@ -58,11 +58,12 @@ pub async fn exchange_code(request: &TokenRequest) -> Result<Response, OAuthErro
         user: &holder.user,
         account_slug: &account.slug,
         application: app,
-        audience: &[],
+        audience: &request.audience,
         sign_in: code.sign_in(),
         nonce: code.nonce.as_deref(),
     };
-    let minted = MintedTokens::draw(state, now, &holder, scopes, refresh_scopes, Some(code.id))?;
+    let minted = MintedTokens::draw(state, now, &holder, scopes, refresh_scopes, Some(code.id))?
+        .for_audience(request.audience.clone(), request.audience.clone());
     state
         .store
         .issue_tokens(

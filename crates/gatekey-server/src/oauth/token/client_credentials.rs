@@ -40,11 +40,12 @@ pub async fn issue_for_service_account(request: &TokenRequest) -> Result<Respons
         user: &context.member.user,
         account_slug: &context.account_slug,
         application: app,
-        audience: &[],
+        audience: &request.audience,
         sign_in: None,
         nonce: None,
     };
-    let minted = MintedTokens::draw(state, now, &holder, scopes, None, None)?;
+    let minted = MintedTokens::draw(state, now, &holder, scopes, None, None)?
+        .for_audience(request.audience.clone(), Vec::new());
     state
         .store
         .issue_tokens(grant_id, minted.access_record.clone(), None)

@@ -62,11 +62,12 @@ pub async fn poll_device(request: &TokenRequest) -> Result<Response, OAuthError>
         user: &holder.user,
         account_slug: &account.slug,
         application: app,
-        audience: &[],
+        audience: &request.audience,
         sign_in: device.sign_in(),
         nonce: None,
     };
-    let minted = MintedTokens::draw(state, now, &holder, scopes, refresh_scopes, None)?;
+    let minted = MintedTokens::draw(state, now, &holder, scopes, refresh_scopes, None)?
+        .for_audience(request.audience.clone(), request.audience.clone());
     state
         .store
         .issue_tokens(

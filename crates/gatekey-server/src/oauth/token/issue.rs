@@ -32,6 +32,9 @@ pub struct TokenRequest {
     pub form: OAuthForm,
     /// Where the request came from, for audit events.
     pub origin: ClientInfo,
+    /// The resource servers the token is for: the request's `resource` values, each one the
+    /// application registered (RFC 8707 §2); empty when it named none.
+    pub audience: Vec<String>,
 }
 
 impl TokenRequest {
@@ -112,6 +115,7 @@ impl MintedTokens {
             created_at: now,
             expires_at: after(now, access_lifetime),
             code_id,
+            audience: holder.audience.to_vec(),
         };
         let refresh = refresh_scopes.map(|refresh_scopes| {
             let secret = Secret::generate(SecretKind::RefreshToken);
@@ -122,6 +126,7 @@ impl MintedTokens {
                 expires_at: after(now, state.config.refresh_token_ttl),
                 auth_time: holder.sign_in.as_ref().map(|s| s.auth_time),
                 sid: holder.sign_in.as_ref().map(|s| s.sid.clone()),
+                audience: holder.audience.to_vec(),
             };
             (secret, record)
         });
@@ -135,6 +140,16 @@ impl MintedTokens {
             scopes,
             account_slug: holder.account_slug.to_owned(),
         })
+    }
+
+    /// The same tokens for the resource servers `access` (the access token's audience) and
+    /// `refresh` (the refresh token's: its grant's, which later refreshes may narrow).
+    pub fn for_audience(mut self, access: Vec<String>, refresh: Vec<String>) -> Self {
+        self.access_record.audience = access;
+        if let Some((_, record)) = &mut self.refresh {
+            record.audience = refresh;
+        }
+        self
     }
 
     /// The refresh token to store, if any.

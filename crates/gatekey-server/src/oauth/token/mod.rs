@@ -17,6 +17,7 @@ use axum::routing::post;
 use axum::Router;
 use gatekey_core::oauth::application::GrantType;
 use gatekey_core::oauth::exchange::check_grant_type;
+use gatekey_core::oauth::resource_indicator::requested_audience;
 
 use self::issue::TokenRequest;
 use super::client_request::ClientRequest;
@@ -54,11 +55,15 @@ async fn issue_token(
         )));
     };
     check_grant_type(&client.application, grant)?;
+    // Checked before the grant's own rules, so that a code or a refresh token is never spent
+    // on a request that names a resource the application may not have.
+    let audience = requested_audience(&client.application.resources, request.form.resources())?;
     let request = TokenRequest {
         state,
         client,
         form: request.form,
         origin: request.origin,
+        audience,
     };
     match grant {
         GrantType::AuthorizationCode => authorization_code::exchange_code(&request).await,

@@ -5,6 +5,7 @@
 use axum::response::Response;
 use gatekey_core::audit::AuditAction;
 use gatekey_core::oauth::exchange::{check_refresh, ExchangeError, RefreshDecision};
+use gatekey_core::oauth::resource_indicator::refreshed_audience;
 use gatekey_core::oauth::store::TokenStore;
 use gatekey_core::oauth::token::TokenRecord;
 use gatekey_core::secret::{Secret, SecretKind};
@@ -32,13 +33,18 @@ pub async fn exchange_refresh_token(request: &TokenRequest) -> Result<Response, 
     let Some(family_id) = token.family_id else {
         return Err(unknown().into());
     };
-    // RFC 6749 §6: the new refresh token keeps the spent one's scope, whatever the access
-    // token was narrowed to; and the sign-in, so a refreshed ID token keeps its auth_time.
+    // RFC 8707 §2.2: the access token is for the resources asked for, each one the grant's;
+    // without `resource`, for the grant's.
+    let access_audience =
+        refreshed_audience(&app.resources, &token.audience, request.form.resources())?;
+    // RFC 6749 §6: the new refresh token keeps the spent one's scope (and audience), whatever
+    // the access token was narrowed to; and the sign-in, so a refreshed ID token keeps its
+    // auth_time.
     let holder = TokenHolder {
         user: &token.user,
         account_slug: &token.account.slug,
         application: app,
-        audience: &[],
+        audience: &access_audience,
         sign_in: token.sign_in(),
         nonce: None,
     };
@@ -49,7 +55,8 @@ pub async fn exchange_refresh_token(request: &TokenRequest) -> Result<Response, 
         access_scopes,
         Some(token.scopes.clone()),
         None,
-    )?;
+    )?
+    .for_audience(access_audience.clone(), token.audience.clone());
     let Some(refresh) = minted.refresh_record() else {
         return Err(unknown().into());
     };
