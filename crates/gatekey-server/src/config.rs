@@ -12,6 +12,7 @@ use std::path::Path;
 
 use figment::providers::{Format, Serialized, Toml};
 use figment::Figment;
+use gatekey_core::oauth::signing_key_schedule::SigningAlgorithm;
 use gatekey_core::session::{MIN_IDLE_TIMEOUT, SESSION_TTL};
 use gatekey_store::redact_database_url;
 use serde::{Deserialize, Serialize};
@@ -49,6 +50,8 @@ pub struct Config {
     /// Lifetime of a JWT access token (RFC 9068) in seconds: shorter than an opaque token's,
     /// since a verifier that checks it offline sees no revocation before it expires.
     pub jwt_access_token_ttl: u64,
+    /// The algorithm JWT access tokens are signed with: `EdDSA` (default), `ES256` or `RS256`.
+    pub jwt_access_token_alg: String,
     /// ID token lifetime in seconds (OpenID Connect Core §2 `exp`).
     pub id_token_ttl: u64,
     /// Refresh token lifetime in seconds.
@@ -182,6 +185,7 @@ impl Default for Config {
             issuer: None,
             access_token_ttl: 3600,
             jwt_access_token_ttl: 600,
+            jwt_access_token_alg: SigningAlgorithm::EdDsa.as_str().into(),
             id_token_ttl: 3600,
             refresh_token_ttl: 30 * 24 * 3600,
             authorization_code_ttl: 60,
@@ -199,6 +203,15 @@ impl Default for Config {
             shutdown: ShutdownConfig::default(),
             signing: SigningConfig::default(),
         }
+    }
+}
+
+impl Config {
+    /// The algorithm of JWT access tokens (checked at start: see `jwt_access_token_alg`).
+    pub fn jwt_access_token_algorithm(&self) -> SigningAlgorithm {
+        self.jwt_access_token_alg
+            .parse()
+            .unwrap_or(SigningAlgorithm::EdDsa)
     }
 }
 
@@ -427,6 +440,7 @@ impl fmt::Debug for Config {
             .field("issuer", &self.issuer)
             .field("access_token_ttl", &self.access_token_ttl)
             .field("jwt_access_token_ttl", &self.jwt_access_token_ttl)
+            .field("jwt_access_token_alg", &self.jwt_access_token_alg)
             .field("id_token_ttl", &self.id_token_ttl)
             .field("refresh_token_ttl", &self.refresh_token_ttl)
             .field("authorization_code_ttl", &self.authorization_code_ttl)
@@ -519,6 +533,16 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
+        if self
+            .jwt_access_token_alg
+            .parse::<SigningAlgorithm>()
+            .is_err()
+        {
+            return Err(ConfigError::Invalid(format!(
+                "jwt_access_token_alg must be EdDSA, ES256 or RS256, got {:?}",
+                self.jwt_access_token_alg
+            )));
+        }
         if let Some(issuer) = &self.issuer {
             if !(issuer.starts_with("https://") || issuer.starts_with("http://")) {
                 return Err(ConfigError::Invalid(format!(

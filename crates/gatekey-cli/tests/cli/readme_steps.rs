@@ -15,7 +15,11 @@
 //!   server's address.
 
 /// The README sections whose `sh` blocks run, by heading.
-pub const WALKTHROUGHS: [&str; 2] = ["## Five-minute walkthrough", "## OAuth in two minutes"];
+pub const WALKTHROUGHS: [&str; 3] = [
+    "## Five-minute walkthrough",
+    "## OAuth in two minutes",
+    "## Log in with gatekey (OpenID Connect)",
+];
 
 /// The address the README's commands use.
 pub const README_BASE_URL: &str = "http://127.0.0.1:8080";

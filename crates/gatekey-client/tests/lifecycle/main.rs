@@ -6,6 +6,7 @@ mod harness;
 
 mod access_token;
 mod interactive;
+mod openid_sign_in;
 mod renewal;
 mod rotation;
 mod secrets;

@@ -90,6 +90,10 @@ impl IdTokenHint {
         let verified = verifier
             .verify(&self.token, None)
             .map_err(|e| refused(&format!("does not verify: {e}")))?;
+        // An access token of this server (`at+jwt`) is not an ID token (RFC 9068 §4).
+        if !verified.typ_allows("JWT") {
+            return Err(refused("is not an ID token"));
+        }
         if verified
             .claims
             .get("iss")

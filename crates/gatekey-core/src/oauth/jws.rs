@@ -234,6 +234,18 @@ pub struct VerifiedJws {
     pub algorithm: SigningAlgorithm,
     /// The payload's claims.
     pub claims: Map<String, Value>,
+    /// The header's `typ`, when it has one (RFC 7515 §4.1.9).
+    pub typ: Option<String>,
+}
+
+impl VerifiedJws {
+    /// Whether the header has no `typ`, or names `expected` (compared as [`JwsVerifier::verify`]
+    /// compares it): for tokens whose `typ` is optional, as an ID token's is.
+    pub fn typ_allows(&self, expected: &str) -> bool {
+        self.typ
+            .as_deref()
+            .is_none_or(|typ| media_type_is(typ, expected))
+    }
 }
 
 /// The public keys a token may be signed by: the server's published JWKS.
@@ -323,10 +335,12 @@ impl JwsVerifier {
         if !key.verifies(signed.as_bytes(), &signature) {
             return Err(JwsError::BadSignature);
         }
+        let typ = header.get("typ").and_then(Value::as_str).map(str::to_owned);
         Ok(VerifiedJws {
             kid: kid.to_owned(),
             algorithm,
             claims: decode_json(payload)?,
+            typ,
         })
     }
 }

@@ -9,6 +9,7 @@ pub mod authorize;
 pub mod client_type;
 pub mod consent;
 pub mod device;
+pub mod end_session;
 pub mod exchange;
 #[cfg(test)]
 mod fixtures;

@@ -11,7 +11,7 @@ use maud::{html, Markup};
 use super::approval::{application_identity, registering_account, scope_list};
 use crate::auth::session::WebSession;
 use crate::state::AppState;
-use crate::web::content_security::policy_with_form_action;
+use crate::web::content_security::policy_for_form_leading_to;
 use crate::web::layout::{html_response, page};
 use crate::web::page_error::storage_failure_page;
 
@@ -66,16 +66,10 @@ pub fn account_choice_page(
     )
 }
 
-/// The consent page's Content-Security-Policy: the default, except that the form may also
-/// lead to the client's redirect URI, since browsers apply `form-action` to the redirect that
-/// answers the form.
+/// The consent page's Content-Security-Policy: the form may also lead to the client's
+/// redirect URI.
 fn consent_policy(request: &AuthorizationRequest) -> Option<HeaderValue> {
-    let url = url::Url::parse(&request.redirect_uri).ok()?;
-    let source = match url.host_str() {
-        Some(_) => url.origin().ascii_serialization(),
-        None => format!("{}:", url.scheme()),
-    };
-    HeaderValue::from_str(&policy_with_form_action(&source)).ok()
+    policy_for_form_leading_to(&request.redirect_uri)
 }
 
 /// Asks the user to allow or deny the application in `account`, the one account the form

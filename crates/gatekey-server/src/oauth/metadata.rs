@@ -5,7 +5,7 @@
 //! `plain` PKCE nor the password grant ever are. The documents are served from memory
 //! ([`super::discovery`]).
 //!
-//! Adding a capability once it works is one line here, as `end_session_endpoint` will be.
+//! Adding a capability once it works is one line here.
 
 use gatekey_core::oauth::application::GrantType;
 use gatekey_core::oauth::identity_claims::CLAIMS_SUPPORTED;
@@ -59,7 +59,7 @@ pub fn openid_configuration(issuer: &str, scopes: &ScopeSet) -> OpenIdProviderMe
     OpenIdProviderMetadata {
         oauth: metadata(issuer, scopes),
         userinfo_endpoint: endpoint("/oauth/userinfo"),
-        end_session_endpoint: None,
+        end_session_endpoint: Some(endpoint("/oauth/end_session")),
         // `fragment` for the implicit flow, which applications that allow it may use.
         response_modes_supported: strings(&["query", "fragment"]),
         subject_types_supported: strings(&["public"]),
@@ -93,7 +93,10 @@ mod tests {
             openid["userinfo_endpoint"],
             "https://id.example/oauth/userinfo"
         );
-        assert!(openid.get("end_session_endpoint").is_none());
+        assert_eq!(
+            openid["end_session_endpoint"],
+            "https://id.example/oauth/end_session"
+        );
         assert_eq!(
             openid["prompt_values_supported"],
             serde_json::json!(["none", "login", "consent", "select_account"])

@@ -1,6 +1,7 @@
 //! The OAuth 2.0 endpoints: discovery (RFC 8414, OpenID Connect Discovery 1.0), authorization
 //! (RFC 6749 §4.1, RFC 7636, RFC 9207), the token endpoint (one file per grant type),
 //! revocation (RFC 7009), introspection (RFC 7662), UserInfo (OpenID Connect Core 1.0 §5.3),
+//! RP-Initiated Logout (OpenID Connect RP-Initiated Logout 1.0),
 //! and the pages where users consent and manage their applications.
 
 pub(crate) mod application_cache;
@@ -16,6 +17,7 @@ mod device_page;
 pub(crate) mod device_request_limit;
 mod discovery;
 pub(crate) mod discovery_documents;
+mod end_session;
 mod error;
 pub(crate) mod form;
 mod grants;
@@ -46,4 +48,5 @@ pub fn routes() -> Router<AppState> {
         .merge(revoke::routes())
         .merge(introspect::routes())
         .merge(userinfo::routes())
+        .merge(end_session::routes())
 }

@@ -1,5 +1,7 @@
 //! The Content-Security-Policy every response carries, in one place for the layer that sets it
-//! and the consent page that widens it.
+//! and the pages that widen it.
+
+use axum::http::HeaderValue;
 
 /// Content-Security-Policy of every response (unless a page sets its own, as the consent page
 /// does): only our own script and stylesheet, no framing, forms posted only to us.
@@ -13,4 +15,16 @@ pub fn policy_with_form_action(source: &str) -> String {
         "form-action 'self'",
         &format!("form-action 'self' {source}"),
     )
+}
+
+/// The policy of a page whose form is answered by a redirect to `uri`: browsers apply
+/// `form-action` to that redirect too, so `uri`'s origin (or scheme, without a host) is allowed.
+/// `None` when `uri` is not a URL.
+pub fn policy_for_form_leading_to(uri: &str) -> Option<HeaderValue> {
+    let url = url::Url::parse(uri).ok()?;
+    let source = match url.host_str() {
+        Some(_) => url.origin().ascii_serialization(),
+        None => format!("{}:", url.scheme()),
+    };
+    HeaderValue::from_str(&policy_with_form_action(&source)).ok()
 }

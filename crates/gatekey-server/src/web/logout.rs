@@ -6,7 +6,7 @@ use axum::extract::{FromRequest, FromRequestParts, Request, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use gatekey_core::audit::{Actor, AuditAction, AuditEntry};
-use gatekey_core::store::SessionStore;
+use gatekey_core::store::{SessionStore, StoreError};
 
 use super::csrf_form::CsrfChecked;
 use super::layout::cookie;
@@ -37,14 +37,33 @@ impl FromRequest<AppState> for SignOut {
     }
 }
 
-/// To the sign-in page, with the session cookie cleared.
-fn signed_out(state: &AppState) -> Response {
-    let mut response = Redirect::to("/login").into_response();
+/// Clears the session cookie on `response`.
+pub fn clear_session_cookie(state: &AppState, response: &mut Response) {
     response.headers_mut().append(
         header::SET_COOKIE,
         cookie(SESSION_COOKIE, "", "/", 0, state.secure_cookies()),
     );
+}
+
+/// To the sign-in page, with the session cookie cleared.
+fn signed_out(state: &AppState) -> Response {
+    let mut response = Redirect::to("/login").into_response();
+    clear_session_cookie(state, &mut response);
     response
+}
+
+/// Deletes `web`'s session as `actor` asked, audited as `logout`. Every way of signing out of
+/// one session (the button, an application's logout request) ends it here; the caller clears
+/// the cookie on its answer ([`clear_session_cookie`]).
+pub async fn end_web_session(
+    state: &AppState,
+    web: &WebSession,
+    actor: &Actor,
+) -> Result<(), StoreError> {
+    let audit = AuditEntry::new(state.clock.now(), actor, AuditAction::Logout, "session")
+        .in_account(web.session.account_id)
+        .target(web.session.id);
+    state.store.delete_session(web.session.id, audit).await
 }
 
 /// Deletes the session and its cookie.
@@ -52,10 +71,7 @@ pub async fn submit_logout(
     State(state): State<AppState>,
     SignOut { web, actor }: SignOut,
 ) -> Result<Response, PageError> {
-    let audit = AuditEntry::new(state.clock.now(), &actor, AuditAction::Logout, "session")
-        .in_account(web.session.account_id)
-        .target(web.session.id);
-    state.store.delete_session(web.session.id, audit).await?;
+    end_web_session(&state, &web, &actor).await?;
     Ok(signed_out(&state))
 }
 

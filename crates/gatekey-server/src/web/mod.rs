@@ -13,7 +13,7 @@ mod invitation;
 mod keys;
 pub(crate) mod layout;
 pub(crate) mod login;
-mod logout;
+pub(crate) mod logout;
 pub(crate) mod page_error;
 mod password;
 mod password_page;

@@ -36,7 +36,7 @@ async fn verify_offline(app: &TestApp, token: &str) -> Result<Value, String> {
     let set = jwks(app).await;
     let jwk = set.find(&kid).ok_or("the kid is not published")?;
     let key = DecodingKey::from_jwk(jwk).map_err(|e| e.to_string())?;
-    let mut validation = Validation::new(Algorithm::ES256);
+    let mut validation = Validation::new(header.alg);
     validation.set_issuer(&[app.base_url()]);
     validation.set_audience(&[app.base_url()]);
     decode::<Value>(token, &key, &validation)
@@ -82,7 +82,11 @@ async fn a_jwt_access_token_verifies_offline_and_works_like_an_opaque_one() {
 
         let header = decode_header(&token).expect("a JWS header");
         assert_eq!(header.typ.as_deref(), Some(ACCESS_TOKEN_JWT_TYPE));
-        assert_eq!(header.alg, Algorithm::ES256);
+        assert_eq!(
+            header.alg,
+            Algorithm::EdDSA,
+            "jwt_access_token_alg's default"
+        );
         let claims = verify_offline(&app, &token)
             .await
             .expect("verifies offline");
@@ -143,8 +147,8 @@ async fn forged_unsigned_mistyped_expired_and_foreign_tokens_are_invalid_tokens(
             .state
             .signing_keys
             .loaded()
-            .signer(SigningAlgorithm::Es256, app.now())
-            .expect("a current ES256 key");
+            .signer(SigningAlgorithm::EdDsa, app.now())
+            .expect("a current EdDSA key");
         let sign = |typ: &str, claims: &Value| signer.sign(typ, claims).expect("signs");
         let issuer = app.base_url();
         let mut parts = genuine.split('.');
@@ -289,6 +293,29 @@ async fn a_token_for_a_named_resource_carries_its_audience_and_is_not_for_gateke
         let again = send(app.request(Method::GET, "/api/v1/me", &token)).await;
         assert_error(&again, 401, "invalid_token");
         app.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_configured_algorithm_signs_and_an_offline_verifier_follows_it() {
+    each_backend(|backend| async move {
+        for (configured, expected) in [("ES256", Algorithm::ES256), ("RS256", Algorithm::RS256)] {
+            let app = TestApp::start_with(backend, |config| {
+                config.jwt_access_token_alg = configured.into();
+            })
+            .await;
+            let (_, client, _) = jwt_service_client(&app).await;
+            let token = client_credentials(&app, &client).await["access_token"]
+                .as_str()
+                .expect("token")
+                .to_owned();
+            assert_eq!(decode_header(&token).expect("header").alg, expected);
+            assert!(verify_offline(&app, &token).await.is_ok(), "{configured}");
+            let me = send(app.request(Method::GET, "/api/v1/me", &token)).await;
+            assert_eq!(me.0, 200, "{configured}: {}", me.2);
+            app.stop().await;
+        }
     })
     .await;
 }

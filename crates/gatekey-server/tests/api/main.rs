@@ -26,6 +26,7 @@ mod device_flow_standing;
 mod device_page;
 mod discovery;
 mod effective_scopes;
+mod end_session;
 mod forwarded;
 mod guessing;
 mod id_tokens;
