@@ -47,6 +47,7 @@ mod oauth_revocation;
 mod oauth_token_errors;
 mod oidc_authorize;
 mod openid_connect_interop;
+mod openid_connect_logout;
 mod openid_connect_rp;
 mod operations;
 mod operations_listener;
