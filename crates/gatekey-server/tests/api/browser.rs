@@ -20,10 +20,10 @@ use gatekey_store::Backend;
 
 use crate::harness::{TestApp, PASSWORD};
 
-const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
-const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+pub(crate) const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+pub(crate) const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 
-fn enabled() -> bool {
+pub(crate) fn enabled() -> bool {
     let on = std::env::var("GATEKEY_TEST_BROWSER").is_ok_and(|v| v == "1");
     if !on {
         eprintln!("browser tests skipped: set GATEKEY_TEST_BROWSER=1 with chromium and chromedriver installed");
@@ -32,7 +32,7 @@ fn enabled() -> bool {
 }
 
 /// chromedriver on a free port; killed when dropped.
-struct Driver {
+pub(crate) struct Driver {
     child: Child,
     port: u16,
 }
@@ -52,7 +52,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-async fn browser() -> (Driver, Client) {
+pub(crate) async fn browser() -> (Driver, Client) {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let port = free_port();
     let child = Command::new("chromedriver")
@@ -90,7 +90,7 @@ async fn browser() -> (Driver, Client) {
 }
 
 /// A stand-in for the client application: records the query its redirect URI receives.
-async fn redirect_catcher() -> (SocketAddr, Arc<Mutex<Option<String>>>) {
+pub(crate) async fn redirect_catcher() -> (SocketAddr, Arc<Mutex<Option<String>>>) {
     let caught: Arc<Mutex<Option<String>>> = Arc::default();
     let seen = caught.clone();
     let app = axum::Router::new().route(
@@ -108,14 +108,14 @@ async fn redirect_catcher() -> (SocketAddr, Arc<Mutex<Option<String>>>) {
     (addr, caught)
 }
 
-async fn fill_and_sign_in(client: &Client, email: &str) {
+pub(crate) async fn fill_and_sign_in(client: &Client, email: &str) {
     type_into(client, "#email", email).await;
     type_into(client, "#password", PASSWORD).await;
     submit(client).await;
 }
 
 /// Waits for the field `css` and types `text` into it.
-async fn type_into(client: &Client, css: &str, text: &str) {
+pub(crate) async fn type_into(client: &Client, css: &str, text: &str) {
     client
         .wait()
         .for_element(Locator::Css(css))
@@ -127,7 +127,7 @@ async fn type_into(client: &Client, css: &str, text: &str) {
 }
 
 /// Submits the page's main form.
-async fn submit(client: &Client) {
+pub(crate) async fn submit(client: &Client) {
     client
         .find(Locator::Css("main button[type=submit]"))
         .await
