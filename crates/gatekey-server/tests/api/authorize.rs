@@ -1,6 +1,7 @@
 //! The authorization endpoint as a browser drives it: sign-in, account choice, consent, and
 //! the answer at the redirect URI; then the user's list of authorized applications.
 
+use gatekey_store::testing::application_settings;
 use gatekey_core::oauth::application::{AccessTokenFormat, SigningAlgorithm};
 use gatekey_core::oauth::application::{Application, ApplicationSettings, ClientType, GrantType};
 use gatekey_core::oauth::store::TokenStore;
@@ -29,17 +30,11 @@ async fn register(
     implicit: bool,
 ) -> Application {
     let settings = ApplicationSettings {
-        name: format!("App {client_id}"),
         redirect_uris: vec![REDIRECT.into(), "http://127.0.0.1/cb".into()],
-        grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
         scopes: ScopeSet::parse("read write").unwrap(),
         implicit_allowed: implicit,
-        introspect: false,
-        service_account_id: None,
-        id_token_signed_response_alg: SigningAlgorithm::Rs256,
-        access_token_format: AccessTokenFormat::Opaque,
-        resources: vec![],
-        post_logout_redirect_uris: vec![],
+        name: format!("App {client_id}"),
+        ..application_settings("", &[GrantType::AuthorizationCode, GrantType::RefreshToken])
     };
     app.store_application(account_id, client_id, client_type, settings)
         .await

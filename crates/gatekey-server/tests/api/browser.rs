@@ -146,17 +146,9 @@ async fn a_browser_signs_in_chooses_an_account_consents_and_gets_a_code() {
     app.join(seeded.owner.user.id, seeded.other.id, Role::Member)
         .await;
     let settings = ApplicationSettings {
-        name: "Browser test app".into(),
         redirect_uris: vec!["http://127.0.0.1/cb".into()],
-        grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
         scopes: ScopeSet::parse("read write").unwrap(),
-        implicit_allowed: false,
-        introspect: false,
-        service_account_id: None,
-        id_token_signed_response_alg: SigningAlgorithm::Rs256,
-        access_token_format: AccessTokenFormat::Opaque,
-        resources: vec![],
-        post_logout_redirect_uris: vec![],
+        ..application_settings("Browser test app", &[GrantType::AuthorizationCode, GrantType::RefreshToken])
     };
     app.store_application(seeded.acme.id, "app_browser", ClientType::Public, settings)
         .await;

@@ -3,6 +3,7 @@
 //!
 //! Runs when `GATEKEY_TEST_BROWSER=1`, like the other browser tests.
 
+use gatekey_store::testing::application_settings;
 use std::time::{Duration, Instant};
 
 use fantoccini::Locator;
@@ -29,17 +30,9 @@ async fn a_browser_signs_in_and_consents_for_a_relying_party_that_verifies_the_i
     }
     let (app, seeded) = TestApp::start_seeded(Backend::Sqlite).await;
     let settings = ApplicationSettings {
-        name: "Browser relying party".into(),
         redirect_uris: vec!["http://127.0.0.1/cb".into()],
-        grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
         scopes: ScopeSet::parse("read").unwrap(),
-        implicit_allowed: false,
-        introspect: false,
-        service_account_id: None,
-        id_token_signed_response_alg: SigningAlgorithm::Rs256,
-        access_token_format: AccessTokenFormat::Opaque,
-        resources: vec![],
-        post_logout_redirect_uris: vec![],
+        ..application_settings("Browser relying party", &[GrantType::AuthorizationCode, GrantType::RefreshToken])
     };
     app.store_application(seeded.acme.id, "app_rp", ClientType::Public, settings)
         .await;

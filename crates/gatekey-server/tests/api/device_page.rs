@@ -1,5 +1,6 @@
 //! The `/device` page of RFC 8628: a signed-in user types the code a device shows and decides.
 
+use gatekey_store::testing::application_settings;
 use gatekey_core::oauth::application::{AccessTokenFormat, SigningAlgorithm};
 use gatekey_core::oauth::application::{ApplicationSettings, ClientType, GrantType};
 use gatekey_core::oauth::device::{display_user_code, DeviceStatus};
@@ -13,17 +14,8 @@ use crate::harness::{each_backend, send_text, sign_in, TestApp, PASSWORD};
 /// Registers a device application and starts a device authorization; returns its user code.
 async fn start_device_flow(app: &TestApp, account_id: i64) -> String {
     let settings = ApplicationSettings {
-        name: "TV app".into(),
-        redirect_uris: vec![],
-        grant_types: vec![GrantType::DeviceCode, GrantType::RefreshToken],
         scopes: ScopeSet::parse("read").unwrap(),
-        implicit_allowed: false,
-        introspect: false,
-        service_account_id: None,
-        id_token_signed_response_alg: SigningAlgorithm::Rs256,
-        access_token_format: AccessTokenFormat::Opaque,
-        resources: vec![],
-        post_logout_redirect_uris: vec![],
+        ..application_settings("TV app", &[GrantType::DeviceCode, GrantType::RefreshToken])
     };
     let application = match app
         .store()

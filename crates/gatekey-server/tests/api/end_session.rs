@@ -3,6 +3,7 @@
 //! application with `state`; anything less asks the user first, on a CSRF-checked form; a URI
 //! the application did not register, or a hint gatekey did not sign, is an error page.
 
+use gatekey_store::testing::application_settings;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use gatekey_core::oauth::application::{
@@ -30,17 +31,10 @@ const BYE: &str = "https://portal.example/bye";
 async fn start(backend: gatekey_store::Backend) -> (TestApp, crate::harness::Seeded) {
     let (app, seeded) = TestApp::start_seeded(backend).await;
     let settings = ApplicationSettings {
-        name: "Portal".into(),
         redirect_uris: vec!["https://portal.example/cb".into()],
-        grant_types: vec![GrantType::AuthorizationCode],
         scopes: ScopeSet::parse("openid").unwrap(),
-        implicit_allowed: false,
-        introspect: false,
-        service_account_id: None,
-        id_token_signed_response_alg: SigningAlgorithm::Rs256,
-        access_token_format: AccessTokenFormat::Opaque,
-        resources: vec![],
         post_logout_redirect_uris: vec![BYE.into()],
+        ..application_settings("Portal", &[GrantType::AuthorizationCode])
     };
     app.store_application(seeded.acme.id, CLIENT_ID, ClientType::Public, settings)
         .await;

@@ -19,7 +19,8 @@ use reqwest::Method;
 use time::{Duration, OffsetDateTime};
 
 use crate::harness::{
-    each_backend, hidden_inputs, seed, send_text, sign_in, Browser, TestApp, PASSWORD,
+    each_backend, hidden_inputs, seed, send_text, sign_in, Browser, Client, Seeded, TestApp,
+    TextAnswer, PASSWORD,
 };
 
 fn authorize_path(client_id: &str, extra: &str) -> String {
@@ -119,6 +120,28 @@ async fn start(backend: gatekey_store::Backend) -> (TestApp, Arc<ManualClock>) {
     (app, clock)
 }
 
+/// [`start`], seeded, with a confidential client of `acme`: where most of these tests begin.
+async fn start_with_client(
+    backend: gatekey_store::Backend,
+) -> (TestApp, Arc<ManualClock>, Seeded, Client) {
+    let (app, clock) = start(backend).await;
+    let seeded = seed(&app).await;
+    let client = app
+        .register_client(seeded.acme.id, ClientSpec::confidential())
+        .await;
+    (app, clock, seeded, client)
+}
+
+/// The page `browser` is shown for `client`'s authorization request with `extra` parameters.
+async fn authorize_page(
+    app: &TestApp,
+    browser: &Browser,
+    client: &Client,
+    extra: &str,
+) -> TextAnswer {
+    send_text(browser.request(app, Method::GET, &authorize_path(&client.id, extra))).await
+}
+
 #[tokio::test]
 async fn prompt_none_answers_without_a_page_or_with_the_error() {
     each_backend(|backend| async move {
@@ -169,11 +192,7 @@ async fn prompt_none_answers_without_a_page_or_with_the_error() {
 #[tokio::test]
 async fn bad_openid_parameters_are_invalid_request_at_the_client() {
     each_backend(|backend| async move {
-        let (app, _clock) = start(backend).await;
-        let seeded = seed(&app).await;
-        let client = app
-            .register_client(seeded.acme.id, ClientSpec::confidential())
-            .await;
+        let (app, _clock, seeded, client) = start_with_client(backend).await;
         let browser = sign_in(&app, "owner@acme.test", PASSWORD).await;
         for extra in [
             "&prompt=sometimes",
@@ -204,18 +223,9 @@ async fn bad_openid_parameters_are_invalid_request_at_the_client() {
 #[tokio::test]
 async fn prompt_login_shows_the_sign_in_form_and_continues_with_the_new_session() {
     each_backend(|backend| async move {
-        let (app, clock) = start(backend).await;
-        let seeded = seed(&app).await;
-        let client = app
-            .register_client(seeded.acme.id, ClientSpec::confidential())
-            .await;
+        let (app, clock, seeded, client) = start_with_client(backend).await;
         let browser = sign_in(&app, "owner@acme.test", PASSWORD).await;
-        let page = send_text(browser.request(
-            &app,
-            Method::GET,
-            &authorize_path(&client.id, "&prompt=login&nonce=abc"),
-        ))
-        .await;
+        let page = authorize_page(&app, &browser, &client, "&prompt=login&nonce=abc").await;
         assert_eq!(page.0, 200, "{}", page.2);
         assert!(
             page.2.contains("action=\"/login\""),
@@ -253,11 +263,7 @@ async fn prompt_login_shows_the_sign_in_form_and_continues_with_the_new_session(
 #[tokio::test]
 async fn max_age_asks_for_a_sign_in_once_the_session_is_older() {
     each_backend(|backend| async move {
-        let (app, clock) = start(backend).await;
-        let seeded = seed(&app).await;
-        let client = app
-            .register_client(seeded.acme.id, ClientSpec::confidential())
-            .await;
+        let (app, clock, seeded, client) = start_with_client(backend).await;
         let browser = sign_in(&app, "owner@acme.test", PASSWORD).await;
         let path = authorize_path(&client.id, "&max_age=300");
         let fresh = send_text(browser.request(&app, Method::GET, &path)).await;
@@ -278,12 +284,7 @@ async fn max_age_asks_for_a_sign_in_once_the_session_is_older() {
         )
         .await;
         assert_eq!(param(&none, "error"), Some("login_required"));
-        let zero = send_text(browser.request(
-            &app,
-            Method::GET,
-            &authorize_path(&client.id, "&max_age=0"),
-        ))
-        .await;
+        let zero = authorize_page(&app, &browser, &client, "&max_age=0").await;
         assert!(
             zero.2.contains("action=\"/login\""),
             "max_age=0 is prompt=login"
@@ -296,18 +297,9 @@ async fn max_age_asks_for_a_sign_in_once_the_session_is_older() {
 #[tokio::test]
 async fn select_account_shows_the_choice_even_with_one_account() {
     each_backend(|backend| async move {
-        let (app, _clock) = start(backend).await;
-        let seeded = seed(&app).await;
-        let client = app
-            .register_client(seeded.acme.id, ClientSpec::confidential())
-            .await;
+        let (app, _clock, seeded, client) = start_with_client(backend).await;
         let browser = sign_in(&app, "owner@acme.test", PASSWORD).await;
-        let page = send_text(browser.request(
-            &app,
-            Method::GET,
-            &authorize_path(&client.id, "&prompt=select_account"),
-        ))
-        .await;
+        let page = authorize_page(&app, &browser, &client, "&prompt=select_account").await;
         assert_eq!(page.0, 200);
         assert!(
             page.2.contains("Choose an account") && page.2.contains("value=\"acme\""),
@@ -327,11 +319,7 @@ async fn select_account_shows_the_choice_even_with_one_account() {
 #[tokio::test]
 async fn login_hint_prefills_the_email_escaped() {
     each_backend(|backend| async move {
-        let (app, _clock) = start(backend).await;
-        let seeded = seed(&app).await;
-        let client = app
-            .register_client(seeded.acme.id, ClientSpec::confidential())
-            .await;
+        let (app, _clock, seeded, client) = start_with_client(backend).await;
         let hint = "&login_hint=%22%3E%3Cscript%3Ealert(1)%3C%2Fscript%3E";
         let to_login = send_text(app.http.get(app.url(&authorize_path(&client.id, hint)))).await;
         assert_eq!(to_login.0, 303);
@@ -361,11 +349,7 @@ async fn login_hint_prefills_the_email_escaped() {
 #[tokio::test]
 async fn an_id_token_hint_for_another_user_is_login_required_with_prompt_none() {
     each_backend(|backend| async move {
-        let (app, _clock) = start(backend).await;
-        let seeded = seed(&app).await;
-        let client = app
-            .register_client(seeded.acme.id, ClientSpec::confidential())
-            .await;
+        let (app, _clock, seeded, client) = start_with_client(backend).await;
         app.consent(&seeded.owner, &client, "read").await;
         let browser = sign_in(&app, "owner@acme.test", PASSWORD).await;
         let other = format!("&prompt=none&id_token_hint={}", hint_for(&app, "999999"));
@@ -396,11 +380,7 @@ async fn an_id_token_hint_for_another_user_is_login_required_with_prompt_none() 
 #[tokio::test]
 async fn refresh_tokens_and_device_codes_keep_the_sign_in() {
     each_backend(|backend| async move {
-        let (app, clock) = start(backend).await;
-        let seeded = seed(&app).await;
-        let client = app
-            .register_client(seeded.acme.id, ClientSpec::confidential())
-            .await;
+        let (app, clock, seeded, client) = start_with_client(backend).await;
         let browser = sign_in(&app, "owner@acme.test", PASSWORD).await;
         let signed_in_at = session_of(&app, &browser).await.created_at;
         let page =

@@ -3,6 +3,7 @@
 //! and the admin page; `/oauth/authorize` redirects only to a registered URI, and lets the
 //! port of a loopback URI vary only for a public (native) client.
 
+use gatekey_store::testing::application_settings;
 use gatekey_core::oauth::application::{AccessTokenFormat, SigningAlgorithm};
 use gatekey_core::oauth::application::{ApplicationSettings, ClientType, GrantType};
 use gatekey_core::scope::ScopeSet;
@@ -265,20 +266,8 @@ async fn a_stored_uri_that_breaks_the_rules_is_never_redirected_to() {
         let (app, seeded) = TestApp::start_seeded(backend).await;
         // As a database written before these rules could hold it.
         let settings = ApplicationSettings {
-            name: "Legacy".into(),
-            redirect_uris: vec![
-                "javascript:alert(document.cookie)".into(),
-                "https://evil.example/cb\r".into(),
-            ],
-            grant_types: vec![GrantType::AuthorizationCode],
-            scopes: ScopeSet::ALL,
-            implicit_allowed: false,
-            introspect: false,
-            service_account_id: None,
-            id_token_signed_response_alg: SigningAlgorithm::Rs256,
-            access_token_format: AccessTokenFormat::Opaque,
-            resources: vec![],
-            post_logout_redirect_uris: vec![],
+            redirect_uris: vec![ "javascript:alert(document.cookie)".into(), "https://evil.example/cb\r".into(), ],
+            ..application_settings("Legacy", &[GrantType::AuthorizationCode])
         };
         app.store_application(seeded.acme.id, "app_legacy", ClientType::Public, settings).await;
         let browser = sign_in(&app, "owner@acme.test", PASSWORD).await;
