@@ -1,14 +1,13 @@
 //! The authorization endpoint as a browser drives it: sign-in, account choice, consent, and
 //! the answer at the redirect URI; then the user's list of authorized applications.
 
-use gatekey_store::testing::application_settings;
-use gatekey_core::oauth::application::{AccessTokenFormat, SigningAlgorithm};
 use gatekey_core::oauth::application::{Application, ApplicationSettings, ClientType, GrantType};
 use gatekey_core::oauth::store::TokenStore;
 use gatekey_core::oauth::token::CodeRedemption;
 use gatekey_core::role::Role;
 use gatekey_core::scope::ScopeSet;
 use gatekey_core::secret::{Secret, SecretKind};
+use gatekey_store::testing::application_settings;
 use reqwest::header::LOCATION;
 use reqwest::Method;
 use time::OffsetDateTime;

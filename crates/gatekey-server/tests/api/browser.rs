@@ -4,7 +4,6 @@
 //! Runs when `GATEKEY_TEST_BROWSER=1` (CI sets it and installs Chromium and chromedriver);
 //! elsewhere it says so and stops, since no browser may be installed.
 
-use gatekey_core::oauth::application::{AccessTokenFormat, SigningAlgorithm};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -148,7 +147,10 @@ async fn a_browser_signs_in_chooses_an_account_consents_and_gets_a_code() {
     let settings = ApplicationSettings {
         redirect_uris: vec!["http://127.0.0.1/cb".into()],
         scopes: ScopeSet::parse("read write").unwrap(),
-        ..application_settings("Browser test app", &[GrantType::AuthorizationCode, GrantType::RefreshToken])
+        ..application_settings(
+            "Browser test app",
+            &[GrantType::AuthorizationCode, GrantType::RefreshToken],
+        )
     };
     app.store_application(seeded.acme.id, "app_browser", ClientType::Public, settings)
         .await;

@@ -7,9 +7,7 @@ use gatekey_store::testing::application_settings;
 use std::time::{Duration, Instant};
 
 use fantoccini::Locator;
-use gatekey_core::oauth::application::{
-    AccessTokenFormat, ApplicationSettings, ClientType, GrantType, SigningAlgorithm,
-};
+use gatekey_core::oauth::application::{ApplicationSettings, ClientType, GrantType};
 use gatekey_core::scope::ScopeSet;
 use gatekey_store::Backend;
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreJwsSigningAlgorithm};
@@ -32,7 +30,10 @@ async fn a_browser_signs_in_and_consents_for_a_relying_party_that_verifies_the_i
     let settings = ApplicationSettings {
         redirect_uris: vec!["http://127.0.0.1/cb".into()],
         scopes: ScopeSet::parse("read").unwrap(),
-        ..application_settings("Browser relying party", &[GrantType::AuthorizationCode, GrantType::RefreshToken])
+        ..application_settings(
+            "Browser relying party",
+            &[GrantType::AuthorizationCode, GrantType::RefreshToken],
+        )
     };
     app.store_application(seeded.acme.id, "app_rp", ClientType::Public, settings)
         .await;

@@ -1,11 +1,10 @@
 //! The `/device` page of RFC 8628: a signed-in user types the code a device shows and decides.
 
-use gatekey_store::testing::application_settings;
-use gatekey_core::oauth::application::{AccessTokenFormat, SigningAlgorithm};
 use gatekey_core::oauth::application::{ApplicationSettings, ClientType, GrantType};
 use gatekey_core::oauth::device::{display_user_code, DeviceStatus};
 use gatekey_core::oauth::store::ApplicationStore;
 use gatekey_core::scope::ScopeSet;
+use gatekey_store::testing::application_settings;
 use reqwest::header::LOCATION;
 use reqwest::Method;
 

@@ -3,11 +3,10 @@
 //! application with `state`; anything less asks the user first, on a CSRF-checked form; a URI
 //! the application did not register, or a hint gatekey did not sign, is an error page.
 
-use gatekey_store::testing::application_settings;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use gatekey_core::oauth::application::{
-    AccessTokenFormat, ApplicationSettings, ClientType, GrantType, SigningAlgorithm,
+    ApplicationSettings, ClientType, GrantType, SigningAlgorithm,
 };
 use gatekey_core::oauth::sign_in::session_sid;
 use gatekey_core::page::PageRequest;
@@ -16,6 +15,7 @@ use gatekey_core::scope::ScopeSet;
 use gatekey_core::secret::{Secret, SecretKind};
 use gatekey_core::session::Session;
 use gatekey_core::store::{AuditStore, SessionStore};
+use gatekey_store::testing::application_settings;
 use reqwest::header::{CONTENT_SECURITY_POLICY, LOCATION, SET_COOKIE, X_FRAME_OPTIONS};
 use reqwest::Method;
 use serde_json::{json, Value};

@@ -192,7 +192,7 @@ async fn prompt_none_answers_without_a_page_or_with_the_error() {
 #[tokio::test]
 async fn bad_openid_parameters_are_invalid_request_at_the_client() {
     each_backend(|backend| async move {
-        let (app, _clock, seeded, client) = start_with_client(backend).await;
+        let (app, _clock, _seeded, client) = start_with_client(backend).await;
         let browser = sign_in(&app, "owner@acme.test", PASSWORD).await;
         for extra in [
             "&prompt=sometimes",
@@ -223,7 +223,7 @@ async fn bad_openid_parameters_are_invalid_request_at_the_client() {
 #[tokio::test]
 async fn prompt_login_shows_the_sign_in_form_and_continues_with_the_new_session() {
     each_backend(|backend| async move {
-        let (app, clock, seeded, client) = start_with_client(backend).await;
+        let (app, clock, _seeded, client) = start_with_client(backend).await;
         let browser = sign_in(&app, "owner@acme.test", PASSWORD).await;
         let page = authorize_page(&app, &browser, &client, "&prompt=login&nonce=abc").await;
         assert_eq!(page.0, 200, "{}", page.2);
@@ -263,7 +263,7 @@ async fn prompt_login_shows_the_sign_in_form_and_continues_with_the_new_session(
 #[tokio::test]
 async fn max_age_asks_for_a_sign_in_once_the_session_is_older() {
     each_backend(|backend| async move {
-        let (app, clock, seeded, client) = start_with_client(backend).await;
+        let (app, clock, _seeded, client) = start_with_client(backend).await;
         let browser = sign_in(&app, "owner@acme.test", PASSWORD).await;
         let path = authorize_path(&client.id, "&max_age=300");
         let fresh = send_text(browser.request(&app, Method::GET, &path)).await;
@@ -297,7 +297,7 @@ async fn max_age_asks_for_a_sign_in_once_the_session_is_older() {
 #[tokio::test]
 async fn select_account_shows_the_choice_even_with_one_account() {
     each_backend(|backend| async move {
-        let (app, _clock, seeded, client) = start_with_client(backend).await;
+        let (app, _clock, _seeded, client) = start_with_client(backend).await;
         let browser = sign_in(&app, "owner@acme.test", PASSWORD).await;
         let page = authorize_page(&app, &browser, &client, "&prompt=select_account").await;
         assert_eq!(page.0, 200);
@@ -319,7 +319,7 @@ async fn select_account_shows_the_choice_even_with_one_account() {
 #[tokio::test]
 async fn login_hint_prefills_the_email_escaped() {
     each_backend(|backend| async move {
-        let (app, _clock, seeded, client) = start_with_client(backend).await;
+        let (app, _clock, _seeded, client) = start_with_client(backend).await;
         let hint = "&login_hint=%22%3E%3Cscript%3Ealert(1)%3C%2Fscript%3E";
         let to_login = send_text(app.http.get(app.url(&authorize_path(&client.id, hint)))).await;
         assert_eq!(to_login.0, 303);

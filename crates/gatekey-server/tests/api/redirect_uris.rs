@@ -3,10 +3,8 @@
 //! and the admin page; `/oauth/authorize` redirects only to a registered URI, and lets the
 //! port of a loopback URI vary only for a public (native) client.
 
-use gatekey_store::testing::application_settings;
-use gatekey_core::oauth::application::{AccessTokenFormat, SigningAlgorithm};
 use gatekey_core::oauth::application::{ApplicationSettings, ClientType, GrantType};
-use gatekey_core::scope::ScopeSet;
+use gatekey_store::testing::application_settings;
 use reqwest::header::LOCATION;
 use reqwest::Method;
 use serde_json::{json, Value};
