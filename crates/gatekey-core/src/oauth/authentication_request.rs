@@ -16,7 +16,9 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use time::OffsetDateTime;
 
+use super::end_session::verify_id_token_hint;
 use super::jws::JwsVerifier;
 use super::prompt::{parse_max_age, Prompt, PromptParameterError};
 
@@ -85,30 +87,19 @@ impl IdTokenHint {
     /// now (`verifier`), for `issuer`. Its expiry is not checked: an expired ID token is a
     /// valid hint (§3.1.2.1). Any failure is `invalid_request`: the client sent a hint that
     /// is not one of gatekey's ID tokens.
-    pub fn verify(&self, verifier: &JwsVerifier, issuer: &str) -> Result<(), PromptParameterError> {
-        let refused = |why: &str| PromptParameterError(format!("id_token_hint {why}"));
-        let verified = verifier
-            .verify(&self.token, None)
-            .map_err(|e| refused(&format!("does not verify: {e}")))?;
-        // An access token of this server (`at+jwt`) is not an ID token (RFC 9068 §4).
-        if !verified.typ_allows("JWT") {
-            return Err(refused("is not an ID token"));
-        }
-        if verified
-            .claims
-            .get("iss")
-            .and_then(serde_json::Value::as_str)
-            != Some(issuer)
-        {
-            return Err(refused("was not issued by this server"));
-        }
-        if verified
-            .claims
-            .get("sub")
-            .and_then(serde_json::Value::as_str)
-            != Some(&self.subject)
-        {
-            return Err(refused("is not an ID token"));
+    pub fn verify(
+        &self,
+        verifier: &JwsVerifier,
+        issuer: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), PromptParameterError> {
+        // The same check as RP-initiated logout's hint: one rule for "one of our ID tokens".
+        let claims = verify_id_token_hint(&self.token, verifier, issuer, now)
+            .map_err(|refused| PromptParameterError(refused.to_string()))?;
+        if claims.subject != self.subject {
+            return Err(PromptParameterError(
+                "id_token_hint is not an ID token".into(),
+            ));
         }
         Ok(())
     }
@@ -253,16 +244,23 @@ mod tests {
         let expired = json!({"iss": issuer, "sub": "42", "aud": "app_1", "exp": 1});
         let token = signer.sign("JWT", &expired).unwrap();
         let hint = IdTokenHint::parse(&token).unwrap();
-        assert_eq!(hint.verify(&verifier, issuer), Ok(()), "expired is fine");
-        assert!(hint.verify(&verifier, "https://other.example").is_err());
+        let now = OffsetDateTime::now_utc();
+        assert_eq!(
+            hint.verify(&verifier, issuer, now),
+            Ok(()),
+            "expired is fine"
+        );
+        assert!(hint
+            .verify(&verifier, "https://other.example", now)
+            .is_err());
         assert!(
-            hint.verify(&JwsVerifier::default(), issuer).is_err(),
+            hint.verify(&JwsVerifier::default(), issuer, now).is_err(),
             "a key no longer published"
         );
         let unsigned =
             IdTokenHint::parse(&hint_with(r#"{"iss":"https://id.example.com","sub":"42"}"#))
                 .unwrap();
-        assert!(unsigned.verify(&verifier, issuer).is_err());
+        assert!(unsigned.verify(&verifier, issuer, now).is_err());
     }
 
     #[test]

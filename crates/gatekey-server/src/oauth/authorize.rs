@@ -80,7 +80,7 @@ async fn checked_request(
     // An id_token_hint must be one of this server's tokens (OpenID Connect Core §3.1.2.1).
     if let Some(hint) = &request.authentication.id_token_hint {
         let verifier = &state.signing_keys.loaded().verifier;
-        if let Err(refused) = hint.verify(verifier, &state.issuer) {
+        if let Err(refused) = hint.verify(verifier, &state.issuer, state.clock.now()) {
             let error = request.error("invalid_request", &refused.0);
             return Err(found(&error.location(&state.issuer)));
         }
