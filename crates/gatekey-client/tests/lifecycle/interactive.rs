@@ -13,8 +13,9 @@ use tokio::task::JoinHandle;
 use crate::harness::{call_for, Server, EMAIL};
 
 /// Hands what the user would see to the test.
-struct TestUser {
-    seen: mpsc::UnboundedSender<String>,
+pub struct TestUser {
+    /// Where the URL or user code shown goes.
+    pub seen: mpsc::UnboundedSender<String>,
 }
 
 impl Interaction for TestUser {

@@ -4,25 +4,11 @@
 
 use std::time::Duration;
 
-use gatekey_client::{ApiClient, ConnectionOptions, DevicePrompt, Interaction};
+use gatekey_client::{ApiClient, ConnectionOptions};
 use tokio::sync::mpsc;
 
 use crate::harness::{call_for, Server, EMAIL};
-
-struct TestUser {
-    seen: mpsc::UnboundedSender<String>,
-}
-
-impl Interaction for TestUser {
-    fn authorize_in_browser(&self, url: &str, open_browser: bool) {
-        assert!(!open_browser, "tests never open a browser");
-        let _ = self.seen.send(url.to_owned());
-    }
-
-    fn show_device_code(&self, prompt: &DevicePrompt) {
-        let _ = self.seen.send(prompt.user_code.clone());
-    }
-}
+use crate::interactive::TestUser;
 
 fn client(server: &Server, method: &str) -> (ApiClient, mpsc::UnboundedReceiver<String>) {
     let options: ConnectionOptions = server

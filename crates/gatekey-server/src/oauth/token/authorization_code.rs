@@ -62,8 +62,7 @@ pub async fn exchange_code(request: &TokenRequest) -> Result<Response, OAuthErro
         sign_in: code.sign_in(),
         nonce: code.nonce.as_deref(),
     };
-    let minted = MintedTokens::draw(state, now, &holder, scopes, refresh_scopes, Some(code.id))?
-        .for_audience(request.audience.clone(), request.audience.clone());
+    let minted = MintedTokens::draw(state, now, &holder, scopes, refresh_scopes, Some(code.id))?;
     state
         .store
         .issue_tokens(

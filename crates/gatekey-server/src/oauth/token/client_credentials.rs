@@ -44,8 +44,7 @@ pub async fn issue_for_service_account(request: &TokenRequest) -> Result<Respons
         sign_in: None,
         nonce: None,
     };
-    let minted = MintedTokens::draw(state, now, &holder, scopes, None, None)?
-        .for_audience(request.audience.clone(), Vec::new());
+    let minted = MintedTokens::draw(state, now, &holder, scopes, None, None)?;
     state
         .store
         .issue_tokens(grant_id, minted.access_record.clone(), None)

@@ -66,8 +66,7 @@ pub async fn poll_device(request: &TokenRequest) -> Result<Response, OAuthError>
         sign_in: device.sign_in(),
         nonce: None,
     };
-    let minted = MintedTokens::draw(state, now, &holder, scopes, refresh_scopes, None)?
-        .for_audience(request.audience.clone(), request.audience.clone());
+    let minted = MintedTokens::draw(state, now, &holder, scopes, refresh_scopes, None)?;
     state
         .store
         .issue_tokens(

@@ -142,10 +142,10 @@ impl MintedTokens {
         })
     }
 
-    /// The same tokens for the resource servers `access` (the access token's audience) and
-    /// `refresh` (the refresh token's: its grant's, which later refreshes may narrow).
-    pub fn for_audience(mut self, access: Vec<String>, refresh: Vec<String>) -> Self {
-        self.access_record.audience = access;
+    /// The same tokens with the refresh token for the resource servers `refresh`: a refresh
+    /// keeps its grant's audience when the access token it issues was narrowed (RFC 8707 §2.2).
+    /// Otherwise both carry the holder's audience.
+    pub fn with_refresh_audience(mut self, refresh: Vec<String>) -> Self {
         if let Some((_, record)) = &mut self.refresh {
             record.audience = refresh;
         }

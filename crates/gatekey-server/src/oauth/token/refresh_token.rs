@@ -56,7 +56,7 @@ pub async fn exchange_refresh_token(request: &TokenRequest) -> Result<Response, 
         Some(token.scopes.clone()),
         None,
     )?
-    .for_audience(access_audience.clone(), token.audience.clone());
+    .with_refresh_audience(token.audience.clone());
     let Some(refresh) = minted.refresh_record() else {
         return Err(unknown().into());
     };
