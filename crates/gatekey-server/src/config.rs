@@ -28,6 +28,7 @@ pub const NON_CONFIG_ENV: &[&str] = &[
     "BOOTSTRAP_PASSWORD",
     "TEST_POSTGRES_URL",
     "TEST_BROWSER",
+    "TEST_PROXIES",
     "TEST_README",
     "BENCH_POSTGRES_URL",
     "CONNECTION",
