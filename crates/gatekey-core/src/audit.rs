@@ -137,6 +137,9 @@ pub enum AuditAction {
     /// An API request was refused for the caller's rights (403); at most one such event per
     /// caller per minute is written, with the number of refusals it stands for.
     AccessRefused,
+    /// The forward-auth endpoint let a request through to the upstream; written for a sampled
+    /// fraction of the calls only (`gateway.audit_sample_rate`).
+    GatewayRequestAllowed,
     /// A person was invited to an account.
     InvitationCreated,
     /// An invited person joined the account.
@@ -197,6 +200,7 @@ impl AuditAction {
             Self::PasswordChangeThrottled => "user.password_change_throttled",
             Self::ClientAuthFailed => "oauth.client_auth_failed",
             Self::AccessRefused => "access.refused",
+            Self::GatewayRequestAllowed => "gateway.request_allowed",
             Self::InvitationCreated => "invitation.created",
             Self::InvitationAccepted => "invitation.accepted",
             Self::InvitationDeclined => "invitation.declined",

@@ -12,6 +12,7 @@ pub mod api_key_creation;
 pub mod audit;
 mod builtin_scope;
 pub mod clock;
+pub mod gateway;
 pub mod identity_scope;
 pub mod invitation;
 pub mod login;

@@ -29,6 +29,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api)
         .merge(crate::web::routes())
         .merge(crate::oauth::routes())
+        .merge(crate::gateway::routes())
         .merge(crate::health::probes());
     if state.config.operations.listen.is_none() {
         app = app.merge(crate::health::metrics_route());

@@ -3,6 +3,7 @@
 //! naming it; a `GATEKEY_*` variable that is no key is ignored with a warning
 //! ([`unknown_keys`]).
 
+mod gateway;
 mod signing;
 mod unknown_keys;
 
@@ -17,6 +18,7 @@ use gatekey_core::session::{MIN_IDLE_TIMEOUT, SESSION_TTL};
 use gatekey_store::redact_database_url;
 use serde::{Deserialize, Serialize};
 
+pub use gateway::{GatewayConfig, GatewayRoute, SampleRate, UnmatchedRoutes};
 pub use signing::SigningConfig;
 pub use unknown_keys::IgnoredEnvVariables;
 use unknown_keys::KnownKeys;
@@ -86,6 +88,8 @@ pub struct Config {
     pub shutdown: ShutdownConfig,
     /// Signing keys and their key-encryption key.
     pub signing: SigningConfig,
+    /// Route rules of the forward-auth endpoint.
+    pub gateway: GatewayConfig,
 }
 
 /// HTTP limits.
@@ -203,6 +207,7 @@ impl Default for Config {
             operator_account: crate::bootstrap::FIRST_ACCOUNT_SLUG.into(),
             shutdown: ShutdownConfig::default(),
             signing: SigningConfig::default(),
+            gateway: GatewayConfig::default(),
         }
     }
 }
@@ -458,6 +463,7 @@ impl fmt::Debug for Config {
             .field("operator_account", &self.operator_account)
             .field("shutdown", &self.shutdown)
             .field("signing", &self.signing)
+            .field("gateway", &self.gateway)
             .finish_non_exhaustive()
     }
 }
@@ -606,6 +612,7 @@ impl Config {
         self.operations.validate(&self.cache)?;
         self.shutdown.validate()?;
         self.signing.validate()?;
+        self.gateway.validate()?;
         Ok(())
     }
 }

@@ -174,7 +174,7 @@ impl ApiError {
     }
 
     /// 403 `insufficient_scope` naming the scope that is needed.
-    pub fn insufficient_scope(scope: &'static str) -> Self {
+    pub fn insufficient_scope(scope: &str) -> Self {
         let description = format!("this request needs the {scope} scope");
         let challenge = format!("Bearer realm=\"{REALM}\", error=\"insufficient_scope\", scope=\"{scope}\", error_description=\"{description}\"");
         Self(

@@ -15,6 +15,7 @@ pub mod connection;
 pub mod drain;
 pub mod error;
 pub mod feed_freshness;
+pub mod gateway;
 mod health;
 pub mod input;
 pub mod json;

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::FromRef;
+use gatekey_core::gateway::route_rules::{RouteRules, Unmatched};
 use gatekey_core::oauth::signing_key_material::KeyEncryptionKey;
 use gatekey_core::role::Role;
 use gatekey_core::role_scopes::AccountScopes;
@@ -84,6 +85,8 @@ pub struct Inner {
     pub signing_keys: Arc<SigningKeys>,
     /// The discovery documents, rendered once per scope catalogue.
     pub discovery: crate::oauth::discovery_documents::DiscoveryDocuments,
+    /// The forward-auth endpoint's route rules, read once from `[gateway]`.
+    pub gateway_routes: RouteRules,
 }
 
 impl AppState {
@@ -156,6 +159,7 @@ impl AppState {
                 ),
             signing_keys: Arc::new(SigningKeys::new(kek)),
             discovery: Default::default(),
+            gateway_routes: gateway_routes(&config),
             issuer,
             config,
         }))
@@ -209,4 +213,14 @@ impl Deref for AppState {
     fn deref(&self) -> &Inner {
         &self.0
     }
+}
+
+/// The route rules of `config`. [`Config::load`] has refused bad rules already; a
+/// configuration built in code that slipped past it gets rules that deny everything, never
+/// rules that allow more than written.
+fn gateway_routes(config: &Config) -> RouteRules {
+    config.gateway.route_rules().unwrap_or_else(|error| {
+        tracing::error!(%error, "gateway route rules refused; the forward-auth endpoint denies every request");
+        RouteRules::new(Vec::new(), Unmatched::Deny)
+    })
 }

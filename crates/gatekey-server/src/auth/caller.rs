@@ -178,7 +178,7 @@ pub async fn require_caller(
 /// minute (see [`super::refusals`]). The detail names only the method, the route template and
 /// the error code, never anything the caller sent. A storage failure is logged, not answered:
 /// the caller already has their answer.
-async fn audit_refusal(
+pub(crate) async fn audit_refusal(
     state: &AppState,
     caller: &Caller,
     method: &Method,
@@ -213,7 +213,7 @@ async fn audit_refusal(
     }
 }
 
-fn is_standard(method: &Method) -> bool {
+pub(crate) fn is_standard(method: &Method) -> bool {
     matches!(
         *method,
         Method::GET

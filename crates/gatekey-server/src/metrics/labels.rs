@@ -98,11 +98,13 @@ pub enum BackgroundOperation {
     ClientAuthAudit,
     /// The audit event of a refused API request (the caller's answer is the same).
     RefusalAudit,
+    /// The sampled audit event of a request the forward-auth endpoint let through.
+    GatewayAudit,
 }
 
 impl BackgroundOperation {
     /// Every operation, so that each series exists at zero from the start.
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 8] = [
         Self::InvalidationPoll,
         Self::InvalidationListen,
         Self::InvalidationPrune,
@@ -110,6 +112,7 @@ impl BackgroundOperation {
         Self::RetentionPurge,
         Self::ClientAuthAudit,
         Self::RefusalAudit,
+        Self::GatewayAudit,
     ];
 
     /// The label value.
@@ -122,6 +125,7 @@ impl BackgroundOperation {
             Self::RetentionPurge => "retention_purge",
             Self::ClientAuthAudit => "client_auth_audit",
             Self::RefusalAudit => "refusal_audit",
+            Self::GatewayAudit => "gateway_audit",
         }
     }
 }

@@ -27,6 +27,7 @@ mod device_page;
 mod discovery;
 mod effective_scopes;
 mod end_session;
+mod forward_auth;
 mod forwarded;
 mod gateway_proxies;
 mod guessing;

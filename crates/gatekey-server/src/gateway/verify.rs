@@ -1,0 +1,196 @@
+//! `/auth/verify`: whether the request a proxy holds may go on to the upstream, and as whom.
+//!
+//! The credential is the original request's `Authorization: Bearer` header (an API key or an
+//! OAuth access token, opaque or JWT), checked exactly as the REST API checks it, from the same
+//! cache; the account's rate limit is counted as for an API call. Gatekey answers with honest
+//! statuses (401, 403, 429, 503, 400); docs/gateway.md shows how each proxy passes them on.
+
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use gatekey_core::audit::{AuditAction, AuditEntry, CredentialRef};
+use gatekey_core::gateway::route_rules::{RouteAccess, RouteDecision};
+use gatekey_core::principal::Principal;
+use gatekey_core::scope::ScopeSet;
+use gatekey_core::store::AuditStore;
+
+use super::identity_headers::insert_identity;
+use super::original_request::OriginalRequest;
+use crate::auth::caller::{audit_refusal, bearer_token, check_bearer};
+use crate::auth::{Caller, ClientInfo};
+use crate::error::ApiError;
+use crate::metrics::BackgroundOperation;
+use crate::rate_limit::RateDecision;
+use crate::state::AppState;
+
+/// Longest `Authorization` header read, in bytes: several times a JWT access token's size.
+const MAX_AUTHORIZATION_LEN: usize = 4096;
+
+/// Answers a proxy's question about one request: 200 with the identity headers and the rate
+/// limit headers, or the refusal the client should get.
+pub async fn verify_request(State(state): State<AppState>, request: Request) -> Response {
+    let (parts, _) = request.into_parts();
+    let original = match OriginalRequest::of(&parts.method, &parts.uri, &parts.headers) {
+        Ok(original) => original,
+        Err(error) => return error.into_response(),
+    };
+    let decision = state
+        .gateway_routes
+        .decide(original.method.as_str(), &original.path);
+    let required = match decision.access {
+        RouteAccess::Public => return allowed(HeaderMap::new()),
+        RouteAccess::Denied => {
+            return ApiError::forbidden("no gateway route rule allows this request").into_response()
+        }
+        RouteAccess::Authenticated(scopes) => scopes,
+    };
+    let principal = match authenticate(&state, &parts.headers).await {
+        Ok(principal) => principal,
+        Err(error) => return error.into_response(),
+    };
+    let limit = state
+        .rate_limiter
+        .check(principal.account.id, state.clock.now());
+    let mut response = if !limit.allowed {
+        state.metrics.rate_limited(&principal.account.slug);
+        ApiError::rate_limited(limit.retry_after).into_response()
+    } else {
+        match check_scopes(&principal, required) {
+            Ok(effective) => {
+                let mut identity = HeaderMap::with_capacity(12);
+                insert_identity(&mut identity, &principal, &effective);
+                sample_audit(&state, &principal, &parts, &original, &decision);
+                allowed(identity)
+            }
+            Err((error, code)) => {
+                let caller = Caller {
+                    principal,
+                    client: ClientInfo::of(&parts, &state.config.http),
+                };
+                let route = decision.pattern.unwrap_or("(unmatched)");
+                audit_refusal(&state, &caller, &original.method, route, code).await;
+                error.into_response()
+            }
+        }
+    };
+    insert_rate_limit(response.headers_mut(), &limit);
+    response
+}
+
+/// The credential of the `Authorization` header, checked; no header is a 401 with a Bearer
+/// challenge (RFC 6750 §3.1), two are a 400.
+async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<std::sync::Arc<Principal>, ApiError> {
+    let mut values = headers.get_all(header::AUTHORIZATION).iter();
+    let Some(authorization) = values.next() else {
+        return Err(ApiError::missing_credential());
+    };
+    if values.next().is_some() {
+        return Err(ApiError::invalid_auth_request(
+            "the Authorization header is given more than once",
+        ));
+    }
+    if authorization.len() > MAX_AUTHORIZATION_LEN {
+        return Err(ApiError::invalid_auth_request(
+            "the Authorization header is too long",
+        ));
+    }
+    let presented = bearer_token(authorization)?;
+    Ok(check_bearer(state, presented).await?.principal.clone())
+}
+
+/// The caller's effective scopes when they hold every one of `required`; otherwise the refusal
+/// and its audit code. Like [`Caller::require`]: `forbidden` when the credential has the
+/// scope but the role does not, `insufficient_scope` when the credential lacks it. An OAuth
+/// token holding only OpenID Connect identity scopes opens no route, as in the REST API.
+fn check_scopes(
+    principal: &Principal,
+    required: &ScopeSet,
+) -> Result<ScopeSet, (ApiError, &'static str)> {
+    let effective = principal.effective_scopes();
+    if let Some(missing) = required.first_missing_from(&effective) {
+        return Err(if principal.credential_scopes.contains_name(missing) {
+            (
+                ApiError::forbidden(format!(
+                    "your role ({}) does not allow this",
+                    principal.role
+                )),
+                "forbidden",
+            )
+        } else {
+            (ApiError::insufficient_scope(missing), "insufficient_scope")
+        });
+    }
+    if matches!(principal.credential, CredentialRef::OAuth { .. })
+        && effective.without_identity().is_empty()
+    {
+        return Err((
+            ApiError::forbidden(
+                "this token holds only OpenID Connect identity scopes, which open no API route",
+            ),
+            "forbidden",
+        ));
+    }
+    Ok(effective)
+}
+
+/// 200 with `headers`, an empty body, and nothing any cache may keep: the next request with
+/// the same credential must be asked about again, or a revocation would not be seen.
+fn allowed(mut headers: HeaderMap) -> Response {
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    (StatusCode::OK, headers).into_response()
+}
+
+fn insert_rate_limit(headers: &mut HeaderMap, decision: &RateDecision) {
+    if let Some(limit) = decision.limit {
+        headers.insert("x-ratelimit-limit", HeaderValue::from(limit));
+        headers.insert(
+            "x-ratelimit-remaining",
+            HeaderValue::from(decision.remaining),
+        );
+        headers.insert("x-ratelimit-reset", HeaderValue::from(decision.reset));
+    }
+}
+
+/// Writes a `gateway.request_allowed` event for the configured fraction of allowed calls, in
+/// the background: the proxy's answer does not wait for the audit log. The detail is the
+/// method and the rule's path pattern, never the path the client sent.
+fn sample_audit(
+    state: &AppState,
+    principal: &Principal,
+    parts: &axum::http::request::Parts,
+    original: &OriginalRequest,
+    decision: &RouteDecision<'_>,
+) {
+    let rate = state.config.gateway.audit_sample_rate.get();
+    if rate <= 0.0 || rand::random::<f64>() >= rate {
+        return;
+    }
+    let client = ClientInfo::of(parts, &state.config.http);
+    let actor = principal.actor(client.ip, client.user_agent);
+    let method = if crate::auth::caller::is_standard(&original.method) {
+        original.method.as_str()
+    } else {
+        "OTHER"
+    };
+    let route = decision.pattern.unwrap_or("(unmatched)");
+    let entry = AuditEntry::new(
+        state.clock.now(),
+        &actor,
+        AuditAction::GatewayRequestAllowed,
+        "request",
+    )
+    .in_account(principal.account.id)
+    .detail(format!("{method} {route}"));
+    let state = state.clone();
+    tokio::spawn(async move {
+        if let Err(error) = state.store.record_audit(entry).await {
+            state
+                .metrics
+                .background_storage_error(BackgroundOperation::GatewayAudit);
+            tracing::warn!(%error, "could not record a verified gateway request in the audit log");
+        }
+    });
+}
