@@ -6,13 +6,16 @@
 #   (b) nginx with auth_request to gatekey (the guide's docs/gateway/nginx.conf) in front of a
 #       static answer, against the same nginx passing requests to that answer without asking.
 # The two sides of each pair alternate, round after round, so a noisy machine slows both alike;
-# medians of req/s and p99 latency, and their ratios, are printed.
-# Usage: bench/gateway.sh [rounds] [seconds] [connections]
+# medians of req/s and p99 latency, and their ratios, are printed. The nginx pair runs twice:
+# with [connections] for the rates, where each side is saturated and its latency is mostly
+# queueing (connections / rate), and with [latency connections] for the latency gatekey adds.
+# Usage: bench/gateway.sh [rounds] [seconds] [connections] [latency connections]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds="${1:-5}"
 seconds="${2:-5}"
 connections="${3:-32}"
+latency_connections="${4:-4}"
 command -v wrk >/dev/null || { echo "wrk is required (apt-get install wrk)"; exit 2; }
 command -v nginx >/dev/null || { echo "nginx is required (apt-get install nginx)"; exit 2; }
 cargo build --release -q -p gatekey-cli
@@ -93,50 +96,63 @@ curl -fs -o /dev/null -H "Authorization: Bearer $key" -H "X-Original-URI: /v1/it
 curl -fs -o /dev/null -H "Authorization: Bearer $key" "http://$with_auth/v1/items/1"
 curl -fs -o /dev/null "http://$without/v1/items/1"
 
-run() { # label url [wrk header arguments]: one line "label req/s p99-in-ms"
-  local label="$1" url="$2"; shift 2
-  wrk -t2 -c"$connections" -d"${seconds}s" --latency "$@" "$url" |
+run() { # label connections url [wrk header arguments]: one line "label req/s p50-ms p99-ms"
+  local label="$1" clients="$2" url="$3"; shift 3
+  wrk -t2 -c"$clients" -d"${seconds}s" --latency "$@" "$url" |
     python3 -c '
 import re, sys
 label, text = sys.argv[1], sys.stdin.read()
 assert "Non-2xx" not in text and "Socket errors" not in text, text
 rate = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
-value, unit = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s)\s*$", text, re.M).groups()
-p99 = float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
-print(f"{label} {rate} {p99}")' "$label"
+def percentile(p):
+    value, unit = re.search(rf"^\s+{p}%\s+([\d.]+)(us|ms|s)\s*$", text, re.M).groups()
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+print(f"{label} {rate} {percentile(50)} {percentile(99)}")' "$label"
 }
 bearer=(-H "Authorization: Bearer $key")
 verify_headers=("${bearer[@]}" -H "X-Original-URI: /v1/items/1" -H "X-Original-Method: GET")
 
-run warm "http://$gatekey/auth/verify" "${verify_headers[@]}" >/dev/null
+c="$connections"
+l="$latency_connections"
+run warm "$c" "http://$gatekey/auth/verify" "${verify_headers[@]}" >/dev/null
 : >"$work/rates"
 for _ in $(seq "$rounds"); do
-  run verify "http://$gatekey/auth/verify" "${verify_headers[@]}" >>"$work/rates"
-  run me "http://$gatekey/api/v1/me" "${bearer[@]}" >>"$work/rates"
+  run verify "$c" "http://$gatekey/auth/verify" "${verify_headers[@]}" >>"$work/rates"
+  run me "$c" "http://$gatekey/api/v1/me" "${bearer[@]}" >>"$work/rates"
 done
-run warm "http://$with_auth/v1/items/1" "${bearer[@]}" >/dev/null
+run warm "$c" "http://$with_auth/v1/items/1" "${bearer[@]}" >/dev/null
 for _ in $(seq "$rounds"); do
-  run nginx_auth "http://$with_auth/v1/items/1" "${bearer[@]}" >>"$work/rates"
-  run nginx_plain "http://$without/v1/items/1" "${bearer[@]}" >>"$work/rates"
+  run nginx_auth "$c" "http://$with_auth/v1/items/1" "${bearer[@]}" >>"$work/rates"
+  run nginx_plain "$c" "http://$without/v1/items/1" "${bearer[@]}" >>"$work/rates"
+done
+for _ in $(seq "$rounds"); do
+  run nginx_auth_light "$l" "http://$with_auth/v1/items/1" "${bearer[@]}" >>"$work/rates"
+  run nginx_plain_light "$l" "http://$without/v1/items/1" "${bearer[@]}" >>"$work/rates"
 done
 
-python3 - "$work/rates" "$rounds" "$seconds" "$connections" <<'PY'
+python3 - "$work/rates" "$rounds" "$seconds" "$connections" "$latency_connections" <<'PY'
 import statistics, sys
-path, rounds, seconds, connections = sys.argv[1:]
+path, rounds, seconds, connections, light = sys.argv[1:]
 runs = {}
 for line in open(path):
-    label, rate, p99 = line.split()
-    runs.setdefault(label, []).append((float(rate), float(p99)))
+    label, rate, p50, p99 = line.split()
+    runs.setdefault(label, []).append((float(rate), float(p50), float(p99)))
 def median(label, i):
     return statistics.median(run[i] for run in runs[label])
-print(f"medians of {rounds} rounds of {seconds} s, {connections} connections")
-print(f"{'':32} {'req/s':>10} {'p99 ms':>8}")
-names = {"verify": "GET /auth/verify", "me": "GET /api/v1/me",
-         "nginx_auth": "nginx + auth_request to gatekey", "nginx_plain": "nginx alone"}
-for label in ["verify", "me", "nginx_auth", "nginx_plain"]:
-    print(f"{names[label]:32} {median(label, 0):>10.0f} {median(label, 1):>8.2f}")
+print(f"medians of {rounds} rounds of {seconds} s")
+print(f"{'':44} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8}")
+names = {"verify": f"GET /auth/verify, {connections} connections",
+         "me": f"GET /api/v1/me, {connections} connections",
+         "nginx_auth": f"nginx + gatekey, {connections} connections",
+         "nginx_plain": f"nginx alone, {connections} connections",
+         "nginx_auth_light": f"nginx + gatekey, {light} connections",
+         "nginx_plain_light": f"nginx alone, {light} connections"}
+for label in names:
+    print(f"{names[label]:44} {median(label, 0):>10.0f} {median(label, 1):>8.2f} {median(label, 2):>8.2f}")
 print(f"verify / me: {median('verify', 0) / median('me', 0):.2f} (target at least 0.80)")
 print(f"nginx with / without gatekey: {median('nginx_auth', 0) / median('nginx_plain', 0):.2f} (target at least 0.40)")
-added = median("nginx_auth", 1) - median("nginx_plain", 1)
-print(f"p99 added by gatekey behind nginx: {added:.2f} ms (target under 2 ms)")
+for suffix, clients in [("", connections), ("_light", light)]:
+    p50 = median("nginx_auth" + suffix, 1) - median("nginx_plain" + suffix, 1)
+    p99 = median("nginx_auth" + suffix, 2) - median("nginx_plain" + suffix, 2)
+    print(f"added by gatekey behind nginx, {clients} connections: p50 {p50:.2f} ms, p99 {p99:.2f} ms (p99 target under 2 ms)")
 PY
