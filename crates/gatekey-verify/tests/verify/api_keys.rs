@@ -19,6 +19,9 @@ async fn an_api_key_is_accepted_with_its_user_account_and_scopes() {
         let key = gatekey.owner_key("read").await;
 
         let caller = verifier.verify(&key).await.expect("accepted");
+        let secret = gatekey.resource_server.secret.as_deref().expect("a secret");
+        let shown = format!("{verifier:?} {caller:?} {:?}", gatekey.verifier_builder());
+        assert!(!shown.contains(secret) && !shown.contains(&key), "{shown}");
         assert_eq!(caller.user.id, gatekey.seeded.owner.user.id);
         assert_eq!(caller.user.email.as_deref(), Some("owner@acme.test"));
         assert_eq!(caller.account.slug, "acme");

@@ -14,10 +14,15 @@ const JWKS: &str = "/oauth/jwks";
 async fn a_jwt_verifies_offline_even_once_gatekey_is_gone() {
     each_backend(|backend| async move {
         let gatekey = Gatekey::start(backend).await;
-        let verifier = gatekey.verifier();
+        let verifier = gatekey
+            .verifier_builder()
+            .jwks_max_age(std::time::Duration::from_secs(60))
+            .build()
+            .expect("a verifier");
         let (service, client) = gatekey.jwt_client().await;
         let first = gatekey.jwt(&client, "read", Some(AUDIENCE)).await;
         let second = gatekey.jwt(&client, "read", Some(AUDIENCE)).await;
+        let third = gatekey.jwt(&client, "read", Some(AUDIENCE)).await;
         let key = gatekey.owner_key("read").await;
 
         let caller = verifier.verify(&first).await.expect("verified");
@@ -38,11 +43,18 @@ async fn a_jwt_verifies_offline_even_once_gatekey_is_gone() {
         assert_eq!(gatekey.requests_to(JWKS), 1);
         assert_eq!(gatekey.requests_to("/oauth/introspect"), 0);
 
+        let clock = gatekey.clock.clone();
         gatekey.stop().await;
         // The second token was never seen: its signature is checked now, offline.
         let caller = verifier.verify(&second).await.expect("verified offline");
         assert_eq!(caller.user.id, service.user.id);
         assert!(verifier.verify(&first).await.is_ok(), "from the cache");
+        // Past the key set's max age, its refetch fails: the kept keys serve on.
+        clock.advance(Duration::seconds(61));
+        assert!(
+            verifier.verify(&third).await.is_ok(),
+            "verified with the kept keys"
+        );
         // What needs gatekey is refused with 503, never let through.
         assert!(matches!(
             verifier.verify(&key).await,
