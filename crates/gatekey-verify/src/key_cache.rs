@@ -163,3 +163,44 @@ impl KeyCache {
         KeySet::from_json(&body).map_err(failed)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+
+    struct Manual(Mutex<SystemTime>);
+
+    impl Clock for Manual {
+        fn now(&self) -> SystemTime {
+            *self.0.lock().unwrap()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failed_fetch_is_not_retried_within_the_floor() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let closed = format!("http://{}/oauth/jwks", listener.local_addr().unwrap());
+        drop(listener);
+        let start = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let clock = Arc::new(Manual(Mutex::new(start)));
+        let floor = Duration::from_secs(30);
+        let cache = KeyCache::new(reqwest::Client::new(), clock.clone(), floor, floor * 100);
+
+        let unavailable = |result: Result<_, VerifyError>| match result {
+            Err(VerifyError::Unavailable(detail)) => detail,
+            other => panic!("{:?}", other.map(|_| ())),
+        };
+        let first = unavailable(cache.key(&closed, "k", Algorithm::EdDSA).await);
+        assert!(first.starts_with("GET "), "the fetch was tried: {first}");
+        let again = unavailable(cache.key(&closed, "k", Algorithm::EdDSA).await);
+        assert!(again.contains("a moment ago"), "not tried again: {again}");
+        *clock.0.lock().unwrap() = start + floor;
+        let later = unavailable(cache.key(&closed, "k", Algorithm::EdDSA).await);
+        assert!(
+            later.starts_with("GET "),
+            "tried once the floor has passed: {later}"
+        );
+    }
+}
