@@ -2,8 +2,11 @@
 //! the request's extensions; without that layer, it checks the request itself with a
 //! [`Verifier`] found in the extensions (`.layer(Extension(verifier))`). With neither, the
 //! route is misconfigured, and the request is refused with `503`, never let through.
+//!
+//! `Option<Caller>` is for routes that also serve anonymous requests: `None` when no Bearer
+//! credential was sent, and the same refusals as `Caller` for a credential that is bad.
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum::http::request::Parts;
 
 use crate::{Caller, Verifier, VerifyError};
@@ -13,6 +16,21 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         caller_of_request(parts).await
+    }
+}
+
+impl<S: Send + Sync> OptionalFromRequestParts<S> for Caller {
+    type Rejection = VerifyError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _state: &S,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        match caller_of_request(parts).await {
+            Ok(caller) => Ok(Some(caller)),
+            Err(VerifyError::Missing) => Ok(None),
+            Err(refused) => Err(refused),
+        }
     }
 }
 

@@ -15,6 +15,13 @@ async fn whoami(caller: Caller) -> String {
     format!("{} in {}", caller.user.id, caller.account.slug)
 }
 
+async fn greet(caller: Option<Caller>) -> String {
+    caller.map_or_else(
+        || "hello, stranger".to_owned(),
+        |c| format!("hello, {}", c.user.id),
+    )
+}
+
 /// Sends `method path` with `credential` as Bearer, when given: status, challenge, body.
 pub async fn call(
     router: &Router,
@@ -98,6 +105,22 @@ async fn the_layers_answer_each_refusal_as_rfc_6750_says() {
         let (status, _, _) = call(&bare, "GET", "/whoami", Some(&reader), "").await;
         assert_eq!(status, StatusCode::OK);
         let (status, _, _) = call(&bare, "GET", "/whoami", Some("gk_at_forged"), "").await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        // Optional: anonymous is welcome, a bad credential is still refused.
+        let open = Router::new()
+            .route("/greet", get(greet))
+            .layer(Extension(gatekey.verifier()));
+        let (status, _, body) = call(&open, "GET", "/greet", None, "").await;
+        assert_eq!(
+            (status, body),
+            (StatusCode::OK, Value::from("hello, stranger"))
+        );
+        let (status, _, body) = call(&open, "GET", "/greet", Some(&reader), "").await;
+        assert_eq!(
+            (status, body),
+            (StatusCode::OK, Value::from(format!("hello, {owner}")))
+        );
+        let (status, _, _) = call(&open, "GET", "/greet", Some("gk_key_forged"), "").await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
         // Neither layer nor verifier: refused, never let through.
         let misconfigured = Router::new().route("/whoami", get(whoami));
