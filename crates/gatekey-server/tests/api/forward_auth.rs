@@ -309,6 +309,39 @@ async fn each_proxys_way_of_naming_the_original_request_is_read() {
         )
         .await;
         assert_eq!(both.0, 200, "{}", both.2);
+
+        // Caddy and Traefik pass the client's own headers on: a client that adds an
+        // X-Original-URI naming a weaker route must not have that route judged instead.
+        let forged = send(
+            app.http
+                .get(app.url("/auth/verify"))
+                .header("x-forwarded-method", "GET")
+                .header("x-forwarded-uri", "/v1/admin/users")
+                .header("x-original-uri", "/v1/status")
+                .bearer_auth(&key),
+        )
+        .await;
+        assert_error(&forged, 400, "invalid_request");
+        let forged_method = send(
+            app.http
+                .get(app.url("/auth/verify"))
+                .header("x-forwarded-method", "DELETE")
+                .header("x-original-method", "GET")
+                .header("x-forwarded-uri", "/v1/notes/1")
+                .bearer_auth(&key),
+        )
+        .await;
+        assert_error(&forged_method, 400, "invalid_request");
+        // Agreeing headers are fine, whatever their queries.
+        let agreeing = send(
+            app.http
+                .get(app.url("/auth/verify"))
+                .header("x-forwarded-uri", "/v1/notes/1?a=1")
+                .header("x-original-uri", "/v1/notes/1")
+                .bearer_auth(&key),
+        )
+        .await;
+        assert_eq!(agreeing.0, 200, "{}", agreeing.2);
         app.stop().await;
     })
     .await;
