@@ -64,6 +64,7 @@ impl Stack {
     async fn start(kind: ProxyKind, configure: impl FnOnce(&mut Config)) -> Self {
         let app = TestApp::start_with(Backend::Sqlite, |config| {
             configure(config);
+            // The rules as an operator writes them, in TOML.
             let with_routes: Config = Figment::from(Serialized::defaults(config.clone()))
                 .merge(Toml::string(GATEWAY_ROUTES))
                 .extract()
@@ -442,6 +443,39 @@ async fn no_credential_is_401_with_a_challenge(kind: ProxyKind) {
         "a refusal never reaches the API"
     );
     stack.stop().await;
+}
+
+behind_each_proxy!(
+    nginx_refuses_everything_while_gatekey_is_down,
+    caddy_refuses_everything_while_gatekey_is_down,
+    gatekey_down_fails_closed
+);
+async fn gatekey_down_fails_closed(kind: ProxyKind) {
+    let stack = Stack::start(kind, |_| {}).await;
+    let key = stack.app.key(&stack.seeded.owner, Some("read")).await;
+    assert_eq!(stack.get("/v1/notes/1", Some(&key)).await.0, 200);
+    let Stack {
+        app,
+        upstream,
+        proxy,
+        ..
+    } = stack;
+    app.stop().await;
+    let hits = upstream.hits();
+
+    let answer = send(
+        reqwest::Client::new()
+            .get(proxy.url("/v1/notes/1"))
+            .bearer_auth(&key),
+    )
+    .await;
+    // nginx maps its failed verify call to 503; Caddy answers 502 for an unreachable upstream.
+    let expected = match kind {
+        ProxyKind::Nginx => 503,
+        ProxyKind::Caddy => 502,
+    };
+    assert_eq!(answer.0, expected, "{kind:?}: {}", answer.2);
+    assert_eq!(upstream.hits(), hits, "nothing reaches the API unchecked");
 }
 
 /// The guide shows each configuration file whole, so that the text a reader copies is the text
