@@ -36,6 +36,11 @@ scopes = ["admin"]
 methods = ["GET", "HEAD"]
 path = "/v1/notes/**"
 scopes = ["read"]
+
+[[gateway.routes]]
+methods = ["PUT"]
+path = "/v1/notes/*"
+scopes = ["write"]
 "#;
 
 /// The identity headers gatekey gives the upstream.
@@ -114,7 +119,10 @@ impl Stack {
 /// The one value of header `name` the upstream received (`None` when it got none), asserting
 /// it got no more than one.
 fn seen(echo: &Value, name: &str) -> Option<String> {
-    let values = echo.get(name)?.as_array().expect("a list of values");
+    let values = echo["headers"]
+        .get(name)?
+        .as_array()
+        .expect("a list of values");
     assert_eq!(values.len(), 1, "one {name} header reached the API: {echo}");
     Some(values[0].as_str().expect("a value").to_owned())
 }
@@ -210,6 +218,32 @@ async fn oauth_token_passes_with_its_client(kind: ProxyKind) {
         Some(stack.seeded.owner.user.id.to_string())
     );
     assert_eq!(seen(&echo, "x-gatekey-scopes").as_deref(), Some("read"));
+    stack.stop().await;
+}
+
+behind_each_proxy!(
+    nginx_passes_a_request_body_to_the_api_untouched,
+    caddy_passes_a_request_body_to_the_api_untouched,
+    request_body_reaches_the_api
+);
+async fn request_body_reaches_the_api(kind: ProxyKind) {
+    let stack = Stack::start(kind, |_| {}).await;
+    let key = stack.app.key(&stack.seeded.owner, Some("read write")).await;
+    let body = r#"{"title":"the verify call must not consume this"}"#;
+    let request = stack
+        .app
+        .http
+        .put(stack.proxy.url("/v1/notes/7"))
+        .bearer_auth(&key)
+        .header("content-type", "application/json")
+        .body(body);
+    let (status, _, echo) = send(request).await;
+    assert_eq!(status, 200, "{kind:?}: {echo}");
+    assert_eq!(echo["body"], body, "{kind:?}: {echo}");
+    assert_eq!(
+        seen(&echo, "x-gatekey-scopes").as_deref(),
+        Some("read write")
+    );
     stack.stop().await;
 }
 

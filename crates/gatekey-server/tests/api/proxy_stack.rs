@@ -2,8 +2,8 @@
 //! `/auth/verify` about every request, configured by the files the gateway guide ships
 //! (`docs/gateway/`), with only their addresses changed.
 //!
-//! The upstream answers every request with the headers it received, as JSON, and counts the
-//! requests that reached it.
+//! The upstream answers every request with the headers and the body it received, as JSON, and
+//! counts the requests that reached it.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -40,7 +40,7 @@ pub fn enabled() -> bool {
     on
 }
 
-/// The upstream API: echoes the request headers it got, and counts requests.
+/// The upstream API: echoes the request headers and body it got, and counts requests.
 pub struct Upstream {
     pub addr: SocketAddr,
     hits: Arc<AtomicUsize>,
@@ -64,8 +64,13 @@ impl Upstream {
     }
 }
 
-/// `{"header-name": ["value", …], …}` of the request, names in lower case.
-async fn echo_headers(State(hits): State<Arc<AtomicUsize>>, headers: HeaderMap) -> Json<Value> {
+/// `{"headers": {"header-name": ["value", …], …}, "body": "…"}` of the request, header names in
+/// lower case.
+async fn echo_headers(
+    State(hits): State<Arc<AtomicUsize>>,
+    headers: HeaderMap,
+    body: String,
+) -> Json<Value> {
     hits.fetch_add(1, Ordering::SeqCst);
     let mut seen: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (name, value) in &headers {
@@ -74,7 +79,7 @@ async fn echo_headers(State(hits): State<Arc<AtomicUsize>>, headers: HeaderMap) 
             .or_default()
             .push(value);
     }
-    Json(serde_json::to_value(seen).unwrap())
+    Json(serde_json::json!({ "headers": seen, "body": body }))
 }
 
 /// A running proxy; stopped (by its PID) when dropped.
