@@ -70,6 +70,13 @@ pub struct IntrospectionResponse {
     /// The slug of the account it acts in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account: Option<String>,
+    /// The id of the account it acts in (a gatekey addition, like `account`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_id: Option<i64>,
+    /// The user's role in that account now: `owner`, `admin`, `member` or `viewer` (a gatekey
+    /// addition).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
     /// Expiry, in seconds since the Unix epoch; absent for an API key that never expires.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exp: Option<i64>,

@@ -15,9 +15,9 @@ pub struct Caller {
     pub user: CallerUser,
     /// The account the request acts in. Scope your data by it.
     pub account: CallerAccount,
-    /// The user's role in the account, when gatekey states it. Neither introspection nor JWT
-    /// access tokens carry it today, so this is `None`; decide on [`Caller::scopes`], which
-    /// are already narrowed to what the role holds.
+    /// The user's role in the account, when gatekey states it: introspection does (API keys
+    /// and opaque tokens), a JWT access token does not. Decide on [`Caller::scopes`], which are
+    /// already narrowed to what the role holds; the role is for display and audit.
     pub role: Option<String>,
     /// What the credential may do. From introspection: its scopes within the user's current
     /// role, as of the answer. From a JWT: its scopes when it was issued.
@@ -43,7 +43,8 @@ pub struct CallerUser {
 pub struct CallerAccount {
     /// The account's slug, unique and stable.
     pub slug: String,
-    /// gatekey's id of the account, when gatekey states it (it does not today).
+    /// gatekey's id of the account, when gatekey states it: introspection does, a JWT access
+    /// token does not (it names the account by its slug).
     pub id: Option<i64>,
 }
 

@@ -124,9 +124,9 @@ pub(crate) fn caller_of(
         },
         account: CallerAccount {
             slug: account,
-            id: None,
+            id: answer.account_id,
         },
-        role: None,
+        role: answer.role,
         scopes: parse_scopes(answer.scope.as_deref()),
         credential: Credential {
             kind,
@@ -152,6 +152,8 @@ mod tests {
             username: Some("ada@acme.test".into()),
             sub: Some("42".into()),
             account: Some("acme".into()),
+            account_id: Some(7),
+            role: Some("member".into()),
             exp: None,
             iat: Some(1),
             token_type: Some(token_type.into()),
@@ -165,6 +167,8 @@ mod tests {
         assert_eq!(caller.user.id, 42);
         assert_eq!(caller.user.email.as_deref(), Some("ada@acme.test"));
         assert_eq!(caller.account.slug, "acme");
+        assert_eq!(caller.account.id, Some(7));
+        assert_eq!(caller.role.as_deref(), Some("member"));
         assert_eq!(caller.credential.kind, CredentialKind::ApiKey);
         assert_eq!(caller.scopes, ["read", "write"]);
         assert_eq!(caller.expires_at, None);

@@ -171,6 +171,8 @@ fn describe_cached(
         username: Some(p.user.email.clone()),
         sub: Some(p.user.id.to_string()),
         account: Some(p.account.slug.clone()),
+        account_id: Some(p.account.id),
+        role: Some(p.role.as_str().to_owned()),
         exp: p.expires_at.map(|at| at.unix_timestamp()),
         iat: Some(issued_at.unix_timestamp()),
         token_type: Some(token_type.to_owned()),
@@ -193,6 +195,8 @@ fn describe_refresh_token(
         username: Some(token.user.email.clone()),
         sub: Some(token.user.id.to_string()),
         account: Some(token.account.slug.clone()),
+        account_id: Some(token.account.id),
+        role: None,
         exp: Some(token.expires_at.unix_timestamp()),
         iat: Some(token.created_at.unix_timestamp()),
         // Never `Bearer`: a resource server must not take a refresh token for an access token.

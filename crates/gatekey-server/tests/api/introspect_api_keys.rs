@@ -61,6 +61,8 @@ fn identity(answer: &Value) -> Value {
         "sub": answer["sub"],
         "username": answer["username"],
         "account": answer["account"],
+        "account_id": answer["account_id"],
+        "role": answer["role"],
         "scope": answer["scope"],
         "iss": answer["iss"],
     })
@@ -95,6 +97,8 @@ async fn an_api_key_is_described_like_an_access_token_of_the_same_user() {
                 "sub": ada.user.id.to_string(),
                 "username": "ada@acme.test",
                 "account": "acme",
+                "account_id": seeded.acme.id,
+                "role": "admin",
                 "scope": "read write",
                 "iss": app.base_url(),
             })

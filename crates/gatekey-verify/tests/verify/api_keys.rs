@@ -25,6 +25,8 @@ async fn an_api_key_is_accepted_with_its_user_account_and_scopes() {
         assert_eq!(caller.user.id, gatekey.seeded.owner.user.id);
         assert_eq!(caller.user.email.as_deref(), Some("owner@acme.test"));
         assert_eq!(caller.account.slug, "acme");
+        assert_eq!(caller.account.id, Some(gatekey.seeded.acme.id));
+        assert_eq!(caller.role.as_deref(), Some("owner"));
         assert_eq!(caller.scopes, ["read"]);
         assert_eq!(caller.credential.kind, CredentialKind::ApiKey);
         assert_eq!(caller.credential.client_id, None);
