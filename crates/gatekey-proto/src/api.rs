@@ -8,6 +8,7 @@ use crate::redacted::Redacted;
 
 /// The `pagination` object of every list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Pagination {
     /// Items in the whole list.
     pub total_records: u64,
@@ -19,6 +20,7 @@ pub struct Pagination {
 
 /// A user as the API shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserView {
     /// User id.
     pub id: i64,
@@ -36,6 +38,7 @@ pub struct UserView {
 
 /// A user together with their role in the account being looked at.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MemberView {
     /// The user.
     #[serde(flatten)]
@@ -46,6 +49,7 @@ pub struct MemberView {
 
 /// An account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AccountView {
     /// Account id.
     pub id: i64,
@@ -57,6 +61,7 @@ pub struct AccountView {
 
 /// The credential a request was made with.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CredentialView {
     /// `api_key`, `oauth` or `session`.
     #[serde(rename = "type")]
@@ -74,6 +79,7 @@ pub struct CredentialView {
 
 /// `GET /api/v1/me`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MeResponse {
     /// Who the caller acts as.
     pub user: UserView,
@@ -89,6 +95,7 @@ pub struct MeResponse {
 
 /// An API key, without its secret.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiKeyView {
     /// Key id.
     pub id: i64,
@@ -115,6 +122,7 @@ pub struct ApiKeyView {
 
 /// `POST /api/v1/api_keys` and `POST /api/v1/users/{id}/api_keys`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateApiKeyRequest {
     /// A name to tell the key apart.
@@ -129,6 +137,7 @@ pub struct CreateApiKeyRequest {
 
 /// A newly created API key: the only time its secret is shown. `Debug` prints no secret.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreatedApiKey {
     /// The key.
     #[serde(flatten)]
@@ -148,6 +157,7 @@ impl fmt::Debug for CreatedApiKey {
 
 /// `GET /api/v1/api_keys` and `GET /api/v1/users/{id}/api_keys`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiKeyList {
     /// One page of keys, newest first.
     pub api_keys: Vec<ApiKeyView>,
@@ -157,6 +167,7 @@ pub struct ApiKeyList {
 
 /// `GET /api/v1/users`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserList {
     /// One page of members, oldest first.
     pub users: Vec<MemberView>,
@@ -166,6 +177,7 @@ pub struct UserList {
 
 /// `POST /api/v1/users`. `Debug` prints no password.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateUserRequest {
     /// Email.
@@ -192,6 +204,7 @@ impl fmt::Debug for CreateUserRequest {
 
 /// `GET /api/v1/service_accounts`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ServiceAccountList {
     /// One page of service accounts, oldest first.
     pub service_accounts: Vec<MemberView>,
@@ -201,6 +214,7 @@ pub struct ServiceAccountList {
 
 /// `POST /api/v1/service_accounts`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateServiceAccountRequest {
     /// Display name.
@@ -212,6 +226,7 @@ pub struct CreateServiceAccountRequest {
 
 /// `PATCH /api/v1/users/{id}`: changes a member's role in the caller's account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct UpdateUserRequest {
     /// The new role.
@@ -220,6 +235,7 @@ pub struct UpdateUserRequest {
 
 /// One audit event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditView {
     /// Event id; larger is newer.
     pub id: i64,
@@ -249,6 +265,7 @@ pub struct AuditView {
 
 /// `GET /api/v1/audits`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditList {
     /// One page of events, newest first.
     pub audits: Vec<AuditView>,
@@ -258,6 +275,7 @@ pub struct AuditList {
 
 /// An application the user authorized in this account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuthorizationView {
     /// The application's client id.
     pub client_id: String,
@@ -271,6 +289,7 @@ pub struct AuthorizationView {
 
 /// `GET /api/v1/authorizations`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuthorizationList {
     /// One page of authorizations, newest first.
     pub authorizations: Vec<AuthorizationView>,
@@ -280,6 +299,7 @@ pub struct AuthorizationList {
 
 /// An OAuth application (client) as the API shows it. Never carries a secret.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApplicationView {
     /// Application id, used in `/api/v1/applications/{id}`.
     pub id: i64,
@@ -325,6 +345,7 @@ pub struct ApplicationView {
 
 /// `POST /api/v1/applications`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateApplicationRequest {
     /// Display name.
@@ -375,6 +396,7 @@ fn default_access_token_format() -> String {
 
 /// `PATCH /api/v1/applications/{id}`: the fields to change; absent fields stay as they are.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct UpdateApplicationRequest {
     /// New display name.
@@ -431,6 +453,7 @@ where
 /// A newly registered application: the only time its secret is shown. `Debug` prints no
 /// secret.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreatedApplication {
     /// The application.
     #[serde(flatten)]
@@ -454,6 +477,7 @@ impl fmt::Debug for CreatedApplication {
 /// `POST /api/v1/applications/{id}/rotate_secret`: the new secret, shown once. `Debug` prints
 /// no secret.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RotatedSecret {
     /// The application; `previous_secret_expires_at` says until when the old secret works.
     #[serde(flatten)]
@@ -473,6 +497,7 @@ impl fmt::Debug for RotatedSecret {
 
 /// `GET /api/v1/applications`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApplicationList {
     /// One page of applications, oldest first.
     pub applications: Vec<ApplicationView>,

@@ -9,6 +9,7 @@ use crate::api::Pagination;
 
 /// An invitation of a person to the caller's account.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InvitationView {
     /// Invitation id.
     pub id: i64,
@@ -51,6 +52,7 @@ impl fmt::Debug for InvitationView {
 /// `POST /api/v1/users`: the same shape whether the email is new, has a login in another
 /// account, or was invited already.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreatedInvitation {
     /// The invitation, with its `accept_url`.
     pub invitation: InvitationView,
@@ -58,6 +60,7 @@ pub struct CreatedInvitation {
 
 /// `GET /api/v1/invitations`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InvitationList {
     /// One page of pending invitations, oldest first.
     pub invitations: Vec<InvitationView>,

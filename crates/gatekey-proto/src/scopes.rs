@@ -7,6 +7,7 @@ use crate::api::{present, Pagination};
 
 /// A scope: a built-in one (`read`, `write`, `admin`) or a catalogue entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ScopeView {
     /// The scope's name.
     pub name: String,
@@ -29,6 +30,7 @@ pub struct ScopeView {
 
 /// `GET /api/v1/scopes`: the built-in scopes, then the catalogue by name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ScopeList {
     /// This page of scopes.
     pub scopes: Vec<ScopeView>,
@@ -38,6 +40,7 @@ pub struct ScopeList {
 
 /// `POST /api/v1/scopes`: a new catalogue entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateScopeRequest {
     /// Its name: 1 to 64 characters of RFC 6749 §3.3 `scope-token`.
@@ -54,6 +57,7 @@ pub struct CreateScopeRequest {
 
 /// `PATCH /api/v1/scopes/{name}`: the fields to change; absent fields stay as they are.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct UpdateScopeRequest {
     /// A new description.
@@ -73,6 +77,7 @@ pub struct UpdateScopeRequest {
 
 /// What one role holds in the caller's account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RoleScopesView {
     /// The role.
     pub role: String,
@@ -85,6 +90,7 @@ pub struct RoleScopesView {
 
 /// `GET /api/v1/roles`: every role, highest first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RoleList {
     /// The roles.
     pub roles: Vec<RoleScopesView>,
@@ -93,6 +99,7 @@ pub struct RoleList {
 /// `PUT /api/v1/roles/{role}/scopes`: exactly the catalogue scopes the role holds in the
 /// caller's account (built-in scopes follow the role and are not named here).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SetRoleScopesRequest {
     /// Catalogue scope names; empty for none.
