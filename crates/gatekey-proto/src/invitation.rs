@@ -5,6 +5,9 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+#[cfg(feature = "openapi")]
+use crate::schema_values::RoleName;
+
 use crate::api::Pagination;
 
 /// An invitation of a person to the caller's account.
@@ -18,12 +21,15 @@ pub struct InvitationView {
     /// The name the admin gave.
     pub name: String,
     /// The role the person gets on accepting.
+    #[cfg_attr(feature = "openapi", schema(value_type = RoleName))]
     pub role: String,
     /// `pending` while it can be accepted.
     pub status: String,
     /// RFC 3339.
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub created_at: String,
     /// RFC 3339: the link stops working then.
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub expires_at: String,
     /// The one-time link to hand to the person: shown only in the answer that created it,
     /// never in lists, never in `Debug`.

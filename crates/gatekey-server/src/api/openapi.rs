@@ -10,6 +10,7 @@ use axum::routing::get;
 use axum::Router;
 use gatekey_proto::ErrorBody;
 use utoipa::openapi::header::HeaderBuilder;
+use utoipa::openapi::link::LinkBuilder;
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::server::Server;
@@ -59,9 +60,85 @@ pub fn document(issuer: &str) -> utoipa::openapi::OpenApi {
             if !is_public(operation) {
                 add_shared_responses(operation);
             }
+            add_links(operation);
         }
     }
     doc
+}
+
+/// Where a created resource's answer (201) leads (OpenAPI links): (the creating operation, the
+/// operation it leads to, that operation's path parameter, where the value is in the answer's
+/// body). A client, or a tester such as schemathesis, follows them to act on what it just made.
+const LINKS: &[(&str, &str, &str, &str)] = &[
+    ("create_api_key", "revoke_api_key", "id", "/id"),
+    ("create_user", "withdraw_invitation", "id", "/invitation/id"),
+    ("create_service_account", "show_user", "id", "/id"),
+    ("create_service_account", "update_user", "id", "/id"),
+    ("create_service_account", "list_user_api_keys", "id", "/id"),
+    ("create_service_account", "create_user_api_key", "id", "/id"),
+    (
+        "create_service_account",
+        "disable_service_account",
+        "id",
+        "/id",
+    ),
+    ("create_application", "show_application", "id", "/id"),
+    ("create_application", "update_application", "id", "/id"),
+    (
+        "create_application",
+        "rotate_application_secret",
+        "id",
+        "/id",
+    ),
+    ("create_application", "delete_application", "id", "/id"),
+    ("create_scope", "update_scope", "name", "/name"),
+    ("create_scope", "delete_scope", "name", "/name"),
+];
+
+fn add_links(operation: &mut Operation) {
+    let Some(id) = operation.operation_id.clone() else {
+        return;
+    };
+    let Some(RefOr::T(created)) = operation.responses.responses.get_mut("201") else {
+        return;
+    };
+    for &(from, to, parameter, pointer) in LINKS {
+        if from == id {
+            let link = LinkBuilder::new()
+                .operation_id(to)
+                .parameter(parameter, format!("$response.body#{pointer}"))
+                .build();
+            created.links.insert(to.to_owned(), RefOr::T(link));
+        }
+    }
+}
+
+/// utoipa 5 writes a Link object's fields as the Rust fields are named (`operation_id`,
+/// `request_body`), where OpenAPI names them `operationId` and `requestBody` (OpenAPI 3.1 §4.8.20):
+/// renamed here, in the written document.
+fn name_link_fields(document: &mut serde_json::Value) {
+    let Some(paths) = document.get_mut("paths").and_then(|p| p.as_object_mut()) else {
+        return;
+    };
+    let links = paths
+        .values_mut()
+        .filter_map(|item| item.as_object_mut())
+        .flat_map(|item| item.values_mut())
+        .filter_map(|operation| operation.get_mut("responses")?.as_object_mut())
+        .flat_map(|responses| responses.values_mut())
+        .filter_map(|response| response.get_mut("links")?.as_object_mut())
+        .flat_map(|links| links.values_mut())
+        .filter_map(|link| link.as_object_mut());
+    for link in links {
+        for (written, named) in [
+            ("operation_id", "operationId"),
+            ("request_body", "requestBody"),
+        ] {
+            if let Some(value) = link.remove(written) {
+                link.insert(named.to_owned(), value);
+            }
+        }
+    }
 }
 
 /// The route of the document, rendered once here: it changes only with the code and the
@@ -70,9 +147,11 @@ pub fn route(issuer: &str) -> Router<AppState> {
     // Start-up: the document is built from the code's annotations, so a failure to write it is
     // a programming error that every test would meet.
     #[allow(clippy::expect_used)]
-    let json = Bytes::from(
-        serde_json::to_vec(&document(issuer)).expect("the OpenAPI document serialises"),
-    );
+    let mut value =
+        serde_json::to_value(document(issuer)).expect("the OpenAPI document serialises");
+    name_link_fields(&mut value);
+    #[allow(clippy::expect_used)]
+    let json = Bytes::from(serde_json::to_vec(&value).expect("a JSON value serialises"));
     Router::new().route(DOCUMENT_PATH, get(move || serve_document(json.clone())))
 }
 

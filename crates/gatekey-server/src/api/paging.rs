@@ -12,8 +12,8 @@ use crate::error::ApiError;
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(super) struct PageQuery {
-    /// The page to return, from 1.
-    #[param(minimum = 1, default = 1)]
+    /// The page to return, from 1 to 2147483647.
+    #[param(minimum = 1, maximum = 2147483647, default = 1)]
     page: Option<u32>,
     /// Items per page, from 1 to 200.
     #[param(minimum = 1, maximum = 200, default = 30)]

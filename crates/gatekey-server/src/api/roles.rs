@@ -65,7 +65,7 @@ fn mapper<'a>(caller: &Caller, actor: &'a gatekey_core::audit::Actor) -> RoleMap
     put,
     path = "/api/v1/roles/{role}/scopes",
     tag = "roles",
-    params(("role" = String, Path, description = "`owner`, `admin`, `member` or `viewer`")),
+    params(("role" = String, Path, description = "`owner`, `admin`, `member` or `viewer`", example = "member")),
     request_body = SetRoleScopesRequest,
     responses(
         (status = 200, description = "What the role now holds", body = RoleScopesView),
@@ -103,7 +103,7 @@ async fn set_role_scopes(
     delete,
     path = "/api/v1/roles/{role}/scopes",
     tag = "roles",
-    params(("role" = String, Path, description = "`owner`, `admin`, `member` or `viewer`")),
+    params(("role" = String, Path, description = "`owner`, `admin`, `member` or `viewer`", example = "member")),
     responses(
         (status = 204, description = "The role follows the catalogue's default roles again"),
         (status = 403, description = "A role ranking above the caller's", body = ErrorBody),

@@ -139,7 +139,7 @@ async fn create_scope(
     patch,
     path = "/api/v1/scopes/{name}",
     tag = "scopes",
-    params(("name" = String, Path, description = "The scope's name")),
+    params(("name" = String, Path, description = "The scope's name", example = "reports.read")),
     request_body = UpdateScopeRequest,
     responses(
         (status = 200, description = "The changed scope", body = ScopeView),
@@ -179,7 +179,7 @@ async fn update_scope(
     delete,
     path = "/api/v1/scopes/{name}",
     tag = "scopes",
-    params(("name" = String, Path, description = "The scope's name")),
+    params(("name" = String, Path, description = "The scope's name", example = "reports.read")),
     responses(
         (status = 204, description = "Removed from the catalogue"),
         (status = 400, description = "A built-in scope (`invalid_scope`)", body = ErrorBody),

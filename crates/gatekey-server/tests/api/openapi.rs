@@ -150,3 +150,41 @@ fn every_api_route_is_registered_with_its_annotation() {
         "API routes registered without `routes!` (and so without OpenAPI): {unregistered:#?}"
     );
 }
+
+/// Each link of the document leads to an operation the document has.
+#[tokio::test]
+async fn links_lead_to_documented_operations() {
+    each_backend(|backend| async move {
+        let app = TestApp::start(backend).await;
+        let doc = fetch_document(&app).await;
+        let mut ids = Vec::new();
+        let mut targets = Vec::new();
+        for item in doc["paths"].as_object().expect("paths").values() {
+            for method in METHODS {
+                let Some(operation) = item.get(method) else {
+                    continue;
+                };
+                ids.push(operation["operationId"].as_str().expect("operationId"));
+                for response in operation["responses"]
+                    .as_object()
+                    .expect("responses")
+                    .values()
+                {
+                    if let Some(links) = response.get("links").and_then(Value::as_object) {
+                        targets.extend(links.values().map(|l| l["operationId"].clone()));
+                    }
+                }
+            }
+        }
+        assert!(targets.len() >= 10, "{targets:?}");
+        for target in targets {
+            let target = target.as_str().expect("operationId");
+            assert!(
+                ids.contains(&target),
+                "a link to {target}, which is not an operation"
+            );
+        }
+        app.stop().await;
+    })
+    .await;
+}
