@@ -4,7 +4,7 @@
 //! scheme, the errors the authentication layer answers, and the rate-limit headers.
 
 use axum::body::Bytes;
-use axum::http::header;
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -18,6 +18,7 @@ use utoipa::openapi::{ContentBuilder, Object, Ref, RefOr, Response as ApiRespons
 use utoipa::openapi::{ResponseBuilder, Type};
 use utoipa::{Modify, OpenApi};
 
+use crate::error::ApiError;
 use crate::state::AppState;
 
 /// Where the document is served.
@@ -144,15 +145,21 @@ fn name_link_fields(document: &mut serde_json::Value) {
 /// The route of the document, rendered once here: it changes only with the code and the
 /// issuer, so every request is answered from memory.
 pub fn route(issuer: &str) -> Router<AppState> {
-    // Start-up: the document is built from the code's annotations, so a failure to write it is
-    // a programming error that every test would meet.
-    #[allow(clippy::expect_used)]
-    let mut value =
-        serde_json::to_value(document(issuer)).expect("the OpenAPI document serialises");
+    let rendered = match render(issuer) {
+        Ok(json) => Some(json),
+        Err(error) => {
+            tracing::error!(%error, "the OpenAPI document could not be written");
+            None
+        }
+    };
+    Router::new().route(DOCUMENT_PATH, get(move || serve_document(rendered.clone())))
+}
+
+/// The document as JSON.
+fn render(issuer: &str) -> Result<Bytes, serde_json::Error> {
+    let mut value = serde_json::to_value(document(issuer))?;
     name_link_fields(&mut value);
-    #[allow(clippy::expect_used)]
-    let json = Bytes::from(serde_json::to_vec(&value).expect("a JSON value serialises"));
-    Router::new().route(DOCUMENT_PATH, get(move || serve_document(json.clone())))
+    Ok(Bytes::from(serde_json::to_vec(&value)?))
 }
 
 /// Serves this document. Needs no credential: it describes the API and holds no secret.
@@ -164,8 +171,16 @@ pub fn route(issuer: &str) -> Router<AppState> {
     responses((status = 200, description = "This document", content_type = "application/json",
         body = Object))
 )]
-async fn serve_document(json: Bytes) -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], json).into_response()
+async fn serve_document(rendered: Option<Bytes>) -> Response {
+    match rendered {
+        Some(json) => ([(header::CONTENT_TYPE, "application/json")], json).into_response(),
+        None => ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            "the API description is unavailable; see the server log",
+        )
+        .into_response(),
+    }
 }
 
 /// Declares the Bearer scheme: an API key (`gk_key_…`) or an OAuth access token (RFC 6750).
