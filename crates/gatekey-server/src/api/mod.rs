@@ -31,7 +31,7 @@ pub fn routes() -> Router<AppState> {
 /// The API's routes together with their OpenAPI operations. Each is registered with `routes!`,
 /// which takes the path and method from the handler's `#[utoipa::path]`: a handler without one
 /// does not compile, so the document cannot miss a route or name a wrong path.
-pub fn documented_routes() -> OpenApiRouter<AppState> {
+fn documented_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(me::show_me))
         .routes(routes!(api_keys::list_api_keys, api_keys::create_api_key))

@@ -1,7 +1,8 @@
 //! The OpenAPI 3.1 document of the REST API, served at `GET /api/v1/openapi.json` without a
 //! credential. The operations come from the handlers' `#[utoipa::path]` annotations, collected
-//! by [`super::documented_routes`]; this file adds what every operation shares: the Bearer
-//! scheme, the errors the authentication layer answers, and the rate-limit headers.
+//! by [`super::documented_routes`]; this file adds what every operation shares (the Bearer
+//! scheme, the errors the authentication layer answers, the rate-limit headers) and the links
+//! from each created resource to the operations on it.
 
 use axum::body::Bytes;
 use axum::http::{header, StatusCode};
@@ -28,6 +29,7 @@ pub const DOCUMENT_PATH: &str = "/api/v1/openapi.json";
 /// it in [`ApiDoc`]).
 const BEARER: &str = "bearer";
 
+/// What the document says besides its operations.
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -43,8 +45,9 @@ const BEARER: &str = "bearer";
 )]
 struct ApiDoc;
 
-/// The document for a server whose issuer (public base URL) is `issuer`.
-pub fn document(issuer: &str) -> utoipa::openapi::OpenApi {
+/// The document for a server whose issuer (public base URL) is `issuer`, before [`render`]
+/// writes it.
+fn document(issuer: &str) -> utoipa::openapi::OpenApi {
     let (_, operations) = super::documented_routes().split_for_parts();
     let mut doc = ApiDoc::openapi();
     doc.merge(operations);
