@@ -212,7 +212,8 @@ pub struct CreateUserRequest {
     /// Role in the caller's account.
     #[cfg_attr(feature = "openapi", schema(value_type = RoleName))]
     pub role: String,
-    /// Initial password; without one the user cannot log in until an operator sets one.
+    /// Always refused (400): a person chooses their own password when accepting the
+    /// invitation. Read only to say so plainly, so the OpenAPI document leaves it out.
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(ignore))]
     pub password: Option<String>,
