@@ -6,6 +6,9 @@ use serde::Serialize;
 pub const DEFAULT_PER_PAGE: u32 = 30;
 /// The largest page a caller may ask for.
 pub const MAX_PER_PAGE: u32 = 200;
+/// The highest page number: the largest signed 32-bit integer, so that the number a list
+/// answers in `current_page` fits the 32-bit integer its published schema promises.
+pub const MAX_PAGE: u32 = i32::MAX as u32;
 
 /// Which slice of a list to return. Pages are numbered from 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,9 +22,9 @@ pub struct PageRequest {
 /// Why a page request was refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum PageError {
-    /// `page` was 0.
-    #[error("page must be 1 or more")]
-    PageZero,
+    /// `page` was 0 or over [`MAX_PAGE`].
+    #[error("page must be between 1 and {MAX_PAGE}")]
+    PageOutOfRange,
     /// `per_page` was 0 or over the maximum.
     #[error("per_page must be between 1 and {MAX_PER_PAGE}")]
     PerPageOutOfRange,
@@ -32,8 +35,8 @@ impl PageRequest {
     pub fn new(page: Option<u32>, per_page: Option<u32>) -> Result<Self, PageError> {
         let page = page.unwrap_or(1);
         let per_page = per_page.unwrap_or(DEFAULT_PER_PAGE);
-        if page == 0 {
-            return Err(PageError::PageZero);
+        if page == 0 || page > MAX_PAGE {
+            return Err(PageError::PageOutOfRange);
         }
         if per_page == 0 || per_page > MAX_PER_PAGE {
             return Err(PageError::PerPageOutOfRange);

@@ -4,10 +4,16 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+#[cfg(feature = "openapi")]
+use crate::schema_values::{
+    AccessTokenFormatName, ClientTypeName, GrantTypeName, IdTokenAlgName, RoleName, UserKindName,
+};
+
 use crate::redacted::Redacted;
 
 /// The `pagination` object of every list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Pagination {
     /// Items in the whole list.
     pub total_records: u64,
@@ -19,6 +25,7 @@ pub struct Pagination {
 
 /// A user as the API shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserView {
     /// User id.
     pub id: i64,
@@ -27,25 +34,30 @@ pub struct UserView {
     /// Display name.
     pub name: String,
     /// `person` or `service`.
+    #[cfg_attr(feature = "openapi", schema(value_type = UserKindName))]
     pub kind: String,
     /// Whether the user is disabled.
     pub disabled: bool,
     /// Creation time.
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub created_at: String,
 }
 
 /// A user together with their role in the account being looked at.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MemberView {
     /// The user.
     #[serde(flatten)]
     pub user: UserView,
     /// `owner`, `admin`, `member` or `viewer`.
+    #[cfg_attr(feature = "openapi", schema(value_type = RoleName))]
     pub role: String,
 }
 
 /// An account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AccountView {
     /// Account id.
     pub id: i64,
@@ -57,6 +69,7 @@ pub struct AccountView {
 
 /// The credential a request was made with.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CredentialView {
     /// `api_key`, `oauth` or `session`.
     #[serde(rename = "type")]
@@ -69,17 +82,20 @@ pub struct CredentialView {
     pub client_id: Option<String>,
     /// When the credential expires, if it does.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub expires_at: Option<String>,
 }
 
 /// `GET /api/v1/me`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MeResponse {
     /// Who the caller acts as.
     pub user: UserView,
     /// Where.
     pub account: AccountView,
     /// The caller's role in the account.
+    #[cfg_attr(feature = "openapi", schema(value_type = RoleName))]
     pub role: String,
     /// With what.
     pub credential: CredentialView,
@@ -89,6 +105,7 @@ pub struct MeResponse {
 
 /// An API key, without its secret.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiKeyView {
     /// Key id.
     pub id: i64,
@@ -101,12 +118,16 @@ pub struct ApiKeyView {
     /// Its scopes.
     pub scopes: Vec<String>,
     /// Creation time.
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub created_at: String,
     /// Last use, to within a few seconds.
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub last_used_at: Option<String>,
     /// Expiry, if any.
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub expires_at: Option<String>,
     /// Revocation time, if revoked.
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub revoked_at: Option<String>,
     /// The API key it was created with, if any: it is revoked with that key.
     #[serde(default)]
@@ -115,9 +136,15 @@ pub struct ApiKeyView {
 
 /// `POST /api/v1/api_keys` and `POST /api/v1/users/{id}/api_keys`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(example = json!({"name": "ci", "scopes": ["read"], "expires_in": 86400}))
+)]
 #[serde(deny_unknown_fields)]
 pub struct CreateApiKeyRequest {
     /// A name to tell the key apart.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 100))]
     pub name: String,
     /// Scopes; by default every scope the creator may grant.
     #[serde(default)]
@@ -129,6 +156,7 @@ pub struct CreateApiKeyRequest {
 
 /// A newly created API key: the only time its secret is shown. `Debug` prints no secret.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreatedApiKey {
     /// The key.
     #[serde(flatten)]
@@ -148,6 +176,7 @@ impl fmt::Debug for CreatedApiKey {
 
 /// `GET /api/v1/api_keys` and `GET /api/v1/users/{id}/api_keys`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiKeyList {
     /// One page of keys, newest first.
     pub api_keys: Vec<ApiKeyView>,
@@ -157,6 +186,7 @@ pub struct ApiKeyList {
 
 /// `GET /api/v1/users`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserList {
     /// One page of members, oldest first.
     pub users: Vec<MemberView>,
@@ -166,16 +196,26 @@ pub struct UserList {
 
 /// `POST /api/v1/users`. `Debug` prints no password.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(example = json!({"email": "ada@example.com", "name": "Ada", "role": "member"}))
+)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUserRequest {
     /// Email.
+    #[cfg_attr(feature = "openapi", schema(format = Email))]
     pub email: String,
     /// Display name.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200))]
     pub name: String,
     /// Role in the caller's account.
+    #[cfg_attr(feature = "openapi", schema(value_type = RoleName))]
     pub role: String,
-    /// Initial password; without one the user cannot log in until an operator sets one.
+    /// Always refused (400): a person chooses their own password when accepting the
+    /// invitation. Read only to say so plainly, so the OpenAPI document leaves it out.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(ignore))]
     pub password: Option<String>,
 }
 
@@ -192,6 +232,7 @@ impl fmt::Debug for CreateUserRequest {
 
 /// `GET /api/v1/service_accounts`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ServiceAccountList {
     /// One page of service accounts, oldest first.
     pub service_accounts: Vec<MemberView>,
@@ -201,29 +242,44 @@ pub struct ServiceAccountList {
 
 /// `POST /api/v1/service_accounts`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(example = json!({"name": "nightly sync", "role": "member"}))
+)]
 #[serde(deny_unknown_fields)]
 pub struct CreateServiceAccountRequest {
     /// Display name.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200))]
     pub name: String,
     /// Role in the caller's account; `member` by default.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<RoleName>))]
     pub role: Option<String>,
 }
 
 /// `PATCH /api/v1/users/{id}`: changes a member's role in the caller's account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(example = json!({"role": "member"}))
+)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateUserRequest {
     /// The new role.
+    #[cfg_attr(feature = "openapi", schema(value_type = RoleName))]
     pub role: String,
 }
 
 /// One audit event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditView {
     /// Event id; larger is newer.
     pub id: i64,
     /// When.
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub at: String,
     /// The acting user's id.
     pub actor_user_id: Option<i64>,
@@ -249,6 +305,7 @@ pub struct AuditView {
 
 /// `GET /api/v1/audits`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditList {
     /// One page of events, newest first.
     pub audits: Vec<AuditView>,
@@ -258,6 +315,7 @@ pub struct AuditList {
 
 /// An application the user authorized in this account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuthorizationView {
     /// The application's client id.
     pub client_id: String,
@@ -266,11 +324,13 @@ pub struct AuthorizationView {
     /// The scopes consented to.
     pub scopes: Vec<String>,
     /// When consent was given.
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub created_at: String,
 }
 
 /// `GET /api/v1/authorizations`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuthorizationList {
     /// One page of authorizations, newest first.
     pub authorizations: Vec<AuthorizationView>,
@@ -280,6 +340,7 @@ pub struct AuthorizationList {
 
 /// An OAuth application (client) as the API shows it. Never carries a secret.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApplicationView {
     /// Application id, used in `/api/v1/applications/{id}`.
     pub id: i64,
@@ -288,10 +349,12 @@ pub struct ApplicationView {
     /// Display name, shown on the consent page.
     pub name: String,
     /// `confidential` or `public` (RFC 6749 §2.1).
+    #[cfg_attr(feature = "openapi", schema(value_type = ClientTypeName))]
     pub client_type: String,
     /// Exact redirect URIs.
     pub redirect_uris: Vec<String>,
     /// Allowed grant types.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<GrantTypeName>))]
     pub grant_types: Vec<String>,
     /// Scopes it may ask for.
     pub scopes: Vec<String>,
@@ -305,9 +368,11 @@ pub struct ApplicationView {
     /// The algorithm its ID tokens are signed with: `RS256`, `ES256` or `EdDSA` (OpenID
     /// Connect Dynamic Client Registration 1.0 §2).
     #[serde(default = "default_id_token_alg")]
+    #[cfg_attr(feature = "openapi", schema(value_type = IdTokenAlgName))]
     pub id_token_signed_response_alg: String,
     /// `opaque` or `jwt` (RFC 9068).
     #[serde(default = "default_access_token_format")]
+    #[cfg_attr(feature = "openapi", schema(value_type = AccessTokenFormatName))]
     pub access_token_format: String,
     /// The resource indicators (RFC 8707) its token requests may name.
     #[serde(default)]
@@ -316,26 +381,37 @@ pub struct ApplicationView {
     #[serde(default)]
     pub post_logout_redirect_uris: Vec<String>,
     /// When the secret replaced by the last rotation stops working, if one was rotated.
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub previous_secret_expires_at: Option<String>,
     /// Creation time.
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub created_at: String,
     /// Last change.
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub updated_at: String,
 }
 
 /// `POST /api/v1/applications`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(example = json!({"name": "Example app", "client_type": "confidential", "redirect_uris": ["https://app.example.com/callback"], "scopes": ["read"]}))
+)]
 #[serde(deny_unknown_fields)]
 pub struct CreateApplicationRequest {
     /// Display name.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200))]
     pub name: String,
     /// `confidential` or `public`.
+    #[cfg_attr(feature = "openapi", schema(value_type = ClientTypeName))]
     pub client_type: String,
     /// Exact redirect URIs; needed for `authorization_code` and the implicit flow.
     #[serde(default)]
     pub redirect_uris: Vec<String>,
     /// Allowed grant types; by default `authorization_code` and `refresh_token`.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<GrantTypeName>>))]
     pub grant_types: Option<Vec<String>>,
     /// Allowed scopes; by default every scope.
     #[serde(default)]
@@ -351,9 +427,11 @@ pub struct CreateApplicationRequest {
     pub service_account_id: Option<i64>,
     /// `RS256` (the default), `ES256` or `EdDSA`.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<IdTokenAlgName>))]
     pub id_token_signed_response_alg: Option<String>,
     /// `opaque` (the default) or `jwt`.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<AccessTokenFormatName>))]
     pub access_token_format: Option<String>,
     /// Resource indicators (RFC 8707) it may ask for; none by default.
     #[serde(default)]
@@ -375,19 +453,27 @@ fn default_access_token_format() -> String {
 
 /// `PATCH /api/v1/applications/{id}`: the fields to change; absent fields stay as they are.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(example = json!({"name": "Renamed app"}))
+)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateApplicationRequest {
     /// New display name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200))]
     pub name: Option<String>,
     /// May be restated, but not changed: a client type is fixed at registration.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<ClientTypeName>))]
     pub client_type: Option<String>,
     /// Replaces the redirect URIs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redirect_uris: Option<Vec<String>>,
     /// Replaces the grant types.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<GrantTypeName>>))]
     pub grant_types: Option<Vec<String>>,
     /// Replaces the scopes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -404,12 +490,15 @@ pub struct UpdateApplicationRequest {
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<i64>))]
     pub service_account_id: Option<Option<i64>>,
     /// Changes the ID token signing algorithm.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<IdTokenAlgName>))]
     pub id_token_signed_response_alg: Option<String>,
     /// Changes the access token format.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<AccessTokenFormatName>))]
     pub access_token_format: Option<String>,
     /// Replaces the resource indicators.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -431,6 +520,7 @@ where
 /// A newly registered application: the only time its secret is shown. `Debug` prints no
 /// secret.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreatedApplication {
     /// The application.
     #[serde(flatten)]
@@ -454,6 +544,7 @@ impl fmt::Debug for CreatedApplication {
 /// `POST /api/v1/applications/{id}/rotate_secret`: the new secret, shown once. `Debug` prints
 /// no secret.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RotatedSecret {
     /// The application; `previous_secret_expires_at` says until when the old secret works.
     #[serde(flatten)]
@@ -473,6 +564,7 @@ impl fmt::Debug for RotatedSecret {
 
 /// `GET /api/v1/applications`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApplicationList {
     /// One page of applications, oldest first.
     pub applications: Vec<ApplicationView>,

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// An error response body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     /// A machine-readable code such as `invalid_token` or `not_found`.
     pub error: String,

@@ -5,10 +5,14 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+#[cfg(feature = "openapi")]
+use crate::schema_values::RoleName;
+
 use crate::api::Pagination;
 
 /// An invitation of a person to the caller's account.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InvitationView {
     /// Invitation id.
     pub id: i64,
@@ -17,12 +21,15 @@ pub struct InvitationView {
     /// The name the admin gave.
     pub name: String,
     /// The role the person gets on accepting.
+    #[cfg_attr(feature = "openapi", schema(value_type = RoleName))]
     pub role: String,
     /// `pending` while it can be accepted.
     pub status: String,
     /// RFC 3339.
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub created_at: String,
     /// RFC 3339: the link stops working then.
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub expires_at: String,
     /// The one-time link to hand to the person: shown only in the answer that created it,
     /// never in lists, never in `Debug`.
@@ -51,6 +58,7 @@ impl fmt::Debug for InvitationView {
 /// `POST /api/v1/users`: the same shape whether the email is new, has a login in another
 /// account, or was invited already.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreatedInvitation {
     /// The invitation, with its `accept_url`.
     pub invitation: InvitationView,
@@ -58,6 +66,7 @@ pub struct CreatedInvitation {
 
 /// `GET /api/v1/invitations`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InvitationList {
     /// One page of pending invitations, oldest first.
     pub invitations: Vec<InvitationView>,

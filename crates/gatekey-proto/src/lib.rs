@@ -8,6 +8,8 @@ pub mod invitation;
 pub mod oauth;
 pub mod pkce;
 mod redacted;
+#[cfg(feature = "openapi")]
+pub mod schema_values;
 pub mod scopes;
 
 pub use error::ErrorBody;

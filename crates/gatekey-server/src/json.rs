@@ -1,7 +1,10 @@
 //! A `Json` extractor whose rejections come back in our error shape: malformed JSON, a wrong
 //! content type, unknown fields and oversized bodies are 4xx with `error`/`error_description`.
+//! Every request body of the API is a JSON object: an array is refused, though serde would
+//! read it as the struct's fields in order.
 
-use axum::extract::rejection::JsonRejection;
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::{BytesRejection, JsonRejection};
 use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
 
@@ -19,11 +22,42 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let (parts, body) = req.into_parts();
+        let bytes = Bytes::from_request(Request::from_parts(parts.clone(), body), state)
+            .await
+            .map_err(bytes_rejection)?;
+        let is_object = bytes
+            .iter()
+            .find(|b| !b.is_ascii_whitespace())
+            .is_some_and(|&b| b == b'{');
+        let req = Request::from_parts(parts, Body::from(bytes));
         match axum::Json::<T>::from_request(req, state).await {
+            // Checked after axum's own checks, so a wrong content type still answers 415.
+            Ok(_) if !is_object => Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_request",
+                "the JSON body must be an object",
+            )),
             Ok(axum::Json(value)) => Ok(Json(value)),
             Err(rejection) => Err(json_rejection(rejection)),
         }
     }
+}
+
+fn bytes_rejection(rejection: BytesRejection) -> ApiError {
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        too_large()
+    } else {
+        ApiError::new(rejection.status(), "invalid_request", rejection.body_text())
+    }
+}
+
+fn too_large() -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        "the request body is too large",
+    )
 }
 
 fn json_rejection(rejection: JsonRejection) -> ApiError {
@@ -42,11 +76,7 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
             format!("the JSON does not fit this request: {}", e.body_text()),
         ),
         JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                "the request body is too large",
-            )
+            too_large()
         }
         other => ApiError::new(other.status(), "invalid_request", other.body_text()),
     }

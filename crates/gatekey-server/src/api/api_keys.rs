@@ -9,8 +9,9 @@ use gatekey_core::audit::{AuditAction, AuditEntry};
 use gatekey_core::scope::{Scope, ScopeSet};
 use gatekey_core::store::{ApiKeyFilter, ApiKeyStore, UserStore};
 use gatekey_proto::api::{ApiKeyList, CreateApiKeyRequest, CreatedApiKey};
+use gatekey_proto::ErrorBody;
 
-use super::paging::Paging;
+use super::paging::{PageQuery, Paging};
 use super::views::{api_key_view, pagination};
 use crate::auth::Caller;
 use crate::background::flush_usage;
@@ -20,6 +21,13 @@ use crate::path::Path;
 use crate::state::AppState;
 
 /// Lists the caller's keys in this account, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/api_keys",
+    tag = "api_keys",
+    params(PageQuery),
+    responses((status = 200, description = "One page of the caller's keys", body = ApiKeyList))
+)]
 pub async fn list_api_keys(
     State(state): State<AppState>,
     caller: Caller,
@@ -41,6 +49,17 @@ pub async fn list_api_keys(
 
 /// Creates a key for the caller. Any role may; the credential must carry `write`, and the new
 /// key can have no scope the creating credential lacks.
+#[utoipa::path(
+    post,
+    path = "/api/v1/api_keys",
+    tag = "api_keys",
+    request_body = CreateApiKeyRequest,
+    responses(
+        (status = 201, description = "The key, with its secret shown this once", body = CreatedApiKey),
+        (status = 400, description = "A bad name, an unknown scope or a scope the credential lacks, or a lifetime too long", body = ErrorBody),
+        (status = 409, description = "The user is disabled", body = ErrorBody),
+    )
+)]
 pub async fn create_api_key(
     State(state): State<AppState>,
     caller: Caller,
@@ -115,6 +134,17 @@ pub(super) async fn create_key_for(
 /// Revokes a key, and every key created with it. The caller's own keys need `write`; another
 /// user's key in the same account needs `admin` and a role not ranking below the key's user.
 /// A key of another account is reported as not found.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/api_keys/{id}",
+    tag = "api_keys",
+    params(("id" = i64, Path, description = "The key's id")),
+    responses(
+        (status = 204, description = "Revoked, with every key created with it"),
+        (status = 403, description = "Another user's key needs `admin` and a role not below theirs", body = ErrorBody),
+        (status = 404, description = "No such key in the caller's account", body = ErrorBody),
+    )
+)]
 pub async fn revoke_api_key(
     State(state): State<AppState>,
     caller: Caller,

@@ -8,8 +8,6 @@
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::Router;
 use gatekey_core::oauth::admin::{
     delete_application as delete_in_store, parse_grant_types,
     register_application as register_in_store, rotate_secret as rotate_in_store,
@@ -25,11 +23,14 @@ use gatekey_core::oauth::application_tokens::{parse_id_token_alg, DEFAULT_ID_TOK
 use gatekey_core::oauth::store::ApplicationStore;
 use gatekey_core::scope::{Scope, ScopeSet};
 use gatekey_proto::api::{
-    ApplicationList, CreateApplicationRequest, CreatedApplication, RotatedSecret,
+    ApplicationList, ApplicationView, CreateApplicationRequest, CreatedApplication, RotatedSecret,
     UpdateApplicationRequest,
 };
+use gatekey_proto::ErrorBody;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use super::paging::Paging;
+use super::paging::{PageQuery, Paging};
 use super::views::{application_view, pagination};
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -41,22 +42,15 @@ use crate::state::AppState;
 const DEFAULT_GRANT_TYPES: [GrantType; 2] = [GrantType::AuthorizationCode, GrantType::RefreshToken];
 
 /// This resource's routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/api/v1/applications",
-            get(list_applications).post(create_application),
-        )
-        .route(
-            "/api/v1/applications/{id}",
-            get(show_application)
-                .patch(update_application)
-                .delete(delete_application),
-        )
-        .route(
-            "/api/v1/applications/{id}/rotate_secret",
-            post(rotate_application_secret),
-        )
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_applications, create_application))
+        .routes(routes!(
+            show_application,
+            update_application,
+            delete_application
+        ))
+        .routes(routes!(rotate_application_secret))
 }
 
 fn registrar<'a>(caller: &Caller, actor: &'a gatekey_core::audit::Actor) -> Registrar<'a> {
@@ -140,6 +134,13 @@ fn linked_error(error: ServiceAccountLinkError) -> ApiError {
 }
 
 /// Lists the caller's account's applications, oldest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/applications",
+    tag = "applications",
+    params(PageQuery),
+    responses((status = 200, description = "One page of applications", body = ApplicationList))
+)]
 async fn list_applications(
     State(state): State<AppState>,
     caller: Caller,
@@ -159,6 +160,19 @@ async fn list_applications(
 
 /// Registers an application in the caller's account; a confidential client's secret is in the
 /// answer, and nowhere else ever again.
+#[utoipa::path(
+    post,
+    path = "/api/v1/applications",
+    tag = "applications",
+    request_body = CreateApplicationRequest,
+    responses(
+        (status = 201, description = "The application, with a confidential client's secret shown this once",
+            body = CreatedApplication,
+            headers(("Location" = String, description = "The application's URL"))),
+        (status = 400, description = "A bad setting: `invalid_request`, `invalid_scope` or `invalid_redirect_uri`", body = ErrorBody),
+        (status = 403, description = "The linked service account ranks above the caller", body = ErrorBody),
+    )
+)]
 async fn create_application(
     State(state): State<AppState>,
     caller: Caller,
@@ -224,6 +238,16 @@ async fn create_application(
 }
 
 /// Shows one application of the caller's account.
+#[utoipa::path(
+    get,
+    path = "/api/v1/applications/{id}",
+    tag = "applications",
+    params(("id" = i64, Path, description = "Application id")),
+    responses(
+        (status = 200, description = "The application", body = ApplicationView),
+        (status = 404, description = "No such application in the caller's account", body = ErrorBody),
+    )
+)]
 async fn show_application(
     State(state): State<AppState>,
     caller: Caller,
@@ -235,6 +259,20 @@ async fn show_application(
 }
 
 /// Changes the fields of an application that the body names.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/applications/{id}",
+    tag = "applications",
+    params(("id" = i64, Path, description = "Application id")),
+    request_body = UpdateApplicationRequest,
+    responses(
+        (status = 200, description = "The changed application", body = ApplicationView),
+        (status = 400, description = "A bad setting: `invalid_request`, `invalid_scope` or `invalid_redirect_uri`", body = ErrorBody),
+        (status = 403, description = "A service account ranking above the caller", body = ErrorBody),
+        (status = 404, description = "No such application in the caller's account", body = ErrorBody),
+        (status = 409, description = "Its service account can no longer be used", body = ErrorBody),
+    )
+)]
 async fn update_application(
     State(state): State<AppState>,
     caller: Caller,
@@ -293,6 +331,16 @@ async fn update_application(
 }
 
 /// Deletes an application: every grant, code and token of it is revoked.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/applications/{id}",
+    tag = "applications",
+    params(("id" = i64, Path, description = "Application id")),
+    responses(
+        (status = 204, description = "Deleted; its grants and tokens are revoked"),
+        (status = 404, description = "No such application in the caller's account", body = ErrorBody),
+    )
+)]
 async fn delete_application(
     State(state): State<AppState>,
     caller: Caller,
@@ -311,6 +359,18 @@ async fn delete_application(
 
 /// Gives a confidential application a new secret, shown once; the previous one keeps working
 /// for the grace period (`previous_secret_expires_at` in the answer).
+#[utoipa::path(
+    post,
+    path = "/api/v1/applications/{id}/rotate_secret",
+    tag = "applications",
+    params(("id" = i64, Path, description = "Application id")),
+    responses(
+        (status = 200, description = "The new secret, shown this once", body = RotatedSecret),
+        (status = 403, description = "It acts as a service account ranking above the caller", body = ErrorBody),
+        (status = 404, description = "No such application in the caller's account", body = ErrorBody),
+        (status = 409, description = "A public client has no secret, or its service account can no longer be used", body = ErrorBody),
+    )
+)]
 async fn rotate_application_secret(
     State(state): State<AppState>,
     caller: Caller,

@@ -6,7 +6,7 @@ use gatekey_core::scope::Scope;
 use gatekey_core::store::AuditStore;
 use gatekey_proto::api::AuditList;
 
-use super::paging::Paging;
+use super::paging::{PageQuery, Paging};
 use super::views::{audit_view, pagination};
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -14,6 +14,13 @@ use crate::json::Json;
 use crate::state::AppState;
 
 /// Lists the audit events of the caller's account.
+#[utoipa::path(
+    get,
+    path = "/api/v1/audits",
+    tag = "audits",
+    params(PageQuery),
+    responses((status = 200, description = "One page of events, newest first", body = AuditList))
+)]
 pub async fn list_audits(
     State(state): State<AppState>,
     caller: Caller,

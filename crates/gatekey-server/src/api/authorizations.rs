@@ -3,14 +3,15 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get};
-use axum::Router;
 use gatekey_core::oauth::store::GrantStore;
 use gatekey_core::page::Page;
 use gatekey_core::scope::Scope;
 use gatekey_proto::api::{AuthorizationList, AuthorizationView};
+use gatekey_proto::ErrorBody;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use super::paging::Paging;
+use super::paging::{PageQuery, Paging};
 use super::views::{pagination, timestamp};
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -20,16 +21,20 @@ use crate::path::Path;
 use crate::state::AppState;
 
 /// This resource's routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/authorizations", get(list_authorizations))
-        .route(
-            "/api/v1/authorizations/{client_id}",
-            delete(revoke_authorization),
-        )
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_authorizations))
+        .routes(routes!(revoke_authorization))
 }
 
 /// Lists the applications the caller's user authorized in this account, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/authorizations",
+    tag = "authorizations",
+    params(PageQuery),
+    responses((status = 200, description = "One page of authorized applications", body = AuthorizationList))
+)]
 async fn list_authorizations(
     State(state): State<AppState>,
     caller: Caller,
@@ -70,6 +75,16 @@ async fn list_authorizations(
 /// Revokes one application's access: its grants and every code and token under them. The
 /// caller's credential must be first-party and carry `write`: one application must not be
 /// able to cut off another.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/authorizations/{client_id}",
+    tag = "authorizations",
+    params(("client_id" = String, Path, description = "The application's client id")),
+    responses(
+        (status = 204, description = "Revoked: its grants, codes and tokens"),
+        (status = 404, description = "The caller's user has not authorized that application here", body = ErrorBody),
+    )
+)]
 async fn revoke_authorization(
     State(state): State<AppState>,
     caller: Caller,

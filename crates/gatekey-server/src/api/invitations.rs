@@ -9,8 +9,9 @@ use gatekey_core::invitation::{Invitation, InvitationEnded, InvitationStore};
 use gatekey_core::scope::Scope;
 use gatekey_core::secret::Secret;
 use gatekey_proto::invitation::{InvitationList, InvitationView};
+use gatekey_proto::ErrorBody;
 
-use super::paging::Paging;
+use super::paging::{PageQuery, Paging};
 use super::views::{pagination, timestamp};
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -40,6 +41,13 @@ pub fn accept_url(state: &AppState, secret: &Secret) -> String {
 }
 
 /// Lists the account's pending invitations, oldest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/invitations",
+    tag = "invitations",
+    params(PageQuery),
+    responses((status = 200, description = "One page of pending invitations", body = InvitationList))
+)]
 pub async fn list_invitations(
     State(state): State<AppState>,
     caller: Caller,
@@ -58,6 +66,16 @@ pub async fn list_invitations(
 }
 
 /// Withdraws a pending invitation: its link stops working at once.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/invitations/{id}",
+    tag = "invitations",
+    params(("id" = i64, Path, description = "Invitation id")),
+    responses(
+        (status = 204, description = "Withdrawn: the link no longer works"),
+        (status = 404, description = "No such pending invitation", body = ErrorBody),
+    )
+)]
 pub async fn withdraw_invitation(
     State(state): State<AppState>,
     caller: Caller,

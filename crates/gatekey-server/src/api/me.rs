@@ -3,6 +3,7 @@
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use gatekey_proto::api::MeResponse;
+use gatekey_proto::ErrorBody;
 
 use super::views::{account_view, credential_view, user_view};
 use crate::auth::Caller;
@@ -13,6 +14,15 @@ use gatekey_core::audit::CredentialRef;
 /// valid credential may ask who it is, except an OAuth access token with identity scopes only
 /// (`openid`, …), which opens no REST route: it asks UserInfo, which answers only the claims its
 /// scopes allow, where this would show the email and name regardless.
+#[utoipa::path(
+    get,
+    path = "/api/v1/me",
+    tag = "me",
+    responses(
+        (status = 200, description = "The caller", body = MeResponse),
+        (status = 403, description = "An OAuth access token with identity scopes only", body = ErrorBody),
+    )
+)]
 pub async fn show_me(caller: Caller) -> Response {
     let p = &caller.principal;
     let scopes = p.effective_scopes();

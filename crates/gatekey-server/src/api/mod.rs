@@ -1,4 +1,5 @@
-//! The REST API under `/api/v1`. Every route passes [`crate::auth::require_caller`] first.
+//! The REST API under `/api/v1`. Every route passes [`crate::auth::require_caller`] first,
+//! except the OpenAPI document ([`openapi`]), which describes the API and holds no secret.
 
 mod api_keys;
 mod applications;
@@ -6,6 +7,7 @@ mod audits;
 mod authorizations;
 mod invitations;
 mod me;
+pub mod openapi;
 mod paging;
 mod roles;
 pub mod scope_views;
@@ -15,47 +17,39 @@ mod user_api_keys;
 mod users;
 pub mod views;
 
-use axum::routing::{delete, get};
 use axum::Router;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::state::AppState;
 
 /// The API's routes (authentication is layered on by the caller).
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/me", get(me::show_me))
-        .route(
-            "/api/v1/api_keys",
-            get(api_keys::list_api_keys).post(api_keys::create_api_key),
-        )
-        .route("/api/v1/api_keys/{id}", delete(api_keys::revoke_api_key))
-        .route(
-            "/api/v1/users",
-            get(users::list_users).post(users::create_user),
-        )
-        .route(
-            "/api/v1/users/{id}",
-            get(users::show_user).patch(users::update_user),
-        )
-        .route(
-            "/api/v1/users/{id}/api_keys",
-            get(user_api_keys::list_user_api_keys).post(user_api_keys::create_user_api_key),
-        )
-        .route(
-            "/api/v1/service_accounts",
-            get(service_accounts::list_service_accounts)
-                .post(service_accounts::create_service_account),
-        )
-        .route(
-            "/api/v1/service_accounts/{id}",
-            delete(service_accounts::disable_service_account),
-        )
-        .route("/api/v1/audits", get(audits::list_audits))
-        .route("/api/v1/invitations", get(invitations::list_invitations))
-        .route(
-            "/api/v1/invitations/{id}",
-            delete(invitations::withdraw_invitation),
-        )
+    documented_routes().split_for_parts().0
+}
+
+/// The API's routes together with their OpenAPI operations. Each is registered with `routes!`,
+/// which takes the path and method from the handler's `#[utoipa::path]`: a handler without one
+/// does not compile, so the document cannot miss a route or name a wrong path.
+fn documented_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(me::show_me))
+        .routes(routes!(api_keys::list_api_keys, api_keys::create_api_key))
+        .routes(routes!(api_keys::revoke_api_key))
+        .routes(routes!(users::list_users, users::create_user))
+        .routes(routes!(users::show_user, users::update_user))
+        .routes(routes!(
+            user_api_keys::list_user_api_keys,
+            user_api_keys::create_user_api_key
+        ))
+        .routes(routes!(
+            service_accounts::list_service_accounts,
+            service_accounts::create_service_account
+        ))
+        .routes(routes!(service_accounts::disable_service_account))
+        .routes(routes!(audits::list_audits))
+        .routes(routes!(invitations::list_invitations))
+        .routes(routes!(invitations::withdraw_invitation))
         .merge(applications::routes())
         .merge(authorizations::routes())
         .merge(scopes::routes())

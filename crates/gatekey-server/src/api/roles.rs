@@ -6,12 +6,13 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, put};
-use axum::Router;
 use gatekey_core::role::Role;
 use gatekey_core::scope::Scope;
 use gatekey_core::scope_admin::{map_role, unmap_role, RoleMapper};
-use gatekey_proto::scopes::{RoleList, SetRoleScopesRequest};
+use gatekey_proto::scopes::{RoleList, RoleScopesView, SetRoleScopesRequest};
+use gatekey_proto::ErrorBody;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::scope_views::role_scopes_view;
 use super::scopes::scope_admin_error;
@@ -22,11 +23,10 @@ use crate::path::Path;
 use crate::state::AppState;
 
 /// The role mapping's routes.
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/api/v1/roles", get(list_roles)).route(
-        "/api/v1/roles/{role}/scopes",
-        put(set_role_scopes).delete(reset_role_scopes),
-    )
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_roles))
+        .routes(routes!(set_role_scopes, reset_role_scopes))
 }
 
 fn role_in_path(name: &str) -> Result<Role, ApiError> {
@@ -34,6 +34,12 @@ fn role_in_path(name: &str) -> Result<Role, ApiError> {
 }
 
 /// Lists every role with what it holds in the caller's account.
+#[utoipa::path(
+    get,
+    path = "/api/v1/roles",
+    tag = "roles",
+    responses((status = 200, description = "Every role, highest first", body = RoleList))
+)]
 async fn list_roles(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
     caller.require(Scope::Read)?;
     let scopes = state.account_scopes(caller.principal.account.id).await?;
@@ -55,6 +61,19 @@ fn mapper<'a>(caller: &Caller, actor: &'a gatekey_core::audit::Actor) -> RoleMap
 }
 
 /// Maps a role of the caller's account to exactly the catalogue scopes named.
+#[utoipa::path(
+    put,
+    path = "/api/v1/roles/{role}/scopes",
+    tag = "roles",
+    params(("role" = String, Path, description = "`owner`, `admin`, `member` or `viewer`", example = "member")),
+    request_body = SetRoleScopesRequest,
+    responses(
+        (status = 200, description = "What the role now holds", body = RoleScopesView),
+        (status = 400, description = "An unknown or built-in scope (`invalid_scope`)", body = ErrorBody),
+        (status = 403, description = "A role ranking above the caller's", body = ErrorBody),
+        (status = 404, description = "No such role", body = ErrorBody),
+    )
+)]
 async fn set_role_scopes(
     State(state): State<AppState>,
     caller: Caller,
@@ -80,6 +99,17 @@ async fn set_role_scopes(
 }
 
 /// Returns a role of the caller's account to the catalogue entries' default roles.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/roles/{role}/scopes",
+    tag = "roles",
+    params(("role" = String, Path, description = "`owner`, `admin`, `member` or `viewer`", example = "member")),
+    responses(
+        (status = 204, description = "The role follows the catalogue's default roles again"),
+        (status = 403, description = "A role ranking above the caller's", body = ErrorBody),
+        (status = 404, description = "No such role", body = ErrorBody),
+    )
+)]
 async fn reset_role_scopes(
     State(state): State<AppState>,
     caller: Caller,

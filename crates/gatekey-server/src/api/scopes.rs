@@ -5,8 +5,6 @@
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::Router;
 use gatekey_core::page::Page;
 use gatekey_core::role::RoleSet;
 use gatekey_core::scope::Scope;
@@ -15,9 +13,12 @@ use gatekey_core::scope_admin::{
     ScopeAdminError,
 };
 use gatekey_core::scope_catalogue::CatalogueChange;
-use gatekey_proto::scopes::{CreateScopeRequest, ScopeList, UpdateScopeRequest};
+use gatekey_proto::scopes::{CreateScopeRequest, ScopeList, ScopeView, UpdateScopeRequest};
+use gatekey_proto::ErrorBody;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use super::paging::Paging;
+use super::paging::{PageQuery, Paging};
 use super::scope_views::{entry_view, scope_views};
 use super::views::pagination;
 use crate::auth::Caller;
@@ -27,13 +28,10 @@ use crate::path::Path;
 use crate::state::AppState;
 
 /// The catalogue's routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/scopes", get(list_scopes).post(create_scope))
-        .route(
-            "/api/v1/scopes/{name}",
-            axum::routing::patch(update_scope).delete(delete_scope),
-        )
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_scopes, create_scope))
+        .routes(routes!(update_scope, delete_scope))
 }
 
 /// The one answer of every refused catalogue or mapping change.
@@ -70,6 +68,13 @@ fn require_operator(state: &AppState, caller: &Caller) -> Result<(), ApiError> {
 }
 
 /// Lists every scope: the built-ins, then the catalogue by name.
+#[utoipa::path(
+    get,
+    path = "/api/v1/scopes",
+    tag = "scopes",
+    params(PageQuery),
+    responses((status = 200, description = "One page of scopes", body = ScopeList))
+)]
 async fn list_scopes(
     State(state): State<AppState>,
     caller: Caller,
@@ -86,6 +91,19 @@ async fn list_scopes(
 }
 
 /// Adds a scope to the catalogue.
+#[utoipa::path(
+    post,
+    path = "/api/v1/scopes",
+    tag = "scopes",
+    request_body = CreateScopeRequest,
+    responses(
+        (status = 201, description = "The new catalogue scope", body = ScopeView,
+            headers(("Location" = String, description = "The scope's URL"))),
+        (status = 400, description = "A bad name (`invalid_scope`), description, group or role", body = ErrorBody),
+        (status = 403, description = "Not the operator account, or a role ranking above the caller", body = ErrorBody),
+        (status = 409, description = "The name is taken", body = ErrorBody),
+    )
+)]
 async fn create_scope(
     State(state): State<AppState>,
     caller: Caller,
@@ -117,6 +135,19 @@ async fn create_scope(
 }
 
 /// Changes a catalogue scope's description, group or default roles.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/scopes/{name}",
+    tag = "scopes",
+    params(("name" = String, Path, description = "The scope's name", example = "reports.read")),
+    request_body = UpdateScopeRequest,
+    responses(
+        (status = 200, description = "The changed scope", body = ScopeView),
+        (status = 400, description = "A built-in scope (`invalid_scope`), or a bad description, group or role", body = ErrorBody),
+        (status = 403, description = "Not the operator account, or a role ranking above the caller", body = ErrorBody),
+        (status = 404, description = "No such catalogue scope", body = ErrorBody),
+    )
+)]
 async fn update_scope(
     State(state): State<AppState>,
     caller: Caller,
@@ -144,6 +175,18 @@ async fn update_scope(
 
 /// Removes a scope from the catalogue. Keys, applications and grants keep the name; it is no
 /// longer effective for them.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/scopes/{name}",
+    tag = "scopes",
+    params(("name" = String, Path, description = "The scope's name", example = "reports.read")),
+    responses(
+        (status = 204, description = "Removed from the catalogue"),
+        (status = 400, description = "A built-in scope (`invalid_scope`)", body = ErrorBody),
+        (status = 403, description = "Not the operator account, or a role ranking above the caller", body = ErrorBody),
+        (status = 404, description = "No such catalogue scope", body = ErrorBody),
+    )
+)]
 async fn delete_scope(
     State(state): State<AppState>,
     caller: Caller,

@@ -9,9 +9,10 @@ use gatekey_core::user::UserKind;
 use gatekey_core::user_admin::{
     create_service_account as create_service_user, disable_user, CreateUserError,
 };
-use gatekey_proto::api::{CreateServiceAccountRequest, ServiceAccountList};
+use gatekey_proto::api::{CreateServiceAccountRequest, MemberView, ServiceAccountList};
+use gatekey_proto::ErrorBody;
 
-use super::paging::Paging;
+use super::paging::{PageQuery, Paging};
 use super::users::{account_member, account_members, grantable_role};
 use super::views::{member_view, pagination};
 use crate::auth::Caller;
@@ -21,6 +22,13 @@ use crate::path::Path;
 use crate::state::AppState;
 
 /// Lists the caller's account's service accounts, oldest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/service_accounts",
+    tag = "service_accounts",
+    params(PageQuery),
+    responses((status = 200, description = "One page of service accounts", body = ServiceAccountList))
+)]
 pub async fn list_service_accounts(
     State(state): State<AppState>,
     caller: Caller,
@@ -37,6 +45,17 @@ pub async fn list_service_accounts(
 
 /// Creates a service account in the caller's account (role `member` unless told otherwise).
 /// Needs a first-party credential.
+#[utoipa::path(
+    post,
+    path = "/api/v1/service_accounts",
+    tag = "service_accounts",
+    request_body = CreateServiceAccountRequest,
+    responses(
+        (status = 201, description = "The service account", body = MemberView),
+        (status = 400, description = "A bad name or role", body = ErrorBody),
+        (status = 403, description = "Only an owner makes an owner", body = ErrorBody),
+    )
+)]
 pub async fn create_service_account(
     State(state): State<AppState>,
     caller: Caller,
@@ -69,6 +88,17 @@ pub async fn create_service_account(
 
 /// Disables a service account of the caller's account: every key of it stops working on every
 /// server. A service account belongs to exactly one account, so no other account is affected.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/service_accounts/{id}",
+    tag = "service_accounts",
+    params(("id" = i64, Path, description = "The service account's user id")),
+    responses(
+        (status = 204, description = "Disabled, with every key of it"),
+        (status = 403, description = "It ranks above the caller", body = ErrorBody),
+        (status = 404, description = "No such service account in the caller's account", body = ErrorBody),
+    )
+)]
 pub async fn disable_service_account(
     State(state): State<AppState>,
     caller: Caller,

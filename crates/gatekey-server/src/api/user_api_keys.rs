@@ -5,10 +5,11 @@ use axum::response::{IntoResponse, Response};
 use gatekey_core::api_key::{may_create_key_for, KeyOwner};
 use gatekey_core::scope::Scope;
 use gatekey_core::store::{ApiKeyFilter, ApiKeyStore};
-use gatekey_proto::api::{ApiKeyList, CreateApiKeyRequest};
+use gatekey_proto::api::{ApiKeyList, CreateApiKeyRequest, CreatedApiKey};
+use gatekey_proto::ErrorBody;
 
 use super::api_keys::create_key_for;
-use super::paging::Paging;
+use super::paging::{PageQuery, Paging};
 use super::users::account_member;
 use super::views::{api_key_view, pagination};
 use crate::auth::Caller;
@@ -19,6 +20,16 @@ use crate::path::Path;
 use crate::state::AppState;
 
 /// Lists a user's keys in the caller's account.
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/{id}/api_keys",
+    tag = "users",
+    params(("id" = i64, Path, description = "User id"), PageQuery),
+    responses(
+        (status = 200, description = "One page of the user's keys", body = ApiKeyList),
+        (status = 404, description = "No such member of the caller's account", body = ErrorBody),
+    )
+)]
 pub async fn list_user_api_keys(
     State(state): State<AppState>,
     caller: Caller,
@@ -49,6 +60,20 @@ pub async fn list_user_api_keys(
 /// Creates a key for a service account of the caller's account whose role is not above the
 /// caller's. The key's scopes are limited by that account's role and the caller's credential.
 /// People create their own keys, so that what a key does is always what its person did.
+#[utoipa::path(
+    post,
+    path = "/api/v1/users/{id}/api_keys",
+    tag = "users",
+    params(("id" = i64, Path, description = "The service account's user id")),
+    request_body = CreateApiKeyRequest,
+    responses(
+        (status = 201, description = "The key, with its secret shown this once", body = CreatedApiKey),
+        (status = 400, description = "A bad name, an unknown scope, or a lifetime too long", body = ErrorBody),
+        (status = 403, description = "Not a service account, or one ranking above the caller", body = ErrorBody),
+        (status = 404, description = "No such member of the caller's account", body = ErrorBody),
+        (status = 409, description = "The service account is disabled", body = ErrorBody),
+    )
+)]
 pub async fn create_user_api_key(
     State(state): State<AppState>,
     caller: Caller,

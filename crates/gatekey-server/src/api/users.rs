@@ -13,11 +13,12 @@ use gatekey_core::user::{Member, UserKind};
 use gatekey_core::user_admin::{
     change_role, invite_person, ChangeRoleError, InvitePersonError, Invitee,
 };
-use gatekey_proto::api::{CreateUserRequest, UpdateUserRequest, UserList};
+use gatekey_proto::api::{CreateUserRequest, MemberView, UpdateUserRequest, UserList};
 use gatekey_proto::invitation::CreatedInvitation;
+use gatekey_proto::ErrorBody;
 
 use super::invitations::{accept_url, invitation_view};
-use super::paging::Paging;
+use super::paging::{PageQuery, Paging};
 use super::views::{member_view, pagination};
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -26,6 +27,13 @@ use crate::path::Path;
 use crate::state::AppState;
 
 /// Lists every member of the caller's account, oldest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/users",
+    tag = "users",
+    params(PageQuery),
+    responses((status = 200, description = "One page of members", body = UserList))
+)]
 pub async fn list_users(
     State(state): State<AppState>,
     caller: Caller,
@@ -41,6 +49,16 @@ pub async fn list_users(
 }
 
 /// Shows one member of the caller's account.
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/{id}",
+    tag = "users",
+    params(("id" = i64, Path, description = "User id")),
+    responses(
+        (status = 200, description = "The member", body = MemberView),
+        (status = 404, description = "No such member of the caller's account", body = ErrorBody),
+    )
+)]
 pub async fn show_user(
     State(state): State<AppState>,
     caller: Caller,
@@ -103,6 +121,18 @@ pub(super) fn grantable_role(caller: &Caller, role: &str) -> Result<Role, ApiErr
 /// invitation with its one-time `accept_url`) is the same whether the email is new, has a login
 /// in another account, or was invited already, so it tells the admin nothing about other
 /// accounts. Only a member of this account is refused (409): the admin sees members anyway.
+#[utoipa::path(
+    post,
+    path = "/api/v1/users",
+    tag = "users",
+    request_body = CreateUserRequest,
+    responses(
+        (status = 201, description = "The invitation, with its one-time link", body = CreatedInvitation),
+        (status = 400, description = "A bad email, name or role, or a password given", body = ErrorBody),
+        (status = 403, description = "Only an owner invites an owner", body = ErrorBody),
+        (status = 409, description = "Already a member of this account", body = ErrorBody),
+    )
+)]
 pub async fn create_user(
     State(state): State<AppState>,
     caller: Caller,
@@ -151,6 +181,20 @@ pub async fn create_user(
 /// change an owner's role nor make an owner, and the last owner stays an owner. A lowered role
 /// applies at once to every API key and OAuth token of the member, on every server. Needs a
 /// first-party credential.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/users/{id}",
+    tag = "users",
+    params(("id" = i64, Path, description = "User id")),
+    request_body = UpdateUserRequest,
+    responses(
+        (status = 200, description = "The member with the new role", body = MemberView),
+        (status = 400, description = "An unknown role", body = ErrorBody),
+        (status = 403, description = "The rank rule refuses it", body = ErrorBody),
+        (status = 404, description = "No such member of the caller's account", body = ErrorBody),
+        (status = 409, description = "The last owner stays an owner", body = ErrorBody),
+    )
+)]
 pub async fn update_user(
     State(state): State<AppState>,
     caller: Caller,

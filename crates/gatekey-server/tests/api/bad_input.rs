@@ -4,7 +4,7 @@ use reqwest::header::CONTENT_TYPE;
 use reqwest::Method;
 use serde_json::json;
 
-use crate::harness::{assert_error, each_backend, send, TestApp};
+use crate::harness::{assert_error, each_backend, seed, send, TestApp};
 
 #[tokio::test]
 async fn malformed_bodies() {
@@ -47,6 +47,11 @@ async fn malformed_bodies() {
         );
         let wrong_type = send(post().json(&json!({"name": 42}))).await;
         assert_error(&wrong_type, 422, "invalid_request");
+        // Serde reads an array as a struct's fields in order: `["k"]` would be `{"name":"k"}`.
+        for array in [json!(["positional"]), json!([null, null]), json!([])] {
+            let refused = send(post().json(&array)).await;
+            assert_error(&refused, 422, "invalid_request");
+        }
 
         for name in ["", "   ", " padded "] {
             let bad_name = send(post().json(&json!({ "name": name }))).await;
@@ -121,6 +126,8 @@ async fn bad_pages() {
         for list in ["/api/v1/api_keys", "/api/v1/users", "/api/v1/audits"] {
             for query in [
                 "page=0",
+                // Past the largest signed 32-bit integer, which the OpenAPI document promises.
+                "page=2147483648",
                 "per_page=0",
                 "per_page=500",
                 "page=abc",
@@ -137,6 +144,10 @@ async fn bad_pages() {
                 send(app.request(Method::GET, &format!("{list}?page=9"), &key)).await;
             assert_eq!(past_the_end.0, 200, "{list}: {}", past_the_end.2);
             assert_eq!(past_the_end.2["pagination"]["current_page"], 9);
+            let last_page =
+                send(app.request(Method::GET, &format!("{list}?page=2147483647"), &key)).await;
+            assert_eq!(last_page.0, 200, "{list}: {}", last_page.2);
+            assert_eq!(last_page.2["pagination"]["current_page"], 2147483647_u32);
         }
         app.stop().await;
     })
@@ -196,6 +207,41 @@ async fn a_credential_in_the_query_string_is_refused_even_with_the_header() {
         assert_error(&created, 400, "invalid_request");
         let keys = send(app.request(Method::GET, "/api/v1/api_keys", &key)).await;
         assert_eq!(keys.2["pagination"]["total_records"], 1, "{}", keys.2);
+        app.stop().await;
+    })
+    .await;
+}
+
+/// A JSON array in place of the object is refused, not read as the fields in order: found by
+/// the OpenAPI check, where `[null, null]` removed a catalogue scope's group.
+#[tokio::test]
+async fn array_bodies_change_nothing() {
+    each_backend(|backend| async move {
+        let app =
+            TestApp::start_with(backend, |config| config.operator_account = "acme".into()).await;
+        let seeded = seed(&app).await;
+        let key = app.key(&seeded.owner, None).await;
+        let scope =
+            json!({"name": "reports.read", "description": "Read reports", "group": "Reports"});
+        app.create("/api/v1/scopes", &key, scope).await;
+        let patched = app
+            .send_json(
+                Method::PATCH,
+                "/api/v1/scopes/reports.read",
+                &key,
+                json!([null, null]),
+            )
+            .await;
+        assert_error(&patched, 422, "invalid_request");
+        let listed = send(app.request(Method::GET, "/api/v1/scopes?per_page=200", &key)).await;
+        let entry = listed.2["scopes"]
+            .as_array()
+            .expect("scopes")
+            .iter()
+            .find(|s| s["name"] == "reports.read")
+            .cloned()
+            .expect("the scope");
+        assert_eq!(entry["group"], "Reports", "{entry}");
         app.stop().await;
     })
     .await;

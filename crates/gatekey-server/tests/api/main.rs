@@ -48,6 +48,7 @@ mod oauth_flows;
 mod oauth_revocation;
 mod oauth_token_errors;
 mod oidc_authorize;
+mod openapi;
 mod openid_connect_interop;
 mod openid_connect_logout;
 mod openid_connect_rp;
