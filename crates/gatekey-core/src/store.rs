@@ -363,3 +363,17 @@ pub trait InvalidationStore: Send + Sync {
         before_millis: i64,
     ) -> impl Future<Output = StoreResult<()>> + Send;
 }
+
+/// Leases on periodic jobs, so that one replica at a time runs each (the retention purge).
+pub trait JobLeaseStore: Send + Sync {
+    /// Takes or renews the lease on `job` for `holder` until `now + lease`, and says whether
+    /// `holder` holds it now: true when nobody held it, its lease had expired, or `holder`
+    /// already held it; false while another holder's lease runs.
+    fn claim_job_lease(
+        &self,
+        job: &str,
+        holder: &str,
+        now: time::OffsetDateTime,
+        lease: time::Duration,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+}

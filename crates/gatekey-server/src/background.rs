@@ -5,15 +5,17 @@
 //! signing keys retired long ago, and, on
 //! PostgreSQL, probing the database so that an outage is answered at once.
 //!
-//! Every replica runs every task. The purge is safe to run on several at once: each batch
-//! deletes only rows that are already dead, so two replicas deleting the same rows just find
-//! fewer of them; a batch that fails (a lock conflict with another replica's purge, the
-//! database away) is logged and the next purge tries again.
+//! Every replica runs every task but the retention purge, which one replica at a time runs:
+//! the one holding the purge's lease in the database ([`JobLeaseStore`]), renewed at each
+//! purge for two intervals, so that when its holder stops another replica takes the purge over
+//! within two intervals. (The purge would be safe on several at once, each batch deleting only
+//! dead rows, but N replicas would do the same work N times.) A batch that fails (the database
+//! away) is logged and the next purge tries again.
 
 use std::time::Duration;
 
 use gatekey_core::retention::{purge, PurgeLimits, PurgeReport};
-use gatekey_core::store::{ApiKeyStore, InvalidationStore, StoreResult};
+use gatekey_core::store::{ApiKeyStore, InvalidationStore, JobLeaseStore, StoreResult};
 use gatekey_store::Backend;
 use tokio::task::JoinHandle;
 
@@ -25,6 +27,10 @@ use crate::state::AppState;
 const POLL_OVERLAP_MILLIS: i64 = 5_000;
 /// How long invalidations are kept.
 const KEEP_INVALIDATIONS_MILLIS: i64 = 3_600_000;
+/// The name of the retention purge's lease.
+const RETENTION_PURGE_JOB: &str = "retention_purge";
+/// The longest lease on the purge, in seconds: a year.
+const MAX_PURGE_LEASE_SECONDS: u64 = 366 * 24 * 3600;
 /// How often the database is probed (PostgreSQL), whether it is up or down.
 const PROBE_INTERVAL: Duration = Duration::from_millis(250);
 
@@ -95,6 +101,9 @@ async fn purge_periodically(state: AppState) {
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         every.tick().await;
+        if !holds_purge_lease(&state).await {
+            continue;
+        }
         match purge_expired(&state).await {
             Ok(report) => {
                 for (kind, deleted) in &report.deleted {
@@ -119,6 +128,42 @@ async fn purge_periodically(state: AppState) {
                     .background_storage_error(BackgroundOperation::RetentionPurge);
                 tracing::warn!(%error, "purge of retired signing keys failed; will retry");
             }
+        }
+    }
+}
+
+/// Whether this replica holds (taking or renewing it) the retention purge's lease, for two
+/// purge intervals from now. A failure to ask is logged and counted, and skips this purge.
+async fn holds_purge_lease(state: &AppState) -> bool {
+    // At most a year, so that the lease's end stays a representable time.
+    let interval = state
+        .config
+        .retention
+        .interval
+        .min(MAX_PURGE_LEASE_SECONDS / 2);
+    let lease = time::Duration::seconds(i64::try_from(interval * 2).unwrap_or(i64::MAX));
+    match state
+        .store
+        .claim_job_lease(
+            RETENTION_PURGE_JOB,
+            &state.replica_id,
+            state.clock.now(),
+            lease,
+        )
+        .await
+    {
+        Ok(held) => {
+            if !held {
+                tracing::debug!("another replica holds the retention purge");
+            }
+            held
+        }
+        Err(error) => {
+            state
+                .metrics
+                .background_storage_error(BackgroundOperation::RetentionPurge);
+            tracing::warn!(%error, "could not take the retention purge's lease; will retry");
+            false
         }
     }
 }

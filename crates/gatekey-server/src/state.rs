@@ -87,6 +87,9 @@ pub struct Inner {
     pub discovery: crate::oauth::discovery_documents::DiscoveryDocuments,
     /// The forward-auth endpoint's route rules, read once from `[gateway]`.
     pub gateway_routes: RouteRules,
+    /// This process's name among the replicas, random at each start: the holder of the job
+    /// leases it takes ([`gatekey_core::store::JobLeaseStore`]).
+    pub replica_id: String,
 }
 
 impl AppState {
@@ -160,6 +163,7 @@ impl AppState {
             signing_keys: Arc::new(SigningKeys::new(kek)),
             discovery: Default::default(),
             gateway_routes: gateway_routes(&config),
+            replica_id: format!("{:032x}", rand::random::<u128>()),
             issuer,
             config,
         }))

@@ -22,6 +22,7 @@ mod grants;
 mod invalidations;
 mod invitations;
 mod issue_batch;
+mod job_leases;
 pub use invalidations::{parse_invalidation, InvalidationListener, LocalCaches};
 mod query;
 mod retention;

@@ -261,3 +261,84 @@ async fn every_server_purges_in_the_background() {
     })
     .await;
 }
+
+/// Signs `owner` in with a session that expired an hour before `clock`'s time.
+async fn expired_session(url: &str, owner: &Member, account: &Account) {
+    let store = SqlStore::connect(url).await.unwrap();
+    let clock = ManualClock::new(OffsetDateTime::now_utc() - Duration::hours(13));
+    sign_in_at(
+        &store,
+        &clock,
+        Secret::generate(SecretKind::Session).hash(),
+        owner,
+        account,
+    )
+    .await;
+    store.close().await;
+}
+
+/// Waits up to 5 s for `table` to be empty; its row count then.
+async fn rows_after_waiting(url: &str, table: &str) -> i64 {
+    let mut left = rows(url, table).await;
+    for _ in 0..100 {
+        if left == 0 {
+            break;
+        }
+        tokio::time::sleep(StdDuration::from_millis(50)).await;
+        left = rows(url, table).await;
+    }
+    left
+}
+
+#[tokio::test]
+async fn one_replica_at_a_time_purges_and_another_takes_over_when_its_lease_expires() {
+    each_backend(|backend| async move {
+        let db = TestDatabase::create(backend).await;
+        let seeding = SqlStore::connect(&db.url).await.unwrap();
+        let clock = ManualClock::new(OffsetDateTime::now_utc());
+        let (account, owner) = account_with_owner(&seeding, &clock).await;
+        seeding.close().await;
+        // One configuration for every replica: they share the key-encryption key.
+        let config = test_config(&db.url);
+        let start = |clock: Arc<dyn Clock>| gatekey_server::start(config.clone(), clock);
+
+        expired_session(&db.url, &owner, &account).await;
+        let first = start(Arc::new(gatekey_core::SystemClock)).await.unwrap();
+        assert_eq!(
+            rows_after_waiting(&db.url, "sessions").await,
+            0,
+            "the first replica purges"
+        );
+
+        // A second replica starts while the first holds the purge: it does not purge.
+        expired_session(&db.url, &owner, &account).await;
+        let second = start(Arc::new(gatekey_core::SystemClock)).await.unwrap();
+        tokio::time::sleep(StdDuration::from_millis(1_000)).await;
+        assert_eq!(
+            rows(&db.url, "sessions").await,
+            1,
+            "only the lease holder purges"
+        );
+
+        // The first replica stops; once its lease (two purge intervals) has run out, a
+        // replica takes the purge over.
+        let _ = first.shutdown().await;
+        let interval = config.retention.interval as i64;
+        let later =
+            ManualClock::new(OffsetDateTime::now_utc() + Duration::seconds(2 * interval + 60));
+        let third = start(Arc::new(later)).await.unwrap();
+        assert_eq!(
+            rows_after_waiting(&db.url, "sessions").await,
+            0,
+            "the purge is taken over"
+        );
+
+        for server in [second, third] {
+            let store = server.state.store.clone();
+            let _ = server.shutdown().await;
+            store.close().await;
+        }
+        db.drop_database().await;
+    })
+    .await;
+}
