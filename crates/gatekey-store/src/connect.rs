@@ -36,6 +36,18 @@ pub enum ConnectError {
     /// `connect_existing` found no SQLite file at the path.
     #[error("no gatekey database at {0}; run `gatekey serve` there first, or pass --database-url")]
     NoDatabase(String),
+    /// The database holds a migration this program does not know: a newer gatekey migrated
+    /// it. Running on would mean reading a schema this program was not written for.
+    #[error(
+        "the database was migrated by a newer gatekey (it has migration {found}; this gatekey \
+         knows migrations up to {known}): run the newer version on every replica"
+    )]
+    NewerSchema {
+        /// The unknown migration found in the database.
+        found: i64,
+        /// The newest migration this program knows.
+        known: i64,
+    },
     /// A migration failed.
     #[error("cannot migrate the database: {0}")]
     Migrate(#[source] sqlx::migrate::MigrateError),
@@ -80,10 +92,16 @@ impl SqlStore {
             Backend::Sqlite => sqlx::migrate!("./migrations/sqlite"),
             Backend::Postgres => sqlx::migrate!("./migrations/postgres"),
         };
+        let known = migrator.iter().map(|m| m.version).max().unwrap_or(0);
         migrator
             .run(store.write.inner())
             .await
-            .map_err(ConnectError::Migrate)?;
+            .map_err(|error| match error {
+                sqlx::migrate::MigrateError::VersionMissing(found) => {
+                    ConnectError::NewerSchema { found, known }
+                }
+                other => ConnectError::Migrate(other),
+            })?;
         Ok(store)
     }
 }
