@@ -30,6 +30,18 @@ pub struct RateDecision {
     pub retry_after: u64,
 }
 
+impl RateDecision {
+    /// Adds the `X-Ratelimit-Limit`, `-Remaining` and `-Reset` headers, when limits are on.
+    pub fn insert_headers(&self, headers: &mut axum::http::HeaderMap) {
+        use axum::http::HeaderValue;
+        if let Some(limit) = self.limit {
+            headers.insert("x-ratelimit-limit", HeaderValue::from(limit));
+            headers.insert("x-ratelimit-remaining", HeaderValue::from(self.remaining));
+            headers.insert("x-ratelimit-reset", HeaderValue::from(self.reset));
+        }
+    }
+}
+
 #[derive(Debug, Default, Clone, Copy)]
 struct Windows {
     minute: i64,

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use gatekey_proto::oauth::AuthorizationServerMetadata;
 use tokio::sync::OnceCell;
 
-use crate::response_body::read_bounded;
+use crate::response_body::get_bounded;
 use crate::VerifyError;
 
 /// The endpoints the verifier uses.
@@ -55,16 +55,9 @@ impl Discovery {
     async fn fetch(&self) -> Result<Arc<Endpoints>, VerifyError> {
         let url = &self.metadata_url;
         let failed = |detail: String| VerifyError::Unavailable(format!("GET {url}: {detail}"));
-        let response = self
-            .http
-            .get(url)
-            .send()
+        let body = get_bounded(&self.http, url)
             .await
-            .map_err(|e| failed(e.to_string()))?;
-        if !response.status().is_success() {
-            return Err(failed(format!("answered {}", response.status())));
-        }
-        let body = read_bounded(response).await.map_err(failed)?;
+            .map_err(VerifyError::Unavailable)?;
         let metadata: AuthorizationServerMetadata = serde_json::from_slice(&body)
             .map_err(|e| failed(format!("not an RFC 8414 document: {e}")))?;
         // RFC 8414 §3.3: the document must name the issuer it was fetched for, exactly.

@@ -13,7 +13,7 @@ use tokio::sync::Mutex;
 
 use crate::clock::Clock;
 use crate::jwks::{KeySet, VerificationKey};
-use crate::response_body::read_bounded;
+use crate::response_body::get_bounded;
 use crate::{TokenRefusal, VerifyError};
 
 /// The last fetch tried: when, and whether it failed.
@@ -149,18 +149,8 @@ impl KeyCache {
     }
 
     async fn fetch(&self, jwks_uri: &str) -> Result<KeySet, String> {
-        let failed = |detail: String| format!("GET {jwks_uri}: {detail}");
-        let response = self
-            .http
-            .get(jwks_uri)
-            .send()
-            .await
-            .map_err(|e| failed(e.to_string()))?;
-        if !response.status().is_success() {
-            return Err(failed(format!("answered {}", response.status())));
-        }
-        let body = read_bounded(response).await.map_err(failed)?;
-        KeySet::from_json(&body).map_err(failed)
+        let body = get_bounded(&self.http, jwks_uri).await?;
+        KeySet::from_json(&body).map_err(|detail| format!("GET {jwks_uri}: {detail}"))
     }
 }
 

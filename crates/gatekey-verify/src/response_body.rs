@@ -26,3 +26,17 @@ pub(crate) async fn read_bounded(mut response: reqwest::Response) -> Result<Vec<
     }
     Ok(body)
 }
+
+/// `GET url` and its body, bounded; a failure names the URL (for the log).
+pub(crate) async fn get_bounded(http: &reqwest::Client, url: &str) -> Result<Vec<u8>, String> {
+    let failed = |detail: String| format!("GET {url}: {detail}");
+    let response = http
+        .get(url)
+        .send()
+        .await
+        .map_err(|e| failed(e.to_string()))?;
+    if !response.status().is_success() {
+        return Err(failed(format!("answered {}", response.status())));
+    }
+    read_bounded(response).await.map_err(failed)
+}

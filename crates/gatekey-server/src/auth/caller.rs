@@ -162,15 +162,7 @@ pub async fn require_caller(
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    if let Some(limit) = decision.limit {
-        let headers = response.headers_mut();
-        headers.insert("x-ratelimit-limit", HeaderValue::from(limit));
-        headers.insert(
-            "x-ratelimit-remaining",
-            HeaderValue::from(decision.remaining),
-        );
-        headers.insert("x-ratelimit-reset", HeaderValue::from(decision.reset));
-    }
+    decision.insert_headers(response.headers_mut());
     response
 }
 

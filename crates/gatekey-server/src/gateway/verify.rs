@@ -20,7 +20,6 @@ use crate::auth::caller::{audit_refusal, bearer_token, check_bearer};
 use crate::auth::{Caller, ClientInfo};
 use crate::error::ApiError;
 use crate::metrics::BackgroundOperation;
-use crate::rate_limit::RateDecision;
 use crate::state::AppState;
 
 /// Longest `Authorization` header read, in bytes: several times a JWT access token's size.
@@ -73,7 +72,7 @@ pub async fn verify_request(State(state): State<AppState>, request: Request) -> 
             }
         }
     };
-    insert_rate_limit(response.headers_mut(), &limit);
+    limit.insert_headers(response.headers_mut());
     response
 }
 
@@ -141,17 +140,6 @@ fn check_scopes(
 fn allowed(mut headers: HeaderMap) -> Response {
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     (StatusCode::OK, headers).into_response()
-}
-
-fn insert_rate_limit(headers: &mut HeaderMap, decision: &RateDecision) {
-    if let Some(limit) = decision.limit {
-        headers.insert("x-ratelimit-limit", HeaderValue::from(limit));
-        headers.insert(
-            "x-ratelimit-remaining",
-            HeaderValue::from(decision.remaining),
-        );
-        headers.insert("x-ratelimit-reset", HeaderValue::from(decision.reset));
-    }
 }
 
 /// Writes a `gateway.request_allowed` event for the configured fraction of allowed calls, in

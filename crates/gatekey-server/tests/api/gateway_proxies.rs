@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use figment::providers::{Format, Serialized, Toml};
 use figment::Figment;
 use gatekey_core::role::Role;
+use gatekey_server::gateway::IDENTITY_HEADERS;
 use gatekey_server::Config;
 use gatekey_store::Backend;
 use reqwest::header::HeaderMap;
@@ -42,19 +43,6 @@ methods = ["PUT"]
 path = "/v1/notes/*"
 scopes = ["write"]
 "#;
-
-/// The identity headers gatekey gives the upstream.
-const IDENTITY_HEADERS: [&str; 9] = [
-    "x-gatekey-user-id",
-    "x-gatekey-user-email",
-    "x-gatekey-account-id",
-    "x-gatekey-account-slug",
-    "x-gatekey-role",
-    "x-gatekey-scopes",
-    "x-gatekey-credential-type",
-    "x-gatekey-credential-id",
-    "x-gatekey-client-id",
-];
 
 /// gatekey, the upstream API and a proxy in front of both.
 struct Stack {
