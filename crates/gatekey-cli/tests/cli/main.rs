@@ -19,8 +19,11 @@ mod introspection_only_apps;
 mod json_output;
 #[cfg(unix)]
 mod readme_walkthrough;
+mod redis_server;
+mod replica_set;
 mod replicas;
 mod resource_server_examples;
+mod revocation_under_load;
 mod scopes;
 mod serve;
 mod signing_key_upkeep;
