@@ -20,6 +20,7 @@ mod json_output;
 #[cfg(unix)]
 mod readme_walkthrough;
 mod redis_server;
+mod replica_kill;
 mod replica_set;
 mod replicas;
 mod resource_server_examples;
