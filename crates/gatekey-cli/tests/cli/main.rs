@@ -20,6 +20,7 @@ mod json_output;
 #[cfg(unix)]
 mod readme_walkthrough;
 mod redis_server;
+mod replica_database_outage;
 mod replica_kill;
 mod replica_set;
 mod replicas;
@@ -27,6 +28,7 @@ mod resource_server_examples;
 mod revocation_under_load;
 mod scopes;
 mod serve;
+mod shared_limits;
 mod signing_key_upkeep;
 mod signing_keys;
 mod status_identity;

@@ -110,16 +110,23 @@ pub struct Server {
 impl Server {
     /// Starts `gatekey serve` on port 0 with `database_url` and waits until it listens.
     pub fn start(database_url: &str, envs: &[(&str, &str)]) -> Self {
+        let mut command = Self::command(database_url, envs);
+        command.stderr(Stdio::null());
+        Self::spawn(command)
+    }
+
+    /// The command [`Server::start`] runs: a quick invalidation poll, no rate limits, then
+    /// `envs`.
+    pub fn command(database_url: &str, envs: &[(&str, &str)]) -> Command {
         let mut command = serve_command(database_url);
         command
             .env("GATEKEY_CACHE__INVALIDATION_POLL_MS", "100")
             .env("GATEKEY_RATE_LIMIT__PER_SECOND", "0")
-            .env("GATEKEY_RATE_LIMIT__PER_MINUTE", "0")
-            .stderr(Stdio::null());
+            .env("GATEKEY_RATE_LIMIT__PER_MINUTE", "0");
         for (key, value) in envs {
             command.env(key, value);
         }
-        Self::spawn(command)
+        command
     }
 
     /// Spawns `command`, a `gatekey serve …`, and waits until it prints that it listens.

@@ -33,7 +33,11 @@ pub struct ReplicaSet {
     /// The replicas' base URLs, in start order; a killed replica's URL stays in its place.
     pub urls: Vec<String>,
     replicas: Vec<Option<Server>>,
+    _turn: tokio::sync::MutexGuard<'static, ()>,
 }
+
+/// Held by the replica set that runs; the others wait for it.
+static ONE_SET_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 impl ReplicaSet {
     /// Starts `count` replicas on `db` with `envs` (on top of [`Server::start`]'s own).
@@ -61,23 +65,37 @@ impl ReplicaSet {
             .iter()
             .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
             .collect();
+        // One replica set at a time: each holds up to 16 connections per replica, and load
+        // tests that share two cores time each other, not the replicas.
+        let turn = ONE_SET_AT_A_TIME.lock().await;
         // Started side by side, off the runtime's threads: waiting for "listening" blocks, and a
         // replica behind the proxy needs this runtime to reach its database while it starts.
         let starting: Vec<_> = (0..count)
             .map(|_| {
+                let log = tempfile::NamedTempFile::new().expect("a log file");
+                let stderr = log.reopen().expect("the log file, to write");
                 let (database_url, envs) = (database_url.to_owned(), envs.clone());
-                tokio::task::spawn_blocking(move || {
+                let started = tokio::task::spawn_blocking(move || {
                     let envs: Vec<(&str, &str)> = envs
                         .iter()
                         .map(|(name, value)| (name.as_str(), value.as_str()))
                         .collect();
-                    Server::start(&database_url, &envs)
-                })
+                    let mut command = Server::command(&database_url, &envs);
+                    command.stderr(stderr);
+                    Server::spawn(command)
+                });
+                (started, log)
             })
             .collect();
         let mut replicas = Vec::new();
-        for started in starting {
-            replicas.push(Some(started.await.expect("a replica starts")));
+        for (started, log) in starting {
+            match started.await {
+                Ok(server) => replicas.push(Some(server)),
+                Err(_) => {
+                    let said = std::fs::read_to_string(log.path()).unwrap_or_default();
+                    panic!("a replica did not start; it said:\n{said}");
+                }
+            }
         }
         let urls = replicas
             .iter()
@@ -89,6 +107,7 @@ impl ReplicaSet {
             proxy,
             urls,
             replicas,
+            _turn: turn,
         }
     }
 
