@@ -108,7 +108,7 @@ async fn fallbacks(url: &str) -> f64 {
                 .parse::<f64>()
                 .ok()
         })
-        .sum()
+        .fold(0.0, |total, value| total + value)
 }
 
 // Interface: GATEKEY_RATE_LIMIT__BACKEND / __REDIS_URL with __PER_MINUTE and __PER_SECOND.
