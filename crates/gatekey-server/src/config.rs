@@ -4,6 +4,7 @@
 //! ([`unknown_keys`]).
 
 mod gateway;
+mod rate_limit;
 mod signing;
 mod unknown_keys;
 
@@ -19,6 +20,7 @@ use gatekey_store::redact_database_url;
 use serde::{Deserialize, Serialize};
 
 pub use gateway::{GatewayConfig, GatewayRoute, SampleRate, UnmatchedRoutes};
+pub use rate_limit::{LimitBackend, RateLimitConfig, RedisUrl};
 pub use signing::SigningConfig;
 pub use unknown_keys::IgnoredEnvVariables;
 use unknown_keys::KnownKeys;
@@ -32,6 +34,7 @@ pub const NON_CONFIG_ENV: &[&str] = &[
     "TEST_BROWSER",
     "TEST_PROXIES",
     "TEST_README",
+    "TEST_REDIS",
     "BENCH_POSTGRES_URL",
     "CONNECTION",
     "CONFIG",
@@ -112,17 +115,7 @@ pub struct HttpConfig {
     pub body_read_timeout: u64,
 }
 
-/// Per-account rate limits, counted per server process.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct RateLimitConfig {
-    /// Requests per minute per account; 0 turns the limit off.
-    pub per_minute: u32,
-    /// Requests per second per account; 0 turns the limit off.
-    pub per_second: u32,
-}
-
-/// Login brute-force protection, counted per server process.
+/// Login brute-force protection, counted across replicas with `rate_limit.backend = "redis"`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LoginConfig {
@@ -230,15 +223,6 @@ impl Default for HttpConfig {
             header_read_timeout: 10,
             idle_timeout: 60,
             body_read_timeout: 30,
-        }
-    }
-}
-
-impl Default for RateLimitConfig {
-    fn default() -> Self {
-        Self {
-            per_minute: 300,
-            per_second: 20,
         }
     }
 }
@@ -613,6 +597,7 @@ impl Config {
         self.shutdown.validate()?;
         self.signing.validate()?;
         self.gateway.validate()?;
+        self.rate_limit.validate()?;
         Ok(())
     }
 }

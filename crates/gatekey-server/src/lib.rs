@@ -27,6 +27,7 @@ pub mod path;
 pub mod rate_limit;
 pub mod scope_cache;
 pub mod serve;
+pub mod shared_limits;
 pub mod signing;
 pub mod state;
 #[cfg(feature = "testing")]

@@ -12,8 +12,10 @@
 //! are older than the window anyway). The subject map holds at most [`MAX_TRACKED`] subjects and
 //! then fails closed: a guess for a subject it does not know yet is refused until entries
 //! expire, rather than evicting a subject whose failures must still count. The IP map evicts the
-//! least recently used address past [`MAX_TRACKED`] (the subject limit still holds). Counted in
-//! this process.
+//! least recently used address past [`MAX_TRACKED`] (the subject limit still holds).
+//!
+//! Counted in this process, or, with `rate_limit.backend = "redis"`, in Redis for every
+//! replica together ([`crate::shared_limits::guesses`]); while Redis fails, in this process.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -26,6 +28,8 @@ use time::{Duration, OffsetDateTime};
 use crate::client_address::counting_key;
 use crate::config::LoginConfig;
 use crate::metrics::GuessCounters;
+use crate::shared_limits::guesses::{Outcome, SharedAttempt, SharedGuesses};
+use crate::shared_limits::SharedRedis;
 
 /// Most subjects (or IPs) one counter keeps; about 200 bytes each.
 pub const MAX_TRACKED: u64 = 100_000;
@@ -100,6 +104,7 @@ pub struct GuessThrottle {
     subjects: Counter,
     ips: Option<Counter>,
     counters: Option<GuessCounters>,
+    shared: Option<SharedGuesses>,
 }
 
 /// One reserved guess. Settle it with [`Attempt::succeeded`], [`Attempt::failed`] or
@@ -108,12 +113,23 @@ pub struct GuessThrottle {
 #[derive(Debug)]
 #[must_use = "an attempt must be settled"]
 pub struct Attempt {
-    subject: Arc<Mutex<Slots>>,
-    ip: Option<Arc<Mutex<Slots>>>,
+    slots: Reserved,
     forgive_on_success: bool,
-    reserved_at: OffsetDateTime,
     settled: bool,
     counters: Option<GuessCounters>,
+}
+
+/// Where a guess holds its slots.
+#[derive(Debug)]
+enum Reserved {
+    /// In this process's counters.
+    Local {
+        subject: Arc<Mutex<Slots>>,
+        ip: Option<Arc<Mutex<Slots>>>,
+        reserved_at: OffsetDateTime,
+    },
+    /// In Redis; taken out when settled.
+    Shared(Option<SharedAttempt>),
 }
 
 #[derive(Debug)]
@@ -146,7 +162,14 @@ impl GuessThrottle {
                 .map(|limit| Counter::new(limit, idle, capacity, false)),
             limits,
             counters: None,
+            shared: None,
         }
+    }
+
+    /// Counts this throttle's guesses in `redis`, with every replica's, under the name `kind`.
+    pub fn shared_in(mut self, redis: Option<&Arc<SharedRedis>>, kind: &'static str) -> Self {
+        self.shared = redis.map(|redis| SharedGuesses::new(redis.clone(), kind, self.limits));
+        self
     }
 
     /// Counts this throttle's failures and refusals into `counters`.
@@ -190,25 +213,54 @@ impl GuessThrottle {
                 return Err(throttled);
             }
         };
-        Ok(Attempt {
+        Ok(self.attempt(Reserved::Local {
             subject,
             ip,
-            forgive_on_success: self.limits.forgive_on_success,
             reserved_at: now,
+        }))
+    }
+
+    fn attempt(&self, slots: Reserved) -> Attempt {
+        Attempt {
+            slots,
+            forgive_on_success: self.limits.forgive_on_success,
             settled: false,
             counters: self.counters.clone(),
-        })
+        }
+    }
+
+    /// The reservation in Redis, when the throttle is shared and Redis answers.
+    async fn try_reserve_shared(
+        &self,
+        subject: &str,
+        ip: Option<&str>,
+        now: OffsetDateTime,
+    ) -> Option<Result<Attempt, Throttled>> {
+        let shared = self.shared.as_ref()?;
+        let address = match (&self.ips, ip) {
+            (Some(_), Some(ip)) => Some(key("ip", &counting_key(ip).to_string())),
+            _ => None,
+        };
+        let reserved = shared
+            .reserve(&key("subject", subject), address.as_ref(), now)
+            .await
+            .ok()?;
+        Some(reserved.map(|attempt| self.attempt(Reserved::Shared(Some(attempt)))))
     }
 
     /// Reserves one guess for `subject` from `ip` at `now`, or says how long to wait. The IP
     /// takes its slot first; the subject is not touched when the IP is refused.
-    pub fn reserve(
+    /// Shared throttles ask Redis, and count in this process when Redis fails.
+    pub async fn reserve(
         &self,
         subject: &str,
         ip: Option<&str>,
         now: OffsetDateTime,
     ) -> Result<Attempt, Throttled> {
-        let reserved = self.try_reserve(subject, ip, now);
+        let reserved = match self.try_reserve_shared(subject, ip, now).await {
+            Some(reserved) => reserved,
+            None => self.try_reserve(subject, ip, now),
+        };
         if let (Err(throttled), Some(counters)) = (&reserved, &self.counters) {
             counters.refused(throttled.by.as_str());
         }
@@ -220,14 +272,27 @@ impl Attempt {
     /// The secret was right.
     pub fn succeeded(mut self) {
         self.settled = true;
-        let mut subject = lock(&self.subject);
-        subject.in_flight = subject.in_flight.saturating_sub(1);
-        if self.forgive_on_success {
-            subject.failures.clear();
-        }
-        drop(subject);
-        if let Some(ip) = &self.ip {
-            release(ip);
+        match &mut self.slots {
+            Reserved::Local { subject, ip, .. } => {
+                let mut subject = lock(subject);
+                subject.in_flight = subject.in_flight.saturating_sub(1);
+                if self.forgive_on_success {
+                    subject.failures.clear();
+                }
+                drop(subject);
+                if let Some(ip) = ip {
+                    release(ip);
+                }
+            }
+            Reserved::Shared(attempt) => {
+                if let Some(attempt) = attempt.take() {
+                    attempt.settle(if self.forgive_on_success {
+                        Outcome::RightForgiving
+                    } else {
+                        Outcome::Right
+                    });
+                }
+            }
         }
     }
 
@@ -241,20 +306,42 @@ impl Attempt {
     /// given back.
     pub fn not_evaluated(mut self) {
         self.settled = true;
-        release(&self.subject);
-        if let Some(ip) = &self.ip {
-            release(ip);
+        match &mut self.slots {
+            Reserved::Local { subject, ip, .. } => {
+                release(subject);
+                if let Some(ip) = ip {
+                    release(ip);
+                }
+            }
+            Reserved::Shared(attempt) => {
+                if let Some(attempt) = attempt.take() {
+                    attempt.settle(Outcome::NotChecked);
+                }
+            }
         }
     }
 
-    fn record_failure(&self) {
+    fn record_failure(&mut self) {
         if let Some(counters) = &self.counters {
             counters.failed();
         }
-        for slots in std::iter::once(&self.subject).chain(&self.ip) {
-            let mut slots = lock(slots);
-            slots.in_flight = slots.in_flight.saturating_sub(1);
-            slots.failures.push_back(self.reserved_at);
+        match &mut self.slots {
+            Reserved::Local {
+                subject,
+                ip,
+                reserved_at,
+            } => {
+                for slots in std::iter::once(&*subject).chain(ip.iter()) {
+                    let mut slots = lock(slots);
+                    slots.in_flight = slots.in_flight.saturating_sub(1);
+                    slots.failures.push_back(*reserved_at);
+                }
+            }
+            Reserved::Shared(attempt) => {
+                if let Some(attempt) = attempt.take() {
+                    attempt.settle(Outcome::Wrong);
+                }
+            }
         }
     }
 }
@@ -418,27 +505,27 @@ mod tests {
         let throttle = throttle(2, 10);
         let t0 = OffsetDateTime::UNIX_EPOCH;
         throttle
-            .reserve("a@x.io", Some("1.2.3.4"), t0)
+            .try_reserve("a@x.io", Some("1.2.3.4"), t0)
             .unwrap()
             .failed();
         let later = t0 + Duration::seconds(10);
         throttle
-            .reserve("a@x.io", Some("1.2.3.4"), later)
+            .try_reserve("a@x.io", Some("1.2.3.4"), later)
             .unwrap()
             .failed();
         assert_eq!(
-            throttle.reserve("a@x.io", None, later).err(),
+            throttle.try_reserve("a@x.io", None, later).err(),
             Some(Throttled {
                 retry_after: 50,
                 by: RefusedBy::Subject
             })
         );
         throttle
-            .reserve("b@x.io", Some("1.2.3.4"), t0)
+            .try_reserve("b@x.io", Some("1.2.3.4"), t0)
             .unwrap()
             .not_evaluated();
         throttle
-            .reserve("a@x.io", None, t0 + Duration::seconds(61))
+            .try_reserve("a@x.io", None, t0 + Duration::seconds(61))
             .unwrap()
             .succeeded();
     }
@@ -448,10 +535,10 @@ mod tests {
         let throttle = throttle(3, 100);
         let now = OffsetDateTime::UNIX_EPOCH;
         let held: Vec<Attempt> = (0..3)
-            .map(|_| throttle.reserve("a@x.io", None, now).unwrap())
+            .map(|_| throttle.try_reserve("a@x.io", None, now).unwrap())
             .collect();
         assert_eq!(
-            throttle.reserve("a@x.io", None, now).err(),
+            throttle.try_reserve("a@x.io", None, now).err(),
             Some(Throttled {
                 retry_after: 1,
                 by: RefusedBy::Subject
@@ -460,11 +547,11 @@ mod tests {
         );
         let mut held = held.into_iter();
         held.next().unwrap().not_evaluated();
-        let fourth = throttle.reserve("a@x.io", None, now).unwrap();
+        let fourth = throttle.try_reserve("a@x.io", None, now).unwrap();
         drop(held);
         drop(fourth);
         assert_eq!(
-            throttle.reserve("a@x.io", None, now).err(),
+            throttle.try_reserve("a@x.io", None, now).err(),
             Some(Throttled {
                 retry_after: 60,
                 by: RefusedBy::Subject
@@ -478,24 +565,24 @@ mod tests {
         let throttle = throttle(2, 3);
         let now = OffsetDateTime::UNIX_EPOCH;
         throttle
-            .reserve("a", Some("192.0.2.1"), now)
+            .try_reserve("a", Some("192.0.2.1"), now)
             .unwrap()
             .failed();
         throttle
-            .reserve("a", Some("192.0.2.1"), now)
+            .try_reserve("a", Some("192.0.2.1"), now)
             .unwrap()
             .succeeded();
         throttle
-            .reserve("b", Some("192.0.2.1"), now)
+            .try_reserve("b", Some("192.0.2.1"), now)
             .unwrap()
             .failed();
         throttle
-            .reserve("c", Some("192.0.2.1"), now)
+            .try_reserve("c", Some("192.0.2.1"), now)
             .unwrap()
             .failed();
-        assert!(throttle.reserve("d", Some("192.0.2.1"), now).is_err());
-        assert!(throttle.reserve("d", Some("192.0.2.2"), now).is_ok());
-        let a = throttle.reserve("a", None, now);
+        assert!(throttle.try_reserve("d", Some("192.0.2.1"), now).is_err());
+        assert!(throttle.try_reserve("d", Some("192.0.2.2"), now).is_ok());
+        let a = throttle.try_reserve("a", None, now);
         assert!(a.is_ok(), "the success cleared a's failures");
         a.unwrap().not_evaluated();
     }
@@ -509,10 +596,10 @@ mod tests {
             forgive_on_success: false,
         });
         let now = OffsetDateTime::UNIX_EPOCH;
-        throttle.reserve("u", None, now).unwrap().failed();
-        throttle.reserve("u", None, now).unwrap().succeeded();
-        throttle.reserve("u", None, now).unwrap().failed();
-        assert!(throttle.reserve("u", None, now).is_err());
+        throttle.try_reserve("u", None, now).unwrap().failed();
+        throttle.try_reserve("u", None, now).unwrap().succeeded();
+        throttle.try_reserve("u", None, now).unwrap().failed();
+        assert!(throttle.try_reserve("u", None, now).is_err());
     }
 
     #[test]
@@ -544,12 +631,12 @@ mod tests {
         let throttle = throttle(5, 1);
         let now = OffsetDateTime::UNIX_EPOCH;
         throttle
-            .reserve("victim", Some("192.0.2.1"), now)
+            .try_reserve("victim", Some("192.0.2.1"), now)
             .unwrap()
             .failed();
         for n in 0..50 {
             assert!(throttle
-                .reserve(&format!("random{n}"), Some("192.0.2.1"), now)
+                .try_reserve(&format!("random{n}"), Some("192.0.2.1"), now)
                 .is_err());
         }
         throttle.subjects.entries.run_pending_tasks();
@@ -573,12 +660,12 @@ mod tests {
         );
         let now = OffsetDateTime::UNIX_EPOCH;
         for _ in 0..2 {
-            throttle.reserve("victim", None, now).unwrap().failed();
+            throttle.try_reserve("victim", None, now).unwrap().failed();
         }
         for n in 0..9 {
             let ip = format!("192.0.2.{n}");
             throttle
-                .reserve(&format!("other{n}"), Some(&ip), now)
+                .try_reserve(&format!("other{n}"), Some(&ip), now)
                 .unwrap()
                 .failed();
         }
@@ -586,14 +673,14 @@ mod tests {
             let ip = format!("198.51.100.{n}");
             assert!(
                 throttle
-                    .reserve(&format!("new{n}"), Some(&ip), now)
+                    .try_reserve(&format!("new{n}"), Some(&ip), now)
                     .is_err(),
                 "the map is full: new subjects wait"
             );
         }
         assert!(
             throttle
-                .reserve("victim", Some("203.0.113.1"), now)
+                .try_reserve("victim", Some("203.0.113.1"), now)
                 .is_err(),
             "the victim's failures still count"
         );
@@ -604,17 +691,19 @@ mod tests {
         let throttle = throttle(10, 2);
         let now = OffsetDateTime::UNIX_EPOCH;
         throttle
-            .reserve("a", Some("2001:db8:1:2::1"), now)
+            .try_reserve("a", Some("2001:db8:1:2::1"), now)
             .unwrap()
             .failed();
         throttle
-            .reserve("b", Some("2001:db8:1:2::2"), now)
+            .try_reserve("b", Some("2001:db8:1:2::2"), now)
             .unwrap()
             .failed();
         assert!(throttle
-            .reserve("c", Some("2001:db8:1:2:ffff::3"), now)
+            .try_reserve("c", Some("2001:db8:1:2:ffff::3"), now)
             .is_err());
-        assert!(throttle.reserve("c", Some("2001:db8:1:3::1"), now).is_ok());
+        assert!(throttle
+            .try_reserve("c", Some("2001:db8:1:3::1"), now)
+            .is_ok());
     }
 
     #[test]
@@ -622,21 +711,25 @@ mod tests {
         let throttle = throttle(1, 2);
         let now = OffsetDateTime::UNIX_EPOCH;
         throttle
-            .reserve("a", Some("192.0.2.1"), now)
+            .try_reserve("a", Some("192.0.2.1"), now)
             .unwrap()
             .failed();
-        let by_subject = throttle.reserve("a", Some("192.0.2.1"), now).unwrap_err();
+        let by_subject = throttle
+            .try_reserve("a", Some("192.0.2.1"), now)
+            .unwrap_err();
         assert_eq!(by_subject.by, RefusedBy::Subject);
         throttle
-            .reserve("b", Some("192.0.2.1"), now)
+            .try_reserve("b", Some("192.0.2.1"), now)
             .unwrap()
             .failed();
-        let by_address = throttle.reserve("c", Some("192.0.2.1"), now).unwrap_err();
+        let by_address = throttle
+            .try_reserve("c", Some("192.0.2.1"), now)
+            .unwrap_err();
         assert_eq!(by_address.by, RefusedBy::Address);
         assert_eq!(
             by_address.audit_key("c", Some("192.0.2.1")),
             throttle
-                .reserve("d", Some("192.0.2.1"), now)
+                .try_reserve("d", Some("192.0.2.1"), now)
                 .unwrap_err()
                 .audit_key("d", Some("192.0.2.1")),
             "distinct subjects refused by one address share one audit key"

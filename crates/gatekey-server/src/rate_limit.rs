@@ -1,5 +1,7 @@
-//! Per-account rate limits: fixed one-minute and one-second windows, counted in this process.
-//! With several replicas each counts its own share; see docs/configuration.md.
+//! Per-account rate limits: fixed one-minute and one-second windows. Counted in this process,
+//! or with `rate_limit.backend = "redis"` in Redis for all replicas together
+//! ([`crate::shared_limits::windows`]), falling back to this process while Redis fails; see
+//! docs/architecture.md, "What holds across replicas".
 
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -9,6 +11,8 @@ use moka::sync::Cache;
 use time::OffsetDateTime;
 
 use crate::config::RateLimitConfig;
+use crate::shared_limits::windows::{Counted, SharedWindows};
+use crate::shared_limits::{SharedRedis, Unshared};
 
 /// Most accounts counted at once; the least recently used go first past it.
 const MAX_ACCOUNTS: u64 = 100_000;
@@ -50,18 +54,28 @@ struct Windows {
     second_count: u32,
 }
 
-/// Counts requests per account, in a bounded cache: an account idle for a minute has nothing
-/// left to count and is dropped.
+/// Counts requests per account: in Redis with every replica's when the backend is shared and
+/// Redis answers, else in a bounded cache of this process, where an account idle for a minute
+/// has nothing left to count and is dropped.
 #[derive(Debug)]
 pub struct RateLimiter {
     config: RateLimitConfig,
     windows: Cache<i64, Arc<Mutex<Windows>>>,
+    shared: Option<Arc<SharedWindows>>,
 }
 
 impl RateLimiter {
-    /// A limiter with the configured limits.
-    pub fn new(config: RateLimitConfig) -> Self {
+    /// A limiter with the configured limits, counting in `redis` when given.
+    pub fn new(config: RateLimitConfig, redis: Option<&Arc<SharedRedis>>) -> Self {
         Self {
+            shared: redis.map(|redis| {
+                Arc::new(SharedWindows::new(
+                    redis.clone(),
+                    "account",
+                    config.per_minute,
+                    config.per_second,
+                ))
+            }),
             config,
             windows: Cache::builder()
                 .max_capacity(MAX_ACCOUNTS)
@@ -73,15 +87,9 @@ impl RateLimiter {
 
     /// Counts one request of `account_id` at `now` and says whether it may go on. A refused
     /// request is not counted.
-    pub fn check(&self, account_id: i64, now: OffsetDateTime) -> RateDecision {
-        let RateLimitConfig {
-            per_minute,
-            per_second,
-        } = self.config;
-        let second = now.unix_timestamp();
-        let minute = second.div_euclid(60);
-        let minute_reset = (minute + 1) * 60;
-        if per_minute == 0 && per_second == 0 {
+    pub async fn check(&self, account_id: i64, now: OffsetDateTime) -> RateDecision {
+        if self.config.per_minute == 0 && self.config.per_second == 0 {
+            let minute_reset = (now.unix_timestamp().div_euclid(60) + 1) * 60;
             return RateDecision {
                 allowed: true,
                 limit: None,
@@ -90,6 +98,25 @@ impl RateLimiter {
                 retry_after: 0,
             };
         }
+        let counted = match &self.shared {
+            Some(shared) => match shared.count(account_id, now).await {
+                Ok(counted) => counted,
+                Err(Unshared) => self.count_here(account_id, now),
+            },
+            None => self.count_here(account_id, now),
+        };
+        self.decide(counted, now)
+    }
+
+    /// Counts in this process.
+    fn count_here(&self, account_id: i64, now: OffsetDateTime) -> Counted {
+        let RateLimitConfig {
+            per_minute,
+            per_second,
+            ..
+        } = self.config;
+        let second = now.unix_timestamp();
+        let minute = second.div_euclid(60);
         let entry = self.windows.get_with(account_id, Arc::default);
         let mut windows = entry.lock().unwrap_or_else(PoisonError::into_inner);
         if windows.minute != minute {
@@ -100,16 +127,39 @@ impl RateLimiter {
             windows.second = second;
             windows.second_count = 0;
         }
-        if per_minute > 0 && windows.minute_count >= per_minute {
-            return RateDecision {
-                allowed: false,
-                limit: Some(per_minute),
-                remaining: 0,
-                reset: minute_reset,
-                retry_after: u64::try_from(minute_reset - second).unwrap_or(1).max(1),
-            };
+        let granted = (per_minute == 0 || windows.minute_count < per_minute)
+            && (per_second == 0 || windows.second_count < per_second);
+        if granted {
+            windows.minute_count += 1;
+            windows.second_count += 1;
         }
-        if per_second > 0 && windows.second_count >= per_second {
+        Counted {
+            granted,
+            minute: windows.minute_count,
+            second: windows.second_count,
+        }
+    }
+
+    /// The answer for a request counted as `counted` at `now`: on a refusal, the window that
+    /// refused (the minute first); on success, the minute window when it has a limit.
+    fn decide(&self, counted: Counted, now: OffsetDateTime) -> RateDecision {
+        let RateLimitConfig {
+            per_minute,
+            per_second,
+            ..
+        } = self.config;
+        let second = now.unix_timestamp();
+        let minute_reset = (second.div_euclid(60) + 1) * 60;
+        if !counted.granted {
+            if per_minute > 0 && counted.minute >= per_minute {
+                return RateDecision {
+                    allowed: false,
+                    limit: Some(per_minute),
+                    remaining: 0,
+                    reset: minute_reset,
+                    retry_after: u64::try_from(minute_reset - second).unwrap_or(1).max(1),
+                };
+            }
             return RateDecision {
                 allowed: false,
                 limit: Some(per_second),
@@ -118,17 +168,15 @@ impl RateLimiter {
                 retry_after: 1,
             };
         }
-        windows.minute_count += 1;
-        windows.second_count += 1;
-        let (limit, remaining, reset) = if per_minute > 0 {
-            (per_minute, per_minute - windows.minute_count, minute_reset)
+        let (limit, used, reset) = if per_minute > 0 {
+            (per_minute, counted.minute, minute_reset)
         } else {
-            (per_second, per_second - windows.second_count, second + 1)
+            (per_second, counted.second, second + 1)
         };
         RateDecision {
             allowed: true,
             limit: Some(limit),
-            remaining,
+            remaining: limit.saturating_sub(used),
             reset,
             retry_after: 0,
         }
@@ -139,19 +187,29 @@ impl RateLimiter {
 mod tests {
     use super::*;
 
+    impl RateLimiter {
+        fn check_now(&self, account_id: i64, now: OffsetDateTime) -> RateDecision {
+            self.decide(self.count_here(account_id, now), now)
+        }
+    }
+
     fn at(seconds: i64) -> OffsetDateTime {
         OffsetDateTime::from_unix_timestamp(seconds).unwrap()
     }
 
     #[test]
     fn second_and_minute_windows() {
-        let limiter = RateLimiter::new(RateLimitConfig {
-            per_minute: 5,
-            per_second: 2,
-        });
-        assert!(limiter.check(1, at(600)).allowed);
-        assert!(limiter.check(1, at(600)).allowed);
-        let refused = limiter.check(1, at(600));
+        let limiter = RateLimiter::new(
+            RateLimitConfig {
+                per_minute: 5,
+                per_second: 2,
+                ..RateLimitConfig::default()
+            },
+            None,
+        );
+        assert!(limiter.check_now(1, at(600)).allowed);
+        assert!(limiter.check_now(1, at(600)).allowed);
+        let refused = limiter.check_now(1, at(600));
         assert!(!refused.allowed);
         assert_eq!(
             (
@@ -164,20 +222,20 @@ mod tests {
             "the second window refused, and the answer describes it"
         );
         assert!(
-            limiter.check(2, at(600)).allowed,
+            limiter.check_now(2, at(600)).allowed,
             "accounts are counted apart"
         );
-        assert!(limiter.check(1, at(601)).allowed);
-        assert!(limiter.check(1, at(602)).allowed);
-        let last = limiter.check(1, at(603));
+        assert!(limiter.check_now(1, at(601)).allowed);
+        assert!(limiter.check_now(1, at(602)).allowed);
+        let last = limiter.check_now(1, at(603));
         assert!(last.allowed);
         assert_eq!(last.remaining, 0);
-        let full = limiter.check(1, at(604));
+        let full = limiter.check_now(1, at(604));
         assert!(!full.allowed);
         assert_eq!(
             (full.limit, full.remaining, full.reset, full.retry_after),
             (Some(5), 0, 660, 56)
         );
-        assert!(limiter.check(1, at(660)).allowed);
+        assert!(limiter.check_now(1, at(660)).allowed);
     }
 }

@@ -52,6 +52,9 @@ pub enum StartError {
     /// No key-encryption key could be had.
     #[error(transparent)]
     KeyEncryptionKey(#[from] crate::signing::kek::KekError),
+    /// `rate_limit.backend = "redis"` and Redis did not answer.
+    #[error(transparent)]
+    SharedLimits(#[from] crate::shared_limits::RedisStartError),
     /// The signing keys could not be loaded or made: a key-encryption key that does not open
     /// them is this error, never a reason to make new keys.
     #[error("signing keys: {0}")]
@@ -122,7 +125,8 @@ pub async fn start_with_store(
         config.issuer = Some(format!("http://{addr}"));
     }
     let (kek, source) = find_kek_announced(&config, &store)?;
-    let state = AppState::new(store, clock, config, kek);
+    let redis = crate::shared_limits::SharedRedis::connect(&config.rate_limit).await?;
+    let state = AppState::new(store, clock, config, kek, redis);
     if let Err(error) = crate::signing::refresh_signing_keys(&state).await {
         // A key made just now cannot open keys sealed before: the file that held the right one
         // is gone. Leave no wrong file behind for the next start or a restore to trip on.

@@ -25,6 +25,7 @@ use crate::oauth::service_account_cache::ServiceAccountCache;
 use crate::password_hashing::PasswordHashing;
 use crate::rate_limit::RateLimiter;
 use crate::scope_cache::ScopeCache;
+use crate::shared_limits::SharedRedis;
 use crate::signing::key_set::SigningKeys;
 
 /// Wrong client secrets allowed per client and source IP within [`CLIENT_AUTH_WINDOW`].
@@ -100,6 +101,7 @@ impl AppState {
         clock: Arc<dyn Clock>,
         config: Config,
         kek: KeyEncryptionKey,
+        redis: Option<Arc<SharedRedis>>,
     ) -> Self {
         let issuer = config.issuer();
         let invalidation_feed = Arc::new(FeedFreshness::new(clock.now()));
@@ -118,7 +120,12 @@ impl AppState {
             scopes: Arc::new(ScopeCache::new(trust)),
         };
         let store = store.with_local_caches(Arc::new(caches.clone()));
-        let metrics = Arc::new(Metrics::default());
+        let mut metrics = Metrics::default();
+        if let Some(redis) = &redis {
+            metrics.register_shared_limits(redis.counters());
+        }
+        let metrics = Arc::new(metrics);
+        let redis = redis.as_ref();
         let counted = |secret| metrics.guess_counters(secret);
         Self(Arc::new(Inner {
             invalidation_feed,
@@ -128,16 +135,18 @@ impl AppState {
             applications: caches.applications,
             service_accounts: caches.service_accounts,
             scopes: caches.scopes,
-            rate_limiter: RateLimiter::new(config.rate_limit.clone()),
+            rate_limiter: RateLimiter::new(config.rate_limit.clone(), redis),
             login_throttle: GuessThrottle::new(ThrottleLimits::login(&config.login))
-                .counted_by(counted(GuessedSecret::Password)),
+                .counted_by(counted(GuessedSecret::Password))
+                .shared_in(redis, "login"),
             user_code_throttle: GuessThrottle::new(ThrottleLimits {
                 per_subject: 10,
                 per_ip: Some(30),
                 window: 900,
                 forgive_on_success: false,
             })
-            .counted_by(counted(GuessedSecret::UserCode)),
+            .counted_by(counted(GuessedSecret::UserCode))
+            .shared_in(redis, "user_code"),
             // Keyed by client id and source IP together, so that nobody can lock a client out
             // from its own servers: 20 wrong secrets per 5 minutes.
             client_auth_throttle: GuessThrottle::new(ThrottleLimits {
@@ -146,7 +155,8 @@ impl AppState {
                 window: CLIENT_AUTH_WINDOW,
                 forgive_on_success: true,
             })
-            .counted_by(counted(GuessedSecret::ClientSecret)),
+            .counted_by(counted(GuessedSecret::ClientSecret))
+            .shared_in(redis, "client_secret"),
             client_auth_audited: FirstInWindow::new(CLIENT_AUTH_WINDOW),
             login_throttled_audited: FirstInWindow::new(config.login.failure_window),
             password_hashing: PasswordHashing::new(&config.password_hashing),

@@ -128,7 +128,8 @@ pub async fn require_caller(
     };
     let decision = state
         .rate_limiter
-        .check(caller.principal.account.id, state.clock.now());
+        .check(caller.principal.account.id, state.clock.now())
+        .await;
     // Kept for the refusal audit; a matched path is a shared string, so this copies nothing.
     let route = parts.extensions.get::<MatchedPath>().cloned();
     let method = parts.method.clone();

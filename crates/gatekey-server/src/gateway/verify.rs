@@ -49,7 +49,8 @@ pub async fn verify_request(State(state): State<AppState>, request: Request) -> 
     };
     let limit = state
         .rate_limiter
-        .check(principal.account.id, state.clock.now());
+        .check(principal.account.id, state.clock.now())
+        .await;
     let mut response = if !limit.allowed {
         state.metrics.rate_limited(&principal.account.slug);
         ApiError::rate_limited(limit.retry_after).into_response()

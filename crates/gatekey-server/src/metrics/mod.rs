@@ -55,6 +55,16 @@ pub struct Metrics {
     cache_entries: Family<CacheLabels, Gauge>,
 }
 
+/// How the shared counting of limits on Redis fares: the shared-limit backend counts into
+/// them, and [`Metrics::register_shared_limits`] shows them.
+#[derive(Debug, Clone, Default)]
+pub struct SharedLimitCounters {
+    /// Checks this process counted on its own because Redis failed or was known down.
+    pub fallbacks: Count,
+    /// 1 while Redis answers, 0 while this process counts on its own.
+    pub up: Gauge,
+}
+
 /// What [`Metrics::observe`] reads from the server when `/metrics` is asked.
 #[derive(Debug, Clone, Copy)]
 pub struct Snapshot {
@@ -271,6 +281,22 @@ impl Metrics {
                 account: self.labelled_accounts.label_for(slug),
             })
             .inc();
+    }
+
+    /// Shows the counters of the shared-limit backend; a server counting in memory has none.
+    pub fn register_shared_limits(&mut self, counters: &SharedLimitCounters) {
+        self.registry.register(
+            "shared_limits_fallbacks",
+            "Rate-limit and throttle checks this process counted on its own because the shared \
+             backend (Redis) failed or was known down",
+            counters.fallbacks.clone(),
+        );
+        self.registry.register(
+            "shared_limits_up",
+            "1 while the shared-limit backend (Redis) answers, 0 while this process counts on \
+             its own",
+            counters.up.clone(),
+        );
     }
 
     /// Records the states read at scrape time.

@@ -93,7 +93,11 @@ pub async fn authenticate_client(
         Some(ip) => format!("{}\n{ip}", presented.client_id),
         None => presented.client_id.clone(),
     };
-    let attempt = match state.client_auth_throttle.reserve(&subject, None, now) {
+    let attempt = match state
+        .client_auth_throttle
+        .reserve(&subject, None, now)
+        .await
+    {
         Ok(attempt) => attempt,
         Err(throttled) => {
             audit_failure(

@@ -125,6 +125,7 @@ async fn pending_device(
     let attempt = match state
         .user_code_throttle
         .reserve(&who, client.ip.as_deref(), now)
+        .await
     {
         Ok(attempt) => attempt,
         Err(throttled) => {

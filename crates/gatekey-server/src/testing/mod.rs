@@ -14,6 +14,7 @@ mod fixtures;
 mod http;
 mod logs;
 mod oauth;
+mod redis_server;
 
 pub use app::{each_backend, test_config, TestApp};
 pub use browser::{login_form, sign_in, submit_login, Browser};
@@ -27,3 +28,4 @@ pub use logs::{CapturedLogs, Capturing};
 pub use oauth::{
     assert_no_store, basic_header, oauth2_http, Client, ClientSpec, FullClient, REDIRECT,
 };
+pub use redis_server::RedisServer;

@@ -202,6 +202,7 @@ pub async fn submit_login(
     let attempt = match state
         .login_throttle
         .reserve(&email, client.ip.as_deref(), now)
+        .await
     {
         Ok(attempt) => attempt,
         Err(throttled) => {

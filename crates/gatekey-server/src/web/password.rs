@@ -49,38 +49,36 @@ pub async fn change_password(
     };
     // The current password is a guess like a sign-in's: it counts against the same budget of
     // the same email, so a borrowed session is no password oracle.
-    let attempt =
-        match state
-            .login_throttle
-            .reserve(&web.principal.user.email, client.ip.as_deref(), now)
-        {
-            Ok(attempt) => attempt,
-            Err(throttled) => {
-                // Once per email per window, like sign-ins: refusals must not grow the audit.
-                let audit_key =
-                    throttled.audit_key(&web.principal.user.email, client.ip.as_deref());
-                let first = state.login_throttled_audited.first(&audit_key);
-                if first {
-                    state
-                        .store
-                        .record_audit(audit(AuditAction::PasswordChangeThrottled))
-                        .await?;
-                }
-                let minutes = throttled.retry_after.div_ceil(60);
-                let message =
-                    format!("Too many wrong passwords. Try again in {minutes} minute(s).");
-                let messages = Messages {
-                    password_error: Some(&message),
-                    ..Messages::default()
-                };
-                let mut response =
-                    render_home(&state, &web, StatusCode::TOO_MANY_REQUESTS, messages).await?;
-                response
-                    .headers_mut()
-                    .insert(header::RETRY_AFTER, throttled.retry_after.into());
-                return Ok(response);
+    let attempt = match state
+        .login_throttle
+        .reserve(&web.principal.user.email, client.ip.as_deref(), now)
+        .await
+    {
+        Ok(attempt) => attempt,
+        Err(throttled) => {
+            // Once per email per window, like sign-ins: refusals must not grow the audit.
+            let audit_key = throttled.audit_key(&web.principal.user.email, client.ip.as_deref());
+            let first = state.login_throttled_audited.first(&audit_key);
+            if first {
+                state
+                    .store
+                    .record_audit(audit(AuditAction::PasswordChangeThrottled))
+                    .await?;
             }
-        };
+            let minutes = throttled.retry_after.div_ceil(60);
+            let message = format!("Too many wrong passwords. Try again in {minutes} minute(s).");
+            let messages = Messages {
+                password_error: Some(&message),
+                ..Messages::default()
+            };
+            let mut response =
+                render_home(&state, &web, StatusCode::TOO_MANY_REQUESTS, messages).await?;
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, throttled.retry_after.into());
+            return Ok(response);
+        }
+    };
     let user = (*web.principal.user).clone();
     let PasswordForm {
         current_password,

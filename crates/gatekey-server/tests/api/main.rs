@@ -68,6 +68,7 @@ mod scope_catalogue;
 mod scope_pages;
 mod secrets_at_rest;
 mod service_accounts;
+mod shared_limits;
 mod signing_key_retention;
 mod signing_keys;
 mod slow_connections;
