@@ -19,7 +19,6 @@ mod introspection_only_apps;
 mod json_output;
 #[cfg(unix)]
 mod readme_walkthrough;
-mod redis_server;
 mod replica_database_outage;
 mod replica_kill;
 mod replica_set;
