@@ -108,3 +108,55 @@ async fn an_unknown_key_in_the_file_stops_the_command_and_suggests_the_known_one
         "{stderr}"
     );
 }
+
+#[tokio::test]
+async fn a_bad_shared_limit_setting_stops_serve_with_a_message_naming_it() {
+    let db = TestDatabase::create(gatekey_store::Backend::Sqlite).await;
+    let redis = ("GATEKEY_RATE_LIMIT__BACKEND", "redis");
+    let cases: [(&[(&str, &str)], &str); 5] = [
+        (&[redis], "needs rate_limit.redis_url"),
+        (
+            &[
+                redis,
+                ("GATEKEY_RATE_LIMIT__REDIS_URL", "http://127.0.0.1:6379"),
+            ],
+            "is not a Redis URL",
+        ),
+        (
+            // Nothing listens on port 1.
+            &[
+                redis,
+                (
+                    "GATEKEY_RATE_LIMIT__REDIS_URL",
+                    "redis://:pw-in-url@127.0.0.1:1",
+                ),
+            ],
+            "cannot reach Redis",
+        ),
+        (
+            &[
+                redis,
+                ("GATEKEY_RATE_LIMIT__REDIS_URL", "redis://127.0.0.1:1"),
+                ("GATEKEY_RATE_LIMIT__REDIS_TIMEOUT_MS", "0"),
+            ],
+            "redis_timeout_ms must be more than 0",
+        ),
+        (
+            &[("GATEKEY_RATE_LIMIT__BACKEND", "valkey")],
+            "rate_limit.backend",
+        ),
+    ];
+    for (envs, expected) in cases {
+        let mut command = serve_command(&db.url);
+        command.envs(envs.iter().copied());
+        let output = command.output().expect("gatekey runs");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{envs:?}: {stderr}");
+        assert!(
+            stderr.to_lowercase().contains(&expected.to_lowercase()),
+            "{envs:?}: {stderr}"
+        );
+        assert!(!stderr.contains("pw-in-url"), "{stderr}");
+    }
+    db.drop_database().await;
+}

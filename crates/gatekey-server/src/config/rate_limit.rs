@@ -95,7 +95,11 @@ impl RedisUrl {
     pub fn parse(url: &str) -> Result<Self, String> {
         redis::Client::open(url)
             .map(|_| Self(url.to_owned()))
-            .map_err(|error| format!("rate_limit.redis_url is not a Redis URL: {}", error))
+            .map_err(|_| {
+                "rate_limit.redis_url is not a Redis URL (redis://[:password@]host[:port][/db] \
+                 or redis+unix:///path)"
+                    .to_owned()
+            })
     }
 
     /// The URL itself, password included: for connecting only.
