@@ -28,7 +28,7 @@ use time::{Duration, OffsetDateTime};
 use crate::client_address::counting_key;
 use crate::config::LoginConfig;
 use crate::metrics::GuessCounters;
-use crate::shared_limits::guesses::{Outcome, SharedAttempt, SharedGuesses};
+use crate::shared_limits::guesses::{GuessLimits, Outcome, Refused, SharedAttempt, SharedGuesses};
 use crate::shared_limits::SharedRedis;
 
 /// Most subjects (or IPs) one counter keeps; about 200 bytes each.
@@ -168,7 +168,12 @@ impl GuessThrottle {
 
     /// Counts this throttle's guesses in `redis`, with every replica's, under the name `kind`.
     pub fn shared_in(mut self, redis: Option<&Arc<SharedRedis>>, kind: &'static str) -> Self {
-        self.shared = redis.map(|redis| SharedGuesses::new(redis.clone(), kind, self.limits));
+        let limits = GuessLimits {
+            per_subject: self.limits.per_subject,
+            per_address: self.limits.per_ip,
+            window: self.limits.window,
+        };
+        self.shared = redis.map(|redis| SharedGuesses::new(redis.clone(), kind, limits));
         self
     }
 
@@ -245,7 +250,17 @@ impl GuessThrottle {
             .reserve(&key("subject", subject), address.as_ref(), now)
             .await
             .ok()?;
-        Some(reserved.map(|attempt| self.attempt(Reserved::Shared(Some(attempt)))))
+        Some(match reserved {
+            Ok(attempt) => Ok(self.attempt(Reserved::Shared(Some(attempt)))),
+            Err(Refused::BySubject(retry_after)) => Err(Throttled {
+                retry_after,
+                by: RefusedBy::Subject,
+            }),
+            Err(Refused::ByAddress(retry_after)) => Err(Throttled {
+                retry_after,
+                by: RefusedBy::Address,
+            }),
+        })
     }
 
     /// Reserves one guess for `subject` from `ip` at `now`, or says how long to wait. The IP

@@ -1,4 +1,4 @@
-//! The guess throttles of [`crate::login_throttle`], counted in Redis: one sorted set per
+//! The guess throttles (`login_throttle`), counted in Redis: one sorted set per
 //! subject and per client address, holding a member per guess scored by when it was
 //! reserved. A guess being checked is a member `p:<id>`; a wrong one becomes `f:<id>` and stays
 //! until it leaves the window. Reserving is one script that drops what left the window, counts
@@ -17,7 +17,26 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 
 use super::{SharedRedis, Unshared};
-use crate::login_throttle::{RefusedBy, ThrottleLimits, Throttled};
+
+/// How a shared throttle counts: guesses per subject and per address within a window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GuessLimits {
+    /// Guesses per subject within the window (failures plus guesses being checked).
+    pub per_subject: u32,
+    /// Guesses per client address within the window; `None` counts no addresses.
+    pub per_address: Option<u32>,
+    /// The window, in seconds.
+    pub window: u64,
+}
+
+/// A guess refused by the shared count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refused {
+    /// The subject's limit refused it; seconds to wait.
+    BySubject(u64),
+    /// The address's limit refused it; seconds to wait.
+    ByAddress(u64),
+}
 
 /// `KEYS`: the subject's set, then (optional) the address's set. `ARGV`: now and the window
 /// (milliseconds), the subject's and the address's limits, the new guess's id. Returns
@@ -88,7 +107,7 @@ pub enum Outcome {
 pub struct SharedGuesses {
     redis: Arc<SharedRedis>,
     kind: &'static str,
-    limits: ThrottleLimits,
+    limits: GuessLimits,
     reserve: redis::Script,
     settle: Arc<redis::Script>,
 }
@@ -113,7 +132,7 @@ pub struct SharedAttempt {
 
 impl SharedGuesses {
     /// The guesses of the throttle `kind` (a word in the keys), with `limits`.
-    pub fn new(redis: Arc<SharedRedis>, kind: &'static str, limits: ThrottleLimits) -> Self {
+    pub fn new(redis: Arc<SharedRedis>, kind: &'static str, limits: GuessLimits) -> Self {
         Self {
             redis,
             kind,
@@ -130,7 +149,7 @@ impl SharedGuesses {
         subject: &[u8; 32],
         address: Option<&[u8; 32]>,
         now: OffsetDateTime,
-    ) -> Result<Result<SharedAttempt, Throttled>, Unshared> {
+    ) -> Result<Result<SharedAttempt, Refused>, Unshared> {
         let hex = |digest: &[u8; 32]| {
             digest
                 .iter()
@@ -140,7 +159,7 @@ impl SharedGuesses {
         let mut keys = vec![self
             .redis
             .key("guess", self.kind, &format!(":s:{}", hex(subject)))];
-        let ip_limit = match (address, self.limits.per_ip) {
+        let ip_limit = match (address, self.limits.per_address) {
             (Some(address), Some(limit)) => {
                 keys.push(
                     self.redis
@@ -152,7 +171,7 @@ impl SharedGuesses {
         };
         let now_millis = i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
         let window = i64::try_from(self.limits.window.saturating_mul(1000)).unwrap_or(i64::MAX);
-        let id = i64::from(rand::random::<u32>()) << 31 | i64::from(rand::random::<u32>() >> 1);
+        let id = rand::random::<i64>() & i64::MAX;
         let args = [
             now_millis,
             window,
@@ -161,8 +180,11 @@ impl SharedGuesses {
             id,
         ];
         let key_refs: Vec<&str> = keys.iter().map(String::as_str).collect();
-        let (refused, wait_millis): (i64, i64) =
-            self.redis.run(&self.reserve, &key_refs, &args).await?;
+        let (refused, wait_millis): (i64, i64) = self
+            .redis
+            .run(&self.reserve, &key_refs, &args)
+            .await
+            .map_err(|Unshared| self.redis.fell_back())?;
         let retry_after = u64::try_from((wait_millis + 999) / 1000)
             .unwrap_or(1)
             .max(1);
@@ -174,14 +196,8 @@ impl SharedGuesses {
                 id,
                 reserved_at: now_millis,
             }),
-            2 => Err(Throttled {
-                retry_after,
-                by: RefusedBy::Address,
-            }),
-            _ => Err(Throttled {
-                retry_after,
-                by: RefusedBy::Subject,
-            }),
+            2 => Err(Refused::ByAddress(retry_after)),
+            _ => Err(Refused::BySubject(retry_after)),
         })
     }
 }
@@ -197,7 +213,8 @@ impl SharedAttempt {
         runtime.spawn(async move {
             let keys: Vec<&str> = self.keys.iter().map(String::as_str).collect();
             let args = [self.id, outcome as i64, self.reserved_at];
-            // A failure is the breaker's to log; the member then stays until the window passes.
+            // A failure is the breaker's to log; the member then stays until the window passes
+            // (not a fallback: nothing is counted here instead).
             let _: Result<i64, Unshared> = self.redis.run(&self.settle, &keys, &args).await;
         });
     }

@@ -116,7 +116,7 @@ impl SharedRedis {
         args: &[i64],
     ) -> Result<T, Unshared> {
         if !self.breaker.allows() {
-            return Err(self.fall_back());
+            return Err(Unshared);
         }
         let mut invocation = script.prepare_invoke();
         for key in keys {
@@ -150,10 +150,11 @@ impl SharedRedis {
                  it answers again"
             );
         }
-        self.fall_back()
+        Unshared
     }
 
-    fn fall_back(&self) -> Unshared {
+    /// Counts one check that this process counted on its own.
+    fn fell_back(&self) -> Unshared {
         self.counters.fallbacks.inc();
         Unshared
     }

@@ -113,7 +113,10 @@ impl SharedWindows {
             // others still wait for its answer.
             tokio::spawn(self.clone().fly(subject, batch));
         }
-        answer.await.unwrap_or(Err(Unshared))
+        answer
+            .await
+            .unwrap_or(Err(Unshared))
+            .map_err(|Unshared| self.redis.fell_back())
     }
 
     async fn fly(self: Arc<Self>, subject: i64, batch: Arc<Mutex<Batch>>) {
