@@ -3,16 +3,16 @@
 //! `rate_limit.backend = "redis"`; see docs/architecture.md, "What holds across replicas".
 //!
 //! Redis is a help, never a dependency of answering: a call that fails or takes longer than
-//! `rate_limit.redis_timeout_ms` marks Redis down for [`RETRY_AFTER`], and while it is down
-//! every check is counted by the process alone (the in-memory counters the `memory` backend
-//! uses), counted in `gatekey_shared_limits_fallbacks_total`. One call per [`RETRY_AFTER`]
-//! then probes Redis; the first that succeeds makes the counting shared again.
+//! `rate_limit.redis_timeout_ms` marks Redis down, and while it is down every check is counted
+//! by the process alone (the in-memory counters the `memory` backend uses), counted in
+//! `gatekey_shared_limits_fallbacks_total`. No request asks Redis meanwhile: a watcher pings it
+//! every [`PROBE_INTERVAL`], and the first answer makes the counting shared again.
 
 mod breaker;
 pub mod guesses;
 pub mod windows;
 
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -21,8 +21,8 @@ use crate::config::RateLimitConfig;
 use crate::metrics::SharedLimitCounters;
 use breaker::Breaker;
 
-/// How long Redis is left alone after a failed call before one call probes it again.
-pub const RETRY_AFTER: Duration = Duration::from_secs(1);
+/// How often a Redis that is down is pinged.
+pub const PROBE_INTERVAL: Duration = Duration::from_millis(250);
 
 /// Why a shared count was not had; the caller counts on its own instead.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,8 +70,8 @@ impl SharedRedis {
         let manager = ConnectionManagerConfig::new()
             .set_connection_timeout(timeout.max(Duration::from_secs(1)))
             .set_response_timeout(timeout)
-            // Reconnecting is retried by the breaker's probes, not inside a request.
-            .set_number_of_retries(1);
+            // Reconnecting is retried by the watcher's pings, not inside a request.
+            .set_number_of_retries(0);
         let connection = tokio::time::timeout(
             timeout.max(Duration::from_secs(2)),
             ConnectionManager::new_with_config(client, manager),
@@ -83,7 +83,7 @@ impl SharedRedis {
             connection,
             prefix: config.redis_key_prefix.clone(),
             timeout,
-            breaker: Breaker::new(RETRY_AFTER),
+            breaker: Breaker::new(),
             counters: SharedLimitCounters::default(),
         };
         shared
@@ -91,7 +91,36 @@ impl SharedRedis {
             .await
             .map_err(|error| fail(error.to_string()))?;
         shared.counters.up.set(1);
-        Ok(Some(Arc::new(shared)))
+        let shared = Arc::new(shared);
+        tokio::spawn(Self::watch(Arc::downgrade(&shared)));
+        Ok(Some(shared))
+    }
+
+    /// While Redis is down, pings it every [`PROBE_INTERVAL`] until it answers; ends with the
+    /// server.
+    async fn watch(redis: Weak<Self>) {
+        let mut ticks = tokio::time::interval(PROBE_INTERVAL);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            let Some(redis) = redis.upgrade() else {
+                return;
+            };
+            if redis.breaker.is_up() {
+                continue;
+            }
+            let answered = tokio::time::timeout(redis.timeout, redis.ping()).await;
+            if matches!(answered, Ok(Ok(()))) {
+                redis.answered();
+            }
+        }
+    }
+
+    fn answered(&self) {
+        if self.breaker.succeeded() {
+            self.counters.up.set(1);
+            tracing::info!("Redis answers again; limits are counted across replicas");
+        }
     }
 
     /// What this backend counts into, for `/metrics`.
@@ -115,7 +144,7 @@ impl SharedRedis {
         keys: &[&str],
         args: &[i64],
     ) -> Result<T, Unshared> {
-        if !self.breaker.allows() {
+        if !self.breaker.is_up() {
             return Err(Unshared);
         }
         let mut invocation = script.prepare_invoke();
@@ -129,13 +158,7 @@ impl SharedRedis {
         let answer =
             tokio::time::timeout(self.timeout, invocation.invoke_async::<T>(&mut connection)).await;
         match answer {
-            Ok(Ok(value)) => {
-                if self.breaker.succeeded() {
-                    self.counters.up.set(1);
-                    tracing::info!("Redis answers again; limits are counted across replicas");
-                }
-                Ok(value)
-            }
+            Ok(Ok(value)) => Ok(value),
             Ok(Err(error)) => Err(self.failed(&error.to_string())),
             Err(_) => Err(self.failed("no answer within rate_limit.redis_timeout_ms")),
         }
