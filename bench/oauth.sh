@@ -6,14 +6,19 @@
 # Usage: bench/oauth.sh [sqlite|postgres] [seconds] [connections]
 # postgres uses GATEKEY_BENCH_POSTGRES_URL (a database it may fill), default
 # postgres://postgres@127.0.0.1:5432/gatekey_bench (created if missing).
+# BENCH_GATEKEY_BIN names a gatekey binary to measure instead of this tree's (to compare two builds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 backend="${1:-sqlite}"
 seconds="${2:-10}"
 connections="${3:-64}"
 command -v wrk >/dev/null || { echo "wrk is required (apt-get install wrk)"; exit 2; }
-cargo build --release -q -p gatekey-cli
-bin=target/release/gatekey
+if [ -n "${BENCH_GATEKEY_BIN:-}" ]; then
+  bin="$BENCH_GATEKEY_BIN"
+else
+  cargo build --release -q -p gatekey-cli
+  bin="${CARGO_TARGET_DIR:-target}/release/gatekey"
+fi
 work="$(mktemp -d)"
 server_pid=""
 cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; rm -rf "$work"; }
