@@ -6,6 +6,14 @@
 //! write waiting at that moment and makes them in one transaction, so under load many
 //! requests share each fsync while a lone request still commits at once. A code flow makes
 //! three such writes (the code, its redemption, the tokens), so all three go through here.
+//!
+//! On SQLite the fsync is also taken out of the writer's way: a batch commits without waiting
+//! for the disk, and is answered only once an fsync of the write-ahead log that began after its
+//! commit has returned; meanwhile the next batch is written. What is answered is on disk just
+//! as with `synchronous = FULL`, which syncs the same log at commit, but the one write
+//! connection no longer stands idle through every fsync.
+
+use std::path::{Path, PathBuf};
 
 use gatekey_core::oauth::token::{
     CodeRedemption, IssuedTokens, NewAccessToken, NewCode, NewRefreshToken,
@@ -16,7 +24,7 @@ use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
 
 use gatekey_core::clock::to_millis;
-use sqlx::{AnyConnection, Row};
+use sqlx::{AnyConnection, Executor, Row};
 
 use crate::error::from_sqlx;
 use crate::gated_pool::GatedPool;
@@ -24,6 +32,19 @@ use crate::tokens::{audience_json, insert_access, insert_code, insert_refresh, s
 
 /// Most writes made in one transaction.
 const MAX_BATCH: usize = 512;
+
+/// Most committed batches waiting for the log's fsync before the writer waits too.
+const MAX_UNSYNCED: usize = 64;
+
+/// How a batch is made durable before it is answered.
+#[derive(Debug, Clone)]
+pub(crate) enum Durability {
+    /// The commit itself waits for the disk (PostgreSQL).
+    InCommit,
+    /// SQLite with the database file at this path: the commit writes the log without syncing
+    /// it, and an fsync of the log after the commit makes it durable.
+    SyncedLog(PathBuf),
+}
 
 /// One write waiting for the next group commit, with where to send its outcome.
 enum WriteJob {
@@ -47,12 +68,18 @@ enum WriteJob {
     },
 }
 
-/// What a job's statements gave, to be answered once the transaction is committed. A row
-/// that cannot be read fails only its own job: its statements ran like the others'.
+/// What a job's statements gave, to be answered once the transaction is durable. A row that
+/// cannot be read fails only its own job: its statements ran like the others'.
 enum Outcome {
     Issued(IssuedTokens),
     Code(i64),
     Redemption(StoreResult<CodeRedemption>),
+}
+
+/// A committed batch waiting for the fsync of the log.
+struct Committed {
+    batch: Vec<WriteJob>,
+    outcomes: Vec<Outcome>,
 }
 
 /// A handle on the writing task; cheap to clone.
@@ -72,13 +99,35 @@ fn stopped() -> StoreError {
 }
 
 impl IssueBatcher {
-    /// Starts the writing task on `pool`. It ends when every handle is dropped.
-    pub(crate) fn spawn(pool: GatedPool) -> Self {
+    /// Starts the writing task on `pool`, making batches durable as `durability` says. It ends
+    /// when every handle is dropped.
+    pub(crate) fn spawn(pool: GatedPool, durability: Durability) -> Self {
         let (jobs, mut queue) = mpsc::channel::<WriteJob>(4 * MAX_BATCH);
         tokio::spawn(async move {
             let mut batch = Vec::with_capacity(MAX_BATCH);
-            while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
-                write_batch(&pool, std::mem::take(&mut batch)).await;
+            match durability {
+                Durability::InCommit => {
+                    while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
+                        let batch = std::mem::take(&mut batch);
+                        let written = write_batch(&pool, &batch).await;
+                        answer_all(batch, written);
+                    }
+                }
+                Durability::SyncedLog(database) => {
+                    let synced = spawn_log_sync(database);
+                    while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
+                        let batch = std::mem::take(&mut batch);
+                        match commit_unsynced(&pool, &batch).await {
+                            Ok(outcomes) => {
+                                if let Err(lost) = synced.send(Committed { batch, outcomes }).await
+                                {
+                                    answer_all(lost.0.batch, Err(stopped()));
+                                }
+                            }
+                            Err(error) => answer_all(batch, Err(error)),
+                        }
+                    }
+                }
             }
         });
         Self { jobs }
@@ -93,7 +142,7 @@ impl IssueBatcher {
         answer.await.map_err(|_| stopped())?
     }
 
-    /// Issues tokens; returns once they are committed.
+    /// Issues tokens; returns once they are durable.
     pub(crate) async fn issue(
         &self,
         grant_id: i64,
@@ -109,7 +158,7 @@ impl IssueBatcher {
         .await
     }
 
-    /// Stores an authorization code; returns its id once it is committed.
+    /// Stores an authorization code; returns its id once it is durable.
     pub(crate) async fn create_code(&self, code: NewCode) -> StoreResult<i64> {
         self.submit(|reply| WriteJob::CreateCode {
             code: Box::new(code),
@@ -118,7 +167,7 @@ impl IssueBatcher {
         .await
     }
 
-    /// Spends an authorization code; returns once the spending is committed.
+    /// Spends an authorization code; returns once the spending is durable.
     pub(crate) async fn redeem_code(
         &self,
         hash: &TokenHash,
@@ -130,20 +179,84 @@ impl IssueBatcher {
     }
 }
 
-/// Rows per multi-row insert: 8 parameters each. SQLite finds a numbered parameter's name by
-/// a walk of the statement's parameter list, so binding costs the square of the parameter
-/// count; past a few dozen rows that cost outgrows the saving of fewer statements.
-const ROWS_PER_INSERT: usize = 32;
+/// Makes a batch in one transaction whose commit waits for the disk.
+async fn write_batch(pool: &GatedPool, batch: &[WriteJob]) -> StoreResult<Vec<Outcome>> {
+    let mut tx = pool.begin().await.map_err(from_sqlx)?;
+    let outcomes = write_jobs(&mut tx, batch).await?;
+    tx.commit().await.map_err(from_sqlx)?;
+    Ok(outcomes)
+}
 
-/// Makes a batch in one transaction and answers every job: all are committed or all fail.
-async fn write_batch(pool: &GatedPool, batch: Vec<WriteJob>) {
+/// Makes a batch in one SQLite transaction whose commit writes the log without syncing it;
+/// the connection is back to syncing at commit before any other writer gets it. A failure
+/// closes the connection instead, which rolls back whatever was not committed, so that no
+/// writer is handed a connection in an unknown state.
+async fn commit_unsynced(pool: &GatedPool, batch: &[WriteJob]) -> StoreResult<Vec<Outcome>> {
+    let mut conn = pool.acquire().await.map_err(from_sqlx)?;
     let written = async {
-        let mut tx = pool.begin().await.map_err(from_sqlx)?;
-        let outcomes = write_jobs(&mut tx, &batch).await?;
-        tx.commit().await.map_err(from_sqlx)?;
-        Ok::<_, StoreError>(outcomes)
+        (&mut *conn)
+            .execute(sqlx::raw_sql("PRAGMA synchronous = NORMAL; BEGIN"))
+            .await
+            .map_err(from_sqlx)?;
+        let outcomes = write_jobs(&mut conn, batch).await?;
+        (&mut *conn)
+            .execute(sqlx::raw_sql("COMMIT; PRAGMA synchronous = FULL"))
+            .await
+            .map_err(from_sqlx)?;
+        Ok(outcomes)
     }
     .await;
+    if written.is_err() {
+        if let Err(error) = conn.close().await {
+            tracing::warn!(%error, "could not close the write connection after a failed batch");
+        }
+    }
+    written
+}
+
+/// Starts the task that makes committed batches durable: one fsync of the log for every
+/// batch committed before it began, then their answers.
+fn spawn_log_sync(database: PathBuf) -> mpsc::Sender<Committed> {
+    let (committed, mut queue) = mpsc::channel::<Committed>(MAX_UNSYNCED);
+    tokio::spawn(async move {
+        let mut pending = Vec::with_capacity(MAX_UNSYNCED);
+        while queue.recv_many(&mut pending, MAX_UNSYNCED).await > 0 {
+            let database = database.clone();
+            let failure = match tokio::task::spawn_blocking(move || sync_log(&database)).await {
+                Ok(Ok(())) => None,
+                Ok(Err(error)) => Some(format!("cannot flush the database log: {error}")),
+                Err(_) => Some("the database log flush stopped".to_owned()),
+            };
+            for Committed { batch, outcomes } in pending.drain(..) {
+                match &failure {
+                    None => answer_all(batch, Ok(outcomes)),
+                    Some(message) => {
+                        answer_all(batch, Err(StoreError::Unavailable(message.clone())))
+                    }
+                }
+            }
+        }
+    });
+    committed
+}
+
+/// Syncs the write-ahead log of the SQLite database at `database` to disk. Without a log the
+/// last connection has closed, which copied the log into the database file and synced it; the
+/// file is synced again all the same.
+fn sync_log(database: &Path) -> std::io::Result<()> {
+    let mut log = database.as_os_str().to_owned();
+    log.push("-wal");
+    match std::fs::File::open(&log) {
+        Ok(file) => file.sync_data(),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::File::open(database)?.sync_data()
+        }
+        Err(error) => Err(error),
+    }
+}
+
+/// Answers every job of a batch with its outcome, or all with the batch's failure.
+fn answer_all(batch: Vec<WriteJob>, written: StoreResult<Vec<Outcome>>) {
     match written {
         Ok(outcomes) => {
             for (job, outcome) in batch.into_iter().zip(outcomes) {
@@ -158,6 +271,11 @@ async fn write_batch(pool: &GatedPool, batch: Vec<WriteJob>) {
         }
     }
 }
+
+/// Rows per multi-row insert: 8 parameters each. SQLite finds a numbered parameter's name by
+/// a walk of the statement's parameter list, so binding costs the square of the parameter
+/// count; past a few dozen rows that cost outgrows the saving of fewer statements.
+const ROWS_PER_INSERT: usize = 32;
 
 /// Sends a job its outcome. A requester that went away no longer needs it.
 fn answer(job: WriteJob, outcome: StoreResult<Outcome>) {
