@@ -3,13 +3,19 @@
 # GET /oauth/authorize (consent already remembered for the confidential client, so the answer is
 # the redirect with a code) then POST /oauth/token. Release server on loopback, SQLite.
 # Usage: bench/flows.sh [seconds] [concurrency]
+# BENCH_GATEKEY_BIN names a gatekey binary to measure instead of this tree's (to compare two builds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-10}"
 concurrency="${2:-32}"
-cargo build --release -q -p gatekey-cli
+target="${CARGO_TARGET_DIR:-target}"
+if [ -n "${BENCH_GATEKEY_BIN:-}" ]; then
+  bin="$BENCH_GATEKEY_BIN"
+else
+  cargo build --release -q -p gatekey-cli
+  bin="$target/release/gatekey"
+fi
 cargo build --release -q -p gatekey-server --example code_flow_bench
-bin=target/release/gatekey
 work="$(mktemp -d)"
 server_pid=""
 cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; rm -rf "$work"; }
@@ -37,4 +43,4 @@ curl -s -o /dev/null -b "$jar" --data-urlencode client_id="$client_id" --data-ur
   --data-urlencode scope=read --data-urlencode redirect_uri=http://127.0.0.1/cb --data-urlencode account=default \
   --data-urlencode csrf_token="$csrf" --data-urlencode decision=allow http://127.0.0.1:18280/oauth/authorize
 
-target/release/examples/code_flow_bench http://127.0.0.1:18280 "gatekey_session=$session" "$client_id" "$secret" "$seconds" "$concurrency"
+"$target/release/examples/code_flow_bench" http://127.0.0.1:18280 "gatekey_session=$session" "$client_id" "$secret" "$seconds" "$concurrency"

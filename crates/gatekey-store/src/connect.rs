@@ -1,6 +1,6 @@
 //! Opening a store: pools, SQLite's pragmas, and migrations.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,7 +10,8 @@ use sqlx::Executor;
 use crate::database_health::DatabaseHealth;
 use crate::database_url::redact_database_url;
 use crate::gated_pool::GatedPool;
-use crate::issue_batch::IssueBatcher;
+use crate::issue_batch::{Durability, IssueBatcher};
+use crate::wal_checkpoint;
 use crate::{Backend, SqlStore};
 
 /// The PostgreSQL channel on which invalidations are announced.
@@ -55,9 +56,12 @@ pub enum ConnectError {
 
 /// SQLite: write-ahead log so readers never block the writer, foreign keys enforced, a commit
 /// fsynced before it is acknowledged, and a wait instead of an error when another process (an
-/// operator command) holds the write lock.
+/// operator command) holds the write lock. Statement journals (the undo of one statement of a
+/// multi-row write, never needed once it has run) are kept in memory rather than in a
+/// temporary file. The group commit of the token endpoint makes its commits durable its own
+/// way (see [`crate::issue_batch`]).
 const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;";
+     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA temp_store = MEMORY;";
 
 impl SqlStore {
     /// Opens the database at `url`, creating an SQLite file (and its folder) if needed, and
@@ -79,7 +83,7 @@ impl SqlStore {
                 let pool = GatedPool::new(pool, Arc::clone(&health));
                 SqlStore {
                     read: pool.clone(),
-                    issue_batcher: IssueBatcher::spawn(pool.clone()),
+                    issue_batcher: IssueBatcher::spawn(pool.clone(), Durability::InCommit),
                     write: pool,
                     health,
                     backend,
@@ -172,9 +176,12 @@ async fn connect_sqlite(url: &str) -> Result<SqlStore, ConnectError> {
         Some(query) => format!("sqlite://{path}?{query}&mode=rwc"),
         None => format!("sqlite://{path}?mode=rwc"),
     };
+    // An embedded database's connection cannot be lost, so it is not pinged at each acquire:
+    // that would cost every write a round trip to the connection's thread.
     let options = || {
         AnyPoolOptions::new()
             .acquire_timeout(Duration::from_secs(10))
+            .test_before_acquire(false)
             .after_connect(|conn, _| {
                 Box::pin(async move {
                     conn.execute(SQLITE_PRAGMAS).await?;
@@ -197,9 +204,13 @@ async fn connect_sqlite(url: &str) -> Result<SqlStore, ConnectError> {
         GatedPool::new(read, Arc::clone(&health)),
         GatedPool::new(write, Arc::clone(&health)),
     );
+    wal_checkpoint::spawn(read.clone());
     Ok(SqlStore {
         read,
-        issue_batcher: IssueBatcher::spawn(write.clone()),
+        issue_batcher: IssueBatcher::spawn(
+            write.clone(),
+            Durability::SyncedLog(PathBuf::from(path)),
+        ),
         write,
         health,
         backend: Backend::Sqlite,

@@ -112,7 +112,10 @@ mod tests {
         let pool = crate::gated_pool::GatedPool::new(pool, std::sync::Arc::clone(&health));
         let store = crate::SqlStore {
             read: pool.clone(),
-            issue_batcher: crate::issue_batch::IssueBatcher::spawn(pool.clone()),
+            issue_batcher: crate::issue_batch::IssueBatcher::spawn(
+                pool.clone(),
+                crate::issue_batch::Durability::InCommit,
+            ),
             write: pool,
             health,
             backend: crate::Backend::Postgres,

@@ -32,6 +32,7 @@ mod sessions;
 mod signing_keys;
 mod tokens;
 mod users;
+mod wal_checkpoint;
 
 use std::sync::Arc;
 

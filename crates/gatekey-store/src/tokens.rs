@@ -150,25 +150,85 @@ pub(crate) async fn insert_refresh(
     Ok((id, family_id))
 }
 
+/// Stores an authorization code in `conn`; returns its id.
+pub(crate) async fn insert_code(conn: &mut AnyConnection, code: &NewCode) -> StoreResult<i64> {
+    sqlx::query_scalar(
+        "INSERT INTO authorization_codes (code_hash, grant_id, redirect_uri, scopes, code_challenge, created_at, expires_at, \
+         nonce, auth_time, sid) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+    )
+    .bind(code.hash.as_bytes().to_vec())
+    .bind(code.grant_id)
+    .bind(&code.redirect_uri)
+    .bind(code.scopes.to_string())
+    .bind(code.code_challenge.as_deref())
+    .bind(to_millis(code.created_at))
+    .bind(to_millis(code.expires_at))
+    .bind(code.nonce.as_deref())
+    .bind(code.auth_time.map(to_millis))
+    .bind(code.sid.as_deref())
+    .fetch_one(conn)
+    .await
+    .map_err(conflict_as("authorization code"))
+}
+
+/// Spends the code with this hash in `conn`: marks it used unless it already was, and reads
+/// it back. The outer error is the database's and fails the transaction; the inner one is a
+/// row that cannot be read, and fails only this redemption.
+pub(crate) async fn spend_code(
+    conn: &mut AnyConnection,
+    hash: &TokenHash,
+    now: OffsetDateTime,
+) -> StoreResult<StoreResult<CodeRedemption>> {
+    let spent = sqlx::query(
+        "UPDATE authorization_codes SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL",
+    )
+    .bind(to_millis(now))
+    .bind(hash.as_bytes().to_vec())
+    .execute(&mut *conn)
+    .await
+    .map_err(from_sqlx)?;
+    let row = sqlx::query(&format!(
+        "SELECT c.id AS c_id, c.redirect_uri AS c_redirect_uri, c.scopes AS c_scopes, \
+         c.code_challenge AS c_code_challenge, c.expires_at AS c_expires_at, c.nonce AS c_nonce, \
+         c.auth_time AS c_auth_time, c.sid AS c_sid, {GRANT_COLUMNS}, {APPLICATION_COLUMNS} \
+         FROM authorization_codes c JOIN grants g ON g.id = c.grant_id JOIN applications p ON p.id = g.application_id \
+         WHERE c.code_hash = $1"
+    ))
+    .bind(hash.as_bytes().to_vec())
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(from_sqlx)?;
+    let Some(row) = row else {
+        return Ok(Ok(CodeRedemption::Unknown));
+    };
+    let first = spent.rows_affected() == 1;
+    Ok(code_record(&row).map(|record| {
+        if first {
+            CodeRedemption::Redeemed(record)
+        } else {
+            CodeRedemption::Replayed(record)
+        }
+    }))
+}
+
+fn code_record(row: &AnyRow) -> StoreResult<Box<CodeRecord>> {
+    Ok(Box::new(CodeRecord {
+        id: column(row, "c_id")?,
+        grant: grant(row)?,
+        application: application(row)?,
+        redirect_uri: column(row, "c_redirect_uri")?,
+        scopes: scopes(row, "c_scopes")?,
+        code_challenge: column(row, "c_code_challenge")?,
+        nonce: column(row, "c_nonce")?,
+        auth_time: optional_time_column(row, "c_auth_time")?,
+        sid: column(row, "c_sid")?,
+        expires_at: time_column(row, "c_expires_at")?,
+    }))
+}
+
 impl TokenStore for SqlStore {
     async fn create_code(&self, code: NewCode) -> StoreResult<i64> {
-        sqlx::query_scalar(
-            "INSERT INTO authorization_codes (code_hash, grant_id, redirect_uri, scopes, code_challenge, created_at, expires_at, \
-             nonce, auth_time, sid) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
-        )
-        .bind(code.hash.as_bytes().to_vec())
-        .bind(code.grant_id)
-        .bind(&code.redirect_uri)
-        .bind(code.scopes.to_string())
-        .bind(code.code_challenge.as_deref())
-        .bind(to_millis(code.created_at))
-        .bind(to_millis(code.expires_at))
-        .bind(code.nonce.as_deref())
-        .bind(code.auth_time.map(to_millis))
-        .bind(code.sid.as_deref())
-        .fetch_one(&self.write)
-        .await
-        .map_err(conflict_as("authorization code"))
+        self.issue_batcher.create_code(code).await
     }
 
     async fn redeem_code(
@@ -176,47 +236,7 @@ impl TokenStore for SqlStore {
         hash: &TokenHash,
         now: OffsetDateTime,
     ) -> StoreResult<CodeRedemption> {
-        let mut tx = self.write.begin().await.map_err(from_sqlx)?;
-        let spent = sqlx::query(
-            "UPDATE authorization_codes SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL",
-        )
-        .bind(to_millis(now))
-        .bind(hash.as_bytes().to_vec())
-        .execute(&mut *tx)
-        .await
-        .map_err(from_sqlx)?;
-        let row = sqlx::query(&format!(
-            "SELECT c.id AS c_id, c.redirect_uri AS c_redirect_uri, c.scopes AS c_scopes, \
-             c.code_challenge AS c_code_challenge, c.expires_at AS c_expires_at, c.nonce AS c_nonce, \
-             c.auth_time AS c_auth_time, c.sid AS c_sid, {GRANT_COLUMNS}, {APPLICATION_COLUMNS} \
-             FROM authorization_codes c JOIN grants g ON g.id = c.grant_id JOIN applications p ON p.id = g.application_id \
-             WHERE c.code_hash = $1"
-        ))
-        .bind(hash.as_bytes().to_vec())
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(from_sqlx)?;
-        tx.commit().await.map_err(from_sqlx)?;
-        let Some(row) = row else {
-            return Ok(CodeRedemption::Unknown);
-        };
-        let record = Box::new(CodeRecord {
-            id: column(&row, "c_id")?,
-            grant: grant(&row)?,
-            application: application(&row)?,
-            redirect_uri: column(&row, "c_redirect_uri")?,
-            scopes: scopes(&row, "c_scopes")?,
-            code_challenge: column(&row, "c_code_challenge")?,
-            nonce: column(&row, "c_nonce")?,
-            auth_time: optional_time_column(&row, "c_auth_time")?,
-            sid: column(&row, "c_sid")?,
-            expires_at: time_column(&row, "c_expires_at")?,
-        });
-        Ok(if spent.rows_affected() == 1 {
-            CodeRedemption::Redeemed(record)
-        } else {
-            CodeRedemption::Replayed(record)
-        })
+        self.issue_batcher.redeem_code(hash, now).await
     }
 
     async fn revoke_tokens_of_code(

@@ -526,3 +526,64 @@ async fn concurrent_issuances_are_all_committed_and_readable() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_code_flows_are_committed_and_each_code_is_spent_once() {
+    each_backend(|f| async move {
+        let now = f.now;
+        let grant_id = f.grant(f.app_id, ScopeSet::ALL, now).await.id;
+        let flows: Vec<_> = (0..60)
+            .map(|n| {
+                let store = f.store.clone();
+                tokio::spawn(async move {
+                    let code = Secret::generate(SecretKind::AuthorizationCode);
+                    let new = NewCode {
+                        hash: code.hash(),
+                        grant_id,
+                        redirect_uri: "https://app.example.com/cb".into(),
+                        scopes: ScopeSet::parse("read").unwrap(),
+                        code_challenge: None,
+                        nonce: None,
+                        auth_time: None,
+                        sid: None,
+                        created_at: now,
+                        expires_at: now + Duration::seconds(60),
+                    };
+                    let code_id = store.create_code(new).await.unwrap();
+                    // Two presentations of one code race, likely in one group commit.
+                    let hash = code.hash();
+                    let (first, second) =
+                        tokio::join!(store.redeem_code(&hash, now), store.redeem_code(&hash, now));
+                    let outcomes = [first.unwrap(), second.unwrap()];
+                    let redeemed = outcomes
+                        .iter()
+                        .filter(|o| matches!(o, CodeRedemption::Redeemed(r) if r.id == code_id))
+                        .count();
+                    let replayed = outcomes
+                        .iter()
+                        .filter(|o| matches!(o, CodeRedemption::Replayed(r) if r.id == code_id))
+                        .count();
+                    assert_eq!((redeemed, replayed), (1, 1));
+                    let (at, at_row) = access_token(now, Some(code_id));
+                    let (rt, rt_row) = refresh_token(now);
+                    let refresh = (n % 2 == 0).then_some(rt_row);
+                    let issued = store.issue_tokens(grant_id, at_row, refresh).await.unwrap();
+                    (at, (n % 2 == 0).then_some(rt), issued)
+                })
+            })
+            .collect();
+        for flow in flows {
+            let (at, rt, issued) = flow.await.unwrap();
+            // Answered, so committed and readable by every connection.
+            assert_eq!(f.access_record(&at).await.id, issued.access_token_id);
+            match rt {
+                Some(rt) => assert_eq!(
+                    Some(f.refresh_record(&rt).await.id),
+                    issued.refresh_token_id
+                ),
+                None => assert_eq!(issued.refresh_token_id, None),
+            }
+        }
+    })
+    .await;
+}
