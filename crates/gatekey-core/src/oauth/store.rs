@@ -183,11 +183,13 @@ pub trait TokenStore: Send + Sync {
         now: OffsetDateTime,
         audit: Option<AuditEntry>,
     ) -> impl Future<Output = StoreResult<()>> + Send;
-    /// Revokes one access token.
+    /// Revokes one access token, writing `audit` (if given) in the same transaction when the
+    /// token was not revoked yet.
     fn revoke_access_token(
         &self,
         id: i64,
         now: OffsetDateTime,
+        audit: Option<AuditEntry>,
     ) -> impl Future<Output = StoreResult<()>> + Send;
 }
 

@@ -1,0 +1,137 @@
+//! Secrets reported leaked by a secret scanner (GitLab's token revocation API, GitHub's secret
+//! scanning partner program): what is revoked, and what the reporter is told.
+//!
+//! A reported secret that is a live gatekey credential (an API key, an opaque access token or
+//! a refresh token) is revoked at once, with an audit event in the credential's account naming
+//! where it was found. Everything else (a string that is no gatekey secret, a bad checksum, a
+//! secret never issued, one already revoked or expired) changes nothing and gets the same
+//! answer, [`LeakOutcome::NotLive`]: the reporter learns nothing it could not learn by trying
+//! the secret itself. Reporting a secret again is harmless: it is then no longer live.
+
+use time::OffsetDateTime;
+
+use crate::audit::{truncate_for_storage, Actor, AuditAction, AuditEntry, MAX_DETAIL_BYTES};
+use crate::oauth::store::TokenStore;
+use crate::secret::{Secret, SecretKind};
+use crate::store::{ApiKeyStore, StoreError, StoreResult};
+
+/// Most secrets one report may carry; a longer report is refused whole, before anything is
+/// revoked, so a batch is never half done.
+pub const MAX_SECRETS_PER_REPORT: usize = 1_000;
+
+/// The kinds of secret a scanner may report, each by its prefix. Authorization codes, device
+/// codes, sessions and invitations live minutes or are never written down, so scanners are not
+/// asked to look for them.
+pub const REPORTABLE_KINDS: [SecretKind; 3] = [
+    SecretKind::ApiKey,
+    SecretKind::AccessToken,
+    SecretKind::RefreshToken,
+];
+
+/// What a report did to one secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeakOutcome {
+    /// It was a live credential and is now revoked.
+    Revoked,
+    /// Nothing to revoke: no gatekey secret, unknown, or already dead. One answer for all, so a
+    /// reporter cannot tell a secret that never existed from one revoked earlier.
+    NotLive,
+}
+
+/// Where the reported secret was found (a URL, as the scanner gave it), and by whom.
+#[derive(Debug, Clone)]
+pub struct LeakReport<'a> {
+    /// The secret in clear, as the scanner found it.
+    pub secret: &'a str,
+    /// Where it was found; kept, cut to size, in the audit event.
+    pub location: &'a str,
+    /// The scanner that reported it (`gitlab`, `github`), named in the audit event.
+    pub reporter: &'static str,
+}
+
+impl LeakReport<'_> {
+    /// The audit event of revoking the reported credential: done by the server on the
+    /// scanner's word, saying who reported it and where the secret was found.
+    fn audit(&self, now: OffsetDateTime, target_type: &'static str) -> AuditEntry {
+        let detail = format!("reported leaked by {} at {}", self.reporter, self.location);
+        AuditEntry::new(
+            now,
+            &Actor::server(),
+            AuditAction::LeakedSecretRevoked,
+            target_type,
+        )
+        .detail(truncate_for_storage(&detail, MAX_DETAIL_BYTES))
+    }
+}
+
+/// Revokes the credential `report` names if it is live at `now`. A storage failure is an
+/// error, never [`LeakOutcome::NotLive`]: the caller must not tell the scanner the report was
+/// handled. The store's writes carry their invalidations, so every replica drops the
+/// credential from its caches.
+pub async fn revoke_leaked_secret<S: ApiKeyStore + TokenStore>(
+    store: &S,
+    report: &LeakReport<'_>,
+    now: OffsetDateTime,
+) -> StoreResult<LeakOutcome> {
+    let Some(secret) = SecretKind::of(report.secret)
+        .filter(|kind| REPORTABLE_KINDS.contains(kind))
+        .and_then(|kind| Secret::parse(kind, report.secret).ok())
+    else {
+        return Ok(LeakOutcome::NotLive);
+    };
+    let hash = secret.hash();
+    match secret.kind() {
+        SecretKind::ApiKey => {
+            let Some(found) = store.api_key_credential(&hash).await? else {
+                return Ok(LeakOutcome::NotLive);
+            };
+            // A key of a disabled user is revoked too: enabling the user would revive it.
+            if !found.key.is_usable_at(now) {
+                return Ok(LeakOutcome::NotLive);
+            }
+            let audit = report.audit(now, "api_key");
+            match store.revoke_api_key(found.key.id, now, audit).await {
+                Ok(_) => Ok(LeakOutcome::Revoked),
+                // Deleted between the lookup and the revocation: nothing left to revoke.
+                Err(StoreError::NotFound) => Ok(LeakOutcome::NotLive),
+                Err(error) => Err(error),
+            }
+        }
+        SecretKind::AccessToken => {
+            let Some(token) = store.access_token(&hash).await? else {
+                return Ok(LeakOutcome::NotLive);
+            };
+            if token.revoked_at.is_some() || token.expires_at <= now {
+                return Ok(LeakOutcome::NotLive);
+            }
+            let audit = report
+                .audit(now, "access_token")
+                .in_account(token.account.id)
+                .target(token.id);
+            store
+                .revoke_access_token(token.id, now, Some(audit))
+                .await?;
+            Ok(LeakOutcome::Revoked)
+        }
+        SecretKind::RefreshToken => {
+            let Some(token) = store.refresh_token(&hash).await? else {
+                return Ok(LeakOutcome::NotLive);
+            };
+            let Some(family_id) = token.family_id else {
+                return Ok(LeakOutcome::NotLive);
+            };
+            // A spent refresh token still leads to its family's live successors: whoever
+            // holds it may be the one who rotated it, so the whole family goes.
+            if token.revoked_at.is_some() || token.expires_at <= now {
+                return Ok(LeakOutcome::NotLive);
+            }
+            let audit = report
+                .audit(now, "refresh_family")
+                .in_account(token.account.id)
+                .target(family_id);
+            store.revoke_family(family_id, now, Some(audit)).await?;
+            Ok(LeakOutcome::Revoked)
+        }
+        _ => Ok(LeakOutcome::NotLive),
+    }
+}
