@@ -135,3 +135,36 @@ pub async fn revoke_leaked_secret<S: ApiKeyStore + TokenStore>(
         _ => Ok(LeakOutcome::NotLive),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The checksum as docs/security.md tells scanner authors to compute it: CRC-32 (IEEE) of
+    /// everything before it, in base62 `0-9A-Za-z`, most significant digit first, 6 digits.
+    fn documented_checksum(text: &str) -> String {
+        const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+        let mut n = crc32fast::hash(text.as_bytes());
+        let mut digits = [b'0'; 6];
+        for digit in digits.iter_mut().rev() {
+            *digit = ALPHABET[(n % 62) as usize];
+            n /= 62;
+        }
+        String::from_utf8(digits.to_vec()).expect("ascii")
+    }
+
+    #[test]
+    fn reportable_secrets_match_the_documented_pattern_and_checksum() {
+        for kind in REPORTABLE_KINDS {
+            for _ in 0..50 {
+                let secret = Secret::generate(kind);
+                let text = secret.expose();
+                let rest = text.strip_prefix(kind.prefix()).expect("prefix");
+                assert_eq!(rest.len(), 49, "{kind:?}");
+                assert!(rest.bytes().all(|b| b.is_ascii_alphanumeric()));
+                let (signed, sum) = text.split_at(text.len() - 6);
+                assert_eq!(documented_checksum(signed), sum, "{kind:?}");
+            }
+        }
+    }
+}

@@ -21,7 +21,7 @@ use gatekey_store::redact_database_url;
 use serde::{Deserialize, Serialize};
 
 pub use gateway::{GatewayConfig, GatewayRoute, SampleRate, UnmatchedRoutes};
-pub use leak_reports::LeakReportsConfig;
+pub use leak_reports::{GithubPublicKey, LeakReportsConfig};
 pub use rate_limit::{LimitBackend, RateLimitConfig, RedisUrl};
 pub use signing::SigningConfig;
 pub use unknown_keys::IgnoredEnvVariables;

@@ -3,6 +3,8 @@
 //! while `[leak_reports]` configures it: otherwise they answer 404 like any unknown path.
 
 mod batch;
+mod github_alerts;
+mod github_signature;
 mod gitlab_auth;
 mod revocable_token_types;
 mod revoke_tokens;
@@ -21,6 +23,9 @@ use crate::state::AppState;
 /// it.
 pub const GITLAB_BASE: &str = "/leak_reports/gitlab/v1";
 
+/// Where GitHub's secret scanning partner program sends its alerts.
+pub const GITHUB_ALERTS: &str = "/leak_reports/github";
+
 /// The routes of the scanners `config` enables.
 pub fn routes(config: &LeakReportsConfig) -> Router<AppState> {
     let mut router = Router::new();
@@ -34,6 +39,9 @@ pub fn routes(config: &LeakReportsConfig) -> Router<AppState> {
                 &format!("{GITLAB_BASE}/revoke_tokens"),
                 post(revoke_tokens::revoke_reported_tokens),
             );
+    }
+    if config.github_enabled() {
+        router = router.route(GITHUB_ALERTS, post(github_alerts::receive_github_alerts));
     }
     router
 }

@@ -1,11 +1,18 @@
-//! Leaked-secret reports from secret scanners: GitLab's token revocation API revokes the live
-//! credentials it is told about, answers the same for unknown and dead ones, and refuses a bad
-//! report whole, before revoking anything.
+//! Leaked-secret reports from secret scanners: GitLab's token revocation API and GitHub's
+//! signed secret scanning alerts revoke the live credentials they are told about, answer the
+//! same for unknown and dead ones, and refuse a bad report whole, before revoking anything.
 
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
 use gatekey_core::secret::{Secret, SecretKind};
+use gatekey_server::config::GithubPublicKey;
+use p256::ecdsa::signature::Signer;
+use p256::ecdsa::{Signature, SigningKey};
+use p256::pkcs8::{EncodePublicKey, LineEnding};
 use reqwest::header::AUTHORIZATION;
 use reqwest::Method;
 use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
 
 use crate::harness::{each_backend, seed, send, Answer, Seeded, TestApp};
 use crate::oauth_fixture::ClientSpec;
@@ -48,7 +55,9 @@ async fn gitlab_endpoints_are_absent_unless_configured() {
         let types = send(app.http.get(app.url(TYPES))).await;
         assert_eq!(types.0, 404, "{}", types.2);
         let body = json!([entry(API_KEY_TYPE, &key)]).to_string();
-        assert_eq!(report(&app, GITLAB_TOKEN, body).await.0, 404);
+        assert_eq!(report(&app, GITLAB_TOKEN, body.clone()).await.0, 404);
+        let github = send(app.http.post(app.url(GITHUB)).body(body)).await;
+        assert_eq!(github.0, 404);
         assert!(app.accepts(&key).await);
         app.stop().await;
     })
@@ -237,6 +246,169 @@ async fn a_bad_report_is_refused_whole_before_anything_is_revoked() {
             assert!(
                 app.accepts(&live).await,
                 "nothing of a refused report is revoked"
+            );
+        }
+        app.stop().await;
+    })
+    .await;
+}
+
+const GITHUB: &str = "/leak_reports/github";
+const GITHUB_KEY_ID: &str = "f9525bf080f75b3506ca1ead061add62b8633a346606dc5fe544e29231c6ee0d";
+const GITHUB_URL: &str = "https://github.com/acme/app/blob/abc123/config.yml";
+
+/// A P-256 key pair standing in for GitHub's; the app trusts its public half.
+async fn start_with_github(backend: gatekey_store::Backend) -> (TestApp, Seeded, SigningKey) {
+    let signer = SigningKey::random(&mut rand::rngs::OsRng);
+    let pem = signer
+        .verifying_key()
+        .to_public_key_pem(LineEnding::LF)
+        .expect("pem");
+    let app = TestApp::start_with(backend, |config| {
+        config.leak_reports.github_public_keys = vec![GithubPublicKey {
+            key_identifier: GITHUB_KEY_ID.into(),
+            key: pem,
+        }];
+    })
+    .await;
+    let seeded = seed(&app).await;
+    (app, seeded, signer)
+}
+
+fn github_signature(signer: &SigningKey, body: &str) -> String {
+    let signature: Signature = signer.sign(body.as_bytes());
+    STANDARD.encode(signature.to_der().as_bytes())
+}
+
+async fn alert(app: &TestApp, key_id: &str, signature: &str, body: String) -> Answer {
+    send(
+        app.http
+            .post(app.url(GITHUB))
+            .header("Github-Public-Key-Identifier", key_id)
+            .header("Github-Public-Key-Signature", signature)
+            .header("content-type", "application/json")
+            .body(body),
+    )
+    .await
+}
+
+async fn signed_alert(app: &TestApp, signer: &SigningKey, body: String) -> Answer {
+    let signature = github_signature(signer, &body);
+    alert(app, GITHUB_KEY_ID, &signature, body).await
+}
+
+fn github_entry(token: &str) -> Value {
+    json!({"token": token, "type": "gatekey_api_key", "url": GITHUB_URL, "source": "content"})
+}
+
+fn sha256_hex(text: &str) -> String {
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_signed_github_alert_revokes_live_keys_and_gives_feedback() {
+    each_backend(|backend| async move {
+        let (app, seeded, signer) = start_with_github(backend).await;
+        let admin_key = app.key(&seeded.owner, None).await;
+        let leaked = app.key(&seeded.owner, None).await;
+        let leaked_id = app.key_id(&leaked).await;
+        let never_issued = Secret::generate(SecretKind::ApiKey);
+        let body = json!([github_entry(&leaked), github_entry(never_issued.expose())]).to_string();
+
+        let answer = signed_alert(&app, &signer, body.clone()).await;
+        assert_eq!(answer.0, 200, "{}", answer.2);
+        assert_eq!(
+            answer.2,
+            json!([
+                {"token_hash": sha256_hex(&leaked), "token_type": "gatekey_api_key", "label": "true_positive"},
+                {"token_hash": sha256_hex(never_issued.expose()), "token_type": "gatekey_api_key", "label": "false_positive"},
+            ])
+        );
+        assert!(!answer.2.to_string().contains(&leaked), "no secret is echoed");
+        assert!(!app.accepts(&leaked).await);
+        assert!(app.accepts(&admin_key).await);
+        let events = app.audit_events_of(&admin_key, "secret.leak_revoked").await;
+        assert_eq!(events.len(), 1, "{events:?}");
+        assert_eq!(events[0]["target_id"], leaked_id.to_string());
+        let detail = events[0]["detail"].as_str().expect("a detail");
+        assert!(detail.contains("github") && detail.contains(GITHUB_URL), "{detail}");
+
+        // Sent again, the revoked key is dead: the answer of a key that never existed.
+        let again = signed_alert(&app, &signer, body).await;
+        assert_eq!(again.0, 200, "{}", again.2);
+        assert_eq!(again.2[0]["label"], "false_positive");
+        assert_eq!(again.2[0], json!({"token_hash": sha256_hex(&leaked), "token_type": "gatekey_api_key", "label": "false_positive"}));
+        assert_eq!(app.audit_events_of(&admin_key, "secret.leak_revoked").await.len(), 1);
+        app.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_github_alert_without_a_good_signature_revokes_nothing() {
+    each_backend(|backend| async move {
+        let (app, seeded, signer) = start_with_github(backend).await;
+        let live = app.key(&seeded.owner, None).await;
+        let body = json!([github_entry(&live)]).to_string();
+        let good = github_signature(&signer, &body);
+        let impostor = SigningKey::random(&mut rand::rngs::OsRng);
+        let tampered = json!([github_entry(&live), github_entry("gk_key_x")]).to_string();
+        let cases = [
+            alert(
+                &app,
+                GITHUB_KEY_ID,
+                &github_signature(&impostor, &body),
+                body.clone(),
+            )
+            .await,
+            alert(&app, "another-key", &good, body.clone()).await,
+            alert(&app, GITHUB_KEY_ID, "bm90IGEgc2lnbmF0dXJl", body.clone()).await,
+            alert(&app, GITHUB_KEY_ID, &good, tampered).await,
+            send(app.http.post(app.url(GITHUB)).body(body.clone())).await,
+        ];
+        for answer in cases {
+            assert_eq!(answer.0, 401, "{}", answer.2);
+            assert!(answer.2["error"].is_string(), "{}", answer.2);
+        }
+        assert!(
+            app.accepts(&live).await,
+            "nothing of a refused alert is revoked"
+        );
+        app.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_malformed_or_oversized_github_alert_is_refused_whole() {
+    each_backend(|backend| async move {
+        let (app, seeded, signer) = start_with_github(backend).await;
+        let live = app.key(&seeded.owner, None).await;
+        let filler = Secret::generate(SecretKind::ApiKey);
+        let mut thousand_and_one = vec![github_entry(&live)];
+        thousand_and_one.extend((0..1000).map(|_| json!({"token": ""})));
+        let mut ten_thousand = vec![github_entry(&live)];
+        ten_thousand.extend((0..9_999).map(|_| github_entry(filler.expose())));
+        let cases = [
+            (format!("[{}", github_entry(&live)), 400),
+            (
+                json!([{"type": "gatekey_api_key"}, github_entry(&live)]).to_string(),
+                400,
+            ),
+            (json!({"token": live}).to_string(), 400),
+            (json!(thousand_and_one).to_string(), 413),
+            (json!(ten_thousand).to_string(), 413),
+        ];
+        for (body, status) in cases {
+            let answer = signed_alert(&app, &signer, body).await;
+            assert_eq!(answer.0, status, "{}", answer.2);
+            assert!(answer.2["error"].is_string(), "{}", answer.2);
+            assert!(
+                app.accepts(&live).await,
+                "nothing of a refused alert is revoked"
             );
         }
         app.stop().await;
