@@ -1,8 +1,8 @@
 //! Secrets reported leaked by a secret scanner (GitLab's token revocation API, GitHub's secret
 //! scanning partner program): what is revoked, and what the reporter is told.
 //!
-//! A reported secret that is a live gatekey credential (an API key, an opaque access token or
-//! a refresh token) is revoked at once, with an audit event in the credential's account naming
+//! A reported secret that is a live gatekey credential (an API key, an opaque access token, a
+//! refresh token or an OAuth client secret) is revoked at once, with an audit event in the credential's account naming
 //! where it was found. Everything else (a string that is no gatekey secret, a bad checksum, a
 //! secret never issued, one already revoked or expired) changes nothing and gets the same
 //! answer, [`LeakOutcome::NotLive`]: the reporter learns nothing it could not learn by trying
@@ -11,7 +11,7 @@
 use time::OffsetDateTime;
 
 use crate::audit::{truncate_for_storage, Actor, AuditAction, AuditEntry, MAX_DETAIL_BYTES};
-use crate::oauth::store::TokenStore;
+use crate::oauth::store::{ApplicationStore, TokenStore};
 use crate::secret::{Secret, SecretKind};
 use crate::store::{ApiKeyStore, StoreError, StoreResult};
 
@@ -22,10 +22,11 @@ pub const MAX_SECRETS_PER_REPORT: usize = 1_000;
 /// The kinds of secret a scanner may report, each by its prefix. Authorization codes, device
 /// codes, sessions and invitations live minutes or are never written down, so scanners are not
 /// asked to look for them.
-pub const REPORTABLE_KINDS: [SecretKind; 3] = [
+pub const REPORTABLE_KINDS: [SecretKind; 4] = [
     SecretKind::ApiKey,
     SecretKind::AccessToken,
     SecretKind::RefreshToken,
+    SecretKind::ClientSecret,
 ];
 
 /// What a report did to one secret.
@@ -68,7 +69,7 @@ impl LeakReport<'_> {
 /// error, never [`LeakOutcome::NotLive`]: the caller must not tell the scanner the report was
 /// handled. The store's writes carry their invalidations, so every replica drops the
 /// credential from its caches.
-pub async fn revoke_leaked_secret<S: ApiKeyStore + TokenStore>(
+pub async fn revoke_leaked_secret<S: ApiKeyStore + TokenStore + ApplicationStore>(
     store: &S,
     report: &LeakReport<'_>,
     now: OffsetDateTime,
@@ -131,6 +132,26 @@ pub async fn revoke_leaked_secret<S: ApiKeyStore + TokenStore>(
                 .target(family_id);
             store.revoke_family(family_id, now, Some(audit)).await?;
             Ok(LeakOutcome::Revoked)
+        }
+        SecretKind::ClientSecret => {
+            let Some(application) = store.application_by_secret(&hash).await? else {
+                return Ok(LeakOutcome::NotLive);
+            };
+            // A previous secret past its overlap no longer authenticates: nothing to revoke.
+            if !application.secret_matches(&hash, now) {
+                return Ok(LeakOutcome::NotLive);
+            }
+            // The application keeps its grants and tokens; it cannot obtain new ones until an
+            // admin rotates its secret, and whoever found the secret cannot either.
+            let audit = report.audit(now, "application");
+            match store
+                .revoke_application_secret(application.id, &hash, now, audit)
+                .await
+            {
+                Ok(_) => Ok(LeakOutcome::Revoked),
+                Err(StoreError::NotFound) => Ok(LeakOutcome::NotLive),
+                Err(error) => Err(error),
+            }
         }
         _ => Ok(LeakOutcome::NotLive),
     }

@@ -19,6 +19,7 @@ pub fn gitlab_type_of(kind: SecretKind) -> Option<&'static str> {
         SecretKind::ApiKey => Some("gitleaks_rule_id_gatekey_api_key"),
         SecretKind::AccessToken => Some("gitleaks_rule_id_gatekey_access_token"),
         SecretKind::RefreshToken => Some("gitleaks_rule_id_gatekey_refresh_token"),
+        SecretKind::ClientSecret => Some("gitleaks_rule_id_gatekey_client_secret"),
         _ => None,
     }
 }

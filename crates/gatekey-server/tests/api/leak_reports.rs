@@ -94,7 +94,8 @@ async fn gitlab_needs_the_shared_token() {
             json!({"types": [
                 "gitleaks_rule_id_gatekey_api_key",
                 "gitleaks_rule_id_gatekey_access_token",
-                "gitleaks_rule_id_gatekey_refresh_token"
+                "gitleaks_rule_id_gatekey_refresh_token",
+                "gitleaks_rule_id_gatekey_client_secret"
             ]})
         );
         app.stop().await;
@@ -180,6 +181,101 @@ async fn reported_oauth_tokens_are_revoked() {
             .collect();
         targets.sort_unstable();
         assert_eq!(targets, ["access_token", "refresh_family"]);
+        app.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_reported_client_secret_authenticates_no_more() {
+    each_backend(|backend| async move {
+        let (app, seeded) = start_with_gitlab(backend).await;
+        let admin_key = app.key(&seeded.owner, None).await;
+        let client = app
+            .register_client(seeded.acme.id, ClientSpec::confidential())
+            .await;
+        let secret = client.secret.clone().expect("a confidential client");
+        let (_, refresh) = app.grant_with_tokens(&seeded.owner, &client, "read").await;
+        let refreshed = app
+            .token(
+                &client,
+                &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
+            )
+            .await;
+        assert_eq!(refreshed.0, 200, "{}", refreshed.2);
+        let next_refresh = refreshed.2["refresh_token"]
+            .as_str()
+            .expect("rotated")
+            .to_owned();
+
+        let body = json!([entry("gitleaks_rule_id_gatekey_client_secret", &secret)]).to_string();
+        let answer = report(&app, GITLAB_TOKEN, body).await;
+        assert_eq!(answer.0, 204, "{}", answer.2);
+        let refused = app
+            .token(
+                &client,
+                &[
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", &next_refresh),
+                ],
+            )
+            .await;
+        assert_eq!(refused.0, 401, "{}", refused.2);
+        assert_eq!(refused.2["error"], "invalid_client");
+        let events = app.audit_events_of(&admin_key, "secret.leak_revoked").await;
+        assert_eq!(events.len(), 1, "{events:?}");
+        assert_eq!(events[0]["target_type"], "application");
+        assert_eq!(events[0]["target_id"], client.id);
+        app.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_reported_previous_client_secret_leaves_the_new_one_working() {
+    each_backend(|backend| async move {
+        let (app, seeded) = start_with_gitlab(backend).await;
+        let admin_key = app.key(&seeded.owner, None).await;
+        let client = app
+            .register_client(seeded.acme.id, ClientSpec::confidential())
+            .await;
+        let old_secret = client.secret.clone().expect("a confidential client");
+        let rotated = send(app.request(
+            Method::POST,
+            &format!(
+                "/api/v1/applications/{}/rotate_secret",
+                client.application.id
+            ),
+            &admin_key,
+        ))
+        .await;
+        assert_eq!(rotated.0, 200, "{}", rotated.2);
+        let new_secret = rotated.2["client_secret"].as_str().expect("new").to_owned();
+        let (_, refresh) = app.grant_with_tokens(&seeded.owner, &client, "read").await;
+        let refresh_with = |secret: String, refresh: String| {
+            let app = &app;
+            let client_id = client.id.clone();
+            async move {
+                app.post_form(
+                    "/oauth/token",
+                    Some((&client_id, &secret)),
+                    &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
+                )
+                .await
+            }
+        };
+
+        let body = json!([entry("gitleaks_rule_id_gatekey_client_secret", &old_secret)]);
+        let answer = report(&app, GITLAB_TOKEN, body.to_string()).await;
+        assert_eq!(answer.0, 204, "{}", answer.2);
+        let refused = refresh_with(old_secret, refresh.clone()).await;
+        assert_eq!(refused.0, 401, "the reported secret is dead: {}", refused.2);
+        let refreshed = refresh_with(new_secret, refresh).await;
+        assert_eq!(
+            refreshed.0, 200,
+            "the other secret still works: {}",
+            refreshed.2
+        );
         app.stop().await;
     })
     .await;
