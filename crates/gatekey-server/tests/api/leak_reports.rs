@@ -14,7 +14,9 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use crate::harness::{each_backend, seed, send, Answer, Seeded, TestApp};
+use crate::harness::{
+    each_backend, seed, send, send_text, sign_in, Answer, Seeded, TestApp, PASSWORD,
+};
 use crate::oauth_fixture::ClientSpec;
 
 const GITLAB_TOKEN: &str = "gitlab-shared-secret-0123456789abcdef";
@@ -132,6 +134,15 @@ async fn a_reported_api_key_is_revoked_once_with_its_location_in_the_audit() {
         assert!(
             !detail.contains(&leaked),
             "the secret itself is never written down"
+        );
+
+        // The owner's home page says why the key died.
+        let browser = sign_in(&app, "owner@acme.test", PASSWORD).await;
+        let home = send_text(browser.request(&app, Method::GET, "/")).await;
+        assert_eq!(home.0, 200);
+        assert!(
+            home.2.contains(LOCATION),
+            "the key's row names where it leaked"
         );
 
         // Idempotent: reported again, the same answer and no second event.
