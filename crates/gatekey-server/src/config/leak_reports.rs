@@ -18,9 +18,12 @@ use super::ConfigError;
 pub const MIN_GITLAB_TOKEN_LEN: usize = 32;
 
 /// Which scanners may report leaked secrets. `Debug` never shows the GitLab token.
-#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LeakReportsConfig {
+    /// Reports one server takes per wall-clock minute, all scanners together; past it, 429.
+    /// 0 takes every report.
+    pub reports_per_minute: u32,
     /// The bearer token GitLab's secret detection sends to the token revocation API (best given
     /// as `GATEKEY_LEAK_REPORTS__GITLAB_TOKEN`). Unset: the GitLab endpoints answer 404.
     pub gitlab_token: Option<String>,
@@ -48,9 +51,20 @@ impl GithubPublicKey {
     }
 }
 
+impl Default for LeakReportsConfig {
+    fn default() -> Self {
+        Self {
+            reports_per_minute: 60,
+            gitlab_token: None,
+            github_public_keys: Vec::new(),
+        }
+    }
+}
+
 impl fmt::Debug for LeakReportsConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("LeakReportsConfig")
+            .field("reports_per_minute", &self.reports_per_minute)
             .field("gitlab_token", &self.gitlab_token.as_ref().map(|_| "…"))
             .field("github_public_keys", &self.github_public_keys)
             .finish()

@@ -7,7 +7,8 @@
 //! by their SHA-256 (`token_hash`), never echoed.
 //!
 //! The signature is checked on the raw body before it is parsed; then the whole report is
-//! checked (more than [`MAX_SECRETS_PER_REPORT`] entries: 413) before anything is revoked. A
+//! checked (more than [`MAX_SECRETS_PER_REPORT`] entries: 413; past the minute's reports:
+//! 429) before anything is revoked. A
 //! storage failure on any entry is 503 with no feedback, never a partial answer.
 //!
 //! [`MAX_SECRETS_PER_REPORT`]: gatekey_core::leak_report::MAX_SECRETS_PER_REPORT
@@ -19,12 +20,14 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
+use axum::Extension;
 use gatekey_core::leak_report::{revoke_leaked_secret, LeakOutcome, LeakReport};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::batch::BoundedBatch;
 use super::github_signature::SignatureHeaders;
+use super::report_limit::ReportLimit;
 use super::{body_rejection, too_many_secrets};
 use crate::error::ApiError;
 use crate::json::Json;
@@ -57,24 +60,39 @@ struct AlertFeedback {
 /// Verifies, then revokes the live credentials among the reported secrets.
 pub async fn receive_github_alerts(
     State(state): State<AppState>,
+    Extension(limit): Extension<ReportLimit>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    match revoke_all(&state, &headers, body).await {
+    match revoke_all(&state, &limit, &headers, body).await {
         Ok(feedback) => Json(feedback).into_response(),
-        Err(error) => error.into_response(),
+        Err(refused) => refused,
     }
 }
 
 async fn revoke_all(
     state: &AppState,
+    limit: &ReportLimit,
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Vec<AlertFeedback>, ApiError> {
-    let signature = SignatureHeaders::from_headers(headers)?;
-    let body = body.map_err(body_rejection)?;
-    signature.verify(&state.config.leak_reports, &body)?;
-    let batch: BoundedBatch<GithubAlert> = serde_json::from_slice(&body).map_err(|e| {
+) -> Result<Vec<AlertFeedback>, Response> {
+    let signature = SignatureHeaders::from_headers(headers).map_err(refusal)?;
+    let body = body.map_err(body_rejection).map_err(refusal)?;
+    signature
+        .verify(&state.config.leak_reports, &body)
+        .map_err(refusal)?;
+    limit
+        .take(state.clock.now())
+        .map_err(IntoResponse::into_response)?;
+    revoke_verified(state, &body).await.map_err(refusal)
+}
+
+fn refusal(error: impl Into<ApiError>) -> Response {
+    error.into().into_response()
+}
+
+async fn revoke_verified(state: &AppState, body: &[u8]) -> Result<Vec<AlertFeedback>, ApiError> {
+    let batch: BoundedBatch<GithubAlert> = serde_json::from_slice(body).map_err(|e| {
         ApiError::bad_request(format!(
             "the body must be a JSON array of {{\"token\", \"type\", \"url\", \"source\"}}: {e}"
         ))

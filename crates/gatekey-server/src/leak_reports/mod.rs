@@ -6,13 +6,16 @@ mod batch;
 mod github_alerts;
 mod github_signature;
 mod gitlab_auth;
+mod report_limit;
 mod revocable_token_types;
 mod revoke_tokens;
+
+pub use report_limit::ReportLimit;
 
 use axum::extract::rejection::BytesRejection;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
-use axum::Router;
+use axum::{Extension, Router};
 use gatekey_core::leak_report::MAX_SECRETS_PER_REPORT;
 
 use crate::config::LeakReportsConfig;
@@ -43,7 +46,8 @@ pub fn routes(config: &LeakReportsConfig) -> Router<AppState> {
     if config.github_enabled() {
         router = router.route(GITHUB_ALERTS, post(github_alerts::receive_github_alerts));
     }
-    router
+    // One count for all the scanners' endpoints of this server.
+    router.layer(Extension(ReportLimit::new(config.reports_per_minute)))
 }
 
 /// The answer to a body that could not be read: 413 past the body limit, 400 otherwise.

@@ -3,7 +3,8 @@
 //! revoked ([`gatekey_core::leak_report`]).
 //!
 //! The whole report is checked before anything is revoked: a malformed body or an unknown
-//! `type` is 400, more than [`MAX_SECRETS_PER_REPORT`] entries 413, and nothing is revoked.
+//! `type` is 400, more than [`MAX_SECRETS_PER_REPORT`] entries 413, past the minute's reports
+//! ([`ReportLimit`]) 429, and nothing is revoked.
 //! Then every entry is handled in turn; 204 means every one of them was, and a storage failure
 //! on any is 503, so GitLab sends the report again (revoking is idempotent: a secret revoked
 //! the first time is no longer live the second).
@@ -15,11 +16,13 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::Extension;
 use gatekey_core::leak_report::{revoke_leaked_secret, LeakReport, REPORTABLE_KINDS};
 use serde::Deserialize;
 
 use super::batch::BoundedBatch;
 use super::gitlab_auth::require_gitlab_token;
+use super::report_limit::ReportLimit;
 use super::revocable_token_types::gitlab_type_of;
 use super::{body_rejection, too_many_secrets};
 use crate::error::ApiError;
@@ -41,11 +44,15 @@ struct ReportedToken {
 /// Revokes the live credentials among the reported tokens.
 pub async fn revoke_reported_tokens(
     State(state): State<AppState>,
+    Extension(limit): Extension<ReportLimit>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     if let Err(refused) = require_gitlab_token(&state.config.leak_reports, &headers) {
         return refused.into_response();
+    }
+    if let Err(limited) = limit.take(state.clock.now()) {
+        return limited.into_response();
     }
     match revoke_all(&state, body).await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),

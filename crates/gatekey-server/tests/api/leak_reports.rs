@@ -293,6 +293,46 @@ async fn a_reported_previous_client_secret_leaves_the_new_one_working() {
 }
 
 #[tokio::test]
+async fn reports_past_the_minutes_count_are_refused_until_the_next_minute() {
+    each_backend(|backend| async move {
+        let (app, clock) = TestApp::start_with_manual_clock(backend, |config| {
+            config.leak_reports.gitlab_token = Some(GITLAB_TOKEN.into());
+            config.leak_reports.reports_per_minute = 2;
+        })
+        .await;
+        let seeded = seed(&app).await;
+        let live = app.key(&seeded.owner, None).await;
+        let nothing = json!([]).to_string();
+        for _ in 0..5 {
+            let stranger = report(&app, "not-the-token", nothing.clone()).await;
+            assert_eq!(stranger.0, 401, "a stranger spends none of the count");
+        }
+        for _ in 0..2 {
+            assert_eq!(report(&app, GITLAB_TOKEN, nothing.clone()).await.0, 204);
+        }
+        let body = json!([entry(API_KEY_TYPE, &live)]).to_string();
+        let (status, headers, error) = report(&app, GITLAB_TOKEN, body.clone()).await;
+        assert_eq!(status, 429, "{error}");
+        let retry_after: i64 = headers["retry-after"]
+            .to_str()
+            .expect("text")
+            .parse()
+            .expect("seconds");
+        assert!((1..=60).contains(&retry_after), "{retry_after}");
+        assert!(
+            app.accepts(&live).await,
+            "nothing of a refused report is revoked"
+        );
+
+        clock.advance(time::Duration::seconds(60));
+        assert_eq!(report(&app, GITLAB_TOKEN, body).await.0, 204);
+        assert!(!app.accepts(&live).await);
+        app.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn unknown_and_dead_secrets_get_the_answer_of_live_ones() {
     each_backend(|backend| async move {
         let (app, seeded) = start_with_gitlab(backend).await;
