@@ -11,7 +11,7 @@
 use time::OffsetDateTime;
 
 use crate::audit::{truncate_for_storage, Actor, AuditAction, AuditEntry, MAX_DETAIL_BYTES};
-use crate::oauth::store::{ApplicationStore, TokenStore};
+use crate::oauth::store::{ApplicationStore, GrantStore, TokenStore};
 use crate::secret::{Secret, SecretKind};
 use crate::store::{ApiKeyStore, StoreError, StoreResult};
 
@@ -69,11 +69,14 @@ impl LeakReport<'_> {
 /// error, never [`LeakOutcome::NotLive`]: the caller must not tell the scanner the report was
 /// handled. The store's writes carry their invalidations, so every replica drops the
 /// credential from its caches.
-pub async fn revoke_leaked_secret<S: ApiKeyStore + TokenStore + ApplicationStore>(
+pub async fn revoke_leaked_secret<S>(
     store: &S,
     report: &LeakReport<'_>,
     now: OffsetDateTime,
-) -> StoreResult<LeakOutcome> {
+) -> StoreResult<LeakOutcome>
+where
+    S: ApiKeyStore + TokenStore + ApplicationStore + GrantStore,
+{
     let Some(secret) = SecretKind::of(report.secret)
         .filter(|kind| REPORTABLE_KINDS.contains(kind))
         .and_then(|kind| Secret::parse(kind, report.secret).ok())
@@ -141,8 +144,27 @@ pub async fn revoke_leaked_secret<S: ApiKeyStore + TokenStore + ApplicationStore
             if !application.secret_matches(&hash, now) {
                 return Ok(LeakOutcome::NotLive);
             }
-            // The application keeps its grants and tokens; it cannot obtain new ones until an
-            // admin rotates its secret, and whoever found the secret cannot either.
+            // The secret alone was enough for client credentials tokens: whoever found it may
+            // hold some, so the service account's grant goes first, with its tokens. Done
+            // before the secret is cleared, so a failure between the two leaves the secret
+            // live and the retried report does both. Grants users gave the application need
+            // the user's refresh token too, and are left alone.
+            if let Some(service_account) = application.service_account_id {
+                let audit = report
+                    .audit(now, "grant")
+                    .in_account(application.account_id);
+                store
+                    .revoke_grants(
+                        service_account,
+                        application.account_id,
+                        application.id,
+                        now,
+                        audit,
+                    )
+                    .await?;
+            }
+            // The application cannot obtain new tokens until an admin rotates its secret, and
+            // whoever found the secret cannot either.
             let audit = report.audit(now, "application");
             match store
                 .revoke_application_secret(application.id, &hash, now, audit)

@@ -243,6 +243,54 @@ async fn a_reported_client_secret_authenticates_no_more() {
 }
 
 #[tokio::test]
+async fn a_reported_service_client_secret_takes_its_tokens_along() {
+    each_backend(|backend| async move {
+        let (app, seeded) = start_with_gitlab(backend).await;
+        let admin_key = app.key(&seeded.owner, None).await;
+        let robot = app
+            .service_account(&seeded.acme, "robot", gatekey_core::role::Role::Member)
+            .await;
+        let client = app
+            .register_client(seeded.acme.id, ClientSpec::service(&robot))
+            .await;
+        let secret = client.secret.clone().expect("a confidential client");
+        let issued = app
+            .token(
+                &client,
+                &[("grant_type", "client_credentials"), ("scope", "read")],
+            )
+            .await;
+        assert_eq!(issued.0, 200, "{}", issued.2);
+        let minted = issued.2["access_token"].as_str().expect("token").to_owned();
+        assert!(app.accepts(&minted).await);
+
+        let body = json!([entry("gitleaks_rule_id_gatekey_client_secret", &secret)]);
+        let answer = report(&app, GITLAB_TOKEN, body.to_string()).await;
+        assert_eq!(answer.0, 204, "{}", answer.2);
+        assert!(
+            !app.accepts(&minted).await,
+            "a token minted with the leaked secret dies with it"
+        );
+        let refused = app
+            .token(
+                &client,
+                &[("grant_type", "client_credentials"), ("scope", "read")],
+            )
+            .await;
+        assert_eq!(refused.0, 401, "{}", refused.2);
+        let events = app.audit_events_of(&admin_key, "secret.leak_revoked").await;
+        let mut targets: Vec<&str> = events
+            .iter()
+            .filter_map(|event| event["target_type"].as_str())
+            .collect();
+        targets.sort_unstable();
+        assert_eq!(targets, ["application", "grant"]);
+        app.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn a_reported_previous_client_secret_leaves_the_new_one_working() {
     each_backend(|backend| async move {
         let (app, seeded) = start_with_gitlab(backend).await;
