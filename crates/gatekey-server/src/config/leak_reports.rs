@@ -148,6 +148,28 @@ mod tests {
     }
 
     #[test]
+    // figment's `Jail` closures return its own (large) error type; that is its API, not ours.
+    #[allow(clippy::result_large_err)]
+    fn the_gitlab_token_comes_from_the_environment_as_a_known_key() {
+        figment::Jail::expect_with(|jail| {
+            jail.clear_env();
+            let token = "b".repeat(MIN_GITLAB_TOKEN_LEN);
+            jail.set_env("GATEKEY_LEAK_REPORTS__GITLAB_TOKEN", &token);
+            jail.set_env("GATEKEY_LEAK_REPORTS__REPORTS_PER_MINUTE", "7");
+            let (config, ignored) =
+                crate::config::Config::load_reporting(None, &Default::default()).expect("loads");
+            assert_eq!(
+                config.leak_reports.gitlab_token.as_deref(),
+                Some(token.as_str())
+            );
+            assert_eq!(config.leak_reports.reports_per_minute, 7);
+            assert_eq!(ignored.names().count(), 0, "both are configuration keys");
+            assert!(!format!("{config:?}").contains(&token), "never shown");
+            Ok(())
+        });
+    }
+
+    #[test]
     fn a_short_token_is_refused() {
         let config = LeakReportsConfig {
             gitlab_token: Some("short".into()),
