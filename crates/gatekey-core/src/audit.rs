@@ -166,6 +166,9 @@ pub enum AuditAction {
     SigningKeyPurged,
     /// A signing key's private half was sealed again under a new key-encryption key.
     SigningKeyRewrapped,
+    /// A secret scanner reported a live credential leaked (its location in the detail); it was
+    /// revoked on the spot.
+    LeakedSecretRevoked,
 }
 
 impl AuditAction {
@@ -214,6 +217,7 @@ impl AuditAction {
             Self::SigningKeyRetired => "signing_key.retired",
             Self::SigningKeyPurged => "signing_key.purged",
             Self::SigningKeyRewrapped => "signing_key.rewrapped",
+            Self::LeakedSecretRevoked => "secret.leak_revoked",
         }
     }
 }

@@ -15,6 +15,7 @@ pub mod clock;
 pub mod gateway;
 pub mod identity_scope;
 pub mod invitation;
+pub mod leak_report;
 pub mod login;
 pub mod oauth;
 pub mod page;

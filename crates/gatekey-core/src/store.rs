@@ -345,6 +345,14 @@ pub trait AuditStore: Send + Sync {
         account_id: i64,
         page: PageRequest,
     ) -> impl Future<Output = StoreResult<Page<AuditRecord>>> + Send;
+    /// Why each of `key_ids` (API keys of `account_id`) was revoked, for those a secret
+    /// scanner reported leaked: the key's id and the `secret.leak_revoked` event's detail, for
+    /// as long as the audit log keeps it.
+    fn leak_revocations_of_keys(
+        &self,
+        account_id: i64,
+        key_ids: &[i64],
+    ) -> impl Future<Output = StoreResult<Vec<(i64, String)>>> + Send;
 }
 
 /// The feed of changes that make cached credentials stale. Every revocation writes to it in

@@ -31,6 +31,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::web::routes())
         .merge(crate::oauth::routes())
         .merge(crate::gateway::routes())
+        .merge(crate::leak_reports::routes(&state.config.leak_reports))
         .merge(crate::health::probes());
     if state.config.operations.listen.is_none() {
         app = app.merge(crate::health::metrics_route());

@@ -4,6 +4,7 @@
 //! ([`unknown_keys`]).
 
 mod gateway;
+mod leak_reports;
 mod rate_limit;
 mod signing;
 mod unknown_keys;
@@ -20,6 +21,7 @@ use gatekey_store::redact_database_url;
 use serde::{Deserialize, Serialize};
 
 pub use gateway::{GatewayConfig, GatewayRoute, SampleRate, UnmatchedRoutes};
+pub use leak_reports::{GithubPublicKey, LeakReportsConfig};
 pub use rate_limit::{LimitBackend, RateLimitConfig, RedisUrl};
 pub use signing::SigningConfig;
 pub use unknown_keys::IgnoredEnvVariables;
@@ -93,6 +95,8 @@ pub struct Config {
     pub signing: SigningConfig,
     /// Route rules of the forward-auth endpoint.
     pub gateway: GatewayConfig,
+    /// Secret scanners that may report leaked gatekey secrets for revocation.
+    pub leak_reports: LeakReportsConfig,
 }
 
 /// HTTP limits.
@@ -201,6 +205,7 @@ impl Default for Config {
             shutdown: ShutdownConfig::default(),
             signing: SigningConfig::default(),
             gateway: GatewayConfig::default(),
+            leak_reports: LeakReportsConfig::default(),
         }
     }
 }
@@ -448,6 +453,7 @@ impl fmt::Debug for Config {
             .field("shutdown", &self.shutdown)
             .field("signing", &self.signing)
             .field("gateway", &self.gateway)
+            .field("leak_reports", &self.leak_reports)
             .finish_non_exhaustive()
     }
 }
@@ -598,6 +604,7 @@ impl Config {
         self.signing.validate()?;
         self.gateway.validate()?;
         self.rate_limit.validate()?;
+        self.leak_reports.validate()?;
         Ok(())
     }
 }

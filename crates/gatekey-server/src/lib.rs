@@ -19,6 +19,7 @@ pub mod gateway;
 mod health;
 pub mod input;
 pub mod json;
+pub mod leak_reports;
 pub mod login_throttle;
 pub mod metrics;
 mod oauth;

@@ -38,6 +38,17 @@ fn grant_types_text(grants: &[GrantType]) -> String {
 
 /// A rotation: the current secret becomes the previous one, valid until `$1`, and `$2` the
 /// new one. A public client's row has no secret and never matches.
+/// Clears whichever of the two secrets has hash `$1`. Every `CASE` reads the row as it was
+/// before the update, so the previous secret's expiry goes with its hash.
+const REVOKE_SECRET: &str = "UPDATE applications SET \
+     secret_hash = CASE WHEN secret_hash = $1 THEN NULL ELSE secret_hash END, \
+     previous_secret_expires_at = CASE WHEN previous_secret_hash = $1 THEN NULL \
+         ELSE previous_secret_expires_at END, \
+     previous_secret_hash = CASE WHEN previous_secret_hash = $1 THEN NULL \
+         ELSE previous_secret_hash END, \
+     updated_at = $2 \
+     WHERE id = $3 AND deleted_at IS NULL AND (secret_hash = $1 OR previous_secret_hash = $1)";
+
 const ROTATE_SECRET: &str = "UPDATE applications SET previous_secret_hash = secret_hash, \
      previous_secret_expires_at = $1, secret_hash = $2, updated_at = $3 \
      WHERE id = $4 AND deleted_at IS NULL AND client_type = 'confidential'";
@@ -97,8 +108,10 @@ enum LiveApplication<'a> {
     ClientId(&'a str),
     /// By its id, in one account only.
     InAccount { account_id: i64, id: i64 },
+    /// By the hash of its current or previous secret.
+    SecretHash(&'a TokenHash),
 }
-use LiveApplication::{ClientId, InAccount};
+use LiveApplication::{ClientId, InAccount, SecretHash};
 
 impl SqlStore {
     /// The live application `key` names.
@@ -106,6 +119,7 @@ impl SqlStore {
         let condition = match key {
             ClientId(_) => "p.client_id = $1",
             InAccount { .. } => "p.id = $1 AND p.account_id = $2",
+            SecretHash(_) => "(p.secret_hash = $1 OR p.previous_secret_hash = $1)",
         };
         let sql = format!(
             "SELECT {APPLICATION_COLUMNS} FROM applications p WHERE {condition} AND p.deleted_at IS NULL"
@@ -113,6 +127,7 @@ impl SqlStore {
         let query = match key {
             ClientId(client_id) => sqlx::query(&sql).bind(client_id.to_owned()),
             InAccount { account_id, id } => sqlx::query(&sql).bind(id).bind(account_id),
+            SecretHash(hash) => sqlx::query(&sql).bind(hash.as_bytes().to_vec()),
         };
         let row = query.fetch_optional(&self.read).await.map_err(from_sqlx)?;
         row.as_ref().map(application).transpose()
@@ -188,6 +203,21 @@ impl ApplicationStore for SqlStore {
 
     async fn application_by_client_id(&self, client_id: &str) -> StoreResult<Option<Application>> {
         self.live_application(ClientId(client_id)).await
+    }
+
+    async fn application_by_secret(&self, hash: &TokenHash) -> StoreResult<Option<Application>> {
+        self.live_application(SecretHash(hash)).await
+    }
+
+    async fn revoke_application_secret(
+        &self,
+        id: i64,
+        hash: &TokenHash,
+        now: OffsetDateTime,
+        audit: AuditEntry,
+    ) -> StoreResult<Application> {
+        let change = sqlx::query(REVOKE_SECRET).bind(hash.as_bytes().to_vec());
+        self.change_application(id, change, now, audit).await
     }
 
     async fn application_in_account(

@@ -1,7 +1,7 @@
 //! The audit log, and the helper every state change uses to write its event in its transaction.
 
 use gatekey_core::audit::{
-    truncate_for_storage, Actor, AuditEntry, AuditRecord, CredentialRef, MAX_ID_BYTES,
+    truncate_for_storage, Actor, AuditAction, AuditEntry, AuditRecord, CredentialRef, MAX_ID_BYTES,
 };
 use gatekey_core::clock::to_millis;
 use gatekey_core::page::{Page, PageRequest};
@@ -100,5 +100,38 @@ impl AuditStore for SqlStore {
             audit_record,
         )
         .await
+    }
+
+    async fn leak_revocations_of_keys(
+        &self,
+        account_id: i64,
+        key_ids: &[i64],
+    ) -> StoreResult<Vec<(i64, String)>> {
+        if key_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Target ids are stored as text; the placeholders follow the two fixed parameters.
+        let placeholders: Vec<String> = (3..3 + key_ids.len()).map(|n| format!("${n}")).collect();
+        let sql = format!(
+            "SELECT target_id, detail FROM audit_events WHERE account_id = $1 AND action = $2 \
+             AND target_type = 'api_key' AND target_id IN ({}) ORDER BY id",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query(&sql)
+            .bind(account_id)
+            .bind(AuditAction::LeakedSecretRevoked.as_str());
+        for id in key_ids {
+            query = query.bind(id.to_string());
+        }
+        let rows = query.fetch_all(&self.read).await.map_err(from_sqlx)?;
+        let mut found = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let target: Option<String> = column(row, "target_id")?;
+            let detail: Option<String> = column(row, "detail")?;
+            if let (Some(id), Some(detail)) = (target.and_then(|t| t.parse().ok()), detail) {
+                found.push((id, detail));
+            }
+        }
+        Ok(found)
     }
 }

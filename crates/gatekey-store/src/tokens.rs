@@ -344,9 +344,14 @@ impl TokenStore for SqlStore {
         tx.commit().await.map_err(from_sqlx)
     }
 
-    async fn revoke_access_token(&self, id: i64, now: OffsetDateTime) -> StoreResult<()> {
+    async fn revoke_access_token(
+        &self,
+        id: i64,
+        now: OffsetDateTime,
+        audit: Option<AuditEntry>,
+    ) -> StoreResult<()> {
         let mut tx = self.begin_invalidating().await.map_err(from_sqlx)?;
-        sqlx::query(
+        let revoked = sqlx::query(
             "UPDATE access_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
         )
         .bind(to_millis(now))
@@ -355,6 +360,10 @@ impl TokenStore for SqlStore {
         .await
         .map_err(from_sqlx)?;
         tx.record(Invalidation::AccessToken(id)).await?;
+        // A second revocation changes nothing, so it is not recorded as a change.
+        if let Some(audit) = audit.filter(|_| revoked.rows_affected() > 0) {
+            insert_audit(&mut tx, audit, None).await?;
+        }
         tx.commit().await.map_err(from_sqlx)
     }
 }

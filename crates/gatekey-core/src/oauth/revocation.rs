@@ -55,7 +55,7 @@ pub async fn revoke_token<S: TokenStore>(
             Ok(true)
         }
         (SecretKind::AccessToken, _) => {
-            store.revoke_access_token(token.id, now).await?;
+            store.revoke_access_token(token.id, now, None).await?;
             Ok(true)
         }
         _ => Ok(false),

@@ -42,6 +42,21 @@ pub trait ApplicationStore: Send + Sync {
         app: NewApplication,
         audit: AuditEntry,
     ) -> impl Future<Output = StoreResult<Application>> + Send;
+    /// The live application whose current secret, or previous one, has this hash (whether or
+    /// not the previous one still works).
+    fn application_by_secret(
+        &self,
+        hash: &TokenHash,
+    ) -> impl Future<Output = StoreResult<Option<Application>>> + Send;
+    /// Clears the secret with this hash, current or previous, so it authenticates no more;
+    /// `NotFound` when the application holds no such secret (any more) or is deleted.
+    fn revoke_application_secret(
+        &self,
+        id: i64,
+        hash: &TokenHash,
+        now: OffsetDateTime,
+        audit: AuditEntry,
+    ) -> impl Future<Output = StoreResult<Application>> + Send;
     /// The live application with this client id.
     fn application_by_client_id(
         &self,
@@ -183,11 +198,13 @@ pub trait TokenStore: Send + Sync {
         now: OffsetDateTime,
         audit: Option<AuditEntry>,
     ) -> impl Future<Output = StoreResult<()>> + Send;
-    /// Revokes one access token.
+    /// Revokes one access token, writing `audit` (if given) in the same transaction when the
+    /// token was not revoked yet.
     fn revoke_access_token(
         &self,
         id: i64,
         now: OffsetDateTime,
+        audit: Option<AuditEntry>,
     ) -> impl Future<Output = StoreResult<()>> + Send;
 }
 

@@ -1,6 +1,8 @@
 //! `GET /`: your API keys in the current account; for admins, the members, the OAuth
 //! applications and the latest audit events too.
 
+use std::collections::HashMap;
+
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -100,6 +102,18 @@ async fn home_body(
             PageRequest::new(Some(1), Some(200)).unwrap_or_default(),
         )
         .await?;
+    let revoked: Vec<i64> = keys
+        .items
+        .iter()
+        .filter(|key| key.revoked_at.is_some())
+        .map(|key| key.id)
+        .collect();
+    let leaked: HashMap<i64, String> = state
+        .store
+        .leak_revocations_of_keys(p.account.id, &revoked)
+        .await?
+        .into_iter()
+        .collect();
     let csrf = web.session.csrf_token.as_str();
     let grantable = &p.role_scopes;
     let catalogue = state.scopes.catalogue(&state.store).await?;
@@ -150,7 +164,10 @@ async fn home_body(
                                 td { (key.last_used_at.map(display_time).unwrap_or_else(|| "never".into())) }
                                 td { (key.expires_at.map(display_time).unwrap_or_else(|| "never".into())) }
                                 td {
-                                    @if key.revoked_at.is_some() { "revoked" } @else {
+                                    @if key.revoked_at.is_some() {
+                                        "revoked"
+                                        @if let Some(why) = leaked.get(&key.id) { br; small.muted { (why) } }
+                                    } @else {
                                         form method="post" action={ "/keys/" (key.id) "/revoke" } {
                                             input type="hidden" name="csrf_token" value=(csrf);
                                             button.danger type="submit" { "Revoke" }

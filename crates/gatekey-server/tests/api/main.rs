@@ -40,6 +40,7 @@ mod invitation_pages;
 mod invitations;
 mod jwt_access_tokens;
 mod key_lineage;
+mod leak_reports;
 mod local_invalidation;
 mod oauth_api_access;
 mod oauth_concurrency;
