@@ -23,12 +23,19 @@ pub struct ApiKey {
     pub name: String,
     /// Non-secret beginning of the key, to tell keys apart.
     pub display_prefix: String,
+    /// After a roll with a grace period: when the replaced secret stops (or stopped) working.
+    /// Only one replaced secret is kept; see [`crate::api_key_roll`].
+    pub previous_secret_expires_at: Option<OffsetDateTime>,
+    /// The display prefix of the secret the last roll replaced, while that is kept.
+    pub previous_display_prefix: Option<String>,
     /// The key's own scopes; the effective scopes also depend on the user's role.
     pub scopes: ScopeSet,
     /// When it was created.
     pub created_at: OffsetDateTime,
     /// When it was last used, to within the flush interval.
     pub last_used_at: Option<OffsetDateTime>,
+    /// The client address of that last use.
+    pub last_used_ip: Option<String>,
     /// When it stops working, if ever.
     pub expires_at: Option<OffsetDateTime>,
     /// When it was revoked.
@@ -41,6 +48,13 @@ impl ApiKey {
     /// Whether the key works at `now`: neither revoked nor expired.
     pub fn is_usable_at(&self, now: OffsetDateTime) -> bool {
         self.revoked_at.is_none() && self.expires_at.is_none_or(|at| now < at)
+    }
+
+    /// Until when the secret replaced by the last roll still works, if it does at `now`: a
+    /// replaced secret works only while its grace lasts and the key itself works.
+    pub fn previous_secret_until(&self, now: OffsetDateTime) -> Option<OffsetDateTime> {
+        self.previous_secret_expires_at
+            .filter(|until| now < *until && self.is_usable_at(now))
     }
 }
 

@@ -98,6 +98,9 @@ pub enum AuditAction {
     ApiKeyCreated,
     /// An API key was revoked.
     ApiKeyRevoked,
+    /// An API key got a new secret; the detail names the grace of the replaced one and both
+    /// display prefixes.
+    ApiKeyRolled,
     /// A password login succeeded.
     LoginSucceeded,
     /// A password login failed.
@@ -184,6 +187,7 @@ impl AuditAction {
             Self::ServiceAccountCreated => "service_account.created",
             Self::ApiKeyCreated => "api_key.created",
             Self::ApiKeyRevoked => "api_key.revoked",
+            Self::ApiKeyRolled => "api_key.rolled",
             Self::LoginSucceeded => "login.succeeded",
             Self::LoginFailed => "login.failed",
             Self::LoginThrottled => "login.throttled",

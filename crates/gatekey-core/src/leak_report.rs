@@ -90,10 +90,28 @@ where
                 return Ok(LeakOutcome::NotLive);
             };
             // A key of a disabled user is revoked too: enabling the user would revive it.
-            if !found.key.is_usable_at(now) {
+            if !found.key.is_usable_at(now) || found.expires_at().is_some_and(|at| at <= now) {
                 return Ok(LeakOutcome::NotLive);
             }
             let audit = report.audit(now, "api_key");
+            // A secret a roll replaced, still in its grace: that secret ends now; the key's
+            // current secret, which the report does not name, keeps working.
+            if found.by_previous_secret {
+                let mut audit = audit.in_account(found.key.account_id).target(found.key.id);
+                audit.detail = audit.detail.map(|reported| {
+                    let detail =
+                        format!("the secret a roll replaced ended, the key lives on; {reported}");
+                    truncate_for_storage(&detail, MAX_DETAIL_BYTES)
+                });
+                let ended = store
+                    .end_previous_api_key_secret(found.key.id, &hash, audit)
+                    .await?;
+                return Ok(if ended {
+                    LeakOutcome::Revoked
+                } else {
+                    LeakOutcome::NotLive
+                });
+            }
             match store.revoke_api_key(found.key.id, now, audit).await {
                 Ok(_) => Ok(LeakOutcome::Revoked),
                 // Deleted between the lookup and the revocation: nothing left to revoke.

@@ -9,6 +9,8 @@
 pub mod account;
 pub mod api_key;
 pub mod api_key_creation;
+pub mod api_key_expiry;
+pub mod api_key_roll;
 pub mod audit;
 mod builtin_scope;
 pub mod clock;

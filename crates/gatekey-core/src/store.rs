@@ -72,6 +72,8 @@ pub struct NewApiKey {
 
 /// What storing a new API key did.
 #[derive(Debug, Clone)]
+// Answered once per write and taken apart at once: boxing the key would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 pub enum KeyCreation {
     /// The key is stored.
     Created(ApiKey),
@@ -100,6 +102,27 @@ pub struct KeyCredential {
     pub account: Account,
     /// The user's role in the account.
     pub role: Role,
+    /// Whether the hash found is the key's previous secret, the one its last roll replaced,
+    /// rather than its current one.
+    pub by_previous_secret: bool,
+}
+
+impl KeyCredential {
+    /// When the presented secret stops working: the key's expiry, or, for a secret a roll
+    /// replaced, the end of its grace if that comes first.
+    pub fn expires_at(&self) -> Option<OffsetDateTime> {
+        let key_expiry = self.key.expires_at;
+        if !self.by_previous_secret {
+            return key_expiry;
+        }
+        // A previous hash is always stored with its expiry; none would be a corrupt row, and
+        // is taken as already over rather than as never ending.
+        let grace_end = self
+            .key
+            .previous_secret_expires_at
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+        Some(key_expiry.map_or(grace_end, |at| at.min(grace_end)))
+    }
 }
 
 /// Which API keys to list.
@@ -109,6 +132,59 @@ pub struct ApiKeyFilter {
     pub account_id: Option<i64>,
     /// Only keys of this user.
     pub user_id: Option<i64>,
+    /// Only keys that work at the first time (neither revoked nor expired) and expire by the
+    /// second: the reminder of `?expiring_within=`.
+    pub expiring_between: Option<(OffsetDateTime, OffsetDateTime)>,
+}
+
+/// A new secret for an existing API key; see [`ApiKeyStore::roll_api_key`].
+#[derive(Debug, Clone)]
+pub struct KeyRoll {
+    /// The key rolled.
+    pub key_id: i64,
+    /// SHA-256 of the new secret.
+    pub hash: TokenHash,
+    /// The new secret's display prefix.
+    pub display_prefix: String,
+    /// When the roll happens.
+    pub at: OffsetDateTime,
+    /// Until when the replaced secret keeps working; `None` ends it at once.
+    pub previous_until: Option<OffsetDateTime>,
+    /// The API key the roll is made with, if it is made with one.
+    pub rolled_with: Option<RollingKey>,
+}
+
+/// The API key a roll is made with: it must be the rolled key itself or one the rolled key
+/// descends from, and be presented with its current secret.
+#[derive(Debug, Clone)]
+pub struct RollingKey {
+    /// Its id.
+    pub id: i64,
+    /// SHA-256 of the secret presented.
+    pub hash: TokenHash,
+}
+
+/// What rolling an API key did.
+#[derive(Debug, Clone)]
+pub enum KeyRollOutcome {
+    /// The key has its new secret.
+    Rolled(ApiKey),
+    /// Nothing changed: the key is revoked or expired at the roll's time (as it now stands).
+    Unusable(ApiKey),
+    /// Nothing changed: the rolling key is not the key or an ancestor of it, or was presented
+    /// with a secret that a roll of its own has replaced.
+    NotRollableWith,
+}
+
+/// A use of an API key, as the credential cache writes it in batches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct KeyUse {
+    /// The key.
+    pub key_id: i64,
+    /// When.
+    pub at: OffsetDateTime,
+    /// From which client address, if known.
+    pub ip: Option<std::net::IpAddr>,
 }
 
 /// Which cached entries a change makes stale; see [`InvalidationStore`].
@@ -259,7 +335,8 @@ pub trait ApiKeyStore: Send + Sync {
         key: NewApiKey,
         audit: AuditEntry,
     ) -> impl Future<Output = StoreResult<KeyCreation>> + Send;
-    /// The key with this hash and its owner, whatever its state.
+    /// The key whose current secret or previous (rolled) secret has this hash, and its owner,
+    /// whatever its state.
     fn api_key_credential(
         &self,
         hash: &TokenHash,
@@ -281,11 +358,29 @@ pub trait ApiKeyStore: Send + Sync {
         now: OffsetDateTime,
         audit: AuditEntry,
     ) -> impl Future<Output = StoreResult<RevokedKey>> + Send;
-    /// Records when keys were last used, keeping the later time when one is already stored.
-    fn record_key_usage(
+    /// Records when keys were last used and from where, keeping the later use when one is
+    /// already stored.
+    fn record_key_usage(&self, usage: &[KeyUse]) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Gives a key a new secret (its id, name, scopes, expiry, owner and children stay) if it
+    /// is neither revoked nor expired at `roll.at` and, when the roll is made with an API key,
+    /// that key may roll it ([`RollingKey`]). The current secret becomes the previous one until
+    /// `roll.previous_until`, ending the one an earlier roll kept; with no grace none is kept.
+    /// The roll writes its audit event and the key's invalidation in the same transaction, so
+    /// every server drops what it cached under either secret. `NotFound` if there is no key.
+    fn roll_api_key(
         &self,
-        usage: &[(i64, OffsetDateTime)],
-    ) -> impl Future<Output = StoreResult<()>> + Send;
+        roll: KeyRoll,
+        audit: AuditEntry,
+    ) -> impl Future<Output = StoreResult<KeyRollOutcome>> + Send;
+    /// Ends the grace of key `id`'s previous secret now if `hash` is that secret, with its
+    /// audit event and the key's invalidation; the key and its current secret stay. Says
+    /// whether it did.
+    fn end_previous_api_key_secret(
+        &self,
+        id: i64,
+        hash: &TokenHash,
+        audit: AuditEntry,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
 }
 
 /// Web sessions.

@@ -113,6 +113,13 @@ pub struct ApiKeyView {
     pub name: String,
     /// The non-secret beginning of the key.
     pub prefix: String,
+    /// After a roll with a grace period: the beginning of the replaced secret.
+    #[serde(default)]
+    pub previous_prefix: Option<String>,
+    /// After a roll with a grace period: when the replaced secret stops (or stopped) working.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
+    pub previous_secret_expires_at: Option<String>,
     /// The user it acts as.
     pub user_id: i64,
     /// Its scopes.
@@ -123,6 +130,9 @@ pub struct ApiKeyView {
     /// Last use, to within a few seconds.
     #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub last_used_at: Option<String>,
+    /// The client address of the last use.
+    #[serde(default)]
+    pub last_used_ip: Option<String>,
     /// Expiry, if any.
     #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub expires_at: Option<String>,
@@ -152,6 +162,21 @@ pub struct CreateApiKeyRequest {
     /// Lifetime in seconds; by default the key does not expire.
     #[serde(default)]
     pub expires_in: Option<u64>,
+}
+
+/// `POST /api/v1/api_keys/{id}/roll`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(example = json!({"grace_period_seconds": 3600}))
+)]
+#[serde(deny_unknown_fields)]
+pub struct RollApiKeyRequest {
+    /// How long the replaced secret keeps working, in seconds: 0 ends it at once; at most
+    /// 604800 (7 days).
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 604800))]
+    pub grace_period_seconds: i64,
 }
 
 /// A newly created API key: the only time its secret is shown. `Debug` prints no secret.

@@ -6,8 +6,8 @@ use gatekey_core::clock::to_millis;
 use gatekey_core::page::{Page, PageRequest};
 use gatekey_core::secret::TokenHash;
 use gatekey_core::store::{
-    ApiKeyFilter, ApiKeyStore, Invalidation, KeyCreation, KeyCredential, NewApiKey, RevokedKey,
-    StoreError, StoreResult,
+    ApiKeyFilter, ApiKeyStore, Invalidation, KeyCreation, KeyCredential, KeyRoll, KeyRollOutcome,
+    KeyUse, NewApiKey, RevokedKey, StoreError, StoreResult,
 };
 use sqlx::AnyConnection;
 use time::OffsetDateTime;
@@ -21,7 +21,7 @@ use crate::rows::{
 };
 use crate::SqlStore;
 
-async fn select_key(conn: &mut AnyConnection, id: i64) -> StoreResult<Option<ApiKey>> {
+pub(crate) async fn select_key(conn: &mut AnyConnection, id: i64) -> StoreResult<Option<ApiKey>> {
     let row = sqlx::query(&format!(
         "SELECT {API_KEY_COLUMNS} FROM api_keys k JOIN memberships m ON m.id = k.membership_id WHERE k.id = $1"
     ))
@@ -189,21 +189,24 @@ impl ApiKeyStore for SqlStore {
 
     async fn api_key_credential(&self, hash: &TokenHash) -> StoreResult<Option<KeyCredential>> {
         let row = sqlx::query(&format!(
-            "SELECT {API_KEY_COLUMNS}, {USER_COLUMNS}, {ACCOUNT_COLUMNS}, {MEMBERSHIP_COLUMNS} \
+            "SELECT {API_KEY_COLUMNS}, {USER_COLUMNS}, {ACCOUNT_COLUMNS}, {MEMBERSHIP_COLUMNS}, \
+             k.secret_hash AS k_secret_hash \
              FROM api_keys k JOIN memberships m ON m.id = k.membership_id \
              JOIN users u ON u.id = m.user_id JOIN accounts a ON a.id = m.account_id \
-             WHERE k.secret_hash = $1"
+             WHERE k.secret_hash = $1 OR k.previous_secret_hash = $1"
         ))
         .bind(hash.as_bytes().to_vec())
         .fetch_optional(&self.read)
         .await
         .map_err(from_sqlx)?;
         row.map(|row| {
+            let current: Vec<u8> = column(&row, "k_secret_hash")?;
             Ok(KeyCredential {
                 key: rows::api_key(&row)?,
                 user: rows::user(&row)?,
                 account: rows::account(&row)?,
                 role: rows::membership(&row)?.role,
+                by_previous_secret: current.as_slice() != hash.as_bytes(),
             })
         })
         .transpose()
@@ -219,11 +222,12 @@ impl ApiKeyStore for SqlStore {
         filter: ApiKeyFilter,
         page: PageRequest,
     ) -> StoreResult<Page<ApiKey>> {
-        let condition = "($1 IS NULL OR m.account_id = $1) AND ($2 IS NULL OR m.user_id = $2)";
+        let condition = "($1 IS NULL OR m.account_id = $1) AND ($2 IS NULL OR m.user_id = $2) \
+             AND ($3 IS NULL OR (k.revoked_at IS NULL AND k.expires_at > $3 AND k.expires_at <= $4))";
         let listing = Listing {
             select: &format!(
                 "SELECT {API_KEY_COLUMNS} FROM api_keys k JOIN memberships m ON m.id = k.membership_id \
-                 WHERE {condition} ORDER BY k.id DESC LIMIT $3 OFFSET $4"
+                 WHERE {condition} ORDER BY k.id DESC LIMIT $5 OFFSET $6"
             ),
             count: &format!(
                 "SELECT COUNT(*) AS total FROM api_keys k JOIN memberships m ON m.id = k.membership_id WHERE {condition}"
@@ -232,7 +236,14 @@ impl ApiKeyStore for SqlStore {
         fetch_page(
             &self.read,
             listing,
-            |query| query.bind(filter.account_id).bind(filter.user_id),
+            |query| {
+                let (from, until) = filter.expiring_between.unzip();
+                query
+                    .bind(filter.account_id)
+                    .bind(filter.user_id)
+                    .bind(from.map(to_millis))
+                    .bind(until.map(to_millis))
+            },
             page,
             rows::api_key,
         )
@@ -275,19 +286,36 @@ impl ApiKeyStore for SqlStore {
         Ok(RevokedKey { key, cascaded })
     }
 
-    async fn record_key_usage(&self, usage: &[(i64, OffsetDateTime)]) -> StoreResult<()> {
+    async fn record_key_usage(&self, usage: &[KeyUse]) -> StoreResult<()> {
         if usage.is_empty() {
             return Ok(());
         }
         let mut tx = self.write.begin().await.map_err(from_sqlx)?;
-        for (id, at) in usage {
-            sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $1)")
-                .bind(to_millis(*at))
-                .bind(*id)
-                .execute(&mut *tx)
-                .await
-                .map_err(from_sqlx)?;
+        for used in usage {
+            sqlx::query(
+                "UPDATE api_keys SET last_used_at = $1, last_used_ip = COALESCE($3, last_used_ip) \
+                 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $1)",
+            )
+            .bind(to_millis(used.at))
+            .bind(used.key_id)
+            .bind(used.ip.map(|ip| ip.to_string()))
+            .execute(&mut *tx)
+            .await
+            .map_err(from_sqlx)?;
         }
         tx.commit().await.map_err(from_sqlx)
+    }
+
+    async fn roll_api_key(&self, roll: KeyRoll, audit: AuditEntry) -> StoreResult<KeyRollOutcome> {
+        self.roll_key_secret(roll, audit).await
+    }
+
+    async fn end_previous_api_key_secret(
+        &self,
+        id: i64,
+        hash: &TokenHash,
+        audit: AuditEntry,
+    ) -> StoreResult<bool> {
+        self.end_previous_key_secret(id, hash, audit).await
     }
 }

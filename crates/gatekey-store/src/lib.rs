@@ -5,6 +5,7 @@
 #![warn(missing_docs)]
 
 mod accounts;
+mod api_key_roll;
 mod api_keys;
 mod application_rows;
 mod applications;

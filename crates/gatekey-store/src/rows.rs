@@ -108,7 +108,9 @@ pub(crate) fn member(row: &AnyRow) -> RowResult<Member> {
 pub(crate) const API_KEY_COLUMNS: &str = "k.id AS k_id, k.membership_id AS k_membership_id, m.user_id AS k_user_id, \
      m.account_id AS k_account_id, k.name AS k_name, k.display_prefix AS k_display_prefix, k.scopes AS k_scopes, \
      k.created_at AS k_created_at, k.last_used_at AS k_last_used_at, k.expires_at AS k_expires_at, \
-     k.revoked_at AS k_revoked_at, k.parent_key_id AS k_parent_key_id";
+     k.revoked_at AS k_revoked_at, k.parent_key_id AS k_parent_key_id, \
+     k.previous_secret_expires_at AS k_previous_secret_expires_at, \
+     k.previous_display_prefix AS k_previous_display_prefix, k.last_used_ip AS k_last_used_ip";
 
 pub(crate) fn api_key(row: &AnyRow) -> RowResult<ApiKey> {
     let scopes: String = column(row, "k_scopes")?;
@@ -119,9 +121,12 @@ pub(crate) fn api_key(row: &AnyRow) -> RowResult<ApiKey> {
         account_id: column(row, "k_account_id")?,
         name: column(row, "k_name")?,
         display_prefix: column(row, "k_display_prefix")?,
+        previous_secret_expires_at: optional_time_column(row, "k_previous_secret_expires_at")?,
+        previous_display_prefix: column(row, "k_previous_display_prefix")?,
         scopes: ScopeSet::parse(&scopes).map_err(|_| corrupt("scopes", &scopes))?,
         created_at: time_column(row, "k_created_at")?,
         last_used_at: optional_time_column(row, "k_last_used_at")?,
+        last_used_ip: column(row, "k_last_used_ip")?,
         expires_at: optional_time_column(row, "k_expires_at")?,
         revoked_at: optional_time_column(row, "k_revoked_at")?,
         parent_key_id: column(row, "k_parent_key_id")?,

@@ -216,8 +216,13 @@ async fn api_keys_are_stored_hashed_and_revocation_is_announced() {
             .is_none());
 
         let later = now + time::Duration::seconds(5);
-        store.record_key_usage(&[(key.id, later)]).await.unwrap();
-        store.record_key_usage(&[(key.id, now)]).await.unwrap();
+        let used_at = |at| KeyUse {
+            key_id: key.id,
+            at,
+            ip: None,
+        };
+        store.record_key_usage(&[used_at(later)]).await.unwrap();
+        store.record_key_usage(&[used_at(now)]).await.unwrap();
         let used = store.api_key_by_id(key.id).await.unwrap().unwrap();
         assert_eq!(
             used.last_used_at.map(gatekey_core::clock::to_millis),
@@ -228,6 +233,7 @@ async fn api_keys_are_stored_hashed_and_revocation_is_announced() {
             let in_account = ApiKeyFilter {
                 account_id: Some(account_id),
                 user_id: None,
+                ..ApiKeyFilter::default()
             };
             let listed = store
                 .list_api_keys(in_account, PageRequest::default())

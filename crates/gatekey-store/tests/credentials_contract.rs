@@ -127,6 +127,7 @@ async fn key_count(store: &SqlStore, account_id: i64) -> u64 {
     let filter = ApiKeyFilter {
         account_id: Some(account_id),
         user_id: None,
+        ..ApiKeyFilter::default()
     };
     let page = gatekey_core::page::PageRequest::new(None, Some(200)).unwrap();
     store.list_api_keys(filter, page).await.unwrap().total

@@ -158,6 +158,7 @@ async fn list(store: &SqlStore, out: Output, args: ListArgs) -> anyhow::Result<(
     let filter = ApiKeyFilter {
         account_id,
         user_id,
+        ..ApiKeyFilter::default()
     };
     let keys = every_page(|page| store.list_api_keys(filter, page)).await?;
     let at = now();

@@ -114,10 +114,16 @@ pub struct ApiKeyOutput {
     pub created_at: String,
     /// Last use, to within a few seconds.
     pub last_used_at: Option<String>,
+    /// The client address of the last use.
+    pub last_used_ip: Option<String>,
     /// Expiry, if any.
     pub expires_at: Option<String>,
     /// Revocation time, if revoked.
     pub revoked_at: Option<String>,
+    /// After a roll with a grace period: the beginning of the replaced secret.
+    pub previous_prefix: Option<String>,
+    /// After a roll with a grace period: when the replaced secret stops (or stopped) working.
+    pub previous_secret_expires_at: Option<String>,
 }
 
 impl ApiKeyOutput {
@@ -127,10 +133,13 @@ impl ApiKeyOutput {
             id,
             name,
             prefix,
+            previous_prefix,
+            previous_secret_expires_at,
             user_id,
             scopes,
             created_at,
             last_used_at,
+            last_used_ip,
             expires_at,
             revoked_at,
             parent_key_id: _,
@@ -144,8 +153,11 @@ impl ApiKeyOutput {
             scopes,
             created_at,
             last_used_at,
+            last_used_ip,
             expires_at,
             revoked_at,
+            previous_prefix,
+            previous_secret_expires_at,
         }
     }
 }

@@ -33,14 +33,17 @@ const MEMBER: [&str; 8] = [
     "role",
 ];
 
-const API_KEY: [&str; 10] = [
+const API_KEY: [&str; 13] = [
     "account_id",
     "created_at",
     "expires_at",
     "id",
     "last_used_at",
+    "last_used_ip",
     "name",
     "prefix",
+    "previous_prefix",
+    "previous_secret_expires_at",
     "revoked_at",
     "scopes",
     "user_id",

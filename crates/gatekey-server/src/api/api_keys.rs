@@ -11,6 +11,7 @@ use gatekey_core::store::{ApiKeyFilter, ApiKeyStore, UserStore};
 use gatekey_proto::api::{ApiKeyList, CreateApiKeyRequest, CreatedApiKey};
 use gatekey_proto::ErrorBody;
 
+use super::expiring_within::{ExpiringQuery, ExpiringWithin};
 use super::paging::{PageQuery, Paging};
 use super::views::{api_key_view, pagination};
 use crate::auth::Caller;
@@ -25,19 +26,24 @@ use crate::state::AppState;
     get,
     path = "/api/v1/api_keys",
     tag = "api_keys",
-    params(PageQuery),
-    responses((status = 200, description = "One page of the caller's keys", body = ApiKeyList))
+    params(PageQuery, ExpiringQuery),
+    responses(
+        (status = 200, description = "One page of the caller's keys", body = ApiKeyList),
+        (status = 400, description = "A bad page, per_page or expiring_within", body = ErrorBody),
+    )
 )]
 pub async fn list_api_keys(
     State(state): State<AppState>,
     caller: Caller,
     Paging(page): Paging,
+    expiring: ExpiringWithin,
 ) -> Result<Response, ApiError> {
     caller.require_first_party_with(Scope::Read)?;
     flush_usage(&state).await;
     let filter = ApiKeyFilter {
         account_id: Some(caller.principal.account.id),
         user_id: Some(caller.principal.user.id),
+        expiring_between: expiring.between(state.clock.now()),
     };
     let keys = state.store.list_api_keys(filter, page).await?;
     Ok(Json(ApiKeyList {

@@ -1,10 +1,12 @@
 //! The REST API under `/api/v1`. Every route passes [`crate::auth::require_caller`] first,
 //! except the OpenAPI document ([`openapi`]), which describes the API and holds no secret.
 
+mod api_key_roll;
 mod api_keys;
 mod applications;
 mod audits;
 mod authorizations;
+mod expiring_within;
 mod invitations;
 mod me;
 pub mod openapi;
@@ -36,6 +38,7 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(me::show_me))
         .routes(routes!(api_keys::list_api_keys, api_keys::create_api_key))
         .routes(routes!(api_keys::revoke_api_key))
+        .routes(routes!(api_key_roll::roll_api_key))
         .routes(routes!(users::list_users, users::create_user))
         .routes(routes!(users::show_user, users::update_user))
         .routes(routes!(

@@ -75,6 +75,7 @@ fn document(issuer: &str) -> utoipa::openapi::OpenApi {
 /// body). A client, or a tester such as schemathesis, follows them to act on what it just made.
 const LINKS: &[(&str, &str, &str, &str)] = &[
     ("create_api_key", "revoke_api_key", "id", "/id"),
+    ("create_api_key", "roll_api_key", "id", "/id"),
     ("create_user", "withdraw_invitation", "id", "/invitation/id"),
     ("create_service_account", "show_user", "id", "/id"),
     ("create_service_account", "update_user", "id", "/id"),

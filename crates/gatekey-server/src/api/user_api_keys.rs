@@ -9,6 +9,7 @@ use gatekey_proto::api::{ApiKeyList, CreateApiKeyRequest, CreatedApiKey};
 use gatekey_proto::ErrorBody;
 
 use super::api_keys::create_key_for;
+use super::expiring_within::{ExpiringQuery, ExpiringWithin};
 use super::paging::{PageQuery, Paging};
 use super::users::account_member;
 use super::views::{api_key_view, pagination};
@@ -24,9 +25,10 @@ use crate::state::AppState;
     get,
     path = "/api/v1/users/{id}/api_keys",
     tag = "users",
-    params(("id" = i64, Path, description = "User id"), PageQuery),
+    params(("id" = i64, Path, description = "User id"), PageQuery, ExpiringQuery),
     responses(
         (status = 200, description = "One page of the user's keys", body = ApiKeyList),
+        (status = 400, description = "A bad page, per_page or expiring_within", body = ErrorBody),
         (status = 404, description = "No such member of the caller's account", body = ErrorBody),
     )
 )]
@@ -35,6 +37,7 @@ pub async fn list_user_api_keys(
     caller: Caller,
     Path(user_id): Path<i64>,
     Paging(page): Paging,
+    expiring: ExpiringWithin,
 ) -> Result<Response, ApiError> {
     caller.require_first_party_with(Scope::Admin)?;
     let account_id = caller.principal.account.id;
@@ -46,6 +49,7 @@ pub async fn list_user_api_keys(
             ApiKeyFilter {
                 account_id: Some(account_id),
                 user_id: Some(user_id),
+                expiring_between: expiring.between(state.clock.now()),
             },
             page,
         )

@@ -6,15 +6,17 @@
 //! PostgreSQL, a poll otherwise).
 //!
 //! Uses of API keys are counted here, without a database write, and written in batches as
-//! `last_used_at`; a use of a key leaving the cache is kept until the next batch.
+//! `last_used_at` and `last_used_ip`; a use of a key leaving the cache is kept until the next
+//! batch.
 
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use gatekey_core::clock::{from_millis, to_millis};
 use gatekey_core::principal::Principal;
 use gatekey_core::secret::{Secret, SecretKind, TokenHash};
-use gatekey_core::store::Invalidation;
+use gatekey_core::store::{Invalidation, KeyUse};
 use time::OffsetDateTime;
 
 use crate::clocked_cache::{CacheTrust, ClockedCache, Generation, Invalidated};
@@ -81,22 +83,33 @@ pub struct CachedKey {
     last_used: AtomicI64,
     /// The last use already written to the database.
     last_flushed: AtomicI64,
+    /// The client address of a recent use.
+    last_ip: Mutex<Option<IpAddr>>,
 }
 
 impl CachedKey {
-    /// Records a use; a single atomic store, no lock and no database write. Only API keys
-    /// keep a `last_used_at`; uses of other credentials are not written.
-    pub fn touch(&self, now: OffsetDateTime) {
+    /// Records a use from `ip`: an atomic store, and the address kept unless another request
+    /// is keeping its own at this very moment (an uncontended lock is never waited for), so
+    /// the address written is that of a use within the flush interval. No database write.
+    /// Only API keys keep a `last_used_at`; uses of other credentials are not written.
+    pub fn touch(&self, now: OffsetDateTime, ip: Option<IpAddr>) {
         self.last_used.store(to_millis(now), Ordering::Relaxed);
+        if let (Some(ip), Ok(mut last_ip)) = (ip, self.last_ip.try_lock()) {
+            *last_ip = Some(ip);
+        }
     }
 
-    fn unflushed_use(&self) -> Option<(i64, OffsetDateTime)> {
+    fn unflushed_use(&self) -> Option<KeyUse> {
         let CredentialSource::ApiKey { key_id, .. } = self.source else {
             return None;
         };
         let used = self.last_used.load(Ordering::Relaxed);
         let flushed = self.last_flushed.swap(used, Ordering::Relaxed);
-        (used > flushed).then(|| (key_id, from_millis(used)))
+        (used > flushed).then(|| KeyUse {
+            key_id,
+            at: from_millis(used),
+            ip: *self.last_ip.lock().unwrap_or_else(|p| p.into_inner()),
+        })
     }
 }
 
@@ -132,7 +145,7 @@ pub enum CacheLookup {
 }
 
 /// Uses of keys that left the cache before their use was written.
-type PendingUsage = Arc<Mutex<Vec<(i64, OffsetDateTime)>>>;
+type PendingUsage = Arc<Mutex<Vec<KeyUse>>>;
 
 /// The cache of checked credentials.
 #[derive(Debug)]
@@ -215,6 +228,7 @@ impl CredentialCache {
             source,
             last_used: AtomicI64::new(0),
             last_flushed: AtomicI64::new(0),
+            last_ip: Mutex::new(None),
         });
         self.entries.insert(hash, entry.clone(), generation);
         entry
@@ -231,7 +245,7 @@ impl CredentialCache {
     }
 
     /// Takes every use not yet written to the database.
-    pub fn take_usage(&self) -> Vec<(i64, OffsetDateTime)> {
+    pub fn take_usage(&self) -> Vec<KeyUse> {
         let held = self.entries.values();
         let mut usage = std::mem::take(&mut *lock(&self.pending_usage));
         usage.extend(held.iter().filter_map(|e| e.unflushed_use()));
@@ -239,12 +253,12 @@ impl CredentialCache {
     }
 
     /// Puts back uses that could not be written.
-    pub fn requeue_usage(&self, usage: Vec<(i64, OffsetDateTime)>) {
+    pub fn requeue_usage(&self, usage: Vec<KeyUse>) {
         lock(&self.pending_usage).extend(usage);
     }
 }
 
-fn lock(pending: &PendingUsage) -> std::sync::MutexGuard<'_, Vec<(i64, OffsetDateTime)>> {
+fn lock(pending: &PendingUsage) -> std::sync::MutexGuard<'_, Vec<KeyUse>> {
     pending.lock().unwrap_or_else(|p| p.into_inner())
 }
 
@@ -398,16 +412,44 @@ mod tests {
         let (cache, _) = cache();
         let (kept, evicted) = (hash(1), hash(2));
         let used_at = START + time::Duration::seconds(5);
+        let ip: Option<IpAddr> = "203.0.113.7".parse().ok();
         for (key, id) in [(&kept, 1), (&evicted, 2)] {
             let source = api_key(id);
             let entry = cache.insert(*key, principal(id), source, cache.entries.generation());
-            entry.touch(used_at);
+            entry.touch(used_at, ip);
         }
         cache.invalidate(&[Invalidation::ApiKey(2)]);
         let mut usage = cache.take_usage();
         usage.sort_unstable();
-        assert_eq!(usage, [(1, used_at), (2, used_at)]);
+        let used = |key_id| KeyUse {
+            key_id,
+            at: used_at,
+            ip,
+        };
+        assert_eq!(usage, [used(1), used(2)]);
         assert!(cache.take_usage().is_empty(), "each use is taken once");
+    }
+
+    #[test]
+    fn the_address_of_the_latest_use_is_written_and_kept_when_unknown() {
+        let (cache, _) = cache();
+        let entry = cache.insert(
+            hash(1),
+            principal(1),
+            api_key(1),
+            cache.entries.generation(),
+        );
+        let (first, second): (Option<IpAddr>, Option<IpAddr>) =
+            ("192.0.2.1".parse().ok(), "2001:db8::7".parse().ok());
+        entry.touch(START + time::Duration::seconds(1), first);
+        entry.touch(START + time::Duration::seconds(2), second);
+        assert_eq!(cache.take_usage()[0].ip, second);
+        entry.touch(START + time::Duration::seconds(3), None);
+        assert_eq!(
+            cache.take_usage()[0].ip,
+            second,
+            "a use without a known address keeps the last one"
+        );
     }
 
     #[test]
@@ -419,7 +461,7 @@ mod tests {
             token(1, 1, 1, 1),
             cache.entries.generation(),
         );
-        entry.touch(START);
+        entry.touch(START, None);
         assert!(cache.take_usage().is_empty());
     }
 }

@@ -16,6 +16,7 @@ use subtle::ConstantTimeEq;
 use super::access_token::{check_access_token, check_jwt_access_token};
 use super::api_key::check_api_key;
 use super::cache::CredentialSource;
+use super::client::client_ip;
 use super::session::{current_session, password_change_pending};
 use super::ClientInfo;
 use crate::error::ApiError;
@@ -244,16 +245,18 @@ pub(crate) fn refuse_credential_in_query(parts: &Parts) -> Result<(), ApiError> 
 /// Checks a presented Bearer credential, whatever its kind: an opaque or JWT OAuth access
 /// token, or an API key. Every Bearer check goes through here, so a new kind of token is accepted everywhere at
 /// once.
+/// `client_ip` is where the request came from, recorded as an API key's last use.
 pub(crate) async fn check_bearer(
     state: &AppState,
     presented: &str,
+    client_ip: Option<std::net::IpAddr>,
 ) -> Result<Arc<super::cache::CachedKey>, ApiError> {
     let entry = match SecretKind::of(presented) {
         Some(SecretKind::AccessToken) => check_access_token(state, presented).await?,
         None if looks_like_jwt(presented) => {
             check_jwt_access_token(state, presented, Some(&state.issuer)).await?
         }
-        _ => check_api_key(state, presented).await?,
+        _ => check_api_key(state, presented, client_ip).await?,
     };
     // RFC 8707: a token issued for named resource servers is theirs alone, unless gatekey's
     // own issuer is among them. Checked on every use, cache hits included.
@@ -272,7 +275,8 @@ async fn authenticate(state: &AppState, parts: &Parts) -> Result<Caller, ApiErro
     let client = ClientInfo::of(parts, &state.config.http);
     if let Some(authorization) = parts.headers.get(header::AUTHORIZATION) {
         let presented = bearer_token(authorization)?;
-        let entry = check_bearer(state, presented).await?;
+        let client_ip = client_ip(parts, &state.config.http);
+        let entry = check_bearer(state, presented, client_ip).await?;
         return Ok(Caller {
             principal: entry.principal.clone(),
             client,

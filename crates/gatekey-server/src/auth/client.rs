@@ -23,24 +23,31 @@ impl ClientInfo {
     /// `http.trust_forwarded_for` is on, the `X-Forwarded-For` entry added by the outermost of
     /// the `http.forwarded_for_hops` trusted proxies (see [`forwarded_client`]).
     pub fn of(parts: &Parts, http: &HttpConfig) -> Self {
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| addr.ip());
-        let forwarded = http
-            .trust_forwarded_for
-            .then(|| forwarded_client(&parts.headers, http.forwarded_for_hops))
-            .flatten();
         let user_agent = parts
             .headers
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .map(|v| v.chars().take(256).collect());
         Self {
-            ip: forwarded.or(peer).map(|ip| ip.to_string()),
+            ip: client_ip(parts, http).map(|ip| ip.to_string()),
             user_agent,
         }
     }
+}
+
+/// The client's address as [`ClientInfo::of`] reads it, without the text: for recording where
+/// an API key was last used, on every request.
+pub fn client_ip(parts: &Parts, http: &HttpConfig) -> Option<IpAddr> {
+    let forwarded = http
+        .trust_forwarded_for
+        .then(|| forwarded_client(&parts.headers, http.forwarded_for_hops))
+        .flatten();
+    forwarded.or_else(|| {
+        parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip())
+    })
 }
 
 /// The client address in `X-Forwarded-For` behind `hops` trusted proxies.

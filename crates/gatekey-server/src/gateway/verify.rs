@@ -17,6 +17,7 @@ use gatekey_core::store::AuditStore;
 use super::identity_headers::insert_identity;
 use super::original_request::OriginalRequest;
 use crate::auth::caller::{audit_refusal, bearer_token, check_bearer};
+use crate::auth::client::client_ip;
 use crate::auth::{Caller, ClientInfo};
 use crate::error::ApiError;
 use crate::metrics::BackgroundOperation;
@@ -43,7 +44,8 @@ pub async fn verify_request(State(state): State<AppState>, request: Request) -> 
         }
         RouteAccess::Authenticated(scopes) => scopes,
     };
-    let principal = match authenticate(&state, &parts.headers).await {
+    let client_ip = client_ip(&parts, &state.config.http);
+    let principal = match authenticate(&state, &parts.headers, client_ip).await {
         Ok(principal) => principal,
         Err(error) => return error.into_response(),
     };
@@ -82,6 +84,7 @@ pub async fn verify_request(State(state): State<AppState>, request: Request) -> 
 async fn authenticate(
     state: &AppState,
     headers: &HeaderMap,
+    client_ip: Option<std::net::IpAddr>,
 ) -> Result<std::sync::Arc<Principal>, ApiError> {
     let mut values = headers.get_all(header::AUTHORIZATION).iter();
     let Some(authorization) = values.next() else {
@@ -98,7 +101,10 @@ async fn authenticate(
         ));
     }
     let presented = bearer_token(authorization)?;
-    Ok(check_bearer(state, presented).await?.principal.clone())
+    Ok(check_bearer(state, presented, client_ip)
+        .await?
+        .principal
+        .clone())
 }
 
 /// The caller's effective scopes when they hold every one of `required`; otherwise the refusal

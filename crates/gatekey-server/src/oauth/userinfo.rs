@@ -79,7 +79,8 @@ async fn userinfo(
         (Some(token), None) | (None, Some(token)) => token,
         (None, None) => return Err(ApiError::missing_credential()),
     };
-    let entry = check_bearer(state, presented).await?;
+    let client_ip = crate::auth::client::client_ip(parts, &state.config.http);
+    let entry = check_bearer(state, presented, client_ip).await?;
     let principal = &entry.principal;
     if !matches!(principal.credential, CredentialRef::OAuth { .. }) {
         return Err(ApiError::invalid_token(

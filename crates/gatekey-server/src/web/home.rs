@@ -94,6 +94,7 @@ async fn home_body(
     let filter = ApiKeyFilter {
         account_id: Some(p.account.id),
         user_id: Some(p.user.id),
+        ..ApiKeyFilter::default()
     };
     let keys = state
         .store

@@ -324,6 +324,7 @@ async fn keys_in_store(app: &TestApp, account_id: i64) -> u64 {
     let filter = gatekey_core::store::ApiKeyFilter {
         account_id: Some(account_id),
         user_id: None,
+        ..gatekey_core::store::ApiKeyFilter::default()
     };
     let page = gatekey_core::page::PageRequest::new(None, Some(200)).unwrap();
     app.store().list_api_keys(filter, page).await.unwrap().total

@@ -40,6 +40,8 @@ mod invitation_pages;
 mod invitations;
 mod jwt_access_tokens;
 mod key_lineage;
+mod key_reminders;
+mod key_roll;
 mod leak_reports;
 mod local_invalidation;
 mod oauth_api_access;
