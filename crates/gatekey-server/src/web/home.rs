@@ -17,6 +17,7 @@ use gatekey_core::user::UserKind;
 use maud::{html, Markup};
 
 use super::applications_section::{applications_section, created_notice};
+use super::key_rows::{expiry, last_use, previous_secret_note, roll_form, rolled_notice};
 use super::layout::{display_time, html_response, page};
 use super::page_error::PageError;
 use super::password_page::{password_form, render_password_page};
@@ -43,6 +44,8 @@ pub async fn show_home(
 pub struct Messages<'a> {
     /// A key just created, with its secret (shown this once).
     pub created: Option<(&'a ApiKey, &'a Secret)>,
+    /// A key just rolled, with its new secret (shown this once).
+    pub rolled: Option<(&'a ApiKey, &'a Secret)>,
     /// Why the key form was refused.
     pub key_error: Option<&'a str>,
     /// The password form's success message.
@@ -116,6 +119,7 @@ async fn home_body(
         .into_iter()
         .collect();
     let csrf = web.session.csrf_token.as_str();
+    let now = state.clock.now();
     let grantable = &p.role_scopes;
     let catalogue = state.scopes.catalogue(&state.store).await?;
     let accounts = state.store.memberships_of(p.user.id).await?;
@@ -134,6 +138,7 @@ async fn home_body(
                 p.muted { "Use it as " code { "Authorization: Bearer <key>" } "." }
             }
         }
+        @if let Some((key, secret)) = messages.rolled { (rolled_notice(key, secret, now)) }
         @if accounts.len() > 1 {
             section {
                 form.inline method="post" action="/account" {
@@ -159,11 +164,11 @@ async fn home_body(
                         @for key in &keys.items {
                             tr class=[key.revoked_at.map(|_| "revoked")] {
                                 td { (key.name) }
-                                td { code { (key.display_prefix) "…" } }
+                                td { code { (key.display_prefix) "…" } (previous_secret_note(key, now)) }
                                 td { (key.scopes) }
                                 td { (display_time(key.created_at)) }
-                                td { (key.last_used_at.map(display_time).unwrap_or_else(|| "never".into())) }
-                                td { (key.expires_at.map(display_time).unwrap_or_else(|| "never".into())) }
+                                td { (last_use(key)) }
+                                td { (expiry(key, now)) }
                                 td {
                                     @if key.revoked_at.is_some() {
                                         "revoked"
@@ -173,6 +178,7 @@ async fn home_body(
                                             input type="hidden" name="csrf_token" value=(csrf);
                                             button.danger type="submit" { "Revoke" }
                                         }
+                                        (roll_form(key, now, csrf))
                                     }
                                 }
                             }

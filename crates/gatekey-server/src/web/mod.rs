@@ -10,6 +10,8 @@ pub(crate) mod csrf;
 pub(crate) mod csrf_form;
 mod home;
 mod invitation;
+mod key_roll;
+mod key_rows;
 mod keys;
 pub(crate) mod layout;
 pub(crate) mod login;
@@ -42,6 +44,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/keys", post(keys::create_key))
         .route("/keys/{id}/revoke", post(keys::revoke_key))
+        .route("/keys/{id}/roll", post(key_roll::roll_key))
         .route("/applications", post(applications::register_application))
         .route(
             "/applications/{id}/delete",

@@ -42,6 +42,7 @@ mod jwt_access_tokens;
 mod key_lineage;
 mod key_reminders;
 mod key_roll;
+mod key_roll_pages;
 mod leak_reports;
 mod local_invalidation;
 mod oauth_api_access;
