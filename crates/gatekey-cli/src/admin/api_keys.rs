@@ -1,4 +1,4 @@
-//! `gatekey admin api-key create|list|revoke`.
+//! `gatekey admin api-key create|list|revoke|roll`.
 
 use anyhow::{anyhow, bail};
 use clap::{Args, Subcommand};
@@ -10,6 +10,7 @@ use gatekey_core::store::{ApiKeyFilter, ApiKeyStore, StoreError, UserStore};
 use gatekey_store::SqlStore;
 use time::OffsetDateTime;
 
+use super::api_key_roll::RollArgs;
 use super::views::{ApiKeyList, ApiKeyOutput, CreatedApiKeyOutput, ListedApiKey};
 use super::{account, every_page, now, user};
 use crate::output::Output;
@@ -22,6 +23,8 @@ pub enum ApiKeyCommand {
     List(ListArgs),
     /// Revoke a key by id.
     Revoke(RevokeArgs),
+    /// Give a key a new secret (printed once); the old one works for the grace period.
+    Roll(RollArgs),
 }
 
 /// `api-key create`.
@@ -56,6 +59,9 @@ pub struct ListArgs {
     /// Only keys of this user.
     #[arg(long)]
     email: Option<String>,
+    /// Only keys that work now and expire within this long, such as 7d or 12h.
+    #[arg(long)]
+    expiring_within: Option<humantime::Duration>,
 }
 
 /// `api-key revoke`.
@@ -70,6 +76,7 @@ pub async fn run(store: &SqlStore, out: Output, command: ApiKeyCommand) -> anyho
         ApiKeyCommand::Create(args) => create(store, out, args).await,
         ApiKeyCommand::List(args) => list(store, out, args).await,
         ApiKeyCommand::Revoke(args) => revoke(store, out, args).await,
+        ApiKeyCommand::Roll(args) => super::api_key_roll::roll(store, out, args).await,
     }
 }
 
@@ -155,13 +162,23 @@ async fn list(store: &SqlStore, out: Output, args: ListArgs) -> anyhow::Result<(
         Some(email) => Some(user(store, &email).await?.id),
         None => None,
     };
+    let at = now();
+    let expiring_between = args
+        .expiring_within
+        .map(|window| {
+            time::Duration::try_from(*window)
+                .ok()
+                .and_then(|window| at.checked_add(window))
+                .map(|until| (at, until))
+                .ok_or_else(|| anyhow!("--expiring-within is too large"))
+        })
+        .transpose()?;
     let filter = ApiKeyFilter {
         account_id,
         user_id,
-        ..ApiKeyFilter::default()
+        expiring_between,
     };
     let keys = every_page(|page| store.list_api_keys(filter, page)).await?;
-    let at = now();
     let list = ApiKeyList {
         api_keys: keys
             .iter()

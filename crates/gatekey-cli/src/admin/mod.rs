@@ -2,6 +2,7 @@
 //! with the credential `operator`.
 
 mod accounts;
+mod api_key_roll;
 mod api_keys;
 mod apps;
 mod scopes;

@@ -135,6 +135,11 @@ async fn json_output_has_the_documented_fields() {
     with_state.push("state");
     with_state.sort_unstable();
     assert_eq!(fields(&keys["api_keys"][0]), with_state);
+    let rolled = admin_json(
+        url,
+        &["api-key", "roll", &key["id"].to_string(), "--grace", "1h"],
+    );
+    assert_eq!(fields(&rolled), with_secret);
     let revoked = admin_json(url, &["api-key", "revoke", &key["id"].to_string()]);
     assert_eq!(fields(&revoked), API_KEY);
 

@@ -11,6 +11,7 @@ mod readme_steps;
 mod web;
 
 mod admin;
+mod api_key_roll;
 mod app_token_settings;
 mod apps;
 mod durability;
