@@ -272,11 +272,11 @@ pub(crate) async fn check_bearer(
 
 async fn authenticate(state: &AppState, parts: &Parts) -> Result<Caller, ApiError> {
     refuse_credential_in_query(parts)?;
-    let client = ClientInfo::of(parts, &state.config.http);
+    let ip = client_ip(parts, &state.config.http);
+    let client = ClientInfo::at(parts, ip);
     if let Some(authorization) = parts.headers.get(header::AUTHORIZATION) {
         let presented = bearer_token(authorization)?;
-        let client_ip = client_ip(parts, &state.config.http);
-        let entry = check_bearer(state, presented, client_ip).await?;
+        let entry = check_bearer(state, presented, ip).await?;
         return Ok(Caller {
             principal: entry.principal.clone(),
             client,

@@ -23,13 +23,18 @@ impl ClientInfo {
     /// `http.trust_forwarded_for` is on, the `X-Forwarded-For` entry added by the outermost of
     /// the `http.forwarded_for_hops` trusted proxies (see [`forwarded_client`]).
     pub fn of(parts: &Parts, http: &HttpConfig) -> Self {
+        Self::at(parts, client_ip(parts, http))
+    }
+
+    /// Like [`ClientInfo::of`], for a request whose address [`client_ip`] has read already.
+    pub fn at(parts: &Parts, ip: Option<IpAddr>) -> Self {
         let user_agent = parts
             .headers
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .map(|v| v.chars().take(256).collect());
         Self {
-            ip: client_ip(parts, http).map(|ip| ip.to_string()),
+            ip: ip.map(|ip| ip.to_string()),
             user_agent,
         }
     }
