@@ -10,7 +10,7 @@
 //! batch.
 
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use gatekey_core::clock::{from_millis, to_millis};
@@ -85,17 +85,28 @@ pub struct CachedKey {
     last_flushed: AtomicI64,
     /// The client address of a recent use.
     last_ip: Mutex<Option<IpAddr>>,
+    /// [`address_mark`] of `last_ip`, so that a use from the address kept takes no lock.
+    last_ip_mark: AtomicU64,
 }
 
 impl CachedKey {
-    /// Records a use from `ip`: an atomic store, and the address kept unless another request
-    /// is keeping its own at this very moment (an uncontended lock is never waited for), so
-    /// the address written is that of a use within the flush interval. No database write.
-    /// Only API keys keep a `last_used_at`; uses of other credentials are not written.
+    /// Records a use from `ip`: an atomic store, and an atomic load when the address is the
+    /// one kept. Another address is kept unless another request is keeping its own at this
+    /// very moment (the lock is never waited for), so the address written is that of a use
+    /// within the flush interval. No database write. Only API keys keep a `last_used_at`;
+    /// uses of other credentials are not written.
     pub fn touch(&self, now: OffsetDateTime, ip: Option<IpAddr>) {
         self.last_used.store(to_millis(now), Ordering::Relaxed);
-        if let (Some(ip), Ok(mut last_ip)) = (ip, self.last_ip.try_lock()) {
+        let Some(ip) = ip else {
+            return;
+        };
+        let mark = address_mark(ip);
+        if self.last_ip_mark.load(Ordering::Relaxed) == mark {
+            return;
+        }
+        if let Ok(mut last_ip) = self.last_ip.try_lock() {
             *last_ip = Some(ip);
+            self.last_ip_mark.store(mark, Ordering::Relaxed);
         }
     }
 
@@ -142,6 +153,19 @@ pub enum CacheLookup {
         /// Pass to [`CredentialCache::insert`].
         generation: Generation,
     },
+}
+
+/// A 64-bit mark of an address, never 0 (the mark of no address): an IPv4 address exactly, an
+/// IPv6 address folded. Two IPv6 addresses sharing a mark only leave the older one kept.
+fn address_mark(ip: IpAddr) -> u64 {
+    match ip {
+        IpAddr::V4(v4) => (1 << 32) | u64::from(u32::from(v4)),
+        IpAddr::V6(v6) => {
+            let bits = u128::from(v6);
+            // Truncation is the folding: the high half, then the low half.
+            ((bits >> 64) as u64 ^ bits as u64) | (1 << 63)
+        }
+    }
 }
 
 /// Uses of keys that left the cache before their use was written.
@@ -229,6 +253,7 @@ impl CredentialCache {
             last_used: AtomicI64::new(0),
             last_flushed: AtomicI64::new(0),
             last_ip: Mutex::new(None),
+            last_ip_mark: AtomicU64::new(0),
         });
         self.entries.insert(hash, entry.clone(), generation);
         entry
@@ -450,6 +475,28 @@ mod tests {
             second,
             "a use without a known address keeps the last one"
         );
+        entry.touch(START + time::Duration::seconds(4), first);
+        assert_eq!(cache.take_usage()[0].ip, first, "back to the first address");
+    }
+
+    #[test]
+    fn address_marks_tell_addresses_apart_and_are_never_zero() {
+        let marks: Vec<u64> = [
+            "0.0.0.0",
+            "192.0.2.1",
+            "192.0.2.2",
+            "::",
+            "::1",
+            "2001:db8::1",
+        ]
+        .iter()
+        .map(|text| address_mark(text.parse().unwrap()))
+        .collect();
+        assert!(marks.iter().all(|mark| *mark != 0), "{marks:?}");
+        let mut distinct = marks.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        assert_eq!(distinct.len(), marks.len(), "{marks:?}");
     }
 
     #[test]
