@@ -75,6 +75,17 @@ async fn the_old_secret_works_for_the_grace_and_not_after() {
             "the old secret says when it stops"
         );
         assert_eq!(me(&app, &new).await.0, 200);
+        let child = app
+            .create(
+                "/api/v1/api_keys",
+                &old,
+                json!({"name": "made with the old secret"}),
+            )
+            .await;
+        assert_eq!(
+            child["expires_at"], key["previous_secret_expires_at"],
+            "a key made with the old secret ends with it"
+        );
 
         clock.advance(Duration::minutes(59));
         assert_eq!(me(&app, &old).await.0, 200, "still in the grace");
