@@ -98,6 +98,8 @@ pub enum AuditAction {
     ApiKeyCreated,
     /// An API key was revoked.
     ApiKeyRevoked,
+    /// An API key's name, meta, limits or credits were changed (the detail names the fields).
+    ApiKeyUpdated,
     /// A password login succeeded.
     LoginSucceeded,
     /// A password login failed.
@@ -184,6 +186,7 @@ impl AuditAction {
             Self::ServiceAccountCreated => "service_account.created",
             Self::ApiKeyCreated => "api_key.created",
             Self::ApiKeyRevoked => "api_key.revoked",
+            Self::ApiKeyUpdated => "api_key.updated",
             Self::LoginSucceeded => "login.succeeded",
             Self::LoginFailed => "login.failed",
             Self::LoginThrottled => "login.throttled",

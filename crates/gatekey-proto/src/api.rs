@@ -363,6 +363,9 @@ pub struct ApplicationView {
     /// Whether it may introspect the tokens of its own account, not only its own (a resource
     /// server); every account's tokens is an operator-only setting.
     pub introspect: bool,
+    /// Whether it may verify its own account's API keys at `POST /api/v1/keys/verify`.
+    #[serde(default)]
+    pub verify_keys: bool,
     /// The service account `client_credentials` tokens act as.
     pub service_account_id: Option<i64>,
     /// The algorithm its ID tokens are signed with: `RS256`, `ES256` or `EdDSA` (OpenID
@@ -422,6 +425,10 @@ pub struct CreateApplicationRequest {
     /// Whether it may introspect the tokens of its own account; off by default.
     #[serde(default)]
     pub introspect: bool,
+    /// Whether it may verify its own account's API keys (`POST /api/v1/keys/verify`); off
+    /// by default.
+    #[serde(default)]
+    pub verify_keys: bool,
     /// The service account for `client_credentials`.
     #[serde(default)]
     pub service_account_id: Option<i64>,
@@ -484,6 +491,9 @@ pub struct UpdateApplicationRequest {
     /// Grants or takes away the introspection permission (own account only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub introspect: Option<bool>,
+    /// Grants or takes away the permission to verify the account's API keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify_keys: Option<bool>,
     /// Links another service account; `null` unlinks it.
     #[serde(
         default,

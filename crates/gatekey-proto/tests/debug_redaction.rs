@@ -51,6 +51,7 @@ fn application_view() -> ApplicationView {
         scopes: vec!["read".into()],
         implicit_allowed: false,
         introspect: false,
+        verify_keys: false,
         service_account_id: None,
         id_token_signed_response_alg: "RS256".into(),
         access_token_format: "opaque".into(),

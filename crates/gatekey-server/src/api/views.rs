@@ -146,6 +146,7 @@ pub fn application_view_timed(
         scopes: app.scopes.names().into_iter().map(str::to_owned).collect(),
         implicit_allowed: app.implicit_allowed,
         introspect: app.introspect,
+        verify_keys: app.verify_keys,
         service_account_id: app.service_account_id,
         id_token_signed_response_alg: app.id_token_signed_response_alg.as_str().to_owned(),
         access_token_format: app.access_token_format.as_str().to_owned(),
