@@ -6,7 +6,8 @@ use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "openapi")]
 use crate::schema_values::{
-    AccessTokenFormatName, ClientTypeName, GrantTypeName, IdTokenAlgName, RoleName, UserKindName,
+    AccessTokenFormatName, ClientTypeName, GrantTypeName, IdTokenAlgName, RefillIntervalName,
+    RoleName, UserKindName,
 };
 
 use crate::redacted::Redacted;
@@ -132,6 +133,48 @@ pub struct ApiKeyView {
     /// The API key it was created with, if any: it is revoked with that key.
     #[serde(default)]
     pub parent_key_id: Option<i64>,
+    /// Metadata: a JSON object handed back by the verify API (and, when configured, to the
+    /// gateway's upstream).
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub meta: Option<serde_json::Value>,
+    /// The key's own limit per second, on top of its account's.
+    #[serde(default)]
+    pub rate_per_second: Option<u32>,
+    /// The key's own limit per minute.
+    #[serde(default)]
+    pub rate_per_minute: Option<u32>,
+    /// The key's own limit per hour.
+    #[serde(default)]
+    pub rate_per_hour: Option<u32>,
+    /// Credits not yet leased by a server (servers hold up to a tenth of the balance each, at
+    /// most 1,000, between uses); `null` for unlimited.
+    #[serde(default)]
+    pub credits_remaining: Option<i64>,
+    /// The refill, if any.
+    #[serde(default)]
+    pub credits_refill: Option<CreditRefill>,
+    /// When the balance was last refilled or set.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
+    pub credits_refilled_at: Option<String>,
+}
+
+/// A key's refill: at each interval the balance is replaced by `amount`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CreditRefill {
+    /// The balance after each refill (unspent credits do not carry over); 1 to
+    /// 1,000,000,000,000.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(minimum = 1, maximum = 1_000_000_000_000_i64)
+    )]
+    pub amount: i64,
+    /// `daily` (at 00:00 UTC) or `monthly` (on the first, at 00:00 UTC).
+    #[cfg_attr(feature = "openapi", schema(value_type = RefillIntervalName))]
+    pub interval: String,
 }
 
 /// `POST /api/v1/api_keys` and `POST /api/v1/users/{id}/api_keys`.
@@ -152,6 +195,32 @@ pub struct CreateApiKeyRequest {
     /// Lifetime in seconds; by default the key does not expire.
     #[serde(default)]
     pub expires_in: Option<u64>,
+    /// Metadata: a JSON object of at most 2,048 bytes as compact JSON.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub meta: Option<serde_json::Value>,
+    /// The key's own limit per second (1 to 1,000,000); needs `admin`.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 1_000_000))]
+    pub rate_per_second: Option<i64>,
+    /// The key's own limit per minute (1 to 1,000,000); needs `admin`.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 1_000_000))]
+    pub rate_per_minute: Option<i64>,
+    /// The key's own limit per hour (1 to 1,000,000); needs `admin`.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 1_000_000))]
+    pub rate_per_hour: Option<i64>,
+    /// Credits (0 to 1,000,000,000,000); by default unlimited. Needs `admin`.
+    #[serde(default)]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(minimum = 0, maximum = 1_000_000_000_000_i64)
+    )]
+    pub credits_remaining: Option<i64>,
+    /// A refill of the credits; needs `credits_remaining` and `admin`.
+    #[serde(default)]
+    pub credits_refill: Option<CreditRefill>,
 }
 
 /// A newly created API key: the only time its secret is shown. `Debug` prints no secret.

@@ -133,7 +133,7 @@ impl ApiKeyOutput {
             last_used_at,
             expires_at,
             revoked_at,
-            parent_key_id: _,
+            ..
         } = api_key_view_timed(key, timestamp);
         Self {
             id,
