@@ -3,6 +3,7 @@
 
 use time::OffsetDateTime;
 
+use crate::api_key_usage::{KeyCredits, KeyLimits, KeyMeta};
 use crate::scope::ScopeSet;
 
 /// Longest key name accepted.
@@ -42,9 +43,20 @@ pub struct ApiKey {
     pub revoked_at: Option<OffsetDateTime>,
     /// The API key it was created with, if any: it is revoked with that key.
     pub parent_key_id: Option<i64>,
+    /// Metadata handed to whoever checks the key (see [`crate::api_key_usage`]).
+    pub meta: Option<KeyMeta>,
+    /// The key's own rate limits, on top of its account's.
+    pub limits: KeyLimits,
+    /// Its credits; `None` is unlimited.
+    pub credits: Option<KeyCredits>,
 }
 
 impl ApiKey {
+    /// Whether the key is metered by limits or credits of its own.
+    pub fn is_metered(&self) -> bool {
+        !self.limits.is_empty() || self.credits.is_some()
+    }
+
     /// Whether the key works at `now`: neither revoked nor expired.
     pub fn is_usable_at(&self, now: OffsetDateTime) -> bool {
         self.revoked_at.is_none() && self.expires_at.is_none_or(|at| now < at)

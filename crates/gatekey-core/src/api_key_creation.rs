@@ -8,6 +8,10 @@ use crate::api_key::{
     expiry_within_parent, scopes_for_new_key, validate_expiry, validate_key_name, ApiKey,
     ApiKeyInputError, ApiKeyRequest, KeyOwner, ParentKey,
 };
+use crate::api_key_usage::{
+    check_metered_parent, check_settings, check_usage_rights, KeyUsageError, KeyUsageSettings,
+    UsageRightsError,
+};
 use crate::audit::{Actor, AuditAction, AuditEntry};
 use crate::scope::ScopeSet;
 use crate::secret::{Secret, SecretKind};
@@ -62,6 +66,83 @@ pub async fn create_child_api_key<S: ApiKeyStore>(
     request: ApiKeyRequest,
     actor: &Actor,
 ) -> Result<(ApiKey, Secret), CreateApiKeyError> {
+    store_new_key(
+        store,
+        now,
+        owner,
+        grantable,
+        parent,
+        (request, KeyUsageSettings::default()),
+        actor,
+    )
+    .await
+}
+
+/// What a caller asks of a key's meta, limits and credits, and its standing to ask.
+#[derive(Debug, Clone, Default)]
+pub struct UsageRequest {
+    /// Meta, limits, credits and refill, each already read from input
+    /// ([`crate::api_key_usage`]'s checks).
+    pub settings: KeyUsageSettings,
+    /// Whether the caller holds the effective `admin` scope in the owner's account.
+    pub may_admin: bool,
+    /// Whether the API key creating the key has limits or credits of its own.
+    pub parent_metered: bool,
+}
+
+/// Why a key with meta, limits or credits could not be created.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateMeteredKeyError {
+    /// As for any key.
+    #[error(transparent)]
+    Create(#[from] CreateApiKeyError),
+    /// Meta, limits or credits refused.
+    #[error(transparent)]
+    Usage(#[from] KeyUsageError),
+    /// The caller may not meter keys, or creates one with a metered key.
+    #[error(transparent)]
+    Rights(#[from] UsageRightsError),
+}
+
+/// Creates an API key as [`create_child_api_key`] does, with meta, limits and credits: a
+/// refill needs credits; limits, credits and refill need an administrator
+/// ([`check_usage_rights`]); and a metered key creates keys only for an administrator
+/// ([`check_metered_parent`]), whatever the new key asks for.
+#[allow(clippy::too_many_arguments)]
+pub async fn create_metered_api_key<S: ApiKeyStore>(
+    store: &S,
+    now: OffsetDateTime,
+    owner: KeyOwner<'_>,
+    grantable: ScopeSet,
+    parent: Option<ParentKey>,
+    request: ApiKeyRequest,
+    usage: UsageRequest,
+    actor: &Actor,
+) -> Result<(ApiKey, Secret), CreateMeteredKeyError> {
+    check_settings(&usage.settings)?;
+    check_usage_rights(usage.may_admin, usage.settings.meters())?;
+    check_metered_parent(parent.is_some() && usage.parent_metered, usage.may_admin)?;
+    Ok(store_new_key(
+        store,
+        now,
+        owner,
+        grantable,
+        parent,
+        (request, usage.settings),
+        actor,
+    )
+    .await?)
+}
+
+async fn store_new_key<S: ApiKeyStore>(
+    store: &S,
+    now: OffsetDateTime,
+    owner: KeyOwner<'_>,
+    grantable: ScopeSet,
+    parent: Option<ParentKey>,
+    (request, usage): (ApiKeyRequest, KeyUsageSettings),
+    actor: &Actor,
+) -> Result<(ApiKey, Secret), CreateApiKeyError> {
     validate_key_name(&request.name)?;
     validate_expiry(request.expires_at, now)?;
     let expires_at = expiry_within_parent(request.expires_at, parent.as_ref(), now)?;
@@ -83,14 +164,42 @@ pub async fn create_child_api_key<S: ApiKeyStore>(
         created_at: now,
         expires_at,
         parent_key_id: parent.as_ref().map(|p| p.id),
+        usage,
     };
     let lineage = parent.map_or(String::new(), |p| format!(", child of key {}", p.id));
+    let metering = metering_note(&new.usage);
     let audit = AuditEntry::new(now, actor, AuditAction::ApiKeyCreated, "api_key").detail(format!(
-        "for user {} with scopes {scopes}{lineage}",
+        "for user {} with scopes {scopes}{lineage}{metering}",
         owner.user.id
     ));
     match store.create_api_key(new, audit).await? {
         KeyCreation::Created(key) => Ok((key, secret)),
         KeyCreation::ParentUnusable => Err(CreateApiKeyError::CreatorRevoked),
     }
+}
+
+/// What the creation's audit detail says of the key's limits and credits (never its meta).
+fn metering_note(usage: &KeyUsageSettings) -> String {
+    let mut note = String::new();
+    let limits = [
+        ("s", usage.limits.per_second),
+        ("min", usage.limits.per_minute),
+        ("h", usage.limits.per_hour),
+    ];
+    for (unit, limit) in limits {
+        if let Some(limit) = limit {
+            note.push_str(&format!(", {limit}/{unit}"));
+        }
+    }
+    if let Some(credits) = usage.credits {
+        note.push_str(&format!(", {credits} credits"));
+    }
+    if let Some(refill) = usage.refill {
+        note.push_str(&format!(
+            ", refilled {} to {}",
+            refill.interval.as_str(),
+            refill.amount
+        ));
+    }
+    note
 }

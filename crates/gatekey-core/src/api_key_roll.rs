@@ -201,6 +201,9 @@ mod tests {
             expires_at: None,
             revoked_at: None,
             parent_key_id: None,
+            meta: None,
+            limits: Default::default(),
+            credits: None,
         };
         let day = RollGrace::new(Duration::days(1)).unwrap();
         assert_eq!(previous_secret_until(&key, now, RollGrace::NONE), None);

@@ -101,6 +101,8 @@ pub enum AuditAction {
     /// An API key got a new secret; the detail names the grace of the replaced one and both
     /// display prefixes.
     ApiKeyRolled,
+    /// An API key's name, meta, limits or credits were changed (the detail names the fields).
+    ApiKeyUpdated,
     /// A password login succeeded.
     LoginSucceeded,
     /// A password login failed.
@@ -188,6 +190,7 @@ impl AuditAction {
             Self::ApiKeyCreated => "api_key.created",
             Self::ApiKeyRevoked => "api_key.revoked",
             Self::ApiKeyRolled => "api_key.rolled",
+            Self::ApiKeyUpdated => "api_key.updated",
             Self::LoginSucceeded => "login.succeeded",
             Self::LoginFailed => "login.failed",
             Self::LoginThrottled => "login.throttled",

@@ -9,8 +9,12 @@
 pub mod account;
 pub mod api_key;
 pub mod api_key_creation;
+pub mod api_key_credits;
 pub mod api_key_expiry;
 pub mod api_key_roll;
+pub mod api_key_update;
+pub mod api_key_usage;
+pub mod api_key_verification;
 pub mod audit;
 mod builtin_scope;
 pub mod clock;

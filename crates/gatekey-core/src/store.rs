@@ -9,6 +9,7 @@ use time::OffsetDateTime;
 
 use crate::account::Account;
 use crate::api_key::ApiKey;
+use crate::api_key_usage::{KeyChanges, KeyUsageSettings};
 use crate::audit::{AuditEntry, AuditRecord};
 use crate::page::{Page, PageRequest};
 use crate::role::Role;
@@ -68,9 +69,13 @@ pub struct NewApiKey {
     pub expires_at: Option<OffsetDateTime>,
     /// The API key it is created with, if any (see [`crate::api_key::ParentKey`]).
     pub parent_key_id: Option<i64>,
+    /// Meta, limits and credits (none by default).
+    pub usage: KeyUsageSettings,
 }
 
 /// What storing a new API key did.
+// Made once per key created, and unpacked at once: boxing the key would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 // Answered once per write and taken apart at once: boxing the key would only add an allocation.
 #[allow(clippy::large_enum_variant)]
@@ -358,6 +363,17 @@ pub trait ApiKeyStore: Send + Sync {
         now: OffsetDateTime,
         audit: AuditEntry,
     ) -> impl Future<Output = StoreResult<RevokedKey>> + Send;
+    /// Changes a key's name, meta, limits or credits ([`KeyChanges`], already checked), with
+    /// its audit entry and an invalidation of the key, so every server drops what it cached
+    /// of it (and the credits it leased, when the balance is set). Setting the balance or the
+    /// refill bumps the credit generation. `NotFound` when no such key exists.
+    fn update_api_key(
+        &self,
+        id: i64,
+        changes: KeyChanges,
+        now: OffsetDateTime,
+        audit: AuditEntry,
+    ) -> impl Future<Output = StoreResult<ApiKey>> + Send;
     /// Records when keys were last used and from where, keeping the later use when one is
     /// already stored.
     fn record_key_usage(&self, usage: &[KeyUse]) -> impl Future<Output = StoreResult<()>> + Send;

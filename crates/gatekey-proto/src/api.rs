@@ -6,7 +6,8 @@ use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "openapi")]
 use crate::schema_values::{
-    AccessTokenFormatName, ClientTypeName, GrantTypeName, IdTokenAlgName, RoleName, UserKindName,
+    AccessTokenFormatName, ClientTypeName, GrantTypeName, IdTokenAlgName, RefillIntervalName,
+    RoleName, UserKindName,
 };
 
 use crate::redacted::Redacted;
@@ -142,6 +143,48 @@ pub struct ApiKeyView {
     /// The API key it was created with, if any: it is revoked with that key.
     #[serde(default)]
     pub parent_key_id: Option<i64>,
+    /// Metadata: a JSON object handed back by the verify API (and, when configured, to the
+    /// gateway's upstream).
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub meta: Option<serde_json::Value>,
+    /// The key's own limit per second, on top of its account's.
+    #[serde(default)]
+    pub rate_per_second: Option<u32>,
+    /// The key's own limit per minute.
+    #[serde(default)]
+    pub rate_per_minute: Option<u32>,
+    /// The key's own limit per hour.
+    #[serde(default)]
+    pub rate_per_hour: Option<u32>,
+    /// Credits not yet leased by a server (servers hold up to a tenth of the balance each, at
+    /// most 1,000, between uses); `null` for unlimited.
+    #[serde(default)]
+    pub credits_remaining: Option<i64>,
+    /// The refill, if any.
+    #[serde(default)]
+    pub credits_refill: Option<CreditRefill>,
+    /// When the balance was last refilled or set.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
+    pub credits_refilled_at: Option<String>,
+}
+
+/// A key's refill: at each interval the balance is replaced by `amount`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CreditRefill {
+    /// The balance after each refill (unspent credits do not carry over); 1 to
+    /// 1,000,000,000,000.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(minimum = 1, maximum = 1_000_000_000_000_i64)
+    )]
+    pub amount: i64,
+    /// `daily` (at 00:00 UTC) or `monthly` (on the first, at 00:00 UTC).
+    #[cfg_attr(feature = "openapi", schema(value_type = RefillIntervalName))]
+    pub interval: String,
 }
 
 /// `POST /api/v1/api_keys` and `POST /api/v1/users/{id}/api_keys`.
@@ -162,6 +205,32 @@ pub struct CreateApiKeyRequest {
     /// Lifetime in seconds; by default the key does not expire.
     #[serde(default)]
     pub expires_in: Option<u64>,
+    /// Metadata: a JSON object of at most 2,048 bytes as compact JSON.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub meta: Option<serde_json::Value>,
+    /// The key's own limit per second (1 to 1,000,000); needs `admin`.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 1_000_000))]
+    pub rate_per_second: Option<i64>,
+    /// The key's own limit per minute (1 to 1,000,000); needs `admin`.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 1_000_000))]
+    pub rate_per_minute: Option<i64>,
+    /// The key's own limit per hour (1 to 1,000,000); needs `admin`.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 1_000_000))]
+    pub rate_per_hour: Option<i64>,
+    /// Credits (0 to 1,000,000,000,000); by default unlimited. Needs `admin`.
+    #[serde(default)]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(minimum = 0, maximum = 1_000_000_000_000_i64)
+    )]
+    pub credits_remaining: Option<i64>,
+    /// A refill of the credits; needs `credits_remaining` and `admin`.
+    #[serde(default)]
+    pub credits_refill: Option<CreditRefill>,
 }
 
 /// `POST /api/v1/api_keys/{id}/roll`.
@@ -388,6 +457,9 @@ pub struct ApplicationView {
     /// Whether it may introspect the tokens of its own account, not only its own (a resource
     /// server); every account's tokens is an operator-only setting.
     pub introspect: bool,
+    /// Whether it may verify its own account's API keys at `POST /api/v1/keys/verify`.
+    #[serde(default)]
+    pub verify_keys: bool,
     /// The service account `client_credentials` tokens act as.
     pub service_account_id: Option<i64>,
     /// The algorithm its ID tokens are signed with: `RS256`, `ES256` or `EdDSA` (OpenID
@@ -447,6 +519,10 @@ pub struct CreateApplicationRequest {
     /// Whether it may introspect the tokens of its own account; off by default.
     #[serde(default)]
     pub introspect: bool,
+    /// Whether it may verify its own account's API keys (`POST /api/v1/keys/verify`); off
+    /// by default.
+    #[serde(default)]
+    pub verify_keys: bool,
     /// The service account for `client_credentials`.
     #[serde(default)]
     pub service_account_id: Option<i64>,
@@ -509,6 +585,9 @@ pub struct UpdateApplicationRequest {
     /// Grants or takes away the introspection permission (own account only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub introspect: Option<bool>,
+    /// Grants or takes away the permission to verify the account's API keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify_keys: Option<bool>,
     /// Links another service account; `null` unlinks it.
     #[serde(
         default,

@@ -5,6 +5,7 @@
 pub mod api;
 pub mod error;
 pub mod invitation;
+pub mod key_usage;
 pub mod oauth;
 pub mod pkce;
 mod redacted;

@@ -84,3 +84,35 @@ pub enum AccessTokenFormatName {
     /// A signed JWT (RFC 9068).
     Jwt,
 }
+
+/// How often an API key's credits are refilled.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum RefillIntervalName {
+    /// At 00:00 UTC every day.
+    Daily,
+    /// At 00:00 UTC on the first of every month.
+    Monthly,
+}
+
+/// The verdict of the verify API on a key.
+#[derive(ToSchema)]
+#[schema(rename_all = "SCREAMING_SNAKE_CASE")]
+#[allow(dead_code)]
+pub enum VerifyCodeName {
+    /// The key works; the request may go on.
+    Valid,
+    /// Unknown, malformed, or another account's.
+    NotFound,
+    /// Revoked.
+    Revoked,
+    /// Expired.
+    Expired,
+    /// Its user is disabled.
+    Disabled,
+    /// A rate limit of the key or its account refuses the request.
+    RateLimited,
+    /// The key has no credits left.
+    UsageExceeded,
+}

@@ -40,6 +40,13 @@ fn key_view() -> ApiKeyView {
         expires_at: None,
         revoked_at: None,
         parent_key_id: None,
+        meta: None,
+        rate_per_second: None,
+        rate_per_minute: None,
+        rate_per_hour: None,
+        credits_remaining: None,
+        credits_refill: None,
+        credits_refilled_at: None,
     }
 }
 
@@ -54,6 +61,7 @@ fn application_view() -> ApplicationView {
         scopes: vec!["read".into()],
         implicit_allowed: false,
         introspect: false,
+        verify_keys: false,
         service_account_id: None,
         id_token_signed_response_alg: "RS256".into(),
         access_token_format: "opaque".into(),
@@ -146,4 +154,12 @@ fn a_token_response_without_an_id_token_leaves_the_member_out() {
     };
     let json = serde_json::to_value(&response).expect("serialises");
     assert!(json.get("id_token").is_none(), "{json}");
+}
+
+#[test]
+fn a_key_sent_to_the_verify_api_is_hidden() {
+    let request = gatekey_proto::key_usage::VerifyKeyRequest {
+        key: KEY_SECRET.to_owned(),
+    };
+    assert_hidden(&format!("{request:?}"), KEY_SECRET);
 }

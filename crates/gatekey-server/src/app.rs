@@ -27,6 +27,7 @@ pub fn router(state: AppState) -> Router {
     ));
     let mut app = Router::new()
         .merge(api)
+        .merge(crate::api::self_authenticating_routes())
         .merge(crate::api::openapi::route(&state.issuer))
         .merge(crate::web::routes())
         .merge(crate::oauth::routes())

@@ -14,6 +14,7 @@
 
 use std::time::Duration;
 
+use gatekey_core::api_key_credits::CreditLeaseStore;
 use gatekey_core::retention::{purge, PurgeLimits, PurgeReport};
 use gatekey_core::store::{ApiKeyStore, InvalidationStore, JobLeaseStore, StoreResult};
 use gatekey_store::Backend;
@@ -74,12 +75,33 @@ pub async fn flush_usage(state: &AppState) {
     }
 }
 
+/// Gives back to the database the credits this server leased and did not spend: of the keys
+/// not spent from since `idle_since`, or of every key when `None` (listing keys, stopping).
+/// Credits whose return fails are dropped, not kept to try again: if the failed write did
+/// commit, they would be counted twice. A key's credits are under-spent, never over-spent.
+pub async fn return_credits(state: &AppState, idle_since: Option<time::OffsetDateTime>) {
+    let unspent = state.credits.take_unspent(idle_since);
+    if unspent.is_empty() {
+        return;
+    }
+    if let Err(error) = state.store.return_credits(&unspent).await {
+        state
+            .metrics
+            .background_storage_error(BackgroundOperation::CreditReturn);
+        let credits: i64 = unspent.iter().map(|u| u.credits).sum();
+        tracing::warn!(%error, credits, "could not give unspent API key credits back; they are lost");
+    }
+}
+
 async fn flush_usage_periodically(state: AppState) {
-    let mut every = tokio::time::interval(Duration::from_secs(state.config.cache.last_used_flush));
+    let interval = Duration::from_secs(state.config.cache.last_used_flush);
+    let mut every = tokio::time::interval(interval);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let idle = time::Duration::try_from(interval).unwrap_or(time::Duration::SECOND);
     loop {
         every.tick().await;
         flush_usage(&state).await;
+        return_credits(&state, Some(state.clock.now() - idle)).await;
     }
 }
 

@@ -195,6 +195,23 @@ impl ApiError {
         )
     }
 
+    /// 429 `usage_exceeded`: the API key has no credits left. `Retry-After` says when the key
+    /// is next refilled, when it is; without a refill no wait helps, and none is given.
+    pub fn usage_exceeded(retry_after: Option<u64>) -> Self {
+        let reply = ErrorReply::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "usage_exceeded",
+            match retry_after {
+                Some(_) => "the API key has no credits left until its next refill",
+                None => "the API key has no credits left",
+            },
+        );
+        Self(match retry_after {
+            Some(seconds) => reply.with_retry_after(seconds),
+            None => reply,
+        })
+    }
+
     /// 503 `temporarily_unavailable`: storage failed. The detail is logged, not returned.
     pub fn unavailable(detail: &str) -> Self {
         tracing::error!(error = %detail, "storage failure");

@@ -21,6 +21,7 @@ pub mod input;
 pub mod json;
 pub mod leak_reports;
 pub mod login_throttle;
+pub mod metering;
 pub mod metrics;
 mod oauth;
 pub mod password_hashing;

@@ -13,7 +13,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use crate::background::{self, flush_usage};
+use crate::background::{self, flush_usage, return_credits};
 use crate::config::Config;
 use crate::connection::{http_builder, serve_connection, ConnectionLimits};
 use crate::drain::Drain;
@@ -167,6 +167,7 @@ pub async fn start_with_store(
         }
         drop(tasks);
         flush_usage(&task_state).await;
+        return_credits(&task_state, None).await;
         Ok(())
     });
     Ok(RunningServer {

@@ -19,6 +19,7 @@ use crate::clocked_cache::CacheTrust;
 use crate::config::Config;
 use crate::feed_freshness::FeedFreshness;
 use crate::login_throttle::{FirstInWindow, GuessThrottle, ThrottleLimits};
+use crate::metering::credits::CreditLedger;
 use crate::metrics::{GuessedSecret, Metrics};
 use crate::oauth::application_cache::ApplicationCache;
 use crate::oauth::service_account_cache::ServiceAccountCache;
@@ -51,8 +52,10 @@ pub struct Inner {
     pub issuer: String,
     /// Checked API keys and access tokens.
     pub credentials: Arc<CredentialCache>,
-    /// Per-account rate limits.
+    /// Per-account and per-key rate limits.
     pub rate_limiter: RateLimiter,
+    /// The credits this server leased of API keys that have credits.
+    pub credits: Arc<CreditLedger>,
     /// Password guessing protection (sign-in and password change), per email and per IP.
     pub login_throttle: GuessThrottle,
     /// Guessing protection for device user codes (RFC 8628 §5.1): failures per user and per IP.
@@ -88,6 +91,8 @@ pub struct Inner {
     pub discovery: crate::oauth::discovery_documents::DiscoveryDocuments,
     /// The forward-auth endpoint's route rules, read once from `[gateway]`.
     pub gateway_routes: RouteRules,
+    /// The header an API key's meta goes to the upstream in (`gateway.key_meta_header`).
+    pub gateway_meta_header: Option<axum::http::HeaderName>,
     /// This process's name among the replicas, random at each start: the holder of the job
     /// leases it takes ([`gatekey_core::store::JobLeaseStore`]).
     pub replica_id: String,
@@ -118,6 +123,7 @@ impl AppState {
             applications: Arc::new(ApplicationCache::new(trust.clone())),
             service_accounts: Arc::new(ServiceAccountCache::new(trust.clone())),
             scopes: Arc::new(ScopeCache::new(trust)),
+            credits: Arc::new(CreditLedger::default()),
         };
         let store = store.with_local_caches(Arc::new(caches.clone()));
         let mut metrics = Metrics::default();
@@ -135,6 +141,7 @@ impl AppState {
             applications: caches.applications,
             service_accounts: caches.service_accounts,
             scopes: caches.scopes,
+            credits: caches.credits,
             rate_limiter: RateLimiter::new(config.rate_limit.clone(), redis),
             login_throttle: GuessThrottle::new(ThrottleLimits::login(&config.login))
                 .counted_by(counted(GuessedSecret::Password))
@@ -173,6 +180,7 @@ impl AppState {
             signing_keys: Arc::new(SigningKeys::new(kek)),
             discovery: Default::default(),
             gateway_routes: gateway_routes(&config),
+            gateway_meta_header: config.gateway.key_meta_header_name().ok().flatten(),
             replica_id: format!("{:032x}", rand::random::<u128>()),
             issuer,
             config,
@@ -210,10 +218,12 @@ struct ServerCaches {
     applications: Arc<ApplicationCache>,
     service_accounts: Arc<ServiceAccountCache>,
     scopes: Arc<ScopeCache>,
+    credits: Arc<CreditLedger>,
 }
 
 impl LocalCaches for ServerCaches {
     fn invalidate(&self, invalidations: &[Invalidation]) {
+        self.credits.invalidate(invalidations);
         self.credentials.invalidate(invalidations);
         self.applications.invalidate(invalidations);
         self.service_accounts.invalidate(invalidations);

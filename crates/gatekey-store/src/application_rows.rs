@@ -16,7 +16,7 @@ pub(crate) const APPLICATION_COLUMNS: &str = "p.id AS p_id, p.client_id AS p_cli
      p.previous_secret_hash AS p_previous_secret_hash, p.previous_secret_expires_at AS p_previous_secret_expires_at, \
      p.redirect_uris AS p_redirect_uris, p.grant_types AS p_grant_types, p.scopes AS p_scopes, \
      p.implicit_allowed AS p_implicit_allowed, p.introspect AS p_introspect, \
-     p.introspect_all_accounts AS p_introspect_all_accounts, \
+     p.introspect_all_accounts AS p_introspect_all_accounts, p.verify_keys AS p_verify_keys, \
      p.service_account_id AS p_service_account_id, \
      p.id_token_signed_response_alg AS p_id_token_signed_response_alg, \
      p.access_token_format AS p_access_token_format, p.resources AS p_resources, \
@@ -66,6 +66,7 @@ pub(crate) fn application(row: &AnyRow) -> StoreResult<Application> {
         implicit_allowed: column::<i64>(row, "p_implicit_allowed")? != 0,
         introspect: column::<i64>(row, "p_introspect")? != 0,
         introspect_all_accounts: column::<i64>(row, "p_introspect_all_accounts")? != 0,
+        verify_keys: column::<i64>(row, "p_verify_keys")? != 0,
         service_account_id: column(row, "p_service_account_id")?,
         id_token_signed_response_alg: parse_id_token_alg(&id_token_alg)
             .map_err(|_| corrupt("ID token signing algorithm"))?,

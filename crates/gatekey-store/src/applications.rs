@@ -53,7 +53,7 @@ const ROTATE_SECRET: &str = "UPDATE applications SET previous_secret_hash = secr
      previous_secret_expires_at = $1, secret_hash = $2, updated_at = $3 \
      WHERE id = $4 AND deleted_at IS NULL AND client_type = 'confidential'";
 
-/// Binds `s` to `query` as the eleven parameters that follow those bound so far, in the order
+/// Binds `s` to `query` as the twelve parameters that follow those bound so far, in the order
 /// of the columns [`SETTINGS_COLUMNS`]: how an insert and an update of an application write
 /// its settings.
 fn bind_settings<'q>(query: AnyQuery<'q>, s: &'q ApplicationSettings) -> StoreResult<AnyQuery<'q>> {
@@ -68,11 +68,12 @@ fn bind_settings<'q>(query: AnyQuery<'q>, s: &'q ApplicationSettings) -> StoreRe
         .bind(s.id_token_signed_response_alg.as_str())
         .bind(s.access_token_format.as_str())
         .bind(uri_list_json(&s.resources)?)
-        .bind(uri_list_json(&s.post_logout_redirect_uris)?))
+        .bind(uri_list_json(&s.post_logout_redirect_uris)?)
+        .bind(i64::from(s.verify_keys)))
 }
 
 /// The columns of an application's settings, in the order [`bind_settings`] binds them.
-const SETTINGS_COLUMNS: [&str; 11] = [
+const SETTINGS_COLUMNS: [&str; 12] = [
     "name",
     "redirect_uris",
     "grant_types",
@@ -84,6 +85,7 @@ const SETTINGS_COLUMNS: [&str; 11] = [
     "access_token_format",
     "resources",
     "post_logout_redirect_uris",
+    "verify_keys",
 ];
 
 async fn select_application(conn: &mut AnyConnection, id: i64) -> StoreResult<Application> {

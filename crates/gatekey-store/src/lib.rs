@@ -12,6 +12,7 @@ mod applications;
 mod audits;
 pub mod backend;
 mod connect;
+mod credit_leases;
 pub mod database_health;
 mod database_url;
 mod devices;

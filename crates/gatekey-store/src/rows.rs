@@ -2,6 +2,7 @@
 
 use gatekey_core::account::Account;
 use gatekey_core::api_key::ApiKey;
+use gatekey_core::api_key_usage::{CreditRefill, KeyCredits, KeyLimits, KeyMeta, RefillInterval};
 use gatekey_core::clock::from_millis;
 use gatekey_core::role::Role;
 use gatekey_core::scope::ScopeSet;
@@ -110,7 +111,11 @@ pub(crate) const API_KEY_COLUMNS: &str = "k.id AS k_id, k.membership_id AS k_mem
      k.created_at AS k_created_at, k.last_used_at AS k_last_used_at, k.expires_at AS k_expires_at, \
      k.revoked_at AS k_revoked_at, k.parent_key_id AS k_parent_key_id, \
      k.previous_secret_expires_at AS k_previous_secret_expires_at, \
-     k.previous_display_prefix AS k_previous_display_prefix, k.last_used_ip AS k_last_used_ip";
+     k.previous_display_prefix AS k_previous_display_prefix, k.last_used_ip AS k_last_used_ip, \
+     k.meta AS k_meta, k.rate_per_second AS k_rate_per_second, k.rate_per_minute AS k_rate_per_minute, \
+     k.rate_per_hour AS k_rate_per_hour, k.credits_remaining AS k_credits_remaining, \
+     k.credits_refill_amount AS k_credits_refill_amount, k.credits_refill_interval AS k_credits_refill_interval, \
+     k.credits_refilled_at AS k_credits_refilled_at, k.credits_generation AS k_credits_generation";
 
 pub(crate) fn api_key(row: &AnyRow) -> RowResult<ApiKey> {
     let scopes: String = column(row, "k_scopes")?;
@@ -130,7 +135,61 @@ pub(crate) fn api_key(row: &AnyRow) -> RowResult<ApiKey> {
         expires_at: optional_time_column(row, "k_expires_at")?,
         revoked_at: optional_time_column(row, "k_revoked_at")?,
         parent_key_id: column(row, "k_parent_key_id")?,
+        meta: key_meta(row)?,
+        limits: key_limits(row)?,
+        credits: key_credits(row)?,
     })
+}
+
+fn key_meta(row: &AnyRow) -> RowResult<Option<KeyMeta>> {
+    let text: Option<String> = column(row, "k_meta")?;
+    text.map(|text| KeyMeta::from_stored(&text).map_err(|_| corrupt("key meta", &text)))
+        .transpose()
+}
+
+fn key_limit(row: &AnyRow, name: &str) -> RowResult<Option<u32>> {
+    let value: Option<i64> = column(row, name)?;
+    value
+        .map(|v| u32::try_from(v).map_err(|_| corrupt("rate limit", &v.to_string())))
+        .transpose()
+}
+
+fn key_limits(row: &AnyRow) -> RowResult<KeyLimits> {
+    Ok(KeyLimits {
+        per_second: key_limit(row, "k_rate_per_second")?,
+        per_minute: key_limit(row, "k_rate_per_minute")?,
+        per_hour: key_limit(row, "k_rate_per_hour")?,
+    })
+}
+
+fn key_credits(row: &AnyRow) -> RowResult<Option<KeyCredits>> {
+    let Some(remaining) = column::<Option<i64>>(row, "k_credits_remaining")? else {
+        return Ok(None);
+    };
+    Ok(Some(KeyCredits {
+        remaining,
+        refill: refill_columns(
+            column(row, "k_credits_refill_amount")?,
+            column(row, "k_credits_refill_interval")?,
+        )?,
+        refilled_at: optional_time_column(row, "k_credits_refilled_at")?,
+        generation: column(row, "k_credits_generation")?,
+    }))
+}
+
+/// A refill from its two columns: both set, or neither.
+pub(crate) fn refill_columns(
+    amount: Option<i64>,
+    interval: Option<String>,
+) -> RowResult<Option<CreditRefill>> {
+    match (amount, interval) {
+        (Some(amount), Some(interval)) => Ok(Some(CreditRefill {
+            amount,
+            interval: RefillInterval::parse(&interval)
+                .map_err(|_| corrupt("refill interval", &interval))?,
+        })),
+        _ => Ok(None),
+    }
 }
 
 /// Reads a `total` count column.

@@ -31,6 +31,7 @@ async fn key_with(
         created_at: now,
         expires_at,
         parent_key_id: parent,
+        usage: Default::default(),
     };
     let audit = audit_at(now, AuditAction::ApiKeyCreated, "api_key");
     match store.create_api_key(new, audit).await.expect("created") {

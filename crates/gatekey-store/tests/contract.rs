@@ -190,6 +190,7 @@ async fn api_keys_are_stored_hashed_and_revocation_is_announced() {
                     created_at: now,
                     expires_at: None,
                     parent_key_id: None,
+                    usage: Default::default(),
                 },
                 audit(AuditAction::ApiKeyCreated, "api_key"),
             )

@@ -98,6 +98,7 @@ async fn create_key(
                 created_at,
                 expires_at,
                 parent_key_id: parent,
+                usage: Default::default(),
             },
             audit(AuditAction::ApiKeyCreated, "api_key"),
         )

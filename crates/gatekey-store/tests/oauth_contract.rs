@@ -32,6 +32,7 @@ fn settings() -> ApplicationSettings {
         scopes: ScopeSet::ALL,
         implicit_allowed: false,
         introspect: false,
+        verify_keys: false,
         service_account_id: None,
         id_token_signed_response_alg: SigningAlgorithm::Rs256,
         access_token_format: AccessTokenFormat::Opaque,

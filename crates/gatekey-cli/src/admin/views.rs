@@ -142,7 +142,7 @@ impl ApiKeyOutput {
             last_used_ip,
             expires_at,
             revoked_at,
-            parent_key_id: _,
+            ..
         } = api_key_view_timed(key, timestamp);
         Self {
             id,

@@ -49,7 +49,7 @@ const API_KEY: [&str; 13] = [
     "user_id",
 ];
 
-const APPLICATION: [&str; 19] = [
+const APPLICATION: [&str; 20] = [
     "access_token_format",
     "account",
     "client_id",
@@ -69,6 +69,7 @@ const APPLICATION: [&str; 19] = [
     "scopes",
     "service_account_id",
     "updated_at",
+    "verify_keys",
 ];
 
 /// `APPLICATION` and `extra`, sorted.

@@ -4,6 +4,9 @@
 //! Rules are tried in the order they are written; the first that matches decides. A path
 //! pattern is literal segments, `*` or `{name}` for exactly one segment, and a final `**` for
 //! whatever follows (nothing included: `/v1/notes/**` matches `/v1/notes` too).
+//!
+//! A rule may also say what a request costs in the credits of an API key that has credits
+//! (see [`crate::api_key_credits`]): 1 unless said otherwise, 0 for free.
 
 use crate::scope::ScopeSet;
 use crate::scope_name::ScopeNameError;
@@ -33,12 +36,20 @@ pub enum Unmatched {
     Authenticated,
 }
 
-/// One rule: methods (all when empty), a path pattern, and what it needs.
+/// The highest cost a rule may give a request, in credits.
+pub const MAX_ROUTE_COST: u32 = 1_000_000;
+
+/// What a request costs in credits when no rule says otherwise.
+pub const DEFAULT_ROUTE_COST: u32 = 1;
+
+/// One rule: methods (all when empty), a path pattern, what it needs, and what a request
+/// costs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RouteRule {
     methods: Vec<String>,
     pattern: PathPattern,
     access: RuleAccess,
+    cost: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,6 +81,17 @@ pub enum RouteRuleError {
     /// A public rule that also names scopes.
     #[error("the rule for {0:?} is public and also names scopes; choose one")]
     PublicWithScopes(String),
+    /// A cost on a public rule, which reads no credential to charge.
+    #[error("the rule for {0:?} is public and also names a cost; a public route reads no credential to charge")]
+    PublicWithCost(String),
+    /// A cost above [`MAX_ROUTE_COST`].
+    #[error("the rule for {pattern:?} costs {cost}; at most {MAX_ROUTE_COST}")]
+    CostTooHigh {
+        /// The rule's path pattern.
+        pattern: String,
+        /// The cost given.
+        cost: u64,
+    },
     /// A scope name that no credential could carry.
     #[error("the rule for {pattern:?} names a bad scope: {error}")]
     BadScope {
@@ -117,7 +139,24 @@ impl RouteRule {
             methods,
             pattern: PathPattern::parse(pattern)?,
             access,
+            cost: DEFAULT_ROUTE_COST,
         })
+    }
+
+    /// The rule with requests costing `cost` credits (0: free) instead of
+    /// [`DEFAULT_ROUTE_COST`]. A public rule charges nothing and takes no cost.
+    pub fn with_cost(mut self, cost: u64) -> Result<Self, RouteRuleError> {
+        if self.access == RuleAccess::Public {
+            return Err(RouteRuleError::PublicWithCost(self.pattern.text));
+        }
+        self.cost = u32::try_from(cost)
+            .ok()
+            .filter(|cost| *cost <= MAX_ROUTE_COST)
+            .ok_or(RouteRuleError::CostTooHigh {
+                pattern: self.pattern.text.clone(),
+                cost,
+            })?;
+        Ok(self)
     }
 
     fn matches(&self, method: &str, path: &OriginalPath) -> bool {
@@ -134,14 +173,17 @@ pub struct RouteRules {
     any_credential: ScopeSet,
 }
 
-/// The decision for one request: what it needs, and the rule that decided it (its path
-/// pattern, for the audit log; `None` when no rule matched).
+/// The decision for one request: what it needs, the rule that decided it (its path
+/// pattern, for the audit log; `None` when no rule matched), and what it costs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RouteDecision<'a> {
     /// What the request needs.
     pub access: RouteAccess<'a>,
     /// The matching rule's path pattern as configured.
     pub pattern: Option<&'a str>,
+    /// Credits the request costs a key that has credits ([`DEFAULT_ROUTE_COST`] when no rule
+    /// matched).
+    pub cost: u32,
 }
 
 impl RouteRules {
@@ -164,6 +206,7 @@ impl RouteRules {
                     RuleAccess::Scopes(scopes) => RouteAccess::Authenticated(scopes),
                 },
                 pattern: Some(&rule.pattern.text),
+                cost: rule.cost,
             },
             None => RouteDecision {
                 access: match self.unmatched {
@@ -171,6 +214,7 @@ impl RouteRules {
                     Unmatched::Authenticated => RouteAccess::Authenticated(&self.any_credential),
                 },
                 pattern: None,
+                cost: DEFAULT_ROUTE_COST,
             },
         }
     }
@@ -281,6 +325,38 @@ mod tests {
             }
             _ => None,
         }
+    }
+
+    #[test]
+    fn a_rule_says_what_a_request_costs() {
+        let rules = RouteRules::new(
+            vec![
+                rule(&["POST"], "/v1/reports", &[]).with_cost(25).unwrap(),
+                rule(&["GET"], "/v1/status", &[]).with_cost(0).unwrap(),
+                rule(&[], "/v1/**", &[]),
+            ],
+            Unmatched::Authenticated,
+        );
+        let cost = |method, uri| {
+            rules
+                .decide(method, &OriginalPath::parse(uri).unwrap())
+                .cost
+        };
+        assert_eq!(cost("POST", "/v1/reports"), 25);
+        assert_eq!(cost("GET", "/v1/status"), 0, "0 is free");
+        assert_eq!(cost("GET", "/v1/notes"), DEFAULT_ROUTE_COST);
+        assert_eq!(cost("GET", "/elsewhere"), DEFAULT_ROUTE_COST, "unmatched");
+        assert_eq!(
+            public("/health").with_cost(3),
+            Err(RouteRuleError::PublicWithCost("/health".into()))
+        );
+        assert!(matches!(
+            rule(&[], "/x", &[]).with_cost(u64::from(MAX_ROUTE_COST) + 1),
+            Err(RouteRuleError::CostTooHigh { .. })
+        ));
+        assert!(rule(&[], "/x", &[])
+            .with_cost(u64::from(MAX_ROUTE_COST))
+            .is_ok());
     }
 
     #[test]

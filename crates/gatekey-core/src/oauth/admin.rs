@@ -164,6 +164,8 @@ pub struct ApplicationChanges {
     pub implicit_allowed: Option<bool>,
     /// Whether it may introspect its own account's tokens.
     pub introspect: Option<bool>,
+    /// Whether it may verify its own account's API keys.
+    pub verify_keys: Option<bool>,
     /// `Some(None)` unlinks the service account; `Some(Some(id))` links another.
     pub service_account_id: Option<Option<i64>>,
     /// New ID token signing algorithm.
@@ -193,6 +195,7 @@ impl ApplicationChanges {
             scopes: self.scopes.unwrap_or(current.scopes),
             implicit_allowed: self.implicit_allowed.unwrap_or(current.implicit_allowed),
             introspect: self.introspect.unwrap_or(current.introspect),
+            verify_keys: self.verify_keys.unwrap_or(current.verify_keys),
             service_account_id: self
                 .service_account_id
                 .unwrap_or(current.service_account_id),
@@ -223,6 +226,7 @@ pub fn settings_of(application: &Application) -> ApplicationSettings {
         scopes: application.scopes.clone(),
         implicit_allowed: application.implicit_allowed,
         introspect: application.introspect,
+        verify_keys: application.verify_keys,
         service_account_id: application.service_account_id,
         id_token_signed_response_alg: application.id_token_signed_response_alg,
         access_token_format: application.access_token_format,
@@ -590,6 +594,9 @@ fn changed_settings(
     if before.introspect != after.introspect {
         changed.push("introspect");
     }
+    if before.verify_keys != after.verify_keys {
+        changed.push("verify_keys");
+    }
     if before.service_account_id != after.service_account_id {
         changed.push("service_account_id");
     }
@@ -620,6 +627,7 @@ mod tests {
             scopes: ScopeSet::ALL,
             implicit_allowed: false,
             introspect: false,
+            verify_keys: false,
             service_account_id: Some(7),
             id_token_signed_response_alg: SigningAlgorithm::Rs256,
             access_token_format: AccessTokenFormat::Opaque,

@@ -114,6 +114,9 @@ pub struct Application {
     /// Whether `introspect` reaches every account's tokens. Set only by the operator, never
     /// through the REST API or the web pages; see [`super::introspection`].
     pub introspect_all_accounts: bool,
+    /// Whether it may ask `POST /api/v1/keys/verify` about its own account's API keys (see
+    /// [`crate::api_key_verification`]).
+    pub verify_keys: bool,
     /// The service account `client_credentials` tokens act as.
     pub service_account_id: Option<i64>,
     /// The algorithm its ID tokens are signed with (`id_token_signed_response_alg`, OpenID
@@ -188,6 +191,8 @@ pub struct ApplicationSettings {
     pub implicit_allowed: bool,
     /// Whether it may introspect the tokens of its own account.
     pub introspect: bool,
+    /// Whether it may verify its own account's API keys.
+    pub verify_keys: bool,
     /// The service account for `client_credentials`.
     pub service_account_id: Option<i64>,
     /// The ID token signing algorithm.
@@ -224,13 +229,13 @@ pub enum ApplicationInputError {
     /// `client_credentials` needs a confidential client linked to a service account.
     #[error("client_credentials needs a confidential application linked to a service account")]
     ClientCredentialsNeedsServiceAccount,
-    /// A public client cannot use `client_credentials` or introspect.
-    #[error("a public application cannot use client_credentials or introspect")]
+    /// A public client cannot use `client_credentials`, introspect or verify keys.
+    #[error("a public application cannot use client_credentials, introspect or verify keys")]
     PublicClientTooPowerful,
     /// No grant type, and not a confidential application that introspects.
     #[error(
         "an application needs at least one grant type, unless it is a confidential application \
-         that only introspects (with the introspect permission)"
+         that only introspects or verifies keys (with the introspect or verify_keys permission)"
     )]
     NoGrantType,
     /// `refresh_token` alone issues nothing.
@@ -309,7 +314,9 @@ pub fn validate_settings(
         return Err(ApplicationInputError::RefreshAlone);
     }
     if client_type == ClientType::Public
-        && (grants.contains(&GrantType::ClientCredentials) || settings.introspect)
+        && (grants.contains(&GrantType::ClientCredentials)
+            || settings.introspect
+            || settings.verify_keys)
     {
         return Err(ApplicationInputError::PublicClientTooPowerful);
     }
@@ -324,8 +331,9 @@ pub fn validate_settings(
 /// redirect URI, since it obtains no token; it authenticates with its secret at the
 /// introspection endpoint (RFC 7662 §2.1). A public application cannot authenticate, so it can
 /// never be one; without `introspect` an application with no grant type could do nothing.
+/// An application that only verifies API keys (`verify_keys`) is the same kind of thing.
 pub fn only_introspects(client_type: ClientType, settings: &ApplicationSettings) -> bool {
-    client_type == ClientType::Confidential && settings.introspect
+    client_type == ClientType::Confidential && (settings.introspect || settings.verify_keys)
 }
 
 /// A new public client identifier: `app_` and 24 base62 characters. Not a secret.
@@ -350,6 +358,7 @@ mod tests {
             scopes: ScopeSet::ALL,
             implicit_allowed: false,
             introspect: false,
+            verify_keys: false,
             service_account_id: None,
             id_token_signed_response_alg: SigningAlgorithm::Rs256,
             access_token_format: AccessTokenFormat::Opaque,

@@ -30,6 +30,7 @@ pub fn app(id: i64, client_type: ClientType, grants: Vec<GrantType>) -> Applicat
         scopes: ScopeSet::parse("read write").unwrap(),
         implicit_allowed: false,
         introspect: false,
+        verify_keys: false,
         introspect_all_accounts: false,
         service_account_id: Some(7),
         id_token_signed_response_alg: SigningAlgorithm::Rs256,

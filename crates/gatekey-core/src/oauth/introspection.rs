@@ -93,6 +93,7 @@ mod tests {
             implicit_allowed: false,
             introspect,
             introspect_all_accounts: all_accounts,
+            verify_keys: false,
             service_account_id: None,
             id_token_signed_response_alg: crate::oauth::application::SigningAlgorithm::Rs256,
             access_token_format: crate::oauth::application::AccessTokenFormat::Opaque,

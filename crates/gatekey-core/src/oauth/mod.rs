@@ -12,7 +12,7 @@ pub mod device;
 pub mod end_session;
 pub mod exchange;
 #[cfg(test)]
-mod fixtures;
+pub(crate) mod fixtures;
 pub mod grant;
 pub mod id_token;
 pub mod identity_claims;

@@ -3,19 +3,25 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use axum::Extension;
 use gatekey_core::api_key::{ApiKeyRequest, KeyOwner};
-use gatekey_core::api_key_creation::{create_child_api_key, CreateApiKeyError};
+use gatekey_core::api_key_creation::{
+    create_metered_api_key, CreateApiKeyError, CreateMeteredKeyError, UsageRequest,
+};
 use gatekey_core::audit::{AuditAction, AuditEntry};
 use gatekey_core::scope::{Scope, ScopeSet};
-use gatekey_core::store::{ApiKeyFilter, ApiKeyStore, UserStore};
+use gatekey_core::store::{ApiKeyFilter, ApiKeyStore};
 use gatekey_proto::api::{ApiKeyList, CreateApiKeyRequest, CreatedApiKey};
 use gatekey_proto::ErrorBody;
 
+use super::api_key_update::key_within_reach;
 use super::expiring_within::{ExpiringQuery, ExpiringWithin};
+use super::key_usage_input::usage_settings;
 use super::paging::{PageQuery, Paging};
 use super::views::{api_key_view, pagination};
+use crate::auth::caller::CallerKeyPolicy;
 use crate::auth::Caller;
-use crate::background::flush_usage;
+use crate::background::{flush_usage, return_credits};
 use crate::error::ApiError;
 use crate::json::Json;
 use crate::path::Path;
@@ -40,6 +46,7 @@ pub async fn list_api_keys(
 ) -> Result<Response, ApiError> {
     caller.require_first_party_with(Scope::Read)?;
     flush_usage(&state).await;
+    return_credits(&state, None).await;
     let filter = ApiKeyFilter {
         account_id: Some(caller.principal.account.id),
         user_id: Some(caller.principal.user.id),
@@ -54,7 +61,9 @@ pub async fn list_api_keys(
 }
 
 /// Creates a key for the caller. Any role may; the credential must carry `write`, and the new
-/// key can have no scope the creating credential lacks.
+/// key can have no scope the creating credential lacks. Meta is the caller's to set; limits,
+/// credits and refill need `admin`, and a key with limits or credits creates keys only for an
+/// admin.
 #[utoipa::path(
     post,
     path = "/api/v1/api_keys",
@@ -62,30 +71,42 @@ pub async fn list_api_keys(
     request_body = CreateApiKeyRequest,
     responses(
         (status = 201, description = "The key, with its secret shown this once", body = CreatedApiKey),
-        (status = 400, description = "A bad name, an unknown scope or a scope the credential lacks, or a lifetime too long", body = ErrorBody),
+        (status = 400, description = "A bad name, an unknown scope or a scope the credential lacks, a lifetime too long, or bad meta, limits or credits", body = ErrorBody),
+        (status = 403, description = "Limits, credits or refill without `admin`, or a key with limits or credits creating a key", body = ErrorBody),
         (status = 409, description = "The user is disabled", body = ErrorBody),
     )
 )]
 pub async fn create_api_key(
     State(state): State<AppState>,
     caller: Caller,
+    metered: Option<Extension<CallerKeyPolicy>>,
     Json(body): Json<CreateApiKeyRequest>,
 ) -> Result<Response, ApiError> {
     caller.require_first_party_credential(Scope::Write)?;
     let p = &caller.principal;
     let owner = p.as_key_owner();
-    create_key_for(&state, &caller, owner, p.credential_scopes.clone(), body).await
+    let parent_metered = metered.is_some_and(|Extension(CallerKeyPolicy(policy))| {
+        !policy.limits.is_empty() || policy.credited
+    });
+    let grantable = p.credential_scopes.clone();
+    create_key_for(&state, &caller, owner, (grantable, parent_metered), body).await
 }
 
-/// Creates a key for `owner`, as `caller`, limited to `grantable`. Shared with the admin route.
+/// Creates a key for `owner`, as `caller`, limited to `grantable`, the caller's credential
+/// being a key with limits or credits when `parent_metered`. Shared with the admin route.
 pub(super) async fn create_key_for(
     state: &AppState,
     caller: &Caller,
     owner: KeyOwner<'_>,
-    grantable: ScopeSet,
+    (grantable, parent_metered): (ScopeSet, bool),
     body: CreateApiKeyRequest,
 ) -> Result<Response, ApiError> {
     let now = state.clock.now();
+    let usage = UsageRequest {
+        settings: usage_settings(&body)?,
+        may_admin: caller.principal.may(Scope::Admin),
+        parent_metered,
+    };
     let scopes = match body.scopes.as_deref() {
         Some(names) => {
             let catalogue = state.scopes.catalogue(&state.store).await?;
@@ -110,13 +131,14 @@ pub(super) async fn create_key_for(
     };
     // A key made with an API key is that key's child: within its scopes and lifetime, and
     // revoked with it. A key made with a session has no parent.
-    let created = create_child_api_key(
+    let created = create_metered_api_key(
         &state.store,
         now,
         owner,
         grantable,
         caller.principal.parent_key(),
         request,
+        usage,
         &caller.actor(),
     )
     .await;
@@ -128,12 +150,16 @@ pub(super) async fn create_key_for(
             };
             Ok((StatusCode::CREATED, Json(body)).into_response())
         }
-        Err(CreateApiKeyError::Input(e)) => Err(ApiError::bad_request(e.to_string())),
-        Err(CreateApiKeyError::UserDisabled) => Err(ApiError::conflict("the user is disabled")),
-        Err(CreateApiKeyError::CreatorRevoked) => {
-            Err(ApiError::invalid_token("the credential has been revoked"))
-        }
-        Err(CreateApiKeyError::Store(e)) => Err(e.into()),
+        Err(CreateMeteredKeyError::Usage(e)) => Err(ApiError::bad_request(e.to_string())),
+        Err(CreateMeteredKeyError::Rights(e)) => Err(ApiError::forbidden(e.to_string())),
+        Err(CreateMeteredKeyError::Create(error)) => Err(match error {
+            CreateApiKeyError::Input(e) => ApiError::bad_request(e.to_string()),
+            CreateApiKeyError::UserDisabled => ApiError::conflict("the user is disabled"),
+            CreateApiKeyError::CreatorRevoked => {
+                ApiError::invalid_token("the credential has been revoked")
+            }
+            CreateApiKeyError::Store(e) => e.into(),
+        }),
     }
 }
 
@@ -157,22 +183,7 @@ pub async fn revoke_api_key(
     Path(id): Path<i64>,
 ) -> Result<Response, ApiError> {
     caller.require_first_party_credential(Scope::Write)?;
-    let p = &caller.principal;
-    let key = state
-        .store
-        .api_key_by_id(id)
-        .await?
-        .filter(|k| k.account_id == p.account.id)
-        .ok_or_else(|| ApiError::not_found("API key"))?;
-    if key.user_id != p.user.id {
-        caller.require(Scope::Admin)?;
-        // The rank rule of key creation: an admin cannot end an owner's key.
-        if let Some(holder) = state.store.member(p.account.id, key.user_id).await? {
-            p.role
-                .check_may_administer(holder.membership.role)
-                .map_err(|e| ApiError::forbidden(e.to_string()))?;
-        }
-    }
+    key_within_reach(&state, &caller, id).await?;
     let now = state.clock.now();
     let audit = AuditEntry::new(now, &caller.actor(), AuditAction::ApiKeyRevoked, "api_key");
     state.store.revoke_api_key(id, now, audit).await?;

@@ -195,6 +195,7 @@ async fn create_application(
         scopes,
         implicit_allowed: body.implicit_allowed,
         introspect: body.introspect,
+        verify_keys: body.verify_keys,
         service_account_id: body.service_account_id,
         id_token_signed_response_alg: match body.id_token_signed_response_alg.as_deref() {
             Some(name) => parse_alg(name)?,
@@ -298,6 +299,7 @@ async fn update_application(
         },
         implicit_allowed: body.implicit_allowed,
         introspect: body.introspect,
+        verify_keys: body.verify_keys,
         service_account_id: body.service_account_id,
         id_token_signed_response_alg: body
             .id_token_signed_response_alg

@@ -29,6 +29,10 @@ pub const DOCUMENT_PATH: &str = "/api/v1/openapi.json";
 /// it in [`ApiDoc`]).
 const BEARER: &str = "bearer";
 
+/// The name of the scheme of an OAuth application's client credentials (`client_secret_basic`,
+/// RFC 6749 §2.3.1), which the verify API also takes.
+const BASIC: &str = "basic";
+
 /// What the document says besides its operations.
 #[derive(OpenApi)]
 #[openapi(
@@ -76,6 +80,7 @@ fn document(issuer: &str) -> utoipa::openapi::OpenApi {
 const LINKS: &[(&str, &str, &str, &str)] = &[
     ("create_api_key", "revoke_api_key", "id", "/id"),
     ("create_api_key", "roll_api_key", "id", "/id"),
+    ("create_api_key", "update_api_key", "id", "/id"),
     ("create_user", "withdraw_invitation", "id", "/invitation/id"),
     ("create_service_account", "show_user", "id", "/id"),
     ("create_service_account", "update_user", "id", "/id"),
@@ -198,10 +203,17 @@ impl Modify for BearerScheme {
                 "An API key, or an OAuth access token issued by this server (RFC 6750 §2.1)",
             ))
             .build();
-        openapi
-            .components
-            .get_or_insert_with(Default::default)
-            .add_security_scheme(BEARER, SecurityScheme::Http(scheme));
+        let basic = HttpBuilder::new()
+            .scheme(HttpAuthScheme::Basic)
+            .description(Some(
+                "An OAuth application's client id and secret (client_secret_basic, RFC 6749 \
+                 §2.3.1): only `POST /api/v1/keys/verify` takes it, from a confidential \
+                 application with the verify_keys permission",
+            ))
+            .build();
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(BEARER, SecurityScheme::Http(scheme));
+        components.add_security_scheme(BASIC, SecurityScheme::Http(basic));
     }
 }
 
@@ -229,7 +241,11 @@ fn add_shared_responses(operation: &mut Operation) {
             "403",
             "The credential lacks the scope (`insufficient_scope`) or the role does not allow it",
         ),
-        ("429", "The account's rate limit is spent; see Retry-After"),
+        (
+            "429",
+            "A rate limit (the account's, or the API key's own) is spent (`rate_limited`), or \
+             the API key has no credits left (`usage_exceeded`); see Retry-After",
+        ),
         ("503", "Storage is unavailable; see Retry-After"),
     ];
     if operation.request_body.is_some() {

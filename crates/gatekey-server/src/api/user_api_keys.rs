@@ -14,7 +14,7 @@ use super::paging::{PageQuery, Paging};
 use super::users::account_member;
 use super::views::{api_key_view, pagination};
 use crate::auth::Caller;
-use crate::background::flush_usage;
+use crate::background::{flush_usage, return_credits};
 use crate::error::ApiError;
 use crate::json::Json;
 use crate::path::Path;
@@ -43,6 +43,7 @@ pub async fn list_user_api_keys(
     let account_id = caller.principal.account.id;
     account_member(&state, &caller, user_id, None).await?;
     flush_usage(&state).await;
+    return_credits(&state, None).await;
     let keys = state
         .store
         .list_api_keys(
@@ -72,7 +73,7 @@ pub async fn list_user_api_keys(
     request_body = CreateApiKeyRequest,
     responses(
         (status = 201, description = "The key, with its secret shown this once", body = CreatedApiKey),
-        (status = 400, description = "A bad name, an unknown scope, or a lifetime too long", body = ErrorBody),
+        (status = 400, description = "A bad name, an unknown scope, a lifetime too long, or bad meta, limits or credits", body = ErrorBody),
         (status = 403, description = "Not a service account, or one ranking above the caller", body = ErrorBody),
         (status = 404, description = "No such member of the caller's account", body = ErrorBody),
         (status = 409, description = "The service account is disabled", body = ErrorBody),
@@ -93,5 +94,6 @@ pub async fn create_user_api_key(
         .role_scopes(owner.membership.account_id, owner.membership.role)
         .await?;
     let owner = KeyOwner::new(&owner, &held);
-    create_key_for(&state, &caller, owner, grantable, body).await
+    // The caller holds `admin`, so a key with limits or credits of its own may create keys.
+    create_key_for(&state, &caller, owner, (grantable, false), body).await
 }

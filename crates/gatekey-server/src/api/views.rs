@@ -2,10 +2,12 @@
 
 use gatekey_core::account::Account;
 use gatekey_core::api_key::ApiKey;
+use gatekey_core::api_key_usage::KeyMeta;
 use gatekey_core::audit::{AuditRecord, CredentialRef};
 use gatekey_core::oauth::application::Application;
 use gatekey_core::page::Page;
 use gatekey_core::user::{Member, User};
+use gatekey_proto::api::CreditRefill;
 use gatekey_proto::api::{
     AccountView, ApiKeyView, ApplicationView, AuditView, CredentialView, MemberView, Pagination,
     UserView,
@@ -82,6 +84,19 @@ pub fn api_key_view_timed(key: &ApiKey, time_text: fn(OffsetDateTime) -> String)
         expires_at: key.expires_at.map(time_text),
         revoked_at: key.revoked_at.map(time_text),
         parent_key_id: key.parent_key_id,
+        meta: key.meta.as_ref().map(KeyMeta::to_value),
+        rate_per_second: key.limits.per_second,
+        rate_per_minute: key.limits.per_minute,
+        rate_per_hour: key.limits.per_hour,
+        credits_remaining: key.credits.map(|c| c.remaining),
+        credits_refill: key
+            .credits
+            .and_then(|c| c.refill)
+            .map(|refill| CreditRefill {
+                amount: refill.amount,
+                interval: refill.interval.as_str().to_owned(),
+            }),
+        credits_refilled_at: key.credits.and_then(|c| c.refilled_at).map(time_text),
     }
 }
 
@@ -149,6 +164,7 @@ pub fn application_view_timed(
         scopes: app.scopes.names().into_iter().map(str::to_owned).collect(),
         implicit_allowed: app.implicit_allowed,
         introspect: app.introspect,
+        verify_keys: app.verify_keys,
         service_account_id: app.service_account_id,
         id_token_signed_response_alg: app.id_token_signed_response_alg.as_str().to_owned(),
         access_token_format: app.access_token_format.as_str().to_owned(),

@@ -5,11 +5,12 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use gatekey_core::principal::Principal;
-use gatekey_core::secret::SecretKind;
+use gatekey_core::secret::{Secret, SecretKind};
 use gatekey_core::store::ApiKeyStore;
 
 use super::cache::{CacheLookup, CachedKey, CredentialSource};
 use crate::error::ApiError;
+use crate::metering::policy::KeyPolicy;
 use crate::metrics::CredentialOutcome;
 use crate::state::AppState;
 
@@ -26,31 +27,97 @@ pub async fn check_api_key(
     Ok(entry)
 }
 
+/// Why a presented API key does not work, with the account of a key that exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyRefusal {
+    /// Not a well-formed key (prefix, length, alphabet, checksum).
+    Malformed,
+    /// Never issued by this server.
+    Unknown,
+    /// Revoked (or a parent of it was).
+    Revoked {
+        /// The key's account.
+        account_id: i64,
+    },
+    /// Its user is disabled.
+    Disabled {
+        /// The key's account.
+        account_id: i64,
+    },
+    /// Expired.
+    Expired {
+        /// The key's account.
+        account_id: i64,
+    },
+}
+
+impl KeyRefusal {
+    /// The REST API's answer: 401 `invalid_token`. A disabled user's key is "revoked" there,
+    /// as it has always been.
+    fn into_error(self) -> ApiError {
+        ApiError::invalid_token(match self {
+            Self::Malformed => "the credential is malformed",
+            Self::Unknown => "the credential is unknown",
+            Self::Revoked { .. } | Self::Disabled { .. } => "the credential has been revoked",
+            Self::Expired { .. } => "the credential has expired",
+        })
+    }
+}
+
 /// Resolves an API key to its cached entry, or answers 401 `invalid_token`, by the same checks
 /// as [`check_api_key`] (revoked, with its parent too; expired; user disabled; a secret a roll
 /// replaced, past its grace), without recording a use: a resource server checking a key it was
 /// handed is not the key's holder using it. A replaced secret is cached only until its grace
 /// ends: its principal expires then.
 pub async fn verify_api_key(state: &AppState, presented: &str) -> Result<Arc<CachedKey>, ApiError> {
+    look_up_api_key(state, presented)
+        .await?
+        .map_err(KeyRefusal::into_error)
+}
+
+/// Resolves an API key to its cached entry, or says why it does not work; `Err` only when
+/// storage fails. Records no use.
+pub async fn look_up_api_key(
+    state: &AppState,
+    presented: &str,
+) -> Result<Result<Arc<CachedKey>, KeyRefusal>, ApiError> {
     let now = state.clock.now();
-    let lookup = state
-        .credentials
-        .look_up(SecretKind::ApiKey, presented, now, &state.metrics)?;
+    let Ok(secret) = Secret::parse(SecretKind::ApiKey, presented) else {
+        state.metrics.credential_check(CredentialOutcome::Malformed);
+        return Ok(Err(KeyRefusal::Malformed));
+    };
+    let hash = secret.hash();
+    let lookup = match state.credentials.look_up_hash(hash, now, &state.metrics) {
+        Ok(lookup) => lookup,
+        // Cached, and past its expiry (counted by the cache).
+        Err(_) => {
+            let account_id = state
+                .credentials
+                .get(&hash)
+                .map_or(0, |entry| entry.principal.account.id);
+            return Ok(Err(KeyRefusal::Expired { account_id }));
+        }
+    };
     let (hash, generation) = match lookup {
-        CacheLookup::Cached(entry) => return Ok(entry),
+        CacheLookup::Cached(entry) => return Ok(Ok(entry)),
         CacheLookup::Missing { hash, generation } => (hash, generation),
     };
     let Some(found) = state.store.api_key_credential(&hash).await? else {
         state.metrics.credential_check(CredentialOutcome::Unknown);
-        return Err(ApiError::invalid_token("the credential is unknown"));
+        return Ok(Err(KeyRefusal::Unknown));
     };
-    if found.key.revoked_at.is_some() || found.user.is_disabled() {
+    let account_id = found.account.id;
+    if found.key.revoked_at.is_some() {
         state.metrics.credential_check(CredentialOutcome::Revoked);
-        return Err(ApiError::invalid_token("the credential has been revoked"));
+        return Ok(Err(KeyRefusal::Revoked { account_id }));
+    }
+    if found.user.is_disabled() {
+        state.metrics.credential_check(CredentialOutcome::Revoked);
+        return Ok(Err(KeyRefusal::Disabled { account_id }));
     }
     if !found.key.is_usable_at(now) {
         state.metrics.credential_check(CredentialOutcome::Expired);
-        return Err(ApiError::invalid_token("the credential has expired"));
+        return Ok(Err(KeyRefusal::Expired { account_id }));
     }
     let expires_at = found.expires_at();
     if found.by_previous_secret && expires_at.is_some_and(|at| at <= now) {
@@ -62,6 +129,7 @@ pub async fn verify_api_key(state: &AppState, presented: &str) -> Result<Arc<Cac
     // Read before the key is cached: a change to what the role holds evicts the key.
     let role_scopes = state.role_scopes(found.account.id, found.role).await?;
     state.metrics.credential_check(CredentialOutcome::Verified);
+    let policy = KeyPolicy::of(&found.key);
     let principal = Principal {
         user: Arc::new(found.user),
         account: Arc::new(found.account),
@@ -76,7 +144,11 @@ pub async fn verify_api_key(state: &AppState, presented: &str) -> Result<Arc<Cac
         key_id: found.key.id,
         created_at: found.key.created_at,
     };
-    Ok(state
-        .credentials
-        .insert(hash, Arc::new(principal), source, generation))
+    Ok(Ok(state.credentials.insert_with_policy(
+        hash,
+        Arc::new(principal),
+        source,
+        policy,
+        generation,
+    )))
 }

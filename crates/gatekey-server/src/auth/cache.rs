@@ -21,6 +21,7 @@ use time::OffsetDateTime;
 
 use crate::clocked_cache::{CacheTrust, ClockedCache, Generation, Invalidated};
 use crate::error::ApiError;
+use crate::metering::policy::KeyPolicy;
 use crate::metrics::{CredentialOutcome, Metrics};
 
 /// Credentials kept at most.
@@ -79,6 +80,8 @@ pub struct CachedKey {
     pub principal: Arc<Principal>,
     /// What it is.
     pub source: CredentialSource,
+    /// For an API key with meta, limits or credits of its own: those, as read with the key.
+    pub policy: Option<Arc<KeyPolicy>>,
     /// Last use, in milliseconds; 0 when never used since cached.
     last_used: AtomicI64,
     /// The last use already written to the database.
@@ -247,9 +250,22 @@ impl CredentialCache {
         source: CredentialSource,
         generation: Generation,
     ) -> Arc<CachedKey> {
+        self.insert_with_policy(hash, principal, source, None, generation)
+    }
+
+    /// Like [`Self::insert`], for an API key with meta, limits or credits of its own.
+    pub fn insert_with_policy(
+        &self,
+        hash: TokenHash,
+        principal: Arc<Principal>,
+        source: CredentialSource,
+        policy: Option<KeyPolicy>,
+        generation: Generation,
+    ) -> Arc<CachedKey> {
         let entry = Arc::new(CachedKey {
             principal,
             source,
+            policy: policy.map(Arc::new),
             last_used: AtomicI64::new(0),
             last_flushed: AtomicI64::new(0),
             last_ip: Mutex::new(None),

@@ -20,8 +20,9 @@ use super::client::client_ip;
 use super::session::{current_session, password_change_pending};
 use super::ClientInfo;
 use crate::error::ApiError;
+use crate::metering::admit;
+use crate::metering::policy::KeyPolicy;
 use crate::metrics::BackgroundOperation;
-use crate::rate_limit::RateDecision;
 use crate::state::AppState;
 use gatekey_core::oauth::jwt_access_token::looks_like_jwt;
 use gatekey_core::store::AuditStore;
@@ -115,33 +116,40 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
-/// Authenticates every request under `/api`, applies the account's rate limit, and hands the
-/// [`Caller`] to the handler. Adds the `X-Ratelimit-*` headers to the response.
+/// The meta, limits and credits of the API key a request authenticated with, when it has
+/// any, in the request's extensions for the handlers that ask (a metered key creates keys
+/// only for an administrator).
+#[derive(Debug, Clone)]
+pub struct CallerKeyPolicy(pub Arc<KeyPolicy>);
+
+/// Authenticates every request under `/api`, meters it (the key's own limits, the account's
+/// rate limit, the key's credits: [`crate::metering`]), and hands the [`Caller`] to the
+/// handler. Adds the `X-Ratelimit-*` headers to the response.
 pub async fn require_caller(
     State(state): State<AppState>,
     mut request: Request,
     next: Next,
 ) -> Response {
     let (parts, body) = request.into_parts();
-    let caller = match authenticate(&state, &parts).await {
-        Ok(caller) => caller,
+    let (caller, policy) = match authenticate(&state, &parts).await {
+        Ok(authenticated) => authenticated,
         Err(error) => return error.into_response(),
     };
-    let decision = state
-        .rate_limiter
-        .check(caller.principal.account.id, state.clock.now())
-        .await;
+    let admission = match admit(&state, &caller.principal, policy.as_deref(), 1).await {
+        Ok(admission) => admission,
+        Err(error) => return error.into_response(),
+    };
     // Kept for the refusal audit; a matched path is a shared string, so this copies nothing.
     let route = parts.extensions.get::<MatchedPath>().cloned();
     let method = parts.method.clone();
     request = Request::from_parts(parts, body);
-    let mut response = match decision {
-        RateDecision { allowed: false, .. } => {
-            state.metrics.rate_limited(&caller.principal.account.slug);
-            ApiError::rate_limited(decision.retry_after).into_response()
-        }
-        _ => {
+    let mut response = match admission.refusal(state.clock.now()) {
+        Some(refusal) => refusal.into_response(),
+        None => {
             request.extensions_mut().insert(caller.clone());
+            if let Some(policy) = policy {
+                request.extensions_mut().insert(CallerKeyPolicy(policy));
+            }
             next.run(request).await
         }
     };
@@ -164,7 +172,7 @@ pub async fn require_caller(
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    decision.insert_headers(response.headers_mut());
+    admission.rate.insert_headers(response.headers_mut());
     response
 }
 
@@ -270,17 +278,23 @@ pub(crate) async fn check_bearer(
     Ok(entry)
 }
 
-async fn authenticate(state: &AppState, parts: &Parts) -> Result<Caller, ApiError> {
+/// The caller of a request, and the meta, limits and credits of the API key it
+/// authenticated with when it has any.
+pub(crate) async fn authenticate(
+    state: &AppState,
+    parts: &Parts,
+) -> Result<(Caller, Option<Arc<KeyPolicy>>), ApiError> {
     refuse_credential_in_query(parts)?;
     let ip = client_ip(parts, &state.config.http);
     let client = ClientInfo::at(parts, ip);
     if let Some(authorization) = parts.headers.get(header::AUTHORIZATION) {
         let presented = bearer_token(authorization)?;
         let entry = check_bearer(state, presented, ip).await?;
-        return Ok(Caller {
+        let caller = Caller {
             principal: entry.principal.clone(),
             client,
-        });
+        };
+        return Ok((caller, entry.policy.clone()));
     }
     match current_session(state, &parts.headers).await? {
         Some(web) => {
@@ -289,10 +303,11 @@ async fn authenticate(state: &AppState, parts: &Parts) -> Result<Caller, ApiErro
                     "a cookie-authenticated change needs the X-CSRF-Token header",
                 ));
             }
-            Ok(Caller {
+            let caller = Caller {
                 principal: Arc::new(web.principal),
                 client,
-            })
+            };
+            Ok((caller, None))
         }
         None if password_change_pending(state, &parts.headers).await? => Err(ApiError::forbidden(
             "this session must change its password first: open /password in the browser",

@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use axum::http::HeaderName;
 use gatekey_core::gateway::route_rules::{RouteRule, RouteRules, Unmatched};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -19,6 +20,10 @@ pub struct GatewayConfig {
     /// writes none (refusals for missing scopes are audited like the API's, once a minute per
     /// caller).
     pub audit_sample_rate: SampleRate,
+    /// The header in which an allowed request's API key's `meta` goes to the upstream, as
+    /// compact JSON (in ASCII); unset, the default, sends none. A name starting `x-`, such as
+    /// `x-gatekey-key-meta`.
+    pub key_meta_header: Option<String>,
     /// The rules, first match wins: `[[gateway.routes]]` tables in the file.
     pub routes: Vec<GatewayRoute>,
 }
@@ -47,6 +52,9 @@ pub struct GatewayRoute {
     pub scopes: Vec<String>,
     /// No credential needed (and none read).
     pub public: bool,
+    /// Credits a request costs an API key that has credits: 1 when unset, 0 for free, at
+    /// most 1,000,000. Not on a public rule.
+    pub cost: Option<u64>,
 }
 
 /// A fraction from 0 to 1. Compared by its bits, so the configuration stays `Eq`.
@@ -94,8 +102,12 @@ impl GatewayConfig {
             .iter()
             .enumerate()
             .map(|(at, route)| {
-                RouteRule::new(&route.methods, &route.path, route.public, &route.scopes)
-                    .map_err(|error| ConfigError::Invalid(format!("gateway.routes[{at}]: {error}")))
+                let rule = RouteRule::new(&route.methods, &route.path, route.public, &route.scopes);
+                let rule = match route.cost {
+                    Some(cost) => rule.and_then(|rule| rule.with_cost(cost)),
+                    None => rule,
+                };
+                rule.map_err(|error| ConfigError::Invalid(format!("gateway.routes[{at}]: {error}")))
             })
             .collect::<Result<_, _>>()?;
         let unmatched = match self.unmatched {
@@ -105,7 +117,29 @@ impl GatewayConfig {
         Ok(RouteRules::new(rules, unmatched))
     }
 
+    /// The header of `key_meta_header`, when set and valid.
+    pub fn key_meta_header_name(&self) -> Result<Option<HeaderName>, ConfigError> {
+        let Some(name) = &self.key_meta_header else {
+            return Ok(None);
+        };
+        let refused = || {
+            ConfigError::Invalid(format!(
+                "gateway.key_meta_header must be a header name starting with x- (such as \
+                 x-gatekey-key-meta) and not one of the identity headers; got {name:?}"
+            ))
+        };
+        let header = HeaderName::from_bytes(name.as_bytes()).map_err(|_| refused())?;
+        if !header.as_str().starts_with("x-")
+            || crate::gateway::identity_headers::IDENTITY_HEADERS.contains(&header.as_str())
+            || header.as_str().starts_with("x-ratelimit-")
+        {
+            return Err(refused());
+        }
+        Ok(Some(header))
+    }
+
     pub(super) fn validate(&self) -> Result<(), ConfigError> {
+        self.key_meta_header_name()?;
         let rate = self.audit_sample_rate.get();
         if !(0.0..=1.0).contains(&rate) {
             return Err(ConfigError::Invalid(format!(
@@ -143,6 +177,7 @@ mod tests {
 [gateway]
 unmatched = "authenticated"
 audit_sample_rate = 0.25
+key_meta_header = "X-Gatekey-Key-Meta"
 [[gateway.routes]]
 path = "/health"
 public = true
@@ -150,13 +185,20 @@ public = true
 methods = ["post"]
 path = "/v1/notes/**"
 scopes = ["write", "notes:write"]
+cost = 5
 "#,
             )
             .expect("loads");
             assert_eq!(config.gateway.audit_sample_rate.get(), 0.25);
+            assert_eq!(
+                config.gateway.key_meta_header_name().unwrap().unwrap(),
+                "x-gatekey-key-meta"
+            );
             let rules = config.gateway.route_rules().expect("rules");
             let path = OriginalPath::parse("/v1/notes/3").expect("path");
-            let RouteAccess::Authenticated(scopes) = rules.decide("POST", &path).access else {
+            let decision = rules.decide("POST", &path);
+            assert_eq!(decision.cost, 5);
+            let RouteAccess::Authenticated(scopes) = decision.access else {
                 panic!("the second rule needs scopes");
             };
             assert_eq!(scopes.names(), ["write", "notes:write"]);
@@ -191,6 +233,25 @@ scopes = ["write", "notes:write"]
             )
             .unwrap_err();
             assert!(unknown.contains("scope"), "{unknown}");
+            let public_cost = load(
+                jail,
+                "[[gateway.routes]]\npath = \"/a\"\npublic = true\ncost = 2\n",
+            )
+            .unwrap_err();
+            assert!(public_cost.contains("gateway.routes[0]"), "{public_cost}");
+            let dear =
+                load(jail, "[[gateway.routes]]\npath = \"/a\"\ncost = 1000001\n").unwrap_err();
+            assert!(dear.contains("at most"), "{dear}");
+            for header in [
+                "authorization",
+                "x-gatekey-user-id",
+                "x-ratelimit-limit",
+                "bad header",
+            ] {
+                let toml = format!("[gateway]\nkey_meta_header = {header:?}\n");
+                let refused = load(jail, &toml).unwrap_err();
+                assert!(refused.contains("key_meta_header"), "{refused}");
+            }
             Ok(())
         });
     }

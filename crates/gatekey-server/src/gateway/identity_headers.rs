@@ -6,6 +6,8 @@ use gatekey_core::audit::CredentialRef;
 use gatekey_core::principal::Principal;
 use gatekey_core::scope::ScopeSet;
 
+use crate::metering::policy::KeyPolicy;
+
 /// The user's id, in decimal.
 const USER_ID: HeaderName = HeaderName::from_static("x-gatekey-user-id");
 /// The user's email address.
@@ -73,6 +75,14 @@ pub fn insert_identity(headers: &mut HeaderMap, principal: &Principal, scopes: &
             }
         }
         _ => {}
+    }
+}
+
+/// Adds the API key's meta as the header `name` (`gateway.key_meta_header`): its compact
+/// JSON, written in ASCII. A key without meta gets no such header.
+pub fn insert_key_meta(headers: &mut HeaderMap, name: &HeaderName, policy: &KeyPolicy) {
+    if let Some(meta) = &policy.meta_header {
+        headers.insert(name.clone(), meta.clone());
     }
 }
 

@@ -3,7 +3,7 @@
 //! request, and passes it on with gatekey's identity headers, or refuses it with gatekey's
 //! answer. See docs/gateway.md.
 
-mod identity_headers;
+pub(crate) mod identity_headers;
 mod original_request;
 mod verify;
 

@@ -2,8 +2,11 @@
 //!
 //! The credential is the original request's `Authorization: Bearer` header (an API key or an
 //! OAuth access token, opaque or JWT), checked exactly as the REST API checks it, from the same
-//! cache; the account's rate limit is counted as for an API call. Gatekey answers with honest
+//! cache; the request is metered as an API call is (the key's own limits, the account's rate
+//! limit, and the key's credits at the cost the route rule gives). Gatekey answers with honest
 //! statuses (401, 403, 429, 503, 400); docs/gateway.md shows how each proxy passes them on.
+
+use std::sync::Arc;
 
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -14,12 +17,14 @@ use gatekey_core::principal::Principal;
 use gatekey_core::scope::ScopeSet;
 use gatekey_core::store::AuditStore;
 
-use super::identity_headers::insert_identity;
+use super::identity_headers::{insert_identity, insert_key_meta};
 use super::original_request::OriginalRequest;
 use crate::auth::caller::{audit_refusal, bearer_token, check_bearer};
 use crate::auth::client::client_ip;
 use crate::auth::{Caller, ClientInfo};
 use crate::error::ApiError;
+use crate::metering::admit;
+use crate::metering::policy::KeyPolicy;
 use crate::metrics::BackgroundOperation;
 use crate::state::AppState;
 
@@ -45,22 +50,24 @@ pub async fn verify_request(State(state): State<AppState>, request: Request) -> 
         RouteAccess::Authenticated(scopes) => scopes,
     };
     let client_ip = client_ip(&parts, &state.config.http);
-    let principal = match authenticate(&state, &parts.headers, client_ip).await {
-        Ok(principal) => principal,
+    let (principal, policy) = match authenticate(&state, &parts.headers, client_ip).await {
+        Ok(authenticated) => authenticated,
         Err(error) => return error.into_response(),
     };
-    let limit = state
-        .rate_limiter
-        .check(principal.account.id, state.clock.now())
-        .await;
-    let mut response = if !limit.allowed {
-        state.metrics.rate_limited(&principal.account.slug);
-        ApiError::rate_limited(limit.retry_after).into_response()
+    let admission = match admit(&state, &principal, policy.as_deref(), decision.cost).await {
+        Ok(admission) => admission,
+        Err(error) => return error.into_response(),
+    };
+    let mut response = if let Some(refusal) = admission.refusal(state.clock.now()) {
+        refusal.into_response()
     } else {
         match check_scopes(&principal, required) {
             Ok(effective) => {
-                let mut identity = HeaderMap::with_capacity(12);
+                let mut identity = HeaderMap::with_capacity(13);
                 insert_identity(&mut identity, &principal, &effective);
+                if let (Some(name), Some(policy)) = (&state.gateway_meta_header, &policy) {
+                    insert_key_meta(&mut identity, name, policy);
+                }
                 sample_audit(&state, &principal, &parts, &original, &decision);
                 allowed(identity)
             }
@@ -75,17 +82,18 @@ pub async fn verify_request(State(state): State<AppState>, request: Request) -> 
             }
         }
     };
-    limit.insert_headers(response.headers_mut());
+    admission.rate.insert_headers(response.headers_mut());
     response
 }
 
-/// The credential of the `Authorization` header, checked; no header is a 401 with a Bearer
-/// challenge (RFC 6750 §3.1), two are a 400.
+/// The credential of the `Authorization` header, checked, with the meta, limits and credits
+/// of an API key that has any; no header is a 401 with a Bearer challenge (RFC 6750 §3.1), two
+/// are a 400.
 async fn authenticate(
     state: &AppState,
     headers: &HeaderMap,
     client_ip: Option<std::net::IpAddr>,
-) -> Result<std::sync::Arc<Principal>, ApiError> {
+) -> Result<(Arc<Principal>, Option<Arc<KeyPolicy>>), ApiError> {
     let mut values = headers.get_all(header::AUTHORIZATION).iter();
     let Some(authorization) = values.next() else {
         return Err(ApiError::missing_credential());
@@ -101,10 +109,8 @@ async fn authenticate(
         ));
     }
     let presented = bearer_token(authorization)?;
-    Ok(check_bearer(state, presented, client_ip)
-        .await?
-        .principal
-        .clone())
+    let entry = check_bearer(state, presented, client_ip).await?;
+    Ok((entry.principal.clone(), entry.policy.clone()))
 }
 
 /// The caller's effective scopes when they hold every one of `required`; otherwise the refusal

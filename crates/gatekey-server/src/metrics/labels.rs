@@ -100,11 +100,13 @@ pub enum BackgroundOperation {
     RefusalAudit,
     /// The sampled audit event of a request the forward-auth endpoint let through.
     GatewayAudit,
+    /// Giving API keys' unspent credits back to the database.
+    CreditReturn,
 }
 
 impl BackgroundOperation {
     /// Every operation, so that each series exists at zero from the start.
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 9] = [
         Self::InvalidationPoll,
         Self::InvalidationListen,
         Self::InvalidationPrune,
@@ -113,6 +115,7 @@ impl BackgroundOperation {
         Self::ClientAuthAudit,
         Self::RefusalAudit,
         Self::GatewayAudit,
+        Self::CreditReturn,
     ];
 
     /// The label value.
@@ -126,6 +129,7 @@ impl BackgroundOperation {
             Self::ClientAuthAudit => "client_auth_audit",
             Self::RefusalAudit => "refusal_audit",
             Self::GatewayAudit => "gateway_audit",
+            Self::CreditReturn => "credit_return",
         }
     }
 }

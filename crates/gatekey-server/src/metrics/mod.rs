@@ -50,6 +50,7 @@ pub struct Metrics {
     guess_refusals: Family<RefusalLabels, Count>,
     rate_limit_refusals: Count,
     rate_limit_refusals_by_account: Family<AccountLabels, Count>,
+    credit_refusals: Count,
     labelled_accounts: BoundedAccounts,
     invalidation_feed_age: Gauge<f64, AtomicU64>,
     cache_entries: Family<CacheLabels, Gauge>,
@@ -134,6 +135,7 @@ impl Default for Metrics {
             guess_refusals: Family::default(),
             rate_limit_refusals: Count::default(),
             rate_limit_refusals_by_account: Family::default(),
+            credit_refusals: Count::default(),
             labelled_accounts: BoundedAccounts::default(),
             invalidation_feed_age: Gauge::default(),
             cache_entries: Family::default(),
@@ -190,6 +192,11 @@ impl Metrics {
             "API requests refused by the rate limit, by account (the first 20 accounts refused \
              since start; the rest as _other)",
             self.rate_limit_refusals_by_account.clone(),
+        );
+        r.register(
+            "credit_refusals",
+            "Requests refused because their API key had no credits left",
+            self.credit_refusals.clone(),
         );
         r.register(
             "invalidation_feed_age_seconds",
@@ -281,6 +288,11 @@ impl Metrics {
                 account: self.labelled_accounts.label_for(slug),
             })
             .inc();
+    }
+
+    /// Counts one request refused because its API key had no credits left.
+    pub fn usage_exceeded(&self) {
+        self.credit_refusals.inc();
     }
 
     /// Shows the counters of the shared-limit backend; a server counting in memory has none.

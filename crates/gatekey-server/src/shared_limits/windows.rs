@@ -1,11 +1,12 @@
-//! Fixed one-minute and one-second windows counted in Redis, by one Lua script that reads
-//! both windows, grants what fits under both limits and adds it, atomically.
+//! Fixed one-second, one-minute and one-hour windows counted in Redis, by one Lua script that
+//! reads the windows, grants what fits under every limit and adds it, atomically. A window
+//! whose limit is 0 is neither read nor written.
 //!
 //! Checks of one subject are batched, the way the token endpoint batches its writes: while a
 //! call for a subject is in flight, further checks of that subject wait and go together in the
-//! next call, which asks for as many requests as are waiting. A busy account costs Redis one
-//! call per round trip per replica, not one per request, and the count stays exact: the
-//! script grants the first `n` that fit and refuses the rest.
+//! next call, which asks for as many requests as are waiting. A busy account or key costs
+//! Redis one call per round trip per replica, not one per request, and the count stays exact:
+//! the script grants the first `n` that fit and refuses the rest.
 
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -19,48 +20,80 @@ use super::{SharedRedis, Unshared};
 /// Subjects batched at once; an idle subject is forgotten after a minute.
 const MAX_SUBJECTS: u64 = 100_000;
 
-/// `KEYS`: the minute window, the second window. `ARGV`: requests asked, per-minute limit,
-/// per-second limit (0: off). Returns the requests granted and the windows' counts before.
+/// `KEYS`: the second, minute and hour windows. `ARGV`: requests asked, then the per-second,
+/// per-minute and per-hour limits (0: off). Returns the requests granted and the windows'
+/// counts before.
 const WINDOWS_SCRIPT: &str = r"
 local asked = tonumber(ARGV[1])
-local per_minute = tonumber(ARGV[2])
-local per_second = tonumber(ARGV[3])
-local minute = tonumber(redis.call('GET', KEYS[1]) or '0')
-local second = tonumber(redis.call('GET', KEYS[2]) or '0')
 local granted = asked
-if per_minute > 0 then granted = math.min(granted, math.max(per_minute - minute, 0)) end
-if per_second > 0 then granted = math.min(granted, math.max(per_second - second, 0)) end
-if granted > 0 then
-  if redis.call('INCRBY', KEYS[1], granted) == granted then redis.call('EXPIRE', KEYS[1], 61) end
-  if redis.call('INCRBY', KEYS[2], granted) == granted then redis.call('EXPIRE', KEYS[2], 2) end
+local counts = {0, 0, 0}
+local ttl = {2, 61, 3601}
+for i = 1, 3 do
+  local limit = tonumber(ARGV[i + 1])
+  if limit > 0 then
+    counts[i] = tonumber(redis.call('GET', KEYS[i]) or '0')
+    granted = math.min(granted, math.max(limit - counts[i], 0))
+  end
 end
-return {granted, minute, second}
+if granted > 0 then
+  for i = 1, 3 do
+    if tonumber(ARGV[i + 1]) > 0 then
+      if redis.call('INCRBY', KEYS[i], granted) == granted then redis.call('EXPIRE', KEYS[i], ttl[i]) end
+    end
+  end
+end
+return {granted, counts[1], counts[2], counts[3]}
 ";
 
+/// Limits per window; 0 turns a window off.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WindowLimits {
+    /// Requests per wall-clock second.
+    pub per_second: u32,
+    /// Requests per wall-clock minute.
+    pub per_minute: u32,
+    /// Requests per wall-clock hour.
+    pub per_hour: u32,
+}
+
+impl WindowLimits {
+    /// Whether every window is off.
+    pub fn is_off(&self) -> bool {
+        self.per_second == 0 && self.per_minute == 0 && self.per_hour == 0
+    }
+}
+
 /// One request's count: whether it was granted, and the windows' counts after it (or, when
-/// refused, as they stand).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// refused, as they stand). A window that is off counts 0.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Counted {
-    /// Whether the request fits under both limits.
+    /// Whether the request fits under every limit.
     pub granted: bool,
-    /// Requests counted in the minute window.
-    pub minute: u32,
     /// Requests counted in the second window.
     pub second: u32,
+    /// Requests counted in the minute window.
+    pub minute: u32,
+    /// Requests counted in the hour window.
+    pub hour: u32,
 }
+
+/// A check waiting for the next call: when, under which limits, and where the answer goes.
+type Waiting = (
+    OffsetDateTime,
+    WindowLimits,
+    oneshot::Sender<Result<Counted, Unshared>>,
+);
 
 #[derive(Default)]
 struct Batch {
-    waiting: Vec<(OffsetDateTime, oneshot::Sender<Result<Counted, Unshared>>)>,
+    waiting: Vec<Waiting>,
     flying: bool,
 }
 
-/// The windows of one kind of subject (accounts), counted in Redis.
+/// The windows of one kind of subject (accounts, API keys), counted in Redis.
 pub struct SharedWindows {
     redis: Arc<SharedRedis>,
     kind: &'static str,
-    per_minute: u32,
-    per_second: u32,
     script: Arc<redis::Script>,
     batches: Cache<i64, Arc<Mutex<Batch>>>,
 }
@@ -74,18 +107,11 @@ impl std::fmt::Debug for SharedWindows {
 }
 
 impl SharedWindows {
-    /// Windows of `kind` (a word in the keys) with these limits, counted in `redis`.
-    pub fn new(
-        redis: Arc<SharedRedis>,
-        kind: &'static str,
-        per_minute: u32,
-        per_second: u32,
-    ) -> Self {
+    /// Windows of `kind` (a word in the keys), counted in `redis`.
+    pub fn new(redis: Arc<SharedRedis>, kind: &'static str) -> Self {
         Self {
             redis,
             kind,
-            per_minute,
-            per_second,
             script: Arc::new(redis::Script::new(WINDOWS_SCRIPT)),
             batches: Cache::builder()
                 .max_capacity(MAX_SUBJECTS)
@@ -95,17 +121,19 @@ impl SharedWindows {
         }
     }
 
-    /// Counts one request of `subject` at `now`, with the other replicas' requests.
+    /// Counts one request of `subject` at `now` under `limits`, with the other replicas'
+    /// requests. Checks batched together are counted under the limits of the latest.
     pub async fn count(
         self: &Arc<Self>,
         subject: i64,
+        limits: WindowLimits,
         now: OffsetDateTime,
     ) -> Result<Counted, Unshared> {
         let (sender, answer) = oneshot::channel();
         let batch = self.batches.get_with(subject, Arc::default);
         let lead = {
             let mut waiting = lock(&batch);
-            waiting.waiting.push((now, sender));
+            waiting.waiting.push((now, limits, sender));
             !std::mem::replace(&mut waiting.flying, true)
         };
         if lead {
@@ -131,49 +159,73 @@ impl SharedWindows {
             };
             let now = waiting
                 .iter()
-                .map(|(at, _)| *at)
+                .map(|(at, _, _)| *at)
                 .max()
                 .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+            let limits = waiting
+                .last()
+                .map(|(_, limits, _)| *limits)
+                .unwrap_or_default();
             let asked = i64::try_from(waiting.len()).unwrap_or(i64::MAX);
-            let answer = self.ask(subject, asked, now).await;
-            for (index, (_, sender)) in waiting.into_iter().enumerate() {
+            let answer = self.ask(subject, asked, limits, now).await;
+            for (index, (_, _, sender)) in waiting.into_iter().enumerate() {
                 let index = u32::try_from(index).unwrap_or(u32::MAX);
-                let _ = sender.send(answer.map(|(granted, minute, second)| {
+                let _ = sender.send(answer.map(|(granted, before)| {
                     let granted_here = index < granted;
                     let counted = if granted_here { index + 1 } else { granted };
+                    let after = |count: u32, limit: u32| {
+                        if limit == 0 {
+                            0
+                        } else {
+                            count.saturating_add(counted)
+                        }
+                    };
                     Counted {
                         granted: granted_here,
-                        minute: minute.saturating_add(counted),
-                        second: second.saturating_add(counted),
+                        second: after(before.second, limits.per_second),
+                        minute: after(before.minute, limits.per_minute),
+                        hour: after(before.hour, limits.per_hour),
                     }
                 }));
             }
         }
     }
 
+    /// Asks Redis for `asked` requests under `limits`: how many it granted, and the windows'
+    /// counts before.
     async fn ask(
         &self,
         subject: i64,
         asked: i64,
+        limits: WindowLimits,
         now: OffsetDateTime,
-    ) -> Result<(u32, u32, u32), Unshared> {
+    ) -> Result<(u32, Counted), Unshared> {
         let second = now.unix_timestamp();
         let minute = second.div_euclid(60);
+        let hour = second.div_euclid(3600);
         let subject = subject.to_string();
         let keys = [
-            self.redis.key(self.kind, &subject, &format!(":m:{minute}")),
             self.redis.key(self.kind, &subject, &format!(":s:{second}")),
+            self.redis.key(self.kind, &subject, &format!(":m:{minute}")),
+            self.redis.key(self.kind, &subject, &format!(":h:{hour}")),
         ];
-        let keys = [keys[0].as_str(), keys[1].as_str()];
+        let keys = [keys[0].as_str(), keys[1].as_str(), keys[2].as_str()];
         let args = [
             asked,
-            i64::from(self.per_minute),
-            i64::from(self.per_second),
+            i64::from(limits.per_second),
+            i64::from(limits.per_minute),
+            i64::from(limits.per_hour),
         ];
-        let (granted, minute, second): (i64, i64, i64) =
+        let (granted, second, minute, hour): (i64, i64, i64, i64) =
             self.redis.run(&self.script, &keys, &args).await?;
         let clamp = |value: i64| u32::try_from(value.max(0)).unwrap_or(u32::MAX);
-        Ok((clamp(granted), clamp(minute), clamp(second)))
+        let before = Counted {
+            granted: false,
+            second: clamp(second),
+            minute: clamp(minute),
+            hour: clamp(hour),
+        };
+        Ok((clamp(granted), before))
     }
 }
 

@@ -21,6 +21,7 @@ pub struct TestApp {
     pub http: reqwest::Client,
     clock: Arc<dyn Clock>,
     db: Option<TestDatabase>,
+    config: Config,
 }
 
 /// Runs `test` once per backend (SQLite, then PostgreSQL when configured).
@@ -82,7 +83,7 @@ impl TestApp {
         let db = TestDatabase::create(backend).await;
         let mut config = test_config(&db.url);
         configure(&mut config);
-        let server = crate::start(config, clock.clone())
+        let server = crate::start(config.clone(), clock.clone())
             .await
             .expect("server starts");
         let http = reqwest::Client::builder()
@@ -94,7 +95,26 @@ impl TestApp {
             http,
             clock,
             db: Some(db),
+            config,
         }
+    }
+
+    /// Starts a new server on the same database, configuration and clock (on a new port),
+    /// then stops the one running as `SIGTERM` does: draining, then writing what it kept in
+    /// memory. Requests sent after this returns reach the new server only.
+    pub async fn restart(&mut self) {
+        let next = crate::start(self.config.clone(), self.clock.clone())
+            .await
+            .expect("server starts again");
+        let previous = std::mem::replace(&mut self.server, next);
+        let store = previous.state.store.clone();
+        // Its kept-alive connections close with it, so the drain need not wait for them.
+        self.http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        previous.shutdown().await.expect("the server stops");
+        store.close().await;
     }
 
     /// Stops the app and drops its database.

@@ -111,6 +111,42 @@ impl TestApp {
         secret.expose().to_owned()
     }
 
+    /// Creates an API key for `member` with all their role allows and `usage` (meta, limits,
+    /// credits), as an operator would.
+    pub async fn metered_key(
+        &self,
+        member: &Member,
+        usage: gatekey_core::api_key_usage::KeyUsageSettings,
+    ) -> String {
+        let request = ApiKeyRequest {
+            name: "metered key".into(),
+            scopes: None,
+            expires_at: None,
+        };
+        let held = load_account_scopes(self.store(), member.membership.account_id)
+            .await
+            .expect("what the roles hold");
+        let role_scopes = held.held_by(member.membership.role);
+        let usage = gatekey_core::api_key_creation::UsageRequest {
+            settings: usage,
+            may_admin: true,
+            parent_metered: false,
+        };
+        let (_, secret) = gatekey_core::api_key_creation::create_metered_api_key(
+            self.store(),
+            self.now(),
+            KeyOwner::new(member, role_scopes),
+            role_scopes.clone(),
+            None,
+            request,
+            usage,
+            &Actor::operator(),
+        )
+        .await
+        .expect("metered key");
+        secret.expose().to_owned()
+    }
+
     /// Creates a person with [`PASSWORD`] and an API key with all their role allows.
     pub async fn person_with_key(
         &self,

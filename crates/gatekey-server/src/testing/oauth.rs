@@ -185,6 +185,7 @@ impl TestApp {
             scopes: ScopeSet::parse(spec.scopes).expect("scopes"),
             implicit_allowed: false,
             introspect: spec.introspect,
+            verify_keys: false,
             service_account_id: spec.service_account_id,
             id_token_signed_response_alg: DEFAULT_ID_TOKEN_ALG,
             access_token_format: spec.access_token_format,

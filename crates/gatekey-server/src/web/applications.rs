@@ -42,6 +42,7 @@ pub struct RegisterApplicationForm {
     grant_device_code: Option<String>,
     implicit_allowed: Option<String>,
     introspect: Option<String>,
+    verify_keys: Option<String>,
     /// A user id, or empty for none.
     #[serde(default)]
     service_account_id: String,
@@ -91,6 +92,7 @@ fn form_settings(
         scopes,
         implicit_allowed: form.implicit_allowed.is_some(),
         introspect: form.introspect.is_some(),
+        verify_keys: form.verify_keys.is_some(),
         service_account_id,
         // The register form asks only for what every application needs; the token settings
         // take their defaults and are changed through the API or the operator commands.

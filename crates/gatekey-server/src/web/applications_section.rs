@@ -111,6 +111,7 @@ pub async fn applications_section(
                 label { "Permissions" }
                 div.inline {
                     label { input type="checkbox" name="introspect" value="on"; " introspect this account's tokens and API keys (resource server)" }
+                    label { input type="checkbox" name="verify_keys" value="on"; " verify this account's API keys (POST /api/v1/keys/verify)" }
                     label { input type="checkbox" name="implicit_allowed" value="on"; " implicit flow (discouraged)" }
                 }
                 p { button type="submit" { "Register application" } }

@@ -16,7 +16,7 @@ fn route(methods: &[&str], path: &str, scopes: &[&str]) -> GatewayRoute {
         methods: methods.iter().map(|m| m.to_string()).collect(),
         path: path.into(),
         scopes: scopes.iter().map(|s| s.to_string()).collect(),
-        public: false,
+        ..GatewayRoute::default()
     }
 }
 

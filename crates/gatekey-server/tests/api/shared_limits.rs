@@ -2,6 +2,7 @@
 //! its limit in total across replicas, exactly, even when its requests arrive at once; wrong
 //! passwords count toward one budget wherever they are sent; while Redis is down each replica
 //! counts on its own (and says so in `/metrics`), and counting is shared again once it is back.
+//! An API key's own limits are shared the same way.
 //!
 //! Each test runs its own `redis-server` on a free port; without `redis-server` on the PATH the
 //! tests are skipped with a note, unless `GATEKEY_TEST_REDIS=1` (set by CI) makes that a
@@ -153,6 +154,32 @@ async fn an_account_gets_its_limit_in_total_across_replicas() {
     let other = fresh_key(&replicas.first, "other-limited").await;
     let statuses = me_at_once(&replicas.urls(), &other, 10).await;
     assert_eq!(count(&statuses, 200), 10, "{statuses:?}");
+    replicas.stop().await;
+}
+
+#[tokio::test]
+async fn a_keys_own_limit_holds_in_total_across_replicas() {
+    if !redis_available() {
+        return;
+    }
+    let redis = RedisServer::start().await;
+    let replicas = Replicas::start(&redis, |config| {
+        config.rate_limit.per_minute = 0;
+        config.rate_limit.per_second = 0;
+    })
+    .await;
+    let seeded = seed(&replicas.first).await;
+    let usage = gatekey_core::api_key_usage::KeyUsageSettings {
+        limits: gatekey_core::api_key_usage::KeyLimits {
+            per_hour: Some(30),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let key = replicas.first.metered_key(&seeded.owner, usage).await;
+    let statuses = me_at_once(&replicas.urls(), &key, 90).await;
+    assert_eq!(count(&statuses, 200), 30, "{statuses:?}");
+    assert_eq!(count(&statuses, 429), 60, "{statuses:?}");
     replicas.stop().await;
 }
 

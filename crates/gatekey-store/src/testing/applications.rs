@@ -18,6 +18,7 @@ pub fn application_settings(name: &str, grant_types: &[GrantType]) -> Applicatio
         scopes: ScopeSet::ALL,
         implicit_allowed: false,
         introspect: false,
+        verify_keys: false,
         service_account_id: None,
         id_token_signed_response_alg: SigningAlgorithm::Rs256,
         access_token_format: AccessTokenFormat::Opaque,

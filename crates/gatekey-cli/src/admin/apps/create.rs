@@ -38,6 +38,9 @@ pub struct CreateArgs {
     /// resource server).
     #[arg(long)]
     introspect: bool,
+    /// May verify its own account's API keys at POST /api/v1/keys/verify.
+    #[arg(long)]
+    verify_keys: bool,
     /// The service account (user id) client_credentials tokens act as.
     #[arg(long = "service-account", value_name = "USER_ID")]
     service_account: Option<i64>,
@@ -67,6 +70,7 @@ impl CreateArgs {
             scopes,
             implicit_allowed: self.implicit,
             introspect: self.introspect,
+            verify_keys: self.verify_keys,
             service_account_id: self.service_account,
             id_token_signed_response_alg,
             access_token_format,

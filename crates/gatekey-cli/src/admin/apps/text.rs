@@ -72,6 +72,7 @@ pub fn app_text(app: &Application, account_slug: &str) -> String {
                 (true, true) => "all accounts",
             }
         ),
+        format!("verify keys:     {}", yes_no(app.verify_keys)),
         format!(
             "service account: {}",
             app.service_account_id

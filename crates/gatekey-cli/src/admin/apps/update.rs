@@ -47,6 +47,12 @@ pub struct UpdateArgs {
     /// Limit introspection to the application's own account again.
     #[arg(long)]
     no_introspect_all_accounts: bool,
+    /// Grant the permission to verify the account's API keys.
+    #[arg(long, conflicts_with = "no_verify_keys")]
+    verify_keys: bool,
+    /// Take the permission to verify API keys away.
+    #[arg(long)]
+    no_verify_keys: bool,
     /// Allow the implicit flow.
     #[arg(long, conflicts_with = "no_implicit")]
     implicit: bool,
@@ -92,6 +98,7 @@ impl UpdateArgs {
                 self.introspect || self.introspect_all_accounts,
                 self.no_introspect,
             ),
+            verify_keys: switch(self.verify_keys, self.no_verify_keys),
             service_account_id: match (self.service_account, self.no_service_account) {
                 (Some(id), _) => Some(Some(id)),
                 (None, true) => Some(None),
