@@ -80,7 +80,7 @@ pub struct UpdateApiKeyRequest {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct VerifyKeyRequest {
-    /// The API key a caller presented to the service asking.
+    /// The API key a caller presented to the service asking; at most 512 characters.
     #[cfg_attr(feature = "openapi", schema(max_length = 512))]
     pub key: String,
 }

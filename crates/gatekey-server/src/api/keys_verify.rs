@@ -33,6 +33,10 @@ use crate::oauth::client_auth::authenticate_client;
 use crate::oauth::form::OAuthForm;
 use crate::state::AppState;
 
+/// The longest key read, in characters: ten times a gatekey key's length. A longer one is no key
+/// and is refused as bad input, before any hashing.
+const MAX_KEY_LEN: usize = 512;
+
 /// Verifies an API key its holder presented to the caller: `200` with the verdict
 /// (`valid`, `code`) whatever it is, and for a key of the caller's account that works, who it
 /// acts as, its scopes, meta, credits left and rate limit.
@@ -45,6 +49,7 @@ use crate::state::AppState;
     request_body = VerifyKeyRequest,
     responses(
         (status = 200, description = "The verdict on the key", body = VerifyKeyResponse),
+        (status = 400, description = "A key in the URL, or one longer than 512 characters", body = ErrorBody),
         (status = 401, description = "No credential, a bad one, or an application's wrong secret", body = ErrorBody),
         (status = 403, description = "Neither an admin credential nor a confidential application with `verify_keys`", body = ErrorBody),
     )
@@ -62,6 +67,10 @@ pub async fn verify_key(State(state): State<AppState>, request: Request) -> Resp
     )
     .await
     {
+        Ok(Json(body)) if body.key.chars().count() > MAX_KEY_LEN => {
+            return ApiError::bad_request(format!("key must be at most {MAX_KEY_LEN} characters"))
+                .into_response()
+        }
         Ok(Json(body)) => body,
         Err(error) => return error.into_response(),
     };

@@ -266,8 +266,10 @@ async fn a_bad_verify_body_is_refused_clearly() {
         )
         .await;
         assert_error(&not_json, 415, "unsupported_media_type");
-        let huge = "k".repeat(60_000);
-        assert_eq!(code(&app, &admin, &huge).await, "NOT_FOUND");
+        let long = "k".repeat(513);
+        let refused = verify(&app, &admin, &long).await;
+        assert_error(&refused, 400, "invalid_request");
+        assert_eq!(code(&app, &admin, &"k".repeat(512)).await, "NOT_FOUND");
         app.stop().await;
     })
     .await;
