@@ -77,8 +77,6 @@ pub struct NewApiKey {
 // Made once per key created, and unpacked at once: boxing the key would buy nothing.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
-// Answered once per write and taken apart at once: boxing the key would only add an allocation.
-#[allow(clippy::large_enum_variant)]
 pub enum KeyCreation {
     /// The key is stored.
     Created(ApiKey),
