@@ -49,6 +49,8 @@ struct LeaseState {
     unlimited: bool,
     /// Credits leased and not yet spent.
     available: i64,
+    /// The size of the last lease.
+    last_granted: i64,
     generation: i64,
     /// What the database held after the last lease.
     stored_remaining: i64,
@@ -92,6 +94,16 @@ impl LeaseState {
             return Some(self.exhausted(now));
         }
         None
+    }
+
+    /// Whether this server's lease is below half of what it was last granted while the
+    /// database holds more: time to lease more before it runs out.
+    fn running_low(&self) -> bool {
+        self.synced
+            && !self.unlimited
+            && !self.stale
+            && self.stored_remaining > 0
+            && self.available.saturating_mul(2) < self.last_granted
     }
 
     fn exhausted(&self, now: OffsetDateTime) -> Spend {
@@ -149,7 +161,11 @@ impl CreditLedger {
     }
 
     /// Spends `cost` credits (at least 1) of key `key_id` at `now`: from this server's lease
-    /// when it holds enough, else after leasing more from `store`.
+    /// when it holds enough, else after leasing more from `store`. The request that spends the
+    /// lease below half of what was last granted leases more after its own spend, while the
+    /// others go on spending what is left, so that a busy key's requests do not all wait on
+    /// the database's write every [`MAX_LEASE`](gatekey_core::api_key_credits::MAX_LEASE)
+    /// credits.
     pub async fn spend<S: CreditLeaseStore>(
         &self,
         store: &S,
@@ -159,15 +175,49 @@ impl CreditLedger {
     ) -> StoreResult<Spend> {
         let cost = cost.max(1);
         let lease = self.lease_of(key_id);
-        if let Some(done) = lease.state().try_spend(cost, now) {
+        let (spent, running_low) = {
+            let mut state = lease.state();
+            let spent = state.try_spend(cost, now);
+            (spent, state.running_low())
+        };
+        if let Some(done) = spent {
+            if running_low {
+                if let Ok(_one_at_a_time) = lease.leasing.try_lock() {
+                    // This request has its credits: a failed top-up is left for the request
+                    // that finds the lease empty, which sees the error.
+                    let _ = Self::lease_more(store, key_id, &lease, 1, now).await;
+                }
+            }
             return Ok(done);
         }
         let _one_at_a_time = lease.leasing.lock().await;
+        if let Some(done) = lease.state().try_spend(cost, now) {
+            return Ok(done);
+        }
+        let found = Self::lease_more(store, key_id, &lease, cost, now).await?;
+        let mut state = lease.state();
+        if !found {
+            // The key is gone: nothing to spend.
+            return Ok(Spend::Exhausted { refill_at: None });
+        }
+        if let Some(done) = state.try_spend(cost, now) {
+            return Ok(done);
+        }
+        state.exhausted_until = Some(now + EXHAUSTED_RECHECK);
+        Ok(state.exhausted(now))
+    }
+
+    /// Leases credits for a request needing `needed` into `lease`, whose `leasing` lock the
+    /// caller holds; `false` when the key is gone.
+    async fn lease_more<S: CreditLeaseStore>(
+        store: &S,
+        key_id: i64,
+        lease: &KeyLease,
+        needed: i64,
+        now: OffsetDateTime,
+    ) -> StoreResult<bool> {
         let returned = {
             let mut state = lease.state();
-            if let Some(done) = state.try_spend(cost, now) {
-                return Ok(done);
-            }
             // What was leased before a change of the balance elsewhere, or before the refill
             // period turned, goes back; the database keeps it only if the balance is the same.
             if state.stale || state.refill_turned(now) {
@@ -176,7 +226,7 @@ impl CreditLedger {
                 None
             }
         };
-        let outcome = store.lease_credits(key_id, returned, cost, now).await?;
+        let outcome = store.lease_credits(key_id, returned, needed, now).await?;
         let mut state = lease.state();
         match outcome {
             Some(LeaseOutcome::Leased(plan)) => {
@@ -185,6 +235,7 @@ impl CreditLedger {
                     state.available = 0;
                 }
                 state.available += plan.granted;
+                state.last_granted = plan.granted;
                 state.generation = plan.generation;
                 state.stored_remaining = plan.remaining;
                 state.refill = plan.refill;
@@ -193,11 +244,7 @@ impl CreditLedger {
                 state.stale = false;
                 state.unlimited = false;
                 state.exhausted_until = None;
-                if let Some(done) = state.try_spend(cost, now) {
-                    return Ok(done);
-                }
-                state.exhausted_until = Some(now + EXHAUSTED_RECHECK);
-                Ok(state.exhausted(now))
+                Ok(true)
             }
             Some(LeaseOutcome::Unlimited) => {
                 *state = LeaseState {
@@ -205,10 +252,9 @@ impl CreditLedger {
                     unlimited: true,
                     ..LeaseState::default()
                 };
-                Ok(Spend::Unlimited)
+                Ok(true)
             }
-            // The key is gone: nothing to spend.
-            None => Ok(Spend::Exhausted { refill_at: None }),
+            None => Ok(false),
         }
     }
 
@@ -381,6 +427,35 @@ mod tests {
         );
         let held = ledger.take_unspent(None);
         assert_eq!(held.iter().map(|l| l.credits).sum::<i64>(), 8);
+    }
+
+    #[tokio::test]
+    async fn the_next_lease_is_taken_before_the_last_runs_out() {
+        let store = MemoryStore::with(100_000);
+        let ledger = CreditLedger::default();
+        let t = now();
+        ledger.spend(&store, 1, 1, t).await.unwrap();
+        assert_eq!(store.leases.load(Ordering::Relaxed), 1);
+        assert_eq!(store.remaining(), 99_000, "a lease of 1,000");
+        for _ in 0..499 {
+            ledger.spend(&store, 1, 1, t).await.unwrap();
+        }
+        assert_eq!(store.leases.load(Ordering::Relaxed), 1, "500 of 1,000 left");
+        assert_eq!(
+            ledger.spend(&store, 1, 1, t).await.unwrap(),
+            Spend::Spent {
+                remaining: 100_000 - 501
+            },
+            "spent from the old lease, the next one taken after it"
+        );
+        assert_eq!(store.leases.load(Ordering::Relaxed), 2);
+        assert_eq!(store.remaining(), 98_000);
+        let held = ledger.take_unspent(None);
+        assert_eq!(
+            held.iter().map(|l| l.credits).sum::<i64>(),
+            499 + 1_000,
+            "what was left of the first lease and all of the second"
+        );
     }
 
     #[tokio::test]

@@ -185,7 +185,11 @@ async fn a_restart_keeps_the_balance() {
                 200
             );
         }
-        assert_eq!(stored_credits(&app, id).await, 45, "a lease of 5 is held");
+        assert_eq!(
+            stored_credits(&app, id).await,
+            41,
+            "a lease of 5 and, as it ran low, the next of 4 are held"
+        );
         app.restart().await;
         assert_eq!(
             stored_credits(&app, id).await,
