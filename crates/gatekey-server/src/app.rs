@@ -2,10 +2,11 @@
 
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{header, HeaderValue, StatusCode};
-use axum::middleware::{self, Next};
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use gatekey_core::audit::truncate_for_storage;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::auth::require_caller;
@@ -37,15 +38,12 @@ pub fn router(state: AppState) -> Router {
     if state.config.operations.listen.is_none() {
         app = app.merge(crate::health::metrics_route());
     }
+    // The layers every request passes, in one layer of the router (the first the outermost):
+    // each layer given to the router on its own wraps every route in one more boxed service,
+    // which each request would cross.
     app.fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::max(state.config.http.body_limit))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            track_requests,
-        ))
-        .layer(middleware::from_fn(security_headers))
-        .layer(
+        .layer((
             TraceLayer::new_for_http().make_span_with(|request: &Request| {
                 // The path only: a query string could carry a credential someone sent by mistake.
                 // Both are cut, since a client may send a method or path of many kilobytes.
@@ -55,7 +53,10 @@ pub fn router(state: AppState) -> Router {
                     path = %truncate_for_storage(loggable_path(request.uri().path()), MAX_LOGGED_PATH)
                 )
             }),
-        )
+            security_headers(),
+            middleware::from_fn_with_state(state.clone(), track_requests),
+            DefaultBodyLimit::max(state.config.http.body_limit),
+        ))
         .with_state(state)
 }
 
@@ -94,23 +95,30 @@ async fn method_not_allowed() -> Response {
     .into_response()
 }
 
-async fn security_headers(request: Request, next: Next) -> Response {
-    let mut response = next.run(request).await;
-    let headers = response.headers_mut();
-    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
-        headers.insert(
+/// The headers every response carries: a content security policy unless the response set its
+/// own, no framing, no referrer, no content sniffing.
+fn security_headers() -> (
+    SetResponseHeaderLayer<HeaderValue>,
+    SetResponseHeaderLayer<HeaderValue>,
+    SetResponseHeaderLayer<HeaderValue>,
+    SetResponseHeaderLayer<HeaderValue>,
+) {
+    (
+        SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(CONTENT_SECURITY_POLICY),
-        );
-    }
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    response
+        ),
+        SetResponseHeaderLayer::overriding(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ),
+        SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ),
+        SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ),
+    )
 }

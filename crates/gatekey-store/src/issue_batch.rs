@@ -377,6 +377,13 @@ async fn write_jobs(
 
 /// Inserts the access tokens of the `Issue` jobs at `chunk` in one statement; returns each
 /// job's index with its token's id.
+///
+/// On SQLite the ids are not read back: a table whose key is its rowid gives the rows of one
+/// `INSERT … VALUES` consecutive ids in the order of the rows, the last one being the
+/// connection's last inserted rowid, and no other writer can insert meanwhile (the batch holds
+/// the write lock). So the statement is followed by one that reads that rowid and the count of
+/// rows inserted. Reading the ids back with `RETURNING` would have SQLite keep every row in a
+/// temporary table, and each row cross the driver, for nothing.
 async fn insert_plain_access(
     conn: &mut AnyConnection,
     batch: &[WriteJob],
@@ -401,9 +408,13 @@ async fn insert_plain_access(
             }
         })
         .collect();
+    let returning = match placeholders {
+        Placeholders::Anonymous => "; SELECT last_insert_rowid() AS last_id, changes() AS inserted",
+        Placeholders::Numbered => " RETURNING id, token_hash",
+    };
     let sql = format!(
         "INSERT INTO access_tokens (token_hash, grant_id, family_id, code_id, scopes, created_at, expires_at, audience) \
-         VALUES {} RETURNING id, token_hash",
+         VALUES {}{returning}",
         rows.join(", ")
     );
     let mut query = sqlx::query(&sql);
@@ -418,6 +429,17 @@ async fn insert_plain_access(
             .bind(to_millis(access.expires_at))
             .bind(audience_json(&access.audience)?);
     }
+    if placeholders == Placeholders::Anonymous {
+        // Only the second statement answers a row (the driver's `fetch_one` would stop at the
+        // first statement's outcome).
+        let rows = query.fetch_all(&mut *conn).await.map_err(from_sqlx)?;
+        let row = rows
+            .first()
+            .ok_or_else(|| from_sqlx(sqlx::Error::RowNotFound))?;
+        let last: i64 = row.try_get("last_id").map_err(from_sqlx)?;
+        let inserted: i64 = row.try_get("inserted").map_err(from_sqlx)?;
+        return consecutive_ids(&tokens, inserted, last);
+    }
     // RETURNING gives no order guarantee: match rows back by their digest.
     let mut ids = Vec::with_capacity(tokens.len());
     for row in query.fetch_all(&mut *conn).await.map_err(from_sqlx)? {
@@ -431,4 +453,24 @@ async fn insert_plain_access(
         }
     }
     Ok(ids)
+}
+
+/// The ids of `tokens` inserted by one SQLite statement that inserted `inserted` rows, the last
+/// with the rowid `last`: consecutive, in the order of the rows.
+fn consecutive_ids(
+    tokens: &[(usize, i64, &NewAccessToken)],
+    inserted: i64,
+    last: i64,
+) -> StoreResult<Vec<(usize, i64)>> {
+    if usize::try_from(inserted).ok() != Some(tokens.len()) {
+        return Err(StoreError::Unavailable(format!(
+            "the database stored {inserted} of {} tokens",
+            tokens.len()
+        )));
+    }
+    Ok(tokens
+        .iter()
+        .zip(last - inserted + 1..)
+        .map(|(&(i, _, _), id)| (i, id))
+        .collect())
 }

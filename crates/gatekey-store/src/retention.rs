@@ -1,6 +1,8 @@
 //! The retention purge's deletions (see `gatekey_core::retention` for the rules). Each call is
 //! one `DELETE` of at most `limit` rows chosen by a sub-select, which both databases run the
-//! same way; the indexes of migration 0005 keep the sub-selects from scanning whole tables.
+//! same way; the indexes of migration 0005 keep the sub-selects from scanning whole tables
+//! (those on the tokens' `revoked_at` hold only revoked tokens since 0015, which every
+//! `revoked_at < $1` can use).
 //!
 //! Nothing references the rows deleted here by foreign key: codes, device codes and tokens are
 //! leaves under their grants, sessions are leaves under users, and audit events reference

@@ -3,6 +3,8 @@
 //! alone. Wrong secrets are counted per client id and source address and refused for a while
 //! past a limit.
 
+use std::sync::Arc;
+
 use axum::http::{header, HeaderMap};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -34,8 +36,8 @@ pub enum ClientAuthMethod {
 /// A client that passed authentication.
 #[derive(Debug, Clone)]
 pub struct AuthenticatedClient {
-    /// The application.
-    pub application: Application,
+    /// The application, as cached.
+    pub application: Arc<Application>,
     /// How it authenticated.
     pub method: ClientAuthMethod,
 }
@@ -82,7 +84,7 @@ pub async fn authenticate_client(
     let guessing =
         application.client_type == ClientType::Confidential && presented.secret.is_some();
     if !guessing {
-        return verify((*application).clone(), &presented, now)
+        return verify(&application, &presented, now)
             .map(|application| AuthenticatedClient {
                 application,
                 method: presented.method,
@@ -110,11 +112,11 @@ pub async fn authenticate_client(
             return Err(OAuthError::client_throttled(throttled.retry_after));
         }
     };
-    let mut verdict = verify((*application).clone(), &presented, now);
+    let mut verdict = verify(&application, &presented, now);
     if verdict.is_err() {
         // The cached entry may predate a secret rotation the feed has not brought yet.
         verdict = match cache.load(&state.store, &presented.client_id).await {
-            Ok(Some(fresh)) => verify((*fresh).clone(), &presented, now),
+            Ok(Some(fresh)) => verify(&fresh, &presented, now),
             Ok(None) => Err("the client is unknown"),
             Err(error) => {
                 attempt.not_evaluated();
@@ -181,20 +183,20 @@ async fn audit_failure(
 /// Checks the presented secret against the application: a confidential client needs one of
 /// its valid secrets (compared in constant time), a public client must send none.
 fn verify(
-    application: Application,
+    application: &Arc<Application>,
     presented: &Presented,
     now: time::OffsetDateTime,
-) -> Result<Application, &'static str> {
+) -> Result<Arc<Application>, &'static str> {
     match (application.client_type, presented.secret.as_deref()) {
         (ClientType::Confidential, Some(secret)) => {
             if application.secret_matches(&TokenHash::of(secret), now) {
-                Ok(application)
+                Ok(Arc::clone(application))
             } else {
                 Err("the client secret is wrong")
             }
         }
         (ClientType::Confidential, None) => Err("this client must authenticate with its secret"),
-        (ClientType::Public, None) => Ok(application),
+        (ClientType::Public, None) => Ok(Arc::clone(application)),
         (ClientType::Public, Some(_)) => Err("a public client has no secret"),
     }
 }
@@ -270,6 +272,10 @@ pub(crate) fn basic_credentials(
 /// Decodes one `application/x-www-form-urlencoded` value: `+` is a space, `%XX` a byte. `None`
 /// for a broken escape or bytes that are not UTF-8.
 fn form_url_decode(text: &str) -> Option<String> {
+    // Generated client ids and secrets have nothing to decode.
+    if !text.bytes().any(|byte| byte == b'+' || byte == b'%') {
+        return Some(text.to_owned());
+    }
     let mut bytes = Vec::with_capacity(text.len());
     let mut rest = text.bytes();
     while let Some(byte) = rest.next() {

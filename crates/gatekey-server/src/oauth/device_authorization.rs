@@ -14,7 +14,6 @@
 
 use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
-use axum::middleware::map_response;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
@@ -40,7 +39,7 @@ pub fn routes() -> Router<AppState> {
             "/oauth/device_authorization",
             post(start_device_authorization).fallback(post_only),
         )
-        .layer(map_response(no_store))
+        .layer(no_store())
 }
 
 /// The device authorization response (RFC 8628 §3.2).

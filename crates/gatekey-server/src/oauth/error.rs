@@ -8,6 +8,7 @@ use gatekey_core::oauth::exchange::{ExchangeError, TokenErrorCode};
 use gatekey_core::oauth::resource_indicator::InvalidTarget;
 use gatekey_core::oauth::signing_key_schedule::SigningAlgorithm;
 use gatekey_core::store::StoreError;
+use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::error::{ErrorReply, REALM};
 
@@ -147,11 +148,19 @@ pub fn set_no_store(response: &mut Response) {
     headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
 }
 
-/// Middleware form of [`set_no_store`], for every response of the token, revocation and
+/// The layer form of [`set_no_store`], for every response of the token, revocation and
 /// introspection endpoints, including ones axum answers itself.
-pub async fn no_store(mut response: Response) -> Response {
-    set_no_store(&mut response);
-    response
+pub fn no_store() -> (
+    SetResponseHeaderLayer<HeaderValue>,
+    SetResponseHeaderLayer<HeaderValue>,
+) {
+    (
+        SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ),
+        SetResponseHeaderLayer::overriding(header::PRAGMA, HeaderValue::from_static("no-cache")),
+    )
 }
 
 /// Answers any method but POST with 405.

@@ -3,7 +3,8 @@
 //! except `resource`, which RFC 8707 §2 lets a request repeat, and no secret in the URL
 //! (RFC 6749 §2.3.1).
 
-use std::collections::HashMap;
+use std::collections::btree_map::Entry;
+use std::collections::BTreeMap;
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
@@ -25,9 +26,11 @@ const SECRET_PARAMETERS: &[&str] = &[
 const RESOURCE: &str = "resource";
 
 /// A form body, checked: the right content type, no repeated parameter but `resource`.
+/// Parameters are kept in a sorted map: a request has a handful, which a few comparisons find
+/// sooner than a hash of the name, and a body of many costs each lookup only its logarithm.
 #[derive(Clone, Default)]
 pub struct OAuthForm {
-    params: HashMap<String, String>,
+    params: BTreeMap<String, String>,
     resources: Vec<String>,
 }
 
@@ -44,20 +47,24 @@ impl std::fmt::Debug for OAuthForm {
 impl OAuthForm {
     /// Parses a form body; a repeated parameter other than `resource` is `invalid_request`.
     pub fn parse(body: &[u8]) -> Result<Self, OAuthError> {
-        let mut params = HashMap::new();
+        let mut params = BTreeMap::new();
         let mut resources = Vec::new();
         for (name, value) in url::form_urlencoded::parse(body) {
             if name == RESOURCE {
                 resources.push(value.into_owned());
                 continue;
             }
-            let name = name.into_owned();
-            if params.contains_key(&name) {
-                return Err(OAuthError::invalid_request(format!(
-                    "the parameter {name} is repeated"
-                )));
+            match params.entry(name.into_owned()) {
+                Entry::Occupied(repeated) => {
+                    return Err(OAuthError::invalid_request(format!(
+                        "the parameter {} is repeated",
+                        repeated.key()
+                    )));
+                }
+                Entry::Vacant(new) => {
+                    new.insert(value.into_owned());
+                }
             }
-            params.insert(name, value.into_owned());
         }
         Ok(Self { params, resources })
     }

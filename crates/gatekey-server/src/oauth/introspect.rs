@@ -15,7 +15,6 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::middleware::map_response;
 use axum::routing::post;
 use axum::{Json, Router};
 use gatekey_core::audit::CredentialRef;
@@ -50,7 +49,7 @@ pub fn routes() -> Router<AppState> {
             "/oauth/introspect",
             post(introspect_token).fallback(post_only),
         )
-        .layer(map_response(no_store))
+        .layer(no_store())
 }
 
 /// `POST /oauth/introspect`.

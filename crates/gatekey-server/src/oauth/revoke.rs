@@ -5,7 +5,6 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::middleware::map_response;
 use axum::routing::post;
 use axum::Router;
 use gatekey_core::oauth::revocation::revoke_token as revoke;
@@ -18,7 +17,7 @@ use crate::state::AppState;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/oauth/revoke", post(revoke_token).fallback(post_only))
-        .layer(map_response(no_store))
+        .layer(no_store())
 }
 
 /// `POST /oauth/revoke`. `token_type_hint` is accepted and not needed: the token's prefix says

@@ -11,7 +11,6 @@ mod issue;
 mod refresh_token;
 
 use axum::extract::State;
-use axum::middleware::map_response;
 use axum::response::Response;
 use axum::routing::post;
 use axum::Router;
@@ -28,7 +27,7 @@ use crate::state::AppState;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/oauth/token", post(issue_token).fallback(post_only))
-        .layer(map_response(no_store))
+        .layer(no_store())
 }
 
 /// The grant types this endpoint serves. Others are `unsupported_grant_type`.
