@@ -121,10 +121,9 @@ pub async fn look_up_api_key(
     }
     let expires_at = found.expires_at();
     if found.by_previous_secret && expires_at.is_some_and(|at| at <= now) {
+        // The same answer as from the cache, where the entry expires at the grace's end.
         state.metrics.credential_check(CredentialOutcome::Expired);
-        return Err(ApiError::invalid_token(
-            "the key was rolled and this secret's grace period is over",
-        ));
+        return Ok(Err(KeyRefusal::Expired { account_id }));
     }
     // Read before the key is cached: a change to what the role holds evicts the key.
     let role_scopes = state.role_scopes(found.account.id, found.role).await?;

@@ -115,6 +115,36 @@ async fn the_old_secret_works_for_the_grace_and_not_after() {
 }
 
 #[tokio::test]
+async fn an_old_secret_first_shown_after_its_grace_is_expired_as_from_the_cache() {
+    each_backend(|backend| async move {
+        let (app, clock) = TestApp::start_with_manual_clock(backend, |_| {}).await;
+        let seeded = seed(&app).await;
+        let admin = app.key(&seeded.owner, None).await;
+        let old = app.key(&seeded.owner, None).await;
+        let id = app.key_id(&old).await;
+        rolled(&app, &old, id, 60).await;
+        clock.advance(Duration::seconds(61));
+
+        // The roll evicted the old secret: it is read from the database now.
+        let refused = me(&app, &old).await;
+        assert_error(&refused, 401, "invalid_token");
+        assert_eq!(refused.2["error_description"], "the credential has expired");
+        let verdict = app
+            .send_json(
+                Method::POST,
+                "/api/v1/keys/verify",
+                &admin,
+                json!({ "key": old }),
+            )
+            .await;
+        assert_eq!(verdict.0, 200, "a verdict, not an error: {}", verdict.2);
+        assert_eq!(verdict.2["code"], "EXPIRED");
+        app.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn no_grace_ends_the_old_secret_at_once_and_a_second_roll_ends_the_first() {
     each_backend(|backend| async move {
         let (app, clock) = TestApp::start_with_manual_clock(backend, day_long_caches).await;
