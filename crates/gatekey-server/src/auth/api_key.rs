@@ -4,6 +4,7 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
+use gatekey_core::api_key_verification::{key_standing, VerifyCode};
 use gatekey_core::principal::Principal;
 use gatekey_core::secret::{Secret, SecretKind};
 use gatekey_core::store::ApiKeyStore;
@@ -107,17 +108,24 @@ pub async fn look_up_api_key(
         return Ok(Err(KeyRefusal::Unknown));
     };
     let account_id = found.account.id;
-    if found.key.revoked_at.is_some() {
-        state.metrics.credential_check(CredentialOutcome::Revoked);
-        return Ok(Err(KeyRefusal::Revoked { account_id }));
-    }
-    if found.user.is_disabled() {
-        state.metrics.credential_check(CredentialOutcome::Revoked);
-        return Ok(Err(KeyRefusal::Disabled { account_id }));
-    }
-    if !found.key.is_usable_at(now) {
-        state.metrics.credential_check(CredentialOutcome::Expired);
-        return Ok(Err(KeyRefusal::Expired { account_id }));
+    let refused = match key_standing(&found.key, &found.user, now) {
+        VerifyCode::Revoked => Some((
+            CredentialOutcome::Revoked,
+            KeyRefusal::Revoked { account_id },
+        )),
+        VerifyCode::Disabled => Some((
+            CredentialOutcome::Revoked,
+            KeyRefusal::Disabled { account_id },
+        )),
+        VerifyCode::Expired => Some((
+            CredentialOutcome::Expired,
+            KeyRefusal::Expired { account_id },
+        )),
+        _ => None,
+    };
+    if let Some((outcome, refusal)) = refused {
+        state.metrics.credential_check(outcome);
+        return Ok(Err(refusal));
     }
     let expires_at = found.expires_at();
     if found.by_previous_secret && expires_at.is_some_and(|at| at <= now) {
