@@ -193,11 +193,7 @@ impl RateLimiter {
         limits: &KeyLimits,
         now: OffsetDateTime,
     ) -> RateDecision {
-        let limits = WindowLimits {
-            per_second: limits.per_second.unwrap_or(0),
-            per_minute: limits.per_minute.unwrap_or(0),
-            per_hour: limits.per_hour.unwrap_or(0),
-        };
+        let limits = WindowLimits::from(limits);
         if limits.is_off() {
             return RateDecision::unlimited(now);
         }
@@ -323,11 +319,7 @@ mod tests {
             limits: KeyLimits,
             now: OffsetDateTime,
         ) -> RateDecision {
-            let limits = WindowLimits {
-                per_second: limits.per_second.unwrap_or(0),
-                per_minute: limits.per_minute.unwrap_or(0),
-                per_hour: limits.per_hour.unwrap_or(0),
-            };
+            let limits = WindowLimits::from(&limits);
             decide_key(limits, self.keys.count_here(key_id, limits, now), now)
         }
     }

@@ -10,6 +10,7 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
+use gatekey_core::api_key_usage::KeyLimits;
 use moka::policy::EvictionPolicy;
 use moka::sync::Cache;
 use time::OffsetDateTime;
@@ -54,6 +55,17 @@ pub struct WindowLimits {
     pub per_minute: u32,
     /// Requests per wall-clock hour.
     pub per_hour: u32,
+}
+
+impl From<&KeyLimits> for WindowLimits {
+    /// An API key's own limits; a window it has no limit for is off.
+    fn from(limits: &KeyLimits) -> Self {
+        Self {
+            per_second: limits.per_second.unwrap_or(0),
+            per_minute: limits.per_minute.unwrap_or(0),
+            per_hour: limits.per_hour.unwrap_or(0),
+        }
+    }
 }
 
 impl WindowLimits {
