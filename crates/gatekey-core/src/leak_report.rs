@@ -8,6 +8,8 @@
 //! answer, [`LeakOutcome::NotLive`]: the reporter learns nothing it could not learn by trying
 //! the secret itself. Reporting a secret again is harmless: it is then no longer live.
 
+use std::fmt;
+
 use time::OffsetDateTime;
 
 use crate::audit::{truncate_for_storage, Actor, AuditAction, AuditEntry, MAX_DETAIL_BYTES};
@@ -39,8 +41,9 @@ pub enum LeakOutcome {
     NotLive,
 }
 
-/// Where the reported secret was found (a URL, as the scanner gave it), and by whom.
-#[derive(Debug, Clone)]
+/// Where the reported secret was found (a URL, as the scanner gave it), and by whom. `Debug`
+/// prints no secret.
+#[derive(Clone)]
 pub struct LeakReport<'a> {
     /// The secret in clear, as the scanner found it.
     pub secret: &'a str,
@@ -48,6 +51,16 @@ pub struct LeakReport<'a> {
     pub location: &'a str,
     /// The scanner that reported it (`gitlab`, `github`), named in the audit event.
     pub reporter: &'static str,
+}
+
+impl fmt::Debug for LeakReport<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LeakReport")
+            .field("secret", &"<redacted>")
+            .field("location", &self.location)
+            .field("reporter", &self.reporter)
+            .finish()
+    }
 }
 
 impl LeakReport<'_> {
@@ -200,6 +213,19 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_reports_debug_shows_where_but_not_the_secret() {
+        let secret = Secret::generate(SecretKind::ApiKey);
+        let report = LeakReport {
+            secret: secret.expose(),
+            location: "https://example.com/repo/blob/main/.env",
+            reporter: "github",
+        };
+        let printed = format!("{report:?}");
+        assert!(!printed.contains(secret.expose()), "{printed}");
+        assert!(printed.contains("example.com/repo") && printed.contains("github"));
+    }
 
     /// The checksum as docs/security.md tells scanner authors to compute it: CRC-32 (IEEE) of
     /// everything before it, in base62 `0-9A-Za-z`, most significant digit first, 6 digits.
